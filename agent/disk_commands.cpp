@@ -1,0 +1,220 @@
+#include "agent/disk_commands.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "agent/journal_store.h"
+#include "agent/json_codec.h"
+#include "partition/disk_handle.h"
+#include "partition/disk_reader.h"
+#include "partition/executor.h"
+#include "partition/planner.h"
+
+namespace lifeboat::agent {
+
+using namespace partition;
+
+namespace {
+
+int ExitFor(const Error& e) {
+  switch (e.code) {
+    case ErrorCode::kInvalidArgument: return kExitUsage;
+    case ErrorCode::kNotFound: return kExitNotFound;
+    case ErrorCode::kBusy: return kExitBusy;
+    case ErrorCode::kRefused: return kExitRefused;
+    default: return kExitError;
+  }
+}
+
+int Report(const Error& e, bool json) {
+  if (json) {
+    std::cout << ErrorToJson(e) << "\n";
+  } else {
+    std::cerr << "lifeboat-agent: " << e.message << "\n";
+  }
+  return ExitFor(e);
+}
+
+std::string Pad(std::string s, size_t width) {
+  if (s.size() < width) s.append(width - s.size(), ' ');
+  return s;
+}
+
+std::string TypeName(const std::string& type) {
+  if (type == types::kGptEsp) return "EFI System";
+  if (type == types::kGptMsr) return "Microsoft reserved";
+  if (type == types::kGptBasicData) return "Microsoft basic data";
+  if (type == types::kGptRecovery) return "Windows recovery";
+  if (type == types::kMbrNtfs) return "0x07 NTFS/exFAT";
+  if (type == types::kMbrRecovery) return "0x27 recovery";
+  if (type == types::kMbrEsp) return "0xef EFI";
+  return type;
+}
+
+void PrintDisk(const DiskModel& d) {
+  std::cout << "Disk " << d.path << ": " << HumanSize(d.Size()) << ", " << d.total.count << " sectors of "
+            << d.sector_size << " bytes (physical " << d.physical_sector_size << ")\n";
+  std::cout << "Label: " << LabelName(d.label) << (d.disk_id.empty() ? "" : ", disk id " + d.disk_id) << "\n";
+  if (d.needs_repair) std::cout << "NEEDS REPAIR: " << d.repair_reason << "\n";
+  if (!d.partitions.empty()) {
+    std::cout << "\n" << Pad("#", 3) << Pad("start", 12) << Pad("end", 12) << Pad("size", 11) << Pad("type", 22)
+              << Pad("fs", 10) << Pad("role", 16) << "name / label\n";
+  }
+  for (const auto& p : d.partitions) {
+    std::string extra = p.name;
+    if (!p.fs_label.empty()) extra += (extra.empty() ? "" : " / ") + p.fs_label;
+    if (p.bootable) extra += " [active]";
+    std::cout << Pad(std::to_string(p.number), 3) << Pad(std::to_string(p.start.value), 12)
+              << Pad(std::to_string(p.End().value - 1), 12) << Pad(HumanSize(ToBytes(p.size, d.sector_size)), 11)
+              << Pad(TypeName(p.type), 22) << Pad(FilesystemName(p.filesystem), 10) << Pad(RoleName(p.role), 16)
+              << extra << "\n";
+    if (d.label == LabelKind::kGpt && (p.attributes || p.role == Role::kWinRe || p.role == Role::kLifeboat)) {
+      char attrs[24];
+      std::snprintf(attrs, sizeof attrs, "0x%016llx", static_cast<unsigned long long>(p.attributes));
+      std::cout << "   guid " << p.uuid << ", attributes " << attrs << "\n";
+    }
+    if (p.ntfs) {
+      std::cout << "   ntfs: " << (p.ntfs->has_windows_dir ? "holds \\Windows" : "no \\Windows");
+      if (p.ntfs->min_size) std::cout << ", can shrink to " << HumanSize(*p.ntfs->min_size);
+      if (p.ntfs->dirty) std::cout << ", MARKED FOR CHKDSK";
+      if (p.ntfs->hibernated) std::cout << ", HIBERNATED";
+      std::cout << "\n";
+    }
+  }
+  for (const auto& f : d.free) {
+    std::cout << "free: sectors " << f.start.value << "-" << (f.start + f.size).value - 1 << " ("
+              << HumanSize(ToBytes(f.size, d.sector_size)) << ")\n";
+  }
+  for (const auto& n : d.notes) std::cout << "note: " << n << "\n";
+}
+
+void PrintPlan(const Plan& plan) {
+  if (plan.NothingToDo()) {
+    std::cout << "Nothing to do: Lifeboat's partition at sector " << plan.recovery_start.value << " ("
+              << HumanSize(ToBytes(plan.recovery_size, plan.sector_size)) << ") is large enough.\n";
+    return;
+  }
+  std::cout << "Plan for " << plan.disk_path << " (" << LabelName(plan.label) << " " << plan.disk_id
+            << "): a " << HumanSize(ToBytes(plan.recovery_size, plan.sector_size))
+            << " Lifeboat recovery partition at sector " << plan.recovery_start.value << "\n";
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    std::cout << "  " << i + 1 << ". " << DescribeStep(plan.steps[i], plan.sector_size) << "\n";
+  }
+  for (const auto& n : plan.notes) std::cout << "  note: " << n << "\n";
+}
+
+PlanPolicy PolicyFrom(const DiskOptions& o) {
+  PlanPolicy policy;
+  policy.recovery_size = o.size.value_or(DefaultRecoverySize(o.image_size));
+  policy.shrink_margin = o.shrink_margin;
+  policy.allow_gpt_repair = o.allow_gpt_repair;
+  return policy;
+}
+
+int ReportRefusal(const Refusal& r, const DiskOptions& o) {
+  if (o.json) {
+    std::cout << RefusalToJson(r, o.disk) << "\n";
+  } else {
+    std::cerr << "lifeboat-agent: refused (" << RefusalName(r.reason) << "): " << r.message
+              << "\nNothing was changed.\n";
+  }
+  return kExitRefused;
+}
+
+}  // namespace
+
+int DiskShow(const DiskOptions& o) {
+  auto disk = DiskHandle::Open(o.disk, DiskHandle::Mode::kReadOnly);
+  if (!disk) return Report(disk.error(), o.json);
+  auto model = ReadDisk(*disk);
+  if (!model) return Report(model.error(), o.json);
+  if (o.json) {
+    std::cout << DiskToJson(*model) << "\n";
+  } else {
+    PrintDisk(*model);
+  }
+  return kExitOk;
+}
+
+int DiskPlan(const DiskOptions& o) {
+  auto disk = DiskHandle::Open(o.disk, DiskHandle::Mode::kReadOnly);
+  if (!disk) return Report(disk.error(), o.json);
+  auto model = ReadDisk(*disk);
+  if (!model) return Report(model.error(), o.json);
+  auto plan = MakePlan(*model, PolicyFrom(o));
+  if (!plan) return ReportRefusal(plan.error(), o);
+  if (o.json) {
+    std::cout << PlanToJson(*plan) << "\n";
+  } else {
+    PrintPlan(*plan);
+  }
+  return kExitOk;
+}
+
+int DiskPrepare(const DiskOptions& o) {
+  if (o.dry_run) return DiskPlan(o);
+  auto disk = DiskHandle::Open(o.disk, DiskHandle::Mode::kExclusive, std::chrono::seconds(o.lock_wait_seconds));
+  if (!disk) return Report(disk.error(), o.json);
+  auto model = ReadDisk(*disk);
+  if (!model) return Report(model.error(), o.json);
+  auto store = JournalStore::Open(o.state_dir + "/journal.db");
+  if (!store) return Report(store.error(), o.json);
+
+  auto say = [&](const std::string& line) { (o.json ? std::cerr : std::cout) << line << "\n"; };
+  Plan plan;
+  int64_t run = 0;
+  std::string result = "prepared";
+  auto unfinished = (*store)->UnfinishedRun(model->disk_id);
+  if (!unfinished) return Report(unfinished.error(), o.json);
+  if (*unfinished && !model->disk_id.empty()) {
+    auto saved = PlanFromJson((*unfinished)->plan_json);
+    if (!saved) return Report(saved.error(), o.json);
+    plan = *saved;
+    plan.disk_path = o.disk;
+    run = (*unfinished)->id;
+    result = "resumed";
+    say("Resuming run " + std::to_string(run) + " from the journal" +
+        ((*unfinished)->message.empty() ? std::string() : " (it stopped with: " + (*unfinished)->message + ")"));
+  } else {
+    auto made = MakePlan(*model, PolicyFrom(o));
+    if (!made) return ReportRefusal(made.error(), o);
+    plan = *made;
+    if (plan.NothingToDo()) {
+      if (o.json) {
+        std::cout << PrepareResultToJson("unchanged", plan, {}) << "\n";
+      } else {
+        std::cout << "unchanged: " << o.disk << " already has Lifeboat's partition at sector "
+                  << plan.recovery_start.value << " (" << HumanSize(ToBytes(plan.recovery_size, plan.sector_size))
+                  << "); nothing was changed\n";
+      }
+      return kExitOk;
+    }
+    std::vector<std::pair<std::string, std::string>> steps;
+    for (const auto& s : plan.steps) steps.emplace_back(StepKind(s), DescribeStep(s, plan.sector_size));
+    auto begun = (*store)->BeginRun(plan.disk_id, o.disk, PlanToJson(plan), steps);
+    if (!begun) return Report(begun.error(), o.json);
+    run = *begun;
+    if (!o.json) PrintPlan(plan);
+  }
+  auto journal = (*store)->ForRun(run);
+  ExecuteOptions exec;
+  exec.report = say;
+  if (const char* crash = std::getenv("LIFEBOAT_TEST_CRASH_AT")) exec.crash_at = crash;
+  auto done = ExecutePlan(plan, *disk, *journal, exec);
+  if (!done) {
+    (void)(*store)->FinishRun(run, false, done.error().message);
+    Error e = done.error().Context("prepare " + o.disk + " (run " + std::to_string(run) +
+                                   " is kept in the journal; running prepare again resumes it)");
+    return Report(e, o.json);
+  }
+  if (auto r = (*store)->FinishRun(run, true, ""); !r) return Report(r.error(), o.json);
+  if (o.json) {
+    std::cout << PrepareResultToJson(result, plan, *done) << "\n";
+  } else {
+    std::cout << result << ": Lifeboat's recovery partition is ready at sector " << plan.recovery_start.value
+              << " (" << HumanSize(ToBytes(plan.recovery_size, plan.sector_size)) << ")\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace lifeboat::agent

@@ -1,0 +1,244 @@
+#include "agent/json_codec.h"
+
+#include <Poco/Dynamic/Var.h>
+#include <Poco/Exception.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include <cstdio>
+#include <sstream>
+
+namespace lifeboat::agent {
+
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+using namespace partition;
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+std::string Hex64(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string Stringify(const Object::Ptr& object) {
+  std::ostringstream out;
+  object->stringify(out, 2);
+  return out.str();
+}
+
+Object::Ptr RegionJson(Lba start, Sectors size, uint32_t ss) {
+  Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  o->set("start_sector", start.value);
+  o->set("size_sectors", size.count);
+  o->set("start_bytes", ToBytes(start, ss).value);
+  o->set("size_bytes", ToBytes(size, ss).value);
+  return o;
+}
+
+Object::Ptr StepJson(const Step& step, uint32_t ss) {
+  Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  o->set("kind", std::string(StepKind(step)));
+  o->set("description", DescribeStep(step, ss));
+  std::visit(Overloaded{
+                 [](const BackupTableStep&) {},
+                 [&](const ShrinkNtfsStep& s) {
+                   o->set("partition", s.number);
+                   o->set("start_sector", s.start.value);
+                   o->set("new_size_bytes", s.new_size.value);
+                 },
+                 [&](const ResizePartitionStep& s) {
+                   o->set("partition", s.number);
+                   o->set("old_size_sectors", s.old_size.count);
+                   o->set("new_size_sectors", s.new_size.count);
+                 },
+                 [&](const MovePartitionStep& s) {
+                   o->set("partition", s.number);
+                   o->set("from_sector", s.from.value);
+                   o->set("to_sector", s.to.value);
+                   o->set("size_sectors", s.size.count);
+                   o->set("uuid", s.uuid);
+                 },
+                 [&](const CreatePartitionStep& s) {
+                   o->set("start_sector", s.start.value);
+                   o->set("size_sectors", s.size.count);
+                   o->set("type", s.type);
+                   o->set("name", s.name);
+                   o->set("attributes", Hex64(s.attributes));
+                 },
+                 [&](const FormatNtfsStep& s) {
+                   o->set("start_sector", s.start.value);
+                   o->set("size_sectors", s.size.count);
+                   o->set("label", s.label);
+                 },
+             },
+             step);
+  return o;
+}
+
+Object::Ptr PlanObject(const Plan& plan) {
+  Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  o->set("disk", plan.disk_path);
+  o->set("disk_id", plan.disk_id);
+  o->set("label", std::string(LabelName(plan.label)));
+  o->set("sector_size", plan.sector_size);
+  o->set("requested_size_bytes", plan.requested_size.value);
+  o->set("nothing_to_do", plan.NothingToDo());
+  o->set("recovery", RegionJson(plan.recovery_start, plan.recovery_size, plan.sector_size));
+  Array::Ptr steps = new Array;
+  for (const auto& s : plan.steps) steps->add(StepJson(s, plan.sector_size));
+  o->set("steps", steps);
+  Array::Ptr notes = new Array;
+  for (const auto& n : plan.notes) notes->add(n);
+  o->set("notes", notes);
+  return o;
+}
+
+uint64_t U64(const Object::Ptr& o, const std::string& key) {
+  if (!o->has(key)) throw Poco::NotFoundException("missing field " + key);
+  return o->getValue<uint64_t>(key);
+}
+
+}  // namespace
+
+std::string DiskToJson(const DiskModel& d) {
+  Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  o->set("disk", d.path);
+  o->set("block_device", d.is_block_device);
+  o->set("label", std::string(LabelName(d.label)));
+  o->set("disk_id", d.disk_id);
+  o->set("logical_sector_size", d.sector_size);
+  o->set("physical_sector_size", d.physical_sector_size);
+  o->set("size_bytes", d.Size().value);
+  o->set("size_sectors", d.total.count);
+  o->set("first_usable_sector", d.first_usable.value);
+  o->set("last_usable_sector", d.last_usable.value);
+  o->set("needs_repair", d.needs_repair);
+  if (d.needs_repair) o->set("repair_reason", d.repair_reason);
+  Array::Ptr parts = new Array;
+  for (const auto& p : d.partitions) {
+    Object::Ptr j = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    j->set("number", p.number);
+    j->set("start_sector", p.start.value);
+    j->set("size_sectors", p.size.count);
+    j->set("size_bytes", ToBytes(p.size, d.sector_size).value);
+    j->set("type", p.type);
+    if (d.label == LabelKind::kGpt) {
+      j->set("attributes", Hex64(p.attributes));
+      j->set("name", p.name);
+      j->set("uuid", p.uuid);
+    } else {
+      j->set("bootable", p.bootable);
+    }
+    j->set("filesystem", std::string(FilesystemName(p.filesystem)));
+    j->set("filesystem_label", p.fs_label);
+    j->set("role", std::string(RoleName(p.role)));
+    if (p.ntfs) {
+      Object::Ptr n = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+      n->set("has_windows_dir", p.ntfs->has_windows_dir);
+      n->set("dirty", p.ntfs->dirty);
+      n->set("hibernated", p.ntfs->hibernated);
+      if (p.ntfs->volume_size) n->set("volume_size_bytes", p.ntfs->volume_size->value);
+      if (p.ntfs->min_size) n->set("min_size_bytes", p.ntfs->min_size->value);
+      if (!p.ntfs->problem.empty()) n->set("problem", p.ntfs->problem);
+      j->set("ntfs", n);
+    }
+    parts->add(j);
+  }
+  o->set("partitions", parts);
+  Array::Ptr free = new Array;
+  for (const auto& f : d.free) free->add(RegionJson(f.start, f.size, d.sector_size));
+  o->set("free", free);
+  Array::Ptr notes = new Array;
+  for (const auto& n : d.notes) notes->add(n);
+  o->set("notes", notes);
+  return Stringify(o);
+}
+
+std::string PlanToJson(const Plan& plan) { return Stringify(PlanObject(plan)); }
+
+std::string RefusalToJson(const Refusal& refusal, const std::string& disk) {
+  Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  o->set("disk", disk);
+  o->set("result", std::string("refused"));
+  o->set("reason", std::string(RefusalName(refusal.reason)));
+  o->set("message", refusal.message);
+  return Stringify(o);
+}
+
+std::string ErrorToJson(const Error& error) {
+  Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  o->set("result", std::string("error"));
+  o->set("code", std::string(ErrorCodeName(error.code)));
+  o->set("message", error.message);
+  return Stringify(o);
+}
+
+std::string PrepareResultToJson(const std::string& result, const Plan& plan, const std::vector<std::string>& steps) {
+  Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  o->set("result", result);
+  o->set("plan", PlanObject(plan));
+  Array::Ptr done = new Array;
+  for (const auto& s : steps) done->add(s);
+  o->set("steps_done", done);
+  return Stringify(o);
+}
+
+Result<Plan> PlanFromJson(const std::string& json) {
+  try {
+    Poco::JSON::Parser parser;
+    auto root = parser.parse(json).extract<Object::Ptr>();
+    Plan plan;
+    plan.disk_path = root->getValue<std::string>("disk");
+    plan.disk_id = root->getValue<std::string>("disk_id");
+    const std::string label = root->getValue<std::string>("label");
+    plan.label = label == "gpt" ? LabelKind::kGpt : label == "mbr" ? LabelKind::kMbr : LabelKind::kNone;
+    plan.sector_size = static_cast<uint32_t>(U64(root, "sector_size"));
+    plan.requested_size = Bytes{U64(root, "requested_size_bytes")};
+    auto recovery = root->getObject("recovery");
+    plan.recovery_start = Lba{U64(recovery, "start_sector")};
+    plan.recovery_size = Sectors{U64(recovery, "size_sectors")};
+    auto steps = root->getArray("steps");
+    for (size_t i = 0; i < steps->size(); ++i) {
+      auto s = steps->getObject(static_cast<unsigned>(i));
+      const std::string kind = s->getValue<std::string>("kind");
+      if (kind == "backup-table") {
+        plan.steps.push_back(BackupTableStep{});
+      } else if (kind == "shrink-ntfs") {
+        plan.steps.push_back(ShrinkNtfsStep{static_cast<uint32_t>(U64(s, "partition")), Lba{U64(s, "start_sector")},
+                                            Bytes{U64(s, "new_size_bytes")}});
+      } else if (kind == "resize-partition") {
+        plan.steps.push_back(ResizePartitionStep{static_cast<uint32_t>(U64(s, "partition")),
+                                                 Sectors{U64(s, "old_size_sectors")}, Sectors{U64(s, "new_size_sectors")}});
+      } else if (kind == "move-partition") {
+        plan.steps.push_back(MovePartitionStep{static_cast<uint32_t>(U64(s, "partition")), Lba{U64(s, "from_sector")},
+                                               Lba{U64(s, "to_sector")}, Sectors{U64(s, "size_sectors")},
+                                               s->getValue<std::string>("uuid")});
+      } else if (kind == "create-partition") {
+        plan.steps.push_back(CreatePartitionStep{Lba{U64(s, "start_sector")}, Sectors{U64(s, "size_sectors")},
+                                                 s->getValue<std::string>("type"), s->getValue<std::string>("name"),
+                                                 std::stoull(s->getValue<std::string>("attributes"), nullptr, 16)});
+      } else if (kind == "format-ntfs") {
+        plan.steps.push_back(FormatNtfsStep{Lba{U64(s, "start_sector")}, Sectors{U64(s, "size_sectors")},
+                                            s->getValue<std::string>("label")});
+      } else {
+        return Fail(ErrorCode::kCorrupt, "plan: unknown step kind '" + kind + "'");
+      }
+    }
+    auto notes = root->getArray("notes");
+    for (size_t i = 0; i < notes->size(); ++i) plan.notes.push_back(notes->getElement<std::string>(static_cast<unsigned>(i)));
+    return plan;
+  } catch (const Poco::Exception& e) {
+    return Fail(ErrorCode::kCorrupt, "plan in the journal is unreadable: " + e.displayText());
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kCorrupt, std::string("plan in the journal is unreadable: ") + e.what());
+  }
+}
+
+}  // namespace lifeboat::agent

@@ -1,0 +1,24 @@
+// JSON for configuration-management tools (the shapes are documented in docs/cli.md) and for
+// the plan stored in the journal. Poco::JSON is used here and in nowhere else in the agent.
+#pragma once
+
+#include <string>
+
+#include "common/error.h"
+#include "partition/disk_model.h"
+#include "partition/plan.h"
+#include "partition/planner.h"
+
+namespace lifeboat::agent {
+
+std::string DiskToJson(const partition::DiskModel& disk);
+std::string PlanToJson(const partition::Plan& plan);
+std::string RefusalToJson(const partition::Refusal& refusal, const std::string& disk);
+std::string ErrorToJson(const Error& error);
+// A prepare run's outcome: "unchanged", "prepared" or "resumed", with its steps.
+std::string PrepareResultToJson(const std::string& result, const partition::Plan& plan,
+                                const std::vector<std::string>& steps);
+
+[[nodiscard]] Result<partition::Plan> PlanFromJson(const std::string& json);
+
+}  // namespace lifeboat::agent

@@ -1,0 +1,135 @@
+#include "common/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+extern char** environ;
+
+namespace lifeboat {
+namespace {
+
+std::string FindProgram(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  std::string path = getenv("PATH") ? getenv("PATH") : "";
+  path += ":/usr/sbin:/sbin:/usr/bin:/bin";
+  size_t begin = 0;
+  while (begin <= path.size()) {
+    size_t end = path.find(':', begin);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(begin, end - begin);
+    if (!dir.empty()) {
+      std::string candidate = dir + "/" + name;
+      if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+    begin = end + 1;
+  }
+  return {};
+}
+
+std::string Trimmed(const std::string& s) {
+  size_t end = s.find_last_not_of(" \n\t\r");
+  return end == std::string::npos ? std::string{} : s.substr(0, end + 1);
+}
+
+}  // namespace
+
+std::string ProcessOutput::Summary(const std::string& program) const {
+  std::string text = Trimmed(err).empty() ? Trimmed(out) : Trimmed(err);
+  // The last lines carry the reason; a whole progress log does not help a person.
+  if (text.size() > 600) text = "..." + text.substr(text.size() - 600);
+  return program + " exited with " + std::to_string(exit_code) + (text.empty() ? "" : ": " + text);
+}
+
+Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std::string& input) {
+  if (argv.empty()) return Fail(ErrorCode::kInvalidArgument, "no program given");
+  std::string program = FindProgram(argv[0]);
+  if (program.empty()) {
+    return Fail(ErrorCode::kTool, argv[0] + ": program not found (is its package installed? run scripts/setup)");
+  }
+  int in_pipe[2], out_pipe[2], err_pipe[2];
+  if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+    return Fail(ErrorCode::kIo, std::string("pipe: ") + std::strerror(errno));
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(in_pipe[0]);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  if (rc != 0) {
+    close(in_pipe[1]);
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    return Fail(ErrorCode::kTool, argv[0] + ": cannot start: " + std::strerror(rc));
+  }
+  // Feed stdin and drain stdout/stderr together so a chatty program never blocks on a full pipe.
+  ProcessOutput result;
+  size_t written = 0;
+  int in_fd = in_pipe[1];
+  if (input.empty()) {
+    close(in_fd);
+    in_fd = -1;
+  }
+  int out_fd = out_pipe[0], err_fd = err_pipe[0];
+  while (out_fd >= 0 || err_fd >= 0) {
+    pollfd fds[3];
+    int n = 0;
+    if (out_fd >= 0) fds[n++] = {out_fd, POLLIN, 0};
+    if (err_fd >= 0) fds[n++] = {err_fd, POLLIN, 0};
+    if (in_fd >= 0) fds[n++] = {in_fd, POLLOUT, 0};
+    if (poll(fds, n, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      if (!fds[i].revents) continue;
+      if (fds[i].fd == in_fd) {
+        ssize_t w = write(in_fd, input.data() + written, input.size() - written);
+        if (w > 0) written += static_cast<size_t>(w);
+        if (w < 0 || written == input.size()) {
+          close(in_fd);
+          in_fd = -1;
+        }
+        continue;
+      }
+      char buf[8192];
+      ssize_t r = read(fds[i].fd, buf, sizeof buf);
+      if (r > 0) {
+        (fds[i].fd == out_fd ? result.out : result.err).append(buf, static_cast<size_t>(r));
+      } else if (r == 0 || errno != EINTR) {
+        close(fds[i].fd);
+        (fds[i].fd == out_fd ? out_fd : err_fd) = -1;
+      }
+    }
+  }
+  if (in_fd >= 0) close(in_fd);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+Result<ProcessOutput> RunChecked(const std::vector<std::string>& argv, const std::string& input) {
+  auto result = RunProcess(argv, input);
+  if (!result) return result;
+  if (result->exit_code != 0) return Fail(ErrorCode::kTool, result->Summary(argv[0]));
+  return result;
+}
+
+}  // namespace lifeboat

@@ -1,0 +1,32 @@
+// The one place that starts external programs (ntfsresize, mkntfs, losetup). Blocks until the
+// program exits. Children inherit file descriptors that are not close-on-exec on purpose: the
+// disk lock is such a descriptor, so a tool keeps the disk locked even if the agent is killed
+// while the tool runs, and the next agent run waits for it instead of racing it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace lifeboat {
+
+struct ProcessOutput {
+  int exit_code = -1;  // the program's exit status; 128 + signal number when killed by a signal
+  std::string out;
+  std::string err;
+
+  // "ntfsresize exited with 1: ERROR: Volume is scheduled for check." for error messages.
+  [[nodiscard]] std::string Summary(const std::string& program) const;
+};
+
+// Runs argv[0] (looked up in PATH, then in /sbin and /usr/sbin) with `input` on its standard input.
+// Fails only when the program cannot be started; a non-zero exit is reported in ProcessOutput.
+[[nodiscard]] Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv,
+                                               const std::string& input = {});
+
+// Like RunProcess, but a non-zero exit becomes an ErrorCode::kTool error with the tool's output.
+[[nodiscard]] Result<ProcessOutput> RunChecked(const std::vector<std::string>& argv,
+                                               const std::string& input = {});
+
+}  // namespace lifeboat

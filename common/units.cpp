@@ -1,0 +1,53 @@
+#include "common/units.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+
+namespace lifeboat {
+
+std::string HumanSize(Bytes b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(b.value);
+  int u = 0;
+  while (v >= 1024.0 && u < 4) {
+    v /= 1024.0;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0 || std::fmod(v, 1.0) == 0.0) {
+    std::snprintf(buf, sizeof buf, "%.0f %s", v, units[u]);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.2f %s", v, units[u]);
+  }
+  return buf;
+}
+
+std::optional<Bytes> ParseSize(std::string_view text) {
+  size_t i = 0;
+  uint64_t number = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+    uint64_t next = number * 10 + static_cast<uint64_t>(text[i] - '0');
+    if (next / 10 != number) return std::nullopt;  // overflow
+    number = next;
+    ++i;
+  }
+  if (i == 0) return std::nullopt;
+  std::string suffix;
+  for (; i < text.size(); ++i) suffix += static_cast<char>(std::toupper(static_cast<unsigned char>(text[i])));
+  uint64_t factor = 0;
+  if (suffix.empty() || suffix == "B") factor = 1;
+  else if (suffix == "K" || suffix == "KIB") factor = 1ULL << 10;
+  else if (suffix == "M" || suffix == "MIB") factor = 1ULL << 20;
+  else if (suffix == "G" || suffix == "GIB") factor = 1ULL << 30;
+  else if (suffix == "T" || suffix == "TIB") factor = 1ULL << 40;
+  else if (suffix == "KB") factor = 1000ULL;
+  else if (suffix == "MB") factor = 1000ULL * 1000;
+  else if (suffix == "GB") factor = 1000ULL * 1000 * 1000;
+  else if (suffix == "TB") factor = 1000ULL * 1000 * 1000 * 1000;
+  else return std::nullopt;
+  if (number != 0 && factor > UINT64_MAX / number) return std::nullopt;
+  return Bytes{number * factor};
+}
+
+}  // namespace lifeboat

@@ -1,0 +1,37 @@
+// Executes a plan on a disk, step by step, through a journal.
+//
+// Crash contract: each step is recorded as started before it acts and as done after its result is
+// verified and flushed. Every step is idempotent: it first looks at the disk and skips what is
+// already true, so re-running a started step after a crash finishes it. The partition move copies
+// in chunks no larger than the distance moved and records progress after each flushed chunk, so a
+// resumed copy never reads a source byte it has overwritten. The partition table changes only
+// after the data is in place. ntfsresize itself is not safe against power loss (no tool is): it is
+// given the disk lock, so an agent killed while it runs leaves it to finish, and the next run waits.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "common/error.h"
+#include "partition/disk_handle.h"
+#include "partition/journal.h"
+#include "partition/plan.h"
+
+namespace lifeboat::partition {
+
+struct ExecuteOptions {
+  // Progress lines for a person ("step 3/6: move partition 4 ... 45%").
+  std::function<void(const std::string&)> report;
+  // Fault injection for crash tests: "<step index>:before", "<step index>:after" or
+  // "<step index>:chunk:<n>" makes the process kill itself (SIGKILL) at that point.
+  std::string crash_at;
+};
+
+// The disk must be open exclusively. Returns what the run did, one line per step.
+[[nodiscard]] Result<std::vector<std::string>> ExecutePlan(const Plan& plan, const DiskHandle& disk,
+                                                           Journal& journal, const ExecuteOptions& options);
+
+// Checks that the disk now has the layout the plan promises. Read-only.
+[[nodiscard]] Result<void> VerifyPlanResult(const Plan& plan, const DiskHandle& disk);
+
+}  // namespace lifeboat::partition

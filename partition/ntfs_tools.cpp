@@ -1,0 +1,80 @@
+#include "partition/ntfs_tools.h"
+
+#include <regex>
+
+#include "common/process.h"
+#include "partition/loop_device.h"
+
+namespace lifeboat::partition {
+namespace {
+
+std::optional<uint64_t> Find(const std::string& text, const std::regex& pattern) {
+  std::smatch m;
+  if (!std::regex_search(text, m, pattern)) return std::nullopt;
+  return std::stoull(m[1].str());
+}
+
+Result<LoopDevice> Attach(const PartitionLocation& where, bool read_only) {
+  return LoopDevice::Attach(where.disk_path, where.offset, where.size, where.sector_size, read_only);
+}
+
+}  // namespace
+
+Result<NtfsDetails> InspectNtfs(const PartitionLocation& where) {
+  auto loop = Attach(where, true);
+  if (!loop) return std::unexpected(loop.error());
+  NtfsDetails details;
+  auto ls = RunProcess({"ntfsls", "--force", "--path", "/Windows", loop->path()});
+  if (!ls) return std::unexpected(ls.error());
+  details.has_windows_dir = ls->exit_code == 0;
+
+  auto info = RunProcess({"ntfsresize", "--info", "--no-progress-bar", loop->path()});
+  if (!info) return std::unexpected(info.error());
+  const std::string text = info->out + info->err;
+  details.dirty = text.find("scheduled for check") != std::string::npos;
+  details.hibernated = text.find("hibernat") != std::string::npos ||
+                       text.find("unclean") != std::string::npos;
+  if (auto v = Find(text, std::regex(R"(Current volume size\s*:\s*(\d+) bytes)"))) details.volume_size = Bytes{*v};
+  if (auto v = Find(text, std::regex(R"(You might resize at (\d+) bytes)"))) {
+    details.min_size = Bytes{*v};
+  } else if (text.find("Nothing to do") != std::string::npos ||
+             text.find("volume size is already") != std::string::npos) {
+    details.min_size = details.volume_size;  // full: it cannot shrink at all
+  }
+  if (!details.min_size) details.problem = info->Summary("ntfsresize --info");
+  return details;
+}
+
+Result<void> ShrinkNtfs(const PartitionLocation& where, Bytes new_size) {
+  auto loop = Attach(where, false);
+  if (!loop) return std::unexpected(loop.error());
+  const std::string size = std::to_string(new_size.value);
+  auto info = RunChecked({"ntfsresize", "--info", "--no-progress-bar", loop->path()});
+  if (!info) return std::unexpected(info.error().Context("check the NTFS volume before shrinking"));
+  auto minimum = Find(info->out, std::regex(R"(You might resize at (\d+) bytes)"));
+  if (!minimum || *minimum > new_size.value) {
+    return Fail(ErrorCode::kRefused, "the NTFS volume can no longer shrink to " + HumanSize(new_size) +
+                                         " (ntfsresize's minimum is now " +
+                                         (minimum ? HumanSize(Bytes{*minimum}) : "unknown") +
+                                         "); nothing was changed");
+  }
+  auto rehearsal =
+      RunChecked({"ntfsresize", "--no-action", "--no-progress-bar", "--size", size, loop->path()});
+  if (!rehearsal) return std::unexpected(rehearsal.error().Context("ntfsresize rehearsal (--no-action)"));
+  // --force answers ntfsresize's "Are you sure?"; it does not skip its checks (that takes -ff).
+  auto run = RunChecked({"ntfsresize", "--force", "--no-progress-bar", "--size", size, loop->path()});
+  if (!run) return std::unexpected(run.error().Context("ntfsresize"));
+  return {};
+}
+
+Result<void> FormatNtfs(const PartitionLocation& where, Lba start, const std::string& label) {
+  auto loop = Attach(where, false);
+  if (!loop) return std::unexpected(loop.error());
+  auto run = RunChecked({"mkntfs", "--quick", "--force", "--label", label, "--partition-start",
+                         std::to_string(start.value), "--heads", "255", "--sectors-per-track", "63",
+                         "--sector-size", std::to_string(where.sector_size), loop->path()});
+  if (!run) return std::unexpected(run.error().Context("mkntfs"));
+  return {};
+}
+
+}  // namespace lifeboat::partition

@@ -1,0 +1,71 @@
+#include "partition/plan.h"
+
+#include <cstdio>
+
+namespace lifeboat::partition {
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+std::string Hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string Where(Lba start, Sectors size, uint32_t ss) {
+  return "sectors " + std::to_string(start.value) + "-" + std::to_string((start + size).value - 1) +
+         " (" + HumanSize(ToBytes(size, ss)) + " at byte " + std::to_string(ToBytes(start, ss).value) + ")";
+}
+
+}  // namespace
+
+const char* StepKind(const Step& step) {
+  return std::visit(Overloaded{
+                        [](const BackupTableStep&) { return "backup-table"; },
+                        [](const ShrinkNtfsStep&) { return "shrink-ntfs"; },
+                        [](const ResizePartitionStep&) { return "resize-partition"; },
+                        [](const MovePartitionStep&) { return "move-partition"; },
+                        [](const CreatePartitionStep&) { return "create-partition"; },
+                        [](const FormatNtfsStep&) { return "format-ntfs"; },
+                    },
+                    step);
+}
+
+std::string DescribeStep(const Step& step, uint32_t ss) {
+  return std::visit(
+      Overloaded{
+          [](const BackupTableStep&) {
+            return std::string("back up the partition table (both GPT copies, or the MBR) into the journal");
+          },
+          [](const ShrinkNtfsStep& s) {
+            return "shrink the NTFS volume of partition " + std::to_string(s.number) + " to " +
+                   HumanSize(s.new_size) + " (ntfsresize: check minimum, rehearse, resize)";
+          },
+          [ss](const ResizePartitionStep& s) {
+            return "resize partition " + std::to_string(s.number) + " from " +
+                   HumanSize(ToBytes(s.old_size, ss)) + " to " + HumanSize(ToBytes(s.new_size, ss));
+          },
+          [ss](const MovePartitionStep& s) {
+            return "move partition " + std::to_string(s.number) + " (" + s.uuid + ") down by " +
+                   HumanSize(ToBytes(s.from - s.to, ss)) + " from sector " + std::to_string(s.from.value) +
+                   " to " + std::to_string(s.to.value) + ", copying " + HumanSize(ToBytes(s.size, ss)) +
+                   " resumably, keeping its GUID";
+          },
+          [ss](const CreatePartitionStep& s) {
+            std::string text = "create partition '" + s.name + "' type " + s.type + " at " +
+                               Where(s.start, s.size, ss);
+            if (s.attributes) text += " attributes " + Hex(s.attributes);
+            return text;
+          },
+          [ss](const FormatNtfsStep& s) {
+            return "format NTFS labelled '" + s.label + "' at " + Where(s.start, s.size, ss);
+          },
+      },
+      step);
+}
+
+}  // namespace lifeboat::partition

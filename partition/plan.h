@@ -1,0 +1,82 @@
+// A plan is data: the typed steps that turn a disk into one with a Lifeboat recovery partition.
+// It is printed by `disk plan`, stored in the journal before the first change, and replayed
+// from the journal after a crash. Positions are in the disk's logical sectors.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/units.h"
+#include "partition/disk_model.h"
+
+namespace lifeboat::partition {
+
+// Save both GPT copies (or the MBR) before anything changes.
+struct BackupTableStep {};
+
+// Shrink the NTFS filesystem of a partition; the partition itself is resized by the next step.
+struct ShrinkNtfsStep {
+  uint32_t number = 0;
+  Lba start;
+  Bytes new_size;
+};
+
+// Change a partition's size in the table, keeping its start.
+struct ResizePartitionStep {
+  uint32_t number = 0;
+  Sectors old_size;
+  Sectors new_size;
+};
+
+// Move a partition's bytes down the disk, then its table entry; its GUID stays the same.
+struct MovePartitionStep {
+  uint32_t number = 0;
+  Lba from;
+  Lba to;
+  Sectors size;
+  std::string uuid;  // must be unchanged afterwards
+};
+
+// Create Lifeboat's partition.
+struct CreatePartitionStep {
+  Lba start;
+  Sectors size;
+  std::string type;
+  std::string name;
+  uint64_t attributes = 0;
+};
+
+// Quick-format the new partition NTFS.
+struct FormatNtfsStep {
+  Lba start;
+  Sectors size;
+  std::string label;
+};
+
+using Step = std::variant<BackupTableStep, ShrinkNtfsStep, ResizePartitionStep, MovePartitionStep,
+                          CreatePartitionStep, FormatNtfsStep>;
+
+const char* StepKind(const Step& step);
+// One line a person reads: "shrink the NTFS volume of partition 3 to 2.00 GiB".
+std::string DescribeStep(const Step& step, uint32_t sector_size);
+
+struct Plan {
+  std::string disk_path;
+  std::string disk_id;
+  LabelKind label = LabelKind::kNone;
+  uint32_t sector_size = 512;
+  Bytes requested_size;
+  // Where Lifeboat's partition is or will be.
+  Lba recovery_start;
+  Sectors recovery_size;
+  std::vector<Step> steps;  // empty: nothing to do
+  // Consequences outside the partition table, e.g. MBR boot entries naming a moved partition
+  // by byte offset, which the BCD editor must update.
+  std::vector<std::string> notes;
+
+  [[nodiscard]] bool NothingToDo() const { return steps.empty(); }
+};
+
+}  // namespace lifeboat::partition

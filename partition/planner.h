@@ -1,0 +1,56 @@
+// The planner: a pure function from a disk model and a policy to a plan or a refusal.
+// No I/O, no clock; everything it needs is in its arguments.
+#pragma once
+
+#include <expected>
+#include <string>
+
+#include "partition/disk_model.h"
+#include "partition/plan.h"
+
+namespace lifeboat::partition {
+
+struct PlanPolicy {
+  Bytes recovery_size = kGiB;
+  // Free space the Windows volume keeps beyond ntfsresize's minimum after a shrink. nullopt:
+  // DefaultShrinkMargin of the volume.
+  std::optional<Bytes> shrink_margin;
+  Bytes alignment = kMiB;
+  bool allow_gpt_repair = false;
+};
+
+enum class RefusalReason {
+  kNoPartitionTable,
+  kGptNeedsRepair,
+  kNotWindowsDisk,
+  kLifeboatTooSmall,
+  kUnknownPartitionInTheWay,
+  kNoFreePrimarySlot,
+  kBitLocker,
+  kNotNtfs,
+  kNtfsNotInspected,
+  kNtfsDirty,
+  kHibernated,
+  kNotEnoughSpace,
+  kInvalidPolicy,
+};
+
+const char* RefusalName(RefusalReason reason);
+
+struct Refusal {
+  RefusalReason reason;
+  std::string message;  // what, where, why, and what a person can do about it
+};
+
+// The recovery partition's default size: room for two images side by side (an upgrade writes
+// the new one before removing the old) plus NTFS overhead, at least 1 GiB.
+Bytes DefaultRecoverySize(std::optional<Bytes> image_size);
+
+// How much free space a shrunk Windows volume keeps beyond the bare minimum: 1 GiB, or 10 % of
+// the data it holds if more. ntfsresize's minimum leaves Windows no room for its page file,
+// temporary files and the next update; this leaves enough to boot and be serviced.
+Bytes DefaultShrinkMargin(Bytes min_size);
+
+[[nodiscard]] std::expected<Plan, Refusal> MakePlan(const DiskModel& disk, const PlanPolicy& policy);
+
+}  // namespace lifeboat::partition

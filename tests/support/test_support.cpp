@@ -1,0 +1,98 @@
+#include "tests/support/test_support.h"
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "common/process.h"
+
+namespace lifeboat::test {
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+CommandResult Sh(const std::string& script) {
+  auto r = RunProcess({"bash", "-c", "set -o pipefail; " + script});
+  if (!r) return {-1, "", r.error().message};
+  return {r->exit_code, r->out, r->err};
+}
+
+CommandResult Agent(const std::vector<std::string>& args, const std::string& env) {
+  std::string cmd = env + (env.empty() ? "" : " ") + Quote(LIFEBOAT_AGENT);
+  for (const auto& a : args) cmd += " " + Quote(a);
+  return Sh(cmd);
+}
+
+TempDir::TempDir() {
+  char tmpl[] = "/var/tmp/lifeboat-test.XXXXXX";
+  path_ = mkdtemp(tmpl);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void MakeWindowsDisk(const std::string& path, const std::string& options) {
+  auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-windows-disk") + " " + Quote(path) +
+              " " + options);
+  ASSERT_EQ(r.exit_code, 0) << "fixture generator failed: " << r.err << r.out;
+}
+
+SfTable Sfdisk(const std::string& disk) {
+  SfTable table;
+  auto r = Sh("sfdisk --json " + Quote(disk));
+  if (r.exit_code != 0) return table;
+  Poco::JSON::Parser parser;
+  auto root = parser.parse(r.out).extract<Poco::JSON::Object::Ptr>()->getObject("partitiontable");
+  table.label = root->getValue<std::string>("label");
+  table.id = root->getValue<std::string>("id");
+  if (root->has("sectorsize")) table.sector_size = root->getValue<uint64_t>("sectorsize");
+  auto parts = root->getArray("partitions");
+  for (unsigned i = 0; parts && i < parts->size(); ++i) {
+    auto p = parts->getObject(i);
+    SfPartition sp;
+    sp.node = p->getValue<std::string>("node");
+    sp.start = p->getValue<uint64_t>("start");
+    sp.size = p->getValue<uint64_t>("size");
+    sp.type = p->getValue<std::string>("type");
+    if (p->has("uuid")) sp.uuid = p->getValue<std::string>("uuid");
+    if (p->has("name")) sp.name = p->getValue<std::string>("name");
+    if (p->has("attrs")) sp.attrs = p->getValue<std::string>("attrs");
+    if (p->has("bootable")) sp.bootable = p->getValue<bool>("bootable");
+    table.partitions.push_back(sp);
+  }
+  return table;
+}
+
+std::string Sha256(const std::string& file, uint64_t offset, uint64_t size) {
+  std::string cmd = size == 0 ? "sha256sum < " + Quote(file)
+                              : "dd if=" + Quote(file) + " iflag=skip_bytes,count_bytes skip=" + std::to_string(offset) +
+                                    " count=" + std::to_string(size) + " bs=4M status=none | sha256sum";
+  auto r = Sh(cmd);
+  return r.exit_code == 0 ? r.out.substr(0, 64) : "error: " + r.err;
+}
+
+std::string NtfsFileSums(const std::string& disk, uint64_t offset, uint64_t size) {
+  auto r = Sh("set -e; l=$(losetup --find --show --read-only --offset " + std::to_string(offset) + " --sizelimit " +
+              std::to_string(size) + " " + Quote(disk) + "); m=$(mktemp -d); ntfs-3g -o ro \"$l\" \"$m\"; "
+              "(cd \"$m\" && find . -type f -print0 | sort -z | xargs -0 sha256sum); rc=$?; "
+              "umount \"$m\"; rmdir \"$m\"; losetup -d \"$l\"; exit $rc");
+  return r.exit_code == 0 ? r.out : "error: " + r.err;
+}
+
+std::string NtfsLabel(const std::string& disk, uint64_t offset, uint64_t size) {
+  auto r = Sh("set -e; l=$(losetup --find --show --read-only --offset " + std::to_string(offset) + " --sizelimit " +
+              std::to_string(size) + " " + Quote(disk) + "); ntfslabel --force \"$l\"; rc=$?; losetup -d \"$l\"; exit $rc");
+  std::string out = r.out;
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return r.exit_code == 0 ? out : "error: " + r.err;
+}
+
+}  // namespace lifeboat::test

@@ -1,0 +1,67 @@
+// Helpers for tests that work on real disk images: run commands, build Windows-like fixture
+// disks, and read results back with tools Lifeboat did not write (sfdisk, sha256sum, ntfs-3g).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lifeboat::test {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs a bash script; its output is captured.
+CommandResult Sh(const std::string& script);
+// Runs lifeboat-agent with the arguments (shell-quoted here) and extra environment assignments.
+CommandResult Agent(const std::vector<std::string>& args, const std::string& env = "");
+std::string Quote(const std::string& s);
+
+// A fresh folder under /var/tmp, removed with everything in it when the object goes.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// tests/fixtures/make-windows-disk with the given options; fails the test if it fails.
+void MakeWindowsDisk(const std::string& path, const std::string& options);
+
+struct SfPartition {
+  std::string node;
+  uint64_t start = 0;
+  uint64_t size = 0;
+  std::string type;
+  std::string uuid;
+  std::string name;
+  std::string attrs;
+  bool bootable = false;
+};
+
+struct SfTable {
+  std::string label;
+  std::string id;
+  uint64_t sector_size = 512;
+  std::vector<SfPartition> partitions;
+};
+
+// The partition table as `sfdisk --json` reads it.
+SfTable Sfdisk(const std::string& disk);
+// sha256 of a byte range of a file (the whole file when size is 0).
+std::string Sha256(const std::string& file, uint64_t offset = 0, uint64_t size = 0);
+// "sha256  path" of every file in an NTFS volume at a byte range, mounted read-only with ntfs-3g.
+std::string NtfsFileSums(const std::string& disk, uint64_t offset, uint64_t size);
+// The NTFS volume label at a byte range, as ntfslabel reads it.
+std::string NtfsLabel(const std::string& disk, uint64_t offset, uint64_t size);
+
+}  // namespace lifeboat::test

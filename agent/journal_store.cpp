@@ -40,7 +40,7 @@ const char* const kMigrations[] = {
        CREATE TABLE table_backups(
          run_id INTEGER PRIMARY KEY REFERENCES runs(id),
          head BLOB NOT NULL,
-         tail BLOB NOT NULL,
+         tail BLOB,  -- NULL on MBR disks: nothing is kept at the end
          sfdisk_dump TEXT NOT NULL,
          created_at TEXT NOT NULL);)",
 };

@@ -1,0 +1,110 @@
+// Kill -9 of `disk prepare` at every step boundary, inside the move's copy and inside ntfsresize;
+// the next run must converge to the same disk as an uninterrupted run, with no Windows file changed.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/support/test_support.h"
+
+namespace lifeboat::test {
+namespace {
+
+const char* kFixture = "--label gpt --disk-size 4G --windows-size 3000M --winre-size 200M --fill-mb 120";
+
+// The layout without the one thing that differs between runs: the new partition's random GUID.
+std::string Layout(const SfTable& t) {
+  std::string s = t.label + " " + t.id + "\n";
+  for (const auto& p : t.partitions) {
+    s += std::to_string(p.start) + " " + std::to_string(p.size) + " " + p.type + " " + p.name + " " + p.attrs +
+         " " + (p.name == "Lifeboat" ? "new-guid" : p.uuid) + "\n";
+  }
+  return s;
+}
+
+class CrashTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir;
+    MakeWindowsDisk(Pristine(), kFixture);
+    const SfTable before = Sfdisk(Pristine());
+    windows_ = before.partitions[2];
+    files_ = new std::string(NtfsFileSums(Pristine(), windows_.start * 512, windows_.size * 512));
+    // The reference: one uninterrupted run on a copy.
+    const std::string reference = *dir_ / "reference.img";
+    ASSERT_EQ(Sh("cp --sparse=always " + Quote(Pristine()) + " " + Quote(reference)).exit_code, 0);
+    auto r = Agent({"disk", "prepare", reference, "--size", "1G", "--state-dir", *dir_ / "reference-state"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    expected_ = new std::string(Layout(Sfdisk(reference)));
+  }
+  static void TearDownTestSuite() {
+    delete files_;
+    delete expected_;
+    delete dir_;
+  }
+  static std::string Pristine() { return *dir_ / "pristine.img"; }
+
+  // Copies the pristine disk for one scenario.
+  std::string Copy(const std::string& name) {
+    const std::string disk = *dir_ / (name + ".img");
+    EXPECT_EQ(Sh("cp --sparse=always " + Quote(Pristine()) + " " + Quote(disk)).exit_code, 0);
+    return disk;
+  }
+
+  void ExpectConverged(const std::string& disk, const std::string& state) {
+    auto rerun = Agent({"disk", "prepare", disk, "--size", "1G", "--state-dir", state});
+    ASSERT_EQ(rerun.exit_code, 0) << rerun.out << rerun.err;
+    EXPECT_EQ(Layout(Sfdisk(disk)), *expected_);
+    EXPECT_EQ(Sh("sfdisk --verify " + Quote(disk)).exit_code, 0);
+    const SfTable after = Sfdisk(disk);
+    EXPECT_EQ(NtfsFileSums(disk, windows_.start * 512, after.partitions[2].size * 512), *files_);
+    // A further run finds nothing to do.
+    auto third = Agent({"disk", "prepare", disk, "--size", "1G", "--state-dir", state});
+    EXPECT_NE(third.out.find("unchanged"), std::string::npos) << third.out << third.err;
+  }
+
+  static inline TempDir* dir_ = nullptr;
+  static inline SfPartition windows_;
+  static inline std::string* files_ = nullptr;
+  static inline std::string* expected_ = nullptr;
+};
+
+TEST_P(CrashTest, KilledRunResumesToTheSameDisk) {
+  const std::string point = GetParam();
+  std::string name = point;
+  for (char& c : name) c = c == ':' ? '_' : c;
+  const std::string disk = Copy(name);
+  const std::string state = *dir_ / (name + "-state");
+  auto killed = Agent({"disk", "prepare", disk, "--size", "1G", "--state-dir", state},
+                      "LIFEBOAT_TEST_CRASH_AT=" + point);
+  ASSERT_EQ(killed.exit_code, 128 + 9) << "expected SIGKILL at " << point << ": " << killed.out << killed.err;
+  ExpectConverged(disk, state);
+}
+
+// Steps: 0 backup, 1 shrink, 2 resize, 3 move, 4 create, 5 format.
+INSTANTIATE_TEST_SUITE_P(EveryStep, CrashTest,
+                         ::testing::Values("0:before", "0:after", "1:before", "1:after", "2:after", "3:before",
+                                           "3:chunk:1", "3:chunk:7", "3:after", "4:after", "5:before", "5:after"),
+                         [](const auto& param_info) {
+                           std::string n = param_info.param;
+                           for (char& c : n) c = c == ':' ? '_' : c;
+                           return n;
+                         });
+
+TEST_F(CrashTest, KilledWhileNtfsresizeRunsWaitsForItAndConverges) {
+  const std::string disk = Copy("inside-shrink");
+  const std::string state = *dir_ / "inside-shrink-state";
+  // Start prepare, and kill it with SIGKILL the moment its ntfsresize child doing the real
+  // resize (not the --info or --no-action run) appears.
+  auto r = Sh(Quote(LIFEBOAT_AGENT) + " disk prepare " + Quote(disk) + " --size 1G --state-dir " + Quote(state) +
+              " >/dev/null 2>&1 & agent=$!; "
+              "for i in $(seq 1 2000); do "
+              "  if pgrep -P $agent -f 'ntfsresize --force' >/dev/null; then kill -9 $agent; echo killed; break; fi; "
+              "  sleep 0.005; "
+              "done; wait $agent; echo rc=$?");
+  EXPECT_NE(r.out.find("killed"), std::string::npos) << "ntfsresize was never seen running: " << r.out;
+  EXPECT_NE(r.out.find("rc=137"), std::string::npos) << r.out;
+  ExpectConverged(disk, state);
+}
+
+}  // namespace
+}  // namespace lifeboat::test

@@ -72,11 +72,14 @@ SfTable Sfdisk(const std::string& disk) {
 }
 
 std::string Sha256(const std::string& file, uint64_t offset, uint64_t size) {
-  std::string cmd = size == 0 ? "sha256sum < " + Quote(file)
-                              : "dd if=" + Quote(file) + " iflag=skip_bytes,count_bytes skip=" + std::to_string(offset) +
-                                    " count=" + std::to_string(size) + " bs=4M status=none | sha256sum";
-  auto r = Sh(cmd);
+  auto r = Sh("dd if=" + Quote(file) + " iflag=skip_bytes,count_bytes skip=" + std::to_string(offset) +
+              " count=" + std::to_string(size) + " bs=4M status=none | sha256sum");
   return r.exit_code == 0 ? r.out.substr(0, 64) : "error: " + r.err;
+}
+
+std::string ImageChecksum(const std::string& file) {
+  auto r = Sh("cksum < " + Quote(file));
+  return r.exit_code == 0 ? r.out : "error: " + r.err;
 }
 
 std::string NtfsFileSums(const std::string& disk, uint64_t offset, uint64_t size) {

@@ -18,11 +18,16 @@ namespace {
 
 int ExitFor(const Error& e) {
   switch (e.code) {
-    case ErrorCode::kInvalidArgument: return kExitUsage;
-    case ErrorCode::kNotFound: return kExitNotFound;
-    case ErrorCode::kBusy: return kExitBusy;
-    case ErrorCode::kRefused: return kExitRefused;
-    default: return kExitError;
+    case ErrorCode::kInvalidArgument:
+      return kExitUsage;
+    case ErrorCode::kNotFound:
+      return kExitNotFound;
+    case ErrorCode::kBusy:
+      return kExitBusy;
+    case ErrorCode::kRefused:
+      return kExitRefused;
+    default:
+      return kExitError;
   }
 }
 
@@ -52,25 +57,31 @@ std::string TypeName(const std::string& type) {
 }
 
 void PrintDisk(const DiskModel& d) {
-  std::cout << "Disk " << d.path << ": " << HumanSize(d.Size()) << ", " << d.total.count << " sectors of "
-            << d.sector_size << " bytes (physical " << d.physical_sector_size << ")\n";
-  std::cout << "Label: " << LabelName(d.label) << (d.disk_id.empty() ? "" : ", disk id " + d.disk_id) << "\n";
+  std::cout << "Disk " << d.path << ": " << HumanSize(d.Size()) << ", " << d.total.count
+            << " sectors of " << d.sector_size << " bytes (physical " << d.physical_sector_size
+            << ")\n";
+  std::cout << "Label: " << LabelName(d.label)
+            << (d.disk_id.empty() ? "" : ", disk id " + d.disk_id) << "\n";
   if (d.needs_repair) std::cout << "NEEDS REPAIR: " << d.repair_reason << "\n";
   if (!d.partitions.empty()) {
-    std::cout << "\n" << Pad("#", 3) << Pad("start", 12) << Pad("end", 12) << Pad("size", 11) << Pad("type", 22)
-              << Pad("fs", 10) << Pad("role", 16) << "name / label\n";
+    std::cout << "\n"
+              << Pad("#", 3) << Pad("start", 12) << Pad("end", 12) << Pad("size", 11)
+              << Pad("type", 22) << Pad("fs", 10) << Pad("role", 16) << "name / label\n";
   }
   for (const auto& p : d.partitions) {
     std::string extra = p.name;
     if (!p.fs_label.empty()) extra += (extra.empty() ? "" : " / ") + p.fs_label;
     if (p.bootable) extra += " [active]";
     std::cout << Pad(std::to_string(p.number), 3) << Pad(std::to_string(p.start.value), 12)
-              << Pad(std::to_string(p.End().value - 1), 12) << Pad(HumanSize(ToBytes(p.size, d.sector_size)), 11)
-              << Pad(TypeName(p.type), 22) << Pad(FilesystemName(p.filesystem), 10) << Pad(RoleName(p.role), 16)
-              << extra << "\n";
-    if (d.label == LabelKind::kGpt && (p.attributes || p.role == Role::kWinRe || p.role == Role::kLifeboat)) {
+              << Pad(std::to_string(p.End().value - 1), 12)
+              << Pad(HumanSize(ToBytes(p.size, d.sector_size)), 11) << Pad(TypeName(p.type), 22)
+              << Pad(FilesystemName(p.filesystem), 10) << Pad(RoleName(p.role), 16) << extra
+              << "\n";
+    if (d.label == LabelKind::kGpt &&
+        (p.attributes || p.role == Role::kWinRe || p.role == Role::kLifeboat)) {
       char attrs[24];
-      std::snprintf(attrs, sizeof attrs, "0x%016llx", static_cast<unsigned long long>(p.attributes));
+      std::snprintf(attrs, sizeof attrs, "0x%016llx",
+                    static_cast<unsigned long long>(p.attributes));
       std::cout << "   guid " << p.uuid << ", attributes " << attrs << "\n";
     }
     if (p.ntfs) {
@@ -90,8 +101,9 @@ void PrintDisk(const DiskModel& d) {
 
 void PrintPlan(const Plan& plan) {
   if (plan.NothingToDo()) {
-    std::cout << "Nothing to do: Lifeboat's partition at sector " << plan.recovery_start.value << " ("
-              << HumanSize(ToBytes(plan.recovery_size, plan.sector_size)) << ") is large enough.\n";
+    std::cout << "Nothing to do: Lifeboat's partition at sector " << plan.recovery_start.value
+              << " (" << HumanSize(ToBytes(plan.recovery_size, plan.sector_size))
+              << ") is large enough.\n";
     return;
   }
   std::cout << "Plan for " << plan.disk_path << " (" << LabelName(plan.label) << " " << plan.disk_id
@@ -153,7 +165,8 @@ int DiskPlan(const DiskOptions& o) {
 
 int DiskPrepare(const DiskOptions& o) {
   if (o.dry_run) return DiskPlan(o);
-  auto disk = DiskHandle::Open(o.disk, DiskHandle::Mode::kExclusive, std::chrono::seconds(o.lock_wait_seconds));
+  auto disk = DiskHandle::Open(o.disk, DiskHandle::Mode::kExclusive,
+                               std::chrono::seconds(o.lock_wait_seconds));
   if (!disk) return Report(disk.error(), o.json);
   auto model = ReadDisk(*disk);
   if (!model) return Report(model.error(), o.json);
@@ -174,7 +187,8 @@ int DiskPrepare(const DiskOptions& o) {
     run = (*unfinished)->id;
     result = "resumed";
     say("Resuming run " + std::to_string(run) + " from the journal" +
-        ((*unfinished)->message.empty() ? std::string() : " (it stopped with: " + (*unfinished)->message + ")"));
+        ((*unfinished)->message.empty() ? std::string()
+                                        : " (it stopped with: " + (*unfinished)->message + ")"));
   } else {
     auto made = MakePlan(*model, PolicyFrom(o));
     if (!made) return ReportRefusal(made.error(), o);
@@ -184,13 +198,15 @@ int DiskPrepare(const DiskOptions& o) {
         std::cout << PrepareResultToJson("unchanged", plan, {}) << "\n";
       } else {
         std::cout << "unchanged: " << o.disk << " already has Lifeboat's partition at sector "
-                  << plan.recovery_start.value << " (" << HumanSize(ToBytes(plan.recovery_size, plan.sector_size))
+                  << plan.recovery_start.value << " ("
+                  << HumanSize(ToBytes(plan.recovery_size, plan.sector_size))
                   << "); nothing was changed\n";
       }
       return kExitOk;
     }
     std::vector<std::pair<std::string, std::string>> steps;
-    for (const auto& s : plan.steps) steps.emplace_back(StepKind(s), DescribeStep(s, plan.sector_size));
+    for (const auto& s : plan.steps)
+      steps.emplace_back(StepKind(s), DescribeStep(s, plan.sector_size));
     auto begun = (*store)->BeginRun(plan.disk_id, o.disk, PlanToJson(plan), steps);
     if (!begun) return Report(begun.error(), o.json);
     run = *begun;
@@ -211,8 +227,9 @@ int DiskPrepare(const DiskOptions& o) {
   if (o.json) {
     std::cout << PrepareResultToJson(result, plan, *done) << "\n";
   } else {
-    std::cout << result << ": Lifeboat's recovery partition is ready at sector " << plan.recovery_start.value
-              << " (" << HumanSize(ToBytes(plan.recovery_size, plan.sector_size)) << ")\n";
+    std::cout << result << ": Lifeboat's recovery partition is ready at sector "
+              << plan.recovery_start.value << " ("
+              << HumanSize(ToBytes(plan.recovery_size, plan.sector_size)) << ")\n";
   }
   return kExitOk;
 }

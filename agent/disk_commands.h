@@ -21,8 +21,8 @@ enum ExitCode : int {
 struct DiskOptions {
   std::string disk;
   bool json = false;
-  std::optional<Bytes> size;            // default: DefaultRecoverySize(image_size)
-  std::optional<Bytes> image_size;      // size of the image the partition must hold twice
+  std::optional<Bytes> size;        // default: DefaultRecoverySize(image_size)
+  std::optional<Bytes> image_size;  // size of the image the partition must hold twice
   std::optional<Bytes> shrink_margin;
   bool allow_gpt_repair = false;
   bool dry_run = false;

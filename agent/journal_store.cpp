@@ -74,7 +74,8 @@ class RunJournal : public partition::Journal {
       Poco::Int64 idx = static_cast<Poco::Int64>(index);
       session_ << "SELECT state, progress FROM steps WHERE run_id = ? AND idx = ?", into(state),
           into(progress), use(run_), use(idx), now;
-      return partition::StepRecord{state != "pending", state == "done", static_cast<uint64_t>(progress)};
+      return partition::StepRecord{state != "pending", state == "done",
+                                   static_cast<uint64_t>(progress)};
     });
   }
   Result<void> StepStarted(size_t index) override {
@@ -83,8 +84,10 @@ class RunJournal : public partition::Journal {
   }
   Result<void> StepProgress(size_t index, uint64_t bytes_done) override {
     return Guard("record progress", [&] {
-      Poco::Int64 idx = static_cast<Poco::Int64>(index), done = static_cast<Poco::Int64>(bytes_done);
-      session_ << "UPDATE steps SET progress = ? WHERE run_id = ? AND idx = ?", use(done), use(run_), use(idx), now;
+      Poco::Int64 idx = static_cast<Poco::Int64>(index),
+                  done = static_cast<Poco::Int64>(bytes_done);
+      session_ << "UPDATE steps SET progress = ? WHERE run_id = ? AND idx = ?", use(done),
+          use(run_), use(idx), now;
     });
   }
   Result<void> StepDone(size_t index, const std::string& outcome) override {
@@ -101,8 +104,10 @@ class RunJournal : public partition::Journal {
     return Guard("save the partition table backup", [&] {
       Poco::Data::BLOB head_blob(head.data(), head.size()), tail_blob(tail.data(), tail.size());
       std::string dump = sfdisk_dump;
-      session_ << (std::string("INSERT OR REPLACE INTO table_backups(run_id, head, tail, sfdisk_dump, created_at) "
-                               "VALUES (?, ?, ?, ?, ") + kNow + ")"),
+      session_ << (std::string("INSERT OR REPLACE INTO table_backups(run_id, head, tail, "
+                               "sfdisk_dump, created_at) "
+                               "VALUES (?, ?, ?, ?, ") +
+                   kNow + ")"),
           use(run_), use(head_blob), use(tail_blob), use(dump), now;
     });
   }
@@ -119,14 +124,17 @@ class RunJournal : public partition::Journal {
   Poco::Int64 run_;
 };
 
-JournalStore::JournalStore(std::unique_ptr<Poco::Data::Session> session) : session_(std::move(session)) {}
+JournalStore::JournalStore(std::unique_ptr<Poco::Data::Session> session)
+    : session_(std::move(session)) {}
 JournalStore::~JournalStore() = default;
 
 Result<std::unique_ptr<JournalStore>> JournalStore::Open(const std::string& path) {
   std::error_code ec;
   const auto folder = std::filesystem::path(path).parent_path();
   if (!folder.empty()) std::filesystem::create_directories(folder, ec);
-  if (ec) return Fail(ErrorCode::kJournal, "journal: cannot create " + folder.string() + ": " + ec.message());
+  if (ec)
+    return Fail(ErrorCode::kJournal,
+                "journal: cannot create " + folder.string() + ": " + ec.message());
   return Guard("open", [&] {
     Poco::Data::SQLite::Connector::registerConnector();
     auto session = std::make_unique<Poco::Data::Session>("SQLite", path);
@@ -165,17 +173,19 @@ Result<std::optional<RunRecord>> JournalStore::UnfinishedRun(const std::string& 
                  "WHERE disk_id = ? AND state <> 'done' ORDER BY id DESC LIMIT 1",
         into(ids), into(paths), into(plans), into(states), into(messages), use(id_copy), now;
     if (ids.empty()) return std::optional<RunRecord>{};
-    return std::optional<RunRecord>{RunRecord{ids[0], disk_id, paths[0], plans[0], states[0], messages[0]}};
+    return std::optional<RunRecord>{
+        RunRecord{ids[0], disk_id, paths[0], plans[0], states[0], messages[0]}};
   });
 }
 
-Result<int64_t> JournalStore::BeginRun(const std::string& disk_id, const std::string& disk_path,
-                                       const std::string& plan_json,
-                                       const std::vector<std::pair<std::string, std::string>>& steps) {
+Result<int64_t> JournalStore::BeginRun(
+    const std::string& disk_id, const std::string& disk_path, const std::string& plan_json,
+    const std::vector<std::pair<std::string, std::string>>& steps) {
   return Guard("begin a run", [&] {
     std::string id = disk_id, path = disk_path, plan = plan_json;
     session_->begin();
-    *session_ << (std::string("INSERT INTO runs(disk_id, disk_path, plan_json, state, created_at) VALUES (?, ?, ?, 'running', ") +
+    *session_ << (std::string("INSERT INTO runs(disk_id, disk_path, plan_json, state, created_at) "
+                              "VALUES (?, ?, ?, 'running', ") +
                   kNow + ")"),
         use(id), use(path), use(plan), now;
     Poco::Int64 run = 0;
@@ -183,7 +193,8 @@ Result<int64_t> JournalStore::BeginRun(const std::string& disk_id, const std::st
     for (size_t i = 0; i < steps.size(); ++i) {
       Poco::Int64 idx = static_cast<Poco::Int64>(i);
       std::string kind = steps[i].first, description = steps[i].second;
-      *session_ << "INSERT INTO steps(run_id, idx, kind, description, state) VALUES (?, ?, ?, ?, 'pending')",
+      *session_ << "INSERT INTO steps(run_id, idx, kind, description, state) VALUES (?, ?, ?, ?, "
+                   "'pending')",
           use(run), use(idx), use(kind), use(description), now;
     }
     session_->commit();
@@ -195,7 +206,8 @@ Result<void> JournalStore::FinishRun(int64_t run, bool ok, const std::string& me
   return Guard("finish a run", [&] {
     Poco::Int64 id = run;
     std::string state = ok ? "done" : "failed", text = message;
-    *session_ << (std::string("UPDATE runs SET state = ?, message = ?, finished_at = ") + kNow + " WHERE id = ?"),
+    *session_ << (std::string("UPDATE runs SET state = ?, message = ?, finished_at = ") + kNow +
+                  " WHERE id = ?"),
         use(state), use(text), use(id), now;
   });
 }
@@ -208,7 +220,8 @@ Result<std::optional<std::string>> JournalStore::TableDump(int64_t run) {
   return Guard("read the table backup", [&] {
     std::vector<std::string> dumps;
     Poco::Int64 id = run;
-    *session_ << "SELECT sfdisk_dump FROM table_backups WHERE run_id = ?", into(dumps), use(id), now;
+    *session_ << "SELECT sfdisk_dump FROM table_backups WHERE run_id = ?", into(dumps), use(id),
+        now;
     return dumps.empty() ? std::optional<std::string>{} : std::optional<std::string>{dumps[0]};
   });
 }

@@ -33,9 +33,9 @@ class JournalStore {
 
   // The newest run on this disk that has not finished (running, or failed and to be resumed).
   [[nodiscard]] Result<std::optional<RunRecord>> UnfinishedRun(const std::string& disk_id);
-  [[nodiscard]] Result<int64_t> BeginRun(const std::string& disk_id, const std::string& disk_path,
-                                         const std::string& plan_json,
-                                         const std::vector<std::pair<std::string, std::string>>& steps);
+  [[nodiscard]] Result<int64_t> BeginRun(
+      const std::string& disk_id, const std::string& disk_path, const std::string& plan_json,
+      const std::vector<std::pair<std::string, std::string>>& steps);
   [[nodiscard]] Result<void> FinishRun(int64_t run, bool ok, const std::string& message);
   // The Journal of one run, for the executor.
   [[nodiscard]] std::unique_ptr<partition::Journal> ForRun(int64_t run);

@@ -6,6 +6,8 @@
 #include <Poco/JSON/Parser.h>
 
 #include <cstdio>
+
+#include "common/overloaded.h"
 #include <sstream>
 
 namespace lifeboat::agent {
@@ -15,11 +17,6 @@ using Poco::JSON::Object;
 using namespace partition;
 
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
 
 std::string Hex64(uint64_t v) {
   char buf[24];
@@ -180,7 +177,8 @@ std::string ErrorToJson(const Error& error) {
   return Stringify(o);
 }
 
-std::string PrepareResultToJson(const std::string& result, const Plan& plan, const std::vector<std::string>& steps) {
+std::string PrepareResultToJson(const std::string& result, const Plan& plan,
+                                const std::vector<std::string>& steps) {
   Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
   o->set("result", result);
   o->set("plan", PlanObject(plan));
@@ -198,7 +196,9 @@ Result<Plan> PlanFromJson(const std::string& json) {
     plan.disk_path = root->getValue<std::string>("disk");
     plan.disk_id = root->getValue<std::string>("disk_id");
     const std::string label = root->getValue<std::string>("label");
-    plan.label = label == "gpt" ? LabelKind::kGpt : label == "mbr" ? LabelKind::kMbr : LabelKind::kNone;
+    plan.label = label == "gpt"   ? LabelKind::kGpt
+                 : label == "mbr" ? LabelKind::kMbr
+                                  : LabelKind::kNone;
     plan.sector_size = static_cast<uint32_t>(U64(root, "sector_size"));
     plan.requested_size = Bytes{U64(root, "requested_size_bytes")};
     auto recovery = root->getObject("recovery");
@@ -211,28 +211,34 @@ Result<Plan> PlanFromJson(const std::string& json) {
       if (kind == "backup-table") {
         plan.steps.push_back(BackupTableStep{});
       } else if (kind == "shrink-ntfs") {
-        plan.steps.push_back(ShrinkNtfsStep{static_cast<uint32_t>(U64(s, "partition")), Lba{U64(s, "start_sector")},
+        plan.steps.push_back(ShrinkNtfsStep{static_cast<uint32_t>(U64(s, "partition")),
+                                            Lba{U64(s, "start_sector")},
                                             Bytes{U64(s, "new_size_bytes")}});
       } else if (kind == "resize-partition") {
         plan.steps.push_back(ResizePartitionStep{static_cast<uint32_t>(U64(s, "partition")),
-                                                 Sectors{U64(s, "old_size_sectors")}, Sectors{U64(s, "new_size_sectors")}});
+                                                 Sectors{U64(s, "old_size_sectors")},
+                                                 Sectors{U64(s, "new_size_sectors")}});
       } else if (kind == "move-partition") {
-        plan.steps.push_back(MovePartitionStep{static_cast<uint32_t>(U64(s, "partition")), Lba{U64(s, "from_sector")},
-                                               Lba{U64(s, "to_sector")}, Sectors{U64(s, "size_sectors")},
+        plan.steps.push_back(MovePartitionStep{static_cast<uint32_t>(U64(s, "partition")),
+                                               Lba{U64(s, "from_sector")}, Lba{U64(s, "to_sector")},
+                                               Sectors{U64(s, "size_sectors")},
                                                s->getValue<std::string>("uuid")});
       } else if (kind == "create-partition") {
-        plan.steps.push_back(CreatePartitionStep{Lba{U64(s, "start_sector")}, Sectors{U64(s, "size_sectors")},
-                                                 s->getValue<std::string>("type"), s->getValue<std::string>("name"),
-                                                 std::stoull(s->getValue<std::string>("attributes"), nullptr, 16)});
+        plan.steps.push_back(
+            CreatePartitionStep{Lba{U64(s, "start_sector")}, Sectors{U64(s, "size_sectors")},
+                                s->getValue<std::string>("type"), s->getValue<std::string>("name"),
+                                std::stoull(s->getValue<std::string>("attributes"), nullptr, 16)});
       } else if (kind == "format-ntfs") {
-        plan.steps.push_back(FormatNtfsStep{Lba{U64(s, "start_sector")}, Sectors{U64(s, "size_sectors")},
+        plan.steps.push_back(FormatNtfsStep{Lba{U64(s, "start_sector")},
+                                            Sectors{U64(s, "size_sectors")},
                                             s->getValue<std::string>("label")});
       } else {
         return Fail(ErrorCode::kCorrupt, "plan: unknown step kind '" + kind + "'");
       }
     }
     auto notes = root->getArray("notes");
-    for (size_t i = 0; i < notes->size(); ++i) plan.notes.push_back(notes->getElement<std::string>(static_cast<unsigned>(i)));
+    for (size_t i = 0; i < notes->size(); ++i)
+      plan.notes.push_back(notes->getElement<std::string>(static_cast<unsigned>(i)));
     return plan;
   } catch (const Poco::Exception& e) {
     return Fail(ErrorCode::kCorrupt, "plan in the journal is unreadable: " + e.displayText());

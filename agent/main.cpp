@@ -12,7 +12,8 @@ namespace {
 using namespace lifeboat;
 using namespace lifeboat::agent;
 
-constexpr const char* kUsage = R"(lifeboat-agent - puts a Lifeboat recovery partition on a Windows disk
+constexpr const char* kUsage =
+    R"(lifeboat-agent - puts a Lifeboat recovery partition on a Windows disk
 
 Usage:
   lifeboat-agent disk show DISK [--json]
@@ -84,7 +85,8 @@ int main(int argc, char** argv) {
       if (!v) return false;
       out = ParseSize(*v);
       if (!out || out->value == 0) {
-        std::cerr << "lifeboat-agent: " << name << " '" << *v << "' is not a size (try 2G, 1536M, 1073741824)\n";
+        std::cerr << "lifeboat-agent: " << name << " '" << *v
+                  << "' is not a size (try 2G, 1536M, 1073741824)\n";
         return false;
       }
       return true;
@@ -122,7 +124,8 @@ int main(int argc, char** argv) {
       return Usage("unexpected argument '" + a + "'");
     }
   }
-  if (options.disk.empty()) return Usage("disk " + command + " needs a DISK (e.g. /dev/sda or disk.img)");
+  if (options.disk.empty())
+    return Usage("disk " + command + " needs a DISK (e.g. /dev/sda or disk.img)");
   if (command == "show") return DiskShow(options);
   if (command == "plan") return DiskPlan(options);
   return DiskPrepare(options);

@@ -59,8 +59,8 @@ for i in $(seq 1 "$rounds"); do
   printf 'round %d: by hand %.2f s, lifeboat %.2f s, ratio %.2f\n' "$i" "$t_hand" "$t_lb" "$(echo "$t_lb / $t_hand" | bc -l)"
   total_hand=$(echo "$total_hand + $t_hand" | bc -l); total_lb=$(echo "$total_lb + $t_lb" | bc -l)
   # Both must end with the same layout, apart from the new partition's random GUID.
-  diff <(sfdisk -d "$work/a.img" | sed 's/uuid=[^,]*,//; s/^[^:]*://' | grep -v label-id) \
-       <(sfdisk -d "$work/b.img" | sed 's/uuid=[^,]*,//; s/^[^:]*://' | grep -v label-id) >/dev/null ||
+  layout() { sfdisk -d "$1" | grep '^/' | sed 's/uuid=[^,]*,//; s/^[^:]*://'; }
+  diff <(layout "$work/a.img") <(layout "$work/b.img") >&2 ||
     { echo "layouts differ" >&2; exit 1; }
 done
 printf 'prepare/raw-tools ratio over %d rounds: %.2f (target <= 1.2)\n' "$rounds" "$(echo "$total_lb / $total_hand" | bc -l)"

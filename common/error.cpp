@@ -4,16 +4,26 @@ namespace lifeboat {
 
 const char* ErrorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return "invalid_argument";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kUnsupported: return "unsupported";
-    case ErrorCode::kRefused: return "refused";
-    case ErrorCode::kBusy: return "busy";
-    case ErrorCode::kIo: return "io";
-    case ErrorCode::kTool: return "tool";
-    case ErrorCode::kCorrupt: return "corrupt";
-    case ErrorCode::kJournal: return "journal";
-    case ErrorCode::kVerification: return "verification";
+    case ErrorCode::kInvalidArgument:
+      return "invalid_argument";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kUnsupported:
+      return "unsupported";
+    case ErrorCode::kRefused:
+      return "refused";
+    case ErrorCode::kBusy:
+      return "busy";
+    case ErrorCode::kIo:
+      return "io";
+    case ErrorCode::kTool:
+      return "tool";
+    case ErrorCode::kCorrupt:
+      return "corrupt";
+    case ErrorCode::kJournal:
+      return "journal";
+    case ErrorCode::kVerification:
+      return "verification";
   }
   return "unknown";
 }

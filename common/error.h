@@ -1,4 +1,5 @@
-// Errors that cross module boundaries: a category, and a message that gathers context on the way up.
+// Errors that cross module boundaries: a category, and a message that gathers context on the way
+// up.
 #pragma once
 
 #include <expected>
@@ -8,16 +9,16 @@
 namespace lifeboat {
 
 enum class ErrorCode {
-  kInvalidArgument,   // the caller asked for something malformed
-  kNotFound,          // a path, partition or record does not exist
-  kUnsupported,       // the disk or volume is of a kind Lifeboat refuses to change
-  kRefused,           // the planner refused; the message says why and what to do
-  kBusy,              // the disk is in use or locked by another process
-  kIo,                // reading or writing the disk failed
-  kTool,              // an external tool (ntfsresize, mkntfs, losetup) failed
-  kCorrupt,           // on-disk structures are damaged
-  kJournal,           // the agent's journal database failed
-  kVerification,      // a step finished but its result is not what was planned
+  kInvalidArgument,  // the caller asked for something malformed
+  kNotFound,         // a path, partition or record does not exist
+  kUnsupported,      // the disk or volume is of a kind Lifeboat refuses to change
+  kRefused,          // the planner refused; the message says why and what to do
+  kBusy,             // the disk is in use or locked by another process
+  kIo,               // reading or writing the disk failed
+  kTool,             // an external tool (ntfsresize, mkntfs, losetup) failed
+  kCorrupt,          // on-disk structures are damaged
+  kJournal,          // the agent's journal database failed
+  kVerification,     // a step finished but its result is not what was planned
 };
 
 const char* ErrorCodeName(ErrorCode code);
@@ -26,8 +27,11 @@ struct Error {
   ErrorCode code;
   std::string message;
 
-  // Returns a copy whose message is prefixed with what was being done: "shrink NTFS ...: <message>".
-  [[nodiscard]] Error Context(const std::string& what) const { return {code, what + ": " + message}; }
+  // Returns a copy whose message is prefixed with what was being done: "shrink NTFS ...:
+  // <message>".
+  [[nodiscard]] Error Context(const std::string& what) const {
+    return {code, what + ": " + message};
+  }
 };
 
 template <typename T>

@@ -51,10 +51,12 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std
   if (argv.empty()) return Fail(ErrorCode::kInvalidArgument, "no program given");
   std::string program = FindProgram(argv[0]);
   if (program.empty()) {
-    return Fail(ErrorCode::kTool, argv[0] + ": program not found (is its package installed? run scripts/setup)");
+    return Fail(ErrorCode::kTool,
+                argv[0] + ": program not found (is its package installed? run scripts/setup)");
   }
   int in_pipe[2], out_pipe[2], err_pipe[2];
-  if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+  if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0 ||
+      pipe2(err_pipe, O_CLOEXEC) != 0) {
     return Fail(ErrorCode::kIo, std::string("pipe: ") + std::strerror(errno));
   }
   posix_spawn_file_actions_t actions;

@@ -34,18 +34,29 @@ std::optional<Bytes> ParseSize(std::string_view text) {
   }
   if (i == 0) return std::nullopt;
   std::string suffix;
-  for (; i < text.size(); ++i) suffix += static_cast<char>(std::toupper(static_cast<unsigned char>(text[i])));
+  for (; i < text.size(); ++i)
+    suffix += static_cast<char>(std::toupper(static_cast<unsigned char>(text[i])));
   uint64_t factor = 0;
-  if (suffix.empty() || suffix == "B") factor = 1;
-  else if (suffix == "K" || suffix == "KIB") factor = 1ULL << 10;
-  else if (suffix == "M" || suffix == "MIB") factor = 1ULL << 20;
-  else if (suffix == "G" || suffix == "GIB") factor = 1ULL << 30;
-  else if (suffix == "T" || suffix == "TIB") factor = 1ULL << 40;
-  else if (suffix == "KB") factor = 1000ULL;
-  else if (suffix == "MB") factor = 1000ULL * 1000;
-  else if (suffix == "GB") factor = 1000ULL * 1000 * 1000;
-  else if (suffix == "TB") factor = 1000ULL * 1000 * 1000 * 1000;
-  else return std::nullopt;
+  if (suffix.empty() || suffix == "B")
+    factor = 1;
+  else if (suffix == "K" || suffix == "KIB")
+    factor = 1ULL << 10;
+  else if (suffix == "M" || suffix == "MIB")
+    factor = 1ULL << 20;
+  else if (suffix == "G" || suffix == "GIB")
+    factor = 1ULL << 30;
+  else if (suffix == "T" || suffix == "TIB")
+    factor = 1ULL << 40;
+  else if (suffix == "KB")
+    factor = 1000ULL;
+  else if (suffix == "MB")
+    factor = 1000ULL * 1000;
+  else if (suffix == "GB")
+    factor = 1000ULL * 1000 * 1000;
+  else if (suffix == "TB")
+    factor = 1000ULL * 1000 * 1000 * 1000;
+  else
+    return std::nullopt;
   if (number != 0 && factor > UINT64_MAX / number) return std::nullopt;
   return Bytes{number * factor};
 }

@@ -18,15 +18,17 @@ std::string Errno() { return std::strerror(errno); }
 
 }  // namespace
 
-Result<DiskHandle> DiskHandle::Open(const std::string& path, Mode mode, std::chrono::seconds lock_wait) {
+Result<DiskHandle> DiskHandle::Open(const std::string& path, Mode mode,
+                                    std::chrono::seconds lock_wait) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) {
     return Fail(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, path + ": " + Errno());
   }
   const bool block = S_ISBLK(st.st_mode);
   if (!block && !S_ISREG(st.st_mode)) {
-    return Fail(ErrorCode::kInvalidArgument,
-                path + ": not a disk (expected a block device such as /dev/sda or a disk image file)");
+    return Fail(
+        ErrorCode::kInvalidArgument,
+        path + ": not a disk (expected a block device such as /dev/sda or a disk image file)");
   }
   int flags = O_CLOEXEC;
   if (mode == Mode::kReadOnly) {
@@ -119,8 +121,8 @@ Result<void> DiskHandle::WriteAt(Bytes offset, const void* buffer, size_t length
     ssize_t w = pwrite(fd_, p + done, length - done, static_cast<off_t>(offset.value + done));
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
-      return Fail(ErrorCode::kIo,
-                  path_ + ": write at byte " + std::to_string(offset.value + done) + ": " + Errno());
+      return Fail(ErrorCode::kIo, path_ + ": write at byte " + std::to_string(offset.value + done) +
+                                      ": " + Errno());
     }
     done += static_cast<size_t>(w);
   }

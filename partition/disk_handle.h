@@ -18,8 +18,8 @@ class DiskHandle {
   enum class Mode { kReadOnly, kExclusive };
 
   // Blocks up to `lock_wait` for another process's lock on the disk to go away.
-  [[nodiscard]] static Result<DiskHandle> Open(const std::string& path, Mode mode,
-                                               std::chrono::seconds lock_wait = std::chrono::seconds(0));
+  [[nodiscard]] static Result<DiskHandle> Open(
+      const std::string& path, Mode mode, std::chrono::seconds lock_wait = std::chrono::seconds(0));
   DiskHandle(DiskHandle&& other) noexcept;
   DiskHandle& operator=(DiskHandle&& other) noexcept;
   DiskHandle(const DiskHandle&) = delete;
@@ -39,7 +39,11 @@ class DiskHandle {
 
  private:
   DiskHandle(int fd, std::string path, Mode mode, bool is_block_device, Bytes size)
-      : fd_(fd), path_(std::move(path)), mode_(mode), is_block_device_(is_block_device), size_(size) {}
+      : fd_(fd),
+        path_(std::move(path)),
+        mode_(mode),
+        is_block_device_(is_block_device),
+        size_(size) {}
 
   int fd_ = -1;
   std::string path_;

@@ -7,34 +7,50 @@ namespace lifeboat::partition {
 
 const char* RoleName(Role role) {
   switch (role) {
-    case Role::kEsp: return "esp";
-    case Role::kMsr: return "msr";
-    case Role::kSystemReserved: return "system-reserved";
-    case Role::kWindows: return "windows";
-    case Role::kWinRe: return "winre";
-    case Role::kLifeboat: return "lifeboat";
-    case Role::kData: return "data";
-    case Role::kUnknown: return "unknown";
+    case Role::kEsp:
+      return "esp";
+    case Role::kMsr:
+      return "msr";
+    case Role::kSystemReserved:
+      return "system-reserved";
+    case Role::kWindows:
+      return "windows";
+    case Role::kWinRe:
+      return "winre";
+    case Role::kLifeboat:
+      return "lifeboat";
+    case Role::kData:
+      return "data";
+    case Role::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }
 
 const char* FilesystemName(FilesystemKind kind) {
   switch (kind) {
-    case FilesystemKind::kNone: return "none";
-    case FilesystemKind::kNtfs: return "ntfs";
-    case FilesystemKind::kFat: return "fat";
-    case FilesystemKind::kBitLocker: return "bitlocker";
-    case FilesystemKind::kOther: return "other";
+    case FilesystemKind::kNone:
+      return "none";
+    case FilesystemKind::kNtfs:
+      return "ntfs";
+    case FilesystemKind::kFat:
+      return "fat";
+    case FilesystemKind::kBitLocker:
+      return "bitlocker";
+    case FilesystemKind::kOther:
+      return "other";
   }
   return "other";
 }
 
 const char* LabelName(LabelKind kind) {
   switch (kind) {
-    case LabelKind::kNone: return "none";
-    case LabelKind::kGpt: return "gpt";
-    case LabelKind::kMbr: return "mbr";
+    case LabelKind::kNone:
+      return "none";
+    case LabelKind::kGpt:
+      return "gpt";
+    case LabelKind::kMbr:
+      return "mbr";
   }
   return "none";
 }
@@ -50,7 +66,8 @@ namespace {
 
 bool EqualsIgnoreCase(const std::string& a, const std::string& b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -70,9 +87,8 @@ void ClassifyPartitions(DiskModel& disk) {
   const bool gpt = disk.label == LabelKind::kGpt;
   Partition* windows = nullptr;
   for (auto& p : disk.partitions) {
-    const bool data_type =
-        gpt ? EqualsIgnoreCase(p.type, types::kGptBasicData)
-            : (EqualsIgnoreCase(p.type, types::kMbrNtfs));
+    const bool data_type = gpt ? EqualsIgnoreCase(p.type, types::kGptBasicData)
+                               : (EqualsIgnoreCase(p.type, types::kMbrNtfs));
     const bool recovery_type = gpt ? EqualsIgnoreCase(p.type, types::kGptRecovery)
                                    : EqualsIgnoreCase(p.type, types::kMbrRecovery);
     if (gpt ? EqualsIgnoreCase(p.type, types::kGptEsp) : EqualsIgnoreCase(p.type, types::kMbrEsp)) {

@@ -25,13 +25,17 @@ Result<DiskModel> ReadDisk(const DiskHandle& disk, const ReadOptions& options) {
     if (p.filesystem != FilesystemKind::kNtfs) continue;
     if (!can_look_inside) {
       if (!noted && options.look_inside_ntfs) {
-        model->notes.push_back("NTFS volumes were not looked inside (needs root): no minimum sizes, no \\Windows check");
+        model->notes.push_back(
+            "NTFS volumes were not looked inside (needs root): no minimum sizes, no \\Windows "
+            "check");
       }
       noted = true;
       continue;
     }
     auto details = InspectNtfs({disk.path(), offset, size, model->sector_size});
-    if (!details) return std::unexpected(details.error().Context("inspect NTFS on partition " + std::to_string(p.number)));
+    if (!details)
+      return std::unexpected(
+          details.error().Context("inspect NTFS on partition " + std::to_string(p.number)));
     p.ntfs = *details;
   }
   ClassifyPartitions(*model);

@@ -15,11 +15,6 @@
 namespace lifeboat::partition {
 namespace {
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-
 constexpr uint64_t kMaxChunk = 4 * 1024 * 1024;
 
 class Runner {
@@ -31,17 +26,17 @@ class Runner {
     auto model = ReadTable();
     if (!model) return std::unexpected(model.error());
     if (model->disk_id != plan_.disk_id || model->sector_size != plan_.sector_size) {
-      return Fail(ErrorCode::kRefused, disk_.path() + " is not the disk this plan was made for (disk id " +
-                                           model->disk_id + ", plan is for " + plan_.disk_id +
-                                           "); nothing was changed");
+      return Fail(ErrorCode::kRefused,
+                  disk_.path() + " is not the disk this plan was made for (disk id " +
+                      model->disk_id + ", plan is for " + plan_.disk_id + "); nothing was changed");
     }
     std::vector<std::string> done;
     for (size_t i = 0; i < plan_.steps.size(); ++i) {
       const Step& step = plan_.steps[i];
       auto record = journal_.Step(i);
       if (!record) return std::unexpected(record.error());
-      const std::string title = "step " + std::to_string(i + 1) + "/" + std::to_string(plan_.steps.size()) +
-                                ": " + DescribeStep(step, ss_);
+      const std::string title = "step " + std::to_string(i + 1) + "/" +
+                                std::to_string(plan_.steps.size()) + ": " + DescribeStep(step, ss_);
       if (record->done) {
         done.push_back(title + ": done earlier");
         continue;
@@ -52,7 +47,9 @@ class Runner {
       index_ = i;
       progress_ = record->progress;
       auto outcome = std::visit([this](const auto& s) { return Do(s); }, step);
-      if (!outcome) return std::unexpected(outcome.error().Context(std::string(StepKind(step)) + " (step " + std::to_string(i + 1) + ")"));
+      if (!outcome)
+        return std::unexpected(outcome.error().Context(std::string(StepKind(step)) + " (step " +
+                                                       std::to_string(i + 1) + ")"));
       if (auto r = journal_.StepDone(i, *outcome); !r) return std::unexpected(r.error());
       MaybeCrash(std::to_string(i) + ":after");
       done.push_back(title + ": " + *outcome);
@@ -81,7 +78,8 @@ class Runner {
     for (const auto& p : model->partitions) {
       if (p.number == number) return p;
     }
-    return Fail(ErrorCode::kNotFound, "partition " + std::to_string(number) + " is gone from " + disk_.path());
+    return Fail(ErrorCode::kNotFound,
+                "partition " + std::to_string(number) + " is gone from " + disk_.path());
   }
 
   Result<void> Commit(PartitionTable& table) const {
@@ -96,7 +94,8 @@ class Runner {
 
   Result<std::vector<uint8_t>> ReadSectors(Lba start, Sectors count) const {
     std::vector<uint8_t> bytes(ToBytes(count, ss_).value);
-    if (auto r = disk_.ReadAt(ToBytes(start, ss_), bytes.data(), bytes.size()); !r) return std::unexpected(r.error());
+    if (auto r = disk_.ReadAt(ToBytes(start, ss_), bytes.data(), bytes.size()); !r)
+      return std::unexpected(r.error());
     return bytes;
   }
 
@@ -107,7 +106,8 @@ class Runner {
     if (!model) return std::unexpected(model.error());
     auto dump = table->Dump();
     if (!dump) return std::unexpected(dump.error());
-    auto head = ReadSectors(Lba{0}, model->label == LabelKind::kGpt ? model->first_usable - Lba{0} : Sectors{1});
+    auto head = ReadSectors(
+        Lba{0}, model->label == LabelKind::kGpt ? model->first_usable - Lba{0} : Sectors{1});
     if (!head) return std::unexpected(head.error());
     std::vector<uint8_t> tail;
     if (model->label == LabelKind::kGpt) {
@@ -116,7 +116,8 @@ class Runner {
       if (!t) return std::unexpected(t.error());
       tail = std::move(*t);
     }
-    if (auto r = journal_.SaveTableBackup(*head, tail, *dump); !r) return std::unexpected(r.error());
+    if (auto r = journal_.SaveTableBackup(*head, tail, *dump); !r)
+      return std::unexpected(r.error());
     return "saved " + std::to_string(head->size() + tail.size()) + " bytes of partition table";
   }
 
@@ -124,20 +125,26 @@ class Runner {
     auto part = Find(s.number);
     if (!part) return std::unexpected(part.error());
     if (part->start != s.start) {
-      return Fail(ErrorCode::kVerification, "partition " + std::to_string(s.number) + " starts at sector " +
+      return Fail(ErrorCode::kVerification, "partition " + std::to_string(s.number) +
+                                                " starts at sector " +
                                                 std::to_string(part->start.value) + ", not " +
                                                 std::to_string(s.start.value) + " as planned");
     }
     const Bytes offset = ToBytes(part->start, ss_);
     auto before = ReadNtfsVolumeSize(disk_, offset);
     if (!before) return std::unexpected(before.error());
-    if (!*before) return Fail(ErrorCode::kVerification, "partition " + std::to_string(s.number) + " no longer holds NTFS");
-    if (**before <= s.new_size) return std::string("already " + HumanSize(**before) + ", nothing to shrink");
-    if (auto r = ShrinkNtfs(Location(part->start, part->size), s.new_size); !r) return std::unexpected(r.error());
+    if (!*before)
+      return Fail(ErrorCode::kVerification,
+                  "partition " + std::to_string(s.number) + " no longer holds NTFS");
+    if (**before <= s.new_size)
+      return std::string("already " + HumanSize(**before) + ", nothing to shrink");
+    if (auto r = ShrinkNtfs(Location(part->start, part->size), s.new_size); !r)
+      return std::unexpected(r.error());
     auto after = ReadNtfsVolumeSize(disk_, offset);
     if (!after) return std::unexpected(after.error());
     if (!*after || **after > s.new_size) {
-      return Fail(ErrorCode::kVerification, "after ntfsresize the NTFS volume is still larger than " + HumanSize(s.new_size));
+      return Fail(ErrorCode::kVerification,
+                  "after ntfsresize the NTFS volume is still larger than " + HumanSize(s.new_size));
     }
     return "NTFS shrunk from " + HumanSize(**before) + " to " + HumanSize(**after);
   }
@@ -145,14 +152,15 @@ class Runner {
   Result<std::string> Do(const ResizePartitionStep& s) {
     auto part = Find(s.number);
     if (!part) return std::unexpected(part.error());
-    if (part->size == s.new_size) return std::string("already " + HumanSize(ToBytes(s.new_size, ss_)));
+    if (part->size == s.new_size)
+      return std::string("already " + HumanSize(ToBytes(s.new_size, ss_)));
     // Never cut into a filesystem: the NTFS volume must already fit.
     auto fs = ReadNtfsVolumeSize(disk_, ToBytes(part->start, ss_));
     if (!fs) return std::unexpected(fs.error());
     if (!*fs || **fs > ToBytes(s.new_size, ss_)) {
-      return Fail(ErrorCode::kVerification, "the filesystem of partition " + std::to_string(s.number) +
-                                                " does not fit in " + HumanSize(ToBytes(s.new_size, ss_)) +
-                                                "; the partition was left as it is");
+      return Fail(ErrorCode::kVerification,
+                  "the filesystem of partition " + std::to_string(s.number) + " does not fit in " +
+                      HumanSize(ToBytes(s.new_size, ss_)) + "; the partition was left as it is");
     }
     auto table = PartitionTable::Open(disk_);
     if (!table) return std::unexpected(table.error());
@@ -160,8 +168,10 @@ class Runner {
     if (auto r = Commit(*table); !r) return std::unexpected(r.error());
     auto check = Find(s.number);
     if (!check) return std::unexpected(check.error());
-    if (check->size != s.new_size) return Fail(ErrorCode::kVerification, "the table still shows the old size");
-    return "partition " + std::to_string(s.number) + " is now " + HumanSize(ToBytes(s.new_size, ss_));
+    if (check->size != s.new_size)
+      return Fail(ErrorCode::kVerification, "the table still shows the old size");
+    return "partition " + std::to_string(s.number) + " is now " +
+           HumanSize(ToBytes(s.new_size, ss_));
   }
 
   Result<std::string> Do(const MovePartitionStep& s) {
@@ -171,15 +181,20 @@ class Runner {
     for (const auto& p : model->partitions) {
       if (p.number == s.number) part = &p;
     }
-    if (!part) return Fail(ErrorCode::kNotFound, "partition " + std::to_string(s.number) + " is gone");
-    if (part->uuid != s.uuid) return Fail(ErrorCode::kVerification, "partition " + std::to_string(s.number) + " is no longer " + s.uuid);
+    if (!part)
+      return Fail(ErrorCode::kNotFound, "partition " + std::to_string(s.number) + " is gone");
+    if (part->uuid != s.uuid)
+      return Fail(ErrorCode::kVerification,
+                  "partition " + std::to_string(s.number) + " is no longer " + s.uuid);
     if (part->start == s.to) return std::string("already at sector " + std::to_string(s.to.value));
     if (part->start != s.from || part->size != s.size) {
-      return Fail(ErrorCode::kVerification, "partition " + std::to_string(s.number) + " is not where the plan found it");
+      return Fail(ErrorCode::kVerification,
+                  "partition " + std::to_string(s.number) + " is not where the plan found it");
     }
     for (const auto& p : model->partitions) {
       if (p.number != s.number && p.End() > s.to && p.start < s.from) {
-        return Fail(ErrorCode::kVerification, "partition " + std::to_string(p.number) + " still occupies the space partition " +
+        return Fail(ErrorCode::kVerification, "partition " + std::to_string(p.number) +
+                                                  " still occupies the space partition " +
                                                   std::to_string(s.number) + " moves into");
       }
     }
@@ -195,8 +210,10 @@ class Runner {
     int last_percent = -1;
     while (offset < total) {
       const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk, total - offset));
-      if (auto r = disk_.ReadAt(src + Bytes{offset}, buffer.data(), n); !r) return std::unexpected(r.error());
-      if (auto r = disk_.WriteAt(dst + Bytes{offset}, buffer.data(), n); !r) return std::unexpected(r.error());
+      if (auto r = disk_.ReadAt(src + Bytes{offset}, buffer.data(), n); !r)
+        return std::unexpected(r.error());
+      if (auto r = disk_.WriteAt(dst + Bytes{offset}, buffer.data(), n); !r)
+        return std::unexpected(r.error());
       if (auto r = disk_.Flush(); !r) return std::unexpected(r.error());
       offset += n;
       if (auto r = journal_.StepProgress(index_, offset); !r) return std::unexpected(r.error());
@@ -212,18 +229,22 @@ class Runner {
     auto check = Find(s.number);
     if (!check) return std::unexpected(check.error());
     if (check->start != s.to || check->size != s.size || check->uuid != s.uuid) {
-      return Fail(ErrorCode::kVerification, "the table does not show partition " + std::to_string(s.number) + " at its new place");
+      return Fail(ErrorCode::kVerification, "the table does not show partition " +
+                                                std::to_string(s.number) + " at its new place");
     }
-    return "moved " + HumanSize(Bytes{total}) + " to sector " + std::to_string(s.to.value) + ", GUID kept";
+    return "moved " + HumanSize(Bytes{total}) + " to sector " + std::to_string(s.to.value) +
+           ", GUID kept";
   }
 
   Result<std::string> Do(const CreatePartitionStep& s) {
     auto model = ReadTable();
     if (!model) return std::unexpected(model.error());
     for (const auto& p : model->partitions) {
-      if (p.start == s.start && p.size == s.size && p.type == s.type) return std::string("already there");
+      if (p.start == s.start && p.size == s.size && p.type == s.type)
+        return std::string("already there");
       if (p.End() > s.start && p.start < s.start + s.size) {
-        return Fail(ErrorCode::kVerification, "partition " + std::to_string(p.number) + " occupies the space planned for Lifeboat");
+        return Fail(ErrorCode::kVerification, "partition " + std::to_string(p.number) +
+                                                  " occupies the space planned for Lifeboat");
       }
     }
     auto table = PartitionTable::Open(disk_);
@@ -237,17 +258,22 @@ class Runner {
   Result<std::string> Do(const FormatNtfsStep& s) {
     auto model = ReadTable();
     if (!model) return std::unexpected(model.error());
-    const bool ours = std::any_of(model->partitions.begin(), model->partitions.end(), [&](const Partition& p) {
-      return p.start == s.start && p.size == s.size &&
-             (p.type == types::kGptRecovery || p.type == types::kMbrRecovery);
-    });
+    const bool ours =
+        std::any_of(model->partitions.begin(), model->partitions.end(), [&](const Partition& p) {
+          return p.start == s.start && p.size == s.size &&
+                 (p.type == types::kGptRecovery || p.type == types::kMbrRecovery);
+        });
     // Formatting destroys what is there: only ever the partition this plan created.
-    if (!ours) return Fail(ErrorCode::kVerification, "no Lifeboat partition at sector " + std::to_string(s.start.value) + " to format");
-    if (auto r = FormatNtfs(Location(s.start, s.size), s.start, s.label); !r) return std::unexpected(r.error());
+    if (!ours)
+      return Fail(ErrorCode::kVerification, "no Lifeboat partition at sector " +
+                                                std::to_string(s.start.value) + " to format");
+    if (auto r = FormatNtfs(Location(s.start, s.size), s.start, s.label); !r)
+      return std::unexpected(r.error());
     auto fs = ProbeFilesystem(disk_, ToBytes(s.start, ss_), ToBytes(s.size, ss_));
     if (!fs) return std::unexpected(fs.error());
     if (fs->kind != FilesystemKind::kNtfs || fs->label != s.label) {
-      return Fail(ErrorCode::kVerification, "after mkntfs the partition does not hold NTFS labelled " + s.label);
+      return Fail(ErrorCode::kVerification,
+                  "after mkntfs the partition does not hold NTFS labelled " + s.label);
     }
     return "formatted NTFS '" + s.label + "'";
   }
@@ -263,9 +289,10 @@ class Runner {
 
 }  // namespace
 
-Result<std::vector<std::string>> ExecutePlan(const Plan& plan, const DiskHandle& disk, Journal& journal,
-                                             const ExecuteOptions& options) {
-  if (!disk.writable()) return Fail(ErrorCode::kInvalidArgument, disk.path() + " is open read-only");
+Result<std::vector<std::string>> ExecutePlan(const Plan& plan, const DiskHandle& disk,
+                                             Journal& journal, const ExecuteOptions& options) {
+  if (!disk.writable())
+    return Fail(ErrorCode::kInvalidArgument, disk.path() + " is open read-only");
   auto result = Runner(plan, disk, journal, options).Run();
   if (!result) return result;
   if (auto v = VerifyPlanResult(plan, disk); !v) return std::unexpected(v.error());
@@ -276,19 +303,25 @@ Result<void> VerifyPlanResult(const Plan& plan, const DiskHandle& disk) {
   auto model = ReadDisk(disk, {.look_inside_ntfs = false});
   if (!model) return std::unexpected(model.error());
   const Partition* lifeboat = model->WithRole(Role::kLifeboat);
-  if (!lifeboat) return Fail(ErrorCode::kVerification, disk.path() + ": no Lifeboat partition after the run");
+  if (!lifeboat)
+    return Fail(ErrorCode::kVerification, disk.path() + ": no Lifeboat partition after the run");
   if (lifeboat->start != plan.recovery_start || lifeboat->size < plan.recovery_size) {
-    return Fail(ErrorCode::kVerification, disk.path() + ": Lifeboat's partition is not where or as large as planned");
+    return Fail(ErrorCode::kVerification,
+                disk.path() + ": Lifeboat's partition is not where or as large as planned");
   }
   if (lifeboat->filesystem != FilesystemKind::kNtfs) {
     return Fail(ErrorCode::kVerification, disk.path() + ": Lifeboat's partition holds no NTFS");
   }
   for (const auto& step : plan.steps) {
     if (const auto* move = std::get_if<MovePartitionStep>(&step)) {
-      const bool kept = std::any_of(model->partitions.begin(), model->partitions.end(), [&](const Partition& p) {
-        return p.uuid == move->uuid && p.start == move->to && p.size == move->size;
-      });
-      if (!kept) return Fail(ErrorCode::kVerification, disk.path() + ": moved partition " + move->uuid + " is not at sector " + std::to_string(move->to.value));
+      const bool kept =
+          std::any_of(model->partitions.begin(), model->partitions.end(), [&](const Partition& p) {
+            return p.uuid == move->uuid && p.start == move->to && p.size == move->size;
+          });
+      if (!kept)
+        return Fail(ErrorCode::kVerification, disk.path() + ": moved partition " + move->uuid +
+                                                  " is not at sector " +
+                                                  std::to_string(move->to.value));
     }
   }
   for (const auto& p : model->partitions) {
@@ -296,7 +329,9 @@ Result<void> VerifyPlanResult(const Plan& plan, const DiskHandle& disk) {
     auto fs = ReadNtfsVolumeSize(disk, ToBytes(p.start, model->sector_size));
     if (!fs) return std::unexpected(fs.error());
     if (*fs && **fs > ToBytes(p.size, model->sector_size)) {
-      return Fail(ErrorCode::kVerification, disk.path() + ": the NTFS volume of partition " + std::to_string(p.number) + " is larger than its partition");
+      return Fail(ErrorCode::kVerification, disk.path() + ": the NTFS volume of partition " +
+                                                std::to_string(p.number) +
+                                                " is larger than its partition");
     }
   }
   return {};

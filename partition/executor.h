@@ -6,7 +6,8 @@
 // in chunks no larger than the distance moved and records progress after each flushed chunk, so a
 // resumed copy never reads a source byte it has overwritten. The partition table changes only
 // after the data is in place. ntfsresize itself is not safe against power loss (no tool is): it is
-// given the disk lock, so an agent killed while it runs leaves it to finish, and the next run waits.
+// given the disk lock, so an agent killed while it runs leaves it to finish, and the next run
+// waits.
 #pragma once
 
 #include <functional>
@@ -29,7 +30,8 @@ struct ExecuteOptions {
 
 // The disk must be open exclusively. Returns what the run did, one line per step.
 [[nodiscard]] Result<std::vector<std::string>> ExecutePlan(const Plan& plan, const DiskHandle& disk,
-                                                           Journal& journal, const ExecuteOptions& options);
+                                                           Journal& journal,
+                                                           const ExecuteOptions& options);
 
 // Checks that the disk now has the layout the plan promises. Read-only.
 [[nodiscard]] Result<void> VerifyPlanResult(const Plan& plan, const DiskHandle& disk);

@@ -30,7 +30,8 @@ Result<FilesystemInfo> ProbeFilesystem(const DiskHandle& disk, Bytes offset, Byt
   if (blkid_probe_set_device(pr, disk.fd(), static_cast<blkid_loff_t>(offset.value),
                              static_cast<blkid_loff_t>(size.value)) != 0) {
     blkid_free_probe(pr);
-    return Fail(ErrorCode::kIo, disk.path() + ": libblkid cannot probe at byte " + std::to_string(offset.value));
+    return Fail(ErrorCode::kIo,
+                disk.path() + ": libblkid cannot probe at byte " + std::to_string(offset.value));
   }
   blkid_probe_enable_superblocks(pr, 1);
   blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_LABEL);
@@ -42,10 +43,14 @@ Result<FilesystemInfo> ProbeFilesystem(const DiskHandle& disk, Bytes offset, Byt
     blkid_probe_lookup_value(pr, "TYPE", &type, nullptr);
     if (blkid_probe_lookup_value(pr, "LABEL", &label, nullptr) == 0 && label) info.label = label;
     std::string t = type ? type : "";
-    if (t == "ntfs") info.kind = FilesystemKind::kNtfs;
-    else if (t == "vfat") info.kind = FilesystemKind::kFat;
-    else if (t == "BitLocker") info.kind = FilesystemKind::kBitLocker;
-    else info.kind = FilesystemKind::kOther;
+    if (t == "ntfs")
+      info.kind = FilesystemKind::kNtfs;
+    else if (t == "vfat")
+      info.kind = FilesystemKind::kFat;
+    else if (t == "BitLocker")
+      info.kind = FilesystemKind::kBitLocker;
+    else
+      info.kind = FilesystemKind::kOther;
   } else if (rc == -2) {
     info.kind = FilesystemKind::kOther;  // several signatures: ambiguous, so not ours to touch
   }

@@ -17,7 +17,8 @@ struct FilesystemInfo {
   std::string label;
 };
 
-[[nodiscard]] Result<FilesystemInfo> ProbeFilesystem(const DiskHandle& disk, Bytes offset, Bytes size);
+[[nodiscard]] Result<FilesystemInfo> ProbeFilesystem(const DiskHandle& disk, Bytes offset,
+                                                     Bytes size);
 
 // The NTFS volume size recorded in its boot sector (total sectors x bytes per sector); nullopt
 // when the partition does not start with an NTFS boot sector.

@@ -11,8 +11,14 @@ Result<LoopDevice> LoopDevice::Attach(const std::string& backing, Bytes offset, 
   if (geteuid() != 0) {
     return Fail(ErrorCode::kUnsupported, "looking inside NTFS volumes needs root (loop devices)");
   }
-  std::vector<std::string> argv = {"losetup", "--find", "--show", "--offset", std::to_string(offset.value),
-                                   "--sizelimit", std::to_string(size.value), "--sector-size",
+  std::vector<std::string> argv = {"losetup",
+                                   "--find",
+                                   "--show",
+                                   "--offset",
+                                   std::to_string(offset.value),
+                                   "--sizelimit",
+                                   std::to_string(size.value),
+                                   "--sector-size",
                                    std::to_string(sector_size)};
   if (read_only) argv.push_back("--read-only");
   argv.push_back(backing);

@@ -12,8 +12,8 @@ namespace lifeboat::partition {
 
 class LoopDevice {
  public:
-  [[nodiscard]] static Result<LoopDevice> Attach(const std::string& backing, Bytes offset, Bytes size,
-                                                 uint32_t sector_size, bool read_only);
+  [[nodiscard]] static Result<LoopDevice> Attach(const std::string& backing, Bytes offset,
+                                                 Bytes size, uint32_t sector_size, bool read_only);
   LoopDevice(LoopDevice&& other) noexcept : path_(std::exchange(other.path_, {})) {}
   LoopDevice& operator=(LoopDevice&&) = delete;
   LoopDevice(const LoopDevice&) = delete;

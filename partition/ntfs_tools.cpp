@@ -15,7 +15,8 @@ std::optional<uint64_t> Find(const std::string& text, const std::regex& pattern)
 }
 
 Result<LoopDevice> Attach(const PartitionLocation& where, bool read_only) {
-  return LoopDevice::Attach(where.disk_path, where.offset, where.size, where.sector_size, read_only);
+  return LoopDevice::Attach(where.disk_path, where.offset, where.size, where.sector_size,
+                            read_only);
 }
 
 }  // namespace
@@ -32,9 +33,10 @@ Result<NtfsDetails> InspectNtfs(const PartitionLocation& where) {
   if (!info) return std::unexpected(info.error());
   const std::string text = info->out + info->err;
   details.dirty = text.find("scheduled for check") != std::string::npos;
-  details.hibernated = text.find("hibernat") != std::string::npos ||
-                       text.find("unclean") != std::string::npos;
-  if (auto v = Find(text, std::regex(R"(Current volume size\s*:\s*(\d+) bytes)"))) details.volume_size = Bytes{*v};
+  details.hibernated =
+      text.find("hibernat") != std::string::npos || text.find("unclean") != std::string::npos;
+  if (auto v = Find(text, std::regex(R"(Current volume size\s*:\s*(\d+) bytes)")))
+    details.volume_size = Bytes{*v};
   if (auto v = Find(text, std::regex(R"(You might resize at (\d+) bytes)"))) {
     details.min_size = Bytes{*v};
   } else if (text.find("Nothing to do") != std::string::npos ||
@@ -53,16 +55,18 @@ Result<void> ShrinkNtfs(const PartitionLocation& where, Bytes new_size) {
   if (!info) return std::unexpected(info.error().Context("check the NTFS volume before shrinking"));
   auto minimum = Find(info->out, std::regex(R"(You might resize at (\d+) bytes)"));
   if (!minimum || *minimum > new_size.value) {
-    return Fail(ErrorCode::kRefused, "the NTFS volume can no longer shrink to " + HumanSize(new_size) +
-                                         " (ntfsresize's minimum is now " +
+    return Fail(ErrorCode::kRefused, "the NTFS volume can no longer shrink to " +
+                                         HumanSize(new_size) + " (ntfsresize's minimum is now " +
                                          (minimum ? HumanSize(Bytes{*minimum}) : "unknown") +
                                          "); nothing was changed");
   }
   auto rehearsal =
       RunChecked({"ntfsresize", "--no-action", "--no-progress-bar", "--size", size, loop->path()});
-  if (!rehearsal) return std::unexpected(rehearsal.error().Context("ntfsresize rehearsal (--no-action)"));
+  if (!rehearsal)
+    return std::unexpected(rehearsal.error().Context("ntfsresize rehearsal (--no-action)"));
   // --force answers ntfsresize's "Are you sure?"; it does not skip its checks (that takes -ff).
-  auto run = RunChecked({"ntfsresize", "--force", "--no-progress-bar", "--size", size, loop->path()});
+  auto run =
+      RunChecked({"ntfsresize", "--force", "--no-progress-bar", "--size", size, loop->path()});
   if (!run) return std::unexpected(run.error().Context("ntfsresize"));
   return {};
 }

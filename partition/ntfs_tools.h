@@ -27,6 +27,7 @@ struct PartitionLocation {
 
 // Formats the partition NTFS with a quick format. The boot sector is given the partition's real
 // start sector (mkntfs cannot learn it from a loop device) so that the volume can boot.
-[[nodiscard]] Result<void> FormatNtfs(const PartitionLocation& where, Lba start, const std::string& label);
+[[nodiscard]] Result<void> FormatNtfs(const PartitionLocation& where, Lba start,
+                                      const std::string& label);
 
 }  // namespace lifeboat::partition

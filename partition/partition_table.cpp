@@ -70,8 +70,10 @@ Result<PartitionTable> PartitionTable::Open(const DiskHandle& disk) {
   if (!s.cxt) return Fail(ErrorCode::kIo, "libfdisk: out of memory");
   fdisk_set_ask(s.cxt, OnAsk, &s.messages);
   fdisk_disable_dialogs(s.cxt, 1);
-  int rc = fdisk_assign_device_by_fd(s.cxt, disk.fd(), disk.path().c_str(), disk.writable() ? 0 : 1);
-  if (rc != 0) return std::unexpected(FdiskError(rc, disk.path() + ": cannot read the partition table"));
+  int rc =
+      fdisk_assign_device_by_fd(s.cxt, disk.fd(), disk.path().c_str(), disk.writable() ? 0 : 1);
+  if (rc != 0)
+    return std::unexpected(FdiskError(rc, disk.path() + ": cannot read the partition table"));
   if (fdisk_has_label(s.cxt)) fdisk_get_partitions(s.cxt, &s.original);
   return table;
 }
@@ -90,8 +92,7 @@ Result<DiskModel> PartitionTable::Read() const {
   const bool gpt = fdisk_is_label(cxt, GPT);
   if (!gpt && !fdisk_is_label(cxt, DOS)) {
     return Fail(ErrorCode::kUnsupported, state_->path + ": partition table type '" +
-                                             fdisk_label_get_name(label) +
-                                             "' is not GPT or MBR");
+                                             fdisk_label_get_name(label) + "' is not GPT or MBR");
   }
   model.label = gpt ? LabelKind::kGpt : LabelKind::kMbr;
   model.first_usable = Lba{fdisk_get_first_lba(cxt)};
@@ -101,8 +102,10 @@ Result<DiskModel> PartitionTable::Read() const {
     // Right after opening, "changed" means libfdisk repaired something in memory: a corrupt
     // primary GPT replaced by the backup, or a backup header that is not at the end of the disk.
     model.needs_repair = true;
-    for (const auto& m : state_->messages) model.repair_reason += (model.repair_reason.empty() ? "" : "; ") + m;
-    if (model.repair_reason.empty()) model.repair_reason = "libfdisk repaired the partition table in memory";
+    for (const auto& m : state_->messages)
+      model.repair_reason += (model.repair_reason.empty() ? "" : "; ") + m;
+    if (model.repair_reason.empty())
+      model.repair_reason = "libfdisk repaired the partition table in memory";
   }
   char* id = nullptr;
   if (fdisk_get_disklabel_id(cxt, &id) == 0 && id) {
@@ -111,7 +114,8 @@ Result<DiskModel> PartitionTable::Read() const {
   }
 
   fdisk_table* tb = nullptr;
-  if (int rc = fdisk_get_partitions(cxt, &tb); rc != 0) return std::unexpected(FdiskError(rc, state_->path));
+  if (int rc = fdisk_get_partitions(cxt, &tb); rc != 0)
+    return std::unexpected(FdiskError(rc, state_->path));
   fdisk_iter* itr = fdisk_new_iter(FDISK_ITER_FORWARD);
   fdisk_partition* pa = nullptr;
   while (fdisk_table_next_partition(tb, itr, &pa) == 0) {
@@ -149,7 +153,8 @@ Result<DiskModel> PartitionTable::Read() const {
   if (fdisk_get_freespaces(cxt, &free_tb) == 0 && free_tb) {
     fdisk_iter* fitr = fdisk_new_iter(FDISK_ITER_FORWARD);
     while (fdisk_table_next_partition(free_tb, fitr, &pa) == 0) {
-      model.free.push_back({Lba{fdisk_partition_get_start(pa)}, Sectors{fdisk_partition_get_size(pa)}});
+      model.free.push_back(
+          {Lba{fdisk_partition_get_start(pa)}, Sectors{fdisk_partition_get_size(pa)}});
     }
     fdisk_free_iter(fitr);
     fdisk_unref_table(free_tb);
@@ -174,7 +179,8 @@ Result<std::string> PartitionTable::Dump() const {
     }
   }
   fdisk_unref_script(script);
-  if (rc != 0) return std::unexpected(FdiskError(rc, state_->path + ": cannot dump the partition table"));
+  if (rc != 0)
+    return std::unexpected(FdiskError(rc, state_->path + ": cannot dump the partition table"));
   return text;
 }
 
@@ -214,7 +220,8 @@ Result<uint32_t> PartitionTable::Add(const NewPartition& partition) {
     type = fdisk_label_get_parttype_from_string(label, partition.type.c_str());
     while (partno < fdisk_get_npartitions(cxt) && fdisk_is_partition_used(cxt, partno)) ++partno;
   } else {
-    type = fdisk_label_get_parttype_from_code(label, static_cast<unsigned>(std::strtoul(partition.type.c_str(), nullptr, 16)));
+    type = fdisk_label_get_parttype_from_code(
+        label, static_cast<unsigned>(std::strtoul(partition.type.c_str(), nullptr, 16)));
     while (partno < 4 && fdisk_is_partition_used(cxt, partno)) ++partno;
     if (partno == 4) return Fail(ErrorCode::kRefused, "MBR has no free primary partition slot");
   }
@@ -228,10 +235,13 @@ Result<uint32_t> PartitionTable::Add(const NewPartition& partition) {
   size_t added = 0;
   int rc = fdisk_add_partition(cxt, pa, &added);
   fdisk_unref_partition(pa);
-  if (rc != 0) return std::unexpected(FdiskError(rc, "create partition at sector " + std::to_string(partition.start.value)));
+  if (rc != 0)
+    return std::unexpected(
+        FdiskError(rc, "create partition at sector " + std::to_string(partition.start.value)));
   if (gpt && partition.attributes != 0) {
     if (int arc = fdisk_gpt_set_partition_attrs(cxt, added, partition.attributes); arc != 0) {
-      return std::unexpected(FdiskError(arc, "set attributes of partition " + std::to_string(added + 1)));
+      return std::unexpected(
+          FdiskError(arc, "set attributes of partition " + std::to_string(added + 1)));
     }
   }
   return static_cast<uint32_t>(added + 1);
@@ -243,13 +253,15 @@ Result<void> PartitionTable::Write() {
   }
   if (state_->is_block_device && state_->original) {
     if (fdisk_reread_changes(state_->cxt, state_->original) != 0) {
-      state_->messages.push_back("the kernel could not re-read the partition table of " + state_->path +
-                                 "; it keeps the old one until the next reboot");
+      state_->messages.push_back("the kernel could not re-read the partition table of " +
+                                 state_->path + "; it keeps the old one until the next reboot");
     }
   }
   return {};
 }
 
-std::vector<std::string> PartitionTable::TakeMessages() { return std::exchange(state_->messages, {}); }
+std::vector<std::string> PartitionTable::TakeMessages() {
+  return std::exchange(state_->messages, {});
+}
 
 }  // namespace lifeboat::partition

@@ -19,9 +19,9 @@ namespace lifeboat::partition {
 struct NewPartition {
   Lba start;
   Sectors size;
-  std::string type;           // GPT type GUID or MBR "0x27"
-  std::string name;           // GPT only
-  uint64_t attributes = 0;    // GPT only
+  std::string type;         // GPT type GUID or MBR "0x27"
+  std::string name;         // GPT only
+  uint64_t attributes = 0;  // GPT only
 };
 
 class PartitionTable {

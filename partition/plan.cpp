@@ -2,13 +2,10 @@
 
 #include <cstdio>
 
+#include "common/overloaded.h"
+
 namespace lifeboat::partition {
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
 
 std::string Hex(uint64_t v) {
   char buf[24];
@@ -18,7 +15,8 @@ std::string Hex(uint64_t v) {
 
 std::string Where(Lba start, Sectors size, uint32_t ss) {
   return "sectors " + std::to_string(start.value) + "-" + std::to_string((start + size).value - 1) +
-         " (" + HumanSize(ToBytes(size, ss)) + " at byte " + std::to_string(ToBytes(start, ss).value) + ")";
+         " (" + HumanSize(ToBytes(size, ss)) + " at byte " +
+         std::to_string(ToBytes(start, ss).value) + ")";
 }
 
 }  // namespace
@@ -39,7 +37,8 @@ std::string DescribeStep(const Step& step, uint32_t ss) {
   return std::visit(
       Overloaded{
           [](const BackupTableStep&) {
-            return std::string("back up the partition table (both GPT copies, or the MBR) into the journal");
+            return std::string(
+                "back up the partition table (both GPT copies, or the MBR) into the journal");
           },
           [](const ShrinkNtfsStep& s) {
             return "shrink the NTFS volume of partition " + std::to_string(s.number) + " to " +
@@ -51,9 +50,9 @@ std::string DescribeStep(const Step& step, uint32_t ss) {
           },
           [ss](const MovePartitionStep& s) {
             return "move partition " + std::to_string(s.number) + " (" + s.uuid + ") down by " +
-                   HumanSize(ToBytes(s.from - s.to, ss)) + " from sector " + std::to_string(s.from.value) +
-                   " to " + std::to_string(s.to.value) + ", copying " + HumanSize(ToBytes(s.size, ss)) +
-                   " resumably, keeping its GUID";
+                   HumanSize(ToBytes(s.from - s.to, ss)) + " from sector " +
+                   std::to_string(s.from.value) + " to " + std::to_string(s.to.value) +
+                   ", copying " + HumanSize(ToBytes(s.size, ss)) + " resumably, keeping its GUID";
           },
           [ss](const CreatePartitionStep& s) {
             std::string text = "create partition '" + s.name + "' type " + s.type + " at " +

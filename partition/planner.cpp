@@ -19,8 +19,9 @@ std::expected<NtfsDetails, Refusal> ShrinkableWindows(const DiskModel& d, const 
   const std::string who = d.path + " partition " + std::to_string(w.number) + " (Windows)";
   if (w.filesystem == FilesystemKind::kBitLocker) {
     return Refuse(RefusalReason::kBitLocker,
-                  who + " is BitLocker-encrypted and there is no free space for Lifeboat: shrink it "
-                        "from Windows (Disk Management) or suspend BitLocker, then try again");
+                  who +
+                      " is BitLocker-encrypted and there is no free space for Lifeboat: shrink it "
+                      "from Windows (Disk Management) or suspend BitLocker, then try again");
   }
   if (w.filesystem != FilesystemKind::kNtfs) {
     return Refuse(RefusalReason::kNotNtfs, who + " does not hold NTFS; Lifeboat only shrinks NTFS");
@@ -31,13 +32,15 @@ std::expected<NtfsDetails, Refusal> ShrinkableWindows(const DiskModel& d, const 
   }
   if (w.ntfs->dirty) {
     return Refuse(RefusalReason::kNtfsDirty,
-                  who + " is marked for chkdsk: boot Windows (or run 'chkdsk /f') so it checks the "
-                        "volume, then try again");
+                  who +
+                      " is marked for chkdsk: boot Windows (or run 'chkdsk /f') so it checks the "
+                      "volume, then try again");
   }
   if (w.ntfs->hibernated) {
     return Refuse(RefusalReason::kHibernated,
-                  who + " is hibernated or was left in use by Windows Fast Startup: shut Windows "
-                        "down fully ('shutdown /s /t 0') and try again");
+                  who +
+                      " is hibernated or was left in use by Windows Fast Startup: shut Windows "
+                      "down fully ('shutdown /s /t 0') and try again");
   }
   if (!w.ntfs->min_size) {
     return Refuse(RefusalReason::kNtfsNotInspected,
@@ -50,19 +53,32 @@ std::expected<NtfsDetails, Refusal> ShrinkableWindows(const DiskModel& d, const 
 
 const char* RefusalName(RefusalReason reason) {
   switch (reason) {
-    case RefusalReason::kNoPartitionTable: return "no-partition-table";
-    case RefusalReason::kGptNeedsRepair: return "gpt-needs-repair";
-    case RefusalReason::kNotWindowsDisk: return "not-windows-disk";
-    case RefusalReason::kLifeboatTooSmall: return "lifeboat-too-small";
-    case RefusalReason::kUnknownPartitionInTheWay: return "unknown-partition-in-the-way";
-    case RefusalReason::kNoFreePrimarySlot: return "no-free-primary-slot";
-    case RefusalReason::kBitLocker: return "bitlocker";
-    case RefusalReason::kNotNtfs: return "not-ntfs";
-    case RefusalReason::kNtfsNotInspected: return "ntfs-not-inspected";
-    case RefusalReason::kNtfsDirty: return "ntfs-dirty";
-    case RefusalReason::kHibernated: return "hibernated";
-    case RefusalReason::kNotEnoughSpace: return "not-enough-space";
-    case RefusalReason::kInvalidPolicy: return "invalid-policy";
+    case RefusalReason::kNoPartitionTable:
+      return "no-partition-table";
+    case RefusalReason::kGptNeedsRepair:
+      return "gpt-needs-repair";
+    case RefusalReason::kNotWindowsDisk:
+      return "not-windows-disk";
+    case RefusalReason::kLifeboatTooSmall:
+      return "lifeboat-too-small";
+    case RefusalReason::kUnknownPartitionInTheWay:
+      return "unknown-partition-in-the-way";
+    case RefusalReason::kNoFreePrimarySlot:
+      return "no-free-primary-slot";
+    case RefusalReason::kBitLocker:
+      return "bitlocker";
+    case RefusalReason::kNotNtfs:
+      return "not-ntfs";
+    case RefusalReason::kNtfsNotInspected:
+      return "ntfs-not-inspected";
+    case RefusalReason::kNtfsDirty:
+      return "ntfs-dirty";
+    case RefusalReason::kHibernated:
+      return "hibernated";
+    case RefusalReason::kNotEnoughSpace:
+      return "not-enough-space";
+    case RefusalReason::kInvalidPolicy:
+      return "invalid-policy";
   }
   return "unknown";
 }
@@ -74,22 +90,25 @@ Bytes DefaultRecoverySize(std::optional<Bytes> image_size) {
   return Bytes{std::max(kGiB.value, AlignUp(wanted, 64 * kMiB.value))};
 }
 
-Bytes DefaultShrinkMargin(Bytes min_size) { return Bytes{std::max(kGiB.value, min_size.value / 10)}; }
+Bytes DefaultShrinkMargin(Bytes min_size) {
+  return Bytes{std::max(kGiB.value, min_size.value / 10)};
+}
 
 std::expected<Plan, Refusal> MakePlan(const DiskModel& d, const PlanPolicy& policy) {
   const uint32_t ss = d.sector_size;
   if (ss == 0 || policy.alignment.value == 0 || policy.alignment.value % ss != 0) {
-    return Refuse(RefusalReason::kInvalidPolicy, "alignment " + std::to_string(policy.alignment.value) +
-                                                     " is not a multiple of the sector size " +
-                                                     std::to_string(ss));
+    return Refuse(RefusalReason::kInvalidPolicy,
+                  "alignment " + std::to_string(policy.alignment.value) +
+                      " is not a multiple of the sector size " + std::to_string(ss));
   }
   if (policy.recovery_size.value == 0) {
     return Refuse(RefusalReason::kInvalidPolicy, "the recovery partition size must be more than 0");
   }
   if (d.label == LabelKind::kNone) {
     return Refuse(RefusalReason::kNoPartitionTable,
-                  d.path + ": no partition table (neither GPT nor MBR): Lifeboat adds a partition to "
-                           "an installed Windows disk and will not create a table");
+                  d.path +
+                      ": no partition table (neither GPT nor MBR): Lifeboat adds a partition to "
+                      "an installed Windows disk and will not create a table");
   }
   if (d.needs_repair && !policy.allow_gpt_repair) {
     return Refuse(RefusalReason::kGptNeedsRepair,
@@ -129,8 +148,8 @@ std::expected<Plan, Refusal> MakePlan(const DiskModel& d, const PlanPolicy& poli
 
   // Lifeboat goes directly behind Windows, or behind WinRE when WinRE directly follows Windows.
   const auto& parts = d.partitions;
-  const auto windows_it = std::find_if(parts.begin(), parts.end(),
-                                       [&](const Partition& p) { return p.number == windows->number; });
+  const auto windows_it = std::find_if(
+      parts.begin(), parts.end(), [&](const Partition& p) { return p.number == windows->number; });
   auto next = windows_it + 1;
   const Partition* winre = nullptr;
   if (next != parts.end() && next->role == Role::kWinRe) {
@@ -142,7 +161,8 @@ std::expected<Plan, Refusal> MakePlan(const DiskModel& d, const PlanPolicy& poli
       return Refuse(RefusalReason::kUnknownPartitionInTheWay,
                     d.path + ": " + Describe(*next) + " sits between Windows (partition " +
                         std::to_string(windows->number) + ") and its recovery partition " +
-                        std::to_string(it->number) + "; Lifeboat moves only WinRE and will not "
+                        std::to_string(it->number) +
+                        "; Lifeboat moves only WinRE and will not "
                         "touch other partitions");
     }
   }
@@ -150,12 +170,13 @@ std::expected<Plan, Refusal> MakePlan(const DiskModel& d, const PlanPolicy& poli
   const Partition& anchor = winre ? *winre : *windows;
 
   if (d.label == LabelKind::kMbr) {
-    const auto primaries = std::count_if(parts.begin(), parts.end(),
-                                         [](const Partition& p) { return p.number <= 4; });
+    const auto primaries =
+        std::count_if(parts.begin(), parts.end(), [](const Partition& p) { return p.number <= 4; });
     if (primaries >= 4) {
       return Refuse(RefusalReason::kNoFreePrimarySlot,
-                    d.path + ": all four MBR primary partition slots are used; Lifeboat needs one "
-                             "(remove an unused partition, or convert the disk to GPT)");
+                    d.path +
+                        ": all four MBR primary partition slots are used; Lifeboat needs one "
+                        "(remove an unused partition, or convert the disk to GPT)");
     }
   }
 
@@ -168,9 +189,9 @@ std::expected<Plan, Refusal> MakePlan(const DiskModel& d, const PlanPolicy& poli
   auto add_partition = [&](Lba start) {
     plan.recovery_start = start;
     plan.recovery_size = want;
-    plan.steps.push_back(CreatePartitionStep{start, want, gpt ? types::kGptRecovery : types::kMbrRecovery,
-                                             gpt ? kLifeboatName : "",
-                                             gpt ? types::kRecoveryAttributes : 0});
+    plan.steps.push_back(
+        CreatePartitionStep{start, want, gpt ? types::kGptRecovery : types::kMbrRecovery,
+                            gpt ? kLifeboatName : "", gpt ? types::kRecoveryAttributes : 0});
     plan.steps.push_back(FormatNtfsStep{start, want, kLifeboatName});
   };
   if (available >= want.count) {
@@ -190,9 +211,10 @@ std::expected<Plan, Refusal> MakePlan(const DiskModel& d, const PlanPolicy& poli
     const Bytes can_give = windows_bytes > floor ? windows_bytes - floor : Bytes{0};
     return Refuse(RefusalReason::kNotEnoughSpace,
                   d.path + ": not enough room for a " + HumanSize(plan.requested_size) +
-                      " recovery partition: " + HumanSize(needed) + " must come from Windows (partition " +
-                      std::to_string(windows->number) + ", " + HumanSize(windows_bytes) + ", at least " +
-                      HumanSize(*ntfs->min_size) + " in use), which must keep " + HumanSize(margin) +
+                      " recovery partition: " + HumanSize(needed) +
+                      " must come from Windows (partition " + std::to_string(windows->number) +
+                      ", " + HumanSize(windows_bytes) + ", at least " + HumanSize(*ntfs->min_size) +
+                      " in use), which must keep " + HumanSize(margin) +
                       " free beyond that and so can give at most " + HumanSize(can_give) +
                       "; free space on Windows or ask for a smaller --size");
   }
@@ -201,7 +223,8 @@ std::expected<Plan, Refusal> MakePlan(const DiskModel& d, const PlanPolicy& poli
   plan.steps.push_back(ResizePartitionStep{windows->number, windows->size, new_windows});
   if (winre) {
     const Lba to = winre->start - deficit;
-    plan.steps.push_back(MovePartitionStep{winre->number, winre->start, to, winre->size, winre->uuid});
+    plan.steps.push_back(
+        MovePartitionStep{winre->number, winre->start, to, winre->size, winre->uuid});
     if (!gpt) {
       plan.notes.push_back("MBR: boot entries name partitions by byte offset; WinRE (partition " +
                            std::to_string(winre->number) + ") moves from byte offset " +

@@ -51,6 +51,7 @@ Bytes DefaultRecoverySize(std::optional<Bytes> image_size);
 // temporary files and the next update; this leaves enough to boot and be serviced.
 Bytes DefaultShrinkMargin(Bytes min_size);
 
-[[nodiscard]] std::expected<Plan, Refusal> MakePlan(const DiskModel& disk, const PlanPolicy& policy);
+[[nodiscard]] std::expected<Plan, Refusal> MakePlan(const DiskModel& disk,
+                                                    const PlanPolicy& policy);
 
 }  // namespace lifeboat::partition

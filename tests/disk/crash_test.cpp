@@ -1,5 +1,6 @@
 // Kill -9 of `disk prepare` at every step boundary, inside the move's copy and inside ntfsresize;
-// the next run must converge to the same disk as an uninterrupted run, with no Windows file changed.
+// the next run must converge to the same disk as an uninterrupted run, with no Windows file
+// changed.
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -9,14 +10,15 @@
 namespace lifeboat::test {
 namespace {
 
-const char* kFixture = "--label gpt --disk-size 4G --windows-size 3000M --winre-size 200M --fill-mb 120";
+const char* kFixture =
+    "--label gpt --disk-size 4G --windows-size 3000M --winre-size 200M --fill-mb 120";
 
 // The layout without the one thing that differs between runs: the new partition's random GUID.
 std::string Layout(const SfTable& t) {
   std::string s = t.label + " " + t.id + "\n";
   for (const auto& p : t.partitions) {
-    s += std::to_string(p.start) + " " + std::to_string(p.size) + " " + p.type + " " + p.name + " " + p.attrs +
-         " " + (p.name == "Lifeboat" ? "new-guid" : p.uuid) + "\n";
+    s += std::to_string(p.start) + " " + std::to_string(p.size) + " " + p.type + " " + p.name +
+         " " + p.attrs + " " + (p.name == "Lifeboat" ? "new-guid" : p.uuid) + "\n";
   }
   return s;
 }
@@ -32,7 +34,8 @@ class CrashTest : public ::testing::TestWithParam<std::string> {
     // The reference: one uninterrupted run on a copy.
     const std::string reference = *dir_ / "reference.img";
     ASSERT_EQ(Sh("cp --sparse=always " + Quote(Pristine()) + " " + Quote(reference)).exit_code, 0);
-    auto r = Agent({"disk", "prepare", reference, "--size", "1G", "--state-dir", *dir_ / "reference-state"});
+    auto r = Agent(
+        {"disk", "prepare", reference, "--size", "1G", "--state-dir", *dir_ / "reference-state"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     expected_ = new std::string(Layout(Sfdisk(reference)));
   }
@@ -76,14 +79,16 @@ TEST_P(CrashTest, KilledRunResumesToTheSameDisk) {
   const std::string state = *dir_ / (name + "-state");
   auto killed = Agent({"disk", "prepare", disk, "--size", "1G", "--state-dir", state},
                       "LIFEBOAT_TEST_CRASH_AT=" + point);
-  ASSERT_EQ(killed.exit_code, 128 + 9) << "expected SIGKILL at " << point << ": " << killed.out << killed.err;
+  ASSERT_EQ(killed.exit_code, 128 + 9)
+      << "expected SIGKILL at " << point << ": " << killed.out << killed.err;
   ExpectConverged(disk, state);
 }
 
 // Steps: 0 backup, 1 shrink, 2 resize, 3 move, 4 create, 5 format.
 INSTANTIATE_TEST_SUITE_P(EveryStep, CrashTest,
-                         ::testing::Values("0:before", "0:after", "1:before", "1:after", "2:after", "3:before",
-                                           "3:chunk:1", "3:chunk:7", "3:after", "4:after", "5:before", "5:after"),
+                         ::testing::Values("0:before", "0:after", "1:before", "1:after", "2:after",
+                                           "3:before", "3:chunk:1", "3:chunk:7", "3:after",
+                                           "4:after", "5:before", "5:after"),
                          [](const auto& param_info) {
                            std::string n = param_info.param;
                            for (char& c : n) c = c == ':' ? '_' : c;
@@ -95,13 +100,16 @@ TEST_F(CrashTest, KilledWhileNtfsresizeRunsWaitsForItAndConverges) {
   const std::string state = *dir_ / "inside-shrink-state";
   // Start prepare, and kill it with SIGKILL the moment its ntfsresize child doing the real
   // resize (not the --info or --no-action run) appears.
-  auto r = Sh(Quote(LIFEBOAT_AGENT) + " disk prepare " + Quote(disk) + " --size 1G --state-dir " + Quote(state) +
+  auto r = Sh(Quote(LIFEBOAT_AGENT) + " disk prepare " + Quote(disk) + " --size 1G --state-dir " +
+              Quote(state) +
               " >/dev/null 2>&1 & agent=$!; "
               "for i in $(seq 1 2000); do "
-              "  if pgrep -P $agent -f 'ntfsresize --force' >/dev/null; then kill -9 $agent; echo killed; break; fi; "
+              "  if pgrep -P $agent -f 'ntfsresize --force' >/dev/null; then kill -9 $agent; echo "
+              "killed; break; fi; "
               "  sleep 0.005; "
               "done; wait $agent; echo rc=$?");
-  EXPECT_NE(r.out.find("killed"), std::string::npos) << "ntfsresize was never seen running: " << r.out;
+  EXPECT_NE(r.out.find("killed"), std::string::npos)
+      << "ntfsresize was never seen running: " << r.out;
   EXPECT_NE(r.out.find("rc=137"), std::string::npos) << r.out;
   ExpectConverged(disk, state);
 }

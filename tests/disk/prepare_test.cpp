@@ -29,7 +29,8 @@ class PrepareTest : public ::testing::Test {
 };
 
 TEST_F(PrepareTest, GptWithWinReShrinksWindowsMovesWinReAndAddsLifeboat) {
-  MakeWindowsDisk(Disk(), "--label gpt --disk-size 4G --windows-size 3000M --winre-size 200M --fill-mb 300");
+  MakeWindowsDisk(
+      Disk(), "--label gpt --disk-size 4G --windows-size 3000M --winre-size 200M --fill-mb 300");
   const SfTable before = Sfdisk(Disk());
   ASSERT_EQ(before.partitions.size(), 4u);
   const auto& esp = before.partitions[0];
@@ -47,7 +48,8 @@ TEST_F(PrepareTest, GptWithWinReShrinksWindowsMovesWinReAndAddsLifeboat) {
   auto plan = Agent({"disk", "plan", Disk(), "--size", "1G", "--json"});
   ASSERT_EQ(plan.exit_code, 0) << plan.err;
   EXPECT_NE(plan.out.find("\"move-partition\""), std::string::npos) << plan.out;
-  auto dry = Agent({"disk", "prepare", Disk(), "--size", "1G", "--dry-run", "--state-dir", State()});
+  auto dry =
+      Agent({"disk", "prepare", Disk(), "--size", "1G", "--dry-run", "--state-dir", State()});
   EXPECT_EQ(dry.exit_code, 0) << dry.err;
   EXPECT_EQ(ImageChecksum(Disk()), untouched) << "plan and --dry-run change nothing";
 
@@ -80,14 +82,17 @@ TEST_F(PrepareTest, GptWithWinReShrinksWindowsMovesWinReAndAddsLifeboat) {
   EXPECT_EQ(Sha256(Disk(), 34 * 512, (esp.start - 34) * 512), gap);
   EXPECT_EQ(Sha256(Disk(), esp.start * 512, esp.size * 512), esp_sum);
   EXPECT_EQ(Sha256(Disk(), msr.start * 512, msr.size * 512), msr_sum);
-  EXPECT_EQ(Sha256(Disk(), moved->start * 512, moved->size * 512), winre_sum) << "WinRE moved intact";
+  EXPECT_EQ(Sha256(Disk(), moved->start * 512, moved->size * 512), winre_sum)
+      << "WinRE moved intact";
   EXPECT_EQ(NtfsFileSums(Disk(), win_after.start * 512, win_after.size * 512), files);
   EXPECT_EQ(NtfsLabel(Disk(), lifeboat->start * 512, lifeboat->size * 512), "Lifeboat");
-  auto esp_listing = Sh("mdir -b -i " + Quote(Disk()) + "@@" + std::to_string(esp.start * 512) + " ::/EFI/Microsoft/Boot");
+  auto esp_listing = Sh("mdir -b -i " + Quote(Disk()) + "@@" + std::to_string(esp.start * 512) +
+                        " ::/EFI/Microsoft/Boot");
   EXPECT_NE(esp_listing.out.find("BCD"), std::string::npos) << esp_listing.out << esp_listing.err;
   // The journal kept both GPT copies and sfdisk's dump.
-  auto backups = Sh("sqlite3 " + Quote(State() + "/journal.db") +
-                    " \"SELECT length(head), length(tail), sfdisk_dump LIKE '%label: gpt%' FROM table_backups\"");
+  auto backups = Sh(
+      "sqlite3 " + Quote(State() + "/journal.db") +
+      " \"SELECT length(head), length(tail), sfdisk_dump LIKE '%label: gpt%' FROM table_backups\"");
   EXPECT_EQ(backups.out, "1048576|16896|1\n") << backups.err;
 
   // Twice: nothing changes, and it says so.
@@ -99,7 +104,8 @@ TEST_F(PrepareTest, GptWithWinReShrinksWindowsMovesWinReAndAddsLifeboat) {
 }
 
 TEST_F(PrepareTest, MbrBiosMovesWinReAndRecordsTheOffsetChange) {
-  MakeWindowsDisk(Disk(), "--label mbr --disk-size 4G --windows-size 3000M --winre-size 200M --fill-mb 200");
+  MakeWindowsDisk(
+      Disk(), "--label mbr --disk-size 4G --windows-size 3000M --winre-size 200M --fill-mb 200");
   const SfTable before = Sfdisk(Disk());
   ASSERT_EQ(before.partitions.size(), 3u);
   const auto& sysres = before.partitions[0];
@@ -111,7 +117,8 @@ TEST_F(PrepareTest, MbrBiosMovesWinReAndRecordsTheOffsetChange) {
 
   auto plan = Agent({"disk", "plan", Disk(), "--size", "1G", "--json"});
   ASSERT_EQ(plan.exit_code, 0) << plan.err;
-  EXPECT_NE(plan.out.find("byte offset"), std::string::npos) << "MBR plans say which BCD offsets change";
+  EXPECT_NE(plan.out.find("byte offset"), std::string::npos)
+      << "MBR plans say which BCD offsets change";
 
   auto r = Prepare(Disk());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -126,12 +133,14 @@ TEST_F(PrepareTest, MbrBiosMovesWinReAndRecordsTheOffsetChange) {
   EXPECT_EQ(Sha256(Disk(), after.partitions[2].start * 512, winre.size * 512), winre_sum);
   EXPECT_EQ(Sha256(Disk(), sysres.start * 512, sysres.size * 512), sysres_sum);
   EXPECT_EQ(NtfsFileSums(Disk(), win.start * 512, after.partitions[1].size * 512), files);
-  EXPECT_EQ(NtfsLabel(Disk(), after.partitions[3].start * 512, after.partitions[3].size * 512), "Lifeboat");
+  EXPECT_EQ(NtfsLabel(Disk(), after.partitions[3].start * 512, after.partitions[3].size * 512),
+            "Lifeboat");
   EXPECT_EQ(Sh("sfdisk --verify " + Quote(Disk())).exit_code, 0);
 }
 
 TEST_F(PrepareTest, FreeSpaceIsUsedWithoutTouchingWindows) {
-  MakeWindowsDisk(Disk(), "--label gpt --disk-size 4G --windows-size 2000M --winre-size 200M --fill-mb 50");
+  MakeWindowsDisk(Disk(),
+                  "--label gpt --disk-size 4G --windows-size 2000M --winre-size 200M --fill-mb 50");
   const SfTable before = Sfdisk(Disk());
   const auto& win = before.partitions[2];
   const std::string windows_bytes = Sha256(Disk(), win.start * 512, win.size * 512);
@@ -149,7 +158,8 @@ TEST_F(PrepareTest, FreeSpaceIsUsedWithoutTouchingWindows) {
 }
 
 TEST_F(PrepareTest, LoopDeviceOverTheWholeImageTakesTheSamePath) {
-  MakeWindowsDisk(Disk(), "--label gpt --disk-size 4G --windows-size 3000M --winre-size 200M --fill-mb 100");
+  MakeWindowsDisk(
+      Disk(), "--label gpt --disk-size 4G --windows-size 3000M --winre-size 200M --fill-mb 100");
   const SfTable before = Sfdisk(Disk());
   const auto& win = before.partitions[2];
   const std::string files = NtfsFileSums(Disk(), win.start * 512, win.size * 512);

@@ -8,10 +8,10 @@ namespace {
 
 struct RefusalCase {
   std::string name;
-  std::string fixture;     // make-windows-disk options
-  std::string size;        // --size
+  std::string fixture;  // make-windows-disk options
+  std::string size;     // --size
   int exit_code;
-  std::string message;     // a piece of the message a person acts on
+  std::string message;  // a piece of the message a person acts on
 };
 
 void PrintTo(const RefusalCase& c, std::ostream* os) { *os << c.name; }
@@ -29,7 +29,8 @@ TEST_P(RefusalTest, RefusesClearlyAndChangesNothing) {
     EXPECT_EQ(r.exit_code, c.exit_code) << command << ": " << r.out << r.err;
     EXPECT_NE(r.err.find(c.message), std::string::npos) << command << ": " << r.err;
     EXPECT_NE(r.err.find("disk.img"), std::string::npos) << "the message names the disk: " << r.err;
-    auto json = Agent({"disk", command, disk, "--size", c.size, "--state-dir", dir / "state", "--json"});
+    auto json =
+        Agent({"disk", command, disk, "--size", c.size, "--state-dir", dir / "state", "--json"});
     EXPECT_EQ(json.exit_code, c.exit_code);
     EXPECT_NE(json.out.find("\"result\": \"refused\""), std::string::npos) << json.out;
   }
@@ -41,23 +42,33 @@ const char* kSmall = "--disk-size 4G --windows-size 3000M --winre-size 200M --fi
 INSTANTIATE_TEST_SUITE_P(
     Cases, RefusalTest,
     ::testing::Values(
-        RefusalCase{"bitlocker", std::string(kSmall) + " --variant bitlocker", "1G", 3, "BitLocker"},
-        RefusalCase{"dirty", std::string(kSmall) + " --variant dirty", "1G", 3, "marked for chkdsk"},
-        RefusalCase{"not_windows", std::string(kSmall) + " --variant not-windows", "1G", 3, "not a Windows disk"},
+        RefusalCase{"bitlocker", std::string(kSmall) + " --variant bitlocker", "1G", 3,
+                    "BitLocker"},
+        RefusalCase{"dirty", std::string(kSmall) + " --variant dirty", "1G", 3,
+                    "marked for chkdsk"},
+        RefusalCase{"not_windows", std::string(kSmall) + " --variant not-windows", "1G", 3,
+                    "not a Windows disk"},
         RefusalCase{"unknown_between", std::string(kSmall) + " --variant unknown-between", "1G", 3,
                     "sits between Windows"},
-        RefusalCase{"four_primaries", "--label mbr --disk-size 4G --windows-size 3000M --winre-size 200M --fill-mb 20 "
-                                      "--variant four-primaries", "1G", 3, "primary partition slots"},
-        RefusalCase{"not_enough_space", "--disk-size 2G --windows-size 1700M --winre-size 200M --fill-mb 300", "1G", 3,
+        RefusalCase{
+            "four_primaries",
+            "--label mbr --disk-size 4G --windows-size 3000M --winre-size 200M --fill-mb 20 "
+            "--variant four-primaries",
+            "1G", 3, "primary partition slots"},
+        RefusalCase{"not_enough_space",
+                    "--disk-size 2G --windows-size 1700M --winre-size 200M --fill-mb 300", "1G", 3,
                     "not enough room"},
-        RefusalCase{"no_table", std::string(kSmall) + " --variant no-table", "1G", 3, "no partition table"},
-        RefusalCase{"corrupt_gpt_header", std::string(kSmall) + " --variant corrupt-gpt-header", "1G", 3,
-                    "needs repair"},
-        RefusalCase{"lifeboat_too_small", std::string(kSmall) + " --variant lifeboat", "2G", 3, "growing it"}),
+        RefusalCase{"no_table", std::string(kSmall) + " --variant no-table", "1G", 3,
+                    "no partition table"},
+        RefusalCase{"corrupt_gpt_header", std::string(kSmall) + " --variant corrupt-gpt-header",
+                    "1G", 3, "needs repair"},
+        RefusalCase{"lifeboat_too_small", std::string(kSmall) + " --variant lifeboat", "2G", 3,
+                    "growing it"}),
     [](const auto& param_info) { return param_info.param.name; });
 
 TEST(BadInput, MissingPathIsNotFound) {
-  auto r = Agent({"disk", "prepare", "/var/tmp/no-such-disk.img", "--state-dir", "/var/tmp/lifeboat-none"});
+  auto r = Agent(
+      {"disk", "prepare", "/var/tmp/no-such-disk.img", "--state-dir", "/var/tmp/lifeboat-none"});
   EXPECT_EQ(r.exit_code, 5);
   EXPECT_NE(r.err.find("/var/tmp/no-such-disk.img"), std::string::npos) << r.err;
 }
@@ -97,8 +108,8 @@ TEST(BadInput, ALockedDiskIsBusy) {
   const std::string disk = dir / "disk.img";
   MakeWindowsDisk(disk, kSmall);
   const std::string before = ImageChecksum(disk);
-  auto r = Sh("flock --exclusive " + Quote(disk) + " " + Quote(LIFEBOAT_AGENT) + " disk prepare " + Quote(disk) +
-              " --size 1G --lock-wait 1 --state-dir " + Quote(dir / "state"));
+  auto r = Sh("flock --exclusive " + Quote(disk) + " " + Quote(LIFEBOAT_AGENT) + " disk prepare " +
+              Quote(disk) + " --size 1G --lock-wait 1 --state-dir " + Quote(dir / "state"));
   EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
   EXPECT_NE(r.err.find("in use"), std::string::npos) << r.err;
   EXPECT_EQ(ImageChecksum(disk), before);

@@ -40,8 +40,8 @@ TempDir::~TempDir() {
 }
 
 void MakeWindowsDisk(const std::string& path, const std::string& options) {
-  auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-windows-disk") + " " + Quote(path) +
-              " " + options);
+  auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-windows-disk") + " " +
+              Quote(path) + " " + options);
   ASSERT_EQ(r.exit_code, 0) << "fixture generator failed: " << r.err << r.out;
 }
 
@@ -72,8 +72,9 @@ SfTable Sfdisk(const std::string& disk) {
 }
 
 std::string Sha256(const std::string& file, uint64_t offset, uint64_t size) {
-  auto r = Sh("dd if=" + Quote(file) + " iflag=skip_bytes,count_bytes skip=" + std::to_string(offset) +
-              " count=" + std::to_string(size) + " bs=4M status=none | sha256sum");
+  auto r =
+      Sh("dd if=" + Quote(file) + " iflag=skip_bytes,count_bytes skip=" + std::to_string(offset) +
+         " count=" + std::to_string(size) + " bs=4M status=none | sha256sum");
   return r.exit_code == 0 ? r.out.substr(0, 64) : "error: " + r.err;
 }
 
@@ -83,16 +84,18 @@ std::string ImageChecksum(const std::string& file) {
 }
 
 std::string NtfsFileSums(const std::string& disk, uint64_t offset, uint64_t size) {
-  auto r = Sh("set -e; l=$(losetup --find --show --read-only --offset " + std::to_string(offset) + " --sizelimit " +
-              std::to_string(size) + " " + Quote(disk) + "); m=$(mktemp -d); ntfs-3g -o ro \"$l\" \"$m\"; "
+  auto r = Sh("set -e; l=$(losetup --find --show --read-only --offset " + std::to_string(offset) +
+              " --sizelimit " + std::to_string(size) + " " + Quote(disk) +
+              "); m=$(mktemp -d); ntfs-3g -o ro \"$l\" \"$m\"; "
               "(cd \"$m\" && find . -type f -print0 | sort -z | xargs -0 sha256sum); rc=$?; "
               "umount \"$m\"; rmdir \"$m\"; losetup -d \"$l\"; exit $rc");
   return r.exit_code == 0 ? r.out : "error: " + r.err;
 }
 
 std::string NtfsLabel(const std::string& disk, uint64_t offset, uint64_t size) {
-  auto r = Sh("set -e; l=$(losetup --find --show --read-only --offset " + std::to_string(offset) + " --sizelimit " +
-              std::to_string(size) + " " + Quote(disk) + "); ntfslabel --force \"$l\"; rc=$?; losetup -d \"$l\"; exit $rc");
+  auto r = Sh("set -e; l=$(losetup --find --show --read-only --offset " + std::to_string(offset) +
+              " --sizelimit " + std::to_string(size) + " " + Quote(disk) +
+              "); ntfslabel --force \"$l\"; rc=$?; losetup -d \"$l\"; exit $rc");
   std::string out = r.out;
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return r.exit_code == 0 ? out : "error: " + r.err;

@@ -15,7 +15,8 @@ TEST(JournalStore, RecordsStepsDurablyAcrossReopen) {
   {
     auto store = JournalStore::Open(db);
     ASSERT_TRUE(store.has_value()) << store.error().message;
-    auto begun = (*store)->BeginRun("DISK-1", "/dev/sda", "{\"plan\":1}", {{"backup-table", "b"}, {"move-partition", "m"}});
+    auto begun = (*store)->BeginRun("DISK-1", "/dev/sda", "{\"plan\":1}",
+                                    {{"backup-table", "b"}, {"move-partition", "m"}});
     ASSERT_TRUE(begun.has_value()) << begun.error().message;
     run = *begun;
     auto journal = (*store)->ForRun(run);
@@ -44,14 +45,17 @@ TEST(JournalStore, RecordsStepsDurablyAcrossReopen) {
   ASSERT_TRUE((*store)->FinishRun(run, true, "").has_value());
   EXPECT_FALSE((*store)->UnfinishedRun("DISK-1").value().has_value());
   // An independent reader sees the same rows.
-  auto rows = test::Sh("sqlite3 " + test::Quote(db) + " \"SELECT state FROM runs; SELECT count(*) FROM steps WHERE state='done';\"");
+  auto rows =
+      test::Sh("sqlite3 " + test::Quote(db) +
+               " \"SELECT state FROM runs; SELECT count(*) FROM steps WHERE state='done';\"");
   EXPECT_EQ(rows.out, "done\n1\n");
 }
 
 TEST(JournalStore, UnwritableLocationIsAClearError) {
   auto store = JournalStore::Open("/proc/lifeboat/journal.db");
   ASSERT_FALSE(store.has_value());
-  EXPECT_NE(store.error().message.find("/proc/lifeboat"), std::string::npos) << store.error().message;
+  EXPECT_NE(store.error().message.find("/proc/lifeboat"), std::string::npos)
+      << store.error().message;
 }
 
 }  // namespace

@@ -39,8 +39,8 @@ class DiskBuilder {
   DiskBuilder& Windows(uint64_t start_mib, uint64_t size_mib, uint64_t used_mib,
                        std::function<void(Partition&)> tweak = {}) {
     const bool gpt = d_.label == LabelKind::kGpt;
-    return Add(start_mib, size_mib, gpt ? types::kGptBasicData : types::kMbrNtfs, FilesystemKind::kNtfs,
-               [&](Partition& p) {
+    return Add(start_mib, size_mib, gpt ? types::kGptBasicData : types::kMbrNtfs,
+               FilesystemKind::kNtfs, [&](Partition& p) {
                  p.ntfs = NtfsDetails{};
                  p.ntfs->has_windows_dir = true;
                  p.ntfs->volume_size = Bytes{size_mib * MiB};
@@ -50,8 +50,8 @@ class DiskBuilder {
   }
   DiskBuilder& WinRe(uint64_t start_mib, uint64_t size_mib) {
     const bool gpt = d_.label == LabelKind::kGpt;
-    return Add(start_mib, size_mib, gpt ? types::kGptRecovery : types::kMbrRecovery, FilesystemKind::kNtfs,
-               [](Partition& p) { p.fs_label = "WinRE"; });
+    return Add(start_mib, size_mib, gpt ? types::kGptRecovery : types::kMbrRecovery,
+               FilesystemKind::kNtfs, [](Partition& p) { p.fs_label = "WinRE"; });
   }
   // ESP + MSR as Windows Setup lays them out, ending at 117 MiB.
   DiskBuilder& UefiBoot() {
@@ -74,16 +74,18 @@ std::vector<std::string> Kinds(const Plan& plan) {
 }
 
 using K = std::vector<std::string>;
-const K kShrinkAndMove = {"backup-table", "shrink-ntfs", "resize-partition", "move-partition", "create-partition", "format-ntfs"};
-const K kShrink = {"backup-table", "shrink-ntfs", "resize-partition", "create-partition", "format-ntfs"};
+const K kShrinkAndMove = {"backup-table",   "shrink-ntfs",      "resize-partition",
+                          "move-partition", "create-partition", "format-ntfs"};
+const K kShrink = {"backup-table", "shrink-ntfs", "resize-partition", "create-partition",
+                   "format-ntfs"};
 const K kUseFree = {"backup-table", "create-partition", "format-ntfs"};
 
 struct Case {
   std::string name;
   std::function<DiskModel(uint32_t ss)> disk;
   PlanPolicy policy;
-  K steps;                                     // expected step kinds when planned
-  std::optional<RefusalReason> refusal;        // or the expected refusal
+  K steps;                               // expected step kinds when planned
+  std::optional<RefusalReason> refusal;  // or the expected refusal
 };
 
 PlanPolicy Size(uint64_t mib, std::optional<uint64_t> margin_mib = 1024) {
@@ -100,87 +102,185 @@ std::vector<Case> Cases() {
   const auto mbr = LabelKind::kMbr;
   return {
       {"gpt_winre_no_free_space_shrinks_and_moves",
-       [=](uint32_t ss) { return DiskBuilder(gpt, ss, 8192).UefiBoot().Windows(117, 7000, 2000).WinRe(7117, 500).Build(); },
-       Size(1024), kShrinkAndMove, {}},
+       [=](uint32_t ss) {
+         return DiskBuilder(gpt, ss, 8192)
+             .UefiBoot()
+             .Windows(117, 7000, 2000)
+             .WinRe(7117, 500)
+             .Build();
+       },
+       Size(1024),
+       kShrinkAndMove,
+       {}},
       {"gpt_winre_enough_free_space_after_it",
-       [=](uint32_t ss) { return DiskBuilder(gpt, ss, 8192).UefiBoot().Windows(117, 5000, 2000).WinRe(5117, 500).Build(); },
-       Size(1024), kUseFree, {}},
+       [=](uint32_t ss) {
+         return DiskBuilder(gpt, ss, 8192)
+             .UefiBoot()
+             .Windows(117, 5000, 2000)
+             .WinRe(5117, 500)
+             .Build();
+       },
+       Size(1024),
+       kUseFree,
+       {}},
       {"gpt_some_free_space_shrinks_only_the_rest",
-       [=](uint32_t ss) { return DiskBuilder(gpt, ss, 8192).UefiBoot().Windows(117, 6800, 2000).WinRe(6917, 500).Build(); },
-       Size(1024), kShrinkAndMove, {}},
+       [=](uint32_t ss) {
+         return DiskBuilder(gpt, ss, 8192)
+             .UefiBoot()
+             .Windows(117, 6800, 2000)
+             .WinRe(6917, 500)
+             .Build();
+       },
+       Size(1024),
+       kShrinkAndMove,
+       {}},
       {"gpt_no_winre_windows_last_shrinks_without_move",
-       [=](uint32_t ss) { return DiskBuilder(gpt, ss, 8192).UefiBoot().Windows(117, 8000, 2000).Build(); },
-       Size(1024), kShrink, {}},
+       [=](uint32_t ss) {
+         return DiskBuilder(gpt, ss, 8192).UefiBoot().Windows(117, 8000, 2000).Build();
+       },
+       Size(1024),
+       kShrink,
+       {}},
       {"gpt_winre_before_windows_is_not_moved",
        [=](uint32_t ss) {
-         return DiskBuilder(gpt, ss, 8192).WinRe(1, 500).UefiBoot().Windows(617, 7500, 2000).Build();
+         return DiskBuilder(gpt, ss, 8192)
+             .WinRe(1, 500)
+             .UefiBoot()
+             .Windows(617, 7500, 2000)
+             .Build();
        },
-       Size(1024), kShrink, {}},
+       Size(1024),
+       kShrink,
+       {}},
       {"gpt_lifeboat_large_enough_nothing_to_do",
        [=](uint32_t ss) {
-         return DiskBuilder(gpt, ss, 8192).UefiBoot().Windows(117, 6000, 2000).WinRe(6117, 500)
-             .Add(6617, 1200, types::kGptRecovery, FilesystemKind::kNtfs, [](Partition& p) { p.name = "Lifeboat"; })
+         return DiskBuilder(gpt, ss, 8192)
+             .UefiBoot()
+             .Windows(117, 6000, 2000)
+             .WinRe(6117, 500)
+             .Add(6617, 1200, types::kGptRecovery, FilesystemKind::kNtfs,
+                  [](Partition& p) { p.name = "Lifeboat"; })
              .Build();
        },
-       Size(1024), {}, {}},
+       Size(1024),
+       {},
+       {}},
       {"gpt_lifeboat_too_small_refused",
        [=](uint32_t ss) {
-         return DiskBuilder(gpt, ss, 8192).UefiBoot().Windows(117, 6000, 2000).WinRe(6117, 500)
-             .Add(6617, 512, types::kGptRecovery, FilesystemKind::kNtfs, [](Partition& p) { p.fs_label = "Lifeboat"; })
+         return DiskBuilder(gpt, ss, 8192)
+             .UefiBoot()
+             .Windows(117, 6000, 2000)
+             .WinRe(6117, 500)
+             .Add(6617, 512, types::kGptRecovery, FilesystemKind::kNtfs,
+                  [](Partition& p) { p.fs_label = "Lifeboat"; })
              .Build();
        },
-       Size(1024), {}, RefusalReason::kLifeboatTooSmall},
+       Size(1024),
+       {},
+       RefusalReason::kLifeboatTooSmall},
       {"gpt_bitlocker_needing_shrink_refused",
        [=](uint32_t ss) {
-         return DiskBuilder(gpt, ss, 8192).UefiBoot()
-             .Add(117, 7000, types::kGptBasicData, FilesystemKind::kBitLocker).WinRe(7117, 500).Build();
+         return DiskBuilder(gpt, ss, 8192)
+             .UefiBoot()
+             .Add(117, 7000, types::kGptBasicData, FilesystemKind::kBitLocker)
+             .WinRe(7117, 500)
+             .Build();
        },
-       Size(1024), {}, RefusalReason::kBitLocker},
+       Size(1024),
+       {},
+       RefusalReason::kBitLocker},
       {"gpt_bitlocker_with_free_space_is_fine",
        [=](uint32_t ss) {
-         return DiskBuilder(gpt, ss, 8192).UefiBoot()
-             .Add(117, 5000, types::kGptBasicData, FilesystemKind::kBitLocker).WinRe(5117, 500).Build();
+         return DiskBuilder(gpt, ss, 8192)
+             .UefiBoot()
+             .Add(117, 5000, types::kGptBasicData, FilesystemKind::kBitLocker)
+             .WinRe(5117, 500)
+             .Build();
        },
-       Size(1024), kUseFree, {}},
+       Size(1024),
+       kUseFree,
+       {}},
       {"gpt_dirty_ntfs_refused",
        [=](uint32_t ss) {
-         return DiskBuilder(gpt, ss, 8192).UefiBoot().Windows(117, 7000, 2000, [](Partition& p) { p.ntfs->dirty = true; })
-             .WinRe(7117, 500).Build();
+         return DiskBuilder(gpt, ss, 8192)
+             .UefiBoot()
+             .Windows(117, 7000, 2000, [](Partition& p) { p.ntfs->dirty = true; })
+             .WinRe(7117, 500)
+             .Build();
        },
-       Size(1024), {}, RefusalReason::kNtfsDirty},
+       Size(1024),
+       {},
+       RefusalReason::kNtfsDirty},
       {"gpt_hibernated_refused",
        [=](uint32_t ss) {
-         return DiskBuilder(gpt, ss, 8192).UefiBoot().Windows(117, 7000, 2000, [](Partition& p) { p.ntfs->hibernated = true; })
-             .WinRe(7117, 500).Build();
+         return DiskBuilder(gpt, ss, 8192)
+             .UefiBoot()
+             .Windows(117, 7000, 2000, [](Partition& p) { p.ntfs->hibernated = true; })
+             .WinRe(7117, 500)
+             .Build();
        },
-       Size(1024), {}, RefusalReason::kHibernated},
+       Size(1024),
+       {},
+       RefusalReason::kHibernated},
       {"gpt_not_enough_shrinkable_space_refused",
-       [=](uint32_t ss) { return DiskBuilder(gpt, ss, 8192).UefiBoot().Windows(117, 7000, 6000).WinRe(7117, 500).Build(); },
-       Size(1024), {}, RefusalReason::kNotEnoughSpace},
+       [=](uint32_t ss) {
+         return DiskBuilder(gpt, ss, 8192)
+             .UefiBoot()
+             .Windows(117, 7000, 6000)
+             .WinRe(7117, 500)
+             .Build();
+       },
+       Size(1024),
+       {},
+       RefusalReason::kNotEnoughSpace},
       {"gpt_margin_is_respected",
        // 450 MiB must come from a 7000 MiB volume with 5600 MiB in use: with the 1 GiB margin
        // only 376 MiB may go, although ntfsresize alone would allow 1400.
-       [=](uint32_t ss) { return DiskBuilder(gpt, ss, 8192).UefiBoot().Windows(117, 7000, 5600).WinRe(7117, 500).Build(); },
-       Size(1024), {}, RefusalReason::kNotEnoughSpace},
-      {"gpt_unknown_partition_between_windows_and_winre_refused",
        [=](uint32_t ss) {
-         return DiskBuilder(gpt, ss, 8192).UefiBoot().Windows(117, 6900, 2000)
-             .Add(7017, 100, "0FC63DAF-8483-4772-8E79-3D69D8477DE4", FilesystemKind::kOther).WinRe(7117, 500).Build();
-       },
-       Size(1024), {}, RefusalReason::kUnknownPartitionInTheWay},
-      {"gpt_unknown_partition_after_winre_stays_put",
-       [=](uint32_t ss) {
-         return DiskBuilder(gpt, ss, 8192).UefiBoot().Windows(117, 6500, 2000).WinRe(6617, 500)
-             .Add(7117, 1000, "0FC63DAF-8483-4772-8E79-3D69D8477DE4", FilesystemKind::kOther).Build();
-       },
-       Size(1024), kShrinkAndMove, {}},
-      {"gpt_not_windows_refused",
-       [=](uint32_t ss) {
-         return DiskBuilder(gpt, ss, 8192).UefiBoot()
-             .Add(117, 7000, types::kGptBasicData, FilesystemKind::kNtfs, [](Partition& p) { p.ntfs = NtfsDetails{}; })
+         return DiskBuilder(gpt, ss, 8192)
+             .UefiBoot()
+             .Windows(117, 7000, 5600)
+             .WinRe(7117, 500)
              .Build();
        },
-       Size(1024), {}, RefusalReason::kNotWindowsDisk},
+       Size(1024),
+       {},
+       RefusalReason::kNotEnoughSpace},
+      {"gpt_unknown_partition_between_windows_and_winre_refused",
+       [=](uint32_t ss) {
+         return DiskBuilder(gpt, ss, 8192)
+             .UefiBoot()
+             .Windows(117, 6900, 2000)
+             .Add(7017, 100, "0FC63DAF-8483-4772-8E79-3D69D8477DE4", FilesystemKind::kOther)
+             .WinRe(7117, 500)
+             .Build();
+       },
+       Size(1024),
+       {},
+       RefusalReason::kUnknownPartitionInTheWay},
+      {"gpt_unknown_partition_after_winre_stays_put",
+       [=](uint32_t ss) {
+         return DiskBuilder(gpt, ss, 8192)
+             .UefiBoot()
+             .Windows(117, 6500, 2000)
+             .WinRe(6617, 500)
+             .Add(7117, 1000, "0FC63DAF-8483-4772-8E79-3D69D8477DE4", FilesystemKind::kOther)
+             .Build();
+       },
+       Size(1024),
+       kShrinkAndMove,
+       {}},
+      {"gpt_not_windows_refused",
+       [=](uint32_t ss) {
+         return DiskBuilder(gpt, ss, 8192)
+             .UefiBoot()
+             .Add(117, 7000, types::kGptBasicData, FilesystemKind::kNtfs,
+                  [](Partition& p) { p.ntfs = NtfsDetails{}; })
+             .Build();
+       },
+       Size(1024),
+       {},
+       RefusalReason::kNotWindowsDisk},
       {"gpt_needing_repair_refused",
        [=](uint32_t ss) {
          auto d = DiskBuilder(gpt, ss, 8192).UefiBoot().Windows(117, 5000, 2000).Build();
@@ -188,37 +288,69 @@ std::vector<Case> Cases() {
          d.repair_reason = "primary header corrupt";
          return d;
        },
-       Size(1024), {}, RefusalReason::kGptNeedsRepair},
+       Size(1024),
+       {},
+       RefusalReason::kGptNeedsRepair},
       {"gpt_needing_repair_allowed_explicitly",
        [=](uint32_t ss) {
          auto d = DiskBuilder(gpt, ss, 8192).UefiBoot().Windows(117, 5000, 2000).Build();
          d.needs_repair = true;
          return d;
        },
-       [] { auto p = Size(1024); p.allow_gpt_repair = true; return p; }(), kUseFree, {}},
+       [] {
+         auto p = Size(1024);
+         p.allow_gpt_repair = true;
+         return p;
+       }(),
+       kUseFree,
+       {}},
       {"no_partition_table_refused",
        [=](uint32_t ss) { return DiskBuilder(LabelKind::kNone, ss, 8192).Build(); },
-       Size(1024), {}, RefusalReason::kNoPartitionTable},
+       Size(1024),
+       {},
+       RefusalReason::kNoPartitionTable},
       {"mbr_system_reserved_windows_winre_shrinks_and_moves",
        [=](uint32_t ss) {
          return DiskBuilder(mbr, ss, 8192)
-             .Add(1, 100, types::kMbrNtfs, FilesystemKind::kNtfs, [](Partition& p) { p.bootable = true; p.ntfs = NtfsDetails{}; })
-             .Windows(101, 7500, 2000).WinRe(7601, 500).Build();
+             .Add(1, 100, types::kMbrNtfs, FilesystemKind::kNtfs,
+                  [](Partition& p) {
+                    p.bootable = true;
+                    p.ntfs = NtfsDetails{};
+                  })
+             .Windows(101, 7500, 2000)
+             .WinRe(7601, 500)
+             .Build();
        },
-       Size(1024), kShrinkAndMove, {}},
+       Size(1024),
+       kShrinkAndMove,
+       {}},
       {"mbr_four_primaries_refused",
        [=](uint32_t ss) {
          return DiskBuilder(mbr, ss, 8192)
-             .Add(1, 100, types::kMbrNtfs, FilesystemKind::kNtfs, [](Partition& p) { p.bootable = true; p.ntfs = NtfsDetails{}; })
-             .Windows(101, 5000, 2000).WinRe(5101, 500).Add(5601, 100, "0x83", FilesystemKind::kOther).Build();
+             .Add(1, 100, types::kMbrNtfs, FilesystemKind::kNtfs,
+                  [](Partition& p) {
+                    p.bootable = true;
+                    p.ntfs = NtfsDetails{};
+                  })
+             .Windows(101, 5000, 2000)
+             .WinRe(5101, 500)
+             .Add(5601, 100, "0x83", FilesystemKind::kOther)
+             .Build();
        },
-       Size(1024), {}, RefusalReason::kNoFreePrimarySlot},
+       Size(1024),
+       {},
+       RefusalReason::kNoFreePrimarySlot},
       {"ntfs_not_inspected_refused_when_shrinking",
        [=](uint32_t ss) {
-         return DiskBuilder(gpt, ss, 8192).UefiBoot()
-             .Add(117, 7000, types::kGptBasicData, FilesystemKind::kNtfs).WinRe(7117, 500).Build();
+         return DiskBuilder(gpt, ss, 8192)
+             .UefiBoot()
+             .Add(117, 7000, types::kGptBasicData, FilesystemKind::kNtfs)
+             .WinRe(7117, 500)
+             .Build();
        },
-       Size(1024), {}, RefusalReason::kNtfsNotInspected},
+       Size(1024),
+       {},
+       RefusalReason::kNtfsNotInspected},
   };
 }
 
@@ -230,8 +362,10 @@ TEST_P(PlannerTest, PlansOrRefusesAsExpected) {
   auto plan = MakePlan(disk, c.policy);
   if (c.refusal) {
     ASSERT_FALSE(plan.has_value()) << "expected a refusal, got " << plan->steps.size() << " steps";
-    EXPECT_EQ(RefusalName(plan.error().reason), std::string(RefusalName(*c.refusal))) << plan.error().message;
-    EXPECT_NE(plan.error().message.find("test.img"), std::string::npos) << "a refusal names the disk";
+    EXPECT_EQ(RefusalName(plan.error().reason), std::string(RefusalName(*c.refusal)))
+        << plan.error().message;
+    EXPECT_NE(plan.error().message.find("test.img"), std::string::npos)
+        << "a refusal names the disk";
     return;
   }
   ASSERT_TRUE(plan.has_value()) << plan.error().message;
@@ -248,7 +382,8 @@ TEST_P(PlannerTest, PlansOrRefusesAsExpected) {
   uint64_t shrink_by = 0;
   const MovePartitionStep* move = nullptr;
   for (const auto& s : plan->steps) {
-    if (auto* r = std::get_if<ResizePartitionStep>(&s)) shrink_by = (r->old_size - r->new_size).count;
+    if (auto* r = std::get_if<ResizePartitionStep>(&s))
+      shrink_by = (r->old_size - r->new_size).count;
     if (auto* m = std::get_if<MovePartitionStep>(&s)) move = m;
     if (auto* sh = std::get_if<ShrinkNtfsStep>(&s)) {
       const Partition* w = disk.WithRole(Role::kWindows);
@@ -263,16 +398,20 @@ TEST_P(PlannerTest, PlansOrRefusesAsExpected) {
     EXPECT_EQ(move->to.value % grain, 0u);
     EXPECT_EQ(move->uuid, disk.WithRole(Role::kWinRe)->uuid);
     EXPECT_GE(plan->recovery_start, move->to + move->size) << "Lifeboat goes after WinRE";
-    EXPECT_EQ(plan->notes.empty(), disk.label == LabelKind::kGpt) << "MBR records the offset change";
+    EXPECT_EQ(plan->notes.empty(), disk.label == LabelKind::kGpt)
+        << "MBR records the offset change";
   }
   for (const auto& p : disk.partitions) {
     if (p.role == Role::kWindows || (move && p.number == move->number)) continue;
-    const bool overlaps = p.start < plan->recovery_start + plan->recovery_size && plan->recovery_start < p.End();
+    const bool overlaps =
+        p.start < plan->recovery_start + plan->recovery_size && plan->recovery_start < p.End();
     EXPECT_FALSE(overlaps) << "overlaps partition " << p.number;
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Layouts, PlannerTest, ::testing::Combine(::testing::ValuesIn(Cases()), ::testing::Values(512u, 4096u)),
+INSTANTIATE_TEST_SUITE_P(Layouts, PlannerTest,
+                         ::testing::Combine(::testing::ValuesIn(Cases()),
+                                            ::testing::Values(512u, 4096u)),
                          [](const auto& param_info) {
                            return std::get<0>(param_info.param).name + "_" +
                                   std::to_string(std::get<1>(param_info.param));
@@ -291,7 +430,11 @@ TEST(PlannerDefaults, ShrinkMarginIsOneGiBOrTenPercent) {
 
 TEST(PlannerMoves, WinReMovesByTheExactDeficit) {
   // 8 GiB disk, WinRE ends at 7617 MiB: 574 MiB free before the backup GPT, 1024 wanted.
-  auto disk = DiskBuilder(LabelKind::kGpt, 512, 8192).UefiBoot().Windows(117, 7000, 2000).WinRe(7117, 500).Build();
+  auto disk = DiskBuilder(LabelKind::kGpt, 512, 8192)
+                  .UefiBoot()
+                  .Windows(117, 7000, 2000)
+                  .WinRe(7117, 500)
+                  .Build();
   auto plan = MakePlan(disk, Size(1024));
   ASSERT_TRUE(plan.has_value());
   const auto& move = std::get<MovePartitionStep>(plan->steps[3]);

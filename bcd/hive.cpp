@@ -1,0 +1,148 @@
+#include "bcd/hive.h"
+
+#include <hivex.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace lifeboat::bcd {
+
+namespace {
+
+hive_h* H(void* handle) { return static_cast<hive_h*>(handle); }
+
+uint32_t U32(const std::vector<uint8_t>& b, size_t off) {
+  return static_cast<uint32_t>(b[off]) | static_cast<uint32_t>(b[off + 1]) << 8 |
+         static_cast<uint32_t>(b[off + 2]) << 16 | static_cast<uint32_t>(b[off + 3]) << 24;
+}
+
+std::string ErrnoText() { return std::strerror(errno); }
+
+}  // namespace
+
+Result<HiveHeader> ReadHiveHeader(const std::vector<uint8_t>& bytes) {
+  if (bytes.size() < 4096 || std::memcmp(bytes.data(), "regf", 4) != 0) {
+    return Fail(ErrorCode::kCorrupt, "not a registry hive (no \"regf\" base block)");
+  }
+  HiveHeader header;
+  header.sequence1 = U32(bytes, 4);
+  header.sequence2 = U32(bytes, 8);
+  // The checksum is the XOR of the base block's first 127 32-bit words.
+  uint32_t sum = 0;
+  for (size_t off = 0; off < 508; off += 4) sum ^= U32(bytes, off);
+  if (sum == 0xffffffff) sum = 0xfffffffe;
+  if (sum == 0) sum = 1;
+  header.checksum_ok = sum == U32(bytes, 508);
+  if (!header.checksum_ok)
+    return Fail(ErrorCode::kCorrupt, "the hive's base block checksum is wrong");
+  return header;
+}
+
+Hive::Hive(void* handle, std::string file) : handle_(handle), file_(std::move(file)) {}
+
+Hive::~Hive() { hivex_close(H(handle_)); }
+
+Result<std::unique_ptr<Hive>> Hive::Open(const std::string& file, bool writable) {
+  hive_h* h = hivex_open(file.c_str(), writable ? HIVEX_OPEN_WRITE : 0);
+  if (h == nullptr) {
+    if (errno == ENOENT) return Fail(ErrorCode::kNotFound, file + ": no such file");
+    return Fail(ErrorCode::kCorrupt,
+                file + " is not a registry hive hivex can read: " + ErrnoText());
+  }
+  return std::unique_ptr<Hive>(new Hive(h, file));
+}
+
+Hive::Node Hive::Root() const { return hivex_root(H(handle_)); }
+
+std::string Hive::Name(Node node) const {
+  char* name = hivex_node_name(H(handle_), node);
+  std::string out = name ? name : "";
+  free(name);
+  return out;
+}
+
+Result<std::optional<Hive::Node>> Hive::Child(Node parent, const std::string& name) const {
+  errno = 0;
+  hive_node_h child = hivex_node_get_child(H(handle_), parent, name.c_str());
+  if (child == 0) {
+    if (errno != 0) return Fail(ErrorCode::kCorrupt, "read key " + name + ": " + ErrnoText());
+    return std::optional<Node>();
+  }
+  return std::optional<Node>(child);
+}
+
+Result<std::vector<std::pair<std::string, Hive::Node>>> Hive::Children(Node parent) const {
+  hive_node_h* children = hivex_node_children(H(handle_), parent);
+  if (children == nullptr)
+    return Fail(ErrorCode::kCorrupt, "list subkeys of " + Name(parent) + ": " + ErrnoText());
+  std::vector<std::pair<std::string, Node>> out;
+  for (size_t i = 0; children[i] != 0; ++i) out.emplace_back(Name(children[i]), children[i]);
+  free(children);
+  return out;
+}
+
+Result<std::vector<RegValue>> Hive::Values(Node node) const {
+  hive_value_h* values = hivex_node_values(H(handle_), node);
+  if (values == nullptr)
+    return Fail(ErrorCode::kCorrupt, "list values of " + Name(node) + ": " + ErrnoText());
+  std::vector<RegValue> out;
+  for (size_t i = 0; values[i] != 0; ++i) {
+    RegValue v;
+    char* key = hivex_value_key(H(handle_), values[i]);
+    v.name = key ? key : "";
+    free(key);
+    hive_type type{};
+    size_t length = 0;
+    char* data = hivex_value_value(H(handle_), values[i], &type, &length);
+    if (data == nullptr) {
+      free(values);
+      return Fail(ErrorCode::kCorrupt,
+                  "read value " + v.name + " of " + Name(node) + ": " + ErrnoText());
+    }
+    v.type = type;
+    v.data.assign(reinterpret_cast<uint8_t*>(data), reinterpret_cast<uint8_t*>(data) + length);
+    free(data);
+    out.push_back(std::move(v));
+  }
+  free(values);
+  return out;
+}
+
+Result<Hive::Node> Hive::AddChild(Node parent, const std::string& name) {
+  hive_node_h child = hivex_node_add_child(H(handle_), parent, name.c_str());
+  if (child == 0)
+    return Fail(ErrorCode::kIo, "add key " + name + " under " + Name(parent) + ": " + ErrnoText());
+  return child;
+}
+
+Result<void> Hive::SetValue(Node node, const RegValue& value) {
+  hive_set_value v{};
+  std::string key = value.name;
+  v.key = key.data();
+  v.t = static_cast<hive_type>(value.type);
+  v.len = value.data.size();
+  v.value = const_cast<char*>(reinterpret_cast<const char*>(value.data.data()));
+  if (hivex_node_set_value(H(handle_), node, &v, 0) != 0) {
+    return Fail(ErrorCode::kIo,
+                "set value " + value.name + " of " + Name(node) + ": " + ErrnoText());
+  }
+  return {};
+}
+
+Result<void> Hive::DeleteKey(Node node) {
+  std::string name = Name(node);
+  if (hivex_node_delete_child(H(handle_), node) != 0) {
+    return Fail(ErrorCode::kIo, "delete key " + name + ": " + ErrnoText());
+  }
+  return {};
+}
+
+Result<void> Hive::Commit() {
+  if (hivex_commit(H(handle_), nullptr, 0) != 0) {
+    return Fail(ErrorCode::kIo, "write hive " + file_ + ": " + ErrnoText());
+  }
+  return {};
+}
+
+}  // namespace lifeboat::bcd

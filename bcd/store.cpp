@@ -1,0 +1,262 @@
+#include "bcd/store.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace lifeboat::bcd {
+
+namespace {
+
+std::string ElementKeyName(uint32_t id) {
+  char name[9];
+  std::snprintf(name, sizeof name, "%08x", id);
+  return name;
+}
+
+Result<Hive::Node> Need(const Hive& hive, Hive::Node parent, const std::string& name,
+                        const std::string& where) {
+  auto child = hive.Child(parent, name);
+  if (!child) return std::unexpected(child.error());
+  if (!*child) return Fail(ErrorCode::kCorrupt, where + " has no " + name + " key");
+  return **child;
+}
+
+Result<Hive::Node> Ensure(Hive& hive, Hive::Node parent, const std::string& name) {
+  auto child = hive.Child(parent, name);
+  if (!child) return std::unexpected(child.error());
+  if (*child) return **child;
+  return hive.AddChild(parent, name);
+}
+
+std::vector<uint8_t> Utf16(const std::string& text) {
+  std::vector<uint8_t> out;
+  // BCD strings here are paths, descriptions and GUIDs: decode UTF-8 to UTF-16LE.
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp = static_cast<uint8_t>(text[i]);
+    size_t extra = cp >= 0xf0 ? 3 : cp >= 0xe0 ? 2 : cp >= 0xc0 ? 1 : 0;
+    if (extra) cp &= (0x3f >> extra);
+    for (size_t k = 1; k <= extra && i + k < text.size(); ++k)
+      cp = (cp << 6) | (static_cast<uint8_t>(text[i + k]) & 0x3f);
+    i += extra + 1;
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      uint16_t hi = static_cast<uint16_t>(0xd800 + (cp >> 10)),
+               lo = static_cast<uint16_t>(0xdc00 + (cp & 0x3ff));
+      out.insert(out.end(), {static_cast<uint8_t>(hi), static_cast<uint8_t>(hi >> 8),
+                             static_cast<uint8_t>(lo), static_cast<uint8_t>(lo >> 8)});
+    } else {
+      out.insert(out.end(), {static_cast<uint8_t>(cp), static_cast<uint8_t>(cp >> 8)});
+    }
+  }
+  return out;
+}
+
+void AppendUtf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xc0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xe0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else {
+    out += static_cast<char>(0xf0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  }
+}
+
+// UTF-16LE units up to `end` (exclusive) into UTF-8 strings split at NULs.
+std::vector<std::string> SplitUtf16(const std::vector<uint8_t>& data) {
+  std::vector<std::string> parts(1);
+  for (size_t i = 0; i + 1 < data.size(); i += 2) {
+    uint32_t unit = data[i] | (data[i + 1] << 8);
+    if (unit == 0) {
+      parts.emplace_back();
+      continue;
+    }
+    if (unit >= 0xd800 && unit < 0xdc00 && i + 3 < data.size()) {
+      uint32_t lo = data[i + 2] | (data[i + 3] << 8);
+      if (lo >= 0xdc00 && lo < 0xe000) {
+        AppendUtf8(parts.back(), 0x10000 + ((unit - 0xd800) << 10) + (lo - 0xdc00));
+        i += 2;
+        continue;
+      }
+    }
+    AppendUtf8(parts.back(), unit);
+  }
+  return parts;
+}
+
+}  // namespace
+
+ElementFormat FormatOf(uint32_t element_id) {
+  uint32_t nibble = (element_id >> 24) & 0xf;
+  if (nibble >= 1 && nibble <= 7) return static_cast<ElementFormat>(nibble);
+  return ElementFormat::kUnknown;
+}
+
+const Object* Store::Find(const Guid& id) const {
+  auto it = objects.find(id);
+  return it == objects.end() ? nullptr : &it->second;
+}
+
+Result<Store> LoadStore(const Hive& hive) {
+  Store store;
+  Hive::Node root = hive.Root();
+  store.root_name = hive.Name(root);
+  if (auto d = hive.Child(root, "Description"); d && *d) {
+    auto values = hive.Values(**d);
+    if (!values) return std::unexpected(values.error());
+    store.description = *values;
+  }
+  auto objects = Need(hive, root, "Objects", "the store's root key");
+  if (!objects) return std::unexpected(objects.error());
+  auto keys = hive.Children(*objects);
+  if (!keys) return std::unexpected(keys.error());
+  for (const auto& [name, node] : *keys) {
+    auto id = Guid::Parse(name);
+    if (!id) return Fail(ErrorCode::kCorrupt, "object key \"" + name + "\" is not a GUID");
+    Object object;
+    object.id = *id;
+    auto description = Need(hive, node, "Description", "object " + name);
+    if (!description) return std::unexpected(description.error());
+    auto values = hive.Values(*description);
+    if (!values) return std::unexpected(values.error());
+    bool typed = false;
+    for (const auto& v : *values) {
+      if (v.name == "Type" && v.type == kRegDword && v.data.size() == 4) {
+        object.type = static_cast<uint32_t>(DecodeInteger(v.data));
+        typed = true;
+      }
+    }
+    if (!typed) return Fail(ErrorCode::kCorrupt, "object " + name + " has no REG_DWORD Type");
+    auto element_keys = hive.Child(node, "Elements");
+    if (!element_keys) return std::unexpected(element_keys.error());
+    if (*element_keys) {
+      auto elements = hive.Children(**element_keys);
+      if (!elements) return std::unexpected(elements.error());
+      for (const auto& [element_name, element_node] : *elements) {
+        char* end = nullptr;
+        unsigned long element_id = std::strtoul(element_name.c_str(), &end, 16);
+        if (element_name.size() != 8 || *end != '\0') {
+          return Fail(ErrorCode::kCorrupt, "object " + name + " has an element key \"" +
+                                               element_name + "\" that is not 8 hex digits");
+        }
+        auto element_values = hive.Values(element_node);
+        if (!element_values) return std::unexpected(element_values.error());
+        for (const auto& v : *element_values) {
+          if (v.name == "Element")
+            object.elements[static_cast<uint32_t>(element_id)] = {v.type, v.data};
+        }
+      }
+    }
+    store.objects[object.id] = std::move(object);
+  }
+  return store;
+}
+
+Result<void> SaveObjects(Hive& hive, const std::vector<Object>& objects) {
+  auto loaded = LoadStore(hive);
+  if (!loaded) return std::unexpected(loaded.error());
+  auto objects_key = Need(hive, hive.Root(), "Objects", "the store's root key");
+  if (!objects_key) return std::unexpected(objects_key.error());
+  for (const auto& object : objects) {
+    const Object* before = loaded->Find(object.id);
+    auto key = Ensure(hive, *objects_key, object.id.Text());
+    if (!key) return std::unexpected(key.error());
+    if (before == nullptr || before->type != object.type) {
+      auto description = Ensure(hive, *key, "Description");
+      if (!description) return std::unexpected(description.error());
+      RegValue type{"Type", kRegDword, EncodeInteger(object.type)};
+      type.data.resize(4);
+      if (auto r = hive.SetValue(*description, type); !r) return r;
+    }
+    auto elements_key = Ensure(hive, *key, "Elements");
+    if (!elements_key) return std::unexpected(elements_key.error());
+    for (const auto& [id, element] : object.elements) {
+      if (before) {
+        auto it = before->elements.find(id);
+        if (it != before->elements.end() && it->second == element) continue;
+      }
+      auto element_key = Ensure(hive, *elements_key, ElementKeyName(id));
+      if (!element_key) return std::unexpected(element_key.error());
+      if (auto r = hive.SetValue(*element_key, {"Element", element.type, element.data}); !r)
+        return r;
+    }
+    if (before) {
+      for (const auto& [id, element] : before->elements) {
+        if (object.elements.contains(id)) continue;
+        auto element_key = hive.Child(*elements_key, ElementKeyName(id));
+        if (!element_key) return std::unexpected(element_key.error());
+        if (*element_key) {
+          if (auto r = hive.DeleteKey(**element_key); !r) return r;
+        }
+      }
+    }
+  }
+  return {};
+}
+
+std::vector<uint8_t> EncodeString(const std::string& text) {
+  auto out = Utf16(text);
+  out.insert(out.end(), {0, 0});
+  return out;
+}
+
+std::vector<uint8_t> EncodeObjectList(const std::vector<Guid>& ids) {
+  std::vector<uint8_t> out;
+  for (const auto& id : ids) {
+    auto one = EncodeString(id.Text());
+    out.insert(out.end(), one.begin(), one.end());
+  }
+  out.insert(out.end(), {0, 0});
+  return out;
+}
+
+std::vector<uint8_t> EncodeInteger(uint64_t value) {
+  std::vector<uint8_t> out(8);
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(value >> (8 * i));
+  return out;
+}
+
+std::vector<uint8_t> EncodeBoolean(bool value) { return {static_cast<uint8_t>(value ? 1 : 0)}; }
+
+std::string DecodeString(const std::vector<uint8_t>& data) { return SplitUtf16(data).front(); }
+
+std::vector<std::string> DecodeMultiString(const std::vector<uint8_t>& data) {
+  std::vector<std::string> out;
+  for (auto& s : SplitUtf16(data))
+    if (!s.empty()) out.push_back(std::move(s));
+  return out;
+}
+
+uint64_t DecodeInteger(const std::vector<uint8_t>& data) {
+  uint64_t value = 0;
+  for (size_t i = 0; i < data.size() && i < 8; ++i)
+    value |= static_cast<uint64_t>(data[i]) << (8 * i);
+  return value;
+}
+
+Element StringElement(const std::string& text) { return {kRegSz, EncodeString(text)}; }
+Element ObjectElement(const Guid& id) { return {kRegSz, EncodeString(id.Text())}; }
+Element ObjectListElement(const std::vector<Guid>& ids) {
+  return {kRegMultiSz, EncodeObjectList(ids)};
+}
+Element IntegerElement(uint64_t value) { return {kRegBinary, EncodeInteger(value)}; }
+Element BooleanElement(bool value) { return {kRegBinary, EncodeBoolean(value)}; }
+
+std::vector<Guid> ObjectList(const Object& object, uint32_t element_id) {
+  std::vector<Guid> out;
+  auto it = object.elements.find(element_id);
+  if (it == object.elements.end()) return out;
+  for (const auto& text : DecodeMultiString(it->second.data)) {
+    if (auto id = Guid::Parse(text)) out.push_back(*id);
+  }
+  return out;
+}
+
+}  // namespace lifeboat::bcd

@@ -1,0 +1,75 @@
+#include "common/sha256.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace lifeboat {
+
+struct Sha256::State {
+  EVP_MD_CTX* ctx = nullptr;
+};
+
+Sha256::Sha256() : state_(std::make_unique<State>()) {
+  state_->ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr);
+}
+
+Sha256::~Sha256() { EVP_MD_CTX_free(state_->ctx); }
+
+void Sha256::Update(std::span<const uint8_t> bytes) {
+  EVP_DigestUpdate(state_->ctx, bytes.data(), bytes.size());
+}
+
+std::array<uint8_t, 32> Sha256::Digest() {
+  std::array<uint8_t, 32> digest{};
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(state_->ctx, digest.data(), &length);
+  return digest;
+}
+
+std::string Sha256::HexDigest() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (uint8_t b : Digest()) {
+    hex += kHex[b >> 4];
+    hex += kHex[b & 15];
+  }
+  return hex;
+}
+
+std::string Sha256Hex(std::span<const uint8_t> bytes) {
+  Sha256 hash;
+  hash.Update(bytes);
+  return hash.HexDigest();
+}
+
+Result<std::string> Sha256File(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Fail(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
+                path + ": " + std::strerror(errno));
+  }
+  Sha256 hash;
+  std::vector<uint8_t> buffer(4 << 20);
+  for (;;) {
+    ssize_t n = read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int saved = errno;
+      close(fd);
+      return Fail(ErrorCode::kIo, "read " + path + ": " + std::strerror(saved));
+    }
+    if (n == 0) break;
+    hash.Update({buffer.data(), static_cast<size_t>(n)});
+  }
+  close(fd);
+  return hash.HexDigest();
+}
+
+}  // namespace lifeboat

@@ -1,0 +1,40 @@
+// SHA-256 of bytes and files, through OpenSSL's libcrypto (used only in sha256.cpp): its assembly
+// implementations keep hashing faster than the disk, which matters when every image is hashed
+// while it is written and again when it is read back.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "common/error.h"
+
+namespace lifeboat {
+
+// An incremental hash. Not thread-safe; cheap to create.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
+  void Update(std::span<const uint8_t> bytes);
+  // The digest as 64 lower-case hex digits. The object cannot be updated afterwards.
+  [[nodiscard]] std::string HexDigest();
+  // The raw 32-byte digest, for callers that derive identifiers from it.
+  [[nodiscard]] std::array<uint8_t, 32> Digest();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+[[nodiscard]] std::string Sha256Hex(std::span<const uint8_t> bytes);
+// Reads the whole file. Errors: kNotFound, kIo.
+[[nodiscard]] Result<std::string> Sha256File(const std::string& path);
+
+}  // namespace lifeboat

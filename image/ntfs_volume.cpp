@@ -1,0 +1,349 @@
+#include "image/ntfs_volume.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+extern "C" {
+#include <ntfs-3g/types.h>
+// types.h first: the other headers assume its definitions.
+#include <ntfs-3g/attrib.h>
+#include <ntfs-3g/dir.h>
+#include <ntfs-3g/inode.h>
+#include <ntfs-3g/layout.h>
+#include <ntfs-3g/unistr.h>
+#include <ntfs-3g/volume.h>
+}
+
+#include "common/sha256.h"
+
+namespace lifeboat::image {
+
+namespace {
+
+constexpr size_t kChunk = 8 << 20;  // large writes let libntfs-3g allocate long runs
+
+std::string ErrnoText() { return std::strerror(errno); }
+
+// "\Recovery\Lifeboat" -> {"Recovery", "Lifeboat"}
+std::vector<std::string> Components(const std::string& path) {
+  std::vector<std::string> parts;
+  std::string part;
+  for (char c : path) {
+    if (c == '\\' || c == '/') {
+      if (!part.empty()) parts.push_back(part);
+      part.clear();
+    } else {
+      part += c;
+    }
+  }
+  if (!part.empty()) parts.push_back(part);
+  return parts;
+}
+
+std::string PosixPath(const std::string& path) {
+  std::string out = "/";
+  for (const auto& c : Components(path)) out += (out.size() > 1 ? "/" : "") + c;
+  return out;
+}
+
+struct InodeCloser {
+  void operator()(ntfs_inode* ni) const { ntfs_inode_close(ni); }
+};
+using Inode = std::unique_ptr<ntfs_inode, InodeCloser>;
+
+struct AttrCloser {
+  void operator()(ntfs_attr* na) const { ntfs_attr_close(na); }
+};
+using Attr = std::unique_ptr<ntfs_attr, AttrCloser>;
+
+// A name in libntfs-3g's UTF-16 form, freed when it goes.
+struct UName {
+  ntfschar* chars = nullptr;
+  int length = 0;
+  ~UName() { free(chars); }
+};
+
+Result<void> ToUName(const std::string& name, UName& out) {
+  out.length = ntfs_mbstoucs(name.c_str(), &out.chars);
+  if (out.length < 0) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "file name \"" + name + "\" cannot be stored: " + ErrnoText());
+  }
+  return {};
+}
+
+}  // namespace
+
+struct NtfsVolume::Impl {
+  ntfs_volume* vol = nullptr;
+  std::string device;
+
+  Result<Inode> Lookup(const std::string& path) {
+    ntfs_inode* ni = ntfs_pathname_to_inode(vol, nullptr, PosixPath(path).c_str());
+    if (ni == nullptr) {
+      if (errno == ENOENT) return Fail(ErrorCode::kNotFound, path + " does not exist on " + device);
+      return Fail(ErrorCode::kIo, "look up " + path + " on " + device + ": " + ErrnoText());
+    }
+    return Inode(ni);
+  }
+
+  // Opens `path`, creating it as a file or folder (mode S_IFREG or S_IFDIR) in its existing parent.
+  Result<Inode> OpenOrCreate(const std::string& path, mode_t mode) {
+    auto existing = Lookup(path);
+    if (existing || existing.error().code != ErrorCode::kNotFound) return existing;
+    auto parts = Components(path);
+    if (parts.empty()) return Fail(ErrorCode::kInvalidArgument, "empty path");
+    std::string parent_path;
+    for (size_t i = 0; i + 1 < parts.size(); ++i) parent_path += "\\" + parts[i];
+    auto parent = Lookup(parent_path);
+    if (!parent) return std::unexpected(parent.error());
+    UName name;
+    if (auto r = ToUName(parts.back(), name); !r) return std::unexpected(r.error());
+    ntfs_inode* ni = ntfs_create(parent->get(), 0, name.chars, name.length, mode);
+    if (ni == nullptr) {
+      return Fail(errno == ENOSPC ? ErrorCode::kRefused : ErrorCode::kIo,
+                  "create " + path + " on " + device + ": " + ErrnoText());
+    }
+    return Inode(ni);
+  }
+
+  Result<Attr> Data(ntfs_inode* ni, const std::string& path) {
+    ntfs_attr* na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+    if (na == nullptr) {
+      return Fail(ErrorCode::kIo,
+                  "open the data of " + path + " on " + device + ": " + ErrnoText());
+    }
+    return Attr(na);
+  }
+
+  Result<void> WriteAll(ntfs_attr* na, int64_t offset, const uint8_t* data, size_t size,
+                        const std::string& path) {
+    while (size > 0) {
+      s64 n = ntfs_attr_pwrite(na, offset, static_cast<s64>(size), data);
+      if (n <= 0) {
+        return Fail(errno == ENOSPC ? ErrorCode::kRefused : ErrorCode::kIo,
+                    "write " + path + " on " + device + " at byte " + std::to_string(offset) +
+                        ": " + (errno == ENOSPC ? "the volume is full" : ErrnoText()));
+      }
+      offset += n;
+      data += n;
+      size -= static_cast<size_t>(n);
+    }
+    return {};
+  }
+};
+
+NtfsVolume::NtfsVolume(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+NtfsVolume::~NtfsVolume() { (void)Close(); }
+
+Result<std::unique_ptr<NtfsVolume>> NtfsVolume::Open(const std::string& device, Mode mode) {
+  auto impl = std::make_unique<Impl>();
+  impl->device = device;
+  ntfs_mount_flags flags = mode == Mode::kReadOnly ? NTFS_MNT_RDONLY : NTFS_MNT_EXCLUSIVE;
+  impl->vol = ntfs_mount(device.c_str(), flags);
+  if (impl->vol == nullptr) {
+    int e = errno;
+    if (e == ENOENT) return Fail(ErrorCode::kNotFound, device + ": no such device");
+    if (e == EBUSY) return Fail(ErrorCode::kBusy, device + " is in use (mounted?)");
+    if (e == EPERM || e == EACCES)
+      return Fail(ErrorCode::kIo, device + ": " + std::strerror(e) + " (NTFS needs root here)");
+    return Fail(ErrorCode::kCorrupt,
+                device + " holds no NTFS volume libntfs-3g can open: " + std::strerror(e));
+  }
+  ntfs_set_ignore_case(impl->vol);
+  return std::unique_ptr<NtfsVolume>(new NtfsVolume(std::move(impl)));
+}
+
+Result<void> NtfsVolume::Close() {
+  if (impl_ == nullptr || impl_->vol == nullptr) return {};
+  ntfs_volume* vol = impl_->vol;
+  impl_->vol = nullptr;
+  if (ntfs_umount(vol, FALSE) != 0) {
+    return Fail(ErrorCode::kIo,
+                "flush and close the NTFS volume on " + impl_->device + ": " + ErrnoText());
+  }
+  return {};
+}
+
+Result<bool> NtfsVolume::Exists(const std::string& path) {
+  auto ni = impl_->Lookup(path);
+  if (ni) return true;
+  if (ni.error().code == ErrorCode::kNotFound) return false;
+  return std::unexpected(ni.error());
+}
+
+Result<uint64_t> NtfsVolume::FileSize(const std::string& path) {
+  auto ni = impl_->Lookup(path);
+  if (!ni) return std::unexpected(ni.error());
+  auto na = impl_->Data(ni->get(), path);
+  if (!na) return std::unexpected(na.error());
+  return static_cast<uint64_t>((*na)->data_size);
+}
+
+namespace {
+
+struct Listing {
+  std::vector<std::string> names;
+};
+
+int AddName(void* dirent, const ntfschar* name, const int name_len, const int name_type,
+            const s64 /*pos*/, const MFT_REF /*mref*/, const unsigned /*dt_type*/) {
+  if (name_type == FILE_NAME_DOS) return 0;  // the 8.3 alias of a long name
+  char* text = nullptr;
+  if (ntfs_ucstombs(name, name_len, &text, 0) < 0) return 0;
+  std::string s = text;
+  free(text);
+  if (s != "." && s != "..") static_cast<Listing*>(dirent)->names.push_back(s);
+  return 0;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> NtfsVolume::List(const std::string& dir) {
+  auto ni = impl_->Lookup(dir);
+  if (!ni) return std::unexpected(ni.error());
+  Listing listing;
+  s64 pos = 0;
+  if (ntfs_readdir(ni->get(), &pos, &listing, AddName) != 0) {
+    return Fail(ErrorCode::kIo, "list " + dir + " on " + impl_->device + ": " + ErrnoText());
+  }
+  std::sort(listing.names.begin(), listing.names.end());
+  return listing.names;
+}
+
+Result<void> NtfsVolume::MakeDirectories(const std::string& dir) {
+  std::string path;
+  for (const auto& part : Components(dir)) {
+    path += "\\" + part;
+    auto ni = impl_->OpenOrCreate(path, S_IFDIR);
+    if (!ni) return std::unexpected(ni.error());
+  }
+  return {};
+}
+
+Result<std::vector<uint8_t>> NtfsVolume::ReadFile(const std::string& path) {
+  auto ni = impl_->Lookup(path);
+  if (!ni) return std::unexpected(ni.error());
+  auto na = impl_->Data(ni->get(), path);
+  if (!na) return std::unexpected(na.error());
+  std::vector<uint8_t> bytes(static_cast<size_t>((*na)->data_size));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    s64 n = ntfs_attr_pread(na->get(), static_cast<s64>(done),
+                            static_cast<s64>(bytes.size() - done), bytes.data() + done);
+    if (n <= 0)
+      return Fail(ErrorCode::kIo, "read " + path + " on " + impl_->device + ": " + ErrnoText());
+    done += static_cast<size_t>(n);
+  }
+  return bytes;
+}
+
+Result<void> NtfsVolume::WriteFile(const std::string& path, const std::vector<uint8_t>& bytes) {
+  auto ni = impl_->OpenOrCreate(path, S_IFREG);
+  if (!ni) return std::unexpected(ni.error());
+  auto na = impl_->Data(ni->get(), path);
+  if (!na) return std::unexpected(na.error());
+  if (ntfs_attr_truncate(na->get(), 0) != 0) {
+    return Fail(ErrorCode::kIo, "truncate " + path + " on " + impl_->device + ": " + ErrnoText());
+  }
+  if (auto r = impl_->WriteAll(na->get(), 0, bytes.data(), bytes.size(), path); !r) return r;
+  return {};
+}
+
+Result<std::string> NtfsVolume::CopyIn(const std::string& local_file, const std::string& path,
+                                       const Progress& progress) {
+  FILE* in = std::fopen(local_file.c_str(), "rbe");
+  if (in == nullptr) return Fail(ErrorCode::kNotFound, local_file + ": " + ErrnoText());
+  std::unique_ptr<FILE, int (*)(FILE*)> closer(in, std::fclose);
+  auto ni = impl_->OpenOrCreate(path, S_IFREG);
+  if (!ni) return std::unexpected(ni.error());
+  auto na = impl_->Data(ni->get(), path);
+  if (!na) return std::unexpected(na.error());
+  if (ntfs_attr_truncate(na->get(), 0) != 0) {
+    return Fail(ErrorCode::kIo, "truncate " + path + " on " + impl_->device + ": " + ErrnoText());
+  }
+  Sha256 hash;
+  std::vector<uint8_t> buffer(kChunk);
+  uint64_t done = 0;
+  for (;;) {
+    size_t n = std::fread(buffer.data(), 1, buffer.size(), in);
+    if (n == 0) {
+      if (std::ferror(in)) return Fail(ErrorCode::kIo, "read " + local_file + ": " + ErrnoText());
+      break;
+    }
+    hash.Update({buffer.data(), n});
+    if (auto r = impl_->WriteAll(na->get(), static_cast<int64_t>(done), buffer.data(), n, path); !r)
+      return std::unexpected(r.error());
+    done += n;
+    if (progress && !progress(done)) return Fail(ErrorCode::kIo, "copy to " + path + " stopped");
+  }
+  return hash.HexDigest();
+}
+
+Result<std::string> NtfsVolume::HashFile(const std::string& path) {
+  auto ni = impl_->Lookup(path);
+  if (!ni) return std::unexpected(ni.error());
+  auto na = impl_->Data(ni->get(), path);
+  if (!na) return std::unexpected(na.error());
+  Sha256 hash;
+  std::vector<uint8_t> buffer(kChunk);
+  s64 size = (*na)->data_size;
+  for (s64 pos = 0; pos < size;) {
+    s64 n = ntfs_attr_pread(na->get(), pos, std::min<s64>(size - pos, kChunk), buffer.data());
+    if (n <= 0)
+      return Fail(ErrorCode::kIo,
+                  "read back " + path + " on " + impl_->device + ": " + ErrnoText());
+    hash.Update({buffer.data(), static_cast<size_t>(n)});
+    pos += n;
+  }
+  return hash.HexDigest();
+}
+
+Result<void> NtfsVolume::Remove(const std::string& path) {
+  auto ni = impl_->Lookup(path);
+  if (!ni)
+    return ni.error().code == ErrorCode::kNotFound ? Result<void>{} : std::unexpected(ni.error());
+  bool is_dir = ((*ni)->mrec->flags & MFT_RECORD_IS_DIRECTORY) != 0;
+  ni->reset();
+  if (is_dir) {
+    auto children = List(path);
+    if (!children) return std::unexpected(children.error());
+    for (const auto& child : *children) {
+      if (auto r = Remove(path + "\\" + child); !r) return r;
+    }
+  }
+  auto parts = Components(path);
+  std::string parent_path;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) parent_path += "\\" + parts[i];
+  auto parent = impl_->Lookup(parent_path);
+  if (!parent) return std::unexpected(parent.error());
+  auto target = impl_->Lookup(path);
+  if (!target) return std::unexpected(target.error());
+  UName name;
+  if (auto r = ToUName(parts.back(), name); !r) return r;
+  // ntfs_delete closes both inodes, whatever it returns.
+  int rc = ntfs_delete(impl_->vol, PosixPath(path).c_str(), target->release(), parent->release(),
+                       name.chars, static_cast<u8>(name.length));
+  if (rc != 0)
+    return Fail(ErrorCode::kIo, "remove " + path + " on " + impl_->device + ": " + ErrnoText());
+  return {};
+}
+
+Result<Bytes> NtfsVolume::FreeSpace() {
+  if (ntfs_volume_get_free_space(impl_->vol) != 0) {
+    return Fail(ErrorCode::kIo, "free space of " + impl_->device + ": " + ErrnoText());
+  }
+  return Bytes{static_cast<uint64_t>(impl_->vol->free_clusters) * impl_->vol->cluster_size};
+}
+
+}  // namespace lifeboat::image

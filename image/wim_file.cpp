@@ -1,0 +1,241 @@
+#include "image/wim_file.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <wimlib.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+
+#include "common/sha256.h"
+
+namespace lifeboat::image {
+
+namespace {
+
+// Windows paths are case-insensitive; so are lookups in a WIM once wimlib is told so.
+void InitWimlib() {
+  static std::once_flag once;
+  std::call_once(once, [] { wimlib_global_init(WIMLIB_INIT_FLAG_DEFAULT_CASE_INSENSITIVE); });
+}
+
+std::string WimError(int code) {
+  return wimlib_get_error_string(static_cast<wimlib_error_code>(code));
+}
+
+// Closes the WIMStruct when it goes out of scope. One per thread, as wimlib requires.
+class Wim {
+ public:
+  ~Wim() {
+    if (wim_) wimlib_free(wim_);
+  }
+  WIMStruct** out() { return &wim_; }
+  WIMStruct* get() const { return wim_; }
+
+ private:
+  WIMStruct* wim_ = nullptr;
+};
+
+Result<void> OpenWim(const std::string& path, Wim& wim) {
+  InitWimlib();
+  int flags = WIMLIB_OPEN_FLAG_CHECK_INTEGRITY | WIMLIB_OPEN_FLAG_ERROR_IF_SPLIT;
+  int rc = wimlib_open_wim(path.c_str(), flags, wim.out());
+  if (rc == 0) return {};
+  switch (rc) {
+    case WIMLIB_ERR_OPEN:
+      if (errno == ENOENT) return Fail(ErrorCode::kNotFound, path + ": no such file");
+      return Fail(ErrorCode::kIo, path + ": " + WimError(rc));
+    case WIMLIB_ERR_IS_SPLIT_WIM:
+      return Fail(ErrorCode::kUnsupported,
+                  path + " is one part of a split WIM; join it first (wimlib-imagex join)");
+    case WIMLIB_ERR_INTEGRITY:
+      return Fail(ErrorCode::kCorrupt, path + " fails its integrity check: the file is damaged");
+    default:
+      return Fail(ErrorCode::kCorrupt, path + " is not a usable WIM: " + WimError(rc));
+  }
+}
+
+const char* ArchitectureName(const char* arch) {
+  if (arch == nullptr) return "unknown";
+  std::string a = arch;
+  if (a == "0") return "x86";
+  if (a == "9") return "x64";
+  if (a == "12") return "arm64";
+  if (a == "5") return "arm";
+  return "unknown";
+}
+
+// Where WinPE media and WinRE images keep the files a RAM-disk boot needs.
+constexpr std::array kWinloadEfiPaths = {"\\Windows\\System32\\boot\\winload.efi",
+                                         "\\Windows\\System32\\winload.efi"};
+constexpr std::array kWinloadExePaths = {"\\Windows\\System32\\boot\\winload.exe",
+                                         "\\Windows\\System32\\winload.exe"};
+constexpr std::array kBootSdiPaths = {"\\Windows\\Boot\\DVD\\EFI\\boot.sdi",
+                                      "\\Windows\\Boot\\DVD\\PCAT\\boot.sdi",
+                                      "\\Windows\\System32\\boot.sdi"};
+
+struct Found {
+  bool exists = false;
+  bool is_file = false;
+};
+
+int NoteFound(const wimlib_dir_entry* dentry, void* user) {
+  auto* found = static_cast<Found*>(user);
+  found->exists = true;
+  found->is_file = (dentry->attributes & WIMLIB_FILE_ATTRIBUTE_DIRECTORY) == 0;
+  return 0;
+}
+
+Result<bool> HasFile(const Wim& wim, int image, const char* path) {
+  Found found;
+  int rc = wimlib_iterate_dir_tree(wim.get(), image, path, 0, NoteFound, &found);
+  if (rc == WIMLIB_ERR_PATH_DOES_NOT_EXIST) return false;
+  if (rc != 0)
+    return Fail(ErrorCode::kCorrupt, std::string("look up ") + path + ": " + WimError(rc));
+  return found.exists && found.is_file;
+}
+
+template <size_t N>
+Result<std::string> FirstPresent(const Wim& wim, int image,
+                                 const std::array<const char*, N>& paths) {
+  for (const char* p : paths) {
+    auto has = HasFile(wim, image, p);
+    if (!has) return std::unexpected(has.error());
+    if (*has) return std::string(p);
+  }
+  return std::string();
+}
+
+struct Totals {
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+};
+
+int CountFile(const wimlib_dir_entry* dentry, void* user) {
+  auto* totals = static_cast<Totals*>(user);
+  if ((dentry->attributes & WIMLIB_FILE_ATTRIBUTE_DIRECTORY) == 0) {
+    ++totals->files;
+    totals->bytes += dentry->streams[0].resource.uncompressed_size;
+  }
+  return 0;
+}
+
+std::string FromTchar(const wimlib_tchar* s) { return s ? std::string(s) : std::string(); }
+
+}  // namespace
+
+const char* FirmwareName(Firmware firmware) {
+  return firmware == Firmware::kUefi ? "uefi" : "bios";
+}
+
+Result<ImageInfo> CheckImage(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    return Fail(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
+                path + ": " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) return Fail(ErrorCode::kUnsupported, path + " is not a regular file");
+
+  Wim wim;
+  if (auto opened = OpenWim(path, wim); !opened) return std::unexpected(opened.error());
+  wimlib_wim_info info{};
+  wimlib_get_wim_info(wim.get(), &info);
+
+  ImageInfo out;
+  out.path = path;
+  out.size = Bytes{static_cast<uint64_t>(st.st_size)};
+  out.image_count = info.image_count;
+  out.boot_index = info.boot_index;
+  out.has_integrity_table = info.has_integrity_table;
+  if (info.boot_index == 0) {
+    return Fail(ErrorCode::kUnsupported, path +
+                                             " has no bootable image (boot index 0); mark one with "
+                                             "`wimlib-imagex info " +
+                                             path + " <image> --boot`");
+  }
+  int image = static_cast<int>(info.boot_index);
+
+  // Every resource against its SHA-1: the integrity table alone is optional in a WIM.
+  if (int rc = wimlib_verify_wim(wim.get(), 0); rc != 0) {
+    return Fail(ErrorCode::kCorrupt, path + " is damaged: " + WimError(rc));
+  }
+
+  out.name = FromTchar(wimlib_get_image_name(wim.get(), image));
+  out.description = FromTchar(wimlib_get_image_description(wim.get(), image));
+  out.architecture = ArchitectureName(wimlib_get_image_property(wim.get(), image, "WINDOWS/ARCH"));
+
+  auto efi = FirstPresent(wim, image, kWinloadEfiPaths);
+  if (!efi) return std::unexpected(efi.error().Context(path));
+  auto exe = FirstPresent(wim, image, kWinloadExePaths);
+  if (!exe) return std::unexpected(exe.error().Context(path));
+  auto sdi = FirstPresent(wim, image, kBootSdiPaths);
+  if (!sdi) return std::unexpected(sdi.error().Context(path));
+  out.winload_efi = *efi;
+  out.winload_exe = *exe;
+  out.boot_sdi = *sdi;
+  if (out.winload_efi.empty() && out.winload_exe.empty()) {
+    return Fail(ErrorCode::kUnsupported,
+                path + ": boot image " + std::to_string(image) +
+                    " has no winload.efi or winload.exe in \\Windows\\System32\\boot or "
+                    "\\Windows\\System32; it cannot be booted from a RAM disk");
+  }
+  if (out.boot_sdi.empty()) {
+    return Fail(ErrorCode::kUnsupported,
+                path + ": boot image " + std::to_string(image) +
+                    " has no boot.sdi in \\Windows\\Boot\\DVD\\EFI or \\Windows\\Boot\\DVD\\PCAT; "
+                    "a RAM-disk boot needs it");
+  }
+
+  Totals totals;
+  if (int rc = wimlib_iterate_dir_tree(wim.get(), image, "", WIMLIB_ITERATE_DIR_TREE_FLAG_RECURSIVE,
+                                       CountFile, &totals);
+      rc != 0) {
+    return Fail(ErrorCode::kCorrupt, path + ": list files: " + WimError(rc));
+  }
+  out.file_count = totals.files;
+  out.expanded_size = totals.bytes;
+
+  auto sha = Sha256File(path);
+  if (!sha) return std::unexpected(sha.error());
+  out.sha256 = *sha;
+  return out;
+}
+
+Result<std::vector<uint8_t>> ReadImageFile(const ImageInfo& image,
+                                           const std::string& path_in_image) {
+  Wim wim;
+  if (auto opened = OpenWim(image.path, wim); !opened) return std::unexpected(opened.error());
+  char temp[] = "/tmp/lifeboat-wim-XXXXXX";
+  if (mkdtemp(temp) == nullptr) {
+    return Fail(ErrorCode::kIo, std::string("make a temporary folder: ") + std::strerror(errno));
+  }
+  std::filesystem::path dir = temp;
+  const char* paths[] = {path_in_image.c_str()};
+  int rc =
+      wimlib_extract_paths(wim.get(), static_cast<int>(image.boot_index), temp, paths, 1,
+                           WIMLIB_EXTRACT_FLAG_NO_PRESERVE_DIR_STRUCTURE |
+                               WIMLIB_EXTRACT_FLAG_NO_ACLS | WIMLIB_EXTRACT_FLAG_NO_ATTRIBUTES);
+  std::vector<uint8_t> bytes;
+  std::string leaf = path_in_image.substr(path_in_image.find_last_of('\\') + 1);
+  if (rc == 0) {
+    std::ifstream in(dir / leaf, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  if (rc == WIMLIB_ERR_PATH_DOES_NOT_EXIST) {
+    return Fail(ErrorCode::kNotFound, image.path + " has no " + path_in_image);
+  }
+  if (rc != 0) {
+    return Fail(ErrorCode::kCorrupt,
+                "extract " + path_in_image + " from " + image.path + ": " + WimError(rc));
+  }
+  return bytes;
+}
+
+}  // namespace lifeboat::image

@@ -14,8 +14,6 @@ namespace lifeboat::agent {
 
 using namespace partition;
 
-namespace {
-
 int ExitFor(const Error& e) {
   switch (e.code) {
     case ErrorCode::kInvalidArgument:
@@ -39,6 +37,8 @@ int Report(const Error& e, bool json) {
   }
   return ExitFor(e);
 }
+
+namespace {
 
 std::string Pad(std::string s, size_t width) {
   if (s.size() < width) s.append(width - s.size(), ' ');
@@ -115,6 +115,8 @@ void PrintPlan(const Plan& plan) {
   for (const auto& n : plan.notes) std::cout << "  note: " << n << "\n";
 }
 
+}  // namespace
+
 PlanPolicy PolicyFrom(const DiskOptions& o) {
   PlanPolicy policy;
   policy.recovery_size = o.size.value_or(DefaultRecoverySize(o.image_size));
@@ -122,6 +124,8 @@ PlanPolicy PolicyFrom(const DiskOptions& o) {
   policy.allow_gpt_repair = o.allow_gpt_repair;
   return policy;
 }
+
+namespace {
 
 int ReportRefusal(const Refusal& r, const DiskOptions& o) {
   if (o.json) {
@@ -163,6 +167,56 @@ int DiskPlan(const DiskOptions& o) {
   return kExitOk;
 }
 
+Result<std::variant<PrepareOutcome, Refusal>> PrepareDisk(
+    const DiskOptions& o, const DiskHandle& disk, const DiskModel& model, JournalStore& store,
+    const std::function<void(const std::string&)>& say) {
+  PrepareOutcome outcome;
+  outcome.result = "prepared";
+  int64_t run = 0;
+  auto unfinished = store.UnfinishedRun(model.disk_id);
+  if (!unfinished) return std::unexpected(unfinished.error());
+  if (*unfinished && !model.disk_id.empty()) {
+    auto saved = PlanFromJson((*unfinished)->plan_json);
+    if (!saved) return std::unexpected(saved.error());
+    outcome.plan = *saved;
+    outcome.plan.disk_path = o.disk;
+    run = (*unfinished)->id;
+    outcome.result = "resumed";
+    say("Resuming run " + std::to_string(run) + " from the journal" +
+        ((*unfinished)->message.empty() ? std::string()
+                                        : " (it stopped with: " + (*unfinished)->message + ")"));
+  } else {
+    auto made = MakePlan(model, PolicyFrom(o));
+    if (!made) return made.error();
+    outcome.plan = *made;
+    if (outcome.plan.NothingToDo()) {
+      outcome.result = "unchanged";
+      return outcome;
+    }
+    std::vector<std::pair<std::string, std::string>> steps;
+    for (const auto& s : outcome.plan.steps)
+      steps.emplace_back(StepKind(s), DescribeStep(s, outcome.plan.sector_size));
+    auto begun = store.BeginRun(outcome.plan.disk_id, o.disk, PlanToJson(outcome.plan), steps);
+    if (!begun) return std::unexpected(begun.error());
+    run = *begun;
+    if (!o.json) PrintPlan(outcome.plan);
+  }
+  auto journal = store.ForRun(run);
+  ExecuteOptions exec;
+  exec.report = say;
+  if (const char* crash = std::getenv("LIFEBOAT_TEST_CRASH_AT")) exec.crash_at = crash;
+  auto done = ExecutePlan(outcome.plan, disk, *journal, exec);
+  if (!done) {
+    (void)store.FinishRun(run, false, done.error().message);
+    return std::unexpected(
+        done.error().Context("prepare " + o.disk + " (run " + std::to_string(run) +
+                             " is kept in the journal; running again resumes it)"));
+  }
+  if (auto r = store.FinishRun(run, true, ""); !r) return std::unexpected(r.error());
+  outcome.lines = *done;
+  return outcome;
+}
+
 int DiskPrepare(const DiskOptions& o) {
   if (o.dry_run) return DiskPlan(o);
   auto disk = DiskHandle::Open(o.disk, DiskHandle::Mode::kExclusive,
@@ -172,62 +226,21 @@ int DiskPrepare(const DiskOptions& o) {
   if (!model) return Report(model.error(), o.json);
   auto store = JournalStore::Open(o.state_dir + "/journal.db");
   if (!store) return Report(store.error(), o.json);
-
   auto say = [&](const std::string& line) { (o.json ? std::cerr : std::cout) << line << "\n"; };
-  Plan plan;
-  int64_t run = 0;
-  std::string result = "prepared";
-  auto unfinished = (*store)->UnfinishedRun(model->disk_id);
-  if (!unfinished) return Report(unfinished.error(), o.json);
-  if (*unfinished && !model->disk_id.empty()) {
-    auto saved = PlanFromJson((*unfinished)->plan_json);
-    if (!saved) return Report(saved.error(), o.json);
-    plan = *saved;
-    plan.disk_path = o.disk;
-    run = (*unfinished)->id;
-    result = "resumed";
-    say("Resuming run " + std::to_string(run) + " from the journal" +
-        ((*unfinished)->message.empty() ? std::string()
-                                        : " (it stopped with: " + (*unfinished)->message + ")"));
-  } else {
-    auto made = MakePlan(*model, PolicyFrom(o));
-    if (!made) return ReportRefusal(made.error(), o);
-    plan = *made;
-    if (plan.NothingToDo()) {
-      if (o.json) {
-        std::cout << PrepareResultToJson("unchanged", plan, {}) << "\n";
-      } else {
-        std::cout << "unchanged: " << o.disk << " already has Lifeboat's partition at sector "
-                  << plan.recovery_start.value << " ("
-                  << HumanSize(ToBytes(plan.recovery_size, plan.sector_size))
-                  << "); nothing was changed\n";
-      }
-      return kExitOk;
-    }
-    std::vector<std::pair<std::string, std::string>> steps;
-    for (const auto& s : plan.steps)
-      steps.emplace_back(StepKind(s), DescribeStep(s, plan.sector_size));
-    auto begun = (*store)->BeginRun(plan.disk_id, o.disk, PlanToJson(plan), steps);
-    if (!begun) return Report(begun.error(), o.json);
-    run = *begun;
-    if (!o.json) PrintPlan(plan);
-  }
-  auto journal = (*store)->ForRun(run);
-  ExecuteOptions exec;
-  exec.report = say;
-  if (const char* crash = std::getenv("LIFEBOAT_TEST_CRASH_AT")) exec.crash_at = crash;
-  auto done = ExecutePlan(plan, *disk, *journal, exec);
-  if (!done) {
-    (void)(*store)->FinishRun(run, false, done.error().message);
-    Error e = done.error().Context("prepare " + o.disk + " (run " + std::to_string(run) +
-                                   " is kept in the journal; running prepare again resumes it)");
-    return Report(e, o.json);
-  }
-  if (auto r = (*store)->FinishRun(run, true, ""); !r) return Report(r.error(), o.json);
+  auto prepared = PrepareDisk(o, *disk, *model, **store, say);
+  if (!prepared) return Report(prepared.error(), o.json);
+  if (auto* refusal = std::get_if<Refusal>(&*prepared)) return ReportRefusal(*refusal, o);
+  const auto& outcome = std::get<PrepareOutcome>(*prepared);
+  const Plan& plan = outcome.plan;
   if (o.json) {
-    std::cout << PrepareResultToJson(result, plan, *done) << "\n";
+    std::cout << PrepareResultToJson(outcome.result, plan, outcome.lines) << "\n";
+  } else if (outcome.result == "unchanged") {
+    std::cout << "unchanged: " << o.disk << " already has Lifeboat's partition at sector "
+              << plan.recovery_start.value << " ("
+              << HumanSize(ToBytes(plan.recovery_size, plan.sector_size))
+              << "); nothing was changed\n";
   } else {
-    std::cout << result << ": Lifeboat's recovery partition is ready at sector "
+    std::cout << outcome.result << ": Lifeboat's recovery partition is ready at sector "
               << plan.recovery_start.value << " ("
               << HumanSize(ToBytes(plan.recovery_size, plan.sector_size)) << ")\n";
   }

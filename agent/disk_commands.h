@@ -2,10 +2,16 @@
 // (see docs/cli.md) and writes its result to stdout, errors to stderr (or both as JSON).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <variant>
+#include <vector>
 
+#include "agent/journal_store.h"
 #include "common/units.h"
+#include "partition/disk_handle.h"
+#include "partition/planner.h"
 
 namespace lifeboat::agent {
 
@@ -15,7 +21,9 @@ enum ExitCode : int {
   kExitUsage = 2,     // bad command line
   kExitRefused = 3,   // the planner refused; nothing was changed
   kExitBusy = 4,      // the disk is in use or locked
-  kExitNotFound = 5,  // the disk does not exist
+  kExitNotFound = 5,  // the disk (or image file) does not exist
+  kExitBadImage = 6,  // the recovery image is unusable (corrupt, split, not bootable)
+  kExitDamaged = 7,   // status: an installed entry or image is damaged or incomplete
 };
 
 struct DiskOptions {
@@ -29,6 +37,26 @@ struct DiskOptions {
   std::string state_dir = "/var/lib/lifeboat";
   int lock_wait_seconds = 600;
 };
+
+// Maps an error to the exit code documented in docs/cli.md.
+int ExitFor(const Error& e);
+// Prints the error (as JSON on stdout with --json, else on stderr) and returns its exit code.
+int Report(const Error& e, bool json);
+partition::PlanPolicy PolicyFrom(const DiskOptions& options);
+
+struct PrepareOutcome {
+  std::string result;  // prepared | resumed | unchanged
+  partition::Plan plan;
+  std::vector<std::string> lines;  // what each step did
+};
+
+// Makes (or resumes from the journal) and executes the plan that gives `disk` a Lifeboat
+// partition. The disk must be open exclusively. A planner refusal is returned as a value: nothing
+// was changed then.
+[[nodiscard]] Result<std::variant<PrepareOutcome, partition::Refusal>> PrepareDisk(
+    const DiskOptions& options, const partition::DiskHandle& disk,
+    const partition::DiskModel& model, JournalStore& store,
+    const std::function<void(const std::string&)>& say);
 
 int DiskShow(const DiskOptions& options);
 int DiskPlan(const DiskOptions& options);

@@ -43,6 +43,42 @@ const char* const kMigrations[] = {
          tail BLOB,  -- NULL on MBR disks: nothing is kept at the end
          sfdisk_dump TEXT NOT NULL,
          created_at TEXT NOT NULL);)",
+    R"(CREATE TABLE apply_runs(
+         id INTEGER PRIMARY KEY,
+         disk_id TEXT NOT NULL,
+         disk_path TEXT NOT NULL,
+         version TEXT NOT NULL,
+         image_sha256 TEXT NOT NULL,
+         state TEXT NOT NULL CHECK (state IN ('running', 'failed', 'done')),
+         result TEXT NOT NULL DEFAULT '',
+         message TEXT NOT NULL DEFAULT '',
+         created_at TEXT NOT NULL,
+         finished_at TEXT);
+       CREATE TABLE apply_steps(
+         run_id INTEGER NOT NULL REFERENCES apply_runs(id),
+         name TEXT NOT NULL,
+         state TEXT NOT NULL CHECK (state IN ('started', 'done')),
+         outcome TEXT NOT NULL DEFAULT '',
+         started_at TEXT NOT NULL,
+         done_at TEXT,
+         PRIMARY KEY (run_id, name));
+       CREATE TABLE bcd_backups(
+         id INTEGER PRIMARY KEY,
+         run_id INTEGER REFERENCES apply_runs(id),
+         disk_id TEXT NOT NULL,
+         store BLOB NOT NULL,
+         created_at TEXT NOT NULL);
+       CREATE TABLE installs(
+         disk_id TEXT PRIMARY KEY,
+         disk_path TEXT NOT NULL,
+         version TEXT NOT NULL,
+         image_sha256 TEXT NOT NULL,
+         image_size INTEGER NOT NULL,
+         image_name TEXT NOT NULL,
+         wim_path TEXT NOT NULL,
+         firmware TEXT NOT NULL,
+         link TEXT NOT NULL,
+         installed_at TEXT NOT NULL);)",
 };
 
 template <typename F>
@@ -161,6 +197,153 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const std::string& path
       session->commit();
     }
     return std::unique_ptr<JournalStore>(new JournalStore(std::move(session)));
+  });
+}
+
+Result<int64_t> JournalStore::BeginApply(const std::string& disk_id, const std::string& disk_path,
+                                         const std::string& version,
+                                         const std::string& image_sha256) {
+  return Guard("begin an apply run", [&] {
+    std::string id = disk_id, path = disk_path, v = version, sha = image_sha256;
+    *session_ << (std::string("INSERT INTO apply_runs(disk_id, disk_path, version, image_sha256, "
+                              "state, created_at) VALUES (?, ?, ?, ?, 'running', ") +
+                  kNow + ")"),
+        use(id), use(path), use(v), use(sha), now;
+    Poco::Int64 run = 0;
+    *session_ << "SELECT last_insert_rowid()", into(run), now;
+    return static_cast<int64_t>(run);
+  });
+}
+
+Result<void> JournalStore::ApplyStepStarted(int64_t run, const std::string& name) {
+  return Guard("record an apply step", [&] {
+    Poco::Int64 id = run;
+    std::string n = name;
+    *session_ << (std::string("INSERT OR REPLACE INTO apply_steps(run_id, name, state, started_at) "
+                              "VALUES (?, ?, 'started', ") +
+                  kNow + ")"),
+        use(id), use(n), now;
+  });
+}
+
+Result<void> JournalStore::ApplyStepDone(int64_t run, const std::string& name,
+                                         const std::string& outcome) {
+  return Guard("record an apply step", [&] {
+    Poco::Int64 id = run;
+    std::string n = name, text = outcome;
+    *session_ << (std::string("UPDATE apply_steps SET state = 'done', outcome = ?, done_at = ") +
+                  kNow + " WHERE run_id = ? AND name = ?"),
+        use(text), use(id), use(n), now;
+  });
+}
+
+Result<void> JournalStore::FinishApply(int64_t run, bool ok, const std::string& result,
+                                       const std::string& message) {
+  return Guard("finish an apply run", [&] {
+    Poco::Int64 id = run;
+    std::string state = ok ? "done" : "failed", r = result, text = message;
+    *session_ << (std::string("UPDATE apply_runs SET state = ?, result = ?, message = ?, "
+                              "finished_at = ") +
+                  kNow + " WHERE id = ?"),
+        use(state), use(r), use(text), use(id), now;
+  });
+}
+
+Result<std::optional<ApplyRecord>> JournalStore::LastApply(const std::string& disk_id) {
+  return Guard("read the last apply run", [&] {
+    std::vector<Poco::Int64> ids;
+    std::vector<std::string> versions, states, results, messages, created;
+    std::string id = disk_id;
+    *session_ << "SELECT id, version, state, result, message, created_at FROM apply_runs "
+                 "WHERE disk_id = ? ORDER BY id DESC LIMIT 1",
+        into(ids), into(versions), into(states), into(results), into(messages), into(created),
+        use(id), now;
+    if (ids.empty()) return std::optional<ApplyRecord>{};
+    ApplyRecord r{ids[0], versions[0], states[0], results[0], messages[0], created[0], {}};
+    std::vector<std::string> names, step_states;
+    Poco::Int64 run = ids[0];
+    *session_ << "SELECT name, state FROM apply_steps WHERE run_id = ? ORDER BY started_at, rowid",
+        into(names), into(step_states), use(run), now;
+    for (size_t i = 0; i < names.size(); ++i) r.steps.emplace_back(names[i], step_states[i]);
+    return std::optional<ApplyRecord>{r};
+  });
+}
+
+Result<void> JournalStore::SaveBcdBackup(int64_t run, const std::string& disk_id,
+                                         const std::vector<uint8_t>& store) {
+  return Guard("save the BCD store backup", [&] {
+    Poco::Data::BLOB blob(store.data(), store.size());
+    Poco::Int64 id = run;
+    std::string disk = disk_id;
+    if (run == 0) {
+      *session_ << (std::string("INSERT INTO bcd_backups(disk_id, store, created_at) "
+                                "VALUES (?, ?, ") +
+                    kNow + ")"),
+          use(disk), use(blob), now;
+      return;
+    }
+    *session_ << (std::string("INSERT INTO bcd_backups(run_id, disk_id, store, created_at) "
+                              "VALUES (?, ?, ?, ") +
+                  kNow + ")"),
+        use(id), use(disk), use(blob), now;
+  });
+}
+
+Result<std::optional<std::vector<uint8_t>>> JournalStore::InterruptedBcdBackup(
+    const std::string& disk_id) {
+  return Guard("read the BCD store backup", [&] {
+    std::vector<Poco::Data::BLOB> blobs;
+    std::string disk = disk_id;
+    // The backup taken by the newest unfinished run whose BCD edit started and did not finish.
+    *session_ << "SELECT b.store FROM bcd_backups b JOIN apply_runs r ON r.id = b.run_id "
+                 "JOIN apply_steps s ON s.run_id = r.id AND s.name = 'edit-bcd' "
+                 "WHERE b.disk_id = ? AND r.state <> 'done' AND s.state = 'started' "
+                 "ORDER BY b.id DESC LIMIT 1",
+        into(blobs), use(disk), now;
+    if (blobs.empty()) return std::optional<std::vector<uint8_t>>{};
+    const auto& content = blobs[0].content();
+    return std::optional<std::vector<uint8_t>>{
+        std::vector<uint8_t>(content.begin(), content.end())};
+  });
+}
+
+Result<void> JournalStore::RecordInstall(const InstallRecord& r) {
+  return Guard("record the installed version", [&] {
+    std::string disk = r.disk_id, path = r.disk_path, version = r.version, sha = r.image_sha256,
+                name = r.image_name, wim = r.wim_path, firmware = r.firmware, link = r.link;
+    Poco::Int64 size = static_cast<Poco::Int64>(r.image_size);
+    *session_ << (std::string("INSERT OR REPLACE INTO installs(disk_id, disk_path, version, "
+                              "image_sha256, image_size, image_name, wim_path, firmware, link, "
+                              "installed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ") +
+                  kNow + ")"),
+        use(disk), use(path), use(version), use(sha), use(size), use(name), use(wim), use(firmware),
+        use(link), now;
+  });
+}
+
+Result<std::optional<InstallRecord>> JournalStore::Install(const std::string& disk_id) {
+  return Guard("read the installed version", [&] {
+    std::vector<std::string> paths, versions, shas, names, wims, firmwares, links, times;
+    std::vector<Poco::Int64> sizes;
+    std::string disk = disk_id;
+    *session_ << "SELECT disk_path, version, image_sha256, image_size, image_name, wim_path, "
+                 "firmware, link, installed_at FROM installs WHERE disk_id = ?",
+        into(paths), into(versions), into(shas), into(sizes), into(names), into(wims),
+        into(firmwares), into(links), into(times), use(disk), now;
+    if (versions.empty()) return std::optional<InstallRecord>{};
+    return std::optional<InstallRecord>{InstallRecord{disk_id, paths[0], versions[0], shas[0],
+                                                      static_cast<uint64_t>(sizes[0]), names[0],
+                                                      wims[0], firmwares[0], links[0], times[0]}};
+  });
+}
+
+Result<std::vector<std::string>> JournalStore::CompletedPlans(const std::string& disk_id) {
+  return Guard("read completed plans", [&] {
+    std::vector<std::string> plans;
+    std::string disk = disk_id;
+    *session_ << "SELECT plan_json FROM runs WHERE disk_id = ? AND state = 'done' ORDER BY id",
+        into(plans), use(disk), now;
+    return plans;
   });
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "partition/journal.h"
@@ -25,6 +26,31 @@ struct RunRecord {
   std::string message;  // the last error, for a failed run
 };
 
+// One run of `apply` and the steps it reached.
+struct ApplyRecord {
+  int64_t id = 0;
+  std::string version;
+  std::string state;   // running | failed | done
+  std::string result;  // installed | upgraded | unchanged (when done)
+  std::string message;
+  std::string created_at;
+  std::vector<std::pair<std::string, std::string>> steps;  // name, started | done
+};
+
+// What `apply` last installed on a disk.
+struct InstallRecord {
+  std::string disk_id;
+  std::string disk_path;
+  std::string version;
+  std::string image_sha256;
+  uint64_t image_size = 0;
+  std::string image_name;
+  std::string wim_path;
+  std::string firmware;
+  std::string link;
+  std::string installed_at;
+};
+
 class JournalStore {
  public:
   // Opens or creates the database at `path`, creating its folder, and migrates its schema.
@@ -39,6 +65,29 @@ class JournalStore {
   [[nodiscard]] Result<void> FinishRun(int64_t run, bool ok, const std::string& message);
   // The Journal of one run, for the executor.
   [[nodiscard]] std::unique_ptr<partition::Journal> ForRun(int64_t run);
+  // Plans of every prepare run on this disk that finished, oldest first (for the partitions they
+  // moved).
+  [[nodiscard]] Result<std::vector<std::string>> CompletedPlans(const std::string& disk_id);
+
+  // Apply runs: the steps are recorded by name as they start and finish.
+  [[nodiscard]] Result<int64_t> BeginApply(const std::string& disk_id, const std::string& disk_path,
+                                           const std::string& version,
+                                           const std::string& image_sha256);
+  [[nodiscard]] Result<void> ApplyStepStarted(int64_t run, const std::string& name);
+  [[nodiscard]] Result<void> ApplyStepDone(int64_t run, const std::string& name,
+                                           const std::string& outcome);
+  [[nodiscard]] Result<void> FinishApply(int64_t run, bool ok, const std::string& result,
+                                         const std::string& message);
+  [[nodiscard]] Result<std::optional<ApplyRecord>> LastApply(const std::string& disk_id);
+  // The BCD store as it was before an edit; `run` 0 for edits outside apply (boot-once).
+  [[nodiscard]] Result<void> SaveBcdBackup(int64_t run, const std::string& disk_id,
+                                           const std::vector<uint8_t>& store);
+  // The backup of an apply run that was killed while it edited the store, if there is one.
+  [[nodiscard]] Result<std::optional<std::vector<uint8_t>>> InterruptedBcdBackup(
+      const std::string& disk_id);
+  [[nodiscard]] Result<void> RecordInstall(const InstallRecord& record);
+  [[nodiscard]] Result<std::optional<InstallRecord>> Install(const std::string& disk_id);
+
   // The table backup saved by a run (sfdisk dump), if any.
   [[nodiscard]] Result<std::optional<std::string>> TableDump(int64_t run);
 

@@ -6,9 +6,10 @@
 #include <Poco/JSON/Parser.h>
 
 #include <cstdio>
-
-#include "common/overloaded.h"
 #include <sstream>
+
+#include "bcd/describe.h"
+#include "common/overloaded.h"
 
 namespace lifeboat::agent {
 
@@ -244,6 +245,175 @@ Result<Plan> PlanFromJson(const std::string& json) {
     return Fail(ErrorCode::kCorrupt, "plan in the journal is unreadable: " + e.displayText());
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kCorrupt, std::string("plan in the journal is unreadable: ") + e.what());
+  }
+}
+
+namespace {
+
+Object::Ptr NewObject() { return new Object(Poco::JSON_PRESERVE_KEY_ORDER); }
+
+Array::Ptr Strings(const std::vector<std::string>& items) {
+  Array::Ptr a = new Array;
+  for (const auto& s : items) a->add(s);
+  return a;
+}
+
+Object::Ptr ImageObject(const image::ImageInfo& i) {
+  Object::Ptr o = NewObject();
+  o->set("path", i.path);
+  o->set("sha256", i.sha256);
+  o->set("size_bytes", i.size.value);
+  o->set("name", i.name);
+  o->set("description", i.description);
+  o->set("architecture", i.architecture);
+  o->set("image_count", i.image_count);
+  o->set("boot_index", i.boot_index);
+  o->set("file_count", i.file_count);
+  o->set("expanded_bytes", i.expanded_size);
+  o->set("integrity_table", i.has_integrity_table);
+  o->set("winload_efi", i.winload_efi);
+  o->set("winload_exe", i.winload_exe);
+  o->set("boot_sdi", i.boot_sdi);
+  return o;
+}
+
+}  // namespace
+
+std::string ImageInfoToJson(const image::ImageInfo& image) {
+  Object::Ptr o = NewObject();
+  o->set("result", std::string("ok"));
+  o->set("image", ImageObject(image));
+  return Stringify(o);
+}
+
+std::string ApplyReportToJson(const ApplyReport& r) {
+  Object::Ptr o = NewObject();
+  o->set("disk", r.disk);
+  o->set("result", r.result);
+  o->set("version", r.version);
+  o->set("previous_version", r.previous_version.empty() ? Poco::Dynamic::Var()
+                                                        : Poco::Dynamic::Var(r.previous_version));
+  o->set("firmware", r.firmware);
+  o->set("bcd_store", r.store);
+  o->set("link", r.link);
+  o->set("partition_number", r.partition_number);
+  o->set("partition_result", r.partition_result);
+  o->set("wim_path", r.wim_path);
+  o->set("loader_guid", r.loader_guid);
+  o->set("image", ImageObject(r.image));
+  o->set("steps", Strings(r.steps));
+  return Stringify(o);
+}
+
+std::string StatusReportToJson(const StatusReport& r) {
+  Object::Ptr o = NewObject();
+  o->set("disk", r.disk);
+  o->set("disk_id", r.disk_id);
+  o->set("state", r.state);
+  o->set("problems", Strings(r.problems));
+  o->set("firmware", r.firmware);
+  o->set("bcd_store", r.store);
+  o->set("partition_number",
+         r.partition_number ? Poco::Dynamic::Var(*r.partition_number) : Poco::Dynamic::Var());
+  o->set("versions_on_disk", Strings(r.versions_on_disk));
+  if (r.version.empty()) {
+    o->set("installed", Poco::Dynamic::Var());
+  } else {
+    Object::Ptr installed = NewObject();
+    installed->set("version", r.version);
+    installed->set("wim_path", r.wim_path);
+    installed->set("sha256", r.sha256);
+    installed->set("size_bytes", r.size);
+    installed->set("name", r.image_name);
+    installed->set("hash_checked", r.hash_checked);
+    o->set("installed", installed);
+  }
+  Object::Ptr entry = NewObject();
+  entry->set("present", r.entry_present);
+  entry->set("loader_guid", r.loader_guid);
+  entry->set("description", r.entry_description);
+  entry->set("device", r.entry_device);
+  entry->set("linked_from", Strings(r.linked_from));
+  entry->set("boot_once", r.boot_once);
+  o->set("boot_entry", entry);
+  Object::Ptr agent = NewObject();
+  agent->set("recorded_version",
+             r.recorded_version ? Poco::Dynamic::Var(*r.recorded_version) : Poco::Dynamic::Var());
+  agent->set("recorded_at", r.recorded_at);
+  agent->set("last_apply_state",
+             r.last_apply_state ? Poco::Dynamic::Var(*r.last_apply_state) : Poco::Dynamic::Var());
+  agent->set("last_apply_version", r.last_apply_version);
+  agent->set("last_apply_message", r.last_apply_message);
+  o->set("agent_state", agent);
+  return Stringify(o);
+}
+
+std::string StoreToJson(const bcd::Store& store, const std::string& source) {
+  Object::Ptr o = NewObject();
+  o->set("store", source);
+  Array::Ptr objects = new Array;
+  for (const auto& [id, object] : store.objects) {
+    Object::Ptr j = NewObject();
+    j->set("id", id.Text());
+    std::string alias = bcd::WellKnownAlias(id);
+    j->set("alias", alias.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(alias));
+    char type[16];
+    std::snprintf(type, sizeof type, "0x%08x", object.type);
+    j->set("type", std::string(type));
+    j->set("type_name", bcd::ObjectTypeName(object.type));
+    Array::Ptr elements = new Array;
+    for (const auto& [element_id, element] : object.elements) {
+      auto d = bcd::DescribeElement(element_id, object.type, element);
+      Object::Ptr e = NewObject();
+      char eid[16];
+      std::snprintf(eid, sizeof eid, "%08x", element_id);
+      e->set("id", std::string(eid));
+      e->set("name", d.name);
+      e->set("format", d.format);
+      if (d.format == "objectlist" || d.format == "integerlist") {
+        e->set("value", Strings(d.list));
+      } else {
+        e->set("value", d.text);
+      }
+      elements->add(e);
+    }
+    j->set("elements", elements);
+    objects->add(j);
+  }
+  o->set("objects", objects);
+  return Stringify(o);
+}
+
+std::string ManifestToJson(const Manifest& m) {
+  Object::Ptr o = NewObject();
+  o->set("format", 1);
+  o->set("version", m.version);
+  o->set("sha256", m.sha256);
+  o->set("size_bytes", m.size);
+  o->set("sdi_sha256", m.sdi_sha256);
+  o->set("name", m.name);
+  o->set("description", m.description);
+  o->set("architecture", m.architecture);
+  return Stringify(o);
+}
+
+Result<Manifest> ManifestFromJson(const std::string& json) {
+  try {
+    Poco::JSON::Parser parser;
+    auto o = parser.parse(json).extract<Object::Ptr>();
+    Manifest m;
+    m.version = o->getValue<std::string>("version");
+    m.sha256 = o->getValue<std::string>("sha256");
+    m.size = o->getValue<uint64_t>("size_bytes");
+    m.sdi_sha256 = o->getValue<std::string>("sdi_sha256");
+    m.name = o->optValue<std::string>("name", "");
+    m.description = o->optValue<std::string>("description", "");
+    m.architecture = o->optValue<std::string>("architecture", "");
+    return m;
+  } catch (const Poco::Exception& e) {
+    return Fail(ErrorCode::kCorrupt, "manifest: " + e.displayText());
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kCorrupt, std::string("manifest: ") + e.what());
   }
 }
 

@@ -4,6 +4,9 @@
 
 #include <string>
 
+#include "agent/recovery_volume.h"
+#include "agent/reports.h"
+#include "bcd/store.h"
 #include "common/error.h"
 #include "partition/disk_model.h"
 #include "partition/plan.h"
@@ -20,5 +23,15 @@ std::string PrepareResultToJson(const std::string& result, const partition::Plan
                                 const std::vector<std::string>& steps);
 
 [[nodiscard]] Result<partition::Plan> PlanFromJson(const std::string& json);
+
+std::string ImageInfoToJson(const image::ImageInfo& image);
+std::string ApplyReportToJson(const ApplyReport& report);
+std::string StatusReportToJson(const StatusReport& report);
+// Every object and element of a store, decoded (bcd show --json).
+std::string StoreToJson(const bcd::Store& store, const std::string& source);
+
+// The manifest kept beside each image version on Lifeboat's partition.
+std::string ManifestToJson(const Manifest& manifest);
+[[nodiscard]] Result<Manifest> ManifestFromJson(const std::string& json);
 
 }  // namespace lifeboat::agent

@@ -39,6 +39,22 @@ Result<HiveHeader> ReadHiveHeader(const std::vector<uint8_t>& bytes) {
   return header;
 }
 
+bool LogHoldsPendingData(const std::vector<uint8_t>& log, const HiveHeader& primary) {
+  if (log.size() < 1024 || std::memcmp(log.data(), "regf", 4) != 0) return false;
+  uint32_t log_sequence = U32(log, 4);
+  if (std::memcmp(log.data() + 512, "DIRT", 4) == 0) return log_sequence >= primary.sequence2;
+  // New-format entries follow each other from offset 512: signature, size, flags, sequence.
+  for (size_t off = 512; off + 16 <= log.size();) {
+    if (std::memcmp(log.data() + off, "HvLE", 4) != 0) break;
+    uint32_t size = U32(log, off + 4);
+    uint32_t sequence = U32(log, off + 12);
+    if (sequence >= primary.sequence2) return true;
+    if (size < 16 || size % 512 != 0) break;
+    off += size;
+  }
+  return false;
+}
+
 Hive::Hive(void* handle, std::string file) : handle_(handle), file_(std::move(file)) {}
 
 Hive::~Hive() { hivex_close(H(handle_)); }

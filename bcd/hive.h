@@ -41,6 +41,12 @@ struct HiveHeader {
 // Reads and checks the base block. Errors: kCorrupt (not a regf hive, bad checksum).
 [[nodiscard]] Result<HiveHeader> ReadHiveHeader(const std::vector<uint8_t>& bytes);
 
+// Whether a transaction log beside the hive (BCD.LOG, BCD.LOG1, BCD.LOG2) holds changes Windows
+// would replay over the hive at the next boot: log entries ("HvLE", Windows 8.1 and later) or a
+// dirty-page vector ("DIRT", older) written at or after the hive's current sequence number.
+// An empty, zeroed or older log holds nothing pending.
+bool LogHoldsPendingData(const std::vector<uint8_t>& log, const HiveHeader& primary);
+
 class Hive {
  public:
   using Node = size_t;

@@ -1,0 +1,77 @@
+// Lifeboat's recovery partition seen as files: one folder per image version under
+// \Recovery\Lifeboat, holding boot.wim, boot.sdi and lifeboat.json (the manifest).
+//
+// Crash contract: the manifest is written last, after the image and boot.sdi have been read
+// back and match their hashes; a version folder without a manifest is an interrupted write and
+// is rewritten, never booted (the BCD is switched to a version only once its manifest exists).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "image/ntfs_volume.h"
+#include "image/wim_file.h"
+#include "partition/disk_model.h"
+#include "partition/loop_device.h"
+
+namespace lifeboat::agent {
+
+inline constexpr const char* kLifeboatFolder = "\\Recovery\\Lifeboat";
+
+// A version names a folder: 1 to 64 of A-Z a-z 0-9 . _ - (and not "." or "..").
+bool ValidVersion(const std::string& version);
+std::string VersionFolder(const std::string& version);
+std::string WimPath(const std::string& version);
+std::string SdiPath(const std::string& version);
+std::string ManifestPath(const std::string& version);
+// The version whose folder holds `wim_path`, or empty.
+std::string VersionOfWimPath(const std::string& wim_path);
+
+struct Manifest {
+  std::string version;
+  std::string sha256;  // of boot.wim
+  uint64_t size = 0;
+  std::string sdi_sha256;
+  std::string name;
+  std::string description;
+  std::string architecture;
+};
+
+// The NTFS volume of Lifeboat's partition, through a loop device (root). Blocks on I/O.
+class RecoveryVolume {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<RecoveryVolume>> Open(
+      const std::string& disk, const partition::DiskModel& model,
+      const partition::Partition& partition, bool writable);
+
+  // Version folders present, sorted.
+  [[nodiscard]] Result<std::vector<std::string>> Versions();
+  // The manifest of a version; nothing when the folder or its manifest is missing or unreadable.
+  [[nodiscard]] Result<std::optional<Manifest>> ReadManifest(const std::string& version);
+  [[nodiscard]] Result<Bytes> FreeSpace();
+  [[nodiscard]] Result<void> RemoveVersion(const std::string& version);
+  // Writes boot.wim (streamed, `progress` after each chunk) and boot.sdi into a fresh folder.
+  [[nodiscard]] Result<void> WriteVersion(const std::string& version, const image::ImageInfo& image,
+                                          const std::vector<uint8_t>& sdi,
+                                          const image::NtfsVolume::Progress& progress);
+  // Reads both files back and compares them with the image's hashes. Errors: kVerification.
+  [[nodiscard]] Result<void> VerifyVersion(const std::string& version,
+                                           const image::ImageInfo& image,
+                                           const std::string& sdi_sha256);
+  [[nodiscard]] Result<void> WriteManifest(const Manifest& manifest);
+  // Size of boot.wim of a version, if present.
+  [[nodiscard]] Result<std::optional<uint64_t>> WimSize(const std::string& version);
+  [[nodiscard]] Result<std::string> HashWim(const std::string& version);
+  // Flushes and unmounts.
+  [[nodiscard]] Result<void> Close();
+
+ private:
+  RecoveryVolume(partition::LoopDevice loop, std::unique_ptr<image::NtfsVolume> volume);
+  partition::LoopDevice loop_;
+  std::unique_ptr<image::NtfsVolume> volume_;
+};
+
+}  // namespace lifeboat::agent

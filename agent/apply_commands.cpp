@@ -27,7 +27,8 @@ using namespace partition;
 
 namespace {
 
-// Fault injection for the crash tests: "apply:<step>:before|after", "apply:write-image:chunk:<n>".
+// Fault injection for the crash tests: "apply:<step>:before|after", "apply:write-image:chunk:<n>",
+// "apply:edit-bcd:backed-up" (the store is in the journal and not yet replaced).
 void CrashPoint(const std::string& point) {
   static const char* at = std::getenv("LIFEBOAT_TEST_CRASH_AT");
   if (at != nullptr && point == at) kill(getpid(), SIGKILL);
@@ -225,7 +226,6 @@ int Apply(const ApplyOptions& o) {
     if (!manifest) return Report(manifest.error(), json);
     auto versions = (*volume)->Versions();
     if (!versions) return Report(versions.error(), json);
-    (void)(*volume)->Close();
     if (*manifest && (*manifest)->sha256 != image->sha256) {
       return Report(
           {ErrorCode::kRefused, "version " + o.version + " is already on " + o.disk.disk +
@@ -236,8 +236,15 @@ int Apply(const ApplyOptions& o) {
     }
     auto spec = spec_for(*model, *existing);
     if (!spec) return Report(spec.error(), json);
-    if (*manifest && bcd::EntryIntact(loaded->store, *spec) &&
-        *versions == std::vector<std::string>{o.version}) {
+    bool intact = *manifest && bcd::EntryIntact(loaded->store, *spec) &&
+                  *versions == std::vector<std::string>{o.version};
+    if (intact) {
+      // The bytes too: a damaged copy is rewritten, not reported as unchanged.
+      auto hash = (*volume)->HashWim(o.version);
+      intact = hash && *hash == image->sha256;
+    }
+    (void)(*volume)->Close();
+    if (intact) {
       report.result = "unchanged";
       report.partition_result = "unchanged";
       if (auto r = j.RecordInstall({model->disk_id, o.disk.disk, o.version, image->sha256,
@@ -255,6 +262,10 @@ int Apply(const ApplyOptions& o) {
 
   DiskOptions prepare = o.disk;
   if (!prepare.image_size) prepare.image_size = image->size;
+  // An existing Lifeboat partition is used as it is unless a size is asked for: whether the
+  // image fits is decided by the free space inside it (write-image).
+  if (const Partition* existing = model->WithRole(Role::kLifeboat); existing && !prepare.size)
+    prepare.size = ToBytes(existing->size, model->sector_size);
   if (o.disk.dry_run) {
     auto plan = MakePlan(*model, PolicyFrom(prepare));
     if (!plan) {
@@ -336,8 +347,12 @@ int Apply(const ApplyOptions& o) {
     auto manifest = v.ReadManifest(o.version);
     if (!manifest) return std::unexpected(manifest.error());
     if (*manifest && (*manifest)->sha256 == image->sha256) {
-      already_written = true;
-      return std::string("already written");
+      auto hash = v.HashWim(o.version);
+      if (hash && *hash == image->sha256) {
+        already_written = true;
+        return std::string("already written");
+      }
+      say("the copy of " + o.version + " on disk does not match its manifest; writing it again");
     }
     const uint64_t needed = image->size.value + sdi->size() + 16 * kMiB.value;
     auto free = v.FreeSpace();
@@ -398,6 +413,7 @@ int Apply(const ApplyOptions& o) {
     if (objects->empty()) return std::string("boot entry already points at " + o.version);
     if (auto r = j.SaveBcdBackup(*run, after->disk_id, loaded->bytes); !r)
       return std::unexpected(r.error());
+    CrashPoint("apply:edit-bcd:backed-up");
     auto bytes = EditStore(loaded->bytes, *objects);
     if (!bytes) return std::unexpected(bytes.error());
     if (auto r = ReplaceStore(store_file, *bytes, loaded->bytes); !r)

@@ -10,7 +10,9 @@
 namespace lifeboat::test {
 namespace {
 
-std::string FileSha(const std::string& path) { return Sh("sha256sum " + Quote(path)).out.substr(0, 64); }
+std::string FileSha(const std::string& path) {
+  return Sh("sha256sum " + Quote(path)).out.substr(0, 64);
+}
 
 const SfPartition* Named(const SfTable& t, const std::string& name) {
   for (const auto& p : t.partitions)
@@ -52,11 +54,12 @@ class ApplyCrashTest : public ::testing::TestWithParam<std::string> {
     delete dir_;
   }
   static void Copy(const std::string& name) {
-    ASSERT_EQ(Sh("cp --sparse=always " + Quote(*dir_ / "base.img") + " " + Quote(*dir_ / (name + ".img")) +
-                 " && rm -rf " + Quote(*dir_ / (name + "-state")) + " && cp -a " +
-                 Quote(*dir_ / "base-state") + " " + Quote(*dir_ / (name + "-state")))
-                  .exit_code,
-              0);
+    ASSERT_EQ(
+        Sh("cp --sparse=always " + Quote(*dir_ / "base.img") + " " +
+           Quote(*dir_ / (name + ".img")) + " && rm -rf " + Quote(*dir_ / (name + "-state")) +
+           " && cp -a " + Quote(*dir_ / "base-state") + " " + Quote(*dir_ / (name + "-state")))
+            .exit_code,
+        0);
   }
   static CommandResult Upgrade(const std::string& name, const std::string& crash_at) {
     return Agent({"apply", *dir_ / (name + ".img"), "--image", *dir_ / "v2.wim", "--version", "2",
@@ -67,7 +70,8 @@ class ApplyCrashTest : public ::testing::TestWithParam<std::string> {
     const std::string disk = *dir_ / (name + ".img");
     FinalState s;
     SfTable t = Sfdisk(disk);
-    for (const auto& p : t.partitions) s.layout += std::to_string(p.start) + " " + std::to_string(p.size) + " " + p.uuid + "\n";
+    for (const auto& p : t.partitions)
+      s.layout += std::to_string(p.start) + " " + std::to_string(p.size) + " " + p.uuid + "\n";
     const std::string store = *dir_ / (name + ".bcd");
     EXPECT_TRUE(CopyStoreOut(disk, store));
     s.objects = StoreObjects(store);
@@ -75,7 +79,8 @@ class ApplyCrashTest : public ::testing::TestWithParam<std::string> {
     if (lifeboat == nullptr) return s;
     s.versions = NtfsLs(disk, lifeboat->start * 512, lifeboat->size * 512, "/Recovery/Lifeboat");
     const std::string wim = *dir_ / (name + "-boot.wim");
-    if (NtfsCat(disk, lifeboat->start * 512, lifeboat->size * 512, "/Recovery/Lifeboat/2/boot.wim", wim))
+    if (NtfsCat(disk, lifeboat->start * 512, lifeboat->size * 512, "/Recovery/Lifeboat/2/boot.wim",
+                wim))
       s.wim_sha = FileSha(wim);
     return s;
   }
@@ -93,7 +98,9 @@ class ApplyCrashTest : public ::testing::TestWithParam<std::string> {
         loader = guid;  // the OS loader (type 0x10200003) whose description names Lifeboat
     ASSERT_FALSE(loader.empty()) << "Lifeboat's entry vanished";
     std::string path = RamdiskPath(HexBytes(ElementValue(store, loader, "11000001")));
-    ASSERT_TRUE(path == "\\Recovery\\Lifeboat\\1\\boot.wim" || path == "\\Recovery\\Lifeboat\\2\\boot.wim") << path;
+    ASSERT_TRUE(path == "\\Recovery\\Lifeboat\\1\\boot.wim" ||
+                path == "\\Recovery\\Lifeboat\\2\\boot.wim")
+        << path;
     std::string version = path.substr(19, 1);
     const SfPartition* lifeboat = Named(Sfdisk(disk), "Lifeboat");
     ASSERT_NE(lifeboat, nullptr);
@@ -134,7 +141,8 @@ TEST_P(ApplyCrashTest, ConvergesAfterKill) {
   EXPECT_EQ(state.wim_sha, reference_->wim_sha);
   ASSERT_EQ(state.objects.size(), reference_->objects.size());
   for (const auto& [guid, xml] : reference_->objects) EXPECT_EQ(state.objects[guid], xml) << guid;
-  auto status = Agent({"status", *dir_ / (name + ".img"), "--verify", "--state-dir", *dir_ / (name + "-state")});
+  auto status = Agent(
+      {"status", *dir_ / (name + ".img"), "--verify", "--state-dir", *dir_ / (name + "-state")});
   EXPECT_EQ(status.exit_code, 0) << status.out;
 }
 
@@ -158,6 +166,40 @@ INSTANTIATE_TEST_SUITE_P(EveryStep, ApplyCrashTest, ::testing::ValuesIn(CrashPoi
                              if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            return n;
                          });
+
+}  // namespace
+}  // namespace lifeboat::test
+
+namespace lifeboat::test {
+namespace {
+
+// A first install that must shrink Windows and move WinRE, killed inside the disk engine and
+// inside the image write: the rerun finishes the job and no Windows file changed.
+TEST(ApplyFreshInstallCrash, KilledInsidePrepareAndWriteThenResumed) {
+  TempDir dir;
+  const std::string disk = dir / "disk.img";
+  MakeWindowsDisk(disk, "--label gpt --fill-mb 40");
+  auto wim = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
+                Quote(dir / "v.wim") + " --size-mb 16");
+  ASSERT_EQ(wim.exit_code, 0) << wim.err;
+  const SfTable before = Sfdisk(disk);
+  const auto& windows = before.partitions[2];
+  const std::string files = NtfsFileSums(disk, windows.start * 512, windows.size * 512);
+  const std::vector<std::string> args = {"apply",     disk, "--image",     dir / "v.wim",
+                                         "--version", "1",  "--state-dir", dir / "state"};
+  for (const char* point : {"1:after", "3:chunk:2", "apply:write-image:chunk:1"}) {
+    auto killed = Agent(args, std::string("LIFEBOAT_TEST_CRASH_AT=") + point);
+    ASSERT_EQ(killed.exit_code, 128 + 9) << point << ": " << killed.err;
+  }
+  auto resumed = Agent(args);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  auto status = Agent({"status", disk, "--verify", "--state-dir", dir / "state"});
+  EXPECT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_NE(status.out.find("Lifeboat installed"), std::string::npos) << status.out;
+  const SfTable after = Sfdisk(disk);
+  EXPECT_EQ(after.partitions[3].uuid, before.partitions[3].uuid);  // WinRE kept its GUID
+  EXPECT_EQ(NtfsFileSums(disk, windows.start * 512, after.partitions[2].size * 512), files);
+}
 
 }  // namespace
 }  // namespace lifeboat::test

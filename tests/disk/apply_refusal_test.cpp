@@ -26,11 +26,13 @@ class ApplyRefusalTest : public ::testing::Test {
 
   void SetUp() override {
     disk_ = work_ / "disk.img";
-    ASSERT_EQ(Sh("cp --sparse=always " + Quote(*dir_ / "pristine.img") + " " + Quote(disk_)).exit_code, 0);
+    ASSERT_EQ(
+        Sh("cp --sparse=always " + Quote(*dir_ / "pristine.img") + " " + Quote(disk_)).exit_code,
+        0);
   }
   CommandResult Apply(const std::string& wim, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"apply", disk_, "--image", wim, "--version", "1.0",
-                                     "--state-dir", work_ / "state"};
+    std::vector<std::string> args = {"apply",     disk_, "--image",     wim,
+                                     "--version", "1.0", "--state-dir", work_ / "state"};
     args.insert(args.end(), extra.begin(), extra.end());
     return Agent(args);
   }
@@ -46,7 +48,8 @@ class ApplyRefusalTest : public ::testing::Test {
     edit(bytes);
     {
       std::ofstream out(file, std::ios::binary | std::ios::trunc);
-      out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      out.write(reinterpret_cast<const char*>(bytes.data()),
+                static_cast<std::streamsize>(bytes.size()));
     }
     ASSERT_TRUE(CopyStoreIn(disk_, file));
   }
@@ -81,7 +84,8 @@ TEST_F(ApplyRefusalTest, BrokenImages) {
 }
 
 TEST_F(ApplyRefusalTest, StoreMissing) {
-  auto del = Sh("MTOOLS_SKIP_CHECK=1 mdel -i " + Quote(EspImage(disk_)) + " ::/EFI/Microsoft/Boot/BCD");
+  auto del =
+      Sh("MTOOLS_SKIP_CHECK=1 mdel -i " + Quote(EspImage(disk_)) + " ::/EFI/Microsoft/Boot/BCD");
   ASSERT_EQ(del.exit_code, 0) << del.err;
   const std::string sum = ImageChecksum(disk_);
   ExpectRefused(Apply(*dir_ / "good.wim"), 3, "does not exist", sum);
@@ -110,12 +114,14 @@ TEST_F(ApplyRefusalTest, PendingTransactionLog) {
   const std::string store = work_ / "bcd";
   ASSERT_TRUE(CopyStoreOut(disk_, store));
   // A BCD.LOG1 whose first log entry continues from the hive's sequence number.
-  auto r = Sh("cd " + Quote(work_.path()) +
-              " && head -c 512 bcd > BCD.LOG1 && head -c 512 /dev/zero >> BCD.LOG1"
-              " && printf 'HvLE' | dd of=BCD.LOG1 bs=1 seek=512 conv=notrunc status=none"
-              " && printf '\\x00\\x02\\x00\\x00' | dd of=BCD.LOG1 bs=1 seek=516 conv=notrunc status=none"
-              " && dd if=bcd of=BCD.LOG1 bs=1 skip=8 seek=524 count=4 conv=notrunc status=none"
-              " && MTOOLS_SKIP_CHECK=1 mcopy -i " + Quote(EspImage(disk_)) + " BCD.LOG1 ::/EFI/Microsoft/Boot/BCD.LOG1");
+  auto r =
+      Sh("cd " + Quote(work_.path()) +
+         " && head -c 512 bcd > BCD.LOG1 && head -c 512 /dev/zero >> BCD.LOG1"
+         " && printf 'HvLE' | dd of=BCD.LOG1 bs=1 seek=512 conv=notrunc status=none"
+         " && printf '\\x00\\x02\\x00\\x00' | dd of=BCD.LOG1 bs=1 seek=516 conv=notrunc status=none"
+         " && dd if=bcd of=BCD.LOG1 bs=1 skip=8 seek=524 count=4 conv=notrunc status=none"
+         " && MTOOLS_SKIP_CHECK=1 mcopy -i " +
+         Quote(EspImage(disk_)) + " BCD.LOG1 ::/EFI/Microsoft/Boot/BCD.LOG1");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string sum = ImageChecksum(disk_);
   ExpectRefused(Apply(*dir_ / "good.wim"), 3, "transaction log", sum);

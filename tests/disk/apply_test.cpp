@@ -1,10 +1,9 @@
 // `apply`, `status` and `bcd boot-once` on real fixture disks whose ESP or System Reserved holds a
 // real BCD store pointing at the disk's own partitions. Results are read back with tools Lifeboat
 // did not write: sfdisk, hivexml/hivexsh, ntfscat/ntfsls, wimlib-imagex, sha256sum.
-#include <gtest/gtest.h>
-
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
 
 #include "tests/support/bcd_oracle.h"
 #include "tests/support/test_support.h"
@@ -34,7 +33,8 @@ class ApplyTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir;
-    for (const char* v : {"good", "bios-only"}) MakeWim(std::string(v) + ".wim", std::string("--variant ") + v);
+    for (const char* v : {"good", "bios-only"})
+      MakeWim(std::string(v) + ".wim", std::string("--variant ") + v);
     MakeWim("v2.wim", "--variant good --name 'Lifeboat test PE 2'");
   }
   static void TearDownTestSuite() { delete dir_; }
@@ -47,8 +47,8 @@ class ApplyTest : public ::testing::Test {
 
   CommandResult Apply(const std::string& disk, const std::string& wim, const std::string& version,
                       std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"apply", disk, "--image", wim, "--version", version,
-                                     "--state-dir", state_.path(), "--json"};
+    std::vector<std::string> args = {"apply", disk,          "--image",     wim,     "--version",
+                                     version, "--state-dir", state_.path(), "--json"};
     args.insert(args.end(), extra.begin(), extra.end());
     return Agent(args);
   }
@@ -112,7 +112,8 @@ TEST_F(ApplyTest, GptUefiWritesImageAndAddsTheEntryTouchingNothingElse) {
   // {bootmgr}: only toolsdisplayorder gained the loader.
   auto tools = HexBytes(ElementValue(store, kBootMgr, "24000010"));
   std::string tools_text;
-  for (size_t i = 0; i < tools.size(); i += 2) tools_text += tools[i] ? static_cast<char>(tools[i]) : '|';
+  for (size_t i = 0; i < tools.size(); i += 2)
+    tools_text += tools[i] ? static_cast<char>(tools[i]) : '|';
   EXPECT_NE(tools_text.find(loader), std::string::npos) << tools_text;
   EXPECT_EQ(ElementValue(store, loader, "26000022"), "hex(3):01");  // winpe
   EXPECT_EQ(ElementValue(store, loader, "26000010"), "hex(3):01");  // detecthal
@@ -125,10 +126,13 @@ TEST_F(ApplyTest, GptUefiWritesImageAndAddsTheEntryTouchingNothingElse) {
     for (char c : g)
       if (c != '-') h += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::vector<uint8_t> b;
-    for (int i = 0; i < 16; ++i) b.push_back(static_cast<uint8_t>(std::stoul(h.substr(2 * i, 2), nullptr, 16)));
-    return std::vector<uint8_t>{b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]};
+    for (int i = 0; i < 16; ++i)
+      b.push_back(static_cast<uint8_t>(std::stoul(h.substr(2 * i, 2), nullptr, 16)));
+    return std::vector<uint8_t>{b[3], b[2], b[1],  b[0],  b[5],  b[4],  b[7],  b[6],
+                                b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]};
   };
-  EXPECT_EQ(std::vector<uint8_t>(device.begin() + 0x54, device.begin() + 0x64), guid_le(lifeboat->uuid));
+  EXPECT_EQ(std::vector<uint8_t>(device.begin() + 0x54, device.begin() + 0x64),
+            guid_le(lifeboat->uuid));
   EXPECT_EQ(std::vector<uint8_t>(device.begin() + 0x6c, device.begin() + 0x7c), guid_le(after.id));
   // hivexsh prints strings quoted, with backslashes doubled.
   EXPECT_EQ(ElementValue(store, loader, "12000002"), R"("\\Windows\\System32\\boot\\winload.efi")");
@@ -169,7 +173,8 @@ TEST_F(ApplyTest, UpgradeReplacesTheEntryInPlaceAndRemovesTheOldVersion) {
   auto result = Json(second.out);
   EXPECT_EQ(result->getValue<std::string>("result"), "upgraded");
   EXPECT_EQ(result->getValue<std::string>("previous_version"), "1.0");
-  EXPECT_EQ(result->getValue<std::string>("loader_guid"), Json(first.out)->getValue<std::string>("loader_guid"));
+  EXPECT_EQ(result->getValue<std::string>("loader_guid"),
+            Json(first.out)->getValue<std::string>("loader_guid"));
 
   const std::string store = Store(disk, "v2.bcd");
   auto objects_v2 = StoreObjects(store);
@@ -220,7 +225,8 @@ TEST_F(ApplyTest, MbrBiosEntriesFollowTheMovedWinRePartition) {
   auto device = HexBytes(ElementValue(store, loader, "11000001"));
   EXPECT_EQ(offset_at(device, 0x54), after.partitions[3].start * 512);
   EXPECT_EQ(device[0x68], 1);  // MBR
-  uint32_t signature = device[0x6c] | device[0x6d] << 8 | device[0x6e] << 16 | uint32_t{device[0x6f]} << 24;
+  uint32_t signature =
+      device[0x6c] | device[0x6d] << 8 | device[0x6e] << 16 | uint32_t{device[0x6f]} << 24;
   EXPECT_EQ(signature, std::stoul(after.id, nullptr, 16));
   // Windows' own loader (on partition 2, which did not move) is untouched.
   const std::string windows_loader = "{40a5a38e-1d81-11e3-806a-cb00aeb9e05c}";
@@ -235,9 +241,11 @@ TEST_F(ApplyTest, LinkPoliciesAndBootOnce) {
   const std::string loader = Json(r.out)->getValue<std::string>("loader_guid");
   std::string store = Store(disk, "rs.bcd");
   // The default Windows loader of this store is {17d1a947-...}.
-  auto sequence = HexBytes(ElementValue(store, "{17d1a947-6ebc-11e3-92e2-9e90a5a36f6e}", "14000008"));
+  auto sequence =
+      HexBytes(ElementValue(store, "{17d1a947-6ebc-11e3-92e2-9e90a5a36f6e}", "14000008"));
   std::string text;
-  for (size_t i = 0; i < sequence.size(); i += 2) text += sequence[i] ? static_cast<char>(sequence[i]) : '|';
+  for (size_t i = 0; i < sequence.size(); i += 2)
+    text += sequence[i] ? static_cast<char>(sequence[i]) : '|';
   EXPECT_EQ(text, loader + "||");
 
   auto once = Agent({"bcd", "boot-once", disk, "--state-dir", state_.path()});
@@ -245,7 +253,8 @@ TEST_F(ApplyTest, LinkPoliciesAndBootOnce) {
   store = Store(disk, "once.bcd");
   auto boot_sequence = HexBytes(ElementValue(store, kBootMgr, "24000002"));
   text.clear();
-  for (size_t i = 0; i < boot_sequence.size(); i += 2) text += boot_sequence[i] ? static_cast<char>(boot_sequence[i]) : '|';
+  for (size_t i = 0; i < boot_sequence.size(); i += 2)
+    text += boot_sequence[i] ? static_cast<char>(boot_sequence[i]) : '|';
   EXPECT_EQ(text, loader + "||");
 
   auto show = Agent({"bcd", "show", store, "--json"});
@@ -274,7 +283,8 @@ TEST_F(ApplyTest, StatusFindsADamagedImage) {
   // Flip bytes inside boot.wim through an ntfs-3g mount (its size stays the same).
   auto flip = Sh("dev=$(losetup -f --show -o " + std::to_string(lifeboat->start * 512) +
                  " --sizelimit " + std::to_string(lifeboat->size * 512) + " " + Quote(disk) +
-                 ") && m=$(mktemp -d) && ntfs-3g $dev $m && printf 'XXXX' | dd of=$m/Recovery/Lifeboat/1.0/boot.wim "
+                 ") && m=$(mktemp -d) && ntfs-3g $dev $m && printf 'XXXX' | dd "
+                 "of=$m/Recovery/Lifeboat/1.0/boot.wim "
                  "bs=1 seek=100000 conv=notrunc status=none; umount $m; losetup -d $dev; rmdir $m");
   ASSERT_EQ(flip.exit_code, 0) << flip.err;
   auto quick = Agent({"status", disk, "--json", "--state-dir", state_.path()});

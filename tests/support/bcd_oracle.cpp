@@ -44,8 +44,9 @@ std::string EspImage(const std::string& disk) {
 bool CopyStoreOut(const std::string& disk, const std::string& out) {
   Place p = StorePlace(disk);
   if (p.gpt) {
-    return Sh("MTOOLS_SKIP_CHECK=1 mcopy -n -o -i " + Quote(disk + "@@" + std::to_string(p.offset)) +
-              " ::/EFI/Microsoft/Boot/BCD " + Quote(out))
+    return Sh("MTOOLS_SKIP_CHECK=1 mcopy -n -o -i " +
+              Quote(disk + "@@" + std::to_string(p.offset)) + " ::/EFI/Microsoft/Boot/BCD " +
+              Quote(out))
                .exit_code == 0;
   }
   return WithLoop(disk, p.offset, p.size, false, "ntfscat $dev /Boot/BCD > " + Quote(out))
@@ -55,8 +56,9 @@ bool CopyStoreOut(const std::string& disk, const std::string& out) {
 bool CopyStoreIn(const std::string& disk, const std::string& file) {
   Place p = StorePlace(disk);
   if (p.gpt) {
-    return Sh("MTOOLS_SKIP_CHECK=1 mcopy -n -o -i " + Quote(disk + "@@" + std::to_string(p.offset)) +
-              " " + Quote(file) + " ::/EFI/Microsoft/Boot/BCD")
+    return Sh("MTOOLS_SKIP_CHECK=1 mcopy -n -o -i " +
+              Quote(disk + "@@" + std::to_string(p.offset)) + " " + Quote(file) +
+              " ::/EFI/Microsoft/Boot/BCD")
                .exit_code == 0;
   }
   return WithLoop(disk, p.offset, p.size, true,
@@ -115,7 +117,8 @@ std::vector<uint8_t> HexBytes(const std::string& value) {
   if (colon == std::string::npos) return bytes;
   std::stringstream ss(value.substr(colon + 1));
   std::string byte;
-  while (std::getline(ss, byte, ',')) bytes.push_back(static_cast<uint8_t>(std::stoul(byte, nullptr, 16)));
+  while (std::getline(ss, byte, ','))
+    bytes.push_back(static_cast<uint8_t>(std::stoul(byte, nullptr, 16)));
   return bytes;
 }
 

@@ -2,10 +2,10 @@
 // without mounting it: the Lifeboat partition's images and, on BIOS machines, the System Reserved
 // partition's \Boot\BCD. The volume is a block device or a loop device over a partition.
 //
-// Crash contract: libntfs-3g keeps the volume consistent at each call's end only after
-// Unmount() flushes it; a process killed before that may leave the file being written short or
-// its folder without it, never a damaged volume that ntfs-3g refuses to mount (the next writer
-// replaces the file). Callers therefore never trust a file they did not verify.
+// Crash contract: libntfs-3g writes its metadata when a file is closed and when Close() unmounts;
+// a process killed before that may leave the file being written short, unallocated or reading as
+// zeros, or its folder without it, but not a volume that ntfs-3g refuses to mount (the next
+// writer replaces the file). Callers therefore never trust a file they did not verify.
 #pragma once
 
 #include <cstdint>
@@ -46,12 +46,14 @@ class NtfsVolume {
   // Replaces the file's contents with `bytes`, creating it if needed.
   [[nodiscard]] Result<void> WriteFile(const std::string& path, const std::vector<uint8_t>& bytes);
 
-  // Streams a local file into `path` (created or replaced) in large chunks and returns the
-  // SHA-256 of the bytes written. `progress(bytes_done)` is called after each chunk; returning
-  // false stops the copy with kIo ("stopped").
+  // Streams a local file into `path` (created or replaced): libntfs-3g allocates its clusters,
+  // the bytes are written straight to them in large chunks and flushed, and only then is the
+  // file's initialized size recorded. `progress(bytes_done)` is called after each chunk; returning
+  // false stops the copy with kIo ("stopped"). The caller verifies the result by reading it back
+  // (HashFile). Errors: kNotFound (no source), kRefused (volume full), kIo.
   using Progress = std::function<bool(uint64_t)>;
-  [[nodiscard]] Result<std::string> CopyIn(const std::string& local_file, const std::string& path,
-                                           const Progress& progress);
+  [[nodiscard]] Result<void> CopyIn(const std::string& local_file, const std::string& path,
+                                    const Progress& progress);
   // SHA-256 of a file read back from the volume.
   [[nodiscard]] Result<std::string> HashFile(const std::string& path);
 

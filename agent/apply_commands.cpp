@@ -624,7 +624,6 @@ int Status(const StatusOptions& o) {
   r.state = r.problems.empty()
                 ? (r.entry_present ? "installed" : "absent")
                 : (r.entry_present || !r.versions_on_disk.empty() ? "damaged" : "absent");
-  if (r.state == "absent" && !r.problems.empty() && !location) r.state = "absent";
   if (o.json)
     std::cout << StatusReportToJson(r) << "\n";
   else

@@ -10,6 +10,7 @@
 #include "agent/apply_commands.h"
 #include "agent/bcd_commands.h"
 #include "agent/disk_commands.h"
+#include "agent/status_commands.h"
 
 namespace {
 

@@ -11,6 +11,7 @@
 #   bench/apply_vs_raw_tools.sh [--image-mb 500] [--fill-mb 2048] [--rounds 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 image_mb=500 fill_mb=2048 rounds=3
 while [ $# -gt 0 ]; do
   case $1 in
@@ -28,11 +29,7 @@ tests/fixtures/make-test-wim "$work/image.wim" --size-mb "$image_mb" --compress 
 tests/fixtures/make-windows-disk "$work/pristine.img" --label gpt --disk-size 16G --windows-size 15500M \
   --winre-size 500M --fill-mb "$fill_mb"
 wimlib-imagex extract "$work/image.wim" 1 /Windows/Boot/DVD/EFI/boot.sdi --dest-dir="$work" --no-acls >/dev/null
-plan=$($agent disk plan "$work/pristine.img" --size 2G --json)
-field() { grep -o "\"$1\": [0-9]*" <<<"$plan" | sed -n "${2:-1}p" | grep -o '[0-9]*$'; }
-new_ntfs=$(field new_size_bytes) new_win_sectors=$(field new_size_sectors) move_to=$(field to_sector)
-lb_start=$(field start_sector 3) lb_size=$(field size_sectors 4)
-read -r win_start win_size < <(sfdisk -d "$work/pristine.img" | awk -F'[=,]' '/img3 :/ {gsub(/ /,""); print $2, $4}')
+read_plan "$work/pristine.img" 2G
 esp=$(sfdisk -d "$work/pristine.img" | awk -F'[=,]' '/img1 :/ {gsub(/ /,""); print $2 * 512}')
 
 # Hex helpers for the by-hand BCD entry (BCD-FORMAT.md sections 3 and 6).
@@ -84,17 +81,8 @@ by_hand() {
   local disk=$1 l
   wimlib-imagex verify "$work/image.wim" >/dev/null
   sha256sum "$work/image.wim" >/dev/null
-  l=$(losetup --find --show --offset $((win_start * 512)) --sizelimit $((win_size * 512)) "$disk")
-  ntfsresize --info --no-progress-bar "$l" >/dev/null
-  ntfsresize --no-action --no-progress-bar --size "$new_ntfs" "$l" >/dev/null
-  ntfsresize --force --no-progress-bar --size "$new_ntfs" "$l" >/dev/null
-  losetup -d "$l"
-  echo "size=$new_win_sectors" | sfdisk -q --no-reread -N 3 "$disk"
-  echo "start=$move_to" | sfdisk -q --no-reread --move-data -N 4 "$disk" 2>/dev/null
-  echo "start=$lb_start, size=$lb_size, type=DE94BBA4-06D1-4D40-A16A-BFD50179D6AC, name=Lifeboat, attrs=\"RequiredPartition GUID:63\"" |
-    sfdisk -q --no-reread --append "$disk"
+  make_room_by_hand "$disk"
   l=$(losetup --find --show --offset $((lb_start * 512)) --sizelimit $((lb_size * 512)) "$disk")
-  mkntfs -Q -q -L Lifeboat -p "$lb_start" -H 255 -S 63 "$l"
   ntfs-3g "$l" "$mnt"
   mkdir -p "$mnt/Recovery/Lifeboat/1"
   cp "$work/image.wim" "$mnt/Recovery/Lifeboat/1/boot.wim"
@@ -112,23 +100,9 @@ with_lifeboat() {
   $agent apply "$1" --image "$work/image.wim" --version 1 --size 2G --state-dir "$work/state-$RANDOM" >/dev/null
   sync
 }
-seconds() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
-
-total_hand=0 total_lb=0
-for i in $(seq 1 "$rounds"); do
-  cp --sparse=always "$work/pristine.img" "$work/a.img"
-  cp --sparse=always "$work/pristine.img" "$work/b.img"
-  sync; echo 3 > /proc/sys/vm/drop_caches
-  t_hand=$(seconds by_hand "$work/a.img")
-  sync; echo 3 > /proc/sys/vm/drop_caches
-  t_lb=$(seconds with_lifeboat "$work/b.img")
-  printf 'round %d: by hand %.2f s, lifeboat %.2f s, ratio %.2f\n' "$i" "$t_hand" "$t_lb" "$(echo "$t_lb / $t_hand" | bc -l)"
-  total_hand=$(echo "$total_hand + $t_hand" | bc -l); total_lb=$(echo "$total_lb + $t_lb" | bc -l)
-  # Both must leave the same layout (but for the new partition's random GUID) and a store that
-  # decodes with the entry in it.
-  layout() { sfdisk -d "$1" | grep '^/' | sed 's/uuid=[^,]*,//; s/^[^:]*://'; }
-  diff <(layout "$work/a.img") <(layout "$work/b.img") >&2 || { echo "layouts differ" >&2; exit 1; }
-  $agent bcd show "$work/a.img" | grep -q 'Recovery\\Lifeboat\\1\\boot.wim' || { echo "by-hand entry missing" >&2; exit 1; }
-  $agent status "$work/b.img" --verify --state-dir /nonexistent >/dev/null || { echo "lifeboat status not installed" >&2; exit 1; }
-done
-printf 'apply/raw-tools ratio over %d rounds: %.2f\n' "$rounds" "$(echo "$total_lb / $total_hand" | bc -l)"
+both_installed() {
+  same_layout "$1" "$2"
+  $agent bcd show "$1" | grep -q 'Recovery\\Lifeboat\\1\\boot.wim' || { echo "by-hand entry missing" >&2; exit 1; }
+  $agent status "$2" --verify --state-dir /nonexistent >/dev/null || { echo "lifeboat: not installed" >&2; exit 1; }
+}
+race "$rounds" "$work/pristine.img" by_hand with_lifeboat both_installed "apply/raw-tools"

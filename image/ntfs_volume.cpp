@@ -138,6 +138,15 @@ struct NtfsVolume::Impl {
     return Attr(na);
   }
 
+  // Writes the file's record through libntfs-3g and flushes the device: durable from here on.
+  Result<void> SyncRecord(ntfs_inode* ni, const std::string& path) {
+    if (ntfs_inode_sync(ni) != 0 || fsync(data_fd) != 0) {
+      return Fail(ErrorCode::kIo,
+                  "write the record of " + path + " on " + device + ": " + ErrnoText());
+    }
+    return {};
+  }
+
   Result<void> WriteAll(ntfs_attr* na, int64_t offset, const uint8_t* data, size_t size,
                         const std::string& path) {
     while (size > 0) {
@@ -326,10 +335,7 @@ Result<void> NtfsVolume::CopyIn(const std::string& local_file, const std::string
   }
   // Record the allocation before the long write: killed during it, the file is whole but reads
   // as zeros (its initialized size is still 0).
-  if (ntfs_inode_sync(ni->get()) != 0 || fsync(impl_->data_fd) != 0) {
-    return Fail(ErrorCode::kIo,
-                "write the record of " + path + " on " + impl_->device + ": " + ErrnoText());
-  }
+  if (auto r = impl_->SyncRecord(ni->get(), path); !r) return r;
   if (!NAttrNonResident(na->get()) || ntfs_attr_map_whole_runlist(na->get()) != 0) {
     return Fail(ErrorCode::kIo,
                 "map the clusters of " + path + " on " + impl_->device + ": " + ErrnoText());
@@ -384,10 +390,7 @@ Result<void> NtfsVolume::CopyIn(const std::string& local_file, const std::string
   }
   ntfs_attr_put_search_ctx(ctx);
   if (rc != 0) return Fail(ErrorCode::kIo, "record the size of " + path + ": " + ErrnoText());
-  if (ntfs_inode_sync(ni->get()) != 0 || fsync(impl_->data_fd) != 0) {
-    return Fail(ErrorCode::kIo,
-                "write the record of " + path + " on " + impl_->device + ": " + ErrnoText());
-  }
+  if (auto r = impl_->SyncRecord(ni->get(), path); !r) return r;
   return {};
 }
 

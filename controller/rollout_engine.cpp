@@ -1,0 +1,204 @@
+#include "controller/rollout_engine.h"
+
+#include <algorithm>
+
+namespace lifeboat::controller {
+
+namespace {
+
+bool FinalFailure(const RolloutSpec& spec, const Member& m) {
+  return m.state == MemberState::kFailed && !CanRetry(spec, m);
+}
+
+bool Done(const RolloutSpec& spec, const Member& m) {
+  return m.state == MemberState::kSucceeded || FinalFailure(spec, m);
+}
+
+}  // namespace
+
+const char* RolloutStateName(RolloutState state) {
+  switch (state) {
+    case RolloutState::kActive:
+      return "active";
+    case RolloutState::kPaused:
+      return "paused";
+    case RolloutState::kHalted:
+      return "halted";
+    case RolloutState::kCompleted:
+      return "completed";
+    case RolloutState::kAborted:
+      return "aborted";
+  }
+  return "?";
+}
+
+std::optional<RolloutState> ParseRolloutState(const std::string& name) {
+  for (auto s : {RolloutState::kActive, RolloutState::kPaused, RolloutState::kHalted,
+                 RolloutState::kCompleted, RolloutState::kAborted})
+    if (name == RolloutStateName(s)) return s;
+  return std::nullopt;
+}
+
+const char* MemberStateName(MemberState state) {
+  switch (state) {
+    case MemberState::kPending:
+      return "pending";
+    case MemberState::kAssigned:
+      return "assigned";
+    case MemberState::kRunning:
+      return "running";
+    case MemberState::kSucceeded:
+      return "succeeded";
+    case MemberState::kFailed:
+      return "failed";
+  }
+  return "?";
+}
+
+std::optional<MemberState> ParseMemberState(const std::string& name) {
+  for (auto s : {MemberState::kPending, MemberState::kAssigned, MemberState::kRunning,
+                 MemberState::kSucceeded, MemberState::kFailed})
+    if (name == MemberStateName(s)) return s;
+  return std::nullopt;
+}
+
+Result<void> ValidateSpec(const RolloutSpec& spec) {
+  if (spec.image_version.empty())
+    return Fail(ErrorCode::kInvalidArgument, "image_version is empty");
+  const Selector& s = spec.selector;
+  int kinds = (s.all ? 1 : 0) + (s.labels.empty() ? 0 : 1) + (s.machine_ids.empty() ? 0 : 1);
+  if (kinds != 1) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "selector: give exactly one of all, labels or machine_ids");
+  }
+  for (const auto& [key, value] : s.labels) {
+    if (key.empty())
+      return Fail(ErrorCode::kInvalidArgument, "selector.labels: a label has an empty key");
+  }
+  uint32_t last_percent = 0, last_count = 0;
+  bool seen_percent = false, seen_count = false;
+  for (size_t i = 0; i < spec.waves.size(); ++i) {
+    const WaveSpec& w = spec.waves[i];
+    const std::string where = "waves[" + std::to_string(i) + "]";
+    if (w.percent) {
+      if (w.value == 0 || w.value > 100)
+        return Fail(ErrorCode::kInvalidArgument,
+                    where + ": percent must be 1 to 100, not " + std::to_string(w.value));
+      if (w.value <= last_percent)
+        return Fail(ErrorCode::kInvalidArgument,
+                    where + ": percents must grow (they are cumulative)");
+      last_percent = w.value;
+      seen_percent = true;
+    } else {
+      if (w.value == 0)
+        return Fail(ErrorCode::kInvalidArgument, where + ": count must be at least 1");
+      if (w.value <= last_count)
+        return Fail(ErrorCode::kInvalidArgument,
+                    where + ": counts must grow (they are cumulative)");
+      last_count = w.value;
+      seen_count = true;
+    }
+  }
+  if (seen_percent && seen_count) {
+    return Fail(ErrorCode::kInvalidArgument, "waves: use percents or counts, not both");
+  }
+  if (spec.failure_threshold_percent > 100) {
+    return Fail(ErrorCode::kInvalidArgument, "failure_threshold_percent must be 0 to 100");
+  }
+  return {};
+}
+
+std::vector<uint32_t> WaveEnds(const std::vector<WaveSpec>& waves, uint32_t targeted) {
+  std::vector<uint32_t> ends;
+  for (const auto& w : waves) {
+    uint32_t end = w.percent ? static_cast<uint32_t>((uint64_t{targeted} * w.value + 99) / 100)
+                             : std::min(w.value, targeted);
+    if (end == 0) end = std::min<uint32_t>(1, targeted);
+    if (!ends.empty() && end <= ends.back()) continue;  // an empty wave joins the next
+    ends.push_back(end);
+  }
+  if (ends.empty() || ends.back() < targeted) ends.push_back(targeted);
+  return ends;
+}
+
+Evaluation Evaluate(const RolloutSpec& spec, const std::vector<uint32_t>& wave_ends,
+                    const std::vector<Member>& members, TimePoint now) {
+  Evaluation e;
+  for (const auto& m : members) {
+    switch (m.state) {
+      case MemberState::kAssigned:
+      case MemberState::kRunning:
+        ++e.in_progress;
+        break;
+      case MemberState::kSucceeded:
+        ++e.succeeded;
+        break;
+      case MemberState::kFailed:
+        if (FinalFailure(spec, m))
+          ++e.failed;
+        else
+          ++e.pending;
+        break;
+      case MemberState::kPending:
+        ++e.pending;
+        break;
+    }
+  }
+  // Open waves one after another: the next opens when every member of the previous ones is done
+  // and the wait after the last of them has passed.
+  uint32_t start = 0;
+  for (size_t k = 0; k < wave_ends.size(); ++k) {
+    e.open_wave = static_cast<uint32_t>(k);
+    uint32_t end = wave_ends[k];
+    uint32_t wave_failed = 0, wave_size = end - start;
+    bool done = true;
+    std::optional<TimePoint> last_finish;
+    for (const auto& m : members) {
+      if (m.position < start || m.position >= end) continue;
+      if (FinalFailure(spec, m)) ++wave_failed;
+      if (!Done(spec, m)) done = false;
+      if (m.finished_at && (!last_finish || *m.finished_at > *last_finish))
+        last_finish = m.finished_at;
+    }
+    if (spec.failure_threshold_percent > 0 && wave_size > 0 &&
+        uint64_t{wave_failed} * 100 > uint64_t{spec.failure_threshold_percent} * wave_size) {
+      e.halt = true;
+      e.halt_reason = "wave " + std::to_string(k + 1) + ": " + std::to_string(wave_failed) +
+                      " of " + std::to_string(wave_size) +
+                      " machines failed, over the threshold of " +
+                      std::to_string(spec.failure_threshold_percent) + "%";
+      return e;
+    }
+    if (!done) return e;
+    if (k + 1 == wave_ends.size()) {
+      e.completed = true;
+      return e;
+    }
+    if (spec.wait_between_waves.count() > 0 && last_finish) {
+      TimePoint opens = *last_finish + spec.wait_between_waves;
+      if (now < opens) {
+        e.next_wave_at = opens;
+        return e;
+      }
+    }
+    start = end;
+  }
+  return e;
+}
+
+bool CanRetry(const RolloutSpec& spec, const Member& member) {
+  return member.attempts <= spec.max_retries;
+}
+
+bool ShouldAssign(const RolloutSpec& spec, RolloutState state,
+                  const std::vector<uint32_t>& wave_ends, const Evaluation& evaluation,
+                  const Member& member) {
+  if (state != RolloutState::kActive || evaluation.halt || evaluation.completed) return false;
+  if (wave_ends.empty() || member.position >= wave_ends[evaluation.open_wave]) return false;
+  bool eligible = member.state == MemberState::kPending ||
+                  (member.state == MemberState::kFailed && CanRetry(spec, member));
+  if (!eligible) return false;
+  return spec.max_in_progress == 0 || evaluation.in_progress < spec.max_in_progress;
+}
+
+}  // namespace lifeboat::controller

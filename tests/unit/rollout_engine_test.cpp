@@ -1,0 +1,216 @@
+// The rollout engine, table-driven: waves, caps, thresholds, pause, abort, retries, waits.
+#include "controller/rollout_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+namespace lifeboat::controller {
+namespace {
+
+using std::chrono::seconds;
+const TimePoint kT0 = TimePoint{} + std::chrono::hours(1000);
+
+std::vector<Member> Fleet(uint32_t n) {
+  std::vector<Member> members;
+  for (uint32_t i = 0; i < n; ++i)
+    members.push_back({"m" + std::to_string(i), i, MemberState::kPending, 0, {}});
+  return members;
+}
+
+WaveSpec Pct(uint32_t v) { return {true, v}; }
+WaveSpec Count(uint32_t v) { return {false, v}; }
+
+struct WaveCase {
+  std::vector<WaveSpec> waves;
+  uint32_t targeted;
+  std::vector<uint32_t> ends;
+};
+
+TEST(RolloutEngine, WaveEnds) {
+  const WaveCase cases[] = {
+      {{Pct(1), Pct(10), Pct(50), Pct(100)}, 1000, {10, 100, 500, 1000}},
+      {{Pct(1), Pct(10), Pct(50), Pct(100)}, 10, {1, 5, 10}},  // 1 % and 10 % of 10 are both 1
+      {{Pct(1), Pct(10), Pct(50), Pct(100)}, 3, {1, 2, 3}},
+      {{Pct(50)}, 7, {4, 7}},  // a last wave of the rest
+      {{Count(1), Count(5)}, 20, {1, 5, 20}},
+      {{Count(10)}, 3, {3}},
+      {{}, 5, {5}},
+      {{Pct(100)}, 0, {0}},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(WaveEnds(c.waves, c.targeted), c.ends) << c.targeted;
+  }
+}
+
+TEST(RolloutEngine, ValidateSpecNamesTheField) {
+  RolloutSpec good{"1.0", {true, {}, {}}, {Pct(10), Pct(100)}};
+  EXPECT_TRUE(ValidateSpec(good));
+  struct Bad {
+    std::function<void(RolloutSpec&)> change;
+    std::string field;
+  };
+  const Bad bad[] = {
+      {[](RolloutSpec& s) { s.image_version.clear(); }, "image_version"},
+      {[](RolloutSpec& s) { s.selector.all = false; }, "selector"},
+      {[](RolloutSpec& s) { s.selector.machine_ids = {"a"}; }, "selector"},
+      {[](RolloutSpec& s) {
+         s.waves = {Pct(50), Pct(10)};
+       },
+       "waves[1]"},
+      {[](RolloutSpec& s) { s.waves = {Pct(0)}; }, "waves[0]"},
+      {[](RolloutSpec& s) { s.waves = {Pct(101)}; }, "waves[0]"},
+      {[](RolloutSpec& s) {
+         s.waves = {Pct(10), Count(50)};
+       },
+       "waves"},
+      {[](RolloutSpec& s) { s.failure_threshold_percent = 150; }, "failure_threshold_percent"},
+  };
+  for (const auto& b : bad) {
+    RolloutSpec s = good;
+    b.change(s);
+    auto r = ValidateSpec(s);
+    ASSERT_FALSE(r) << b.field;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(r.error().message.find(b.field), std::string::npos) << r.error().message;
+  }
+}
+
+// Plays a rollout: every machine that gets an assignment finishes with `outcome(machine)`.
+struct Play {
+  uint32_t assigned_first_round = 0;
+  uint32_t rounds = 0;
+  Evaluation last;
+};
+
+Play PlayRollout(const RolloutSpec& spec, std::vector<Member>& members,
+                 const std::function<bool(const Member&)>& succeeds, int max_rounds = 50) {
+  auto ends = WaveEnds(spec.waves, static_cast<uint32_t>(members.size()));
+  Play play;
+  TimePoint now = kT0;
+  for (int round = 0; round < max_rounds; ++round) {
+    Evaluation e = Evaluate(spec, ends, members, now);
+    play.last = e;
+    if (e.completed || e.halt) break;
+    uint32_t assigned = 0;
+    for (auto& m : members) {
+      Evaluation current = Evaluate(spec, ends, members, now);
+      if (ShouldAssign(spec, RolloutState::kActive, ends, current, m)) {
+        m.state = MemberState::kAssigned;
+        ++m.attempts;
+        ++assigned;
+      }
+    }
+    if (round == 0) play.assigned_first_round = assigned;
+    now += seconds(10);
+    for (auto& m : members) {
+      if (m.state == MemberState::kAssigned) {
+        m.state = succeeds(m) ? MemberState::kSucceeded : MemberState::kFailed;
+        m.finished_at = now;
+      }
+    }
+    now += seconds(10);
+    ++play.rounds;
+  }
+  return play;
+}
+
+TEST(RolloutEngine, WavesOpenOneAfterAnother) {
+  RolloutSpec spec{"1.0", {true, {}, {}}, {Pct(1), Pct(10), Pct(50), Pct(100)}};
+  auto members = Fleet(200);
+  auto play = PlayRollout(spec, members, [](const Member&) { return true; });
+  EXPECT_TRUE(play.last.completed);
+  EXPECT_EQ(play.assigned_first_round, 2u);  // 1 % of 200
+  EXPECT_EQ(play.rounds, 4u);                // one round a wave
+  EXPECT_EQ(play.last.succeeded, 200u);
+}
+
+TEST(RolloutEngine, CapLimitsMachinesInProgress) {
+  RolloutSpec spec{"1.0", {true, {}, {}}, {}};
+  spec.max_in_progress = 7;
+  auto members = Fleet(30);
+  auto play = PlayRollout(spec, members, [](const Member&) { return true; });
+  EXPECT_EQ(play.assigned_first_round, 7u);
+  EXPECT_EQ(play.rounds, 5u);  // ceil(30 / 7)
+  EXPECT_TRUE(play.last.completed);
+}
+
+TEST(RolloutEngine, FailureThresholdHaltsTheWave) {
+  RolloutSpec spec{"1.0", {true, {}, {}}, {Pct(10), Pct(100)}};
+  spec.failure_threshold_percent = 20;
+  auto members = Fleet(100);
+  // 3 of the first wave's 10 machines fail: 30 % > 20 %.
+  auto play = PlayRollout(spec, members, [](const Member& m) { return m.position >= 3; });
+  EXPECT_TRUE(play.last.halt);
+  EXPECT_NE(play.last.halt_reason.find("wave 1: 3 of 10"), std::string::npos)
+      << play.last.halt_reason;
+  uint32_t touched = 0;
+  for (const auto& m : members) touched += m.attempts > 0;
+  EXPECT_EQ(touched, 10u);  // the second wave never started
+}
+
+TEST(RolloutEngine, FailuresUnderTheThresholdComplete) {
+  RolloutSpec spec{"1.0", {true, {}, {}}, {Pct(10), Pct(100)}};
+  spec.failure_threshold_percent = 20;
+  auto members = Fleet(100);
+  auto play = PlayRollout(spec, members, [](const Member& m) { return m.position % 10 != 0; });
+  EXPECT_TRUE(play.last.completed);
+  EXPECT_EQ(play.last.failed, 10u);
+  EXPECT_EQ(play.last.succeeded, 90u);
+}
+
+TEST(RolloutEngine, RetriesAreLimited) {
+  RolloutSpec spec{"1.0", {true, {}, {}}, {}};
+  spec.max_retries = 2;
+  auto members = Fleet(4);
+  auto play = PlayRollout(spec, members, [](const Member& m) { return m.position != 0; });
+  EXPECT_TRUE(play.last.completed);
+  EXPECT_EQ(members[0].attempts, 3u);  // the first try and two retries
+  EXPECT_EQ(members[0].state, MemberState::kFailed);
+  EXPECT_EQ(members[1].attempts, 1u);
+}
+
+TEST(RolloutEngine, WaitBetweenWaves) {
+  RolloutSpec spec{"1.0", {true, {}, {}}, {Count(1), Count(2)}};
+  spec.wait_between_waves = seconds(3600);
+  auto members = Fleet(2);
+  auto ends = WaveEnds(spec.waves, 2);
+  members[0].state = MemberState::kSucceeded;
+  members[0].finished_at = kT0;
+  auto early = Evaluate(spec, ends, members, kT0 + seconds(60));
+  EXPECT_EQ(early.open_wave, 0u);
+  ASSERT_TRUE(early.next_wave_at);
+  EXPECT_EQ(*early.next_wave_at, kT0 + seconds(3600));
+  EXPECT_FALSE(ShouldAssign(spec, RolloutState::kActive, ends, early, members[1]));
+  auto later = Evaluate(spec, ends, members, kT0 + seconds(3601));
+  EXPECT_EQ(later.open_wave, 1u);
+  EXPECT_TRUE(ShouldAssign(spec, RolloutState::kActive, ends, later, members[1]));
+}
+
+TEST(RolloutEngine, PausedHaltedAbortedAndCompletedAssignNothing) {
+  RolloutSpec spec{"1.0", {true, {}, {}}, {}};
+  auto members = Fleet(3);
+  auto ends = WaveEnds(spec.waves, 3);
+  auto e = Evaluate(spec, ends, members, kT0);
+  EXPECT_TRUE(ShouldAssign(spec, RolloutState::kActive, ends, e, members[0]));
+  for (auto state : {RolloutState::kPaused, RolloutState::kHalted, RolloutState::kAborted,
+                     RolloutState::kCompleted}) {
+    EXPECT_FALSE(ShouldAssign(spec, state, ends, e, members[0])) << RolloutStateName(state);
+  }
+  members[0].state = MemberState::kRunning;
+  EXPECT_FALSE(ShouldAssign(spec, RolloutState::kActive, ends, Evaluate(spec, ends, members, kT0),
+                            members[0]));
+}
+
+TEST(RolloutEngine, StateNamesRoundTrip) {
+  for (auto s : {RolloutState::kActive, RolloutState::kPaused, RolloutState::kHalted,
+                 RolloutState::kCompleted, RolloutState::kAborted})
+    EXPECT_EQ(ParseRolloutState(RolloutStateName(s)), s);
+  for (auto s : {MemberState::kPending, MemberState::kAssigned, MemberState::kRunning,
+                 MemberState::kSucceeded, MemberState::kFailed})
+    EXPECT_EQ(ParseMemberState(MemberStateName(s)), s);
+  EXPECT_FALSE(ParseRolloutState("bogus"));
+}
+
+}  // namespace
+}  // namespace lifeboat::controller

@@ -22,6 +22,10 @@ const char* ErrorCodeName(ErrorCode code) {
       return "corrupt";
     case ErrorCode::kJournal:
       return "journal";
+    case ErrorCode::kAlreadyExists:
+      return "already-exists";
+    case ErrorCode::kConflict:
+      return "conflict";
     case ErrorCode::kVerification:
       return "verification";
   }

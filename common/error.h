@@ -19,6 +19,8 @@ enum class ErrorCode {
   kCorrupt,          // on-disk structures are damaged
   kJournal,          // the agent's journal database failed
   kVerification,     // a step finished but its result is not what was planned
+  kAlreadyExists,    // the thing to create exists already (an image version)
+  kConflict,         // the request is valid but the current state forbids it
 };
 
 const char* ErrorCodeName(ErrorCode code);

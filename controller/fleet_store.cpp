@@ -1,0 +1,747 @@
+#include "controller/fleet_store.h"
+
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Exception.h>
+
+#include <filesystem>
+#include <sstream>
+
+namespace lifeboat::controller {
+
+using namespace Poco::Data::Keywords;
+using Poco::Int64;
+
+namespace {
+
+// The SQL that differs between backends. Everything else is written to run on both.
+struct Dialect {
+  const char* now;      // current time as RFC 3339 text, UTC
+  const char* last_id;  // the id the last INSERT generated, in this session
+  const char* id_column;
+};
+constexpr Dialect kSqlite{"strftime('%Y-%m-%dT%H:%M:%fZ','now')", "SELECT last_insert_rowid()",
+                          "INTEGER PRIMARY KEY"};
+
+// Each entry migrates from version i to i + 1. Append; never edit a released one.
+std::vector<std::string> Migrations(const Dialect& d) {
+  const std::string id = d.id_column;
+  return {
+      "CREATE TABLE images("
+      "  version TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL,"
+      "  name TEXT NOT NULL, description TEXT NOT NULL, architecture TEXT NOT NULL,"
+      "  boot_index INTEGER NOT NULL, file_count INTEGER NOT NULL,"
+      "  has_winload_efi INTEGER NOT NULL, has_winload_exe INTEGER NOT NULL,"
+      "  has_boot_sdi INTEGER NOT NULL, blob_path TEXT NOT NULL,"
+      "  published_at TEXT NOT NULL, retired INTEGER NOT NULL DEFAULT 0);"
+      "CREATE INDEX images_sha ON images(sha256);"
+      "CREATE TABLE machines("
+      "  id TEXT PRIMARY KEY, hostname TEXT NOT NULL, inventory TEXT NOT NULL,"
+      "  installed_version TEXT NOT NULL, state TEXT NOT NULL, current_step TEXT NOT NULL,"
+      "  last_seen TEXT NOT NULL, registered_at TEXT NOT NULL);"
+      "CREATE TABLE machine_labels("
+      "  machine_id TEXT NOT NULL REFERENCES machines(id), key TEXT NOT NULL, value TEXT NOT NULL,"
+      "  PRIMARY KEY (machine_id, key));"
+      "CREATE TABLE rollouts("
+      "  id " +
+          id +
+          ", image_version TEXT NOT NULL REFERENCES images(version),"
+          "  selector_all INTEGER NOT NULL, selector_machines TEXT NOT NULL, waves TEXT NOT NULL,"
+          "  wait_seconds INTEGER NOT NULL, max_in_progress INTEGER NOT NULL,"
+          "  failure_threshold INTEGER NOT NULL, max_retries INTEGER NOT NULL,"
+          "  wave_ends TEXT NOT NULL, state TEXT NOT NULL, message TEXT NOT NULL,"
+          "  created_at TEXT NOT NULL, rollback_of INTEGER NOT NULL);"
+          "CREATE TABLE rollout_labels("
+          "  rollout_id INTEGER NOT NULL REFERENCES rollouts(id), key TEXT NOT NULL,"
+          "  value TEXT NOT NULL, PRIMARY KEY (rollout_id, key));"
+          "CREATE TABLE rollout_members("
+          "  rollout_id INTEGER NOT NULL REFERENCES rollouts(id),"
+          "  machine_id TEXT NOT NULL REFERENCES machines(id), position INTEGER NOT NULL,"
+          "  state TEXT NOT NULL, attempts INTEGER NOT NULL, finished_at TEXT NOT NULL,"
+          "  previous_version TEXT NOT NULL, last_attempt_id INTEGER NOT NULL,"
+          "  PRIMARY KEY (rollout_id, machine_id));"
+          "CREATE INDEX rollout_members_machine ON rollout_members(machine_id);"
+          "CREATE TABLE attempts("
+          "  id " +
+          id +
+          ", rollout_id INTEGER NOT NULL REFERENCES rollouts(id),"
+          "  machine_id TEXT NOT NULL REFERENCES machines(id), image_version TEXT NOT NULL,"
+          "  state TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT NOT NULL,"
+          "  error TEXT NOT NULL, max_sequence INTEGER NOT NULL);"
+          "CREATE INDEX attempts_machine ON attempts(machine_id);"
+          "CREATE TABLE step_events("
+          "  attempt_id INTEGER NOT NULL REFERENCES attempts(id), sequence INTEGER NOT NULL,"
+          "  step TEXT NOT NULL, status TEXT NOT NULL, bytes_done INTEGER NOT NULL,"
+          "  bytes_total INTEGER NOT NULL, message TEXT NOT NULL, at TEXT NOT NULL,"
+          "  PRIMARY KEY (attempt_id, sequence));",
+  };
+}
+
+template <typename F>
+auto Guard(const char* what, F&& f) -> Result<decltype(f())> {
+  try {
+    if constexpr (std::is_void_v<decltype(f())>) {
+      f();
+      return {};
+    } else {
+      return f();
+    }
+  } catch (const Poco::NotFoundException& e) {
+    return Fail(ErrorCode::kNotFound, std::string(what) + ": no " + e.message());
+  } catch (const Poco::Exception& e) {
+    return Fail(ErrorCode::kJournal, std::string("fleet store: ") + what + ": " + e.displayText());
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kJournal, std::string("fleet store: ") + what + ": " + e.what());
+  }
+}
+
+// Waves as text: "p:1,10,50,100" (percents) or "c:1,5" (counts); "" for one wave.
+std::string WavesText(const std::vector<WaveSpec>& waves) {
+  if (waves.empty()) return "";
+  std::string s = waves[0].percent ? "p:" : "c:";
+  for (size_t i = 0; i < waves.size(); ++i) s += (i ? "," : "") + std::to_string(waves[i].value);
+  return s;
+}
+std::vector<WaveSpec> ParseWaves(const std::string& text) {
+  std::vector<WaveSpec> waves;
+  if (text.size() < 2) return waves;
+  bool percent = text[0] == 'p';
+  std::stringstream ss(text.substr(2));
+  std::string item;
+  while (std::getline(ss, item, ','))
+    waves.push_back({percent, static_cast<uint32_t>(std::stoul(item))});
+  return waves;
+}
+std::string JoinNumbers(const std::vector<uint32_t>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s;
+}
+std::vector<uint32_t> SplitNumbers(const std::string& text) {
+  std::vector<uint32_t> v;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) v.push_back(static_cast<uint32_t>(std::stoul(item)));
+  return v;
+}
+std::string JoinLines(const std::vector<std::string>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "\n" : "") + v[i];
+  return s;
+}
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> v;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item)) v.push_back(item);
+  return v;
+}
+
+// RFC 3339 text <-> time point, for finished_at in the engine.
+std::optional<TimePoint> ParseTime(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  std::tm tm{};
+  double seconds = 0;
+  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%lfZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &seconds) != 6)
+    return std::nullopt;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  tm.tm_sec = 0;
+  auto whole = Clock::from_time_t(timegm(&tm));
+  return whole +
+         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+}  // namespace
+
+FleetStore::FleetStore(std::unique_ptr<Poco::Data::Session> session)
+    : session_(std::move(session)) {}
+FleetStore::~FleetStore() = default;
+
+Result<std::unique_ptr<FleetStore>> FleetStore::OpenSqlite(const std::string& path) {
+  std::error_code ec;
+  const auto folder = std::filesystem::path(path).parent_path();
+  if (!folder.empty()) std::filesystem::create_directories(folder, ec);
+  if (ec)
+    return Fail(ErrorCode::kJournal,
+                "fleet store: cannot create " + folder.string() + ": " + ec.message());
+  return Guard("open", [&] {
+    Poco::Data::SQLite::Connector::registerConnector();
+    auto session = std::make_unique<Poco::Data::Session>("SQLite", path);
+    *session << "PRAGMA journal_mode = WAL", now;
+    *session << "PRAGMA synchronous = FULL", now;
+    *session << "PRAGMA foreign_keys = ON", now;
+    *session << "PRAGMA busy_timeout = 10000", now;
+    int version = 0;
+    *session << "PRAGMA user_version", into(version), now;
+    const auto migrations = Migrations(kSqlite);
+    for (; version < static_cast<int>(migrations.size()); ++version) {
+      session->begin();
+      // One statement per call: split at semicolons (none occur inside the statements).
+      const std::string& migration = migrations[static_cast<size_t>(version)];
+      size_t begin = 0;
+      while (begin < migration.size()) {
+        size_t end = migration.find(';', begin);
+        if (end == std::string::npos) end = migration.size();
+        std::string statement = migration.substr(begin, end - begin);
+        if (statement.find_first_not_of(" \n\t") != std::string::npos) *session << statement, now;
+        begin = end + 1;
+      }
+      *session << ("PRAGMA user_version = " + std::to_string(version + 1)), now;
+      session->commit();
+    }
+    return std::unique_ptr<FleetStore>(new FleetStore(std::move(session)));
+  });
+}
+
+// ---- images ----
+
+Result<void> FleetStore::AddImage(const ImageRecord& i) {
+  std::lock_guard lock(mutex_);
+  auto existing = Guard("find an image", [&] {
+    int n = 0;
+    std::string v = i.version;
+    *session_ << "SELECT COUNT(*) FROM images WHERE version = ?", into(n), use(v), now;
+    return n;
+  });
+  if (!existing) return std::unexpected(existing.error());
+  if (*existing > 0)
+    return Fail(ErrorCode::kAlreadyExists, "version " + i.version + " is already published");
+  return Guard("add an image", [&] {
+    std::string version = i.version, sha = i.sha256, name = i.name, desc = i.description,
+                arch = i.architecture, blob = i.blob_path;
+    Int64 size = static_cast<Int64>(i.size), files = static_cast<Int64>(i.file_count);
+    int boot = static_cast<int>(i.boot_index), efi = i.has_winload_efi, exe = i.has_winload_exe,
+        sdi = i.has_boot_sdi;
+    *session_ << (std::string("INSERT INTO images(version, sha256, size, name, description, "
+                              "architecture, boot_index, file_count, has_winload_efi, "
+                              "has_winload_exe, has_boot_sdi, blob_path, published_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ") +
+                  kSqlite.now + ")"),
+        use(version), use(sha), use(size), use(name), use(desc), use(arch), use(boot), use(files),
+        use(efi), use(exe), use(sdi), use(blob), now;
+  });
+}
+
+namespace {
+
+const char* kImageColumns =
+    "version, sha256, size, name, description, architecture, boot_index, file_count, "
+    "has_winload_efi, has_winload_exe, has_boot_sdi, blob_path, published_at, retired";
+
+// Reads rows of kImageColumns.
+std::vector<ImageRecord> SelectImages(Poco::Data::Session& s, const std::string& where,
+                                      const std::string& param, bool with_param) {
+  std::vector<std::string> version, sha, name, desc, arch, blob, published;
+  std::vector<Int64> size, files;
+  std::vector<int> boot, efi, exe, sdi, retired;
+  std::string p = param;
+  Poco::Data::Statement st(s);
+  st << (std::string("SELECT ") + kImageColumns + " FROM images " + where +
+         " ORDER BY published_at, version"),
+      into(version), into(sha), into(size), into(name), into(desc), into(arch), into(boot),
+      into(files), into(efi), into(exe), into(sdi), into(blob), into(published), into(retired);
+  if (with_param) st, use(p);
+  st.execute();
+  std::vector<ImageRecord> out;
+  for (size_t k = 0; k < version.size(); ++k) {
+    out.push_back({version[k], sha[k], static_cast<uint64_t>(size[k]), name[k], desc[k], arch[k],
+                   static_cast<uint32_t>(boot[k]), static_cast<uint64_t>(files[k]), efi[k] != 0,
+                   exe[k] != 0, sdi[k] != 0, blob[k], published[k], retired[k] != 0});
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::optional<ImageRecord>> FleetStore::FindImage(const std::string& version) {
+  std::lock_guard lock(mutex_);
+  return Guard("find an image", [&] {
+    auto rows = SelectImages(*session_, "WHERE version = ?", version, true);
+    return rows.empty() ? std::optional<ImageRecord>{} : std::optional<ImageRecord>{rows[0]};
+  });
+}
+
+Result<std::optional<ImageRecord>> FleetStore::FindImageBySha(const std::string& sha256) {
+  std::lock_guard lock(mutex_);
+  return Guard("find an image", [&] {
+    auto rows = SelectImages(*session_, "WHERE sha256 = ?", sha256, true);
+    return rows.empty() ? std::optional<ImageRecord>{} : std::optional<ImageRecord>{rows[0]};
+  });
+}
+
+Result<std::vector<ImageRecord>> FleetStore::ListImages(bool include_retired) {
+  std::lock_guard lock(mutex_);
+  return Guard("list images", [&] {
+    return SelectImages(*session_, include_retired ? "" : "WHERE retired = 0", "", false);
+  });
+}
+
+Result<ImageRecord> FleetStore::RetireImage(const std::string& version) {
+  std::unique_lock lock(mutex_);
+  auto found = Guard("retire an image", [&] {
+    auto rows = SelectImages(*session_, "WHERE version = ?", version, true);
+    int users = 0;
+    std::string v = version;
+    *session_ << "SELECT COUNT(*) FROM rollouts WHERE image_version = ? AND state IN "
+                 "('active', 'paused', 'halted')",
+        into(users), use(v), now;
+    return std::make_pair(rows, users);
+  });
+  if (!found) return std::unexpected(found.error());
+  if (found->first.empty()) return Fail(ErrorCode::kNotFound, "no image version " + version);
+  if (found->second > 0) {
+    return Fail(ErrorCode::kConflict, "image " + version + " is used by " +
+                                          std::to_string(found->second) +
+                                          " rollout(s) that have not finished; abort them first");
+  }
+  auto done = Guard("retire an image", [&] {
+    std::string v = version;
+    *session_ << "UPDATE images SET retired = 1 WHERE version = ?", use(v), now;
+  });
+  if (!done) return std::unexpected(done.error());
+  ImageRecord image = found->first[0];
+  image.retired = true;
+  return image;
+}
+
+// ---- machines ----
+
+Result<void> FleetStore::RegisterMachine(const MachineRecord& m) {
+  std::lock_guard lock(mutex_);
+  return Guard("register a machine", [&] {
+    std::string id = m.id, host = m.hostname, inventory = m.inventory,
+                installed = m.installed_version, state = m.state.empty() ? "idle" : m.state,
+                step = m.current_step;
+    session_->begin();
+    int n = 0;
+    *session_ << "SELECT COUNT(*) FROM machines WHERE id = ?", into(n), use(id), now;
+    if (n == 0) {
+      *session_ << (std::string("INSERT INTO machines(id, hostname, inventory, installed_version, "
+                                "state, current_step, last_seen, registered_at) VALUES "
+                                "(?, ?, ?, ?, ?, ?, ") +
+                    kSqlite.now + ", " + kSqlite.now + ")"),
+          use(id), use(host), use(inventory), use(installed), use(state), use(step), now;
+    } else {
+      *session_ << (std::string("UPDATE machines SET hostname = ?, inventory = ?, "
+                                "installed_version = ?, last_seen = ") +
+                    kSqlite.now + " WHERE id = ?"),
+          use(host), use(inventory), use(installed), use(id), now;
+    }
+    *session_ << "DELETE FROM machine_labels WHERE machine_id = ?", use(id), now;
+    for (const auto& [key, value] : m.labels) {
+      std::string k = key, v = value;
+      *session_ << "INSERT INTO machine_labels(machine_id, key, value) VALUES (?, ?, ?)", use(id),
+          use(k), use(v), now;
+    }
+    session_->commit();
+  });
+}
+
+Result<void> FleetStore::RecordHeartbeat(const std::string& id, const std::string& inventory,
+                                         const std::string& installed_version,
+                                         const std::string& state,
+                                         const std::string& current_step) {
+  std::lock_guard lock(mutex_);
+  auto updated = Guard("record a heartbeat", [&] {
+    std::string i = id, inv = inventory, installed = installed_version, st = state,
+                step = current_step;
+    Poco::Data::Statement update(*session_);
+    update << (std::string("UPDATE machines SET inventory = ?, installed_version = ?, state = ?, "
+                           "current_step = ?, last_seen = ") +
+               kSqlite.now + " WHERE id = ?"),
+        use(inv), use(installed), use(st), use(step), use(i);
+    return update.execute();
+  });
+  if (!updated) return std::unexpected(updated.error());
+  if (*updated == 0) return Fail(ErrorCode::kNotFound, "machine " + id + " is not registered");
+  return {};
+}
+
+namespace {
+
+std::vector<MachineRecord> SelectMachines(Poco::Data::Session& s, const std::string& id_filter) {
+  std::vector<std::string> id, host, inventory, installed, state, step, seen, registered;
+  std::string filter = id_filter;
+  Poco::Data::Statement st(s);
+  st << (std::string("SELECT id, hostname, inventory, installed_version, state, current_step, "
+                     "last_seen, registered_at FROM machines") +
+         (id_filter.empty() ? "" : " WHERE id = ?") + " ORDER BY id"),
+      into(id), into(host), into(inventory), into(installed), into(state), into(step), into(seen),
+      into(registered);
+  if (!id_filter.empty()) st, use(filter);
+  st.execute();
+  std::vector<std::string> label_machine, keys, values;
+  s << "SELECT machine_id, key, value FROM machine_labels", into(label_machine), into(keys),
+      into(values), now;
+  std::map<std::string, std::map<std::string, std::string>> labels;
+  for (size_t k = 0; k < label_machine.size(); ++k) labels[label_machine[k]][keys[k]] = values[k];
+  std::vector<MachineRecord> out;
+  for (size_t k = 0; k < id.size(); ++k) {
+    out.push_back({id[k], host[k], labels[id[k]], inventory[k], installed[k], state[k], step[k],
+                   seen[k], registered[k]});
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::optional<MachineRecord>> FleetStore::FindMachine(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  if (id.empty()) return std::optional<MachineRecord>{};
+  return Guard("find a machine", [&] {
+    auto rows = SelectMachines(*session_, id);
+    return rows.empty() ? std::optional<MachineRecord>{} : std::optional<MachineRecord>{rows[0]};
+  });
+}
+
+Result<std::vector<MachineRecord>> FleetStore::ListMachines(
+    const std::map<std::string, std::string>& labels) {
+  std::lock_guard lock(mutex_);
+  return Guard("list machines", [&] {
+    auto rows = SelectMachines(*session_, "");
+    std::vector<MachineRecord> out;
+    for (auto& m : rows) {
+      bool match = true;
+      for (const auto& [k, v] : labels) {
+        auto it = m.labels.find(k);
+        if (it == m.labels.end() || it->second != v) match = false;
+      }
+      if (match) out.push_back(std::move(m));
+    }
+    return out;
+  });
+}
+
+// ---- rollouts ----
+
+Result<uint64_t> FleetStore::CreateRollout(const RolloutRecord& r,
+                                           const std::vector<std::string>& machine_ids) {
+  std::lock_guard lock(mutex_);
+  return Guard("create a rollout", [&] {
+    std::string image = r.spec.image_version, machines = JoinLines(r.spec.selector.machine_ids),
+                waves = WavesText(r.spec.waves), ends = JoinNumbers(r.wave_ends),
+                state = RolloutStateName(r.state), message = r.message;
+    int all = r.spec.selector.all;
+    Int64 wait = r.spec.wait_between_waves.count(), cap = r.spec.max_in_progress,
+          threshold = r.spec.failure_threshold_percent, retries = r.spec.max_retries,
+          rollback = static_cast<Int64>(r.rollback_of);
+    session_->begin();
+    try {
+      *session_ << (std::string(
+                        "INSERT INTO rollouts(image_version, selector_all, "
+                        "selector_machines, waves, wait_seconds, max_in_progress, "
+                        "failure_threshold, max_retries, wave_ends, state, message, "
+                        "created_at, rollback_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ") +
+                    kSqlite.now + ", ?)"),
+          use(image), use(all), use(machines), use(waves), use(wait), use(cap), use(threshold),
+          use(retries), use(ends), use(state), use(message), use(rollback), now;
+      Int64 id = 0;
+      *session_ << kSqlite.last_id, into(id), now;
+      for (const auto& [key, value] : r.spec.selector.labels) {
+        std::string k = key, v = value;
+        *session_ << "INSERT INTO rollout_labels(rollout_id, key, value) VALUES (?, ?, ?)", use(id),
+            use(k), use(v), now;
+      }
+      for (size_t position = 0; position < machine_ids.size(); ++position) {
+        std::string machine = machine_ids[position];
+        Int64 pos = static_cast<Int64>(position);
+        *session_ << "INSERT INTO rollout_members(rollout_id, machine_id, position, state, "
+                     "attempts, finished_at, previous_version, last_attempt_id) "
+                     "VALUES (?, ?, ?, 'pending', 0, '', '', 0)",
+            use(id), use(machine), use(pos), now;
+      }
+      session_->commit();
+      return static_cast<uint64_t>(id);
+    } catch (...) {
+      session_->rollback();
+      throw;
+    }
+  });
+}
+
+namespace {
+
+std::vector<RolloutRecord> SelectRollouts(Poco::Data::Session& s, Int64 id_filter) {
+  std::vector<Int64> id, wait, cap, threshold, retries, rollback;
+  std::vector<std::string> image, machines, waves, ends, state, message, created;
+  std::vector<int> all;
+  Poco::Data::Statement st(s);
+  st << (std::string("SELECT id, image_version, selector_all, selector_machines, waves, "
+                     "wait_seconds, max_in_progress, failure_threshold, max_retries, wave_ends, "
+                     "state, message, created_at, rollback_of FROM rollouts") +
+         (id_filter ? " WHERE id = ?" : "") + " ORDER BY id"),
+      into(id), into(image), into(all), into(machines), into(waves), into(wait), into(cap),
+      into(threshold), into(retries), into(ends), into(state), into(message), into(created),
+      into(rollback);
+  if (id_filter) st, use(id_filter);
+  st.execute();
+  std::vector<Int64> label_rollout;
+  std::vector<std::string> keys, values;
+  s << "SELECT rollout_id, key, value FROM rollout_labels", into(label_rollout), into(keys),
+      into(values), now;
+  std::vector<RolloutRecord> out;
+  for (size_t k = 0; k < id.size(); ++k) {
+    RolloutRecord r;
+    r.id = static_cast<uint64_t>(id[k]);
+    r.spec.image_version = image[k];
+    r.spec.selector.all = all[k] != 0;
+    r.spec.selector.machine_ids = SplitLines(machines[k]);
+    for (size_t l = 0; l < label_rollout.size(); ++l)
+      if (label_rollout[l] == id[k]) r.spec.selector.labels[keys[l]] = values[l];
+    r.spec.waves = ParseWaves(waves[k]);
+    r.spec.wait_between_waves = std::chrono::seconds(wait[k]);
+    r.spec.max_in_progress = static_cast<uint32_t>(cap[k]);
+    r.spec.failure_threshold_percent = static_cast<uint32_t>(threshold[k]);
+    r.spec.max_retries = static_cast<uint32_t>(retries[k]);
+    r.wave_ends = SplitNumbers(ends[k]);
+    r.state = ParseRolloutState(state[k]).value_or(RolloutState::kAborted);
+    r.message = message[k];
+    r.created_at = created[k];
+    r.rollback_of = static_cast<uint64_t>(rollback[k]);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::optional<RolloutRecord>> FleetStore::FindRollout(uint64_t id) {
+  std::lock_guard lock(mutex_);
+  if (id == 0) return std::optional<RolloutRecord>{};
+  return Guard("find a rollout", [&] {
+    auto rows = SelectRollouts(*session_, static_cast<Int64>(id));
+    return rows.empty() ? std::optional<RolloutRecord>{} : std::optional<RolloutRecord>{rows[0]};
+  });
+}
+
+Result<std::vector<RolloutRecord>> FleetStore::ListRollouts() {
+  std::lock_guard lock(mutex_);
+  return Guard("list rollouts", [&] { return SelectRollouts(*session_, 0); });
+}
+
+Result<void> FleetStore::SetRolloutState(uint64_t id, RolloutState state,
+                                         const std::string& message) {
+  std::lock_guard lock(mutex_);
+  return Guard("change a rollout", [&] {
+    Int64 i = static_cast<Int64>(id);
+    std::string s = RolloutStateName(state), m = message;
+    *session_ << "UPDATE rollouts SET state = ?, message = ? WHERE id = ?", use(s), use(m), use(i),
+        now;
+  });
+}
+
+Result<std::vector<MemberRecord>> FleetStore::Members(uint64_t rollout_id) {
+  std::lock_guard lock(mutex_);
+  return Guard("read rollout members", [&] {
+    std::vector<std::string> machine, state, finished, previous;
+    std::vector<Int64> position, attempts, last;
+    Int64 id = static_cast<Int64>(rollout_id);
+    *session_ << "SELECT machine_id, position, state, attempts, finished_at, previous_version, "
+                 "last_attempt_id FROM rollout_members WHERE rollout_id = ? ORDER BY position",
+        into(machine), into(position), into(state), into(attempts), into(finished), into(previous),
+        into(last), use(id), now;
+    std::vector<MemberRecord> out;
+    for (size_t k = 0; k < machine.size(); ++k) {
+      MemberRecord m;
+      m.member = {machine[k], static_cast<uint32_t>(position[k]),
+                  ParseMemberState(state[k]).value_or(MemberState::kPending),
+                  static_cast<uint32_t>(attempts[k]), ParseTime(finished[k])};
+      m.previous_version = previous[k];
+      m.last_attempt_id = static_cast<uint64_t>(last[k]);
+      out.push_back(std::move(m));
+    }
+    return out;
+  });
+}
+
+Result<std::optional<uint64_t>> FleetStore::OpenRolloutOf(const std::string& machine_id) {
+  std::lock_guard lock(mutex_);
+  return Guard("find a machine's rollout", [&] {
+    std::vector<Int64> ids;
+    std::string m = machine_id;
+    *session_ << "SELECT r.id FROM rollouts r JOIN rollout_members x ON x.rollout_id = r.id "
+                 "WHERE x.machine_id = ? AND r.state IN ('active', 'paused', 'halted') "
+                 "ORDER BY r.id DESC LIMIT 1",
+        into(ids), use(m), now;
+    return ids.empty() ? std::optional<uint64_t>{}
+                       : std::optional<uint64_t>{static_cast<uint64_t>(ids[0])};
+  });
+}
+
+// ---- attempts ----
+
+Result<AttemptRecord> FleetStore::StartAttempt(uint64_t rollout_id, const std::string& machine_id,
+                                               const std::string& image_version,
+                                               const std::string& previous_version) {
+  std::lock_guard lock(mutex_);
+  return Guard("start an attempt", [&] {
+    Int64 rollout = static_cast<Int64>(rollout_id);
+    std::string machine = machine_id, version = image_version, previous = previous_version;
+    session_->begin();
+    try {
+      *session_ << (std::string("INSERT INTO attempts(rollout_id, machine_id, image_version, "
+                                "state, started_at, finished_at, error, max_sequence) "
+                                "VALUES (?, ?, ?, 'assigned', ") +
+                    kSqlite.now + ", '', '', 0)"),
+          use(rollout), use(machine), use(version), now;
+      Int64 id = 0;
+      *session_ << kSqlite.last_id, into(id), now;
+      // The previous version is the one before this rollout's first attempt on the machine.
+      *session_ << "UPDATE rollout_members SET state = 'assigned', attempts = attempts + 1, "
+                   "last_attempt_id = ?, previous_version = CASE WHEN attempts = 0 THEN ? ELSE "
+                   "previous_version END WHERE rollout_id = ? AND machine_id = ?",
+          use(id), use(previous), use(rollout), use(machine), now;
+      std::string started;
+      *session_ << "SELECT started_at FROM attempts WHERE id = ?", into(started), use(id), now;
+      session_->commit();
+      AttemptRecord a;
+      a.id = static_cast<uint64_t>(id);
+      a.rollout_id = rollout_id;
+      a.machine_id = machine_id;
+      a.image_version = image_version;
+      a.state = "assigned";
+      a.started_at = started;
+      return a;
+    } catch (...) {
+      session_->rollback();
+      throw;
+    }
+  });
+}
+
+namespace {
+
+template <typename Param>
+std::vector<AttemptRecord> SelectAttempts(Poco::Data::Session& s, const std::string& where,
+                                          const Param& param) {
+  std::vector<Int64> id, rollout;
+  std::vector<std::string> machine, version, state, started, finished, error;
+  Param p = param;
+  s
+      << ("SELECT id, rollout_id, machine_id, image_version, state, started_at, finished_at, error "
+          "FROM attempts " +
+          where + " ORDER BY id DESC"),
+      into(id), into(rollout), into(machine), into(version), into(state), into(started),
+      into(finished), into(error), use(p), now;
+  std::vector<AttemptRecord> out;
+  for (size_t k = 0; k < id.size(); ++k) {
+    AttemptRecord a{static_cast<uint64_t>(id[k]),
+                    static_cast<uint64_t>(rollout[k]),
+                    machine[k],
+                    version[k],
+                    state[k],
+                    started[k],
+                    finished[k],
+                    error[k],
+                    {}};
+    std::vector<Int64> seq, done, total;
+    std::vector<std::string> step, status, message, at;
+    Int64 attempt = id[k];
+    s << "SELECT sequence, step, status, bytes_done, bytes_total, message, at FROM step_events "
+         "WHERE attempt_id = ? ORDER BY sequence",
+        into(seq), into(step), into(status), into(done), into(total), into(message), into(at),
+        use(attempt), now;
+    for (size_t e = 0; e < seq.size(); ++e) {
+      a.events.push_back({static_cast<uint64_t>(seq[e]), step[e], status[e],
+                          static_cast<uint64_t>(done[e]), static_cast<uint64_t>(total[e]),
+                          message[e], at[e]});
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::optional<AttemptRecord>> FleetStore::FindAttempt(uint64_t id) {
+  std::lock_guard lock(mutex_);
+  return Guard("find an attempt", [&] {
+    auto rows = SelectAttempts(*session_, "WHERE id = ?", static_cast<Int64>(id));
+    return rows.empty() ? std::optional<AttemptRecord>{} : std::optional<AttemptRecord>{rows[0]};
+  });
+}
+
+Result<uint64_t> FleetStore::AddEvents(uint64_t attempt_id,
+                                       const std::vector<EventRecord>& events) {
+  std::lock_guard lock(mutex_);
+  return Guard("record step events", [&] {
+    Int64 attempt = static_cast<Int64>(attempt_id);
+    session_->begin();
+    try {
+      std::vector<Int64> max_sequence;
+      std::vector<Int64> rollout;
+      std::vector<std::string> machine;
+      *session_ << "SELECT max_sequence, rollout_id, machine_id FROM attempts WHERE id = ?",
+          into(max_sequence), into(rollout), into(machine), use(attempt), now;
+      if (max_sequence.empty())
+        throw Poco::NotFoundException("attempt " + std::to_string(attempt_id));
+      Int64 highest = max_sequence[0];
+      for (const auto& e : events) {
+        if (static_cast<Int64>(e.sequence) <= highest) continue;  // already stored: a retry
+        Int64 seq = static_cast<Int64>(e.sequence), done = static_cast<Int64>(e.bytes_done),
+              total = static_cast<Int64>(e.bytes_total);
+        std::string step = e.step, status = e.status, message = e.message, at = e.at;
+        *session_ << "INSERT INTO step_events(attempt_id, sequence, step, status, bytes_done, "
+                     "bytes_total, message, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            use(attempt), use(seq), use(step), use(status), use(done), use(total), use(message),
+            use(at), now;
+        highest = seq;
+        std::string state = e.status == "succeeded" && e.step == "done" ? "succeeded"
+                            : e.status == "failed"                      ? "failed"
+                                                                        : "running";
+        std::string error = e.status == "failed" ? e.message : "";
+        bool final_state = state != "running";
+        *session_ << (std::string("UPDATE attempts SET state = ?, error = ?, finished_at = ") +
+                      (final_state ? kSqlite.now : "finished_at") + " WHERE id = ?"),
+            use(state), use(error), use(attempt), now;
+        *session_ << (std::string("UPDATE rollout_members SET state = ?, finished_at = ") +
+                      (final_state ? kSqlite.now : "finished_at") +
+                      " WHERE rollout_id = ? AND machine_id = ? AND last_attempt_id = ?"),
+            use(state), use(rollout[0]), use(machine[0]), use(attempt), now;
+      }
+      *session_ << "UPDATE attempts SET max_sequence = ? WHERE id = ?", use(highest), use(attempt),
+          now;
+      session_->commit();
+      return static_cast<uint64_t>(highest);
+    } catch (...) {
+      session_->rollback();
+      throw;
+    }
+  });
+}
+
+Result<std::vector<AttemptRecord>> FleetStore::Attempts(const std::string& machine_id) {
+  std::lock_guard lock(mutex_);
+  return Guard("read attempts",
+               [&] { return SelectAttempts(*session_, "WHERE machine_id = ?", machine_id); });
+}
+
+Result<FleetSummary> FleetStore::Summary() {
+  std::lock_guard lock(mutex_);
+  return Guard("summarize the fleet", [&] {
+    FleetSummary s;
+    std::vector<std::string> keys;
+    std::vector<Int64> counts;
+    *session_ << "SELECT state, COUNT(*) FROM machines GROUP BY state", into(keys), into(counts),
+        now;
+    for (size_t k = 0; k < keys.size(); ++k) {
+      s.by_state[keys[k]] = static_cast<uint32_t>(counts[k]);
+      s.machines += static_cast<uint32_t>(counts[k]);
+    }
+    keys.clear();
+    counts.clear();
+    *session_ << "SELECT installed_version, COUNT(*) FROM machines GROUP BY installed_version",
+        into(keys), into(counts), now;
+    for (size_t k = 0; k < keys.size(); ++k)
+      s.by_version[keys[k]] = static_cast<uint32_t>(counts[k]);
+    int active = 0;
+    *session_ << "SELECT COUNT(*) FROM rollouts WHERE state IN ('active', 'paused', 'halted')",
+        into(active), now;
+    s.active_rollouts = static_cast<uint32_t>(active);
+    return s;
+  });
+}
+
+}  // namespace lifeboat::controller

@@ -1,0 +1,82 @@
+// The controller's state: images, machines, rollouts and their members, attempts and step
+// events, in SQL through Poco::Data (used only in fleet_store.cpp). Embedded SQLite by default
+// (WAL, foreign keys, synchronous=FULL: a call that returned survives a crash); the SQL is kept
+// to what PostgreSQL also runs, with the few differences in one Dialect, so a second backend is
+// a connector and a dialect away. Thread-safe: calls are serialized on one session.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "controller/model.h"
+
+namespace Poco::Data {
+class Session;
+}
+
+namespace lifeboat::controller {
+
+class FleetStore {
+ public:
+  // Opens or creates the SQLite database at `path` and migrates its schema. Errors: kJournal.
+  [[nodiscard]] static Result<std::unique_ptr<FleetStore>> OpenSqlite(const std::string& path);
+  ~FleetStore();
+
+  // Images. AddImage: kAlreadyExists when the version is taken.
+  [[nodiscard]] Result<void> AddImage(const ImageRecord& image);
+  [[nodiscard]] Result<std::optional<ImageRecord>> FindImage(const std::string& version);
+  [[nodiscard]] Result<std::optional<ImageRecord>> FindImageBySha(const std::string& sha256);
+  [[nodiscard]] Result<std::vector<ImageRecord>> ListImages(bool include_retired);
+  // kNotFound, kConflict (an active or paused rollout uses it).
+  [[nodiscard]] Result<ImageRecord> RetireImage(const std::string& version);
+
+  // Machines. Register creates or refreshes (idempotent).
+  [[nodiscard]] Result<void> RegisterMachine(const MachineRecord& machine);
+  // kNotFound when the machine never registered.
+  [[nodiscard]] Result<void> RecordHeartbeat(const std::string& id, const std::string& inventory,
+                                             const std::string& installed_version,
+                                             const std::string& state,
+                                             const std::string& current_step);
+  [[nodiscard]] Result<std::optional<MachineRecord>> FindMachine(const std::string& id);
+  // Machines carrying every label (all when empty), by id.
+  [[nodiscard]] Result<std::vector<MachineRecord>> ListMachines(
+      const std::map<std::string, std::string>& labels);
+
+  // Rollouts. CreateRollout stores the rollout and its members (machine ids in wave order) in
+  // one transaction and returns its id.
+  [[nodiscard]] Result<uint64_t> CreateRollout(const RolloutRecord& rollout,
+                                               const std::vector<std::string>& machine_ids);
+  [[nodiscard]] Result<std::optional<RolloutRecord>> FindRollout(uint64_t id);
+  [[nodiscard]] Result<std::vector<RolloutRecord>> ListRollouts();
+  [[nodiscard]] Result<void> SetRolloutState(uint64_t id, RolloutState state,
+                                             const std::string& message);
+  [[nodiscard]] Result<std::vector<MemberRecord>> Members(uint64_t rollout_id);
+  // The active, paused or halted rollout the machine belongs to, if any.
+  [[nodiscard]] Result<std::optional<uint64_t>> OpenRolloutOf(const std::string& machine_id);
+
+  // Attempts. StartAttempt creates an attempt and marks the member assigned, in one transaction.
+  [[nodiscard]] Result<AttemptRecord> StartAttempt(uint64_t rollout_id,
+                                                   const std::string& machine_id,
+                                                   const std::string& image_version,
+                                                   const std::string& previous_version);
+  [[nodiscard]] Result<std::optional<AttemptRecord>> FindAttempt(uint64_t id);
+  // Stores the events whose sequence is above the highest stored (idempotent) and applies a
+  // final one (succeeded or failed) to the attempt and its member. Returns the highest sequence.
+  [[nodiscard]] Result<uint64_t> AddEvents(uint64_t attempt_id,
+                                           const std::vector<EventRecord>& events);
+  // Attempts of a machine, newest first, with their events.
+  [[nodiscard]] Result<std::vector<AttemptRecord>> Attempts(const std::string& machine_id);
+
+  [[nodiscard]] Result<FleetSummary> Summary();
+
+ private:
+  explicit FleetStore(std::unique_ptr<Poco::Data::Session> session);
+  std::unique_ptr<Poco::Data::Session> session_;
+  std::mutex mutex_;
+};
+
+}  // namespace lifeboat::controller

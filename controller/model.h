@@ -1,0 +1,89 @@
+// What the controller keeps: plain values the store reads and writes and the services translate
+// to and from protobuf. Times are RFC 3339 text in UTC ("2026-11-21T22:18:20.123Z").
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/rollout_engine.h"
+
+namespace lifeboat::controller {
+
+struct ImageRecord {
+  std::string version;
+  std::string sha256;
+  uint64_t size = 0;
+  std::string name;
+  std::string description;
+  std::string architecture;
+  uint32_t boot_index = 0;
+  uint64_t file_count = 0;
+  bool has_winload_efi = false;
+  bool has_winload_exe = false;
+  bool has_boot_sdi = false;
+  std::string blob_path;  // where the bytes are, content-addressed by sha256
+  std::string published_at;
+  bool retired = false;
+};
+
+struct MachineRecord {
+  std::string id;
+  std::string hostname;
+  std::map<std::string, std::string> labels;
+  std::string inventory;  // opaque to the store: the edge's serialized inventory
+  std::string installed_version;
+  std::string state;  // idle, downloading, applying, failed
+  std::string current_step;
+  std::string last_seen;
+  std::string registered_at;
+};
+
+struct RolloutRecord {
+  uint64_t id = 0;
+  RolloutSpec spec;
+  RolloutState state = RolloutState::kActive;
+  std::string message;
+  std::string created_at;
+  uint64_t rollback_of = 0;
+  std::vector<uint32_t> wave_ends;
+};
+
+struct MemberRecord {
+  Member member;
+  std::string previous_version;  // what the machine had when the rollout first assigned it
+  uint64_t last_attempt_id = 0;
+};
+
+struct EventRecord {
+  uint64_t sequence = 0;
+  std::string step;
+  std::string status;  // started, progress, succeeded, failed
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+  std::string message;
+  std::string at;
+};
+
+struct AttemptRecord {
+  uint64_t id = 0;
+  uint64_t rollout_id = 0;
+  std::string machine_id;
+  std::string image_version;
+  std::string state;  // assigned, running, succeeded, failed
+  std::string started_at;
+  std::string finished_at;
+  std::string error;
+  std::vector<EventRecord> events;
+};
+
+struct FleetSummary {
+  uint32_t machines = 0;
+  std::map<std::string, uint32_t> by_state;
+  std::map<std::string, uint32_t> by_version;
+  uint32_t active_rollouts = 0;
+};
+
+}  // namespace lifeboat::controller

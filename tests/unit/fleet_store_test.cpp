@@ -1,0 +1,162 @@
+// The controller's store on a real SQLite file: images, machines, rollouts, attempts, events,
+// what survives reopening, and the refusals.
+#include "controller/fleet_store.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/test_support.h"
+
+namespace lifeboat::controller {
+namespace {
+
+using test::TempDir;
+
+ImageRecord Image(const std::string& version, const std::string& sha) {
+  ImageRecord i;
+  i.version = version;
+  i.sha256 = sha;
+  i.size = 1234;
+  i.name = "PE";
+  i.architecture = "x64";
+  i.boot_index = 1;
+  i.file_count = 6;
+  i.has_winload_efi = i.has_winload_exe = i.has_boot_sdi = true;
+  i.blob_path = "/blobs/" + sha;
+  return i;
+}
+
+MachineRecord Machine(const std::string& id, std::map<std::string, std::string> labels) {
+  MachineRecord m;
+  m.id = id;
+  m.hostname = id + ".example";
+  m.labels = std::move(labels);
+  m.inventory = "inventory of " + id;
+  return m;
+}
+
+class FleetStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = FleetStore::OpenSqlite(dir_ / "fleet.db");
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(*s);
+  }
+  TempDir dir_;
+  std::unique_ptr<FleetStore> store_;
+};
+
+TEST_F(FleetStoreTest, ImagesAreUniqueByVersionAndRetireRespectsRollouts) {
+  ASSERT_TRUE(store_->AddImage(Image("1.0", "aa")));
+  auto dup = store_->AddImage(Image("1.0", "bb"));
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, ErrorCode::kAlreadyExists);
+  ASSERT_TRUE(store_->AddImage(Image("2.0", "bb")));
+  EXPECT_EQ((*store_->FindImageBySha("bb"))->version, "2.0");
+  EXPECT_FALSE(*store_->FindImage("3.0"));
+  auto found = store_->FindImage("1.0");
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->size, 1234u);
+  EXPECT_TRUE((*found)->has_boot_sdi);
+  EXPECT_FALSE((*found)->published_at.empty());
+
+  ASSERT_TRUE(store_->RegisterMachine(Machine("m1", {})));
+  RolloutRecord r;
+  r.spec.image_version = "2.0";
+  r.spec.selector.all = true;
+  r.wave_ends = {1};
+  ASSERT_TRUE(store_->CreateRollout(r, {"m1"}));
+  auto busy = store_->RetireImage("2.0");
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(busy.error().code, ErrorCode::kConflict);
+  auto retired = store_->RetireImage("1.0");
+  ASSERT_TRUE(retired);
+  EXPECT_TRUE(retired->retired);
+  EXPECT_EQ(store_->ListImages(false)->size(), 1u);
+  EXPECT_EQ(store_->ListImages(true)->size(), 2u);
+  EXPECT_EQ(store_->RetireImage("9.9").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(FleetStoreTest, MachinesRegisterIdempotentlyAndFilterByLabels) {
+  ASSERT_TRUE(store_->RegisterMachine(Machine("m1", {{"site", "paris"}, {"ring", "canary"}})));
+  ASSERT_TRUE(store_->RegisterMachine(Machine("m2", {{"site", "paris"}})));
+  ASSERT_TRUE(store_->RegisterMachine(Machine("m1", {{"site", "lyon"}})));  // again: refreshed
+  EXPECT_EQ(store_->ListMachines({})->size(), 2u);
+  auto paris = store_->ListMachines({{"site", "paris"}});
+  ASSERT_EQ(paris->size(), 1u);
+  EXPECT_EQ((*paris)[0].id, "m2");
+  ASSERT_TRUE(store_->RecordHeartbeat("m2", "inv2", "1.0", "applying", "write-image"));
+  auto m2 = *store_->FindMachine("m2");
+  EXPECT_EQ(m2->installed_version, "1.0");
+  EXPECT_EQ(m2->state, "applying");
+  EXPECT_EQ(m2->current_step, "write-image");
+  EXPECT_EQ(store_->RecordHeartbeat("nobody", "", "", "idle", "").error().code,
+            ErrorCode::kNotFound);
+}
+
+TEST_F(FleetStoreTest, AttemptsEventsAreIdempotentBySequenceAndSurviveReopening) {
+  ASSERT_TRUE(store_->AddImage(Image("1.0", "aa")));
+  for (const char* id : {"m1", "m2"}) ASSERT_TRUE(store_->RegisterMachine(Machine(id, {})));
+  RolloutRecord r;
+  r.spec.image_version = "1.0";
+  r.spec.selector.labels = {{"ring", "canary"}};
+  r.spec.waves = {{true, 50}, {true, 100}};
+  r.spec.max_retries = 2;
+  r.spec.wait_between_waves = std::chrono::seconds(60);
+  r.wave_ends = {1, 2};
+  auto id = store_->CreateRollout(r, {"m2", "m1"});
+  ASSERT_TRUE(id) << id.error().message;
+  EXPECT_EQ(**store_->OpenRolloutOf("m1"), *id);
+  auto attempt = store_->StartAttempt(*id, "m2", "1.0", "0.9");
+  ASSERT_TRUE(attempt) << attempt.error().message;
+  std::vector<EventRecord> events = {{1, "download", "started", 0, 100, "", "t1"},
+                                     {2, "download", "progress", 50, 100, "", "t2"}};
+  EXPECT_EQ(*store_->AddEvents(attempt->id, events), 2u);
+  EXPECT_EQ(*store_->AddEvents(attempt->id, events), 2u);  // a retried report
+  events = {{2, "download", "progress", 50, 100, "", "t2"},
+            {3, "done", "succeeded", 100, 100, "", "t3"}};
+  EXPECT_EQ(*store_->AddEvents(attempt->id, events), 3u);
+
+  store_.reset();  // everything acknowledged is on disk
+  auto reopened = FleetStore::OpenSqlite(dir_ / "fleet.db");
+  ASSERT_TRUE(reopened);
+  auto rollout = *(*reopened)->FindRollout(*id);
+  ASSERT_TRUE(rollout);
+  EXPECT_EQ(rollout->spec.waves, r.spec.waves);
+  EXPECT_EQ(rollout->spec.selector.labels, r.spec.selector.labels);
+  EXPECT_EQ(rollout->spec.max_retries, 2u);
+  EXPECT_EQ(rollout->spec.wait_between_waves.count(), 60);
+  EXPECT_EQ(rollout->wave_ends, (std::vector<uint32_t>{1, 2}));
+  auto members = *(*reopened)->Members(*id);
+  ASSERT_EQ(members.size(), 2u);
+  EXPECT_EQ(members[0].member.machine_id, "m2");
+  EXPECT_EQ(members[0].member.state, MemberState::kSucceeded);
+  EXPECT_EQ(members[0].member.attempts, 1u);
+  EXPECT_TRUE(members[0].member.finished_at.has_value());
+  EXPECT_EQ(members[0].previous_version, "0.9");
+  EXPECT_EQ(members[1].member.state, MemberState::kPending);
+  auto history = *(*reopened)->Attempts("m2");
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].state, "succeeded");
+  ASSERT_EQ(history[0].events.size(), 3u);
+  EXPECT_EQ(history[0].events[1].bytes_done, 50u);
+
+  // A failure carries its error text to the attempt.
+  auto second = (*reopened)->StartAttempt(*id, "m1", "1.0", "");
+  ASSERT_TRUE(second);
+  ASSERT_TRUE(
+      (*reopened)->AddEvents(second->id, {{1, "write-image", "failed", 0, 0, "disk full", "t"}}));
+  auto failed = *(*reopened)->FindAttempt(second->id);
+  EXPECT_EQ(failed->state, "failed");
+  EXPECT_EQ(failed->error, "disk full");
+  EXPECT_EQ((*(*reopened)->Members(*id))[1].member.state, MemberState::kFailed);
+  EXPECT_EQ((*reopened)->AddEvents(999, {}).error().code, ErrorCode::kNotFound);
+
+  ASSERT_TRUE((*reopened)->SetRolloutState(*id, RolloutState::kAborted, "by test"));
+  EXPECT_FALSE(*(*reopened)->OpenRolloutOf("m1"));
+  auto summary = *(*reopened)->Summary();
+  EXPECT_EQ(summary.machines, 2u);
+  EXPECT_EQ(summary.active_rollouts, 0u);
+}
+
+}  // namespace
+}  // namespace lifeboat::controller

@@ -5,16 +5,6 @@
 
 namespace lifeboat::agent {
 
-bool ValidVersion(const std::string& v) {
-  if (v.empty() || v.size() > 64 || v == "." || v == "..") return false;
-  for (char c : v) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 std::string VersionFolder(const std::string& version) {
   return std::string(kLifeboatFolder) + "\\" + version;
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/version.h"
 #include "image/ntfs_volume.h"
 #include "image/wim_file.h"
 #include "partition/disk_model.h"
@@ -21,8 +22,6 @@ namespace lifeboat::agent {
 
 inline constexpr const char* kLifeboatFolder = "\\Recovery\\Lifeboat";
 
-// A version names a folder: 1 to 64 of A-Z a-z 0-9 . _ - (and not "." or "..").
-bool ValidVersion(const std::string& version);
 std::string VersionFolder(const std::string& version);
 std::string WimPath(const std::string& version);
 std::string SdiPath(const std::string& version);

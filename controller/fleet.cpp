@@ -1,0 +1,455 @@
+#include "controller/fleet.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "common/sha256.h"
+#include "common/version.h"
+#include "image/wim_file.h"
+
+namespace lifeboat::controller {
+
+namespace fs = std::filesystem;
+
+struct Fleet::Upload::Hash {
+  Sha256 sha;
+};
+
+Fleet::Fleet(FleetStore& store, std::string data_dir, std::function<TimePoint()> clock)
+    : store_(store), data_dir_(std::move(data_dir)), clock_(std::move(clock)) {
+  std::error_code ec;
+  fs::create_directories(fs::path(data_dir_) / "images", ec);
+  fs::create_directories(fs::path(data_dir_) / "uploads", ec);
+}
+
+// ---- images ----
+
+Result<ImageRecord> Fleet::Adopt(const std::string& version, const std::string& file, bool move) {
+  auto checked = image::CheckImage(file);
+  if (!checked) {
+    const Error& e = checked.error();
+    if (e.code == ErrorCode::kNotFound) return std::unexpected(e);
+    return Fail(ErrorCode::kInvalidArgument, "image: not a usable recovery image: " + e.message);
+  }
+  const std::string blob = (fs::path(data_dir_) / "images" / (checked->sha256 + ".wim")).string();
+  std::error_code ec;
+  if (!fs::exists(blob)) {
+    // Content-addressed: the same bytes published twice under two versions are stored once.
+    const std::string temp = blob + ".partial";
+    if (move) {
+      fs::rename(file, temp, ec);
+    } else {
+      fs::copy_file(file, temp, fs::copy_options::overwrite_existing, ec);
+    }
+    if (!ec) fs::rename(temp, blob, ec);
+    if (ec) {
+      fs::remove(temp, ec);
+      return Fail(ErrorCode::kIo, "store the image in " + blob + ": " + ec.message());
+    }
+  } else if (move) {
+    fs::remove(file, ec);
+  }
+  ImageRecord record;
+  record.version = version;
+  record.sha256 = checked->sha256;
+  record.size = checked->size.value;
+  record.name = checked->name;
+  record.description = checked->description;
+  record.architecture = checked->architecture;
+  record.boot_index = checked->boot_index;
+  record.file_count = checked->file_count;
+  record.has_winload_efi = !checked->winload_efi.empty();
+  record.has_winload_exe = !checked->winload_exe.empty();
+  record.has_boot_sdi = !checked->boot_sdi.empty();
+  record.blob_path = blob;
+  if (auto r = store_.AddImage(record); !r) return std::unexpected(r.error());
+  return Image(version);
+}
+
+Result<ImageRecord> Fleet::PublishFromPath(const std::string& version, const std::string& path) {
+  if (!ValidVersion(version)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "version: '" + version + "' is not 1 to 64 of letters, digits, '.', '_' or '-'");
+  }
+  auto existing = store_.FindImage(version);
+  if (!existing) return std::unexpected(existing.error());
+  if (*existing)
+    return Fail(ErrorCode::kAlreadyExists, "version: " + version + " is already published");
+  return Adopt(version, path, false);
+}
+
+Fleet::Upload::Upload(Fleet& fleet, std::string version, std::string sha256, uint64_t size,
+                      std::string temp_path, int fd)
+    : fleet_(fleet),
+      version_(std::move(version)),
+      sha256_(std::move(sha256)),
+      temp_path_(std::move(temp_path)),
+      size_(size),
+      fd_(fd),
+      hash_(std::make_unique<Hash>()) {}
+
+Fleet::Upload::~Upload() {
+  if (fd_ >= 0) close(fd_);
+  if (!temp_path_.empty()) unlink(temp_path_.c_str());
+}
+
+Result<void> Fleet::Upload::Append(const void* data, size_t size) {
+  if (received_ + size > size_) {
+    return Fail(ErrorCode::kVerification, "chunk: the upload is longer than its declared " +
+                                              std::to_string(size_) + " bytes");
+  }
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  hash_->sha.Update({bytes, size});
+  for (size_t done = 0; done < size;) {
+    ssize_t n = write(fd_, bytes + done, size - done);
+    if (n <= 0)
+      return Fail(ErrorCode::kIo, "store the upload: " + std::string(std::strerror(errno)));
+    done += static_cast<size_t>(n);
+  }
+  received_ += size;
+  return {};
+}
+
+Result<ImageRecord> Fleet::Upload::Finish() {
+  if (received_ != size_) {
+    return Fail(ErrorCode::kVerification, "size_bytes: received " + std::to_string(received_) +
+                                              " bytes of the declared " + std::to_string(size_));
+  }
+  std::string actual = hash_->sha.HexDigest();
+  if (actual != sha256_) {
+    return Fail(ErrorCode::kVerification,
+                "sha256: the uploaded bytes hash to " + actual + ", not the declared " + sha256_);
+  }
+  if (fsync(fd_) != 0 || close(fd_) != 0) {
+    fd_ = -1;
+    return Fail(ErrorCode::kIo, "store the upload: " + std::string(std::strerror(errno)));
+  }
+  fd_ = -1;
+  auto adopted = fleet_.Adopt(version_, temp_path_, true);
+  if (adopted) temp_path_.clear();  // moved into the blob store
+  return adopted;
+}
+
+Result<std::unique_ptr<Fleet::Upload>> Fleet::StartUpload(const std::string& version,
+                                                          const std::string& sha256,
+                                                          uint64_t size) {
+  if (!ValidVersion(version)) {
+    return Fail(
+        ErrorCode::kInvalidArgument,
+        "header.version: '" + version + "' is not 1 to 64 of letters, digits, '.', '_' or '-'");
+  }
+  if (sha256.size() != 64 || sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return Fail(ErrorCode::kInvalidArgument, "header.sha256: expected 64 lower-case hex digits");
+  }
+  if (size == 0) return Fail(ErrorCode::kInvalidArgument, "header.size_bytes: must not be 0");
+  auto existing = store_.FindImage(version);
+  if (!existing) return std::unexpected(existing.error());
+  if (*existing)
+    return Fail(ErrorCode::kAlreadyExists, "header.version: " + version + " is already published");
+  std::string temp = (fs::path(data_dir_) / "uploads" / (sha256 + ".XXXXXX")).string();
+  int fd = mkstemp(temp.data());
+  if (fd < 0) return Fail(ErrorCode::kIo, "store the upload: " + std::string(std::strerror(errno)));
+  return std::unique_ptr<Upload>(new Upload(*this, version, sha256, size, temp, fd));
+}
+
+Result<std::vector<ImageRecord>> Fleet::Images(bool include_retired) {
+  return store_.ListImages(include_retired);
+}
+
+Result<ImageRecord> Fleet::Image(const std::string& version) {
+  auto found = store_.FindImage(version);
+  if (!found) return std::unexpected(found.error());
+  if (!*found) return Fail(ErrorCode::kNotFound, "version: no image " + version);
+  return **found;
+}
+
+Result<ImageRecord> Fleet::RetireImage(const std::string& version) {
+  return store_.RetireImage(version);
+}
+
+Result<ImageRecord> Fleet::ImageBySha(const std::string& sha256) {
+  auto found = store_.FindImageBySha(sha256);
+  if (!found) return std::unexpected(found.error());
+  if (!*found) return Fail(ErrorCode::kNotFound, "sha256: no image " + sha256);
+  return **found;
+}
+
+// ---- agents ----
+
+Result<void> Fleet::Register(const MachineRecord& machine) {
+  if (machine.id.empty()) return Fail(ErrorCode::kInvalidArgument, "machine_id is empty");
+  if (machine.hostname.empty()) return Fail(ErrorCode::kInvalidArgument, "hostname is empty");
+  for (const auto& [key, value] : machine.labels) {
+    if (key.empty()) return Fail(ErrorCode::kInvalidArgument, "labels: a label has an empty key");
+  }
+  return store_.RegisterMachine(machine);
+}
+
+Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id,
+                                                   const std::string& inventory,
+                                                   const std::string& installed_version,
+                                                   const std::string& state,
+                                                   const std::string& current_step) {
+  if (machine_id.empty()) return Fail(ErrorCode::kInvalidArgument, "machine_id is empty");
+  if (auto r =
+          store_.RecordHeartbeat(machine_id, inventory, installed_version, state, current_step);
+      !r)
+    return std::unexpected(r.error());
+  std::lock_guard lock(assign_mutex_);
+  auto open = store_.OpenRolloutOf(machine_id);
+  if (!open) return std::unexpected(open.error());
+  if (!*open) return std::optional<Assignment>{};
+  auto rollout = store_.FindRollout(**open);
+  if (!rollout) return std::unexpected(rollout.error());
+  auto view = Refresh(**rollout);
+  if (!view) return std::unexpected(view.error());
+  auto members = store_.Members(view->rollout.id);
+  if (!members) return std::unexpected(members.error());
+  auto me = std::find_if(members->begin(), members->end(),
+                         [&](const MemberRecord& m) { return m.member.machine_id == machine_id; });
+  if (me == members->end()) return std::optional<Assignment>{};
+  auto image = Image(view->rollout.spec.image_version);
+  if (!image) return std::unexpected(image.error());
+  // Work already given and not reported finished is given again: a heartbeat is idempotent.
+  if ((me->member.state == MemberState::kAssigned || me->member.state == MemberState::kRunning) &&
+      view->rollout.state != RolloutState::kAborted) {
+    return std::optional<Assignment>{Assignment{me->last_attempt_id, view->rollout.id, *image}};
+  }
+  if (!ShouldAssign(view->rollout.spec, view->rollout.state, view->rollout.wave_ends,
+                    view->evaluation, me->member)) {
+    return std::optional<Assignment>{};
+  }
+  auto attempt =
+      store_.StartAttempt(view->rollout.id, machine_id, image->version, installed_version);
+  if (!attempt) return std::unexpected(attempt.error());
+  return std::optional<Assignment>{Assignment{attempt->id, view->rollout.id, *image}};
+}
+
+Result<uint64_t> Fleet::Report(const std::string& machine_id, uint64_t attempt_id,
+                               const std::vector<EventRecord>& events) {
+  for (const auto& e : events) {
+    if (e.sequence == 0)
+      return Fail(ErrorCode::kInvalidArgument, "events: sequence numbers start at 1");
+  }
+  auto attempt = store_.FindAttempt(attempt_id);
+  if (!attempt) return std::unexpected(attempt.error());
+  if (!*attempt || (*attempt)->machine_id != machine_id) {
+    return Fail(ErrorCode::kNotFound, "attempt_id: no attempt " + std::to_string(attempt_id) +
+                                          " for machine " + machine_id);
+  }
+  auto highest = store_.AddEvents(attempt_id, events);
+  if (!highest) return std::unexpected(highest.error());
+  std::lock_guard lock(assign_mutex_);
+  auto rollout = store_.FindRollout((*attempt)->rollout_id);
+  if (rollout && *rollout) (void)Refresh(**rollout);
+  return highest;
+}
+
+// ---- rollouts ----
+
+Result<RolloutView> Fleet::Refresh(const RolloutRecord& rollout) {
+  auto members = store_.Members(rollout.id);
+  if (!members) return std::unexpected(members.error());
+  std::vector<Member> plain;
+  for (const auto& m : *members) plain.push_back(m.member);
+  RolloutView view{rollout, Evaluate(rollout.spec, rollout.wave_ends, plain, clock_())};
+  if (rollout.state == RolloutState::kActive &&
+      (view.evaluation.halt || view.evaluation.completed)) {
+    RolloutState next = view.evaluation.halt ? RolloutState::kHalted : RolloutState::kCompleted;
+    std::string message = view.evaluation.halt ? view.evaluation.halt_reason : rollout.message;
+    if (auto r = store_.SetRolloutState(rollout.id, next, message); !r)
+      return std::unexpected(r.error());
+    view.rollout.state = next;
+    view.rollout.message = message;
+  }
+  return view;
+}
+
+Result<RolloutView> Fleet::CreateRollout(const RolloutSpec& spec, uint64_t rollback_of) {
+  if (auto r = ValidateSpec(spec); !r) return std::unexpected(r.error());
+  auto image = store_.FindImage(spec.image_version);
+  if (!image) return std::unexpected(image.error());
+  if (!*image) return Fail(ErrorCode::kNotFound, "image_version: no image " + spec.image_version);
+  if ((*image)->retired) {
+    return Fail(ErrorCode::kConflict, "image_version: " + spec.image_version + " is retired");
+  }
+  std::vector<MachineRecord> targets;
+  if (!spec.selector.machine_ids.empty()) {
+    for (const auto& id : spec.selector.machine_ids) {
+      auto m = store_.FindMachine(id);
+      if (!m) return std::unexpected(m.error());
+      if (!*m) return Fail(ErrorCode::kNotFound, "selector.machine_ids: no machine " + id);
+      targets.push_back(**m);
+    }
+  } else {
+    auto all = store_.ListMachines(spec.selector.labels);
+    if (!all) return std::unexpected(all.error());
+    targets = std::move(*all);
+  }
+  // One open rollout per machine: machines in another are left out, and the rollout says so.
+  std::vector<std::string> ids;
+  uint32_t busy = 0;
+  for (const auto& m : targets) {
+    auto open = store_.OpenRolloutOf(m.id);
+    if (!open) return std::unexpected(open.error());
+    if (*open) {
+      ++busy;
+      continue;
+    }
+    ids.push_back(m.id);
+  }
+  if (ids.empty()) {
+    return Fail(ErrorCode::kConflict,
+                "selector: no machine to target (" + std::to_string(targets.size()) + " matched, " +
+                    std::to_string(busy) + " of them in another unfinished rollout)");
+  }
+  // A stable spread: early waves are not always the same machines (ordered by hash, not by name).
+  std::sort(ids.begin(), ids.end(), [&](const std::string& a, const std::string& b) {
+    auto key = [&](const std::string& id) {
+      std::string seed = spec.image_version + "/" + id;
+      return Sha256Hex({reinterpret_cast<const uint8_t*>(seed.data()), seed.size()});
+    };
+    return key(a) < key(b);
+  });
+  RolloutRecord record;
+  record.spec = spec;
+  record.state = RolloutState::kActive;
+  record.rollback_of = rollback_of;
+  record.wave_ends = WaveEnds(spec.waves, static_cast<uint32_t>(ids.size()));
+  if (busy)
+    record.message =
+        std::to_string(busy) + " matching machine(s) left out: in another unfinished rollout";
+  auto id = store_.CreateRollout(record, ids);
+  if (!id) return std::unexpected(id.error());
+  return Rollout(*id);
+}
+
+Result<RolloutView> Fleet::Rollout(uint64_t id) {
+  auto found = store_.FindRollout(id);
+  if (!found) return std::unexpected(found.error());
+  if (!*found) return Fail(ErrorCode::kNotFound, "id: no rollout " + std::to_string(id));
+  std::lock_guard lock(assign_mutex_);
+  return Refresh(**found);
+}
+
+Result<std::vector<RolloutView>> Fleet::Rollouts() {
+  auto all = store_.ListRollouts();
+  if (!all) return std::unexpected(all.error());
+  std::vector<RolloutView> views;
+  std::lock_guard lock(assign_mutex_);
+  for (const auto& r : *all) {
+    auto view = Refresh(r);
+    if (!view) return std::unexpected(view.error());
+    views.push_back(std::move(*view));
+  }
+  return views;
+}
+
+namespace {
+
+bool Finished(RolloutState s) {
+  return s == RolloutState::kCompleted || s == RolloutState::kAborted;
+}
+
+}  // namespace
+
+Result<RolloutView> Fleet::Pause(uint64_t id) {
+  auto view = Rollout(id);
+  if (!view) return view;
+  if (view->rollout.state == RolloutState::kPaused) return view;
+  if (Finished(view->rollout.state)) {
+    return Fail(ErrorCode::kConflict, "id: rollout " + std::to_string(id) + " is " +
+                                          RolloutStateName(view->rollout.state));
+  }
+  if (auto r = store_.SetRolloutState(id, RolloutState::kPaused, "paused by an operator"); !r)
+    return std::unexpected(r.error());
+  return Rollout(id);
+}
+
+Result<RolloutView> Fleet::Resume(uint64_t id) {
+  auto view = Rollout(id);
+  if (!view) return view;
+  if (view->rollout.state == RolloutState::kActive) return view;
+  if (Finished(view->rollout.state)) {
+    return Fail(ErrorCode::kConflict, "id: rollout " + std::to_string(id) + " is " +
+                                          RolloutStateName(view->rollout.state) +
+                                          " and cannot resume");
+  }
+  if (auto r = store_.SetRolloutState(id, RolloutState::kActive, ""); !r)
+    return std::unexpected(r.error());
+  return Rollout(id);
+}
+
+Result<RolloutView> Fleet::Abort(uint64_t id) {
+  auto view = Rollout(id);
+  if (!view) return view;
+  if (view->rollout.state == RolloutState::kAborted) return view;
+  if (view->rollout.state == RolloutState::kCompleted) {
+    return Fail(ErrorCode::kConflict,
+                "id: rollout " + std::to_string(id) + " is completed; roll it back instead");
+  }
+  if (auto r = store_.SetRolloutState(id, RolloutState::kAborted, "aborted by an operator"); !r)
+    return std::unexpected(r.error());
+  return Rollout(id);
+}
+
+Result<RolloutView> Fleet::Rollback(uint64_t id) {
+  auto view = Rollout(id);
+  if (!view) return view;
+  auto members = store_.Members(id);
+  if (!members) return std::unexpected(members.error());
+  std::set<std::string> previous;
+  std::vector<std::string> changed;
+  for (const auto& m : *members) {
+    if (m.member.state != MemberState::kSucceeded || m.previous_version.empty() ||
+        m.previous_version == view->rollout.spec.image_version)
+      continue;
+    previous.insert(m.previous_version);
+    changed.push_back(m.member.machine_id);
+  }
+  if (changed.empty()) {
+    return Fail(ErrorCode::kConflict,
+                "id: rollout " + std::to_string(id) +
+                    " changed no machine from an earlier version; nothing to roll back");
+  }
+  if (previous.size() > 1) {
+    std::string versions;
+    for (const auto& v : previous) versions += (versions.empty() ? "" : ", ") + v;
+    return Fail(ErrorCode::kConflict, "id: the machines of rollout " + std::to_string(id) +
+                                          " came from different versions (" + versions +
+                                          "); roll them back with one rollout per version");
+  }
+  if (!Finished(view->rollout.state)) {
+    if (auto r = store_.SetRolloutState(id, RolloutState::kAborted, "rolled back"); !r)
+      return std::unexpected(r.error());
+  }
+  RolloutSpec spec = view->rollout.spec;
+  spec.image_version = *previous.begin();
+  spec.selector = Selector{};
+  spec.selector.machine_ids = changed;
+  return CreateRollout(spec, id);
+}
+
+Result<std::vector<MachineRecord>> Fleet::Machines(
+    const std::map<std::string, std::string>& labels) {
+  return store_.ListMachines(labels);
+}
+
+Result<MachineView> Fleet::Machine(const std::string& id) {
+  auto machine = store_.FindMachine(id);
+  if (!machine) return std::unexpected(machine.error());
+  if (!*machine) return Fail(ErrorCode::kNotFound, "id: no machine " + id);
+  auto attempts = store_.Attempts(id);
+  if (!attempts) return std::unexpected(attempts.error());
+  return MachineView{**machine, *attempts};
+}
+
+Result<FleetSummary> Fleet::Summary() { return store_.Summary(); }
+
+}  // namespace lifeboat::controller

@@ -1,0 +1,114 @@
+// The controller's domain: the image catalog, machines calling in, rollouts and what each machine
+// gets. The gRPC services translate protobuf to these calls and back; this class never sees
+// protobuf, SQL or sockets. Thread-safe (the store serializes), blocks on the store and on image
+// files.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "controller/fleet_store.h"
+#include "controller/model.h"
+
+namespace lifeboat::controller {
+
+struct RolloutView {
+  RolloutRecord rollout;
+  Evaluation evaluation;
+};
+
+struct MachineView {
+  MachineRecord machine;
+  std::vector<AttemptRecord> attempts;  // newest first
+};
+
+struct Assignment {
+  uint64_t attempt_id = 0;
+  uint64_t rollout_id = 0;
+  ImageRecord image;
+};
+
+class Fleet {
+ public:
+  // `data_dir` holds the image blobs (images/<sha256>.wim); the store is separate.
+  Fleet(FleetStore& store, std::string data_dir, std::function<TimePoint()> clock = Clock::now);
+
+  // Image catalog. Publishing checks the file with wimlib and stores it content-addressed; a
+  // failed publish leaves nothing behind. Errors: kInvalidArgument (bad version, not a usable
+  // WIM), kAlreadyExists, kNotFound (no such file), kVerification (bytes do not match the
+  // declared SHA-256 or size).
+  [[nodiscard]] Result<ImageRecord> PublishFromPath(const std::string& version,
+                                                    const std::string& path);
+  // A partly received upload: Append the bytes in order, then Finish. Abandoned uploads are removed
+  // when the object goes.
+  class Upload {
+   public:
+    ~Upload();
+    [[nodiscard]] Result<void> Append(const void* data, size_t size);
+    [[nodiscard]] Result<ImageRecord> Finish();
+
+   private:
+    friend class Fleet;
+    Upload(Fleet& fleet, std::string version, std::string sha256, uint64_t size,
+           std::string temp_path, int fd);
+    Fleet& fleet_;
+    std::string version_, sha256_, temp_path_;
+    uint64_t size_ = 0, received_ = 0;
+    int fd_ = -1;
+    struct Hash;
+    std::unique_ptr<Hash> hash_;
+  };
+  [[nodiscard]] Result<std::unique_ptr<Upload>> StartUpload(const std::string& version,
+                                                            const std::string& sha256,
+                                                            uint64_t size);
+  [[nodiscard]] Result<std::vector<ImageRecord>> Images(bool include_retired);
+  [[nodiscard]] Result<ImageRecord> Image(const std::string& version);
+  [[nodiscard]] Result<ImageRecord> RetireImage(const std::string& version);
+  // The blob of an image, for downloads. kNotFound.
+  [[nodiscard]] Result<ImageRecord> ImageBySha(const std::string& sha256);
+
+  // Agents. Errors: kInvalidArgument, kNotFound (heartbeat before registering).
+  [[nodiscard]] Result<void> Register(const MachineRecord& machine);
+  [[nodiscard]] Result<std::optional<Assignment>> Heartbeat(const std::string& machine_id,
+                                                            const std::string& inventory,
+                                                            const std::string& installed_version,
+                                                            const std::string& state,
+                                                            const std::string& current_step);
+  // Returns the highest sequence stored. kNotFound (attempt of another machine or unknown).
+  [[nodiscard]] Result<uint64_t> Report(const std::string& machine_id, uint64_t attempt_id,
+                                        const std::vector<EventRecord>& events);
+
+  // Rollouts. Errors: kInvalidArgument (spec), kNotFound (image, rollout), kConflict (retired
+  // image, a state that forbids the change, nothing to roll back).
+  [[nodiscard]] Result<RolloutView> CreateRollout(const RolloutSpec& spec,
+                                                  uint64_t rollback_of = 0);
+  [[nodiscard]] Result<RolloutView> Rollout(uint64_t id);
+  [[nodiscard]] Result<std::vector<RolloutView>> Rollouts();
+  [[nodiscard]] Result<RolloutView> Pause(uint64_t id);
+  [[nodiscard]] Result<RolloutView> Resume(uint64_t id);
+  [[nodiscard]] Result<RolloutView> Abort(uint64_t id);
+  [[nodiscard]] Result<RolloutView> Rollback(uint64_t id);
+
+  [[nodiscard]] Result<std::vector<MachineRecord>> Machines(
+      const std::map<std::string, std::string>& labels);
+  [[nodiscard]] Result<MachineView> Machine(const std::string& id);
+  [[nodiscard]] Result<FleetSummary> Summary();
+
+ private:
+  [[nodiscard]] Result<ImageRecord> Adopt(const std::string& version, const std::string& file,
+                                          bool move);
+  // Re-evaluates a rollout and records a halt or completion. Returns the view.
+  [[nodiscard]] Result<RolloutView> Refresh(const RolloutRecord& rollout);
+
+  FleetStore& store_;
+  std::string data_dir_;
+  std::function<TimePoint()> clock_;
+  std::mutex assign_mutex_;  // one assignment decision at a time, so caps hold
+};
+
+}  // namespace lifeboat::controller

@@ -1,0 +1,206 @@
+// The controller's domain on a real SQLite file with real WIMs made by wimlib: publishing, agents
+// calling in, waves, thresholds, pause, resume, abort, rollback.
+#include "controller/fleet.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/support/test_support.h"
+
+namespace lifeboat::controller {
+namespace {
+
+using test::Quote;
+using test::Sh;
+using test::TempDir;
+
+class FleetTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    wims_ = new TempDir;
+    for (const char* name : {"a", "b"}) {
+      auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
+                  Quote(*wims_ / (std::string(name) + ".wim")));
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+  }
+  static void TearDownTestSuite() { delete wims_; }
+
+  void SetUp() override {
+    auto s = FleetStore::OpenSqlite(dir_ / "fleet.db");
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(*s);
+    fleet_ = std::make_unique<Fleet>(*store_, dir_ / "data", [this] { return now_; });
+  }
+  void AddMachines(int n, const std::string& ring) {
+    for (int i = 0; i < n; ++i) {
+      MachineRecord m;
+      m.id = ring + std::to_string(i);
+      m.hostname = m.id + ".corp";
+      m.labels = {{"ring", ring}};
+      ASSERT_TRUE(fleet_->Register(m));
+    }
+  }
+  // Every machine calls in once; then those given work finish it with `ok`. Returns how many got
+  // work.
+  int Round(bool ok) {
+    std::vector<std::pair<std::string, Assignment>> given;
+    auto machines = fleet_->Machines({});
+    EXPECT_TRUE(machines);
+    for (const auto& m : *machines) {
+      auto a = fleet_->Heartbeat(m.id, "", m.installed_version, "idle", "");
+      EXPECT_TRUE(a) << a.error().message;
+      if (a && *a) given.emplace_back(m.id, **a);
+    }
+    for (const auto& [id, a] : given) {
+      std::vector<EventRecord> events = {
+          {1, "download", "started", 0, 0, "", ""},
+          {2, ok ? "done" : "write-image", ok ? "succeeded" : "failed", 0, 0, ok ? "" : "disk full",
+           ""}};
+      EXPECT_TRUE(fleet_->Report(id, a.attempt_id, events));
+      if (ok) {
+        EXPECT_TRUE(fleet_->Heartbeat(id, "", a.image.version, "idle", ""));
+      }
+    }
+    now_ += std::chrono::seconds(30);
+    return static_cast<int>(given.size());
+  }
+
+  static TempDir* wims_;
+  TempDir dir_;
+  TimePoint now_ = Clock::now();
+  std::unique_ptr<FleetStore> store_;
+  std::unique_ptr<Fleet> fleet_;
+};
+TempDir* FleetTest::wims_ = nullptr;
+
+TEST_F(FleetTest, PublishChecksImagesAndStoresThemByHash) {
+  auto a = fleet_->PublishFromPath("1.0", *wims_ / "a.wim");
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->architecture, "x64");
+  EXPECT_TRUE(a->has_winload_efi);
+  EXPECT_TRUE(std::filesystem::exists(a->blob_path));
+  EXPECT_EQ(fleet_->PublishFromPath("1.0", *wims_ / "b.wim").error().code,
+            ErrorCode::kAlreadyExists);
+  EXPECT_EQ(fleet_->PublishFromPath("bad version!", *wims_ / "b.wim").error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(fleet_->PublishFromPath("2.0", *wims_ / "none.wim").error().code, ErrorCode::kNotFound);
+  ASSERT_EQ(Sh("head -c 100000 /dev/urandom > " + Quote(dir_ / "junk.wim")).exit_code, 0);
+  auto junk = fleet_->PublishFromPath("2.0", dir_ / "junk.wim");
+  ASSERT_FALSE(junk);
+  EXPECT_EQ(junk.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(*store_->FindImage("2.0"));
+}
+
+TEST_F(FleetTest, UploadsAreCheckedAgainstTheirHashAndLeaveNothingWhenWrong) {
+  auto bytes = Sh("cat " + Quote(*wims_ / "b.wim")).out;
+  auto sha = Sh("sha256sum " + Quote(*wims_ / "b.wim")).out.substr(0, 64);
+  {
+    auto upload = fleet_->StartUpload("2.0", std::string(64, 'a'), bytes.size());
+    ASSERT_TRUE(upload);
+    ASSERT_TRUE((*upload)->Append(bytes.data(), bytes.size()));
+    auto finished = (*upload)->Finish();
+    ASSERT_FALSE(finished);
+    EXPECT_EQ(finished.error().code, ErrorCode::kVerification);
+    EXPECT_NE(finished.error().message.find("sha256"), std::string::npos);
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ / "data/uploads"));
+  EXPECT_FALSE(*store_->FindImage("2.0"));
+  auto upload = fleet_->StartUpload("2.0", sha, bytes.size());
+  ASSERT_TRUE(upload);
+  ASSERT_TRUE((*upload)->Append(bytes.data(), 1000));
+  ASSERT_TRUE((*upload)->Append(bytes.data() + 1000, bytes.size() - 1000));
+  auto image = (*upload)->Finish();
+  ASSERT_TRUE(image) << image.error().message;
+  EXPECT_EQ(image->sha256, sha);
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ / "data/uploads"));
+}
+
+TEST_F(FleetTest, WavesReachEveryMachineAndTheRolloutCompletes) {
+  ASSERT_TRUE(fleet_->PublishFromPath("1.0", *wims_ / "a.wim"));
+  AddMachines(20, "prod");
+  RolloutSpec spec{"1.0", {true, {}, {}}, {{true, 10}, {true, 50}, {true, 100}}};
+  auto created = fleet_->CreateRollout(spec);
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ(created->rollout.wave_ends, (std::vector<uint32_t>{2, 10, 20}));
+  EXPECT_EQ(Round(true), 2);
+  EXPECT_EQ(Round(true), 8);
+  EXPECT_EQ(Round(true), 10);
+  auto done = fleet_->Rollout(created->rollout.id);
+  EXPECT_EQ(done->rollout.state, RolloutState::kCompleted);
+  EXPECT_EQ(done->evaluation.succeeded, 20u);
+  auto summary = fleet_->Summary();
+  EXPECT_EQ(summary->by_version["1.0"], 20u);
+  auto history = fleet_->Machine("prod3");
+  ASSERT_TRUE(history);
+  ASSERT_EQ(history->attempts.size(), 1u);
+  EXPECT_EQ(history->attempts[0].state, "succeeded");
+  EXPECT_EQ(history->attempts[0].events.size(), 2u);
+}
+
+TEST_F(FleetTest, FailureThresholdHaltsThenResumeAbortAndRollback) {
+  ASSERT_TRUE(fleet_->PublishFromPath("1.0", *wims_ / "a.wim"));
+  ASSERT_TRUE(fleet_->PublishFromPath("2.0", *wims_ / "b.wim"));
+  AddMachines(10, "prod");
+  RolloutSpec v1{"1.0", {true, {}, {}}, {}};
+  auto first = fleet_->CreateRollout(v1);
+  ASSERT_TRUE(first);
+  Round(true);
+  ASSERT_EQ(fleet_->Rollout(first->rollout.id)->rollout.state, RolloutState::kCompleted);
+
+  RolloutSpec v2{"2.0", {true, {}, {}}, {{true, 20}, {true, 100}}};
+  v2.failure_threshold_percent = 40;
+  auto second = fleet_->CreateRollout(v2);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(Round(false), 2);  // both canaries fail: 100 % > 40 %
+  auto halted = fleet_->Rollout(second->rollout.id);
+  EXPECT_EQ(halted->rollout.state, RolloutState::kHalted);
+  EXPECT_NE(halted->rollout.message.find("over the threshold"), std::string::npos);
+  EXPECT_EQ(Round(true), 0);  // nothing more is handed out
+  EXPECT_EQ(fleet_->RetireImage("2.0").error().code, ErrorCode::kConflict);
+
+  ASSERT_TRUE(fleet_->Pause(second->rollout.id));
+  EXPECT_EQ(fleet_->Rollout(second->rollout.id)->rollout.state, RolloutState::kPaused);
+  ASSERT_TRUE(fleet_->Abort(second->rollout.id));
+  EXPECT_EQ(fleet_->Resume(second->rollout.id).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(fleet_->Rollback(second->rollout.id).error().code,
+            ErrorCode::kConflict);  // changed nothing
+
+  // A third rollout to 2.0 that succeeds, then its rollback to 1.0 for the machines it changed.
+  RolloutSpec again{"2.0", {false, {{"ring", "prod"}}, {}}, {}};
+  auto third = fleet_->CreateRollout(again);
+  ASSERT_TRUE(third) << third.error().message;
+  Round(true);
+  auto rollback = fleet_->Rollback(third->rollout.id);
+  ASSERT_TRUE(rollback) << rollback.error().message;
+  EXPECT_EQ(rollback->rollout.spec.image_version, "1.0");
+  EXPECT_EQ(rollback->rollout.rollback_of, third->rollout.id);
+  EXPECT_EQ(rollback->rollout.spec.selector.machine_ids.size(), 10u);
+}
+
+TEST_F(FleetTest, BadRolloutsAndAgentsAreRefused) {
+  ASSERT_TRUE(fleet_->PublishFromPath("1.0", *wims_ / "a.wim"));
+  AddMachines(3, "lab");
+  RolloutSpec spec{"9.9", {true, {}, {}}, {}};
+  EXPECT_EQ(fleet_->CreateRollout(spec).error().code, ErrorCode::kNotFound);
+  spec.image_version = "1.0";
+  spec.waves = {{true, 50}, {true, 10}};
+  EXPECT_EQ(fleet_->CreateRollout(spec).error().code, ErrorCode::kInvalidArgument);
+  spec.waves.clear();
+  spec.selector = {false, {}, {"lab0", "ghost"}};
+  auto ghost = fleet_->CreateRollout(spec);
+  EXPECT_EQ(ghost.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(ghost.error().message.find("ghost"), std::string::npos);
+  spec.selector = {true, {}, {}};
+  ASSERT_TRUE(fleet_->CreateRollout(spec));
+  EXPECT_EQ(fleet_->CreateRollout(spec).error().code,
+            ErrorCode::kConflict);  // one open rollout each
+  EXPECT_EQ(fleet_->Heartbeat("ghost", "", "", "idle", "").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(fleet_->Report("lab0", 12345, {{1, "x", "started", 0, 0, "", ""}}).error().code,
+            ErrorCode::kNotFound);
+  EXPECT_EQ(fleet_->Register(MachineRecord{}).error().code, ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace lifeboat::controller

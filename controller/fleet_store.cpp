@@ -348,10 +348,14 @@ Result<void> FleetStore::RecordHeartbeat(const std::string& id, const std::strin
     std::string i = id, inv = inventory, installed = installed_version, st = state,
                 step = current_step;
     Poco::Data::Statement update(*session_);
-    update << (std::string("UPDATE machines SET inventory = ?, installed_version = ?, state = ?, "
-                           "current_step = ?, last_seen = ") +
+    // A heartbeat without an inventory keeps the one the machine last sent.
+    update << (std::string(
+                   "UPDATE machines SET "
+                   "inventory = CASE WHEN ? = '' THEN inventory ELSE ? END, "
+                   "installed_version = CASE WHEN ? = '' THEN installed_version ELSE ? END, "
+                   "state = ?, current_step = ?, last_seen = ") +
                kSqlite.now + " WHERE id = ?"),
-        use(inv), use(installed), use(st), use(step), use(i);
+        use(inv), use(inv), use(installed), use(installed), use(st), use(step), use(i);
     return update.execute();
   });
   if (!updated) return std::unexpected(updated.error());

@@ -36,7 +36,8 @@ class FleetStore {
 
   // Machines. Register creates or refreshes (idempotent).
   [[nodiscard]] Result<void> RegisterMachine(const MachineRecord& machine);
-  // kNotFound when the machine never registered.
+  // kNotFound when the machine never registered. An empty inventory or installed version keeps
+  // the stored one (a heartbeat that only reports its state).
   [[nodiscard]] Result<void> RecordHeartbeat(const std::string& id, const std::string& inventory,
                                              const std::string& installed_version,
                                              const std::string& state,

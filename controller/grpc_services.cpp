@@ -1,0 +1,237 @@
+#include "controller/grpc_services.h"
+
+#include <fstream>
+#include <vector>
+
+#include "controller/proto_convert.h"
+
+namespace lifeboat::controller {
+
+namespace {
+
+constexpr uint32_t kDefaultChunk = 1 << 20;
+constexpr uint32_t kMaxChunk = 4 << 20;
+
+// Runs a Fleet call that returns a value and hands it to `fill`; errors become statuses.
+template <typename R, typename F>
+grpc::Status Answer(R&& result, F&& fill) {
+  if (!result) return ToStatus(result.error());
+  fill(*result);
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+// ---- AgentService ----
+
+grpc::Status AgentServiceImpl::Register(grpc::ServerContext*, const v1::RegisterRequest* request,
+                                        v1::RegisterResponse* response) {
+  MachineRecord m;
+  m.id = request->machine_id();
+  m.hostname = request->hostname();
+  m.labels = FromProto(request->labels());
+  m.inventory = InventoryToText(request->inventory());
+  m.installed_version = request->inventory().installed_version();
+  if (auto r = fleet_.Register(m); !r) return ToStatus(r.error());
+  response->set_machine_id(m.id);
+  response->set_heartbeat_interval_seconds(heartbeat_seconds_);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentServiceImpl::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* request,
+                                         v1::HeartbeatResponse* response) {
+  const std::string inventory =
+      request->has_inventory() ? InventoryToText(request->inventory()) : "";
+  auto assignment =
+      fleet_.Heartbeat(request->machine_id(), inventory, request->inventory().installed_version(),
+                       AgentStateName(request->state()), request->current_step());
+  return Answer(assignment, [&](const std::optional<Assignment>& a) {
+    response->set_next_heartbeat_seconds(heartbeat_seconds_);
+    if (!a) return;
+    auto* out = response->mutable_assignment();
+    out->set_attempt_id(a->attempt_id);
+    out->set_rollout_id(a->rollout_id);
+    ToProto(a->image, out->mutable_image());
+  });
+}
+
+grpc::Status AgentServiceImpl::DownloadImage(
+    grpc::ServerContext* context, const v1::DownloadImageRequest* request,
+    grpc::ServerWriter<v1::DownloadImageResponse>* writer) {
+  auto image = fleet_.ImageBySha(request->sha256());
+  if (!image) return ToStatus(image.error());
+  if (request->offset() > image->size) {
+    return {grpc::StatusCode::OUT_OF_RANGE, "offset: " + std::to_string(request->offset()) +
+                                                " is beyond the image's " +
+                                                std::to_string(image->size) + " bytes"};
+  }
+  uint32_t chunk =
+      request->chunk_bytes() == 0 ? kDefaultChunk : std::min(request->chunk_bytes(), kMaxChunk);
+  std::ifstream in(image->blob_path, std::ios::binary);
+  if (!in) return {grpc::StatusCode::INTERNAL, "the image's bytes are missing from the controller"};
+  in.seekg(static_cast<std::streamoff>(request->offset()));
+  std::vector<char> buffer(chunk);
+  uint64_t offset = request->offset();
+  bool first = true;
+  do {
+    if (context->IsCancelled()) return {grpc::StatusCode::CANCELLED, "the agent went away"};
+    size_t n = static_cast<size_t>(std::min<uint64_t>(chunk, image->size - offset));
+    in.read(buffer.data(), static_cast<std::streamsize>(n));
+    if (static_cast<size_t>(in.gcount()) != n)
+      return {grpc::StatusCode::INTERNAL, "reading the image failed"};
+    v1::DownloadImageResponse message;
+    message.set_offset(offset);
+    message.set_data(buffer.data(), n);
+    if (first) {
+      message.set_total_bytes(image->size);
+      message.set_sha256(image->sha256);
+      first = false;
+    }
+    if (!writer->Write(message)) return {grpc::StatusCode::CANCELLED, "the agent went away"};
+    offset += n;
+  } while (offset < image->size);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentServiceImpl::ReportProgress(grpc::ServerContext*,
+                                              const v1::ReportProgressRequest* request,
+                                              v1::ReportProgressResponse* response) {
+  std::vector<EventRecord> events;
+  for (const auto& e : request->events()) events.push_back(FromProto(e));
+  return Answer(fleet_.Report(request->machine_id(), request->attempt_id(), events),
+                [&](uint64_t highest) { response->set_acknowledged_sequence(highest); });
+}
+
+// ---- AdminService ----
+
+grpc::Status AdminServiceImpl::PublishImage(grpc::ServerContext*,
+                                            grpc::ServerReader<v1::PublishImageRequest>* reader,
+                                            v1::PublishImageResponse* response) {
+  v1::PublishImageRequest part;
+  if (!reader->Read(&part) || part.part_case() != v1::PublishImageRequest::kHeader) {
+    return {grpc::StatusCode::INVALID_ARGUMENT, "header: the first message must be the header"};
+  }
+  auto upload = fleet_.StartUpload(part.header().version(), part.header().sha256(),
+                                   part.header().size_bytes());
+  if (!upload) return ToStatus(upload.error());
+  while (reader->Read(&part)) {
+    if (part.part_case() != v1::PublishImageRequest::kChunk) {
+      return {grpc::StatusCode::INVALID_ARGUMENT, "chunk: only one header may be sent"};
+    }
+    if (auto r = (*upload)->Append(part.chunk().data(), part.chunk().size()); !r)
+      return ToStatus(r.error());
+  }
+  return Answer((*upload)->Finish(),
+                [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
+}
+
+grpc::Status AdminServiceImpl::PublishImageFromPath(grpc::ServerContext*,
+                                                    const v1::PublishImageFromPathRequest* request,
+                                                    v1::PublishImageFromPathResponse* response) {
+  return Answer(fleet_.PublishFromPath(request->version(), request->path()),
+                [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
+}
+
+grpc::Status AdminServiceImpl::ListImages(grpc::ServerContext*,
+                                          const v1::ListImagesRequest* request,
+                                          v1::ListImagesResponse* response) {
+  return Answer(fleet_.Images(request->include_retired()),
+                [&](const std::vector<ImageRecord>& images) {
+                  for (const auto& i : images) ToProto(i, response->add_images());
+                });
+}
+
+grpc::Status AdminServiceImpl::GetImage(grpc::ServerContext*, const v1::GetImageRequest* request,
+                                        v1::GetImageResponse* response) {
+  return Answer(fleet_.Image(request->version()),
+                [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
+}
+
+grpc::Status AdminServiceImpl::RetireImage(grpc::ServerContext*,
+                                           const v1::RetireImageRequest* request,
+                                           v1::RetireImageResponse* response) {
+  return Answer(fleet_.RetireImage(request->version()),
+                [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
+}
+
+grpc::Status AdminServiceImpl::CreateRollout(grpc::ServerContext*,
+                                             const v1::CreateRolloutRequest* request,
+                                             v1::CreateRolloutResponse* response) {
+  auto spec = FromProto(request->spec());
+  if (!spec) return ToStatus(spec.error());
+  return Answer(fleet_.CreateRollout(*spec),
+                [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
+}
+
+grpc::Status AdminServiceImpl::ListRollouts(grpc::ServerContext*, const v1::ListRolloutsRequest*,
+                                            v1::ListRolloutsResponse* response) {
+  return Answer(fleet_.Rollouts(), [&](const std::vector<RolloutView>& all) {
+    for (const auto& r : all) ToProto(r, response->add_rollouts());
+  });
+}
+
+grpc::Status AdminServiceImpl::GetRollout(grpc::ServerContext*,
+                                          const v1::GetRolloutRequest* request,
+                                          v1::GetRolloutResponse* response) {
+  return Answer(fleet_.Rollout(request->id()),
+                [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
+}
+
+grpc::Status AdminServiceImpl::PauseRollout(grpc::ServerContext*,
+                                            const v1::PauseRolloutRequest* request,
+                                            v1::PauseRolloutResponse* response) {
+  return Answer(fleet_.Pause(request->id()),
+                [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
+}
+
+grpc::Status AdminServiceImpl::ResumeRollout(grpc::ServerContext*,
+                                             const v1::ResumeRolloutRequest* request,
+                                             v1::ResumeRolloutResponse* response) {
+  return Answer(fleet_.Resume(request->id()),
+                [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
+}
+
+grpc::Status AdminServiceImpl::AbortRollout(grpc::ServerContext*,
+                                            const v1::AbortRolloutRequest* request,
+                                            v1::AbortRolloutResponse* response) {
+  return Answer(fleet_.Abort(request->id()),
+                [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
+}
+
+grpc::Status AdminServiceImpl::RollbackRollout(grpc::ServerContext*,
+                                               const v1::RollbackRolloutRequest* request,
+                                               v1::RollbackRolloutResponse* response) {
+  return Answer(fleet_.Rollback(request->id()),
+                [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
+}
+
+grpc::Status AdminServiceImpl::ListMachines(grpc::ServerContext*,
+                                            const v1::ListMachinesRequest* request,
+                                            v1::ListMachinesResponse* response) {
+  return Answer(fleet_.Machines(FromProto(request->labels())),
+                [&](const std::vector<MachineRecord>& all) {
+                  for (const auto& m : all) ToProto(m, response->add_machines());
+                });
+}
+
+grpc::Status AdminServiceImpl::GetMachine(grpc::ServerContext*,
+                                          const v1::GetMachineRequest* request,
+                                          v1::GetMachineResponse* response) {
+  return Answer(fleet_.Machine(request->id()), [&](const MachineView& v) {
+    ToProto(v.machine, response->mutable_machine());
+    for (const auto& a : v.attempts) ToProto(a, response->add_attempts());
+  });
+}
+
+grpc::Status AdminServiceImpl::GetFleetSummary(grpc::ServerContext*,
+                                               const v1::GetFleetSummaryRequest*,
+                                               v1::GetFleetSummaryResponse* response) {
+  return Answer(fleet_.Summary(), [&](const FleetSummary& s) {
+    response->set_machines(s.machines);
+    for (const auto& [k, v] : s.by_state) (*response->mutable_by_state())[k] = v;
+    for (const auto& [k, v] : s.by_version) (*response->mutable_by_version())[k] = v;
+    response->set_active_rollouts(s.active_rollouts);
+  });
+}
+
+}  // namespace lifeboat::controller

@@ -1,0 +1,67 @@
+// The gRPC edge: AgentService and AdminService translate protobuf to Fleet calls and back, and
+// map errors to status codes through ToStatus. They hold no state and never touch disks or SQL.
+#pragma once
+
+#include "controller/fleet.h"
+#include "lifeboat/v1/admin_service.grpc.pb.h"
+#include "lifeboat/v1/agent_service.grpc.pb.h"
+
+namespace lifeboat::controller {
+
+class AgentServiceImpl final : public v1::AgentService::Service {
+ public:
+  AgentServiceImpl(Fleet& fleet, uint32_t heartbeat_seconds)
+      : fleet_(fleet), heartbeat_seconds_(heartbeat_seconds) {}
+  grpc::Status Register(grpc::ServerContext*, const v1::RegisterRequest*,
+                        v1::RegisterResponse*) override;
+  grpc::Status Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest*,
+                         v1::HeartbeatResponse*) override;
+  grpc::Status DownloadImage(grpc::ServerContext*, const v1::DownloadImageRequest*,
+                             grpc::ServerWriter<v1::DownloadImageResponse>*) override;
+  grpc::Status ReportProgress(grpc::ServerContext*, const v1::ReportProgressRequest*,
+                              v1::ReportProgressResponse*) override;
+
+ private:
+  Fleet& fleet_;
+  uint32_t heartbeat_seconds_;
+};
+
+class AdminServiceImpl final : public v1::AdminService::Service {
+ public:
+  explicit AdminServiceImpl(Fleet& fleet) : fleet_(fleet) {}
+  grpc::Status PublishImage(grpc::ServerContext*, grpc::ServerReader<v1::PublishImageRequest>*,
+                            v1::PublishImageResponse*) override;
+  grpc::Status PublishImageFromPath(grpc::ServerContext*, const v1::PublishImageFromPathRequest*,
+                                    v1::PublishImageFromPathResponse*) override;
+  grpc::Status ListImages(grpc::ServerContext*, const v1::ListImagesRequest*,
+                          v1::ListImagesResponse*) override;
+  grpc::Status GetImage(grpc::ServerContext*, const v1::GetImageRequest*,
+                        v1::GetImageResponse*) override;
+  grpc::Status RetireImage(grpc::ServerContext*, const v1::RetireImageRequest*,
+                           v1::RetireImageResponse*) override;
+  grpc::Status CreateRollout(grpc::ServerContext*, const v1::CreateRolloutRequest*,
+                             v1::CreateRolloutResponse*) override;
+  grpc::Status ListRollouts(grpc::ServerContext*, const v1::ListRolloutsRequest*,
+                            v1::ListRolloutsResponse*) override;
+  grpc::Status GetRollout(grpc::ServerContext*, const v1::GetRolloutRequest*,
+                          v1::GetRolloutResponse*) override;
+  grpc::Status PauseRollout(grpc::ServerContext*, const v1::PauseRolloutRequest*,
+                            v1::PauseRolloutResponse*) override;
+  grpc::Status ResumeRollout(grpc::ServerContext*, const v1::ResumeRolloutRequest*,
+                             v1::ResumeRolloutResponse*) override;
+  grpc::Status AbortRollout(grpc::ServerContext*, const v1::AbortRolloutRequest*,
+                            v1::AbortRolloutResponse*) override;
+  grpc::Status RollbackRollout(grpc::ServerContext*, const v1::RollbackRolloutRequest*,
+                               v1::RollbackRolloutResponse*) override;
+  grpc::Status ListMachines(grpc::ServerContext*, const v1::ListMachinesRequest*,
+                            v1::ListMachinesResponse*) override;
+  grpc::Status GetMachine(grpc::ServerContext*, const v1::GetMachineRequest*,
+                          v1::GetMachineResponse*) override;
+  grpc::Status GetFleetSummary(grpc::ServerContext*, const v1::GetFleetSummaryRequest*,
+                               v1::GetFleetSummaryResponse*) override;
+
+ private:
+  Fleet& fleet_;
+};
+
+}  // namespace lifeboat::controller

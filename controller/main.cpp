@@ -1,0 +1,132 @@
+// lifeboat-controller: the daemon that keeps the image catalog, the fleet and its rollouts, and
+// serves AgentService and AdminService over gRPC (with health checking and reflection).
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "controller/server.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    R"(lifeboat-controller - image catalog, rollouts and fleet state for Lifeboat agents
+
+Usage:
+  lifeboat-controller [--config FILE] [--listen ADDR] [--data-dir DIR] [--heartbeat-seconds N]
+
+Options (a flag overrides the config file):
+  --config FILE          key = value lines: listen, data_dir, heartbeat_seconds ('#' starts a
+                         comment)
+  --listen ADDR          gRPC address (default 127.0.0.1:7443; port 0 picks a free one, which is
+                         printed)
+  --data-dir DIR         state: fleet.db (SQLite) and images/ (default /var/lib/lifeboat-controller)
+  --heartbeat-seconds N  how often agents call in (default 30)
+  -h, --help             this help
+
+Stops cleanly on SIGINT or SIGTERM. Exit codes: 0 stopped, 1 could not start, 2 usage.
+)";
+
+std::map<std::string, std::string> ReadConfig(const std::string& path, std::string& problem) {
+  std::map<std::string, std::string> values;
+  std::ifstream in(path);
+  if (!in) {
+    problem = "cannot read config file " + path;
+    return values;
+  }
+  std::string line;
+  int number = 0;
+  auto trim = [](std::string s) {
+    s.erase(0, s.find_first_not_of(" \t"));
+    s.erase(s.find_last_not_of(" \t\r") + 1);
+    return s;
+  };
+  while (std::getline(in, line)) {
+    ++number;
+    line = trim(line.substr(0, line.find('#')));
+    if (line.empty()) continue;
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) {
+      problem = path + ":" + std::to_string(number) + ": expected key = value";
+      return values;
+    }
+    values[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+  }
+  return values;
+}
+
+lifeboat::controller::Server* g_server = nullptr;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if ((a == "--config" || a == "--listen" || a == "--data-dir" || a == "--heartbeat-seconds") &&
+        i + 1 < argc) {
+      flags[a.substr(2)] = argv[++i];
+    } else {
+      std::cerr << "lifeboat-controller: unknown or incomplete option '" << a << "'\n" << kUsage;
+      return 2;
+    }
+  }
+  std::map<std::string, std::string> config;
+  if (flags.contains("config")) {
+    std::string problem;
+    config = ReadConfig(flags["config"], problem);
+    if (!problem.empty()) {
+      std::cerr << "lifeboat-controller: " << problem << "\n";
+      return 2;
+    }
+  }
+  auto setting = [&](const std::string& flag,
+                     const std::string& key) -> std::optional<std::string> {
+    if (flags.contains(flag)) return flags[flag];
+    if (config.contains(key)) return config[key];
+    return std::nullopt;
+  };
+  lifeboat::controller::ServerOptions options;
+  if (auto v = setting("listen", "listen")) options.listen = *v;
+  if (auto v = setting("data-dir", "data_dir")) options.data_dir = *v;
+  if (auto v = setting("heartbeat-seconds", "heartbeat_seconds")) {
+    if (v->empty() || v->find_first_not_of("0123456789") != std::string::npos || v->size() > 6) {
+      std::cerr << "lifeboat-controller: heartbeat seconds '" << *v << "' is not a number\n";
+      return 2;
+    }
+    options.heartbeat_seconds = static_cast<uint32_t>(std::stoul(*v));
+  }
+
+  // Block the stop signals before gRPC starts its threads, which inherit the mask: they arrive at
+  // sigwait below instead of killing the process from some gRPC thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = lifeboat::controller::Server::Start(options);
+  if (!server) {
+    std::cerr << "lifeboat-controller: " << server.error().message << "\n";
+    return 1;
+  }
+  g_server = server->get();
+  std::cout << "lifeboat-controller: serving gRPC on port " << (*server)->port() << ", state in "
+            << options.data_dir << std::endl;
+  // Shutdown from a plain thread: signal handlers may not call into gRPC.
+  std::thread stopper([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    g_server->Shutdown();
+  });
+  (*server)->Wait();
+  stopper.join();
+  std::cout << "lifeboat-controller: stopped" << std::endl;
+  return 0;
+}

@@ -1,0 +1,237 @@
+#include "controller/proto_convert.h"
+
+#include <google/protobuf/util/json_util.h>
+
+namespace lifeboat::controller {
+
+grpc::Status ToStatus(const Error& e) {
+  grpc::StatusCode code = grpc::StatusCode::INTERNAL;
+  switch (e.code) {
+    case ErrorCode::kInvalidArgument:
+      code = grpc::StatusCode::INVALID_ARGUMENT;
+      break;
+    case ErrorCode::kNotFound:
+      code = grpc::StatusCode::NOT_FOUND;
+      break;
+    case ErrorCode::kAlreadyExists:
+      code = grpc::StatusCode::ALREADY_EXISTS;
+      break;
+    case ErrorCode::kConflict:
+    case ErrorCode::kRefused:
+    case ErrorCode::kUnsupported:
+      code = grpc::StatusCode::FAILED_PRECONDITION;
+      break;
+    case ErrorCode::kVerification:
+    case ErrorCode::kCorrupt:
+      code = grpc::StatusCode::DATA_LOSS;
+      break;
+    case ErrorCode::kBusy:
+      code = grpc::StatusCode::UNAVAILABLE;
+      break;
+    case ErrorCode::kIo:
+    case ErrorCode::kTool:
+    case ErrorCode::kJournal:
+      code = grpc::StatusCode::INTERNAL;
+      break;
+  }
+  return {code, e.message};
+}
+
+void ToProto(const ImageRecord& in, v1::Image* out) {
+  out->set_version(in.version);
+  out->set_sha256(in.sha256);
+  out->set_size_bytes(in.size);
+  out->set_name(in.name);
+  out->set_description(in.description);
+  out->set_architecture(in.architecture);
+  out->set_boot_index(in.boot_index);
+  out->set_file_count(in.file_count);
+  out->set_has_winload_efi(in.has_winload_efi);
+  out->set_has_winload_exe(in.has_winload_exe);
+  out->set_has_boot_sdi(in.has_boot_sdi);
+  out->set_published_at(in.published_at);
+  out->set_retired(in.retired);
+}
+
+namespace {
+
+v1::RolloutState ToProto(RolloutState s) {
+  switch (s) {
+    case RolloutState::kActive:
+      return v1::ROLLOUT_STATE_ACTIVE;
+    case RolloutState::kPaused:
+      return v1::ROLLOUT_STATE_PAUSED;
+    case RolloutState::kHalted:
+      return v1::ROLLOUT_STATE_HALTED;
+    case RolloutState::kCompleted:
+      return v1::ROLLOUT_STATE_COMPLETED;
+    case RolloutState::kAborted:
+      return v1::ROLLOUT_STATE_ABORTED;
+  }
+  return v1::ROLLOUT_STATE_UNSPECIFIED;
+}
+
+}  // namespace
+
+void ToProto(const RolloutView& in, v1::Rollout* out) {
+  const RolloutRecord& r = in.rollout;
+  out->set_id(r.id);
+  auto* spec = out->mutable_spec();
+  spec->set_image_version(r.spec.image_version);
+  spec->mutable_selector()->set_all(r.spec.selector.all);
+  for (const auto& [k, v] : r.spec.selector.labels)
+    (*spec->mutable_selector()->mutable_labels())[k] = v;
+  for (const auto& id : r.spec.selector.machine_ids) spec->mutable_selector()->add_machine_ids(id);
+  for (const auto& w : r.spec.waves) {
+    auto* wave = spec->add_waves();
+    if (w.percent)
+      wave->set_percent(w.value);
+    else
+      wave->set_count(w.value);
+  }
+  spec->set_wait_between_waves_seconds(static_cast<uint32_t>(r.spec.wait_between_waves.count()));
+  spec->set_max_in_progress(r.spec.max_in_progress);
+  spec->set_failure_threshold_percent(r.spec.failure_threshold_percent);
+  spec->set_max_retries(r.spec.max_retries);
+  out->set_state(ToProto(r.state));
+  auto* p = out->mutable_progress();
+  uint32_t targeted = r.wave_ends.empty() ? 0 : r.wave_ends.back();
+  p->set_targeted(targeted);
+  p->set_pending(in.evaluation.pending);
+  p->set_in_progress(in.evaluation.in_progress);
+  p->set_succeeded(in.evaluation.succeeded);
+  p->set_failed(in.evaluation.failed);
+  p->set_current_wave(in.evaluation.open_wave);
+  out->set_created_at(r.created_at);
+  out->set_message(r.message);
+  out->set_rollback_of(r.rollback_of);
+}
+
+void ToProto(const MachineRecord& in, v1::Machine* out) {
+  out->set_id(in.id);
+  out->set_hostname(in.hostname);
+  for (const auto& [k, v] : in.labels) (*out->mutable_labels())[k] = v;
+  InventoryFromText(in.inventory, out->mutable_inventory());
+  out->set_installed_version(in.installed_version);
+  out->set_state(AgentStateFromName(in.state));
+  out->set_current_step(in.current_step);
+  out->set_last_seen(in.last_seen);
+  out->set_registered_at(in.registered_at);
+}
+
+void ToProto(const EventRecord& in, v1::StepEvent* out) {
+  out->set_sequence(in.sequence);
+  out->set_step(in.step);
+  v1::StepEvent::Status status = v1::StepEvent::STATUS_UNSPECIFIED;
+  if (in.status == "started") status = v1::StepEvent::STATUS_STARTED;
+  if (in.status == "progress") status = v1::StepEvent::STATUS_PROGRESS;
+  if (in.status == "succeeded") status = v1::StepEvent::STATUS_SUCCEEDED;
+  if (in.status == "failed") status = v1::StepEvent::STATUS_FAILED;
+  out->set_status(status);
+  out->set_bytes_done(in.bytes_done);
+  out->set_bytes_total(in.bytes_total);
+  out->set_message(in.message);
+  out->set_at(in.at);
+}
+
+void ToProto(const AttemptRecord& in, v1::Attempt* out) {
+  out->set_id(in.id);
+  out->set_rollout_id(in.rollout_id);
+  out->set_image_version(in.image_version);
+  out->set_state(in.state);
+  out->set_started_at(in.started_at);
+  out->set_finished_at(in.finished_at);
+  out->set_error(in.error);
+  for (const auto& e : in.events) ToProto(e, out->add_events());
+}
+
+Result<RolloutSpec> FromProto(const v1::RolloutSpec& in) {
+  RolloutSpec spec;
+  spec.image_version = in.image_version();
+  spec.selector.all = in.selector().all();
+  spec.selector.labels = FromProto(in.selector().labels());
+  for (const auto& id : in.selector().machine_ids()) spec.selector.machine_ids.push_back(id);
+  for (int i = 0; i < in.waves_size(); ++i) {
+    const auto& w = in.waves(i);
+    if (w.size_case() == v1::Wave::kPercent) {
+      spec.waves.push_back({true, w.percent()});
+    } else if (w.size_case() == v1::Wave::kCount) {
+      spec.waves.push_back({false, w.count()});
+    } else {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "waves[" + std::to_string(i) + "]: give percent or count");
+    }
+  }
+  spec.wait_between_waves = std::chrono::seconds(in.wait_between_waves_seconds());
+  spec.max_in_progress = in.max_in_progress();
+  spec.failure_threshold_percent = in.failure_threshold_percent();
+  spec.max_retries = in.max_retries();
+  if (auto r = ValidateSpec(spec); !r) return std::unexpected(r.error());
+  return spec;
+}
+
+EventRecord FromProto(const v1::StepEvent& in) {
+  EventRecord e;
+  e.sequence = in.sequence();
+  e.step = in.step();
+  switch (in.status()) {
+    case v1::StepEvent::STATUS_STARTED:
+      e.status = "started";
+      break;
+    case v1::StepEvent::STATUS_PROGRESS:
+      e.status = "progress";
+      break;
+    case v1::StepEvent::STATUS_SUCCEEDED:
+      e.status = "succeeded";
+      break;
+    case v1::StepEvent::STATUS_FAILED:
+      e.status = "failed";
+      break;
+    default:
+      e.status = "unspecified";
+      break;
+  }
+  e.bytes_done = in.bytes_done();
+  e.bytes_total = in.bytes_total();
+  e.message = in.message();
+  e.at = in.at();
+  return e;
+}
+
+std::map<std::string, std::string> FromProto(
+    const google::protobuf::Map<std::string, std::string>& in) {
+  return {in.begin(), in.end()};
+}
+
+std::string InventoryToText(const v1::Inventory& inventory) {
+  std::string text;
+  (void)google::protobuf::util::MessageToJsonString(inventory, &text);
+  return text;
+}
+
+void InventoryFromText(const std::string& text, v1::Inventory* out) {
+  if (!text.empty()) (void)google::protobuf::util::JsonStringToMessage(text, out);
+}
+
+const char* AgentStateName(v1::AgentState state) {
+  switch (state) {
+    case v1::AGENT_STATE_DOWNLOADING:
+      return "downloading";
+    case v1::AGENT_STATE_APPLYING:
+      return "applying";
+    case v1::AGENT_STATE_FAILED:
+      return "failed";
+    default:
+      return "idle";
+  }
+}
+
+v1::AgentState AgentStateFromName(const std::string& name) {
+  if (name == "downloading") return v1::AGENT_STATE_DOWNLOADING;
+  if (name == "applying") return v1::AGENT_STATE_APPLYING;
+  if (name == "failed") return v1::AGENT_STATE_FAILED;
+  if (name == "idle") return v1::AGENT_STATE_IDLE;
+  return v1::AGENT_STATE_UNSPECIFIED;
+}
+
+}  // namespace lifeboat::controller

@@ -1,0 +1,35 @@
+// Translation between the lifeboat.v1 protobuf messages and the controller's plain values, and
+// from domain errors to gRPC status codes (the one place that decides them).
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include "common/error.h"
+#include "controller/fleet.h"
+#include "lifeboat/v1/admin_service.pb.h"
+#include "lifeboat/v1/agent_service.pb.h"
+
+namespace lifeboat::controller {
+
+grpc::Status ToStatus(const Error& error);
+
+void ToProto(const ImageRecord& in, v1::Image* out);
+void ToProto(const RolloutView& in, v1::Rollout* out);
+void ToProto(const MachineRecord& in, v1::Machine* out);
+void ToProto(const AttemptRecord& in, v1::Attempt* out);
+void ToProto(const EventRecord& in, v1::StepEvent* out);
+
+// Errors: kInvalidArgument naming the field.
+[[nodiscard]] Result<RolloutSpec> FromProto(const v1::RolloutSpec& in);
+EventRecord FromProto(const v1::StepEvent& in);
+std::map<std::string, std::string> FromProto(
+    const google::protobuf::Map<std::string, std::string>& in);
+
+// The inventory as the store keeps it: protobuf's JSON form (readable, and text for any SQL).
+std::string InventoryToText(const v1::Inventory& inventory);
+void InventoryFromText(const std::string& text, v1::Inventory* out);
+
+const char* AgentStateName(v1::AgentState state);
+v1::AgentState AgentStateFromName(const std::string& name);
+
+}  // namespace lifeboat::controller

@@ -1,0 +1,44 @@
+#include "controller/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+namespace lifeboat::controller {
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+  std::unique_ptr<Server> s(new Server);
+  auto store = FleetStore::OpenSqlite(options.data_dir + "/fleet.db");
+  if (!store) return std::unexpected(store.error());
+  s->store_ = std::move(*store);
+  s->fleet_ = std::make_unique<Fleet>(*s->store_, options.data_dir);
+  s->agent_ = std::make_unique<AgentServiceImpl>(*s->fleet_, options.heartbeat_seconds);
+  s->admin_ = std::make_unique<AdminServiceImpl>(*s->fleet_);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s->port_);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.RegisterService(s->agent_.get());
+  builder.RegisterService(s->admin_.get());
+  s->server_ = builder.BuildAndStart();
+  if (!s->server_ || s->port_ == 0) {
+    return Fail(ErrorCode::kIo,
+                "cannot listen on " + options.listen + " (in use, or not an address)");
+  }
+  return s;
+}
+
+Server::~Server() { Shutdown(); }
+
+void Server::Wait() {
+  if (server_) server_->Wait();
+}
+
+void Server::Shutdown() {
+  if (server_) server_->Shutdown();
+}
+
+}  // namespace lifeboat::controller

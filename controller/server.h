@@ -1,0 +1,44 @@
+// A running controller: the store, the domain and the gRPC server with both services, gRPC
+// health checking and server reflection. Used by lifeboat-controller and by tests (port 0 picks
+// a free port).
+#pragma once
+
+#include <grpcpp/server.h>
+
+#include <memory>
+#include <string>
+
+#include "common/error.h"
+#include "controller/fleet.h"
+#include "controller/fleet_store.h"
+#include "controller/grpc_services.h"
+
+namespace lifeboat::controller {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:7443";
+  std::string data_dir = "/var/lib/lifeboat-controller";
+  uint32_t heartbeat_seconds = 30;
+  int max_message_bytes = 8 << 20;  // larger messages are refused (RESOURCE_EXHAUSTED)
+};
+
+class Server {
+ public:
+  // Opens the store in data_dir/fleet.db and starts serving. Errors: kJournal, kIo (bind).
+  [[nodiscard]] static Result<std::unique_ptr<Server>> Start(const ServerOptions& options);
+  ~Server();
+  [[nodiscard]] int port() const { return port_; }
+  void Wait();
+  void Shutdown();
+
+ private:
+  Server() = default;
+  std::unique_ptr<FleetStore> store_;
+  std::unique_ptr<Fleet> fleet_;
+  std::unique_ptr<AgentServiceImpl> agent_;
+  std::unique_ptr<AdminServiceImpl> admin_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace lifeboat::controller

@@ -1,0 +1,390 @@
+// The controller's services over a real gRPC server on loopback: health and reflection, uploads
+// (good, wrong hash, not a WIM, duplicate, oversized), agents registering, heartbeating,
+// downloading with resume and reporting, rollouts and queries, and the status codes of bad input.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "common/sha256.h"
+#include "controller/server.h"
+#include "tests/support/test_support.h"
+
+namespace lifeboat::controller {
+namespace {
+
+using test::Quote;
+using test::Sh;
+using test::TempDir;
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+class ControllerGrpcTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    wims_ = new TempDir;
+    for (const char* name : {"a", "b"}) {
+      auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
+                  Quote(*wims_ / (std::string(name) + ".wim")) + " --size-mb 12");
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+  }
+  static void TearDownTestSuite() { delete wims_; }
+
+  void SetUp() override {
+    ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.data_dir = dir_.path();
+    options.max_message_bytes = 2 << 20;
+    auto s = Server::Start(options);
+    ASSERT_TRUE(s) << s.error().message;
+    server_ = std::move(*s);
+    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                   grpc::InsecureChannelCredentials());
+    agent_ = v1::AgentService::NewStub(channel_);
+    admin_ = v1::AdminService::NewStub(channel_);
+  }
+
+  grpc::Status Upload(const std::string& version, const std::string& bytes, const std::string& sha,
+                      v1::PublishImageResponse* response, size_t chunk = 1 << 20) {
+    grpc::ClientContext context;
+    auto writer = admin_->PublishImage(&context, response);
+    v1::PublishImageRequest header;
+    header.mutable_header()->set_version(version);
+    header.mutable_header()->set_sha256(sha);
+    header.mutable_header()->set_size_bytes(bytes.size());
+    writer->Write(header);
+    for (size_t off = 0; off < bytes.size(); off += chunk) {
+      v1::PublishImageRequest part;
+      part.set_chunk(bytes.substr(off, chunk));
+      if (!writer->Write(part)) break;
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  }
+
+  void RegisterMachines(int n) {
+    for (int i = 0; i < n; ++i) {
+      grpc::ClientContext context;
+      v1::RegisterRequest request;
+      request.set_machine_id("pc" + std::to_string(i));
+      request.set_hostname("pc" + std::to_string(i) + ".corp");
+      (*request.mutable_labels())["site"] = i % 2 ? "lyon" : "paris";
+      request.mutable_inventory()->set_firmware(v1::FIRMWARE_UEFI);
+      v1::RegisterResponse response;
+      ASSERT_TRUE(agent_->Register(&context, request, &response).ok());
+      EXPECT_EQ(response.heartbeat_interval_seconds(), 30u);
+    }
+  }
+
+  static TempDir* wims_;
+  TempDir dir_;
+  std::unique_ptr<Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::AgentService::Stub> agent_;
+  std::unique_ptr<v1::AdminService::Stub> admin_;
+};
+TempDir* ControllerGrpcTest::wims_ = nullptr;
+
+// The standard services are called by name with hand-encoded protobuf bytes, as a generic gRPC
+// tool would: nothing of ours is involved on the client side.
+std::string Bytes(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  (void)buffer.Dump(&slices);
+  std::string out;
+  for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+TEST_F(ControllerGrpcTest, HealthCheckingAndReflectionAnswer) {
+  grpc::GenericStub stub(channel_);
+  grpc::CompletionQueue cq;
+  void* tag = nullptr;
+  bool ok = false;
+  {
+    // grpc.health.v1.HealthCheckRequest{service: ""} is empty; SERVING is field 1 = 1.
+    grpc::ClientContext context;
+    grpc::ByteBuffer request(nullptr, 0), response;
+    grpc::Status status;
+    auto call = stub.PrepareUnaryCall(&context, "/grpc.health.v1.Health/Check", request, &cq);
+    call->StartCall();
+    call->Finish(&response, &status, reinterpret_cast<void*>(1));
+    ASSERT_TRUE(cq.Next(&tag, &ok));
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(Bytes(response), std::string("\x08\x01", 2));
+  }
+  {
+    // grpc.reflection.v1alpha.ServerReflectionRequest{list_services: ""}: field 7, empty string.
+    grpc::ClientContext context;
+    auto call = stub.PrepareCall(
+        &context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+    call->StartCall(reinterpret_cast<void*>(1));
+    ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+    grpc::Slice slice(std::string("\x3a\x00", 2));
+    grpc::ByteBuffer request(&slice, 1), response;
+    call->Write(request, reinterpret_cast<void*>(2));
+    ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+    call->Read(&response, reinterpret_cast<void*>(3));
+    ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+    const std::string listed = Bytes(response);
+    EXPECT_NE(listed.find("lifeboat.v1.AdminService"), std::string::npos);
+    EXPECT_NE(listed.find("lifeboat.v1.AgentService"), std::string::npos);
+    call->WritesDone(reinterpret_cast<void*>(4));
+    ASSERT_TRUE(cq.Next(&tag, &ok));
+    grpc::Status status;
+    call->Finish(&status, reinterpret_cast<void*>(5));
+    ASSERT_TRUE(cq.Next(&tag, &ok));
+  }
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+}
+
+TEST_F(ControllerGrpcTest, UploadsAreVerifiedAndBadOnesRejectedWithTheRightCode) {
+  const std::string bytes = ReadAll(*wims_ / "a.wim");
+  const std::string sha = Sha256Hex({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  v1::PublishImageResponse response;
+  auto wrong = Upload("1.0", bytes, std::string(64, '0'), &response);
+  EXPECT_EQ(wrong.error_code(), grpc::StatusCode::DATA_LOSS) << wrong.error_message();
+  EXPECT_NE(wrong.error_message().find("sha256"), std::string::npos);
+  auto ok = Upload("1.0", bytes, sha, &response);
+  ASSERT_TRUE(ok.ok()) << ok.error_message();
+  EXPECT_EQ(response.image().sha256(), sha);
+  EXPECT_TRUE(response.image().has_boot_sdi());
+  auto dup = Upload("1.0", bytes, sha, &response);
+  EXPECT_EQ(dup.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  const std::string junk(300000, 'x');
+  const std::string junk_sha =
+      Sha256Hex({reinterpret_cast<const uint8_t*>(junk.data()), junk.size()});
+  auto not_wim = Upload("2.0", junk, junk_sha, &response);
+  EXPECT_EQ(not_wim.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << not_wim.error_message();
+  auto oversized =
+      Upload("3.0", bytes, sha, &response, 3 << 20);  // one message above the 2 MiB limit
+  EXPECT_EQ(oversized.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << oversized.error_message();
+  auto bad_version = Upload("no spaces allowed", bytes, sha, &response);
+  EXPECT_EQ(bad_version.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(bad_version.error_message().find("header.version"), std::string::npos);
+  // Nothing half-stored: one image in the catalog, one blob, no upload left over.
+  grpc::ClientContext context;
+  v1::ListImagesResponse list;
+  ASSERT_TRUE(admin_->ListImages(&context, v1::ListImagesRequest(), &list).ok());
+  EXPECT_EQ(list.images_size(), 1);
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ / "uploads"));
+  size_t blobs = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ / "images"))
+    blobs += e.is_regular_file();
+  EXPECT_EQ(blobs, 1u);
+}
+
+TEST_F(ControllerGrpcTest, AgentsGetAssignmentsDownloadWithResumeAndReport) {
+  v1::PublishImageFromPathResponse published;
+  {
+    grpc::ClientContext context;
+    v1::PublishImageFromPathRequest request;
+    request.set_version("1.0");
+    request.set_path(*wims_ / "a.wim");
+    ASSERT_TRUE(admin_->PublishImageFromPath(&context, request, &published).ok());
+  }
+  RegisterMachines(4);
+  v1::CreateRolloutResponse created;
+  {
+    grpc::ClientContext context;
+    v1::CreateRolloutRequest request;
+    request.mutable_spec()->set_image_version("1.0");
+    (*request.mutable_spec()->mutable_selector()->mutable_labels())["site"] = "paris";
+    ASSERT_TRUE(admin_->CreateRollout(&context, request, &created).ok());
+    EXPECT_EQ(created.rollout().progress().targeted(), 2u);
+  }
+  // pc0 is in Paris: it gets the image; pc1 in Lyon gets nothing.
+  v1::HeartbeatResponse beat;
+  {
+    grpc::ClientContext context;
+    v1::HeartbeatRequest request;
+    request.set_machine_id("pc1");
+    ASSERT_TRUE(agent_->Heartbeat(&context, request, &beat).ok());
+    EXPECT_FALSE(beat.has_assignment());
+  }
+  {
+    grpc::ClientContext context;
+    v1::HeartbeatRequest request;
+    request.set_machine_id("pc0");
+    ASSERT_TRUE(agent_->Heartbeat(&context, request, &beat).ok());
+    ASSERT_TRUE(beat.has_assignment());
+    EXPECT_EQ(beat.assignment().image().version(), "1.0");
+  }
+  // Download in two goes: the first stops after two chunks, the second resumes at its offset.
+  std::string received;
+  const std::string sha = beat.assignment().image().sha256();
+  {
+    grpc::ClientContext context;
+    v1::DownloadImageRequest request;
+    request.set_sha256(sha);
+    request.set_chunk_bytes(1 << 20);
+    auto reader = agent_->DownloadImage(&context, request);
+    v1::DownloadImageResponse chunk;
+    for (int i = 0; i < 2 && reader->Read(&chunk); ++i) {
+      if (i == 0) {
+        EXPECT_EQ(chunk.total_bytes(), published.image().size_bytes());
+      }
+      received += chunk.data();
+    }
+    context.TryCancel();
+  }
+  {
+    grpc::ClientContext context;
+    v1::DownloadImageRequest request;
+    request.set_sha256(sha);
+    request.set_offset(received.size());
+    auto reader = agent_->DownloadImage(&context, request);
+    v1::DownloadImageResponse chunk;
+    while (reader->Read(&chunk)) {
+      EXPECT_EQ(chunk.offset(), received.size());
+      received += chunk.data();
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+  }
+  EXPECT_EQ(Sha256Hex({reinterpret_cast<const uint8_t*>(received.data()), received.size()}), sha);
+  {
+    grpc::ClientContext context;
+    v1::DownloadImageRequest request;
+    request.set_sha256(sha);
+    request.set_offset(received.size() + 1);
+    auto reader = agent_->DownloadImage(&context, request);
+    v1::DownloadImageResponse chunk;
+    while (reader->Read(&chunk)) {
+    }
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  }
+  // Reports are idempotent by sequence.
+  for (int round = 0; round < 2; ++round) {
+    grpc::ClientContext context;
+    v1::ReportProgressRequest request;
+    request.set_machine_id("pc0");
+    request.set_attempt_id(beat.assignment().attempt_id());
+    auto* e1 = request.add_events();
+    e1->set_sequence(1);
+    e1->set_step("download");
+    e1->set_status(v1::StepEvent::STATUS_SUCCEEDED);
+    auto* e2 = request.add_events();
+    e2->set_sequence(2);
+    e2->set_step("done");
+    e2->set_status(v1::StepEvent::STATUS_SUCCEEDED);
+    v1::ReportProgressResponse ack;
+    ASSERT_TRUE(agent_->ReportProgress(&context, request, &ack).ok());
+    EXPECT_EQ(ack.acknowledged_sequence(), 2u);
+  }
+  {
+    grpc::ClientContext context;
+    v1::GetMachineRequest request;
+    request.set_id("pc0");
+    v1::GetMachineResponse machine;
+    ASSERT_TRUE(admin_->GetMachine(&context, request, &machine).ok());
+    ASSERT_EQ(machine.attempts_size(), 1);
+    EXPECT_EQ(machine.attempts(0).state(), "succeeded");
+    EXPECT_EQ(machine.attempts(0).events_size(), 2);
+    EXPECT_EQ(machine.machine().inventory().firmware(), v1::FIRMWARE_UEFI);
+  }
+  {
+    grpc::ClientContext context;
+    v1::GetFleetSummaryResponse summary;
+    ASSERT_TRUE(admin_->GetFleetSummary(&context, v1::GetFleetSummaryRequest(), &summary).ok());
+    EXPECT_EQ(summary.machines(), 4u);
+    EXPECT_EQ(summary.active_rollouts(), 1u);
+  }
+}
+
+TEST_F(ControllerGrpcTest, BadRequestsGetStatusCodesNamingTheField) {
+  RegisterMachines(1);
+  struct Case {
+    std::function<grpc::Status()> call;
+    grpc::StatusCode code;
+    std::string field;
+  };
+  auto rollout = [&](std::function<void(v1::RolloutSpec*)> fill) {
+    return [this, fill] {
+      grpc::ClientContext context;
+      v1::CreateRolloutRequest request;
+      request.mutable_spec()->set_image_version("1.0");
+      request.mutable_spec()->mutable_selector()->set_all(true);
+      fill(request.mutable_spec());
+      v1::CreateRolloutResponse response;
+      return admin_->CreateRollout(&context, request, &response);
+    };
+  };
+  {
+    grpc::ClientContext context;
+    v1::PublishImageFromPathRequest request;
+    request.set_version("1.0");
+    request.set_path(*wims_ / "a.wim");
+    v1::PublishImageFromPathResponse response;
+    ASSERT_TRUE(admin_->PublishImageFromPath(&context, request, &response).ok());
+  }
+  const Case cases[] = {
+      {rollout([](v1::RolloutSpec* s) { s->set_image_version("9"); }), grpc::StatusCode::NOT_FOUND,
+       "image_version"},
+      {rollout([](v1::RolloutSpec* s) { s->mutable_selector()->add_machine_ids("pc0"); }),
+       grpc::StatusCode::INVALID_ARGUMENT, "selector"},
+      {rollout([](v1::RolloutSpec* s) {
+         s->add_waves()->set_percent(50);
+         s->add_waves()->set_percent(20);
+       }),
+       grpc::StatusCode::INVALID_ARGUMENT, "waves[1]"},
+      {rollout([](v1::RolloutSpec* s) { s->add_waves(); }), grpc::StatusCode::INVALID_ARGUMENT,
+       "waves[0]"},
+      {[this] {
+         grpc::ClientContext context;
+         v1::GetRolloutRequest request;
+         request.set_id(77);
+         v1::GetRolloutResponse response;
+         return admin_->GetRollout(&context, request, &response);
+       },
+       grpc::StatusCode::NOT_FOUND, "id"},
+      {[this] {
+         grpc::ClientContext context;
+         v1::GetMachineRequest request;
+         request.set_id("nobody");
+         v1::GetMachineResponse response;
+         return admin_->GetMachine(&context, request, &response);
+       },
+       grpc::StatusCode::NOT_FOUND, "id"},
+      {[this] {
+         grpc::ClientContext context;
+         v1::HeartbeatRequest request;
+         request.set_machine_id("nobody");
+         v1::HeartbeatResponse response;
+         return agent_->Heartbeat(&context, request, &response);
+       },
+       grpc::StatusCode::NOT_FOUND, "nobody"},
+      {[this] {
+         grpc::ClientContext context;
+         v1::RegisterRequest request;
+         request.set_hostname("x");
+         v1::RegisterResponse response;
+         return agent_->Register(&context, request, &response);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "machine_id"},
+      {[this] {
+         grpc::ClientContext context;
+         v1::RetireImageRequest request;
+         request.set_version("nope");
+         v1::RetireImageResponse response;
+         return admin_->RetireImage(&context, request, &response);
+       },
+       grpc::StatusCode::NOT_FOUND, "nope"},
+  };
+  for (const auto& c : cases) {
+    auto status = c.call();
+    EXPECT_EQ(status.error_code(), c.code) << c.field << ": " << status.error_message();
+    EXPECT_NE(status.error_message().find(c.field), std::string::npos) << status.error_message();
+  }
+}
+
+}  // namespace
+}  // namespace lifeboat::controller

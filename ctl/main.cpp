@@ -1,0 +1,603 @@
+// lifeboatctl: the operator's command line over gRPC (AdminService). Tables for people, --json
+// (protobuf's JSON form of the response) for tools. Exit codes are in docs/lifeboatctl.md.
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/create_channel.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/sha256.h"
+#include "lifeboat/v1/admin_service.grpc.pb.h"
+
+namespace {
+
+using namespace lifeboat;
+
+constexpr const char* kUsage = R"(lifeboatctl - operate a Lifeboat controller
+
+Usage: lifeboatctl [--controller ADDR] [--json] COMMAND ...
+
+Images:
+  image publish FILE.wim --version V   upload an image (progress on stderr), checked and stored
+                                       by the controller
+  image publish PATH --version V --from-path
+                                       publish a file already on the controller's disk
+  image list [--all]                   published images (--all: retired ones too)
+  image show V
+  image retire V                       no new rollout may use it (refused while one does)
+Rollouts:
+  rollout create --image V (--all | --label K=V ... | --machine ID ...)
+                 [--waves 1%,10%,50%,100% | 5,50,500] [--wait SECONDS] [--max-in-progress N]
+                 [--failure-threshold PERCENT] [--max-retries N]
+  rollout list | show ID | pause ID | resume ID | abort ID | rollback ID
+Machines:
+  machine list [--label K=V ...]
+  machine show ID                      with the history of every attempt and step
+Fleet:
+  fleet summary
+
+Options:
+  --controller ADDR  the controller's gRPC address (default: $LIFEBOAT_CONTROLLER or
+                     127.0.0.1:7443)
+  --json             print the response as JSON (protobuf's JSON mapping) on stdout
+  -h, --help         this help
+
+Exit codes: 0 done, 1 error, 2 usage or invalid argument, 3 refused (exists, in use, retired,
+            bytes did not match), 4 controller unreachable, 5 not found.
+)";
+
+int Usage(const std::string& problem) {
+  std::cerr << "lifeboatctl: " << problem << "\nRun 'lifeboatctl --help' for usage.\n";
+  return 2;
+}
+
+int ExitFor(const grpc::Status& s) {
+  switch (s.error_code()) {
+    case grpc::StatusCode::OK:
+      return 0;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::OUT_OF_RANGE:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return 2;
+    case grpc::StatusCode::ALREADY_EXISTS:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::DATA_LOSS:
+      return 3;
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return 4;
+    case grpc::StatusCode::NOT_FOUND:
+      return 5;
+    default:
+      return 1;
+  }
+}
+
+int Fail(const grpc::Status& s, bool json) {
+  if (json) {
+    std::cout << "{\"error\":{\"code\":" << static_cast<int>(s.error_code()) << ",\"message\":\"";
+    for (char c : s.error_message()) {
+      if (c == '"' || c == '\\') std::cout << '\\';
+      std::cout << c;
+    }
+    std::cout << "\"}}\n";
+  } else {
+    std::cerr << "lifeboatctl: " << s.error_message() << "\n";
+  }
+  return ExitFor(s);
+}
+
+std::string Json(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
+  return out;
+}
+
+// A plain text table: the header, then rows, columns padded to their widest cell.
+void Table(const std::vector<std::string>& header,
+           const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
+  for (const auto& r : rows)
+    for (size_t c = 0; c < r.size() && c < width.size(); ++c)
+      width[c] = std::max(width[c], r[c].size());
+  auto line = [&](const std::vector<std::string>& cells) {
+    for (size_t c = 0; c < cells.size(); ++c) {
+      std::cout << cells[c];
+      if (c + 1 < cells.size()) std::cout << std::string(width[c] - cells[c].size() + 2, ' ');
+    }
+    std::cout << "\n";
+  };
+  line(header);
+  for (const auto& r : rows) line(r);
+}
+
+const char* StateName(v1::RolloutState s) {
+  switch (s) {
+    case v1::ROLLOUT_STATE_ACTIVE:
+      return "active";
+    case v1::ROLLOUT_STATE_PAUSED:
+      return "paused";
+    case v1::ROLLOUT_STATE_HALTED:
+      return "halted";
+    case v1::ROLLOUT_STATE_COMPLETED:
+      return "completed";
+    case v1::ROLLOUT_STATE_ABORTED:
+      return "aborted";
+    default:
+      return "?";
+  }
+}
+
+const char* AgentStateText(v1::AgentState s) {
+  switch (s) {
+    case v1::AGENT_STATE_IDLE:
+      return "idle";
+    case v1::AGENT_STATE_DOWNLOADING:
+      return "downloading";
+    case v1::AGENT_STATE_APPLYING:
+      return "applying";
+    case v1::AGENT_STATE_FAILED:
+      return "failed";
+    default:
+      return "-";
+  }
+}
+
+std::string Size(uint64_t bytes) {
+  char out[32];
+  if (bytes >= (1ULL << 30))
+    std::snprintf(out, sizeof out, "%.2f GiB", bytes / double(1ULL << 30));
+  else if (bytes >= (1ULL << 20))
+    std::snprintf(out, sizeof out, "%.1f MiB", bytes / double(1ULL << 20));
+  else
+    std::snprintf(out, sizeof out, "%llu B", static_cast<unsigned long long>(bytes));
+  return out;
+}
+
+void PrintRollout(const v1::Rollout& r) {
+  const auto& p = r.progress();
+  std::cout << "rollout " << r.id() << ": " << StateName(r.state()) << ", image "
+            << r.spec().image_version()
+            << (r.rollback_of() ? " (rollback of " + std::to_string(r.rollback_of()) + ")" : "")
+            << "\n  machines  " << p.targeted() << " targeted: " << p.succeeded() << " succeeded, "
+            << p.failed() << " failed, " << p.in_progress() << " in progress, " << p.pending()
+            << " pending\n  wave      " << p.current_wave() + 1 << " of "
+            << std::max(1, r.spec().waves_size()) << "\n";
+  if (!r.message().empty()) std::cout << "  message   " << r.message() << "\n";
+  std::cout << "  created   " << r.created_at() << "\n";
+}
+
+struct Args {
+  std::vector<std::string> positional;
+  std::multimap<std::string, std::string> values;
+  std::vector<std::string> flags;
+  bool Has(const std::string& f) const {
+    return std::find(flags.begin(), flags.end(), f) != flags.end();
+  }
+  std::optional<std::string> Value(const std::string& k) const {
+    auto it = values.find(k);
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+  }
+};
+
+std::optional<uint32_t> Number(const std::string& text) {
+  if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return static_cast<uint32_t>(std::stoul(text));
+}
+
+bool Label(const std::string& text, std::string& key, std::string& value) {
+  size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) return false;
+  key = text.substr(0, eq);
+  value = text.substr(eq + 1);
+  return true;
+}
+
+int PublishUpload(v1::AdminService::Stub& stub, const std::string& file, const std::string& version,
+                  bool json) {
+  struct stat st {};
+  if (stat(file.c_str(), &st) != 0) return Usage("cannot read " + file);
+  std::cerr << "hashing " << file << " ...\n";
+  auto sha = Sha256File(file);
+  if (!sha) return Usage(sha.error().message);
+  grpc::ClientContext context;
+  v1::PublishImageResponse response;
+  auto writer = stub.PublishImage(&context, &response);
+  v1::PublishImageRequest header;
+  header.mutable_header()->set_version(version);
+  header.mutable_header()->set_sha256(*sha);
+  header.mutable_header()->set_size_bytes(static_cast<uint64_t>(st.st_size));
+  writer->Write(header);
+  std::ifstream in(file, std::ios::binary);
+  std::vector<char> buffer(1 << 20);
+  uint64_t sent = 0, total = static_cast<uint64_t>(st.st_size);
+  int last = -1;
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    std::streamsize n = in.gcount();
+    if (n <= 0) break;
+    v1::PublishImageRequest part;
+    part.set_chunk(buffer.data(), static_cast<size_t>(n));
+    if (!writer->Write(part)) break;
+    sent += static_cast<uint64_t>(n);
+    int percent = total ? static_cast<int>(sent * 100 / total) : 100;
+    if (percent != last) {
+      last = percent;
+      std::string bar(static_cast<size_t>(percent / 4), '#');
+      bar.resize(25, ' ');
+      std::cerr << "\rupload [" << bar << "] " << percent << "% " << Size(sent) << " of "
+                << Size(total) << std::flush;
+    }
+  }
+  std::cerr << "\n";
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  if (!status.ok()) return Fail(status, json);
+  if (json) {
+    std::cout << Json(response) << "\n";
+  } else {
+    std::cout << "published " << response.image().version() << " (" << response.image().name()
+              << ", " << Size(response.image().size_bytes()) << ", sha256 "
+              << response.image().sha256() << ")\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> raw(argv + 1, argv + argc);
+  std::string controller =
+      std::getenv("LIFEBOAT_CONTROLLER") ? std::getenv("LIFEBOAT_CONTROLLER") : "127.0.0.1:7443";
+  static const std::vector<std::string> kValueOptions = {
+      "--controller",        "--version",    "--image", "--label",
+      "--machine",           "--waves",      "--wait",  "--max-in-progress",
+      "--failure-threshold", "--max-retries"};
+  Args a;
+  bool json = false;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    const std::string& s = raw[i];
+    if (s == "-h" || s == "--help") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (s == "--json") {
+      json = true;
+    } else if (std::find(kValueOptions.begin(), kValueOptions.end(), s) != kValueOptions.end()) {
+      if (i + 1 >= raw.size()) return Usage(s + " needs a value");
+      a.values.emplace(s, raw[++i]);
+    } else if (s == "--all" || s == "--from-path") {
+      a.flags.push_back(s);
+    } else if (!s.empty() && s[0] == '-') {
+      return Usage("unknown option '" + s + "'");
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  if (auto c = a.Value("--controller")) controller = *c;
+  if (a.positional.size() < 2) {
+    if (a.positional.empty()) {
+      std::cout << kUsage;
+      return 2;
+    }
+    return Usage("'" + a.positional[0] + "' needs a subcommand");
+  }
+  const std::string command = a.positional[0] + " " + a.positional[1];
+  std::vector<std::string> rest(a.positional.begin() + 2, a.positional.end());
+  auto channel = grpc::CreateChannel(controller, grpc::InsecureChannelCredentials());
+  auto stub = v1::AdminService::NewStub(channel);
+  auto deadline = [](grpc::ClientContext& c) {
+    c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  };
+  auto need = [&](size_t n, const char* what) -> bool {
+    if (rest.size() == n) return true;
+    Usage(command + " needs " + what);
+    return false;
+  };
+  auto id_arg = [&]() -> std::optional<uint64_t> {
+    if (rest.size() != 1) return std::nullopt;
+    auto n = Number(rest[0]);
+    if (!n) return std::nullopt;
+    return *n;
+  };
+
+  if (command == "image publish") {
+    if (!need(1, "FILE")) return 2;
+    auto version = a.Value("--version");
+    if (!version) return Usage("image publish needs --version V");
+    if (!a.Has("--from-path")) return PublishUpload(*stub, rest[0], *version, json);
+    grpc::ClientContext context;
+    deadline(context);
+    v1::PublishImageFromPathRequest request;
+    request.set_version(*version);
+    request.set_path(rest[0]);
+    v1::PublishImageFromPathResponse response;
+    auto s = stub->PublishImageFromPath(&context, request, &response);
+    if (!s.ok()) return Fail(s, json);
+    if (json)
+      std::cout << Json(response) << "\n";
+    else
+      std::cout << "published " << response.image().version() << " (sha256 "
+                << response.image().sha256() << ")\n";
+    return 0;
+  }
+  if (command == "image list") {
+    grpc::ClientContext context;
+    deadline(context);
+    v1::ListImagesRequest request;
+    request.set_include_retired(a.Has("--all"));
+    v1::ListImagesResponse response;
+    auto s = stub->ListImages(&context, request, &response);
+    if (!s.ok()) return Fail(s, json);
+    if (json) {
+      std::cout << Json(response) << "\n";
+      return 0;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& i : response.images()) {
+      rows.push_back({i.version(), i.name(), i.architecture(), Size(i.size_bytes()),
+                      i.sha256().substr(0, 12), i.published_at(), i.retired() ? "retired" : ""});
+    }
+    Table({"VERSION", "NAME", "ARCH", "SIZE", "SHA256", "PUBLISHED", ""}, rows);
+    return 0;
+  }
+  if (command == "image show" || command == "image retire") {
+    if (!need(1, "a version")) return 2;
+    grpc::ClientContext context;
+    deadline(context);
+    v1::Image image;
+    grpc::Status s;
+    google::protobuf::Message* response = nullptr;
+    v1::GetImageResponse got;
+    v1::RetireImageResponse retired;
+    if (command == "image show") {
+      v1::GetImageRequest request;
+      request.set_version(rest[0]);
+      s = stub->GetImage(&context, request, &got);
+      image = got.image();
+      response = &got;
+    } else {
+      v1::RetireImageRequest request;
+      request.set_version(rest[0]);
+      s = stub->RetireImage(&context, request, &retired);
+      image = retired.image();
+      response = &retired;
+    }
+    if (!s.ok()) return Fail(s, json);
+    if (json) {
+      std::cout << Json(*response) << "\n";
+      return 0;
+    }
+    std::cout << "image " << image.version() << (image.retired() ? " (retired)" : "") << "\n"
+              << "  name          " << image.name() << "\n  description   " << image.description()
+              << "\n  architecture  " << image.architecture() << "\n  size          "
+              << Size(image.size_bytes()) << "\n  files         " << image.file_count()
+              << "\n  sha256        " << image.sha256() << "\n  boot index    "
+              << image.boot_index() << "\n  winload       "
+              << (image.has_winload_efi() ? "efi " : "") << (image.has_winload_exe() ? "exe" : "")
+              << "\n  published     " << image.published_at() << "\n";
+    return 0;
+  }
+  if (command == "rollout create") {
+    if (!rest.empty()) return Usage("rollout create takes options only");
+    v1::CreateRolloutRequest request;
+    auto* spec = request.mutable_spec();
+    auto image = a.Value("--image");
+    if (!image) return Usage("rollout create needs --image V");
+    spec->set_image_version(*image);
+    spec->mutable_selector()->set_all(a.Has("--all"));
+    for (auto [it, end] = a.values.equal_range("--label"); it != end; ++it) {
+      std::string k, v;
+      if (!Label(it->second, k, v)) return Usage("--label '" + it->second + "' is not KEY=VALUE");
+      (*spec->mutable_selector()->mutable_labels())[k] = v;
+    }
+    for (auto [it, end] = a.values.equal_range("--machine"); it != end; ++it)
+      spec->mutable_selector()->add_machine_ids(it->second);
+    if (auto waves = a.Value("--waves")) {
+      std::string item;
+      std::stringstream ss(*waves);
+      while (std::getline(ss, item, ',')) {
+        bool percent = !item.empty() && item.back() == '%';
+        auto n = Number(percent ? item.substr(0, item.size() - 1) : item);
+        if (!n)
+          return Usage("--waves '" + *waves + "': '" + item + "' is not a count or a percent");
+        if (percent)
+          spec->add_waves()->set_percent(*n);
+        else
+          spec->add_waves()->set_count(*n);
+      }
+    }
+    struct NumberOption {
+      const char* name;
+      void (v1::RolloutSpec::*set)(uint32_t);
+    };
+    for (auto [name, set] :
+         {NumberOption{"--wait", &v1::RolloutSpec::set_wait_between_waves_seconds},
+          NumberOption{"--max-in-progress", &v1::RolloutSpec::set_max_in_progress},
+          NumberOption{"--failure-threshold", &v1::RolloutSpec::set_failure_threshold_percent},
+          NumberOption{"--max-retries", &v1::RolloutSpec::set_max_retries}}) {
+      if (auto v = a.Value(name)) {
+        auto n = Number(*v);
+        if (!n) return Usage(std::string(name) + " '" + *v + "' is not a number");
+        (spec->*set)(*n);
+      }
+    }
+    grpc::ClientContext context;
+    deadline(context);
+    v1::CreateRolloutResponse response;
+    auto s = stub->CreateRollout(&context, request, &response);
+    if (!s.ok()) return Fail(s, json);
+    if (json)
+      std::cout << Json(response) << "\n";
+    else
+      PrintRollout(response.rollout());
+    return 0;
+  }
+  if (command == "rollout list") {
+    grpc::ClientContext context;
+    deadline(context);
+    v1::ListRolloutsResponse response;
+    auto s = stub->ListRollouts(&context, v1::ListRolloutsRequest(), &response);
+    if (!s.ok()) return Fail(s, json);
+    if (json) {
+      std::cout << Json(response) << "\n";
+      return 0;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& r : response.rollouts()) {
+      const auto& p = r.progress();
+      rows.push_back({std::to_string(r.id()), r.spec().image_version(), StateName(r.state()),
+                      std::to_string(p.succeeded()) + "/" + std::to_string(p.targeted()),
+                      std::to_string(p.failed()), std::to_string(p.in_progress()), r.created_at()});
+    }
+    Table({"ID", "IMAGE", "STATE", "DONE", "FAILED", "RUNNING", "CREATED"}, rows);
+    return 0;
+  }
+  if (command == "rollout show" || command == "rollout pause" || command == "rollout resume" ||
+      command == "rollout abort" || command == "rollout rollback") {
+    auto id = id_arg();
+    if (!id) return Usage(command + " needs a rollout ID (a number)");
+    grpc::ClientContext context;
+    deadline(context);
+    v1::Rollout rollout;
+    grpc::Status s;
+    const std::string verb = a.positional[1];
+    if (verb == "show") {
+      v1::GetRolloutRequest q;
+      q.set_id(*id);
+      v1::GetRolloutResponse r;
+      s = stub->GetRollout(&context, q, &r);
+      rollout = r.rollout();
+    } else if (verb == "pause") {
+      v1::PauseRolloutRequest q;
+      q.set_id(*id);
+      v1::PauseRolloutResponse r;
+      s = stub->PauseRollout(&context, q, &r);
+      rollout = r.rollout();
+    } else if (verb == "resume") {
+      v1::ResumeRolloutRequest q;
+      q.set_id(*id);
+      v1::ResumeRolloutResponse r;
+      s = stub->ResumeRollout(&context, q, &r);
+      rollout = r.rollout();
+    } else if (verb == "abort") {
+      v1::AbortRolloutRequest q;
+      q.set_id(*id);
+      v1::AbortRolloutResponse r;
+      s = stub->AbortRollout(&context, q, &r);
+      rollout = r.rollout();
+    } else {
+      v1::RollbackRolloutRequest q;
+      q.set_id(*id);
+      v1::RollbackRolloutResponse r;
+      s = stub->RollbackRollout(&context, q, &r);
+      rollout = r.rollout();
+    }
+    if (!s.ok()) return Fail(s, json);
+    if (json)
+      std::cout << Json(rollout) << "\n";
+    else
+      PrintRollout(rollout);
+    return 0;
+  }
+  if (command == "machine list") {
+    v1::ListMachinesRequest request;
+    for (auto [it, end] = a.values.equal_range("--label"); it != end; ++it) {
+      std::string k, v;
+      if (!Label(it->second, k, v)) return Usage("--label '" + it->second + "' is not KEY=VALUE");
+      (*request.mutable_labels())[k] = v;
+    }
+    grpc::ClientContext context;
+    deadline(context);
+    v1::ListMachinesResponse response;
+    auto s = stub->ListMachines(&context, request, &response);
+    if (!s.ok()) return Fail(s, json);
+    if (json) {
+      std::cout << Json(response) << "\n";
+      return 0;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& m : response.machines()) {
+      rows.push_back({m.id(), m.hostname(),
+                      m.installed_version().empty() ? "-" : m.installed_version(),
+                      AgentStateText(m.state()), m.current_step(), m.last_seen()});
+    }
+    Table({"ID", "HOSTNAME", "VERSION", "STATE", "STEP", "LAST SEEN"}, rows);
+    return 0;
+  }
+  if (command == "machine show") {
+    if (!need(1, "a machine ID")) return 2;
+    grpc::ClientContext context;
+    deadline(context);
+    v1::GetMachineRequest request;
+    request.set_id(rest[0]);
+    v1::GetMachineResponse response;
+    auto s = stub->GetMachine(&context, request, &response);
+    if (!s.ok()) return Fail(s, json);
+    if (json) {
+      std::cout << Json(response) << "\n";
+      return 0;
+    }
+    const auto& m = response.machine();
+    std::cout << "machine " << m.id() << " (" << m.hostname() << ")\n  version    "
+              << (m.installed_version().empty() ? "none" : m.installed_version())
+              << "\n  state      " << AgentStateText(m.state())
+              << (m.current_step().empty() ? "" : " (" + m.current_step() + ")")
+              << "\n  last seen  " << m.last_seen() << "\n  labels    ";
+    for (const auto& [k, v] : m.labels()) std::cout << " " << k << "=" << v;
+    std::cout << "\n";
+    for (const auto& at : response.attempts()) {
+      std::cout << "\nattempt " << at.id() << " (rollout " << at.rollout_id() << ", image "
+                << at.image_version() << "): " << at.state() << ", started " << at.started_at()
+                << (at.finished_at().empty() ? "" : ", finished " + at.finished_at()) << "\n";
+      if (!at.error().empty()) std::cout << "  error: " << at.error() << "\n";
+      for (const auto& e : at.events()) {
+        std::cout << "  " << e.sequence() << ". " << e.step() << " "
+                  << v1::StepEvent::Status_Name(e.status())
+                  << (e.bytes_total() ? " " + Size(e.bytes_done()) + "/" + Size(e.bytes_total())
+                                      : "")
+                  << (e.message().empty() ? "" : ": " + e.message()) << "\n";
+      }
+    }
+    return 0;
+  }
+  if (command == "fleet summary") {
+    grpc::ClientContext context;
+    deadline(context);
+    v1::GetFleetSummaryResponse response;
+    auto s = stub->GetFleetSummary(&context, v1::GetFleetSummaryRequest(), &response);
+    if (!s.ok()) return Fail(s, json);
+    if (json) {
+      std::cout << Json(response) << "\n";
+      return 0;
+    }
+    std::cout << response.machines() << " machines, " << response.active_rollouts()
+              << " unfinished rollouts\n";
+    std::map<std::string, uint32_t> by_state(response.by_state().begin(),
+                                             response.by_state().end());
+    std::map<std::string, uint32_t> by_version(response.by_version().begin(),
+                                               response.by_version().end());
+    std::cout << "by state:  ";
+    for (const auto& [k, v] : by_state) std::cout << " " << k << "=" << v;
+    std::cout << "\nby version:";
+    for (const auto& [k, v] : by_version) std::cout << " " << (k.empty() ? "none" : k) << "=" << v;
+    std::cout << "\n";
+    return 0;
+  }
+  return Usage("unknown command '" + command + "'");
+}

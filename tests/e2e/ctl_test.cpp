@@ -1,0 +1,185 @@
+// lifeboatctl against a real lifeboat-controller process; the controller killed with SIGKILL in
+// the middle of a rollout and restarted on its data: every acknowledged change is still there.
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <grpcpp/create_channel.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "lifeboat/v1/agent_service.grpc.pb.h"
+#include "tests/support/test_support.h"
+
+namespace lifeboat::test {
+namespace {
+
+// A controller process on a free port, killed when the object goes.
+class ControllerProcess {
+ public:
+  explicit ControllerProcess(const std::string& data_dir) : data_dir_(data_dir) { Start(); }
+  ~ControllerProcess() { Kill(); }
+  void Start() {
+    log_ = data_dir_ + ".log";
+    auto r = Sh(Quote(LIFEBOAT_CONTROLLER) + " --listen 127.0.0.1:0 --data-dir " +
+                Quote(data_dir_) + " > " + Quote(log_) + " 2>&1 & echo $!");
+    pid_ = std::stoi(r.out);
+    for (int i = 0; i < 100 && port_ == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::ifstream in(log_);
+      std::string line;
+      while (std::getline(in, line)) {
+        auto at = line.find("on port ");
+        if (at != std::string::npos) port_ = std::stoi(line.substr(at + 8));
+      }
+    }
+  }
+  void Kill() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      Sh("while kill -0 " + std::to_string(pid_) + " 2>/dev/null; do sleep 0.05; done");
+    }
+    pid_ = 0;
+    port_ = 0;
+  }
+  [[nodiscard]] std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  [[nodiscard]] int port() const { return port_; }
+
+ private:
+  std::string data_dir_, log_;
+  int pid_ = 0;
+  int port_ = 0;
+};
+
+CommandResult Ctl(const ControllerProcess& c, const std::string& args) {
+  return Sh(Quote(LIFEBOAT_CTL) + " --controller " + c.address() + " " + args);
+}
+
+Poco::JSON::Object::Ptr Json(const std::string& text) {
+  Poco::JSON::Parser parser;
+  return parser.parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+class CtlTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    wims_ = new TempDir;
+    auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
+                Quote(*wims_ / "a.wim") + " --size-mb 12");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  static void TearDownTestSuite() { delete wims_; }
+  static TempDir* wims_;
+  TempDir dir_;
+};
+TempDir* CtlTest::wims_ = nullptr;
+
+TEST_F(CtlTest, OperatorCommandsAndTheirExitCodes) {
+  ControllerProcess controller(dir_ / "controller");
+  ASSERT_GT(controller.port(), 0);
+  auto published = Ctl(controller, "image publish " + Quote(*wims_ / "a.wim") + " --version 1.0");
+  ASSERT_EQ(published.exit_code, 0) << published.err;
+  EXPECT_NE(published.out.find("published 1.0"), std::string::npos);
+  EXPECT_NE(published.err.find("100%"), std::string::npos);  // the progress bar
+  auto list = Ctl(controller, "image list --json");
+  ASSERT_EQ(list.exit_code, 0);
+  auto images = Json(list.out)->getArray("images");
+  ASSERT_EQ(images->size(), 1u);
+  EXPECT_EQ(images->getObject(0)->getValue<std::string>("version"), "1.0");
+  auto table = Ctl(controller, "image list");
+  EXPECT_NE(table.out.find("VERSION"), std::string::npos);
+
+  EXPECT_EQ(
+      Ctl(controller, "image publish " + Quote(*wims_ / "a.wim") + " --version 1.0").exit_code, 3);
+  EXPECT_EQ(Ctl(controller, "image show 9.9").exit_code, 5);
+  EXPECT_EQ(Ctl(controller, "rollout create --image 1.0 --all --waves 50%,10%").exit_code, 2);
+  EXPECT_EQ(Ctl(controller, "rollout create --image 1.0 --all --waves abc").exit_code, 2);
+  EXPECT_EQ(Ctl(controller, "rollout show 42").exit_code, 5);
+  EXPECT_EQ(Ctl(controller, "rollout frobnicate 1").exit_code, 2);
+  // No machine yet: a rollout has nothing to target.
+  EXPECT_EQ(Ctl(controller, "rollout create --image 1.0 --all").exit_code, 3);
+  auto summary = Ctl(controller, "fleet summary --json");
+  ASSERT_EQ(summary.exit_code, 0) << summary.err;
+  EXPECT_EQ(Json(summary.out)->getValue<int>("machines"), 0);
+  controller.Kill();
+  EXPECT_EQ(Ctl(controller, "fleet summary").exit_code, 4);  // unreachable
+}
+
+TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
+  ControllerProcess controller(dir_ / "controller");
+  ASSERT_EQ(
+      Ctl(controller, "image publish " + Quote(*wims_ / "a.wim") + " --version 1.0").exit_code, 0);
+  auto channel = grpc::CreateChannel(controller.address(), grpc::InsecureChannelCredentials());
+  auto agent = v1::AgentService::NewStub(channel);
+  for (int i = 0; i < 6; ++i) {
+    grpc::ClientContext context;
+    v1::RegisterRequest request;
+    request.set_machine_id("pc" + std::to_string(i));
+    request.set_hostname("pc" + std::to_string(i));
+    v1::RegisterResponse response;
+    ASSERT_TRUE(agent->Register(&context, request, &response).ok());
+  }
+  auto created = Ctl(controller, "rollout create --image 1.0 --all --waves 50%,100% --json");
+  ASSERT_EQ(created.exit_code, 0) << created.err << created.out;
+  const auto rollout_id = Json(created.out)->getObject("rollout")->getValue<std::string>("id");
+  // Every machine calls in; the first wave's three get work, finish it and report; each report
+  // is acknowledged.
+  std::vector<std::pair<std::string, uint64_t>> given;
+  for (int i = 0; i < 6; ++i) {
+    grpc::ClientContext context;
+    v1::HeartbeatRequest request;
+    request.set_machine_id("pc" + std::to_string(i));
+    v1::HeartbeatResponse beat;
+    ASSERT_TRUE(agent->Heartbeat(&context, request, &beat).ok());
+    if (beat.has_assignment())
+      given.emplace_back(request.machine_id(), beat.assignment().attempt_id());
+  }
+  int finished = 0;
+  for (const auto& [machine, attempt] : given) {
+    grpc::ClientContext report_context;
+    v1::ReportProgressRequest report;
+    report.set_machine_id(machine);
+    report.set_attempt_id(attempt);
+    auto* e = report.add_events();
+    e->set_sequence(1);
+    e->set_step("done");
+    e->set_status(v1::StepEvent::STATUS_SUCCEEDED);
+    v1::ReportProgressResponse ack;
+    ASSERT_TRUE(agent->ReportProgress(&report_context, report, &ack).ok());
+    EXPECT_EQ(ack.acknowledged_sequence(), 1u);
+    ++finished;
+  }
+  EXPECT_EQ(finished, 3);
+  controller.Kill();  // SIGKILL: no chance to flush anything
+  controller.Start();
+  ASSERT_GT(controller.port(), 0);
+  auto shown = Ctl(controller, "rollout show " + rollout_id + " --json");
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  auto progress = Json(shown.out)->getObject("progress");
+  EXPECT_EQ(progress->getValue<int>("succeeded"), 3);
+  EXPECT_EQ(progress->getValue<int>("targeted"), 6);
+  auto machines = Json(Ctl(controller, "machine list --json").out)->getArray("machines");
+  EXPECT_EQ(machines->size(), 6u);
+  auto images = Json(Ctl(controller, "image list --json").out)->getArray("images");
+  EXPECT_EQ(images->size(), 1u);
+  // And the rollout carries on where it was: the second wave is handed out.
+  auto channel2 = grpc::CreateChannel(controller.address(), grpc::InsecureChannelCredentials());
+  auto agent2 = v1::AgentService::NewStub(channel2);
+  int assigned = 0;
+  for (int i = 0; i < 6; ++i) {
+    grpc::ClientContext context;
+    v1::HeartbeatRequest request;
+    request.set_machine_id("pc" + std::to_string(i));
+    v1::HeartbeatResponse beat;
+    ASSERT_TRUE(agent2->Heartbeat(&context, request, &beat).ok());
+    assigned += beat.has_assignment();
+  }
+  EXPECT_EQ(assigned, 3);
+  auto history = Ctl(controller, "machine show pc0");
+  EXPECT_EQ(history.exit_code, 0) << history.err;
+}
+
+}  // namespace
+}  // namespace lifeboat::test

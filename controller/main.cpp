@@ -15,13 +15,16 @@ constexpr const char* kUsage =
     R"(lifeboat-controller - image catalog, rollouts and fleet state for Lifeboat agents
 
 Usage:
-  lifeboat-controller [--config FILE] [--listen ADDR] [--data-dir DIR] [--heartbeat-seconds N]
+  lifeboat-controller [--config FILE] [--listen ADDR] [--http ADDR] [--data-dir DIR]
+                      [--heartbeat-seconds N]
 
 Options (a flag overrides the config file):
-  --config FILE          key = value lines: listen, data_dir, heartbeat_seconds ('#' starts a
-                         comment)
+  --config FILE          key = value lines: listen, http_listen, data_dir, heartbeat_seconds
+                         ('#' starts a comment)
   --listen ADDR          gRPC address (default 127.0.0.1:7443; port 0 picks a free one, which is
                          printed)
+  --http ADDR            HTTP address for /healthz, /metrics and /api/v1/... (default
+                         127.0.0.1:7080; "off" for none)
   --data-dir DIR         state: fleet.db (SQLite) and images/ (default /var/lib/lifeboat-controller)
   --heartbeat-seconds N  how often agents call in (default 30)
   -h, --help             this help
@@ -69,7 +72,8 @@ int main(int argc, char** argv) {
       std::cout << kUsage;
       return 0;
     }
-    if ((a == "--config" || a == "--listen" || a == "--data-dir" || a == "--heartbeat-seconds") &&
+    if ((a == "--config" || a == "--listen" || a == "--http" || a == "--data-dir" ||
+         a == "--heartbeat-seconds") &&
         i + 1 < argc) {
       flags[a.substr(2)] = argv[++i];
     } else {
@@ -95,6 +99,8 @@ int main(int argc, char** argv) {
   lifeboat::controller::ServerOptions options;
   if (auto v = setting("listen", "listen")) options.listen = *v;
   if (auto v = setting("data-dir", "data_dir")) options.data_dir = *v;
+  options.http_listen = setting("http", "http_listen").value_or("127.0.0.1:7080");
+  if (options.http_listen == "off") options.http_listen.clear();
   if (auto v = setting("heartbeat-seconds", "heartbeat_seconds")) {
     if (v->empty() || v->find_first_not_of("0123456789") != std::string::npos || v->size() > 6) {
       std::cerr << "lifeboat-controller: heartbeat seconds '" << *v << "' is not a number\n";
@@ -117,8 +123,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   g_server = server->get();
-  std::cout << "lifeboat-controller: serving gRPC on port " << (*server)->port() << ", state in "
-            << options.data_dir << std::endl;
+  std::cout << "lifeboat-controller: serving gRPC on port " << (*server)->port();
+  if ((*server)->http_port()) std::cout << ", HTTP on port " << (*server)->http_port();
+  std::cout << ", state in " << options.data_dir << std::endl;
   // Shutdown from a plain thread: signal handlers may not call into gRPC.
   std::thread stopper([&] {
     int sig = 0;

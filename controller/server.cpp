@@ -23,10 +23,18 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.RegisterService(s->agent_.get());
   builder.RegisterService(s->admin_.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<MetricsInterceptorFactory>(s->metrics_));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || s->port_ == 0) {
     return Fail(ErrorCode::kIo,
                 "cannot listen on " + options.listen + " (in use, or not an address)");
+  }
+  if (!options.http_listen.empty()) {
+    auto http = HttpApi::Start(options.http_listen, *s->fleet_, s->metrics_);
+    if (!http) return std::unexpected(http.error());
+    s->http_ = std::move(*http);
   }
   return s;
 }
@@ -38,6 +46,7 @@ void Server::Wait() {
 }
 
 void Server::Shutdown() {
+  http_.reset();
   if (server_) server_->Shutdown();
 }
 

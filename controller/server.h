@@ -12,6 +12,8 @@
 #include "controller/fleet.h"
 #include "controller/fleet_store.h"
 #include "controller/grpc_services.h"
+#include "controller/http_api.h"
+#include "controller/metrics.h"
 
 namespace lifeboat::controller {
 
@@ -20,6 +22,7 @@ struct ServerOptions {
   std::string data_dir = "/var/lib/lifeboat-controller";
   uint32_t heartbeat_seconds = 30;
   int max_message_bytes = 8 << 20;  // larger messages are refused (RESOURCE_EXHAUSTED)
+  std::string http_listen;          // /healthz, /metrics, /api/v1/...; empty: no HTTP
 };
 
 class Server {
@@ -28,6 +31,7 @@ class Server {
   [[nodiscard]] static Result<std::unique_ptr<Server>> Start(const ServerOptions& options);
   ~Server();
   [[nodiscard]] int port() const { return port_; }
+  [[nodiscard]] int http_port() const { return http_ ? http_->port() : 0; }
   void Wait();
   void Shutdown();
 
@@ -37,7 +41,9 @@ class Server {
   std::unique_ptr<Fleet> fleet_;
   std::unique_ptr<AgentServiceImpl> agent_;
   std::unique_ptr<AdminServiceImpl> admin_;
+  RpcMetrics metrics_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HttpApi> http_;
   int port_ = 0;
 };
 

@@ -388,3 +388,71 @@ TEST_F(ControllerGrpcTest, BadRequestsGetStatusCodesNamingTheField) {
 
 }  // namespace
 }  // namespace lifeboat::controller
+
+namespace lifeboat::controller {
+namespace {
+
+// The HTTP side, read with curl: health, Prometheus metrics that count the gRPC calls made, and
+// the read-only JSON API.
+TEST(ControllerHttp, HealthMetricsAndJsonApi) {
+  TempDir dir;
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.http_listen = "127.0.0.1:0";
+  options.data_dir = dir.path();
+  auto server = Server::Start(options);
+  ASSERT_TRUE(server) << server.error().message;
+  const std::string base = "http://127.0.0.1:" + std::to_string((*server)->http_port());
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string((*server)->port()),
+                                     grpc::InsecureChannelCredentials());
+  auto agent = v1::AgentService::NewStub(channel);
+  for (const char* id : {"alpha", "beta"}) {
+    grpc::ClientContext context;
+    v1::RegisterRequest request;
+    request.set_machine_id(id);
+    request.set_hostname(std::string(id) + ".corp");
+    v1::RegisterResponse response;
+    ASSERT_TRUE(agent->Register(&context, request, &response).ok());
+  }
+  {
+    grpc::ClientContext context;
+    v1::HeartbeatRequest request;
+    request.set_machine_id("ghost");
+    v1::HeartbeatResponse response;
+    EXPECT_EQ(agent->Heartbeat(&context, request, &response).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  auto health = Sh("curl -sf " + base + "/healthz");
+  EXPECT_EQ(health.exit_code, 0);
+  EXPECT_EQ(health.out, "ok\n");
+  auto metrics = Sh("curl -sf " + base + "/metrics");
+  ASSERT_EQ(metrics.exit_code, 0);
+  EXPECT_NE(metrics.out.find("lifeboat_machines{state=\"idle\"} 2"), std::string::npos)
+      << metrics.out;
+  EXPECT_NE(metrics.out.find("lifeboat_rpc_requests_total{method=\"/lifeboat.v1.AgentService/"
+                             "Register\",code=\"0\"} 2"),
+            std::string::npos)
+      << metrics.out;
+  EXPECT_NE(metrics.out.find("lifeboat_rpc_requests_total{method=\"/lifeboat.v1.AgentService/"
+                             "Heartbeat\",code=\"5\"} 1"),
+            std::string::npos);
+  EXPECT_NE(
+      metrics.out.find(
+          "lifeboat_rpc_duration_seconds_count{method=\"/lifeboat.v1.AgentService/Register\"} 2"),
+      std::string::npos);
+  auto machines = Sh("curl -sf " + base + "/api/v1/machines");
+  ASSERT_EQ(machines.exit_code, 0);
+  EXPECT_NE(machines.out.find("\"hostname\":\"beta.corp\""), std::string::npos) << machines.out;
+  auto one = Sh("curl -sf " + base + "/api/v1/machines/alpha");
+  EXPECT_NE(one.out.find("\"id\":\"alpha\""), std::string::npos) << one.out;
+  EXPECT_EQ(Sh("curl -s -o /dev/null -w '%{http_code}' " + base + "/api/v1/machines/nobody").out,
+            "404");
+  EXPECT_EQ(Sh("curl -s -o /dev/null -w '%{http_code}' " + base + "/api/v1/rollouts/abc").out,
+            "400");
+  EXPECT_EQ(Sh("curl -s -o /dev/null -w '%{http_code}' " + base + "/api/v1/rollouts/7").out, "404");
+  EXPECT_EQ(Sh("curl -s -o /dev/null -w '%{http_code}' -X POST " + base + "/api/v1/machines").out,
+            "405");
+}
+
+}  // namespace
+}  // namespace lifeboat::controller

@@ -23,7 +23,7 @@ class ControllerProcess {
   ~ControllerProcess() { Kill(); }
   void Start() {
     log_ = data_dir_ + ".log";
-    auto r = Sh(Quote(LIFEBOAT_CONTROLLER) + " --listen 127.0.0.1:0 --data-dir " +
+    auto r = Sh(Quote(LIFEBOAT_CONTROLLER) + " --listen 127.0.0.1:0 --http off --data-dir " +
                 Quote(data_dir_) + " > " + Quote(log_) + " 2>&1 & echo $!");
     pid_ = std::stoi(r.out);
     for (int i = 0; i < 100 && port_ == 0; ++i) {

@@ -1,0 +1,180 @@
+#include "controller/http_api.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <sstream>
+
+#include "controller/proto_convert.h"
+
+namespace lifeboat::controller {
+
+using Poco::Net::HTTPResponse;
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
+
+namespace {
+
+std::string Json(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
+  return out;
+}
+
+std::string Escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+void Send(HTTPServerResponse& response, HTTPResponse::HTTPStatus status, const std::string& type,
+          const std::string& body) {
+  response.setStatus(status);
+  response.setContentType(type);
+  response.setContentLength(static_cast<std::streamsize>(body.size()));
+  response.send() << body;
+}
+
+void SendError(HTTPServerResponse& response, const Error& e) {
+  auto status = e.code == ErrorCode::kNotFound          ? HTTPResponse::HTTP_NOT_FOUND
+                : e.code == ErrorCode::kInvalidArgument ? HTTPResponse::HTTP_BAD_REQUEST
+                                                        : HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
+  Send(response, status, "application/json",
+       "{\"error\":{\"code\":\"" + std::string(ErrorCodeName(e.code)) + "\",\"message\":\"" +
+           Escape(e.message) + "\"}}\n");
+}
+
+class Handler : public Poco::Net::HTTPRequestHandler {
+ public:
+  Handler(Fleet& fleet, RpcMetrics& metrics) : fleet_(fleet), metrics_(metrics) {}
+
+  void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
+    const std::string path = request.getURI().substr(0, request.getURI().find('?'));
+    if (request.getMethod() != "GET") {
+      Send(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "text/plain", "read-only: GET only\n");
+      return;
+    }
+    if (path == "/healthz") {
+      auto summary = fleet_.Summary();  // the store answers: healthy
+      if (!summary) return SendError(response, summary.error());
+      Send(response, HTTPResponse::HTTP_OK, "text/plain", "ok\n");
+    } else if (path == "/metrics") {
+      Send(response, HTTPResponse::HTTP_OK, "text/plain; version=0.0.4",
+           MetricsText(fleet_, metrics_));
+    } else if (path == "/api/v1/machines") {
+      auto machines = fleet_.Machines({});
+      if (!machines) return SendError(response, machines.error());
+      v1::ListMachinesResponse out;
+      for (const auto& m : *machines) ToProto(m, out.add_machines());
+      Send(response, HTTPResponse::HTTP_OK, "application/json", Json(out) + "\n");
+    } else if (path.starts_with("/api/v1/machines/")) {
+      auto view = fleet_.Machine(path.substr(17));
+      if (!view) return SendError(response, view.error());
+      v1::GetMachineResponse out;
+      ToProto(view->machine, out.mutable_machine());
+      for (const auto& a : view->attempts) ToProto(a, out.add_attempts());
+      Send(response, HTTPResponse::HTTP_OK, "application/json", Json(out) + "\n");
+    } else if (path.starts_with("/api/v1/rollouts/")) {
+      const std::string id = path.substr(17);
+      if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos) {
+        return SendError(response,
+                         {ErrorCode::kInvalidArgument, "id: '" + id + "' is not a rollout id"});
+      }
+      auto view = fleet_.Rollout(std::stoull(id));
+      if (!view) return SendError(response, view.error());
+      v1::Rollout out;
+      ToProto(*view, &out);
+      Send(response, HTTPResponse::HTTP_OK, "application/json", Json(out) + "\n");
+    } else {
+      Send(response, HTTPResponse::HTTP_NOT_FOUND, "text/plain",
+           "not found; try /healthz, /metrics, /api/v1/machines, /api/v1/machines/{id}, "
+           "/api/v1/rollouts/{id}\n");
+    }
+  }
+
+ private:
+  Fleet& fleet_;
+  RpcMetrics& metrics_;
+};
+
+class Factory : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  Factory(Fleet& fleet, RpcMetrics& metrics) : fleet_(fleet), metrics_(metrics) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
+    return new Handler(fleet_, metrics_);
+  }
+
+ private:
+  Fleet& fleet_;
+  RpcMetrics& metrics_;
+};
+
+}  // namespace
+
+std::string MetricsText(Fleet& fleet, const RpcMetrics& metrics) {
+  std::ostringstream out;
+  if (auto s = fleet.Summary()) {
+    out << "# HELP lifeboat_machines Machines known to the controller, by agent state.\n"
+        << "# TYPE lifeboat_machines gauge\n";
+    for (const auto& [state, n] : s->by_state)
+      out << "lifeboat_machines{state=\"" << state << "\"} " << n << "\n";
+    out << "# HELP lifeboat_machines_by_version Machines by installed recovery image version.\n"
+        << "# TYPE lifeboat_machines_by_version gauge\n";
+    for (const auto& [version, n] : s->by_version)
+      out << "lifeboat_machines_by_version{version=\"" << Escape(version) << "\"} " << n << "\n";
+  }
+  if (auto rollouts = fleet.Rollouts()) {
+    out << "# HELP lifeboat_rollout_machines Machines of each rollout, by outcome.\n"
+        << "# TYPE lifeboat_rollout_machines gauge\n";
+    for (const auto& r : *rollouts) {
+      const auto& e = r.evaluation;
+      const std::string labels = "rollout=\"" + std::to_string(r.rollout.id) + "\",state=\"" +
+                                 RolloutStateName(r.rollout.state) + "\"";
+      out << "lifeboat_rollout_machines{" << labels << ",outcome=\"pending\"} " << e.pending << "\n"
+          << "lifeboat_rollout_machines{" << labels << ",outcome=\"in_progress\"} " << e.in_progress
+          << "\n"
+          << "lifeboat_rollout_machines{" << labels << ",outcome=\"succeeded\"} " << e.succeeded
+          << "\n"
+          << "lifeboat_rollout_machines{" << labels << ",outcome=\"failed\"} " << e.failed << "\n";
+    }
+  }
+  out << metrics.Prometheus();
+  return out.str();
+}
+
+Result<std::unique_ptr<HttpApi>> HttpApi::Start(const std::string& listen, Fleet& fleet,
+                                                RpcMetrics& metrics) {
+  try {
+    std::unique_ptr<HttpApi> api(new HttpApi);
+    Poco::Net::ServerSocket socket{Poco::Net::SocketAddress(listen)};
+    api->port_ = socket.address().port();
+    auto* params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(4);
+    api->server_ =
+        std::make_unique<Poco::Net::HTTPServer>(new Factory(fleet, metrics), socket, params);
+    api->server_->start();
+    return api;
+  } catch (const Poco::Exception& e) {
+    return Fail(ErrorCode::kIo, "HTTP: cannot listen on " + listen + ": " + e.displayText());
+  }
+}
+
+HttpApi::~HttpApi() {
+  if (server_) server_->stopAll(true);
+}
+
+}  // namespace lifeboat::controller

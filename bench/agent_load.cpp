@@ -1,0 +1,259 @@
+// Plays N agents against a running controller over real gRPC: each registers, then heartbeats
+// at a set period (spread evenly), takes the assignment it is given and reports it done. Prints
+// heartbeats per second and latency percentiles, with gRPC health checks timed alongside as the
+// baseline; optionally waits for a rollout to reach every machine. For bench/controller_load.sh.
+//   lifeboat-bench-agents --controller ADDR --agents N [--period S] [--seconds S] [--threads T]
+//                         [--rollout-image V --rollout-at S]
+// With --rollout-image, a rollout to V over every machine in four waves (1 %, 10 %, 50 %, 100 %)
+// is created S seconds into the steady state, and the run lasts until it completes (or until
+// --seconds more have passed).
+#include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lifeboat/v1/admin_service.grpc.pb.h"
+#include "lifeboat/v1/agent_service.grpc.pb.h"
+
+namespace {
+
+using namespace lifeboat;
+using Clock = std::chrono::steady_clock;
+
+struct Latencies {
+  std::mutex mutex;
+  std::vector<double> ms;
+  void Add(double v) {
+    std::lock_guard lock(mutex);
+    ms.push_back(v);
+  }
+  double Percentile(double p) {
+    std::lock_guard lock(mutex);
+    if (ms.empty()) return 0;
+    std::sort(ms.begin(), ms.end());
+    return ms[std::min(ms.size() - 1, static_cast<size_t>(p * static_cast<double>(ms.size())))];
+  }
+  size_t Count() {
+    std::lock_guard lock(mutex);
+    return ms.size();
+  }
+  void Clear() {
+    std::lock_guard lock(mutex);
+    ms.clear();
+  }
+};
+
+struct Agent {
+  std::string id;
+  uint64_t attempt = 0;
+  std::string installed;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string controller = "127.0.0.1:7443";
+  int agents = 1000, threads = 16;
+  double period = 30, seconds = 60;
+  std::string rollout_image;
+  double rollout_at = 30;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--controller") controller = v;
+    else if (k == "--agents") agents = std::stoi(v);
+    else if (k == "--period") period = std::stod(v);
+    else if (k == "--seconds") seconds = std::stod(v);
+    else if (k == "--threads") threads = std::stoi(v);
+    else if (k == "--rollout-image") rollout_image = v;
+    else if (k == "--rollout-at") rollout_at = std::stod(v);
+    else {
+      std::cerr << "unknown option " << k << "\n";
+      return 2;
+    }
+  }
+  // A few channels, as many agents share nothing but the controller.
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < threads; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("lifeboat.bench.channel", i);  // distinct channels, distinct connections
+    channels.push_back(grpc::CreateCustomChannel(controller, grpc::InsecureChannelCredentials(), args));
+  }
+  std::vector<Agent> fleet(static_cast<size_t>(agents));
+  for (int i = 0; i < agents; ++i) {
+    char id[32];
+    std::snprintf(id, sizeof id, "bench-%06d", i);
+    fleet[static_cast<size_t>(i)].id = id;
+  }
+
+  // Registration, all threads at once.
+  auto t0 = Clock::now();
+  std::atomic<int> failures{0};
+  {
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        auto stub = v1::AgentService::NewStub(channels[static_cast<size_t>(t)]);
+        for (int i = t; i < agents; i += threads) {
+          grpc::ClientContext context;
+          v1::RegisterRequest request;
+          request.set_machine_id(fleet[static_cast<size_t>(i)].id);
+          request.set_hostname(fleet[static_cast<size_t>(i)].id + ".bench");
+          (*request.mutable_labels())["ring"] = i % 100 == 0 ? "canary" : "broad";
+          request.mutable_inventory()->set_firmware(v1::FIRMWARE_UEFI);
+          v1::RegisterResponse response;
+          auto status = stub->Register(&context, request, &response);
+          if (!status.ok() && failures++ == 0) {
+            std::fprintf(stderr, "register %s: %s\n", request.machine_id().c_str(), status.error_message().c_str());
+          }
+        }
+      });
+    }
+    for (auto& w : workers) w.join();
+  }
+  double register_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::printf("registered %d agents in %.1f s (%.0f/s), %d failed\n", agents, register_seconds,
+              agents / register_seconds, failures.load());
+
+  // Steady heartbeats: agent i is due at start + i * period / N, then every period.
+  Latencies heartbeat, baseline;
+  std::atomic<uint64_t> beats{0}, assignments{0}, reports{0};
+  std::atomic<bool> stop{false};
+  auto start = Clock::now();
+  auto work = [&](int t) {
+    auto stub = v1::AgentService::NewStub(channels[static_cast<size_t>(t)]);
+    grpc::GenericStub generic(channels[static_cast<size_t>(t)]);
+    const double step = period / agents;
+    for (uint64_t round = 0; !stop; ++round) {
+      for (int i = t; i < agents && !stop; i += threads) {
+        auto due = start + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(static_cast<double>(round) * period + i * step));
+        std::this_thread::sleep_until(due);
+        Agent& a = fleet[static_cast<size_t>(i)];
+        grpc::ClientContext context;
+        v1::HeartbeatRequest request;
+        request.set_machine_id(a.id);
+        request.set_state(v1::AGENT_STATE_IDLE);
+        request.mutable_inventory()->set_installed_version(a.installed);
+        request.mutable_inventory()->set_firmware(v1::FIRMWARE_UEFI);
+        v1::HeartbeatResponse response;
+        auto s0 = Clock::now();
+        auto status = stub->Heartbeat(&context, request, &response);
+        heartbeat.Add(std::chrono::duration<double, std::milli>(Clock::now() - s0).count());
+        ++beats;
+        if (!status.ok()) {
+          ++failures;
+          continue;
+        }
+        if (response.has_assignment() && response.assignment().attempt_id() != a.attempt) {
+          ++assignments;
+          a.attempt = response.assignment().attempt_id();
+          grpc::ClientContext report_context;
+          v1::ReportProgressRequest report;
+          report.set_machine_id(a.id);
+          report.set_attempt_id(a.attempt);
+          for (int s = 1; s <= 3; ++s) {
+            auto* e = report.add_events();
+            e->set_sequence(static_cast<uint64_t>(s));
+            e->set_step(s == 1 ? "download" : s == 2 ? "write-image" : "done");
+            e->set_status(v1::StepEvent::STATUS_SUCCEEDED);
+          }
+          v1::ReportProgressResponse ack;
+          if (stub->ReportProgress(&report_context, report, &ack).ok()) {
+            ++reports;
+            a.installed = response.assignment().image().version();
+          } else {
+            ++failures;
+          }
+        }
+        // The baseline: a gRPC health check on the same channel, every tenth heartbeat.
+        if (i % 10 == 0) {
+          grpc::CompletionQueue cq;
+          grpc::ClientContext hc;
+          grpc::ByteBuffer req(nullptr, 0), resp;
+          grpc::Status st;
+          auto h0 = Clock::now();
+          auto call = generic.PrepareUnaryCall(&hc, "/grpc.health.v1.Health/Check", req, &cq);
+          call->StartCall();
+          call->Finish(&resp, &st, reinterpret_cast<void*>(1));
+          void* tag;
+          bool ok;
+          cq.Next(&tag, &ok);
+          baseline.Add(std::chrono::duration<double, std::milli>(Clock::now() - h0).count());
+          cq.Shutdown();
+          while (cq.Next(&tag, &ok)) {
+          }
+        }
+      }
+    }
+  };
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) workers.emplace_back(work, t);
+
+  auto admin = v1::AdminService::NewStub(channels[0]);
+  double rollout_seconds = -1;
+  uint64_t rollout = 0;
+  Clock::time_point rollout_start;
+  auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    auto now = Clock::now();
+    if (!rollout_image.empty() && rollout == 0 &&
+        now >= start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(rollout_at))) {
+      grpc::ClientContext context;
+      v1::CreateRolloutRequest request;
+      request.mutable_spec()->set_image_version(rollout_image);
+      request.mutable_spec()->mutable_selector()->set_all(true);
+      for (uint32_t p : {1u, 10u, 50u, 100u}) request.mutable_spec()->add_waves()->set_percent(p);
+      v1::CreateRolloutResponse response;
+      auto status = admin->CreateRollout(&context, request, &response);
+      if (!status.ok()) {
+        std::fprintf(stderr, "create rollout: %s\n", status.error_message().c_str());
+        break;
+      }
+      rollout = response.rollout().id();
+      rollout_start = now;
+      // The run lasts until the rollout completes, or `seconds` after it started.
+      deadline = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    }
+    if (rollout) {
+      grpc::ClientContext context;
+      v1::GetRolloutRequest request;
+      request.set_id(rollout);
+      v1::GetRolloutResponse response;
+      if (admin->GetRollout(&context, request, &response).ok() &&
+          response.rollout().state() == v1::ROLLOUT_STATE_COMPLETED) {
+        rollout_seconds = std::chrono::duration<double>(Clock::now() - rollout_start).count();
+        break;
+      }
+    }
+    if (Clock::now() >= deadline) break;
+  }
+  stop = true;
+  for (auto& w : workers) w.join();
+  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::printf("heartbeats %llu in %.1f s: %.1f/s, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+              static_cast<unsigned long long>(beats.load()), elapsed, beats / elapsed,
+              heartbeat.Percentile(0.5), heartbeat.Percentile(0.99), heartbeat.Percentile(1.0));
+  std::printf("baseline health checks %zu: p50 %.2f ms, p99 %.2f ms\n", baseline.Count(),
+              baseline.Percentile(0.5), baseline.Percentile(0.99));
+  if (baseline.Percentile(0.99) > 0) {
+    std::printf("heartbeat p99 / health-check p99: %.2f\n", heartbeat.Percentile(0.99) / baseline.Percentile(0.99));
+  }
+  std::printf("assignments %llu, reports %llu, failures %d\n", static_cast<unsigned long long>(assignments.load()),
+              static_cast<unsigned long long>(reports.load()), failures.load());
+  if (rollout) {
+    if (rollout_seconds >= 0) std::printf("rollout %llu reached every machine in %.1f s\n",
+                                          static_cast<unsigned long long>(rollout), rollout_seconds);
+    else std::printf("rollout %llu did not complete within %.0f s\n", static_cast<unsigned long long>(rollout), seconds);
+  }
+  return failures.load() == 0 ? 0 : 1;
+}

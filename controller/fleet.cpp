@@ -26,6 +26,39 @@ Fleet::Fleet(FleetStore& store, std::string data_dir, std::function<TimePoint()>
   std::error_code ec;
   fs::create_directories(fs::path(data_dir_) / "images", ec);
   fs::create_directories(fs::path(data_dir_) / "uploads", ec);
+  if (auto ids = store_.MachineIds()) known_.insert(ids->begin(), ids->end());
+  flusher_ = std::jthread([this](std::stop_token stop) { FlushLoop(stop); });
+}
+
+Fleet::~Fleet() {
+  flusher_.request_stop();
+  flush_wakeup_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+  (void)Flush();
+}
+
+void Fleet::FlushLoop(std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    {
+      std::unique_lock lock(heartbeat_mutex_);
+      flush_wakeup_.wait_for(lock, stop, std::chrono::milliseconds(500), [] { return false; });
+    }
+    (void)Flush();
+  }
+}
+
+Result<void> Fleet::Flush() {
+  // One flush at a time: a caller that returns from Flush knows every heartbeat queued before
+  // its call is in the store, even one the background flush had already taken.
+  std::lock_guard flushing(flush_mutex_);
+  std::vector<FleetStore::Heartbeat> batch;
+  {
+    std::lock_guard lock(heartbeat_mutex_);
+    batch.reserve(pending_.size());
+    for (auto& [id, h] : pending_) batch.push_back(std::move(h));
+    pending_.clear();
+  }
+  return store_.RecordHeartbeats(batch);
 }
 
 // ---- images ----
@@ -188,7 +221,65 @@ Result<void> Fleet::Register(const MachineRecord& machine) {
   for (const auto& [key, value] : machine.labels) {
     if (key.empty()) return Fail(ErrorCode::kInvalidArgument, "labels: a label has an empty key");
   }
-  return store_.RegisterMachine(machine);
+  if (auto r = store_.RegisterMachine(machine); !r) return r;
+  std::lock_guard lock(heartbeat_mutex_);
+  known_.insert(machine.id);
+  return {};
+}
+
+Result<void> Fleet::LoadOpenRollouts() {
+  if (loaded_) return {};
+  open_.clear();
+  rollout_of_.clear();
+  auto all = store_.ListRollouts();
+  if (!all) return std::unexpected(all.error());
+  for (const auto& r : *all) {
+    if (r.state == RolloutState::kCompleted || r.state == RolloutState::kAborted) continue;
+    OpenRollout open;
+    open.record = r;
+    auto image = Image(r.spec.image_version);
+    if (!image) return std::unexpected(image.error());
+    open.image = *image;
+    auto members = store_.Members(r.id);
+    if (!members) return std::unexpected(members.error());
+    open.members = std::move(*members);
+    for (size_t i = 0; i < open.members.size(); ++i) {
+      open.index[open.members[i].member.machine_id] = i;
+      rollout_of_[open.members[i].member.machine_id] = r.id;
+    }
+    open_[r.id] = std::move(open);
+  }
+  loaded_ = true;
+  return {};
+}
+
+void Fleet::Forget(uint64_t rollout_id) {
+  auto it = open_.find(rollout_id);
+  if (it == open_.end()) return;
+  for (const auto& m : it->second.members) {
+    auto owner = rollout_of_.find(m.member.machine_id);
+    if (owner != rollout_of_.end() && owner->second == rollout_id) rollout_of_.erase(owner);
+  }
+  open_.erase(it);
+}
+
+Result<void> Fleet::Settle(OpenRollout& r) {
+  if (!r.evaluation) {
+    std::vector<Member> plain;
+    plain.reserve(r.members.size());
+    for (const auto& m : r.members) plain.push_back(m.member);
+    r.evaluation = Evaluate(r.record.spec, r.record.wave_ends, plain, clock_());
+  }
+  const Evaluation& e = *r.evaluation;
+  if (r.record.state == RolloutState::kActive && (e.halt || e.completed)) {
+    RolloutState next = e.halt ? RolloutState::kHalted : RolloutState::kCompleted;
+    std::string message = e.halt ? e.halt_reason : r.record.message;
+    if (auto s = store_.SetRolloutState(r.record.id, next, message); !s) return s;
+    r.record.state = next;
+    r.record.message = message;
+    if (next == RolloutState::kCompleted) Forget(r.record.id);
+  }
+  return {};
 }
 
 Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id,
@@ -197,38 +288,47 @@ Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id
                                                    const std::string& state,
                                                    const std::string& current_step) {
   if (machine_id.empty()) return Fail(ErrorCode::kInvalidArgument, "machine_id is empty");
-  if (auto r =
-          store_.RecordHeartbeat(machine_id, inventory, installed_version, state, current_step);
-      !r)
-    return std::unexpected(r.error());
-  std::lock_guard lock(assign_mutex_);
-  auto open = store_.OpenRolloutOf(machine_id);
-  if (!open) return std::unexpected(open.error());
-  if (!*open) return std::optional<Assignment>{};
-  auto rollout = store_.FindRollout(**open);
-  if (!rollout) return std::unexpected(rollout.error());
-  auto view = Refresh(**rollout);
-  if (!view) return std::unexpected(view.error());
-  auto members = store_.Members(view->rollout.id);
-  if (!members) return std::unexpected(members.error());
-  auto me = std::find_if(members->begin(), members->end(),
-                         [&](const MemberRecord& m) { return m.member.machine_id == machine_id; });
-  if (me == members->end()) return std::optional<Assignment>{};
-  auto image = Image(view->rollout.spec.image_version);
-  if (!image) return std::unexpected(image.error());
-  // Work already given and not reported finished is given again: a heartbeat is idempotent.
-  if ((me->member.state == MemberState::kAssigned || me->member.state == MemberState::kRunning) &&
-      view->rollout.state != RolloutState::kAborted) {
-    return std::optional<Assignment>{Assignment{me->last_attempt_id, view->rollout.id, *image}};
+  {
+    std::lock_guard lock(heartbeat_mutex_);
+    if (!known_.contains(machine_id)) {
+      return Fail(ErrorCode::kNotFound,
+                  "machine " + machine_id + " is not registered; call Register first");
+    }
+    FleetStore::Heartbeat& h = pending_[machine_id];
+    h.id = machine_id;
+    if (!inventory.empty()) h.inventory = inventory;
+    if (!installed_version.empty()) h.installed_version = installed_version;
+    h.state = state;
+    h.current_step = current_step;
   }
-  if (!ShouldAssign(view->rollout.spec, view->rollout.state, view->rollout.wave_ends,
-                    view->evaluation, me->member)) {
+  std::lock_guard lock(state_mutex_);
+  if (auto r = LoadOpenRollouts(); !r) return std::unexpected(r.error());
+  auto owner = rollout_of_.find(machine_id);
+  if (owner == rollout_of_.end()) return std::optional<Assignment>{};
+  OpenRollout& r = open_.at(owner->second);
+  MemberRecord& me = r.members[r.index.at(machine_id)];
+  // Work already given and not reported finished is given again: a heartbeat is idempotent.
+  if (me.member.state == MemberState::kAssigned || me.member.state == MemberState::kRunning) {
+    return std::optional<Assignment>{Assignment{me.last_attempt_id, r.record.id, r.image}};
+  }
+  const uint64_t rollout_id = r.record.id;
+  if (auto s = Settle(r); !s) return std::unexpected(s.error());
+  if (!open_.contains(rollout_id)) return std::optional<Assignment>{};  // it just completed
+  if (!ShouldAssign(r.record.spec, r.record.state, r.record.wave_ends, *r.evaluation, me.member)) {
     return std::optional<Assignment>{};
   }
-  auto attempt =
-      store_.StartAttempt(view->rollout.id, machine_id, image->version, installed_version);
+  auto attempt = store_.StartAttempt(rollout_id, machine_id, r.image.version, installed_version);
   if (!attempt) return std::unexpected(attempt.error());
-  return std::optional<Assignment>{Assignment{attempt->id, view->rollout.id, *image}};
+  // The store holds it; the cache follows. Assigning changes counts, not which waves are open.
+  if (me.member.attempts == 0) me.previous_version = installed_version;
+  ++me.member.attempts;
+  me.last_attempt_id = attempt->id;
+  if (me.member.state == MemberState::kPending || me.member.state == MemberState::kFailed) {
+    if (r.evaluation->pending > 0) --r.evaluation->pending;
+  }
+  me.member.state = MemberState::kAssigned;
+  ++r.evaluation->in_progress;
+  return std::optional<Assignment>{Assignment{attempt->id, rollout_id, r.image}};
 }
 
 Result<uint64_t> Fleet::Report(const std::string& machine_id, uint64_t attempt_id,
@@ -243,12 +343,26 @@ Result<uint64_t> Fleet::Report(const std::string& machine_id, uint64_t attempt_i
     return Fail(ErrorCode::kNotFound, "attempt_id: no attempt " + std::to_string(attempt_id) +
                                           " for machine " + machine_id);
   }
-  auto highest = store_.AddEvents(attempt_id, events);
-  if (!highest) return std::unexpected(highest.error());
-  std::lock_guard lock(assign_mutex_);
-  auto rollout = store_.FindRollout((*attempt)->rollout_id);
-  if (rollout && *rollout) (void)Refresh(**rollout);
-  return highest;
+  auto result = store_.AddEvents(attempt_id, events);
+  if (!result) return std::unexpected(result.error());
+  std::lock_guard lock(state_mutex_);
+  if (!loaded_) return result->highest_sequence;  // the cache will be read from the store
+  auto it = open_.find(result->rollout_id);
+  if (it == open_.end()) return result->highest_sequence;
+  OpenRollout& r = it->second;
+  auto at = r.index.find(machine_id);
+  if (at == r.index.end()) return result->highest_sequence;
+  MemberRecord& me = r.members[at->second];
+  if (me.last_attempt_id != attempt_id) return result->highest_sequence;  // an old attempt
+  auto state = ParseMemberState(result->attempt_state);
+  if (state && *state != me.member.state) {
+    me.member.state = *state;
+    if (*state == MemberState::kSucceeded || *state == MemberState::kFailed)
+      me.member.finished_at = clock_();
+    r.evaluation.reset();  // a finished machine may close a wave
+    if (auto s = Settle(r); !s) return std::unexpected(s.error());
+  }
+  return result->highest_sequence;
 }
 
 // ---- rollouts ----
@@ -267,6 +381,7 @@ Result<RolloutView> Fleet::Refresh(const RolloutRecord& rollout) {
       return std::unexpected(r.error());
     view.rollout.state = next;
     view.rollout.message = message;
+    loaded_ = false;  // the cache reloads what changed
   }
   return view;
 }
@@ -327,6 +442,10 @@ Result<RolloutView> Fleet::CreateRollout(const RolloutSpec& spec, uint64_t rollb
         std::to_string(busy) + " matching machine(s) left out: in another unfinished rollout";
   auto id = store_.CreateRollout(record, ids);
   if (!id) return std::unexpected(id.error());
+  {
+    std::lock_guard lock(state_mutex_);
+    loaded_ = false;
+  }
   return Rollout(*id);
 }
 
@@ -334,7 +453,14 @@ Result<RolloutView> Fleet::Rollout(uint64_t id) {
   auto found = store_.FindRollout(id);
   if (!found) return std::unexpected(found.error());
   if (!*found) return Fail(ErrorCode::kNotFound, "id: no rollout " + std::to_string(id));
-  std::lock_guard lock(assign_mutex_);
+  std::lock_guard lock(state_mutex_);
+  // An open rollout's view comes from the cache, which is never behind the store.
+  if (auto r = LoadOpenRollouts(); !r) return std::unexpected(r.error());
+  if (auto it = open_.find(id); it != open_.end()) {
+    if (auto s = Settle(it->second); !s) return std::unexpected(s.error());
+    if (auto still = open_.find(id); still != open_.end())
+      return RolloutView{still->second.record, *still->second.evaluation};
+  }
   return Refresh(**found);
 }
 
@@ -342,13 +468,19 @@ Result<std::vector<RolloutView>> Fleet::Rollouts() {
   auto all = store_.ListRollouts();
   if (!all) return std::unexpected(all.error());
   std::vector<RolloutView> views;
-  std::lock_guard lock(assign_mutex_);
   for (const auto& r : *all) {
-    auto view = Refresh(r);
+    auto view = Rollout(r.id);
     if (!view) return std::unexpected(view.error());
     views.push_back(std::move(*view));
   }
   return views;
+}
+
+Result<void> Fleet::SetState(uint64_t id, RolloutState state, const std::string& message) {
+  std::lock_guard lock(state_mutex_);
+  if (auto r = store_.SetRolloutState(id, state, message); !r) return r;
+  loaded_ = false;
+  return {};
 }
 
 namespace {
@@ -367,7 +499,7 @@ Result<RolloutView> Fleet::Pause(uint64_t id) {
     return Fail(ErrorCode::kConflict, "id: rollout " + std::to_string(id) + " is " +
                                           RolloutStateName(view->rollout.state));
   }
-  if (auto r = store_.SetRolloutState(id, RolloutState::kPaused, "paused by an operator"); !r)
+  if (auto r = SetState(id, RolloutState::kPaused, "paused by an operator"); !r)
     return std::unexpected(r.error());
   return Rollout(id);
 }
@@ -394,7 +526,7 @@ Result<RolloutView> Fleet::Abort(uint64_t id) {
     return Fail(ErrorCode::kConflict,
                 "id: rollout " + std::to_string(id) + " is completed; roll it back instead");
   }
-  if (auto r = store_.SetRolloutState(id, RolloutState::kAborted, "aborted by an operator"); !r)
+  if (auto r = SetState(id, RolloutState::kAborted, "aborted by an operator"); !r)
     return std::unexpected(r.error());
   return Rollout(id);
 }
@@ -426,7 +558,7 @@ Result<RolloutView> Fleet::Rollback(uint64_t id) {
                                           "); roll them back with one rollout per version");
   }
   if (!Finished(view->rollout.state)) {
-    if (auto r = store_.SetRolloutState(id, RolloutState::kAborted, "rolled back"); !r)
+    if (auto r = SetState(id, RolloutState::kAborted, "rolled back"); !r)
       return std::unexpected(r.error());
   }
   RolloutSpec spec = view->rollout.spec;
@@ -438,10 +570,12 @@ Result<RolloutView> Fleet::Rollback(uint64_t id) {
 
 Result<std::vector<MachineRecord>> Fleet::Machines(
     const std::map<std::string, std::string>& labels) {
+  if (auto r = Flush(); !r) return std::unexpected(r.error());
   return store_.ListMachines(labels);
 }
 
 Result<MachineView> Fleet::Machine(const std::string& id) {
+  if (auto r = Flush(); !r) return std::unexpected(r.error());
   auto machine = store_.FindMachine(id);
   if (!machine) return std::unexpected(machine.error());
   if (!*machine) return Fail(ErrorCode::kNotFound, "id: no machine " + id);
@@ -450,6 +584,9 @@ Result<MachineView> Fleet::Machine(const std::string& id) {
   return MachineView{**machine, *attempts};
 }
 
-Result<FleetSummary> Fleet::Summary() { return store_.Summary(); }
+Result<FleetSummary> Fleet::Summary() {
+  if (auto r = Flush(); !r) return std::unexpected(r.error());
+  return store_.Summary();
+}
 
 }  // namespace lifeboat::controller

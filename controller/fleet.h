@@ -4,11 +4,17 @@
 // files.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/error.h"
@@ -33,10 +39,19 @@ struct Assignment {
   ImageRecord image;
 };
 
+// Heartbeats are the bulk of the traffic: their liveness fields (last seen, state, step,
+// inventory) are kept in memory and written to the store in one transaction every half second
+// (and before any query that reads them), so a controller killed meanwhile loses at most that
+// much liveness, never an assignment or a report (those are written before they are answered).
+// Open rollouts are cached in memory so that a heartbeat is answered without reading every
+// member of a large rollout; every change goes to the store first.
 class Fleet {
  public:
   // `data_dir` holds the image blobs (images/<sha256>.wim); the store is separate.
   Fleet(FleetStore& store, std::string data_dir, std::function<TimePoint()> clock = Clock::now);
+  ~Fleet();
+  // Writes pending heartbeats now.
+  [[nodiscard]] Result<void> Flush();
 
   // Image catalog. Publishing checks the file with wimlib and stores it content-addressed; a
   // failed publish leaves nothing behind. Errors: kInvalidArgument (bad version, not a usable
@@ -105,10 +120,36 @@ class Fleet {
   // Re-evaluates a rollout and records a halt or completion. Returns the view.
   [[nodiscard]] Result<RolloutView> Refresh(const RolloutRecord& rollout);
 
+  // An unfinished rollout as the heartbeat path sees it.
+  struct OpenRollout {
+    RolloutRecord record;
+    ImageRecord image;
+    std::vector<MemberRecord> members;  // by position
+    std::unordered_map<std::string, size_t> index;
+    std::optional<Evaluation> evaluation;  // recomputed after a member finishes
+  };
+  [[nodiscard]] Result<void> LoadOpenRollouts();  // with state_mutex_ held
+  // Evaluates (if needed) and records a halt or completion. With state_mutex_ held.
+  [[nodiscard]] Result<void> Settle(OpenRollout& rollout);
+  void Forget(uint64_t rollout_id);  // with state_mutex_ held
+  [[nodiscard]] Result<void> SetState(uint64_t id, RolloutState state, const std::string& message);
+  void FlushLoop(std::stop_token stop);
+
   FleetStore& store_;
   std::string data_dir_;
   std::function<TimePoint()> clock_;
-  std::mutex assign_mutex_;  // one assignment decision at a time, so caps hold
+
+  std::mutex state_mutex_;  // the rollout cache; one assignment decision at a time, so caps hold
+  bool loaded_ = false;
+  std::map<uint64_t, OpenRollout> open_;
+  std::unordered_map<std::string, uint64_t> rollout_of_;  // machine -> its open rollout
+
+  std::mutex flush_mutex_;
+  std::mutex heartbeat_mutex_;
+  std::unordered_set<std::string> known_;  // registered machines
+  std::unordered_map<std::string, FleetStore::Heartbeat> pending_;
+  std::condition_variable_any flush_wakeup_;
+  std::jthread flusher_;
 };
 
 }  // namespace lifeboat::controller

@@ -339,28 +339,38 @@ Result<void> FleetStore::RegisterMachine(const MachineRecord& m) {
   });
 }
 
-Result<void> FleetStore::RecordHeartbeat(const std::string& id, const std::string& inventory,
-                                         const std::string& installed_version,
-                                         const std::string& state,
-                                         const std::string& current_step) {
+Result<void> FleetStore::RecordHeartbeats(const std::vector<Heartbeat>& heartbeats) {
+  if (heartbeats.empty()) return {};
   std::lock_guard lock(mutex_);
-  auto updated = Guard("record a heartbeat", [&] {
-    std::string i = id, inv = inventory, installed = installed_version, st = state,
-                step = current_step;
-    Poco::Data::Statement update(*session_);
-    // A heartbeat without an inventory keeps the one the machine last sent.
-    update << (std::string(
-                   "UPDATE machines SET "
-                   "inventory = CASE WHEN ? = '' THEN inventory ELSE ? END, "
-                   "installed_version = CASE WHEN ? = '' THEN installed_version ELSE ? END, "
-                   "state = ?, current_step = ?, last_seen = ") +
-               kSqlite.now + " WHERE id = ?"),
-        use(inv), use(inv), use(installed), use(installed), use(st), use(step), use(i);
-    return update.execute();
+  return Guard("record heartbeats", [&] {
+    session_->begin();
+    try {
+      for (const auto& h : heartbeats) {
+        std::string i = h.id, inv = h.inventory, installed = h.installed_version, st = h.state,
+                    step = h.current_step;
+        *session_ << (std::string(
+                          "UPDATE machines SET "
+                          "inventory = CASE WHEN ? = '' THEN inventory ELSE ? END, "
+                          "installed_version = CASE WHEN ? = '' THEN installed_version ELSE ? END, "
+                          "state = ?, current_step = ?, last_seen = ") +
+                      kSqlite.now + " WHERE id = ?"),
+            use(inv), use(inv), use(installed), use(installed), use(st), use(step), use(i), now;
+      }
+      session_->commit();
+    } catch (...) {
+      session_->rollback();
+      throw;
+    }
   });
-  if (!updated) return std::unexpected(updated.error());
-  if (*updated == 0) return Fail(ErrorCode::kNotFound, "machine " + id + " is not registered");
-  return {};
+}
+
+Result<std::vector<std::string>> FleetStore::MachineIds() {
+  std::lock_guard lock(mutex_);
+  return Guard("list machine ids", [&] {
+    std::vector<std::string> ids;
+    *session_ << "SELECT id FROM machines", into(ids), now;
+    return ids;
+  });
 }
 
 namespace {
@@ -667,8 +677,8 @@ Result<std::optional<AttemptRecord>> FleetStore::FindAttempt(uint64_t id) {
   });
 }
 
-Result<uint64_t> FleetStore::AddEvents(uint64_t attempt_id,
-                                       const std::vector<EventRecord>& events) {
+Result<FleetStore::EventsResult> FleetStore::AddEvents(uint64_t attempt_id,
+                                                       const std::vector<EventRecord>& events) {
   std::lock_guard lock(mutex_);
   return Guard("record step events", [&] {
     Int64 attempt = static_cast<Int64>(attempt_id);
@@ -676,9 +686,9 @@ Result<uint64_t> FleetStore::AddEvents(uint64_t attempt_id,
     try {
       std::vector<Int64> max_sequence;
       std::vector<Int64> rollout;
-      std::vector<std::string> machine;
-      *session_ << "SELECT max_sequence, rollout_id, machine_id FROM attempts WHERE id = ?",
-          into(max_sequence), into(rollout), into(machine), use(attempt), now;
+      std::vector<std::string> machine, attempt_state;
+      *session_ << "SELECT max_sequence, rollout_id, machine_id, state FROM attempts WHERE id = ?",
+          into(max_sequence), into(rollout), into(machine), into(attempt_state), use(attempt), now;
       if (max_sequence.empty())
         throw Poco::NotFoundException("attempt " + std::to_string(attempt_id));
       Int64 highest = max_sequence[0];
@@ -704,11 +714,13 @@ Result<uint64_t> FleetStore::AddEvents(uint64_t attempt_id,
                       (final_state ? kSqlite.now : "finished_at") +
                       " WHERE rollout_id = ? AND machine_id = ? AND last_attempt_id = ?"),
             use(state), use(rollout[0]), use(machine[0]), use(attempt), now;
+        attempt_state[0] = state;
       }
       *session_ << "UPDATE attempts SET max_sequence = ? WHERE id = ?", use(highest), use(attempt),
           now;
       session_->commit();
-      return static_cast<uint64_t>(highest);
+      return FleetStore::EventsResult{static_cast<uint64_t>(highest), attempt_state[0],
+                                      static_cast<uint64_t>(rollout[0]), machine[0]};
     } catch (...) {
       session_->rollback();
       throw;

@@ -36,12 +36,18 @@ class FleetStore {
 
   // Machines. Register creates or refreshes (idempotent).
   [[nodiscard]] Result<void> RegisterMachine(const MachineRecord& machine);
-  // kNotFound when the machine never registered. An empty inventory or installed version keeps
-  // the stored one (a heartbeat that only reports its state).
-  [[nodiscard]] Result<void> RecordHeartbeat(const std::string& id, const std::string& inventory,
-                                             const std::string& installed_version,
-                                             const std::string& state,
-                                             const std::string& current_step);
+  // Writes the latest heartbeat of many machines in one transaction (last_seen = now). Machines
+  // that never registered are skipped. An empty inventory or installed version keeps the stored
+  // one (a heartbeat that only reports its state).
+  struct Heartbeat {
+    std::string id;
+    std::string inventory;
+    std::string installed_version;
+    std::string state;
+    std::string current_step;
+  };
+  [[nodiscard]] Result<void> RecordHeartbeats(const std::vector<Heartbeat>& heartbeats);
+  [[nodiscard]] Result<std::vector<std::string>> MachineIds();
   [[nodiscard]] Result<std::optional<MachineRecord>> FindMachine(const std::string& id);
   // Machines carrying every label (all when empty), by id.
   [[nodiscard]] Result<std::vector<MachineRecord>> ListMachines(
@@ -66,9 +72,15 @@ class FleetStore {
                                                    const std::string& previous_version);
   [[nodiscard]] Result<std::optional<AttemptRecord>> FindAttempt(uint64_t id);
   // Stores the events whose sequence is above the highest stored (idempotent) and applies a
-  // final one (succeeded or failed) to the attempt and its member. Returns the highest sequence.
-  [[nodiscard]] Result<uint64_t> AddEvents(uint64_t attempt_id,
-                                           const std::vector<EventRecord>& events);
+  // final one (succeeded or failed) to the attempt and its member. kNotFound for no attempt.
+  struct EventsResult {
+    uint64_t highest_sequence = 0;
+    std::string attempt_state;  // assigned, running, succeeded, failed: after the events
+    uint64_t rollout_id = 0;
+    std::string machine_id;
+  };
+  [[nodiscard]] Result<EventsResult> AddEvents(uint64_t attempt_id,
+                                               const std::vector<EventRecord>& events);
   // Attempts of a machine, newest first, with their events.
   [[nodiscard]] Result<std::vector<AttemptRecord>> Attempts(const std::string& machine_id);
 

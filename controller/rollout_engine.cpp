@@ -153,8 +153,11 @@ Evaluation Evaluate(const RolloutSpec& spec, const std::vector<uint32_t>& wave_e
     uint32_t wave_failed = 0, wave_size = end - start;
     bool done = true;
     std::optional<TimePoint> last_finish;
-    for (const auto& m : members) {
-      if (m.position < start || m.position >= end) continue;
+    // Members are sorted by position: visit only this wave's.
+    auto first = std::lower_bound(members.begin(), members.end(), start,
+                                  [](const Member& m, uint32_t p) { return m.position < p; });
+    for (auto it = first; it != members.end() && it->position < end; ++it) {
+      const Member& m = *it;
       if (FinalFailure(spec, m)) ++wave_failed;
       if (!Done(spec, m)) done = false;
       if (m.finished_at && (!last_finish || *m.finished_at > *last_finish))

@@ -44,7 +44,8 @@ EntrySpec Spec(bool gpt) {
   }
   spec.wim_path = "\\Recovery\\Lifeboat\\1.0\\boot.wim";
   spec.sdi_path = "\\Recovery\\Lifeboat\\1.0\\boot.sdi";
-  spec.winload = gpt ? "\\windows\\system32\\boot\\winload.efi" : "\\windows\\system32\\boot\\winload.exe";
+  spec.winload =
+      gpt ? "\\windows\\system32\\boot\\winload.efi" : "\\windows\\system32\\boot\\winload.exe";
   spec.description = "Lifeboat 1.0 (test)";
   return spec;
 }
@@ -149,7 +150,8 @@ TEST(LifeboatEntry, RecoverySequenceAndMainMenuPolicies) {
   spec.link = LinkPolicy::kRecoverySequence;
   Store after = With(store, *PlanEntryEdit(store, spec, {}));
   const Guid windows = *Guid::Parse("{17d1a947-6ebc-11e3-92e2-9e90a5a36f6e}");
-  EXPECT_EQ(ObjectList(*after.Find(windows), elements::kRecoverySequence), std::vector<Guid>{spec.loader});
+  EXPECT_EQ(ObjectList(*after.Find(windows), elements::kRecoverySequence),
+            std::vector<Guid>{spec.loader});
   EXPECT_EQ(*after.Find(known::kBootMgr), *store.Find(known::kBootMgr));
   auto found = FindEntry(after, spec.loader, spec.options);
   ASSERT_TRUE(found);
@@ -182,7 +184,8 @@ TEST(LifeboatEntry, SavedThroughHivexAndReadBack) {
   const std::string copy = std::filesystem::temp_directory_path() / "lifeboat-entry-test.bcd";
   std::filesystem::copy_file(kFixtures + "pybcd_BCDvm", copy,
                              std::filesystem::copy_options::overwrite_existing);
-  std::filesystem::permissions(copy, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+  std::filesystem::permissions(copy, std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::add);
   EntrySpec spec = Spec(false);
   Store before = Load("pybcd_BCDvm");
   {

@@ -84,13 +84,27 @@ TEST_F(FleetStoreTest, MachinesRegisterIdempotentlyAndFilterByLabels) {
   auto paris = store_->ListMachines({{"site", "paris"}});
   ASSERT_EQ(paris->size(), 1u);
   EXPECT_EQ((*paris)[0].id, "m2");
-  ASSERT_TRUE(store_->RecordHeartbeat("m2", "inv2", "1.0", "applying", "write-image"));
+  // One batch: a full heartbeat, an unregistered machine (skipped), and a state-only heartbeat
+  // that keeps the inventory and version.
+  ASSERT_TRUE(store_->RecordHeartbeats({{"m2", "inv2", "1.0", "applying", "write-image"},
+                                        {"nobody", "", "", "idle", ""},
+                                        {"m1", "", "", "downloading", "download"}}));
   auto m2 = *store_->FindMachine("m2");
   EXPECT_EQ(m2->installed_version, "1.0");
+  EXPECT_EQ(m2->inventory, "inv2");
   EXPECT_EQ(m2->state, "applying");
   EXPECT_EQ(m2->current_step, "write-image");
-  EXPECT_EQ(store_->RecordHeartbeat("nobody", "", "", "idle", "").error().code,
-            ErrorCode::kNotFound);
+  ASSERT_TRUE(store_->RecordHeartbeats({{"m2", "", "", "idle", ""}}));
+  m2 = *store_->FindMachine("m2");
+  EXPECT_EQ(m2->inventory, "inv2");
+  EXPECT_EQ(m2->installed_version, "1.0");
+  EXPECT_EQ(m2->state, "idle");
+  EXPECT_EQ((*store_->FindMachine("m1"))->state, "downloading");
+  ASSERT_TRUE(
+      store_->RecordHeartbeats({{"m1", "", "2.0", "idle", ""}}));  // a version, no inventory
+  EXPECT_EQ((*store_->FindMachine("m1"))->installed_version, "2.0");
+  EXPECT_FALSE(*store_->FindMachine("nobody"));
+  EXPECT_EQ(store_->MachineIds()->size(), 2u);
 }
 
 TEST_F(FleetStoreTest, AttemptsEventsAreIdempotentBySequenceAndSurviveReopening) {
@@ -110,11 +124,16 @@ TEST_F(FleetStoreTest, AttemptsEventsAreIdempotentBySequenceAndSurviveReopening)
   ASSERT_TRUE(attempt) << attempt.error().message;
   std::vector<EventRecord> events = {{1, "download", "started", 0, 100, "", "t1"},
                                      {2, "download", "progress", 50, 100, "", "t2"}};
-  EXPECT_EQ(*store_->AddEvents(attempt->id, events), 2u);
-  EXPECT_EQ(*store_->AddEvents(attempt->id, events), 2u);  // a retried report
+  EXPECT_EQ(store_->AddEvents(attempt->id, events)->highest_sequence, 2u);
+  auto retried = store_->AddEvents(attempt->id, events);  // a retried report
+  EXPECT_EQ(retried->highest_sequence, 2u);
+  EXPECT_EQ(retried->attempt_state, "running");
+  EXPECT_EQ(retried->machine_id, "m2");
   events = {{2, "download", "progress", 50, 100, "", "t2"},
             {3, "done", "succeeded", 100, 100, "", "t3"}};
-  EXPECT_EQ(*store_->AddEvents(attempt->id, events), 3u);
+  auto final_report = store_->AddEvents(attempt->id, events);
+  EXPECT_EQ(final_report->highest_sequence, 3u);
+  EXPECT_EQ(final_report->attempt_state, "succeeded");
 
   store_.reset();  // everything acknowledged is on disk
   auto reopened = FleetStore::OpenSqlite(dir_ / "fleet.db");

@@ -41,7 +41,7 @@ void Fleet::FlushLoop(std::stop_token stop) {
   while (!stop.stop_requested()) {
     {
       std::unique_lock lock(heartbeat_mutex_);
-      flush_wakeup_.wait_for(lock, stop, std::chrono::milliseconds(500), [] { return false; });
+      flush_wakeup_.wait(lock, stop, [this] { return !pending_.empty(); });
     }
     (void)Flush();
   }
@@ -52,13 +52,25 @@ Result<void> Fleet::Flush() {
   // its call is in the store, even one the background flush had already taken.
   std::lock_guard flushing(flush_mutex_);
   std::vector<FleetStore::Heartbeat> batch;
+  uint64_t upto = 0;
   {
     std::lock_guard lock(heartbeat_mutex_);
     batch.reserve(pending_.size());
     for (auto& [id, h] : pending_) batch.push_back(std::move(h));
     pending_.clear();
+    upto = queued_;
   }
-  return store_.RecordHeartbeats(batch);
+  auto written = store_.RecordHeartbeats(batch);
+  {
+    std::lock_guard lock(heartbeat_mutex_);
+    flushed_ = upto;
+    if (!written)
+      flush_error_ = written.error();
+    else
+      flush_error_.reset();
+  }
+  flushed_wakeup_.notify_all();
+  return written;
 }
 
 // ---- images ----
@@ -300,6 +312,15 @@ Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id
     if (!installed_version.empty()) h.installed_version = installed_version;
     h.state = state;
     h.current_step = current_step;
+  }
+  // Group commit: the heartbeat is answered once the transaction holding it has committed, so an
+  // acknowledged heartbeat survives a crash; the heartbeats that arrive meanwhile share the next.
+  {
+    std::unique_lock lock(heartbeat_mutex_);
+    const uint64_t mine = ++queued_;
+    flush_wakeup_.notify_one();
+    flushed_wakeup_.wait(lock, [&] { return flushed_ >= mine; });
+    if (flush_error_) return std::unexpected(*flush_error_);
   }
   std::lock_guard lock(state_mutex_);
   if (auto r = LoadOpenRollouts(); !r) return std::unexpected(r.error());

@@ -39,18 +39,16 @@ struct Assignment {
   ImageRecord image;
 };
 
-// Heartbeats are the bulk of the traffic: their liveness fields (last seen, state, step,
-// inventory) are kept in memory and written to the store in one transaction every half second
-// (and before any query that reads them), so a controller killed meanwhile loses at most that
-// much liveness, never an assignment or a report (those are written before they are answered).
-// Open rollouts are cached in memory so that a heartbeat is answered without reading every
-// member of a large rollout; every change goes to the store first.
+// Heartbeats are the bulk of the traffic: they are written by group commit (one transaction for
+// all that arrive while the previous one commits) and answered once it has committed, so nothing
+// acknowledged is lost to a crash. Open rollouts are cached in memory so that a heartbeat is
+// answered without reading every member of a large rollout; every change goes to the store first.
 class Fleet {
  public:
   // `data_dir` holds the image blobs (images/<sha256>.wim); the store is separate.
   Fleet(FleetStore& store, std::string data_dir, std::function<TimePoint()> clock = Clock::now);
   ~Fleet();
-  // Writes pending heartbeats now.
+  // Writes queued heartbeats now.
   [[nodiscard]] Result<void> Flush();
 
   // Image catalog. Publishing checks the file with wimlib and stores it content-addressed; a
@@ -148,7 +146,11 @@ class Fleet {
   std::mutex heartbeat_mutex_;
   std::unordered_set<std::string> known_;  // registered machines
   std::unordered_map<std::string, FleetStore::Heartbeat> pending_;
+  uint64_t queued_ = 0;   // heartbeats queued so far
+  uint64_t flushed_ = 0;  // of those, committed (or failed: flush_error_)
+  std::optional<Error> flush_error_;
   std::condition_variable_any flush_wakeup_;
+  std::condition_variable flushed_wakeup_;
   std::jthread flusher_;
 };
 

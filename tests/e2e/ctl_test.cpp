@@ -152,6 +152,16 @@ TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
     ++finished;
   }
   EXPECT_EQ(finished, 3);
+  {
+    // An acknowledged heartbeat's state is kept too.
+    grpc::ClientContext context;
+    v1::HeartbeatRequest request;
+    request.set_machine_id("pc5");
+    request.set_state(v1::AGENT_STATE_APPLYING);
+    request.set_current_step("write-image");
+    v1::HeartbeatResponse beat;
+    ASSERT_TRUE(agent->Heartbeat(&context, request, &beat).ok());
+  }
   controller.Kill();  // SIGKILL: no chance to flush anything
   controller.Start();
   ASSERT_GT(controller.port(), 0);
@@ -162,6 +172,9 @@ TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
   EXPECT_EQ(progress->getValue<int>("targeted"), 6);
   auto machines = Json(Ctl(controller, "machine list --json").out)->getArray("machines");
   EXPECT_EQ(machines->size(), 6u);
+  auto pc5 = Json(Ctl(controller, "machine show pc5 --json").out)->getObject("machine");
+  EXPECT_EQ(pc5->getValue<std::string>("state"), "AGENT_STATE_APPLYING");
+  EXPECT_EQ(pc5->getValue<std::string>("current_step"), "write-image");
   auto images = Json(Ctl(controller, "image list --json").out)->getArray("images");
   EXPECT_EQ(images->size(), 1u);
   // And the rollout carries on where it was: the second wave is handed out.

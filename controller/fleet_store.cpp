@@ -12,14 +12,18 @@ namespace lifeboat::controller {
 using namespace Poco::Data::Keywords;
 using Poco::Int64;
 
-namespace {
-
-// The SQL that differs between backends. Everything else is written to run on both.
+// The SQL that differs between backends. Everything else is written to run on both; a
+// PostgreSQL backend is its connector and a Dialect like
+// {"to_char(now() at time zone 'utc', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')", "SELECT lastval()",
+//  "BIGSERIAL PRIMARY KEY"}.
 struct Dialect {
   const char* now;      // current time as RFC 3339 text, UTC
   const char* last_id;  // the id the last INSERT generated, in this session
   const char* id_column;
 };
+
+namespace {
+
 constexpr Dialect kSqlite{"strftime('%Y-%m-%dT%H:%M:%fZ','now')", "SELECT last_insert_rowid()",
                           "INTEGER PRIMARY KEY"};
 
@@ -155,8 +159,8 @@ std::optional<TimePoint> ParseTime(const std::string& text) {
 
 }  // namespace
 
-FleetStore::FleetStore(std::unique_ptr<Poco::Data::Session> session)
-    : session_(std::move(session)) {}
+FleetStore::FleetStore(std::unique_ptr<Poco::Data::Session> session, const Dialect& dialect)
+    : session_(std::move(session)), dialect_(dialect) {}
 FleetStore::~FleetStore() = default;
 
 Result<std::unique_ptr<FleetStore>> FleetStore::OpenSqlite(const std::string& path) {
@@ -191,7 +195,7 @@ Result<std::unique_ptr<FleetStore>> FleetStore::OpenSqlite(const std::string& pa
       *session << ("PRAGMA user_version = " + std::to_string(version + 1)), now;
       session->commit();
     }
-    return std::unique_ptr<FleetStore>(new FleetStore(std::move(session)));
+    return std::unique_ptr<FleetStore>(new FleetStore(std::move(session), kSqlite));
   });
 }
 
@@ -218,7 +222,7 @@ Result<void> FleetStore::AddImage(const ImageRecord& i) {
                               "architecture, boot_index, file_count, has_winload_efi, "
                               "has_winload_exe, has_boot_sdi, blob_path, published_at) "
                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ") +
-                  kSqlite.now + ")"),
+                  dialect_.now + ")"),
         use(version), use(sha), use(size), use(name), use(desc), use(arch), use(boot), use(files),
         use(efi), use(exe), use(sdi), use(blob), now;
   });
@@ -321,12 +325,12 @@ Result<void> FleetStore::RegisterMachine(const MachineRecord& m) {
       *session_ << (std::string("INSERT INTO machines(id, hostname, inventory, installed_version, "
                                 "state, current_step, last_seen, registered_at) VALUES "
                                 "(?, ?, ?, ?, ?, ?, ") +
-                    kSqlite.now + ", " + kSqlite.now + ")"),
+                    dialect_.now + ", " + dialect_.now + ")"),
           use(id), use(host), use(inventory), use(installed), use(state), use(step), now;
     } else {
       *session_ << (std::string("UPDATE machines SET hostname = ?, inventory = ?, "
                                 "installed_version = ?, last_seen = ") +
-                    kSqlite.now + " WHERE id = ?"),
+                    dialect_.now + " WHERE id = ?"),
           use(host), use(inventory), use(installed), use(id), now;
     }
     *session_ << "DELETE FROM machine_labels WHERE machine_id = ?", use(id), now;
@@ -353,7 +357,7 @@ Result<void> FleetStore::RecordHeartbeats(const std::vector<Heartbeat>& heartbea
                           "inventory = CASE WHEN ? = '' THEN inventory ELSE ? END, "
                           "installed_version = CASE WHEN ? = '' THEN installed_version ELSE ? END, "
                           "state = ?, current_step = ?, last_seen = ") +
-                      kSqlite.now + " WHERE id = ?"),
+                      dialect_.now + " WHERE id = ?"),
             use(inv), use(inv), use(installed), use(installed), use(st), use(step), use(i), now;
       }
       session_->commit();
@@ -448,11 +452,11 @@ Result<uint64_t> FleetStore::CreateRollout(const RolloutRecord& r,
                         "selector_machines, waves, wait_seconds, max_in_progress, "
                         "failure_threshold, max_retries, wave_ends, state, message, "
                         "created_at, rollback_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ") +
-                    kSqlite.now + ", ?)"),
+                    dialect_.now + ", ?)"),
           use(image), use(all), use(machines), use(waves), use(wait), use(cap), use(threshold),
           use(retries), use(ends), use(state), use(message), use(rollback), now;
       Int64 id = 0;
-      *session_ << kSqlite.last_id, into(id), now;
+      *session_ << dialect_.last_id, into(id), now;
       for (const auto& [key, value] : r.spec.selector.labels) {
         std::string k = key, v = value;
         *session_ << "INSERT INTO rollout_labels(rollout_id, key, value) VALUES (?, ?, ?)", use(id),
@@ -598,10 +602,10 @@ Result<AttemptRecord> FleetStore::StartAttempt(uint64_t rollout_id, const std::s
       *session_ << (std::string("INSERT INTO attempts(rollout_id, machine_id, image_version, "
                                 "state, started_at, finished_at, error, max_sequence) "
                                 "VALUES (?, ?, ?, 'assigned', ") +
-                    kSqlite.now + ", '', '', 0)"),
+                    dialect_.now + ", '', '', 0)"),
           use(rollout), use(machine), use(version), now;
       Int64 id = 0;
-      *session_ << kSqlite.last_id, into(id), now;
+      *session_ << dialect_.last_id, into(id), now;
       // The previous version is the one before this rollout's first attempt on the machine.
       *session_ << "UPDATE rollout_members SET state = 'assigned', attempts = attempts + 1, "
                    "last_attempt_id = ?, previous_version = CASE WHEN attempts = 0 THEN ? ELSE "
@@ -708,10 +712,10 @@ Result<FleetStore::EventsResult> FleetStore::AddEvents(uint64_t attempt_id,
         std::string error = e.status == "failed" ? e.message : "";
         bool final_state = state != "running";
         *session_ << (std::string("UPDATE attempts SET state = ?, error = ?, finished_at = ") +
-                      (final_state ? kSqlite.now : "finished_at") + " WHERE id = ?"),
+                      (final_state ? dialect_.now : "finished_at") + " WHERE id = ?"),
             use(state), use(error), use(attempt), now;
         *session_ << (std::string("UPDATE rollout_members SET state = ?, finished_at = ") +
-                      (final_state ? kSqlite.now : "finished_at") +
+                      (final_state ? dialect_.now : "finished_at") +
                       " WHERE rollout_id = ? AND machine_id = ? AND last_attempt_id = ?"),
             use(state), use(rollout[0]), use(machine[0]), use(attempt), now;
         attempt_state[0] = state;

@@ -20,6 +20,8 @@ class Session;
 
 namespace lifeboat::controller {
 
+struct Dialect;
+
 class FleetStore {
  public:
   // Opens or creates the SQLite database at `path` and migrates its schema. Errors: kJournal.
@@ -87,8 +89,9 @@ class FleetStore {
   [[nodiscard]] Result<FleetSummary> Summary();
 
  private:
-  explicit FleetStore(std::unique_ptr<Poco::Data::Session> session);
+  FleetStore(std::unique_ptr<Poco::Data::Session> session, const Dialect& dialect);
   std::unique_ptr<Poco::Data::Session> session_;
+  const Dialect& dialect_;
   std::mutex mutex_;
 };
 

@@ -138,6 +138,18 @@ struct NtfsVolume::Impl {
     return Attr(na);
   }
 
+  // Opens `path`, creating it if needed, with its data emptied.
+  Result<std::pair<Inode, Attr>> OpenEmpty(const std::string& path) {
+    auto ni = OpenOrCreate(path, S_IFREG);
+    if (!ni) return std::unexpected(ni.error());
+    auto na = Data(ni->get(), path);
+    if (!na) return std::unexpected(na.error());
+    if (ntfs_attr_truncate(na->get(), 0) != 0) {
+      return Fail(ErrorCode::kIo, "truncate " + path + " on " + device + ": " + ErrnoText());
+    }
+    return std::make_pair(std::move(*ni), std::move(*na));
+  }
+
   // Writes the file's record through libntfs-3g and flushes the device: durable from here on.
   Result<void> SyncRecord(ntfs_inode* ni, const std::string& path) {
     if (ntfs_inode_sync(ni) != 0 || fsync(data_fd) != 0) {
@@ -283,14 +295,10 @@ Result<std::vector<uint8_t>> NtfsVolume::ReadFile(const std::string& path) {
 }
 
 Result<void> NtfsVolume::WriteFile(const std::string& path, const std::vector<uint8_t>& bytes) {
-  auto ni = impl_->OpenOrCreate(path, S_IFREG);
-  if (!ni) return std::unexpected(ni.error());
-  auto na = impl_->Data(ni->get(), path);
-  if (!na) return std::unexpected(na.error());
-  if (ntfs_attr_truncate(na->get(), 0) != 0) {
-    return Fail(ErrorCode::kIo, "truncate " + path + " on " + impl_->device + ": " + ErrnoText());
-  }
-  if (auto r = impl_->WriteAll(na->get(), 0, bytes.data(), bytes.size(), path); !r) return r;
+  auto file = impl_->OpenEmpty(path);
+  if (!file) return std::unexpected(file.error());
+  auto& [ni, na] = *file;
+  if (auto r = impl_->WriteAll(na.get(), 0, bytes.data(), bytes.size(), path); !r) return r;
   return {};
 }
 
@@ -306,13 +314,9 @@ Result<void> NtfsVolume::CopyIn(const std::string& local_file, const std::string
   if (fstat(in, &st) != 0) return Fail(ErrorCode::kIo, local_file + ": " + ErrnoText());
   const s64 size = st.st_size;
 
-  auto ni = impl_->OpenOrCreate(path, S_IFREG);
-  if (!ni) return std::unexpected(ni.error());
-  auto na = impl_->Data(ni->get(), path);
-  if (!na) return std::unexpected(na.error());
-  if (ntfs_attr_truncate(na->get(), 0) != 0) {
-    return Fail(ErrorCode::kIo, "truncate " + path + " on " + impl_->device + ": " + ErrnoText());
-  }
+  auto file = impl_->OpenEmpty(path);
+  if (!file) return std::unexpected(file.error());
+  auto& [ni, na] = *file;
   // libntfs-3g allocates every cluster up front (no holes), then the bytes go straight to those
   // clusters in large sequential writes, as dd would write them; libntfs-3g's own write path
   // costs twice the time for the same bytes. Small files take the ordinary path.
@@ -321,22 +325,22 @@ Result<void> NtfsVolume::CopyIn(const std::string& local_file, const std::string
     if (pread(in, bytes.data(), bytes.size(), 0) != size) {
       return Fail(ErrorCode::kIo, "read " + local_file + ": " + ErrnoText());
     }
-    if (auto r = impl_->WriteAll(na->get(), 0, bytes.data(), bytes.size(), path); !r) return r;
+    if (auto r = impl_->WriteAll(na.get(), 0, bytes.data(), bytes.size(), path); !r) return r;
     if (progress && !progress(static_cast<uint64_t>(size))) {
       return Fail(ErrorCode::kIo, "copy to " + path + " stopped");
     }
     return {};
   }
   if (impl_->data_fd < 0) return Fail(ErrorCode::kIo, "open " + impl_->device + " for writing");
-  if (ntfs_attr_truncate_solid(na->get(), size) != 0) {
+  if (ntfs_attr_truncate_solid(na.get(), size) != 0) {
     return Fail(errno == ENOSPC ? ErrorCode::kRefused : ErrorCode::kIo,
                 "allocate " + std::to_string(size) + " bytes for " + path + " on " + impl_->device +
                     ": " + (errno == ENOSPC ? "the volume is full" : ErrnoText()));
   }
   // Record the allocation before the long write: killed during it, the file is whole but reads
   // as zeros (its initialized size is still 0).
-  if (auto r = impl_->SyncRecord(ni->get(), path); !r) return r;
-  if (!NAttrNonResident(na->get()) || ntfs_attr_map_whole_runlist(na->get()) != 0) {
+  if (auto r = impl_->SyncRecord(ni.get(), path); !r) return r;
+  if (!NAttrNonResident(na.get()) || ntfs_attr_map_whole_runlist(na.get()) != 0) {
     return Fail(ErrorCode::kIo,
                 "map the clusters of " + path + " on " + impl_->device + ": " + ErrnoText());
   }
@@ -348,7 +352,7 @@ Result<void> NtfsVolume::CopyIn(const std::string& local_file, const std::string
       static_cast<uint8_t*>(aligned_alloc(4096, kChunk)), &free);
   if (!buffer) return Fail(ErrorCode::kIo, "out of memory for the copy buffer");
   uint64_t done = 0;
-  for (const runlist_element* run = (*na)->rl; run->length > 0; ++run) {
+  for (const runlist_element* run = na->rl; run->length > 0; ++run) {
     if (run->lcn < 0) return Fail(ErrorCode::kIo, path + " has a hole after allocation");
     s64 from = run->vcn * cluster;
     const s64 to = (std::min)(size, (run->vcn + run->length) * cluster);
@@ -380,17 +384,17 @@ Result<void> NtfsVolume::CopyIn(const std::string& local_file, const std::string
   }
   // Only now does the file say its bytes are there (initialized size), as libntfs-3g records it
   // after its own writes; a copy cut short before this reads back as zeros.
-  ntfs_attr_search_ctx* ctx = ntfs_attr_get_search_ctx((*na)->ni, nullptr);
+  ntfs_attr_search_ctx* ctx = ntfs_attr_get_search_ctx(na->ni, nullptr);
   if (ctx == nullptr) return Fail(ErrorCode::kIo, "search context: " + ErrnoText());
   int rc = ntfs_attr_lookup(AT_DATA, AT_UNNAMED, 0, CASE_SENSITIVE, 0, nullptr, 0, ctx);
   if (rc == 0) {
     ctx->attr->initialized_size = cpu_to_sle64(size);
-    (*na)->initialized_size = size;
+    na->initialized_size = size;
     ntfs_inode_mark_dirty(ctx->ntfs_ino);
   }
   ntfs_attr_put_search_ctx(ctx);
   if (rc != 0) return Fail(ErrorCode::kIo, "record the size of " + path + ": " + ErrnoText());
-  if (auto r = impl_->SyncRecord(ni->get(), path); !r) return r;
+  if (auto r = impl_->SyncRecord(ni.get(), path); !r) return r;
   return {};
 }
 

@@ -55,11 +55,11 @@ void PrintStatus(const StatusReport& r) {
 
 }  // namespace
 
-int Status(const StatusOptions& o) {
+Result<StatusReport> InspectStatus(const StatusOptions& o) {
   auto disk = DiskHandle::Open(o.disk, DiskHandle::Mode::kReadOnly);
-  if (!disk) return Report(disk.error(), o.json);
+  if (!disk) return std::unexpected(disk.error());
   auto model = ReadDisk(*disk);
-  if (!model) return Report(model.error(), o.json);
+  if (!model) return std::unexpected(model.error());
   StatusReport r;
   r.disk = o.disk;
   r.disk_id = model->disk_id;
@@ -166,11 +166,17 @@ int Status(const StatusOptions& o) {
   r.state = r.problems.empty()
                 ? (r.entry_present ? "installed" : "absent")
                 : (r.entry_present || !r.versions_on_disk.empty() ? "damaged" : "absent");
+  return r;
+}
+
+int Status(const StatusOptions& o) {
+  auto r = InspectStatus(o);
+  if (!r) return Report(r.error(), o.json);
   if (o.json)
-    std::cout << StatusReportToJson(r) << "\n";
+    std::cout << StatusReportToJson(*r) << "\n";
   else
-    PrintStatus(r);
-  return r.state == "damaged" ? kExitDamaged : kExitOk;
+    PrintStatus(*r);
+  return r->state == "damaged" ? kExitDamaged : kExitOk;
 }
 
 int ImageCheck(const std::string& file, bool json) {

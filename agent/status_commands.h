@@ -4,6 +4,9 @@
 
 #include <string>
 
+#include "agent/reports.h"
+#include "common/error.h"
+
 namespace lifeboat::agent {
 
 struct StatusOptions {
@@ -14,6 +17,8 @@ struct StatusOptions {
 };
 
 int Status(const StatusOptions& options);
+// What Status prints, as a value (the daemon's inventory uses it). Errors: the disk's.
+[[nodiscard]] Result<StatusReport> InspectStatus(const StatusOptions& options);
 // What apply would check, and what the image holds.
 int ImageCheck(const std::string& file, bool json);
 

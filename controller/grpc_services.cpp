@@ -3,6 +3,7 @@
 #include <fstream>
 #include <vector>
 
+#include "common/sha256.h"
 #include "controller/proto_convert.h"
 
 namespace lifeboat::controller {
@@ -82,6 +83,7 @@ grpc::Status AgentServiceImpl::DownloadImage(
     v1::DownloadImageResponse message;
     message.set_offset(offset);
     message.set_data(buffer.data(), n);
+    message.set_chunk_sha256(Sha256Hex({reinterpret_cast<const uint8_t*>(buffer.data()), n}));
     if (first) {
       message.set_total_bytes(image->size);
       message.set_sha256(image->sha256);

@@ -246,6 +246,9 @@ TEST_F(ControllerGrpcTest, AgentsGetAssignmentsDownloadWithResumeAndReport) {
     v1::DownloadImageResponse chunk;
     while (reader->Read(&chunk)) {
       EXPECT_EQ(chunk.offset(), received.size());
+      EXPECT_EQ(
+          chunk.chunk_sha256(),
+          Sha256Hex({reinterpret_cast<const uint8_t*>(chunk.data().data()), chunk.data().size()}));
       received += chunk.data();
     }
     EXPECT_TRUE(reader->Finish().ok());

@@ -9,6 +9,7 @@
 
 #include "agent/apply_commands.h"
 #include "agent/bcd_commands.h"
+#include "agent/daemon.h"
 #include "agent/disk_commands.h"
 #include "agent/status_commands.h"
 
@@ -21,6 +22,11 @@ constexpr const char* kUsage =
     R"(lifeboat-agent - puts a bootable Lifeboat recovery image on a Windows disk
 
 Usage:
+  lifeboat-agent run --config FILE
+      The daemon: register with the controller named in FILE, heartbeat with this machine's
+      inventory, and carry out assignments (download the image, resumably and checked chunk by
+      chunk; apply it exactly as `apply` does; report every step). See packaging/agent.conf.
+
   lifeboat-agent apply DISK --image FILE.wim --version V [--link POLICY] [--size SIZE]
                             [--shrink-margin SIZE] [--allow-gpt-repair] [--dry-run]
                             [--state-dir DIR] [--lock-wait SECONDS] [--json]
@@ -115,6 +121,16 @@ int main(int argc, char** argv) {
   if (args[0] == "--version") {
     std::cout << "lifeboat-agent 0.2.0\n";
     return kExitOk;
+  }
+
+  if (args[0] == "run") {
+    if (args.size() != 3 || args[1] != "--config") return Usage("run needs --config FILE");
+    auto config = ReadDaemonConfig(args[2]);
+    if (!config) {
+      std::cerr << "lifeboat-agent: " << config.error().message << "\n";
+      return config.error().code == ErrorCode::kNotFound ? kExitNotFound : kExitUsage;
+    }
+    return RunDaemon(*config);
   }
 
   // The command is one word (apply, status) or two (disk show, bcd show, image check).

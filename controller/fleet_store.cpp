@@ -719,6 +719,12 @@ Result<FleetStore::EventsResult> FleetStore::AddEvents(uint64_t attempt_id,
                       " WHERE rollout_id = ? AND machine_id = ? AND last_attempt_id = ?"),
             use(state), use(rollout[0]), use(machine[0]), use(attempt), now;
         attempt_state[0] = state;
+        if (state == "succeeded") {
+          // The machine now runs the attempt's version, before its next heartbeat says so.
+          *session_ << "UPDATE machines SET installed_version = (SELECT image_version FROM "
+                       "attempts WHERE id = ?) WHERE id = ?",
+              use(attempt), use(machine[0]), now;
+        }
       }
       *session_ << "UPDATE attempts SET max_sequence = ? WHERE id = ?", use(highest), use(attempt),
           now;

@@ -1,5 +1,7 @@
 #include "controller/grpc_services.h"
 
+#include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <vector>
 
@@ -84,6 +86,12 @@ grpc::Status AgentServiceImpl::DownloadImage(
     message.set_offset(offset);
     message.set_data(buffer.data(), n);
     message.set_chunk_sha256(Sha256Hex({reinterpret_cast<const uint8_t*>(buffer.data()), n}));
+    // Fault injection for the tests: LIFEBOAT_TEST_CORRUPT_CHUNK=1 damages one chunk in transit,
+    // once per controller process, after its hash was taken.
+    static std::atomic<bool> corrupted{false};
+    if (std::getenv("LIFEBOAT_TEST_CORRUPT_CHUNK") && !corrupted.exchange(true) && n > 0) {
+      (*message.mutable_data())[n / 2] ^= 0x5a;
+    }
     if (first) {
       message.set_total_bytes(image->size);
       message.set_sha256(image->sha256);

@@ -1,0 +1,186 @@
+#include "agent/controller_client.h"
+
+#include <grpcpp/create_channel.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "common/sha256.h"
+#include "lifeboat/v1/agent_service.grpc.pb.h"
+
+namespace lifeboat::agent {
+
+namespace {
+
+Error FromStatus(const grpc::Status& s, const std::string& what) {
+  ErrorCode code = ErrorCode::kIo;
+  switch (s.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      code = ErrorCode::kBusy;
+      break;
+    case grpc::StatusCode::NOT_FOUND:
+      code = ErrorCode::kNotFound;
+      break;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      code = ErrorCode::kInvalidArgument;
+      break;
+    default:
+      break;
+  }
+  return {code, what + ": " + s.error_message()};
+}
+
+void Deadline(grpc::ClientContext& c, int seconds) {
+  c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+}
+
+void ToProto(const Inventory& in, v1::Inventory* out) {
+  out->set_hostname(in.hostname);
+  out->set_firmware(in.firmware == "uefi"   ? v1::FIRMWARE_UEFI
+                    : in.firmware == "bios" ? v1::FIRMWARE_BIOS
+                                            : v1::FIRMWARE_UNSPECIFIED);
+  for (const auto& d : in.disks) {
+    auto* disk = out->add_disks();
+    disk->set_path(d.path);
+    disk->set_disk_id(d.disk_id);
+    disk->set_label(d.label);
+    disk->set_size_bytes(d.size_bytes);
+    for (const auto& p : d.partitions) {
+      auto* part = disk->add_partitions();
+      part->set_number(p.number);
+      part->set_start_bytes(p.start_bytes);
+      part->set_size_bytes(p.size_bytes);
+      part->set_type(p.type);
+      part->set_role(p.role);
+      part->set_filesystem(p.filesystem);
+    }
+  }
+  out->set_installed_version(in.installed_version);
+  out->set_winre_present(in.winre_present);
+  out->set_bitlocker_found(in.bitlocker_found);
+  out->set_agent_version(in.agent_version);
+}
+
+v1::AgentState StateFromName(const std::string& s) {
+  if (s == "downloading") return v1::AGENT_STATE_DOWNLOADING;
+  if (s == "applying") return v1::AGENT_STATE_APPLYING;
+  if (s == "failed") return v1::AGENT_STATE_FAILED;
+  return v1::AGENT_STATE_IDLE;
+}
+
+}  // namespace
+
+struct ControllerClient::Impl {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::AgentService::Stub> stub;
+};
+
+ControllerClient::ControllerClient(const std::string& address) : impl_(std::make_unique<Impl>()) {
+  impl_->channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  impl_->stub = v1::AgentService::NewStub(impl_->channel);
+}
+
+ControllerClient::~ControllerClient() = default;
+
+Result<uint32_t> ControllerClient::Register(const std::string& machine_id,
+                                            const std::map<std::string, std::string>& labels,
+                                            const Inventory& inventory) {
+  grpc::ClientContext context;
+  Deadline(context, 30);
+  v1::RegisterRequest request;
+  request.set_machine_id(machine_id);
+  request.set_hostname(inventory.hostname);
+  for (const auto& [k, v] : labels) (*request.mutable_labels())[k] = v;
+  ToProto(inventory, request.mutable_inventory());
+  v1::RegisterResponse response;
+  auto status = impl_->stub->Register(&context, request, &response);
+  if (!status.ok()) return std::unexpected(FromStatus(status, "register"));
+  return response.heartbeat_interval_seconds();
+}
+
+Result<std::optional<Assignment>> ControllerClient::Heartbeat(const std::string& machine_id,
+                                                              const Inventory& inventory,
+                                                              const std::string& state,
+                                                              const std::string& current_step) {
+  grpc::ClientContext context;
+  Deadline(context, 30);
+  v1::HeartbeatRequest request;
+  request.set_machine_id(machine_id);
+  ToProto(inventory, request.mutable_inventory());
+  request.set_state(StateFromName(state));
+  request.set_current_step(current_step);
+  v1::HeartbeatResponse response;
+  auto status = impl_->stub->Heartbeat(&context, request, &response);
+  if (!status.ok()) return std::unexpected(FromStatus(status, "heartbeat"));
+  if (!response.has_assignment()) return std::optional<Assignment>{};
+  const auto& a = response.assignment();
+  return std::optional<Assignment>{Assignment{a.attempt_id(), a.rollout_id(), a.image().version(),
+                                              a.image().sha256(), a.image().size_bytes()}};
+}
+
+Result<uint64_t> ControllerClient::Download(const std::string& sha256, uint64_t offset, int fd,
+                                            const std::function<void(uint64_t)>& progress) {
+  grpc::ClientContext context;
+  v1::DownloadImageRequest request;
+  request.set_sha256(sha256);
+  request.set_offset(offset);
+  auto reader = impl_->stub->DownloadImage(&context, request);
+  v1::DownloadImageResponse chunk;
+  uint64_t at = offset;
+  while (reader->Read(&chunk)) {
+    const std::string& data = chunk.data();
+    if (chunk.offset() != at || Sha256Hex({reinterpret_cast<const uint8_t*>(data.data()),
+                                           data.size()}) != chunk.chunk_sha256()) {
+      context.TryCancel();
+      (void)reader->Finish();
+      return Fail(ErrorCode::kVerification, "download: the chunk at byte " + std::to_string(at) +
+                                                " arrived damaged; it was not kept");
+    }
+    for (size_t done = 0; done < data.size();) {
+      ssize_t n = pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(at + done));
+      if (n <= 0) {
+        context.TryCancel();
+        (void)reader->Finish();
+        return Fail(ErrorCode::kIo, std::string("download: write: ") + std::strerror(errno));
+      }
+      done += static_cast<size_t>(n);
+    }
+    at += data.size();
+    if (progress) progress(at);
+  }
+  auto status = reader->Finish();
+  if (!status.ok()) return std::unexpected(FromStatus(status, "download"));
+  return at;
+}
+
+Result<uint64_t> ControllerClient::Report(const std::string& machine_id, uint64_t attempt_id,
+                                          const std::vector<StepEvent>& events) {
+  grpc::ClientContext context;
+  Deadline(context, 30);
+  v1::ReportProgressRequest request;
+  request.set_machine_id(machine_id);
+  request.set_attempt_id(attempt_id);
+  for (const auto& e : events) {
+    auto* out = request.add_events();
+    out->set_sequence(e.sequence);
+    out->set_step(e.step);
+    out->set_status(e.status == "started"     ? v1::StepEvent::STATUS_STARTED
+                    : e.status == "progress"  ? v1::StepEvent::STATUS_PROGRESS
+                    : e.status == "succeeded" ? v1::StepEvent::STATUS_SUCCEEDED
+                    : e.status == "failed"    ? v1::StepEvent::STATUS_FAILED
+                                              : v1::StepEvent::STATUS_UNSPECIFIED);
+    out->set_bytes_done(e.bytes_done);
+    out->set_bytes_total(e.bytes_total);
+    out->set_message(e.message);
+    out->set_at(e.at);
+  }
+  v1::ReportProgressResponse response;
+  auto status = impl_->stub->ReportProgress(&context, request, &response);
+  if (!status.ok()) return std::unexpected(FromStatus(status, "report"));
+  return response.acknowledged_sequence();
+}
+
+}  // namespace lifeboat::agent

@@ -1,0 +1,87 @@
+// The agent's side of the lifeboat.v1 AgentService: plain calls over gRPC (used only in
+// controller_client.cpp). Blocking; each call has a deadline. An unreachable controller is
+// kBusy (retry later); a refused call carries the controller's message.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace lifeboat::agent {
+
+struct PartitionSummary {
+  uint32_t number = 0;
+  uint64_t start_bytes = 0;
+  uint64_t size_bytes = 0;
+  std::string type, role, filesystem;
+};
+
+struct DiskSummary {
+  std::string path, disk_id, label;
+  uint64_t size_bytes = 0;
+  std::vector<PartitionSummary> partitions;
+};
+
+struct Inventory {
+  std::string hostname;
+  std::string firmware;  // uefi, bios, or empty when unknown
+  std::vector<DiskSummary> disks;
+  std::string installed_version;
+  bool winre_present = false;
+  bool bitlocker_found = false;
+  std::string agent_version;
+};
+
+struct Assignment {
+  uint64_t attempt_id = 0;
+  uint64_t rollout_id = 0;
+  std::string version;
+  std::string sha256;
+  uint64_t size = 0;
+};
+
+struct StepEvent {
+  uint64_t sequence = 0;
+  std::string step;
+  std::string status;  // started, progress, succeeded, failed
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+  std::string message;
+  std::string at;
+};
+
+class ControllerClient {
+ public:
+  explicit ControllerClient(const std::string& address);
+  ~ControllerClient();
+
+  // Returns the heartbeat interval the controller asks for.
+  [[nodiscard]] Result<uint32_t> Register(const std::string& machine_id,
+                                          const std::map<std::string, std::string>& labels,
+                                          const Inventory& inventory);
+  [[nodiscard]] Result<std::optional<Assignment>> Heartbeat(const std::string& machine_id,
+                                                            const Inventory& inventory,
+                                                            const std::string& state,
+                                                            const std::string& current_step);
+  // Appends the image's bytes from `offset` to the file open at `fd` (positioned writes), each
+  // chunk checked against its SHA-256 before it is written. `progress(bytes_so_far)` after each
+  // chunk. Errors: kVerification (a damaged chunk: nothing of it was written; ask again from the
+  // returned error's offset, i.e. the file's size), kBusy (unreachable), kNotFound.
+  [[nodiscard]] Result<uint64_t> Download(const std::string& sha256, uint64_t offset, int fd,
+                                          const std::function<void(uint64_t)>& progress);
+  // Returns the highest sequence the controller holds for the attempt.
+  [[nodiscard]] Result<uint64_t> Report(const std::string& machine_id, uint64_t attempt_id,
+                                        const std::vector<StepEvent>& events);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lifeboat::agent

@@ -1,0 +1,150 @@
+// The agent daemon with a real controller process: a rollout installs the image on the agent's
+// disk and the controller records every step; a chunk damaged in transit is refused and fetched
+// again; an agent that starts while the controller is down registers once it is back.
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "tests/support/test_support.h"
+
+namespace lifeboat::test {
+namespace {
+
+Poco::JSON::Object::Ptr Json(const std::string& text) {
+  Poco::JSON::Parser parser;
+  return parser.parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+// A process started in the background with its output in a log file, killed when the object goes.
+class Background {
+ public:
+  Background(const std::string& command, const std::string& log) : log_(log) {
+    pid_ = std::stoi(Sh(command + " > " + Quote(log) + " 2>&1 & echo $!").out);
+  }
+  ~Background() { Kill(); }
+  void Kill() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      Sh("while kill -0 " + std::to_string(pid_) + " 2>/dev/null; do sleep 0.05; done");
+    }
+    pid_ = 0;
+  }
+  [[nodiscard]] std::string Log() const {
+    std::ifstream in(log_);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+
+ private:
+  std::string log_;
+  int pid_ = 0;
+};
+
+class AgentDaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
+                Quote(dir_ / "v1.wim") + " --size-mb 12");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    MakeWindowsDisk(dir_ / "disk.img", "--label gpt --fill-mb 20");
+  }
+  // Starts the controller (on `port`, or a free one) and returns its port.
+  int StartController(const std::string& env = "", int port = 0) {
+    controller_ = std::make_unique<Background>(
+        env + " " + Quote(LIFEBOAT_CONTROLLER) + " --listen 127.0.0.1:" + std::to_string(port) +
+            " --http off --heartbeat-seconds 1 --data-dir " + Quote(dir_ / "controller"),
+        dir_ / ("controller" + std::to_string(++starts_) + ".log"));
+    for (int i = 0; i < 100; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      auto log = controller_->Log();
+      auto at = log.find("gRPC on port ");
+      if (at != std::string::npos) return std::stoi(log.substr(at + 13));
+    }
+    return 0;
+  }
+  CommandResult Ctl(int port, const std::string& args) {
+    return Sh(Quote(LIFEBOAT_CTL) + " --controller 127.0.0.1:" + std::to_string(port) + " " + args);
+  }
+  void StartAgent(int port) {
+    std::ofstream config(dir_ / "agent.conf");
+    config << "controller = 127.0.0.1:" << port
+           << "\nmachine_id = pc-1\ndisk = " << (dir_ / "disk.img")
+           << "\nstate_dir = " << (dir_ / "agent") << "\nlabels = ring=canary\n";
+    config.close();
+    agent_ = std::make_unique<Background>(
+        Quote(LIFEBOAT_AGENT) + " run --config " + Quote(dir_ / "agent.conf"), dir_ / "agent.log");
+  }
+  // Waits until rollout 1 is completed (or `seconds` pass); returns its JSON.
+  Poco::JSON::Object::Ptr WaitForRollout(int port, int seconds) {
+    Poco::JSON::Object::Ptr rollout;
+    for (int i = 0; i < seconds * 4; ++i) {
+      auto shown = Ctl(port, "rollout show 1 --json");
+      if (shown.exit_code == 0) {
+        rollout = Json(shown.out);
+        if (rollout->getValue<std::string>("state") == "ROLLOUT_STATE_COMPLETED") break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    return rollout;
+  }
+
+  TempDir dir_;
+  int starts_ = 0;
+  std::unique_ptr<Background> controller_;
+  std::unique_ptr<Background> agent_;
+};
+
+TEST_F(AgentDaemonTest, RolloutInstallsTheImageAndTheControllerRecordsEveryStep) {
+  int port = StartController("LIFEBOAT_TEST_CORRUPT_CHUNK=1");
+  ASSERT_GT(port, 0);
+  ASSERT_EQ(Ctl(port, "image publish " + Quote(dir_ / "v1.wim") + " --version 1.0").exit_code, 0);
+  StartAgent(port);
+  for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --label ring=canary").exit_code, 0);
+  auto rollout = WaitForRollout(port, 60);
+  ASSERT_TRUE(rollout);
+  EXPECT_EQ(rollout->getValue<std::string>("state"), "ROLLOUT_STATE_COMPLETED") << agent_->Log();
+  // The damaged chunk was refused and fetched again.
+  EXPECT_NE(agent_->Log().find("arrived damaged"), std::string::npos) << agent_->Log();
+  // The controller's history has the download and every apply step; the disk has the image.
+  auto history = Json(Ctl(port, "machine show pc-1 --json").out);
+  auto attempt = history->getArray("attempts")->getObject(0);
+  EXPECT_EQ(attempt->getValue<std::string>("state"), "succeeded");
+  std::string steps;
+  auto events = attempt->getArray("events");
+  for (size_t i = 0; i < events->size(); ++i)
+    steps += events->getObject(i)->getValue<std::string>("step") + " ";
+  for (const char* step :
+       {"download", "prepare-partition", "write-image", "verify-image", "edit-bcd", "done"})
+    EXPECT_NE(steps.find(step), std::string::npos) << steps;
+  EXPECT_EQ(history->getObject("machine")->getValue<std::string>("installed_version"), "1.0");
+  agent_->Kill();
+  auto status =
+      Agent({"status", dir_ / "disk.img", "--verify", "--json", "--state-dir", dir_ / "agent"});
+  EXPECT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_EQ(Json(status.out)->getObject("installed")->getValue<std::string>("version"), "1.0");
+}
+
+TEST_F(AgentDaemonTest, AnAgentStartedWhileTheControllerIsDownRegistersWhenItIsBack) {
+  int port = StartController();
+  ASSERT_GT(port, 0);
+  controller_->Kill();
+  StartAgent(port);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_NE(agent_->Log().find("cannot register"), std::string::npos) << agent_->Log();
+  ASSERT_EQ(StartController("", port), port);
+  bool seen = false;
+  for (int i = 0; i < 80 && !seen; ++i) {
+    seen = Ctl(port, "machine show pc-1").exit_code == 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_TRUE(seen) << agent_->Log();
+}
+
+}  // namespace
+}  // namespace lifeboat::test

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/create_channel.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -236,7 +237,7 @@ int PublishUpload(v1::AdminService::Stub& stub, const std::string& file, const s
     if (!writer->Write(part)) break;
     sent += static_cast<uint64_t>(n);
     int percent = total ? static_cast<int>(sent * 100 / total) : 100;
-    if (percent != last) {
+    if (percent != last && (isatty(STDERR_FILENO) || percent == 100)) {
       last = percent;
       std::string bar(static_cast<size_t>(percent / 4), '#');
       bar.resize(25, ' ');

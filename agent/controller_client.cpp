@@ -101,10 +101,9 @@ Result<uint32_t> ControllerClient::Register(const std::string& machine_id,
   return response.heartbeat_interval_seconds();
 }
 
-Result<std::optional<Assignment>> ControllerClient::Heartbeat(const std::string& machine_id,
-                                                              const Inventory& inventory,
-                                                              const std::string& state,
-                                                              const std::string& current_step) {
+Result<ControllerClient::HeartbeatReply> ControllerClient::Heartbeat(
+    const std::string& machine_id, const Inventory& inventory, const std::string& state,
+    const std::string& current_step, bool boot_recovery_set) {
   grpc::ClientContext context;
   Deadline(context, 30);
   v1::HeartbeatRequest request;
@@ -112,13 +111,18 @@ Result<std::optional<Assignment>> ControllerClient::Heartbeat(const std::string&
   ToProto(inventory, request.mutable_inventory());
   request.set_state(StateFromName(state));
   request.set_current_step(current_step);
+  request.set_boot_recovery_set(boot_recovery_set);
   v1::HeartbeatResponse response;
   auto status = impl_->stub->Heartbeat(&context, request, &response);
   if (!status.ok()) return std::unexpected(FromStatus(status, "heartbeat"));
-  if (!response.has_assignment()) return std::optional<Assignment>{};
-  const auto& a = response.assignment();
-  return std::optional<Assignment>{Assignment{a.attempt_id(), a.rollout_id(), a.image().version(),
-                                              a.image().sha256(), a.image().size_bytes()}};
+  HeartbeatReply reply;
+  reply.boot_recovery_once = response.boot_recovery_once();
+  if (response.has_assignment()) {
+    const auto& a = response.assignment();
+    reply.assignment = Assignment{a.attempt_id(), a.rollout_id(), a.image().version(),
+                                  a.image().sha256(), a.image().size_bytes()};
+  }
+  return reply;
 }
 
 Result<uint64_t> ControllerClient::Download(const std::string& sha256, uint64_t offset, int fd,

@@ -65,10 +65,16 @@ class ControllerClient {
   [[nodiscard]] Result<uint32_t> Register(const std::string& machine_id,
                                           const std::map<std::string, std::string>& labels,
                                           const Inventory& inventory);
-  [[nodiscard]] Result<std::optional<Assignment>> Heartbeat(const std::string& machine_id,
-                                                            const Inventory& inventory,
-                                                            const std::string& state,
-                                                            const std::string& current_step);
+  struct HeartbeatReply {
+    std::optional<Assignment> assignment;
+    bool boot_recovery_once = false;  // the next boot should start Lifeboat, once
+  };
+  // `boot_recovery_set`: a boot-recovery request was carried out since the last heartbeat.
+  [[nodiscard]] Result<HeartbeatReply> Heartbeat(const std::string& machine_id,
+                                                 const Inventory& inventory,
+                                                 const std::string& state,
+                                                 const std::string& current_step,
+                                                 bool boot_recovery_set);
   // Appends the image's bytes from `offset` to the file open at `fd` (positioned writes), each
   // chunk checked against its SHA-256 before it is written. `progress(bytes_so_far)` after each
   // chunk. Errors: kVerification (a damaged chunk: nothing of it was written; ask again from the

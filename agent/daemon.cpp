@@ -141,13 +141,19 @@ class Daemon {
         Log("registered as " + machine_id_ + " with " + config_.controller + ", disk " + disk_);
       }
       SendOutbox();
-      auto beat = client_.Heartbeat(machine_id_, inventory, "idle", "");
+      auto set = journal_.GetValue("boot_recovery_set");
+      const bool boot_recovery_set = set && *set && **set == "1";
+      auto beat = client_.Heartbeat(machine_id_, inventory, "idle", "", boot_recovery_set);
       if (!beat) {
         if (beat.error().code == ErrorCode::kNotFound) registered = false;
         Log(beat.error().message);
-      } else if (*beat && InWindow()) {
-        auto done = journal_.GetValue("finished:" + std::to_string((*beat)->attempt_id));
-        if (done && !*done) RunJob(**beat);
+      } else {
+        if (boot_recovery_set) (void)journal_.SetValue("boot_recovery_set", "0");  // acknowledged
+        if (beat->boot_recovery_once && !boot_recovery_set) BootRecoveryOnce();
+        if (beat->assignment && InWindow()) {
+          auto done = journal_.GetValue("finished:" + std::to_string(beat->assignment->attempt_id));
+          if (done && !*done) RunJob(*beat->assignment);
+        }
       }
       // Jitter spreads a fleet's heartbeats: +-10 %.
       double jitter = std::uniform_real_distribution<double>(0.9, 1.1)(random);
@@ -183,6 +189,19 @@ class Daemon {
         return;  // the controller is away: try again later
       }
       (void)journal_.MarkSent(attempt, *ack);
+    }
+  }
+
+  // Help desk asked: the next boot (only) starts Lifeboat. Done through `bcd boot-once`; the
+  // next heartbeat tells the controller, which then stops asking.
+  void BootRecoveryOnce() {
+    auto run = RunProcess({SelfPath(), "bcd", "boot-once", disk_, "--state-dir", config_.state_dir,
+                           "--lock-wait", std::to_string(config_.lock_wait_seconds)});
+    if (run && run->exit_code == 0) {
+      (void)journal_.SetValue("boot_recovery_set", "1");
+      Log("the next boot starts Lifeboat once, as the controller asked");
+    } else {
+      Log("boot-recovery request failed: " + (run ? run->err : run.error().message));
     }
   }
 

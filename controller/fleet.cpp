@@ -27,6 +27,10 @@ Fleet::Fleet(FleetStore& store, std::string data_dir, std::function<TimePoint()>
   fs::create_directories(fs::path(data_dir_) / "images", ec);
   fs::create_directories(fs::path(data_dir_) / "uploads", ec);
   if (auto ids = store_.MachineIds()) known_.insert(ids->begin(), ids->end());
+  if (auto machines = store_.ListMachines({})) {
+    for (const auto& m : *machines)
+      if (m.boot_recovery_pending) boot_recovery_.insert(m.id);
+  }
   flusher_ = std::jthread([this](std::stop_token stop) { FlushLoop(stop); });
 }
 
@@ -603,6 +607,30 @@ Result<MachineView> Fleet::Machine(const std::string& id) {
   auto attempts = store_.Attempts(id);
   if (!attempts) return std::unexpected(attempts.error());
   return MachineView{**machine, *attempts};
+}
+
+Result<MachineRecord> Fleet::RequestBootRecovery(const std::string& machine_id) {
+  if (auto r = store_.SetBootRecovery(machine_id, true); !r) return std::unexpected(r.error());
+  {
+    std::lock_guard lock(heartbeat_mutex_);
+    boot_recovery_.insert(machine_id);
+  }
+  auto view = Machine(machine_id);
+  if (!view) return std::unexpected(view.error());
+  return view->machine;
+}
+
+bool Fleet::BootRecoveryPending(const std::string& machine_id) {
+  std::lock_guard lock(heartbeat_mutex_);
+  return boot_recovery_.contains(machine_id);
+}
+
+Result<void> Fleet::BootRecoveryDone(const std::string& machine_id) {
+  if (!BootRecoveryPending(machine_id)) return {};
+  if (auto r = store_.SetBootRecovery(machine_id, false); !r) return r;
+  std::lock_guard lock(heartbeat_mutex_);
+  boot_recovery_.erase(machine_id);
+  return {};
 }
 
 Result<FleetSummary> Fleet::Summary() {

@@ -112,6 +112,12 @@ class Fleet {
   [[nodiscard]] Result<MachineView> Machine(const std::string& id);
   [[nodiscard]] Result<FleetSummary> Summary();
 
+  // Help desk: the machine's next boot (only) should start Lifeboat. The request waits in the
+  // store until the agent says it has set it. kNotFound.
+  [[nodiscard]] Result<MachineRecord> RequestBootRecovery(const std::string& machine_id);
+  [[nodiscard]] bool BootRecoveryPending(const std::string& machine_id);
+  [[nodiscard]] Result<void> BootRecoveryDone(const std::string& machine_id);
+
  private:
   [[nodiscard]] Result<ImageRecord> Adopt(const std::string& version, const std::string& file,
                                           bool move);
@@ -144,7 +150,8 @@ class Fleet {
 
   std::mutex flush_mutex_;
   std::mutex heartbeat_mutex_;
-  std::unordered_set<std::string> known_;  // registered machines
+  std::unordered_set<std::string> known_;          // registered machines
+  std::unordered_set<std::string> boot_recovery_;  // machines with a pending boot-recovery request
   std::unordered_map<std::string, FleetStore::Heartbeat> pending_;
   uint64_t queued_ = 0;   // heartbeats queued so far
   uint64_t flushed_ = 0;  // of those, committed (or failed: flush_error_)

@@ -78,6 +78,7 @@ std::vector<std::string> Migrations(const Dialect& d) {
           "  step TEXT NOT NULL, status TEXT NOT NULL, bytes_done INTEGER NOT NULL,"
           "  bytes_total INTEGER NOT NULL, message TEXT NOT NULL, at TEXT NOT NULL,"
           "  PRIMARY KEY (attempt_id, sequence));",
+      "ALTER TABLE machines ADD COLUMN boot_recovery INTEGER NOT NULL DEFAULT 0;",
   };
 }
 
@@ -368,6 +369,20 @@ Result<void> FleetStore::RecordHeartbeats(const std::vector<Heartbeat>& heartbea
   });
 }
 
+Result<void> FleetStore::SetBootRecovery(const std::string& id, bool pending) {
+  std::lock_guard lock(mutex_);
+  auto updated = Guard("record a boot-recovery request", [&] {
+    std::string i = id;
+    int flag = pending;
+    Poco::Data::Statement update(*session_);
+    update << "UPDATE machines SET boot_recovery = ? WHERE id = ?", use(flag), use(i);
+    return update.execute();
+  });
+  if (!updated) return std::unexpected(updated.error());
+  if (*updated == 0) return Fail(ErrorCode::kNotFound, "machine_id: no machine " + id);
+  return {};
+}
+
 Result<std::vector<std::string>> FleetStore::MachineIds() {
   std::lock_guard lock(mutex_);
   return Guard("list machine ids", [&] {
@@ -381,13 +396,14 @@ namespace {
 
 std::vector<MachineRecord> SelectMachines(Poco::Data::Session& s, const std::string& id_filter) {
   std::vector<std::string> id, host, inventory, installed, state, step, seen, registered;
+  std::vector<int> boot;
   std::string filter = id_filter;
   Poco::Data::Statement st(s);
   st << (std::string("SELECT id, hostname, inventory, installed_version, state, current_step, "
-                     "last_seen, registered_at FROM machines") +
+                     "last_seen, registered_at, boot_recovery FROM machines") +
          (id_filter.empty() ? "" : " WHERE id = ?") + " ORDER BY id"),
       into(id), into(host), into(inventory), into(installed), into(state), into(step), into(seen),
-      into(registered);
+      into(registered), into(boot);
   if (!id_filter.empty()) st, use(filter);
   st.execute();
   std::vector<std::string> label_machine, keys, values;
@@ -398,7 +414,7 @@ std::vector<MachineRecord> SelectMachines(Poco::Data::Session& s, const std::str
   std::vector<MachineRecord> out;
   for (size_t k = 0; k < id.size(); ++k) {
     out.push_back({id[k], host[k], labels[id[k]], inventory[k], installed[k], state[k], step[k],
-                   seen[k], registered[k]});
+                   seen[k], registered[k], boot[k] != 0});
   }
   return out;
 }

@@ -50,6 +50,8 @@ class FleetStore {
   };
   [[nodiscard]] Result<void> RecordHeartbeats(const std::vector<Heartbeat>& heartbeats);
   [[nodiscard]] Result<std::vector<std::string>> MachineIds();
+  // Marks (or clears) a pending boot-recovery request. kNotFound.
+  [[nodiscard]] Result<void> SetBootRecovery(const std::string& id, bool pending);
   [[nodiscard]] Result<std::optional<MachineRecord>> FindMachine(const std::string& id);
   // Machines carrying every label (all when empty), by id.
   [[nodiscard]] Result<std::vector<MachineRecord>> ListMachines(

@@ -48,8 +48,12 @@ grpc::Status AgentServiceImpl::Heartbeat(grpc::ServerContext*, const v1::Heartbe
   auto assignment =
       fleet_.Heartbeat(request->machine_id(), inventory, request->inventory().installed_version(),
                        AgentStateName(request->state()), request->current_step());
+  if (assignment && request->boot_recovery_set()) {
+    if (auto r = fleet_.BootRecoveryDone(request->machine_id()); !r) return ToStatus(r.error());
+  }
   return Answer(assignment, [&](const std::optional<Assignment>& a) {
     response->set_next_heartbeat_seconds(heartbeat_seconds_);
+    response->set_boot_recovery_once(fleet_.BootRecoveryPending(request->machine_id()));
     if (!a) return;
     auto* out = response->mutable_assignment();
     out->set_attempt_id(a->attempt_id);
@@ -231,6 +235,13 @@ grpc::Status AdminServiceImpl::GetMachine(grpc::ServerContext*,
     ToProto(v.machine, response->mutable_machine());
     for (const auto& a : v.attempts) ToProto(a, response->add_attempts());
   });
+}
+
+grpc::Status AdminServiceImpl::RequestBootRecovery(grpc::ServerContext*,
+                                                   const v1::RequestBootRecoveryRequest* request,
+                                                   v1::RequestBootRecoveryResponse* response) {
+  return Answer(fleet_.RequestBootRecovery(request->machine_id()),
+                [&](const MachineRecord& m) { ToProto(m, response->mutable_machine()); });
 }
 
 grpc::Status AdminServiceImpl::GetFleetSummary(grpc::ServerContext*,

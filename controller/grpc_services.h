@@ -59,6 +59,8 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                           v1::GetMachineResponse*) override;
   grpc::Status GetFleetSummary(grpc::ServerContext*, const v1::GetFleetSummaryRequest*,
                                v1::GetFleetSummaryResponse*) override;
+  grpc::Status RequestBootRecovery(grpc::ServerContext*, const v1::RequestBootRecoveryRequest*,
+                                   v1::RequestBootRecoveryResponse*) override;
 
  private:
   Fleet& fleet_;

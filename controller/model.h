@@ -39,6 +39,7 @@ struct MachineRecord {
   std::string current_step;
   std::string last_seen;
   std::string registered_at;
+  bool boot_recovery_pending = false;
 };
 
 struct RolloutRecord {

@@ -117,6 +117,7 @@ void ToProto(const MachineRecord& in, v1::Machine* out) {
   out->set_current_step(in.current_step);
   out->set_last_seen(in.last_seen);
   out->set_registered_at(in.registered_at);
+  out->set_boot_recovery_pending(in.boot_recovery_pending);
 }
 
 void ToProto(const EventRecord& in, v1::StepEvent* out) {

@@ -42,6 +42,7 @@ Rollouts:
 Machines:
   machine list [--label K=V ...]
   machine show ID                      with the history of every attempt and step
+  machine boot-recovery ID             the machine's next boot (only) starts Lifeboat
 Fleet:
   fleet summary
 
@@ -575,6 +576,22 @@ int main(int argc, char** argv) {
                   << (e.message().empty() ? "" : ": " + e.message()) << "\n";
       }
     }
+    return 0;
+  }
+  if (command == "machine boot-recovery") {
+    if (!need(1, "a machine ID")) return 2;
+    grpc::ClientContext context;
+    deadline(context);
+    v1::RequestBootRecoveryRequest request;
+    request.set_machine_id(rest[0]);
+    v1::RequestBootRecoveryResponse response;
+    auto s = stub->RequestBootRecovery(&context, request, &response);
+    if (!s.ok()) return Fail(s, json);
+    if (json)
+      std::cout << Json(response) << "\n";
+    else
+      std::cout << "requested: " << rest[0]
+                << " boots into Lifeboat once, after its agent next calls in\n";
     return 0;
   }
   if (command == "fleet summary") {

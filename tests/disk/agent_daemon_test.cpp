@@ -123,7 +123,20 @@ TEST_F(AgentDaemonTest, RolloutInstallsTheImageAndTheControllerRecordsEveryStep)
        {"download", "prepare-partition", "write-image", "verify-image", "edit-bcd", "done"})
     EXPECT_NE(steps.find(step), std::string::npos) << steps;
   EXPECT_EQ(history->getObject("machine")->getValue<std::string>("installed_version"), "1.0");
+  // Help desk: boot into recovery once. The agent sets bootsequence and the request clears.
+  ASSERT_EQ(Ctl(port, "machine boot-recovery pc-1").exit_code, 0);
+  bool cleared = false;
+  for (int i = 0; i < 40 && !cleared; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    cleared = !Json(Ctl(port, "machine show pc-1 --json").out)
+                   ->getObject("machine")
+                   ->getValue<bool>("boot_recovery_pending");
+  }
+  EXPECT_TRUE(cleared) << agent_->Log();
   agent_->Kill();
+  auto store = Agent({"bcd", "show", dir_ / "disk.img", "--json"});
+  EXPECT_NE(store.out.find("\"bootsequence\""), std::string::npos) << store.out;
+  EXPECT_EQ(Ctl(port, "machine boot-recovery nobody").exit_code, 5);
   auto status =
       Agent({"status", dir_ / "disk.img", "--verify", "--json", "--state-dir", dir_ / "agent"});
   EXPECT_EQ(status.exit_code, 0) << status.out;

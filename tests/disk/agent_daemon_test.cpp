@@ -9,6 +9,7 @@
 #include <chrono>
 #include <fstream>
 #include <thread>
+#include <tuple>
 
 #include "tests/support/test_support.h"
 
@@ -69,14 +70,27 @@ class AgentDaemonTest : public ::testing::Test {
   CommandResult Ctl(int port, const std::string& args) {
     return Sh(Quote(LIFEBOAT_CTL) + " --controller 127.0.0.1:" + std::to_string(port) + " " + args);
   }
-  void StartAgent(int port) {
-    std::ofstream config(dir_ / "agent.conf");
-    config << "controller = 127.0.0.1:" << port
-           << "\nmachine_id = pc-1\ndisk = " << (dir_ / "disk.img")
-           << "\nstate_dir = " << (dir_ / "agent") << "\nlabels = ring=canary\n";
+  void StartAgent(int port) { agent_ = Spawn(port, "pc-1", dir_ / "disk.img", "agent"); }
+  std::unique_ptr<Background> Spawn(int port, const std::string& id, const std::string& disk,
+                                    const std::string& name) {
+    std::ofstream config(dir_ / (name + ".conf"));
+    config << "controller = 127.0.0.1:" << port << "\nmachine_id = " << id << "\ndisk = " << disk
+           << "\nstate_dir = " << (dir_ / name) << "\nlabels = ring=canary\n";
     config.close();
-    agent_ = std::make_unique<Background>(
-        Quote(LIFEBOAT_AGENT) + " run --config " + Quote(dir_ / "agent.conf"), dir_ / "agent.log");
+    return std::make_unique<Background>(
+        Quote(LIFEBOAT_AGENT) + " run --config " + Quote(dir_ / (name + ".conf")),
+        dir_ / (name + ".log"));
+  }
+  // Waits until rollout `id` reaches a state other than active (or `seconds` pass).
+  std::string WaitUntilSettled(int port, int id, int seconds) {
+    std::string state;
+    for (int i = 0; i < seconds * 4; ++i) {
+      auto shown = Ctl(port, "rollout show " + std::to_string(id) + " --json");
+      if (shown.exit_code == 0) state = Json(shown.out)->getValue<std::string>("state");
+      if (!state.empty() && state != "ROLLOUT_STATE_ACTIVE") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    return state;
   }
   // Waits until rollout 1 is completed (or `seconds` pass); returns its JSON.
   Poco::JSON::Object::Ptr WaitForRollout(int port, int seconds) {
@@ -157,6 +171,92 @@ TEST_F(AgentDaemonTest, AnAgentStartedWhileTheControllerIsDownRegistersWhenItIsB
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   EXPECT_TRUE(seen) << agent_->Log();
+}
+
+TEST_F(AgentDaemonTest, AMachineWithoutRoomFailsClearlyAndTheThresholdHaltsTheRollout) {
+  // 2 GiB, Windows filling it: no room for a Lifeboat partition even after shrinking.
+  MakeWindowsDisk(dir_ / "full.img",
+                  "--label gpt --disk-size 2G --windows-size 1900M --winre-size 0 --fill-mb 300");
+  const std::string full_before = ImageChecksum(dir_ / "full.img");
+  int port = StartController();
+  ASSERT_GT(port, 0);
+  ASSERT_EQ(Ctl(port, "image publish " + Quote(dir_ / "v1.wim") + " --version 1.0").exit_code, 0);
+  auto good = Spawn(port, "pc-good", dir_ / "disk.img", "good");
+  auto full = Spawn(port, "pc-full", dir_ / "full.img", "full");
+  for (int i = 0;
+       i < 40 && Ctl(port, "machine list --json").out.find("pc-full") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  ASSERT_EQ(
+      Ctl(port, "rollout create --image 1.0 --all --waves 1,2 --failure-threshold 50").exit_code,
+      0);
+  EXPECT_EQ(WaitUntilSettled(port, 1, 90), "ROLLOUT_STATE_HALTED") << full->Log();
+  auto rollout = Json(Ctl(port, "rollout show 1 --json").out);
+  EXPECT_NE(rollout->getValue<std::string>("message").find("over the threshold"),
+            std::string::npos);
+  auto history = Json(Ctl(port, "machine show pc-full --json").out);
+  auto attempt = history->getArray("attempts")->getObject(0);
+  EXPECT_EQ(attempt->getValue<std::string>("state"), "failed");
+  EXPECT_NE(attempt->getValue<std::string>("error").find("not enough room"), std::string::npos)
+      << attempt->getValue<std::string>("error");
+  full->Kill();
+  good->Kill();
+  EXPECT_EQ(ImageChecksum(dir_ / "full.img"), full_before);  // refused: nothing changed
+}
+
+TEST_F(AgentDaemonTest, AbortStopsNewWorkAndLeavesEveryMachineConsistent) {
+  MakeWindowsDisk(dir_ / "second.img", "--label mbr --fill-mb 20");
+  const std::string second_before = ImageChecksum(dir_ / "second.img");
+  int port = StartController();
+  ASSERT_GT(port, 0);
+  ASSERT_EQ(Ctl(port, "image publish " + Quote(dir_ / "v1.wim") + " --version 1.0").exit_code, 0);
+  auto first = Spawn(port, "pc-a", dir_ / "disk.img", "a");
+  auto second = Spawn(port, "pc-b", dir_ / "second.img", "b");
+  for (int i = 0; i < 40 && Ctl(port, "machine list --json").out.find("pc-b") == std::string::npos;
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  // The second wave waits an hour: abort it before it opens.
+  ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --all --waves 1,2 --wait 3600").exit_code, 0);
+  std::string done;
+  for (int i = 0; i < 240 && done.empty(); ++i) {
+    auto rollout = Json(Ctl(port, "rollout show 1 --json").out);
+    if (rollout->getObject("progress")->getValue<int>("succeeded") == 1) done = "yes";
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_EQ(done, "yes");
+  ASSERT_EQ(Ctl(port, "rollout abort 1").exit_code, 0);
+  std::this_thread::sleep_for(
+      std::chrono::seconds(3));  // several heartbeats: nothing new is handed out
+  auto rollout = Json(Ctl(port, "rollout show 1 --json").out);
+  EXPECT_EQ(rollout->getValue<std::string>("state"), "ROLLOUT_STATE_ABORTED");
+  EXPECT_EQ(rollout->getObject("progress")->getValue<int>("succeeded"), 1);
+  EXPECT_EQ(rollout->getObject("progress")->getValue<int>("in_progress"), 0);
+  first->Kill();
+  second->Kill();
+  // The machine that got 1.0 has it, intact; the other was not touched; the records agree.
+  std::string installed, untouched;
+  for (auto [id, disk, state] :
+       {std::tuple{"pc-a", "disk.img", "a"}, std::tuple{"pc-b", "second.img", "b"}}) {
+    auto m = Json(Ctl(port, std::string("machine show ") + id + " --json").out);
+    auto status = Agent({"status", dir_ / disk, "--verify", "--json", "--state-dir", dir_ / state});
+    EXPECT_EQ(status.exit_code, 0) << status.out;
+    auto s = Json(status.out);
+    const std::string recorded =
+        m->getObject("machine")->getValue<std::string>("installed_version");
+    if (m->getArray("attempts")->size() > 0) {
+      installed = id;
+      EXPECT_EQ(s->getValue<std::string>("state"), "installed");
+      EXPECT_EQ(recorded, "1.0");
+    } else {
+      untouched = id;
+      EXPECT_EQ(s->getValue<std::string>("state"), "absent");
+      EXPECT_EQ(recorded, "");
+    }
+  }
+  EXPECT_FALSE(installed.empty());
+  EXPECT_FALSE(untouched.empty());
+  if (untouched == "pc-b") {
+    EXPECT_EQ(ImageChecksum(dir_ / "second.img"), second_before);
+  }
 }
 
 }  // namespace

@@ -259,5 +259,44 @@ TEST_F(AgentDaemonTest, AbortStopsNewWorkAndLeavesEveryMachineConsistent) {
   }
 }
 
+TEST_F(AgentDaemonTest, KilledControllerAndKilledAgentBothRecover) {
+  int port = StartController();
+  ASSERT_GT(port, 0);
+  ASSERT_EQ(Ctl(port, "image publish " + Quote(dir_ / "v1.wim") + " --version 1.0").exit_code, 0);
+  // The agent's apply is killed (SIGKILL) in the middle of writing the image.
+  {
+    std::ofstream config(dir_ / "agent.conf");
+    config << "controller = 127.0.0.1:" << port
+           << "\nmachine_id = pc-1\ndisk = " << (dir_ / "disk.img")
+           << "\nstate_dir = " << (dir_ / "agent") << "\n";
+  }
+  agent_ = std::make_unique<Background>("LIFEBOAT_TEST_CRASH_AT=apply:write-image:chunk:1 " +
+                                            Quote(LIFEBOAT_AGENT) + " run --config " +
+                                            Quote(dir_ / "agent.conf"),
+                                        dir_ / "agent.log");
+  for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --all --max-retries 2").exit_code, 0);
+  bool failed_once = false;
+  for (int i = 0; i < 120 && !failed_once; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    failed_once = Ctl(port, "machine show pc-1").out.find("): failed") != std::string::npos;
+  }
+  ASSERT_TRUE(failed_once) << agent_->Log();
+  // Now the agent itself and the controller are killed, and both come back.
+  agent_->Kill();
+  controller_->Kill();
+  ASSERT_EQ(StartController("", port), port);
+  StartAgent(port);
+  auto rollout = WaitForRollout(port, 90);
+  ASSERT_TRUE(rollout);
+  EXPECT_EQ(rollout->getValue<std::string>("state"), "ROLLOUT_STATE_COMPLETED") << agent_->Log();
+  agent_->Kill();
+  auto status =
+      Agent({"status", dir_ / "disk.img", "--verify", "--json", "--state-dir", dir_ / "agent"});
+  EXPECT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_EQ(Json(status.out)->getValue<std::string>("state"), "installed");
+}
+
 }  // namespace
 }  // namespace lifeboat::test

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Benchmark: the agent daemon's resident memory and CPU while idle (registered, heartbeating,
+# nothing to do) against a controller on loopback, over a fixed window. Target: RSS <= 12 MiB.
+# Needs root (the agent reads a generated disk image through loop devices) and a build.
+#   bench/agent_idle.sh [--seconds 60] [--heartbeat 30]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=60 heartbeat=30
+while [ $# -gt 0 ]; do
+  case $1 in --seconds) seconds=$2; shift 2 ;; --heartbeat) heartbeat=$2; shift 2 ;; *) echo "unknown $1" >&2; exit 2 ;; esac
+done
+work=$(mktemp -d /var/tmp/lifeboat-bench.XXXXXX)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
+tests/fixtures/make-windows-disk "$work/disk.img" --label gpt --fill-mb 20
+build/bin/lifeboat-controller --listen 127.0.0.1:0 --http off --data-dir "$work/controller" \
+  --heartbeat-seconds "$heartbeat" > "$work/controller.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q "on port" "$work/controller.log" && break; sleep 0.1; done
+port=$(grep -o "gRPC on port [0-9]*" "$work/controller.log" | grep -o '[0-9]*$')
+printf 'controller = 127.0.0.1:%s\nmachine_id = idle\ndisk = %s\nstate_dir = %s\n' "$port" "$work/disk.img" "$work/agent" > "$work/agent.conf"
+build/bin/lifeboat-agent run --config "$work/agent.conf" > "$work/agent.log" 2>&1 &
+agent=$!
+pids+=($agent)
+sleep 3
+ticks() { awk '{print $14 + $15}' "/proc/$agent/stat"; }
+t0=$(ticks)
+sleep "$seconds"
+t1=$(ticks)
+hz=$(getconf CLK_TCK)
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$agent/status")
+hwm=$(awk '/VmHWM/ {print $2}' "/proc/$agent/status")
+printf 'agent idle over %d s (heartbeat every %d s): RSS %.1f MiB (peak %.1f; target <= 12), CPU %.2f s (%.2f%%)\n' \
+  "$seconds" "$heartbeat" "$(echo "$rss / 1024" | bc -l)" "$(echo "$hwm / 1024" | bc -l)" \
+  "$(echo "($t1 - $t0) / $hz" | bc -l)" "$(echo "($t1 - $t0) * 100 / $hz / $seconds" | bc -l)"

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Benchmark: the agent's image download over gRPC on loopback (lifeboat-bench-download: the
+# controller's DownloadImage stream, every chunk checked against its SHA-256 before it is
+# written, then the whole file hashed) against curl fetching the same file from nginx on
+# loopback, in the same run, alternating, both writing to a file and fsyncing it. Prints the
+# throughput ratio lifeboat / curl (target >= 0.8). Needs a build and nginx (scripts/setup).
+#   bench/download_vs_curl.sh [--image-mb 500] [--rounds 5]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+image_mb=500 rounds=5
+while [ $# -gt 0 ]; do
+  case $1 in --image-mb) image_mb=$2; shift 2 ;; --rounds) rounds=$2; shift 2 ;; *) echo "unknown $1" >&2; exit 2 ;; esac
+done
+work=$(mktemp -d /var/tmp/lifeboat-bench.XXXXXX)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
+
+tests/fixtures/make-test-wim "$work/image.wim" --size-mb "$image_mb" --compress none
+sha=$(sha256sum "$work/image.wim" | cut -d' ' -f1)
+bytes=$(stat -c %s "$work/image.wim")
+
+build/bin/lifeboat-controller --listen 127.0.0.1:0 --http off --data-dir "$work/controller" > "$work/controller.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q "on port" "$work/controller.log" && break; sleep 0.1; done
+port=$(grep -o "gRPC on port [0-9]*" "$work/controller.log" | grep -o '[0-9]*$')
+build/bin/lifeboatctl --controller "127.0.0.1:$port" image publish "$work/image.wim" --version bench --from-path >/dev/null
+
+# nginx serving the same bytes (the controller's own copy of the image), on a free port.
+mkdir -p "$work/nginx/logs"
+for http in $(shuf -i 20000-60000 -n 20); do
+  cat > "$work/nginx/nginx.conf" <<CONF
+daemon off;
+user root;
+worker_processes 1;
+error_log $work/nginx/logs/error.log;
+pid $work/nginx/nginx.pid;
+events { worker_connections 64; }
+http {
+  access_log off;
+  sendfile on;
+  server { listen 127.0.0.1:$http; root $work/controller/images; }
+}
+CONF
+  nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
+  pids+=($!)
+  sleep 0.5
+  curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:$http/$sha.wim" && break
+done
+
+total_curl=0 total_lb=0
+for i in $(seq 1 "$rounds"); do
+  rm -f "$work/a.wim" "$work/b.wim"
+  t_curl=$(seconds bash -c "curl -sf -o '$work/a.wim' 'http://127.0.0.1:$http/$sha.wim' && sync -f '$work/a.wim' || echo curl failed >&2")
+  t_lb=$(build/bin/lifeboat-bench-download "127.0.0.1:$port" "$sha" "$work/b.wim")
+  printf 'round %d: curl %.2f s (%.0f MB/s), lifeboat %.2f s (%.0f MB/s)\n' "$i" "$t_curl" \
+    "$(echo "$bytes / $t_curl / 1000000" | bc -l)" "$t_lb" "$(echo "$bytes / $t_lb / 1000000" | bc -l)"
+  total_curl=$(echo "$total_curl + $t_curl" | bc -l); total_lb=$(echo "$total_lb + $t_lb" | bc -l)
+done
+cmp "$work/a.wim" "$work/b.wim"
+printf 'download throughput, lifeboat / curl, over %d rounds of %d bytes: %.2f (target >= 0.8)\n' \
+  "$rounds" "$bytes" "$(echo "$total_curl / $total_lb" | bc -l)"

@@ -12,6 +12,12 @@ image_mb=500 rounds=5
 while [ $# -gt 0 ]; do
   case $1 in --image-mb) image_mb=$2; shift 2 ;; --rounds) rounds=$2; shift 2 ;; *) echo "unknown $1" >&2; exit 2 ;; esac
 done
+if ! command -v nginx >/dev/null; then
+  # The baseline's server, installed without starting the distribution's own nginx service.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+fi
 work=$(mktemp -d /var/tmp/lifeboat-bench.XXXXXX)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT

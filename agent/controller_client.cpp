@@ -75,12 +75,12 @@ v1::AgentState StateFromName(const std::string& s) {
 
 struct ControllerClient::Impl {
   std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::AgentService::Stub> stub;
+  std::unique_ptr<v1::AgentService::Stub> rpc;  // the generated client
 };
 
 ControllerClient::ControllerClient(const std::string& address) : impl_(std::make_unique<Impl>()) {
   impl_->channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  impl_->stub = v1::AgentService::NewStub(impl_->channel);
+  impl_->rpc = v1::AgentService::NewStub(impl_->channel);
 }
 
 ControllerClient::~ControllerClient() = default;
@@ -96,7 +96,7 @@ Result<uint32_t> ControllerClient::Register(const std::string& machine_id,
   for (const auto& [k, v] : labels) (*request.mutable_labels())[k] = v;
   ToProto(inventory, request.mutable_inventory());
   v1::RegisterResponse response;
-  auto status = impl_->stub->Register(&context, request, &response);
+  auto status = impl_->rpc->Register(&context, request, &response);
   if (!status.ok()) return std::unexpected(FromStatus(status, "register"));
   return response.heartbeat_interval_seconds();
 }
@@ -113,7 +113,7 @@ Result<ControllerClient::HeartbeatReply> ControllerClient::Heartbeat(
   request.set_current_step(current_step);
   request.set_boot_recovery_set(boot_recovery_set);
   v1::HeartbeatResponse response;
-  auto status = impl_->stub->Heartbeat(&context, request, &response);
+  auto status = impl_->rpc->Heartbeat(&context, request, &response);
   if (!status.ok()) return std::unexpected(FromStatus(status, "heartbeat"));
   HeartbeatReply reply;
   reply.boot_recovery_once = response.boot_recovery_once();
@@ -131,7 +131,7 @@ Result<uint64_t> ControllerClient::Download(const std::string& sha256, uint64_t 
   v1::DownloadImageRequest request;
   request.set_sha256(sha256);
   request.set_offset(offset);
-  auto reader = impl_->stub->DownloadImage(&context, request);
+  auto reader = impl_->rpc->DownloadImage(&context, request);
   v1::DownloadImageResponse chunk;
   uint64_t at = offset;
   while (reader->Read(&chunk)) {
@@ -182,7 +182,7 @@ Result<uint64_t> ControllerClient::Report(const std::string& machine_id, uint64_
     out->set_at(e.at);
   }
   v1::ReportProgressResponse response;
-  auto status = impl_->stub->ReportProgress(&context, request, &response);
+  auto status = impl_->rpc->ReportProgress(&context, request, &response);
   if (!status.ok()) return std::unexpected(FromStatus(status, "report"));
   return response.acknowledged_sequence();
 }

@@ -126,6 +126,7 @@ Result<ControllerClient::HeartbeatReply> ControllerClient::Heartbeat(
 }
 
 Result<uint64_t> ControllerClient::Download(const std::string& sha256, uint64_t offset, int fd,
+                                            Sha256& whole,
                                             const std::function<void(uint64_t)>& progress) {
   grpc::ClientContext context;
   v1::DownloadImageRequest request;
@@ -152,6 +153,7 @@ Result<uint64_t> ControllerClient::Download(const std::string& sha256, uint64_t 
       }
       done += static_cast<size_t>(n);
     }
+    whole.Update({reinterpret_cast<const uint8_t*>(data.data()), data.size()});
     at += data.size();
     if (progress) progress(at);
   }

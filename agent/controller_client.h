@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/sha256.h"
 
 namespace lifeboat::agent {
 
@@ -76,10 +77,12 @@ class ControllerClient {
                                                  const std::string& current_step,
                                                  bool boot_recovery_set);
   // Appends the image's bytes from `offset` to the file open at `fd` (positioned writes), each
-  // chunk checked against its SHA-256 before it is written. `progress(bytes_so_far)` after each
-  // chunk. Errors: kVerification (a damaged chunk: nothing of it was written; ask again from the
-  // returned error's offset, i.e. the file's size), kBusy (unreachable), kNotFound.
+  // chunk checked against its SHA-256 before it is written and then fed to `whole` (the caller's
+  // hash of the file so far), so the file need not be read again. `progress(bytes_so_far)` after
+  // each chunk. Errors: kVerification (a damaged chunk: nothing of it was written or hashed; ask
+  // again from the file's size), kBusy (unreachable), kNotFound.
   [[nodiscard]] Result<uint64_t> Download(const std::string& sha256, uint64_t offset, int fd,
+                                          Sha256& whole,
                                           const std::function<void(uint64_t)>& progress);
   // Returns the highest sequence the controller holds for the attempt.
   [[nodiscard]] Result<uint64_t> Report(const std::string& machine_id, uint64_t attempt_id,

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <random>
 #include <sstream>
+#include <vector>
 
 #include "agent/controller_client.h"
 #include "agent/disk_commands.h"
@@ -219,16 +220,22 @@ class Daemon {
     const std::string partial = path + ".partial";
     Queue(a.attempt_id, "download", "started", 0, a.size);
     uint64_t last_reported = 0;
-    for (int tries = 0; tries < 8; ++tries) {
+    std::optional<Sha256> whole;
+    bool complete = false;
+    for (int tries = 0; tries < 8 && !complete; ++tries) {
       int fd = open(partial.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
       if (fd < 0) return Fail(ErrorCode::kIo, "download: " + partial + ": " + std::strerror(errno));
-      struct stat st {};
-      fstat(fd, &st);
-      // Only checked chunks are ever written, so what the file holds is a verified prefix.
-      uint64_t offset = static_cast<uint64_t>(st.st_size);
-      if (offset > 0 && tries == 0)
+      // Only checked chunks are ever written, so what the file holds is a verified prefix: hash
+      // it once, then the stream continues the same hash.
+      whole.emplace();
+      uint64_t offset = 0;
+      std::vector<uint8_t> buffer(4 << 20);
+      for (ssize_t n; (n = pread(fd, buffer.data(), buffer.size(), static_cast<off_t>(offset))) > 0;
+           offset += static_cast<uint64_t>(n))
+        whole->Update({buffer.data(), static_cast<size_t>(n)});
+      if (offset > 0)
         Log("resuming the download of " + a.version + " at byte " + std::to_string(offset));
-      auto got = client_.Download(a.sha256, offset, fd, [&](uint64_t at) {
+      auto got = client_.Download(a.sha256, offset, fd, *whole, [&](uint64_t at) {
         if (a.size && (at - last_reported) * 10 >= a.size) {
           last_reported = at;
           Queue(a.attempt_id, "download", "progress", at, a.size);
@@ -236,19 +243,22 @@ class Daemon {
       });
       fsync(fd);
       close(fd);
-      if (got) break;
+      if (got) {
+        complete = true;
+        break;
+      }
       Log(got.error().message +
           (got.error().code == ErrorCode::kVerification ? "; fetching it again" : ""));
       if (got.error().code != ErrorCode::kVerification &&
           !Sleep(stop_, std::min(60.0, double(1 << tries))))
         return Fail(ErrorCode::kIo, "stopped");
     }
-    auto sha = Sha256File(partial);
-    if (!sha) return std::unexpected(sha.error());
-    if (*sha != a.sha256) {
+    const std::string sha = whole ? whole->HexDigest() : std::string();
+    if (!complete || sha != a.sha256) {
       fs::remove(partial, ec);
       return Fail(ErrorCode::kVerification,
-                  "download: the image hashes to " + *sha + ", not " + a.sha256);
+                  complete ? "download: the image hashes to " + sha + ", not " + a.sha256
+                           : "download: gave up after repeated failures");
     }
     fs::rename(partial, path, ec);
     if (ec) return Fail(ErrorCode::kIo, "download: " + ec.message());

@@ -68,13 +68,20 @@ int main(int argc, char** argv) {
   double rollout_at = 30;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--controller") controller = v;
-    else if (k == "--agents") agents = std::stoi(v);
-    else if (k == "--period") period = std::stod(v);
-    else if (k == "--seconds") seconds = std::stod(v);
-    else if (k == "--threads") threads = std::stoi(v);
-    else if (k == "--rollout-image") rollout_image = v;
-    else if (k == "--rollout-at") rollout_at = std::stod(v);
+    if (k == "--controller")
+      controller = v;
+    else if (k == "--agents")
+      agents = std::stoi(v);
+    else if (k == "--period")
+      period = std::stod(v);
+    else if (k == "--seconds")
+      seconds = std::stod(v);
+    else if (k == "--threads")
+      threads = std::stoi(v);
+    else if (k == "--rollout-image")
+      rollout_image = v;
+    else if (k == "--rollout-at")
+      rollout_at = std::stod(v);
     else {
       std::cerr << "unknown option " << k << "\n";
       return 2;
@@ -85,7 +92,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < threads; ++i) {
     grpc::ChannelArguments args;
     args.SetInt("lifeboat.bench.channel", i);  // distinct channels, distinct connections
-    channels.push_back(grpc::CreateCustomChannel(controller, grpc::InsecureChannelCredentials(), args));
+    channels.push_back(
+        grpc::CreateCustomChannel(controller, grpc::InsecureChannelCredentials(), args));
   }
   std::vector<Agent> fleet(static_cast<size_t>(agents));
   for (int i = 0; i < agents; ++i) {
@@ -112,7 +120,8 @@ int main(int argc, char** argv) {
           v1::RegisterResponse response;
           auto status = stub->Register(&context, request, &response);
           if (!status.ok() && failures++ == 0) {
-            std::fprintf(stderr, "register %s: %s\n", request.machine_id().c_str(), status.error_message().c_str());
+            std::fprintf(stderr, "register %s: %s\n", request.machine_id().c_str(),
+                         status.error_message().c_str());
           }
         }
       });
@@ -134,8 +143,9 @@ int main(int argc, char** argv) {
     const double step = period / agents;
     for (uint64_t round = 0; !stop; ++round) {
       for (int i = t; i < agents && !stop; i += threads) {
-        auto due = start + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(static_cast<double>(round) * period + i * step));
+        auto due =
+            start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                        static_cast<double>(round) * period + i * step));
         std::this_thread::sleep_until(due);
         Agent& a = fleet[static_cast<size_t>(i)];
         grpc::ClientContext context;
@@ -202,12 +212,14 @@ int main(int argc, char** argv) {
   double rollout_seconds = -1;
   uint64_t rollout = 0;
   Clock::time_point rollout_start;
-  auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  auto deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     auto now = Clock::now();
     if (!rollout_image.empty() && rollout == 0 &&
-        now >= start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(rollout_at))) {
+        now >= start + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(rollout_at))) {
       grpc::ClientContext context;
       v1::CreateRolloutRequest request;
       request.mutable_spec()->set_image_version(rollout_image);
@@ -222,7 +234,8 @@ int main(int argc, char** argv) {
       rollout = response.rollout().id();
       rollout_start = now;
       // The run lasts until the rollout completes, or `seconds` after it started.
-      deadline = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+      deadline =
+          now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
     }
     if (rollout) {
       grpc::ClientContext context;
@@ -246,14 +259,19 @@ int main(int argc, char** argv) {
   std::printf("baseline health checks %zu: p50 %.2f ms, p99 %.2f ms\n", baseline.Count(),
               baseline.Percentile(0.5), baseline.Percentile(0.99));
   if (baseline.Percentile(0.99) > 0) {
-    std::printf("heartbeat p99 / health-check p99: %.2f\n", heartbeat.Percentile(0.99) / baseline.Percentile(0.99));
+    std::printf("heartbeat p99 / health-check p99: %.2f\n",
+                heartbeat.Percentile(0.99) / baseline.Percentile(0.99));
   }
-  std::printf("assignments %llu, reports %llu, failures %d\n", static_cast<unsigned long long>(assignments.load()),
+  std::printf("assignments %llu, reports %llu, failures %d\n",
+              static_cast<unsigned long long>(assignments.load()),
               static_cast<unsigned long long>(reports.load()), failures.load());
   if (rollout) {
-    if (rollout_seconds >= 0) std::printf("rollout %llu reached every machine in %.1f s\n",
-                                          static_cast<unsigned long long>(rollout), rollout_seconds);
-    else std::printf("rollout %llu did not complete within %.0f s\n", static_cast<unsigned long long>(rollout), seconds);
+    if (rollout_seconds >= 0)
+      std::printf("rollout %llu reached every machine in %.1f s\n",
+                  static_cast<unsigned long long>(rollout), rollout_seconds);
+    else
+      std::printf("rollout %llu did not complete within %.0f s\n",
+                  static_cast<unsigned long long>(rollout), seconds);
   }
   return failures.load() == 0 ? 0 : 1;
 }

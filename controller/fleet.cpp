@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "common/sha256.h"
@@ -79,6 +80,51 @@ Result<void> Fleet::Flush() {
 
 // ---- images ----
 
+namespace {
+
+// Writes <blob>.chunks: the SHA-256 of every kChunkBytes of the blob, 32 raw bytes each.
+Result<void> WriteChunkHashes(const std::string& blob) {
+  std::ifstream in(blob, std::ios::binary);
+  std::ofstream out(blob + ".chunks.partial", std::ios::binary | std::ios::trunc);
+  std::vector<char> buffer(Fleet::kChunkBytes);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    std::streamsize n = in.gcount();
+    if (n <= 0) break;
+    Sha256 hash;
+    hash.Update({reinterpret_cast<const uint8_t*>(buffer.data()), static_cast<size_t>(n)});
+    auto digest = hash.Digest();
+    out.write(reinterpret_cast<const char*>(digest.data()),
+              static_cast<std::streamsize>(digest.size()));
+  }
+  out.close();
+  if (!out) return Fail(ErrorCode::kIo, "write the chunk hashes of " + blob);
+  std::error_code ec;
+  fs::rename(blob + ".chunks.partial", blob + ".chunks", ec);
+  if (ec) return Fail(ErrorCode::kIo, "write the chunk hashes of " + blob + ": " + ec.message());
+  return {};
+}
+
+}  // namespace
+
+std::optional<std::string> Fleet::ChunkHash(const ImageRecord& image, uint64_t offset,
+                                            uint64_t size) const {
+  if (offset % kChunkBytes != 0 || (size != kChunkBytes && offset + size != image.size))
+    return std::nullopt;
+  std::ifstream in(image.blob_path + ".chunks", std::ios::binary);
+  if (!in) return std::nullopt;
+  in.seekg(static_cast<std::streamoff>(offset / kChunkBytes * 32));
+  uint8_t digest[32];
+  if (!in.read(reinterpret_cast<char*>(digest), 32)) return std::nullopt;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (uint8_t b : digest) {
+    hex += kHex[b >> 4];
+    hex += kHex[b & 15];
+  }
+  return hex;
+}
+
 Result<ImageRecord> Fleet::Adopt(const std::string& version, const std::string& file, bool move) {
   auto checked = image::CheckImage(file);
   if (!checked) {
@@ -103,6 +149,9 @@ Result<ImageRecord> Fleet::Adopt(const std::string& version, const std::string& 
     }
   } else if (move) {
     fs::remove(file, ec);
+  }
+  if (!fs::exists(blob + ".chunks")) {
+    if (auto r = WriteChunkHashes(blob); !r) return std::unexpected(r.error());
   }
   ImageRecord record;
   record.version = version;

@@ -84,6 +84,12 @@ class Fleet {
   [[nodiscard]] Result<ImageRecord> RetireImage(const std::string& version);
   // The blob of an image, for downloads. kNotFound.
   [[nodiscard]] Result<ImageRecord> ImageBySha(const std::string& sha256);
+  // Downloads are served in chunks of kChunkBytes whose SHA-256 is computed once, when the image
+  // is published, and kept beside the blob (<blob>.chunks). The hash of the chunk at `offset`, if
+  // it is one of those.
+  static constexpr uint32_t kChunkBytes = 1 << 20;
+  [[nodiscard]] std::optional<std::string> ChunkHash(const ImageRecord& image, uint64_t offset,
+                                                     uint64_t size) const;
 
   // Agents. Errors: kInvalidArgument, kNotFound (heartbeat before registering).
   [[nodiscard]] Result<void> Register(const MachineRecord& machine);

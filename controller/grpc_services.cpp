@@ -12,7 +12,7 @@ namespace lifeboat::controller {
 
 namespace {
 
-constexpr uint32_t kDefaultChunk = 1 << 20;
+constexpr uint32_t kDefaultChunk = Fleet::kChunkBytes;
 constexpr uint32_t kMaxChunk = 4 << 20;
 
 // Runs a Fleet call that returns a value and hands it to `fill`; errors become statuses.
@@ -89,7 +89,10 @@ grpc::Status AgentServiceImpl::DownloadImage(
     v1::DownloadImageResponse message;
     message.set_offset(offset);
     message.set_data(buffer.data(), n);
-    message.set_chunk_sha256(Sha256Hex({reinterpret_cast<const uint8_t*>(buffer.data()), n}));
+    // Hashed once at publish for the default chunking; computed here otherwise.
+    auto known = fleet_.ChunkHash(*image, offset, n);
+    message.set_chunk_sha256(
+        known ? *known : Sha256Hex({reinterpret_cast<const uint8_t*>(buffer.data()), n}));
     // Fault injection for the tests: LIFEBOAT_TEST_CORRUPT_CHUNK=1 damages one chunk in transit,
     // once per controller process, after its hash was taken.
     static std::atomic<bool> corrupted{false};

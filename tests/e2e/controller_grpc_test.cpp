@@ -179,8 +179,11 @@ TEST_F(ControllerGrpcTest, UploadsAreVerifiedAndBadOnesRejectedWithTheRightCode)
   EXPECT_TRUE(std::filesystem::is_empty(dir_ / "uploads"));
   size_t blobs = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir_ / "images"))
-    blobs += e.is_regular_file();
+    blobs += e.path().extension() == ".wim";
   EXPECT_EQ(blobs, 1u);
+  // Beside it, the SHA-256 of every 1 MiB chunk, computed once for downloads.
+  const auto chunks = std::filesystem::file_size(dir_ / ("images/" + sha + ".wim.chunks"));
+  EXPECT_EQ(chunks, (bytes.size() + (1 << 20) - 1) / (1 << 20) * 32);
 }
 
 TEST_F(ControllerGrpcTest, AgentsGetAssignmentsDownloadWithResumeAndReport) {

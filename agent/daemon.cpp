@@ -350,7 +350,7 @@ Result<DaemonConfig> ReadDaemonConfig(const std::string& path) {
         if (at == std::string::npos || at == 0)
           return Fail(ErrorCode::kInvalidArgument,
                       where + ": label '" + item + "' is not key=value");
-        c.labels[item.substr(0, at)] = item.substr(at + 1);
+        c.labels[Trim(item.substr(0, at))] = Trim(item.substr(at + 1));
       }
     } else if (key == "maintenance_window") {
       auto dash = value.find('-');

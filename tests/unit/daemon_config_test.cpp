@@ -1,0 +1,71 @@
+// The agent daemon's config file: every key, and errors that name the file and line.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "agent/daemon.h"
+#include "tests/support/test_support.h"
+
+namespace lifeboat::agent {
+namespace {
+
+std::string Write(const test::TempDir& dir, const std::string& text) {
+  const std::string path = dir / "agent.conf";
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(DaemonConfig, ReadsEveryKey) {
+  test::TempDir dir;
+  auto c = ReadDaemonConfig(Write(dir,
+                                  "# comment\n"
+                                  "controller = ctl.corp:7443   # trailing comment\n"
+                                  "machine_id = pc-7\n"
+                                  "labels = site=paris, ring = canary\n"
+                                  "disk = /dev/sdb\n"
+                                  "state_dir = /srv/lifeboat\n"
+                                  "link = main-menu\n"
+                                  "maintenance_window = 22:30-05:00\n"
+                                  "lock_wait = 42\n"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->controller, "ctl.corp:7443");
+  EXPECT_EQ(c->machine_id, "pc-7");
+  EXPECT_EQ(c->labels, (std::map<std::string, std::string>{{"site", "paris"}, {"ring", "canary"}}));
+  EXPECT_EQ(c->disk, "/dev/sdb");
+  EXPECT_EQ(c->state_dir, "/srv/lifeboat");
+  EXPECT_EQ(c->link, "main-menu");
+  ASSERT_TRUE(c->window);
+  EXPECT_EQ(c->window->first, 22 * 60 + 30);
+  EXPECT_EQ(c->window->second, 5 * 60);
+  EXPECT_EQ(c->lock_wait_seconds, 42);
+}
+
+TEST(DaemonConfig, DefaultsWhenEmpty) {
+  test::TempDir dir;
+  auto c = ReadDaemonConfig(Write(dir, "\n# nothing\n"));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->controller, "127.0.0.1:7443");
+  EXPECT_EQ(c->state_dir, "/var/lib/lifeboat");
+  EXPECT_FALSE(c->window);
+}
+
+TEST(DaemonConfig, ErrorsNameTheFileAndLine) {
+  test::TempDir dir;
+  const std::pair<const char*, const char*> bad[] = {
+      {"controller = x\nno equals sign\n", ":2: expected key = value"},
+      {"frobnicate = 1\n", ":1: unknown key 'frobnicate'"},
+      {"labels = site\n", ":1: label 'site' is not key=value"},
+      {"maintenance_window = 25:00-01:00\n", ":1: maintenance_window is HH:MM-HH:MM"},
+      {"lock_wait = soon\n", ":1: lock_wait is a number of seconds"},
+  };
+  for (const auto& [text, words] : bad) {
+    auto c = ReadDaemonConfig(Write(dir, text));
+    ASSERT_FALSE(c) << text;
+    EXPECT_EQ(c.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(c.error().message.find(words), std::string::npos) << c.error().message;
+  }
+  EXPECT_EQ(ReadDaemonConfig(dir / "missing.conf").error().code, ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace lifeboat::agent

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -126,36 +127,18 @@ void Table(const std::vector<std::string>& header,
   for (const auto& r : rows) line(r);
 }
 
-const char* StateName(v1::RolloutState s) {
-  switch (s) {
-    case v1::ROLLOUT_STATE_ACTIVE:
-      return "active";
-    case v1::ROLLOUT_STATE_PAUSED:
-      return "paused";
-    case v1::ROLLOUT_STATE_HALTED:
-      return "halted";
-    case v1::ROLLOUT_STATE_COMPLETED:
-      return "completed";
-    case v1::ROLLOUT_STATE_ABORTED:
-      return "aborted";
-    default:
-      return "?";
-  }
+// "ROLLOUT_STATE_ACTIVE" -> "active", from the names protobuf generates for the enums.
+std::string ShortName(const std::string& full, const std::string& prefix) {
+  if (full.empty() || full == prefix + "UNSPECIFIED") return "-";
+  std::string out = full.starts_with(prefix) ? full.substr(prefix.size()) : full;
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
-
-const char* AgentStateText(v1::AgentState s) {
-  switch (s) {
-    case v1::AGENT_STATE_IDLE:
-      return "idle";
-    case v1::AGENT_STATE_DOWNLOADING:
-      return "downloading";
-    case v1::AGENT_STATE_APPLYING:
-      return "applying";
-    case v1::AGENT_STATE_FAILED:
-      return "failed";
-    default:
-      return "-";
-  }
+std::string StateName(v1::RolloutState s) {
+  return ShortName(v1::RolloutState_Name(s), "ROLLOUT_STATE_");
+}
+std::string AgentStateText(v1::AgentState s) {
+  return ShortName(v1::AgentState_Name(s), "AGENT_STATE_");
 }
 
 std::string Size(uint64_t bytes) {

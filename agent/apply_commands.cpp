@@ -17,6 +17,7 @@
 #include "agent/boot_store.h"
 #include "agent/json_codec.h"
 #include "agent/recovery_volume.h"
+#include "agent/step_event.h"
 #include "agent/store_editor.h"
 #include "common/sha256.h"
 #include "partition/disk_reader.h"
@@ -28,10 +29,18 @@ using namespace partition;
 namespace {
 
 // Fault injection for the crash tests: "apply:<step>:before|after", "apply:write-image:chunk:<n>",
-// "apply:edit-bcd:backed-up" (the store is in the journal and not yet replaced).
+// "apply:edit-bcd:backed-up" (the store is in the journal and not yet replaced). The same points
+// can hold apply until a file exists (LIFEBOAT_TEST_HOLD_AT, LIFEBOAT_TEST_HOLD_FILE), for tests
+// that look at what others see while apply runs.
 void CrashPoint(const std::string& point) {
   static const char* at = std::getenv("LIFEBOAT_TEST_CRASH_AT");
   if (at != nullptr && point == at) kill(getpid(), SIGKILL);
+  static const char* hold_at = std::getenv("LIFEBOAT_TEST_HOLD_AT");
+  static const char* hold_file = std::getenv("LIFEBOAT_TEST_HOLD_FILE");
+  if (hold_at != nullptr && hold_file != nullptr && point == hold_at) {
+    std::error_code ec;
+    for (int i = 0; i < 1200 && !std::filesystem::exists(hold_file, ec); ++i) usleep(100'000);
+  }
 }
 
 bcd::Guid DerivedGuid(const std::string& disk_id, const std::string& role) {
@@ -83,22 +92,39 @@ std::string Description(const image::ImageInfo& image, const std::string& versio
   return "Lifeboat " + version + " (" + name + ")";
 }
 
+StepEvent Event(const std::string& step, const std::string& status, const std::string& message = "",
+                uint64_t done = 0, uint64_t total = 0) {
+  StepEvent e;
+  e.step = step;
+  e.status = status;
+  e.message = message;
+  e.bytes_done = done;
+  e.bytes_total = total;
+  return e;
+}
+
 struct StepRunner {
   JournalStore& journal;
   int64_t run;
   ApplyReport& report;
   std::function<void(const std::string&)> say;
+  std::function<void(const StepEvent&)> event;
 
   // Runs one named step between its journal records and crash points.
   Result<void> operator()(const std::string& name,
                           const std::function<Result<std::string>()>& body) {
     CrashPoint("apply:" + name + ":before");
     if (auto r = journal.ApplyStepStarted(run, name); !r) return r;
+    event(Event(name, "started"));
     auto outcome = body();
-    if (!outcome) return std::unexpected(outcome.error());
+    if (!outcome) {
+      event(Event(name, "failed", outcome.error().message));
+      return std::unexpected(outcome.error());
+    }
     if (auto r = journal.ApplyStepDone(run, name, *outcome); !r) return r;
     report.steps.push_back(name + ": " + *outcome);
     say(name + ": " + *outcome);
+    event(Event(name, "succeeded", *outcome));
     CrashPoint("apply:" + name + ":after");
     return {};
   }
@@ -131,6 +157,10 @@ void PrintApply(const ApplyReport& r) {
 int Apply(const ApplyOptions& o) {
   const bool json = o.disk.json;
   auto say = [&](const std::string& line) { (json ? std::cerr : std::cout) << line << "\n"; };
+  // Flushed at once: whoever follows the events reads them while apply runs.
+  auto event = [&](const StepEvent& e) {
+    if (o.events) std::cerr << EventLine(e) << std::endl;
+  };
   if (!ValidVersion(o.version)) {
     return Report({ErrorCode::kInvalidArgument,
                    "--version '" + o.version +
@@ -285,7 +315,7 @@ int Apply(const ApplyOptions& o) {
 
   auto run = j.BeginApply(model->disk_id, o.disk.disk, o.version, image->sha256);
   if (!run) return Report(run.error(), json);
-  StepRunner step{j, *run, report, say};
+  StepRunner step{j, *run, report, say, event};
   auto fail = [&](const Error& e) {
     (void)j.FinishApply(*run, false, "", e.message);
     return Report(
@@ -368,13 +398,17 @@ int Apply(const ApplyOptions& o) {
                            : " beside the installed version " + report.previous_version +
                                  ", which stays until a new one is verified"));
     }
-    uint64_t chunk = 0, last_percent = 0;
+    uint64_t chunk = 0, last_percent = 0, last_event_percent = 0;
     auto progress = [&](uint64_t done) {
       CrashPoint("apply:write-image:chunk:" + std::to_string(++chunk));
       uint64_t percent = image->size.value ? done * 100 / image->size.value : 100;
       if (!json && percent >= last_percent + 25) {
         last_percent = percent;
         say("  written " + std::to_string(percent) + "%");
+      }
+      if (percent >= last_event_percent + 5) {
+        last_event_percent = percent;
+        event(Event("write-image", "progress", "", done, image->size.value));
       }
       return true;
     };

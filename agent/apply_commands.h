@@ -15,6 +15,7 @@ struct ApplyOptions {
   std::string image;
   std::string version;
   bcd::LinkPolicy link = bcd::LinkPolicy::kToolsMenu;
+  bool events = false;  // print step events on stderr as they happen (agent/step_event.h)
 };
 
 int Apply(const ApplyOptions& options);

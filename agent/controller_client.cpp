@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "agent/inventory_proto.h"
 #include "common/sha256.h"
 #include "lifeboat/v1/agent_service.grpc.pb.h"
 
@@ -35,33 +36,6 @@ Error FromStatus(const grpc::Status& s, const std::string& what) {
 
 void Deadline(grpc::ClientContext& c, int seconds) {
   c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
-}
-
-void ToProto(const Inventory& in, v1::Inventory* out) {
-  out->set_hostname(in.hostname);
-  out->set_firmware(in.firmware == "uefi"   ? v1::FIRMWARE_UEFI
-                    : in.firmware == "bios" ? v1::FIRMWARE_BIOS
-                                            : v1::FIRMWARE_UNSPECIFIED);
-  for (const auto& d : in.disks) {
-    auto* disk = out->add_disks();
-    disk->set_path(d.path);
-    disk->set_disk_id(d.disk_id);
-    disk->set_label(d.label);
-    disk->set_size_bytes(d.size_bytes);
-    for (const auto& p : d.partitions) {
-      auto* part = disk->add_partitions();
-      part->set_number(p.number);
-      part->set_start_bytes(p.start_bytes);
-      part->set_size_bytes(p.size_bytes);
-      part->set_type(p.type);
-      part->set_role(p.role);
-      part->set_filesystem(p.filesystem);
-    }
-  }
-  out->set_installed_version(in.installed_version);
-  out->set_winre_present(in.winre_present);
-  out->set_bitlocker_found(in.bitlocker_found);
-  out->set_agent_version(in.agent_version);
 }
 
 v1::AgentState StateFromName(const std::string& s) {

@@ -11,33 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "agent/inventory.h"
+#include "agent/step_event.h"
 #include "common/error.h"
 #include "common/sha256.h"
 
 namespace lifeboat::agent {
-
-struct PartitionSummary {
-  uint32_t number = 0;
-  uint64_t start_bytes = 0;
-  uint64_t size_bytes = 0;
-  std::string type, role, filesystem;
-};
-
-struct DiskSummary {
-  std::string path, disk_id, label;
-  uint64_t size_bytes = 0;
-  std::vector<PartitionSummary> partitions;
-};
-
-struct Inventory {
-  std::string hostname;
-  std::string firmware;  // uefi, bios, or empty when unknown
-  std::vector<DiskSummary> disks;
-  std::string installed_version;
-  bool winre_present = false;
-  bool bitlocker_found = false;
-  std::string agent_version;
-};
 
 struct Assignment {
   uint64_t attempt_id = 0;
@@ -45,16 +24,6 @@ struct Assignment {
   std::string version;
   std::string sha256;
   uint64_t size = 0;
-};
-
-struct StepEvent {
-  uint64_t sequence = 0;
-  std::string step;
-  std::string status;  // started, progress, succeeded, failed
-  uint64_t bytes_done = 0;
-  uint64_t bytes_total = 0;
-  std::string message;
-  std::string at;
 };
 
 class ControllerClient {

@@ -16,18 +16,14 @@
 #include <vector>
 
 #include "agent/controller_client.h"
-#include "agent/disk_commands.h"
-#include "agent/journal_store.h"
-#include "agent/status_commands.h"
+#include "agent/daemon_state.h"
+#include "agent/exit_codes.h"
 #include "common/process.h"
 #include "common/sha256.h"
-#include "partition/disk_handle.h"
-#include "partition/disk_reader.h"
 
 namespace lifeboat::agent {
 
 namespace fs = std::filesystem;
-using namespace partition;
 
 namespace {
 
@@ -35,15 +31,6 @@ std::string Trim(std::string s) {
   s.erase(0, s.find_first_not_of(" \t"));
   s.erase(s.find_last_not_of(" \t\r") + 1);
   return s;
-}
-
-std::optional<int> MinuteOfDay(const std::string& hhmm) {
-  int h = 0, m = 0;
-  char colon = 0;
-  std::istringstream in(hhmm);
-  if (!(in >> h >> colon >> m) || colon != ':' || h < 0 || h > 23 || m < 0 || m > 59)
-    return std::nullopt;
-  return h * 60 + m;
 }
 
 void Log(const std::string& line) {
@@ -61,72 +48,34 @@ bool Sleep(const sigset_t& stop_signals, double seconds) {
   return sigtimedwait(&stop_signals, &info, &ts) < 0;
 }
 
-Result<std::string> FindWindowsDisk() {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/sys/block", ec)) {
-    std::string name = entry.path().filename();
-    if (name.starts_with("loop") || name.starts_with("ram") || name.starts_with("dm-") ||
-        name.starts_with("sr") || name.starts_with("zram"))
-      continue;
-    std::string dev = "/dev/" + name;
-    auto disk = DiskHandle::Open(dev, DiskHandle::Mode::kReadOnly);
-    if (!disk) continue;
-    auto model = ReadDisk(*disk);
-    if (model && model->WithRole(Role::kWindows)) return dev;
-  }
-  return Fail(ErrorCode::kNotFound,
-              "no disk holds a Windows partition; set disk = ... in the config");
-}
-
-Inventory BuildInventory(const std::string& disk, const std::string& state_dir) {
-  Inventory inv;
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  inv.hostname = host;
-  inv.agent_version = "0.3.0";
-  if (auto handle = DiskHandle::Open(disk, DiskHandle::Mode::kReadOnly)) {
-    if (auto model = ReadDisk(*handle)) {
-      DiskSummary d{disk, model->disk_id, LabelName(model->label), model->Size().value, {}};
-      for (const auto& p : model->partitions) {
-        d.partitions.push_back({p.number, ToBytes(p.start, model->sector_size).value,
-                                ToBytes(p.size, model->sector_size).value, p.type, RoleName(p.role),
-                                FilesystemName(p.filesystem)});
-        if (p.filesystem == FilesystemKind::kBitLocker) inv.bitlocker_found = true;
-      }
-      inv.winre_present = model->WithRole(Role::kWinRe) != nullptr;
-      inv.disks.push_back(std::move(d));
-    }
-  }
-  if (auto status = InspectStatus({disk, false, false, state_dir})) {
-    inv.firmware = status->firmware;
-    inv.installed_version = status->version;
-  }
-  return inv;
-}
-
-std::string SelfPath() {
-  std::error_code ec;
-  auto p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("lifeboat-agent") : p.string();
-}
-
 class Daemon {
  public:
-  Daemon(const DaemonConfig& config, JournalStore& journal, std::string machine_id,
-         std::string disk, const sigset_t& stop)
+  Daemon(const DaemonConfig& config, std::string agent, DaemonState& journal,
+         std::string machine_id, const sigset_t& stop)
       : config_(config),
+        agent_(std::move(agent)),
         journal_(journal),
         machine_id_(std::move(machine_id)),
-        disk_(std::move(disk)),
+        disk_(config.disk),
         stop_(stop),
         client_(config.controller) {}
+
+  // Reads the inventory once, which also finds the Windows disk when none is configured.
+  Result<void> Start() {
+    if (auto r = RefreshInventory(); !r) return r;
+    if (disk_.empty() && !inventory_.disks.empty()) disk_ = inventory_.disks.front().path;
+    return {};
+  }
 
   int Run() {
     bool registered = false;
     double interval = 30, backoff = 1;
     std::mt19937 random(std::random_device{}());
     for (;;) {
-      Inventory inventory = BuildInventory(disk_, config_.state_dir);
+      if (std::chrono::steady_clock::now() - inventory_read_ > kInventoryLifetime) {
+        if (auto r = RefreshInventory(); !r) Log(r.error().message);
+      }
+      const Inventory& inventory = inventory_;
       if (!registered) {
         auto r = client_.Register(machine_id_, config_.labels, inventory);
         if (!r) {
@@ -151,9 +100,19 @@ class Daemon {
       } else {
         if (boot_recovery_set) (void)journal_.SetValue("boot_recovery_set", "0");  // acknowledged
         if (beat->boot_recovery_once && !boot_recovery_set) BootRecoveryOnce();
-        if (beat->assignment && InWindow()) {
-          auto done = journal_.GetValue("finished:" + std::to_string(beat->assignment->attempt_id));
-          if (done && !*done) RunJob(*beat->assignment);
+        if (beat->assignment) {
+          const uint64_t attempt = beat->assignment->attempt_id;
+          auto done = journal_.GetValue("finished:" + std::to_string(attempt));
+          if (done && !*done) {
+            if (InWindow()) {
+              RunJob(*beat->assignment);
+            } else if (attempt != waiting_attempt_) {
+              waiting_attempt_ = attempt;
+              Log("assignment: install " + beat->assignment->version + " (attempt " +
+                  std::to_string(attempt) + ") waits for the maintenance window " +
+                  config_.window_text);
+            }
+          }
         }
       }
       // Jitter spreads a fleet's heartbeats: +-10 %.
@@ -163,6 +122,27 @@ class Daemon {
   }
 
  private:
+  // The inventory is read by `lifeboat-agent inventory` (a child process, so the disk libraries
+  // never load into the daemon): at start, after every change the daemon makes, and at least this
+  // often, for changes made by others.
+  static constexpr std::chrono::minutes kInventoryLifetime{10};
+
+  Result<void> RefreshInventory() {
+    std::vector<std::string> argv = {agent_, "inventory"};
+    if (!disk_.empty()) argv.push_back(disk_);
+    argv.insert(argv.end(), {"--state-dir", config_.state_dir});
+    auto run = RunProcess(argv);
+    if (!run) return std::unexpected(run.error());
+    if (run->exit_code != 0)
+      return Fail(run->exit_code == kExitNotFound ? ErrorCode::kNotFound : ErrorCode::kTool,
+                  run->Summary("lifeboat-agent inventory"));
+    auto inventory = InventoryFromJson(run->out);
+    if (!inventory) return std::unexpected(inventory.error());
+    inventory_ = std::move(*inventory);
+    inventory_read_ = std::chrono::steady_clock::now();
+    return {};
+  }
+
   bool InWindow() const {
     if (!config_.window) return true;
     std::time_t t = std::time(nullptr);
@@ -179,28 +159,33 @@ class Daemon {
     if (!queued) Log("journal: " + queued.error().message);
   }
 
-  void SendOutbox() {
+  // Returns false when the controller could not be reached (the events stay queued).
+  bool SendOutbox() {
     auto unsent = journal_.UnsentEvents();
-    if (!unsent) return;
+    if (!unsent) return true;
     for (const auto& [attempt, events] : *unsent) {
       auto ack = client_.Report(machine_id_, attempt, events);
       if (!ack) {
-        if (ack.error().code == ErrorCode::kNotFound)
+        if (ack.error().code == ErrorCode::kNotFound) {
           (void)journal_.MarkSent(attempt, events.back().sequence);
-        return;  // the controller is away: try again later
+          continue;
+        }
+        return false;  // the controller is away: try again later
       }
       (void)journal_.MarkSent(attempt, *ack);
     }
+    return true;
   }
 
   // Help desk asked: the next boot (only) starts Lifeboat. Done through `bcd boot-once`; the
   // next heartbeat tells the controller, which then stops asking.
   void BootRecoveryOnce() {
-    auto run = RunProcess({SelfPath(), "bcd", "boot-once", disk_, "--state-dir", config_.state_dir,
+    auto run = RunProcess({agent_, "bcd", "boot-once", disk_, "--state-dir", config_.state_dir,
                            "--lock-wait", std::to_string(config_.lock_wait_seconds)});
     if (run && run->exit_code == 0) {
       (void)journal_.SetValue("boot_recovery_set", "1");
       Log("the next boot starts Lifeboat once, as the controller asked");
+      inventory_read_ = {};  // re-read before the next heartbeat
     } else {
       Log("boot-recovery request failed: " + (run ? run->err : run.error().message));
     }
@@ -276,20 +261,22 @@ class Daemon {
     }
     SendOutbox();
     Queue(a.attempt_id, "apply", "started");
-    auto run = RunProcess({SelfPath(), "apply", disk_, "--image", *image, "--version", a.version,
+    // apply reports its steps as they happen (--events, a few dozen lines); each goes on to the
+    // controller at once. If the controller is away they wait in the outbox, and no more sends
+    // are tried until the job ends, so apply is never held up by an unreachable controller.
+    bool controller_there = SendOutbox();
+    auto forward = [&](const std::string& line) {
+      auto event = ParseEventLine(line);
+      if (!event) return;
+      Queue(a.attempt_id, event->step, event->status, event->bytes_done, event->bytes_total,
+            event->message);
+      if (controller_there) controller_there = SendOutbox();
+    };
+    auto run = RunProcess({agent_, "apply", disk_, "--image", *image, "--version", a.version,
                            "--state-dir", config_.state_dir, "--link", config_.link, "--lock-wait",
-                           std::to_string(config_.lock_wait_seconds), "--json"});
-    // apply prints each step it finished as "name: outcome" on stderr with --json.
-    std::istringstream lines(run ? run->err : "");
-    std::string line;
-    while (std::getline(lines, line)) {
-      auto colon = line.find(": ");
-      if (colon == std::string::npos || line.starts_with(" ") || line.starts_with("lifeboat-agent"))
-        continue;
-      std::string step = line.substr(0, colon);
-      if (step.find(' ') != std::string::npos) continue;
-      Queue(a.attempt_id, step, "succeeded", 0, 0, line.substr(colon + 2));
-    }
+                           std::to_string(config_.lock_wait_seconds), "--json", "--events"},
+                          {}, forward);
+    inventory_read_ = {};  // re-read before the next heartbeat
     if (run && run->exit_code == 0) {
       Queue(a.attempt_id, "done", "succeeded");
       Log("installed " + a.version);
@@ -307,78 +294,29 @@ class Daemon {
   }
 
   const DaemonConfig& config_;
-  JournalStore& journal_;
+  const std::string agent_;  // lifeboat-agent, which does all the disk work
+  DaemonState& journal_;
   std::string machine_id_;
   std::string disk_;
   const sigset_t& stop_;
   ControllerClient client_;
+  Inventory inventory_;
+  std::chrono::steady_clock::time_point inventory_read_;
+  uint64_t waiting_attempt_ = 0;  // the assignment last logged as waiting for the window
 };
 
 }  // namespace
 
-Result<DaemonConfig> ReadDaemonConfig(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Fail(ErrorCode::kNotFound, "cannot read the config file " + path);
-  DaemonConfig c;
-  std::string line;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    const std::string where = path + ":" + std::to_string(number);
-    line = Trim(line.substr(0, line.find('#')));
-    if (line.empty()) continue;
-    auto eq = line.find('=');
-    if (eq == std::string::npos)
-      return Fail(ErrorCode::kInvalidArgument, where + ": expected key = value");
-    std::string key = Trim(line.substr(0, eq)), value = Trim(line.substr(eq + 1));
-    if (key == "controller")
-      c.controller = value;
-    else if (key == "machine_id")
-      c.machine_id = value;
-    else if (key == "disk")
-      c.disk = value;
-    else if (key == "state_dir")
-      c.state_dir = value;
-    else if (key == "link")
-      c.link = value;
-    else if (key == "labels") {
-      std::istringstream items(value);
-      std::string item;
-      while (std::getline(items, item, ',')) {
-        item = Trim(item);
-        auto at = item.find('=');
-        if (at == std::string::npos || at == 0)
-          return Fail(ErrorCode::kInvalidArgument,
-                      where + ": label '" + item + "' is not key=value");
-        c.labels[Trim(item.substr(0, at))] = Trim(item.substr(at + 1));
-      }
-    } else if (key == "maintenance_window") {
-      auto dash = value.find('-');
-      auto from = dash == std::string::npos ? std::nullopt : MinuteOfDay(value.substr(0, dash));
-      auto to = dash == std::string::npos ? std::nullopt : MinuteOfDay(value.substr(dash + 1));
-      if (!from || !to)
-        return Fail(ErrorCode::kInvalidArgument, where + ": maintenance_window is HH:MM-HH:MM");
-      c.window = std::make_pair(*from, *to);
-    } else if (key == "lock_wait") {
-      if (value.empty() || value.size() > 6 ||
-          value.find_first_not_of("0123456789") != std::string::npos)
-        return Fail(ErrorCode::kInvalidArgument, where + ": lock_wait is a number of seconds");
-      c.lock_wait_seconds = std::stoi(value);
-    } else {
-      return Fail(ErrorCode::kInvalidArgument, where + ": unknown key '" + key + "'");
-    }
-  }
-  return c;
-}
-
-int RunDaemon(const DaemonConfig& config) {
+int RunDaemon(const DaemonConfig& config, const std::string& agent) {
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);  // before gRPC starts threads: they inherit it
 
-  auto journal = JournalStore::Open(config.state_dir + "/journal.db");
+  std::error_code ec;
+  fs::create_directories(config.state_dir, ec);
+  auto journal = DaemonState::Open(config.state_dir + "/daemon.db");
   if (!journal) {
     Log(journal.error().message);
     return kExitError;
@@ -399,16 +337,11 @@ int RunDaemon(const DaemonConfig& config) {
     machine_id = buf;
   }
   (void)(*journal)->SetValue("machine_id", machine_id);
-  std::string disk = config.disk;
-  if (disk.empty()) {
-    auto found = FindWindowsDisk();
-    if (!found) {
-      Log(found.error().message);
-      return kExitNotFound;
-    }
-    disk = *found;
+  Daemon daemon(config, agent, **journal, machine_id, stop);
+  if (auto started = daemon.Start(); !started) {
+    Log(started.error().message);
+    return started.error().code == ErrorCode::kNotFound ? kExitNotFound : kExitError;
   }
-  Daemon daemon(config, **journal, machine_id, disk, stop);
   int code = daemon.Run();
   Log("stopped");
   return code;

@@ -1,9 +1,12 @@
-// `lifeboat-agent run`: the daemon on each machine. It registers with the controller, heartbeats
-// with its inventory, and on an assignment downloads the image (resumable, every chunk checked),
-// runs the same pipeline as `lifeboat-agent apply` (as a child process, so its journal and locks
-// are exactly apply's), and reports every step. Reports wait in the agent's journal (an outbox)
-// until the controller acknowledges them, so they survive the controller being down and the
-// agent restarting.
+// The agent's daemon, `lifeboat-agent run` (which hands over to the lifeboat-agent-daemon
+// program): it registers with the controller, heartbeats with its inventory, and on an assignment
+// downloads the image (resumable, every chunk checked), runs `lifeboat-agent apply` on it (a child
+// process, so its journal and locks are exactly apply's) and reports every step as it happens.
+// Reports wait in the daemon's own state file (an outbox) until the controller acknowledges them,
+// so they survive the controller being down and the agent restarting.
+//
+// The daemon holds only the network side and is linked statically: between heartbeats it is all
+// that stays resident. Every disk read and write is done by lifeboat-agent child processes.
 #pragma once
 
 #include <map>
@@ -23,6 +26,7 @@ struct DaemonConfig {
   std::string state_dir = "/var/lib/lifeboat";
   std::string link = "tools-menu";
   std::optional<std::pair<int, int>> window;  // act only between these minutes of the day
+  std::string window_text;                    // as written: "22:00-05:00"
   int lock_wait_seconds = 600;
 };
 
@@ -30,7 +34,8 @@ struct DaemonConfig {
 // maintenance_window (HH:MM-HH:MM), lock_wait. Errors: kInvalidArgument naming file:line.
 [[nodiscard]] Result<DaemonConfig> ReadDaemonConfig(const std::string& path);
 
-// Runs until SIGINT or SIGTERM. Returns the process exit code.
-int RunDaemon(const DaemonConfig& config);
+// Runs until SIGINT or SIGTERM; `agent` is the lifeboat-agent program to run for disk work.
+// Returns the process exit code.
+int RunDaemon(const DaemonConfig& config, const std::string& agent);
 
 }  // namespace lifeboat::agent

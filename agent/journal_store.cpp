@@ -79,20 +79,6 @@ const char* const kMigrations[] = {
          firmware TEXT NOT NULL,
          link TEXT NOT NULL,
          installed_at TEXT NOT NULL);)",
-    R"(CREATE TABLE outbox(
-         attempt_id INTEGER NOT NULL,
-         sequence INTEGER NOT NULL,
-         step TEXT NOT NULL,
-         status TEXT NOT NULL,
-         bytes_done INTEGER NOT NULL,
-         bytes_total INTEGER NOT NULL,
-         message TEXT NOT NULL,
-         at TEXT NOT NULL,
-         sent INTEGER NOT NULL DEFAULT 0,
-         PRIMARY KEY (attempt_id, sequence));
-       CREATE TABLE daemon_state(
-         key TEXT PRIMARY KEY,
-         value TEXT NOT NULL);)",
 };
 
 template <typename F>
@@ -358,73 +344,6 @@ Result<std::vector<std::string>> JournalStore::CompletedPlans(const std::string&
     *session_ << "SELECT plan_json FROM runs WHERE disk_id = ? AND state = 'done' ORDER BY id",
         into(plans), use(disk), now;
     return plans;
-  });
-}
-
-Result<StepEvent> JournalStore::QueueEvent(uint64_t attempt_id, StepEvent event) {
-  return Guard("queue a step event", [&] {
-    Poco::Int64 attempt = static_cast<Poco::Int64>(attempt_id), next = 0;
-    session_->begin();
-    *session_ << "SELECT COALESCE(MAX(sequence), 0) + 1 FROM outbox WHERE attempt_id = ?",
-        into(next), use(attempt), now;
-    event.sequence = static_cast<uint64_t>(next);
-    std::string step = event.step, status = event.status, message = event.message;
-    Poco::Int64 done = static_cast<Poco::Int64>(event.bytes_done),
-                total = static_cast<Poco::Int64>(event.bytes_total);
-    *session_ << (std::string("INSERT INTO outbox(attempt_id, sequence, step, status, bytes_done, "
-                              "bytes_total, message, at) VALUES (?, ?, ?, ?, ?, ?, ?, ") +
-                  kNow + ")"),
-        use(attempt), use(next), use(step), use(status), use(done), use(total), use(message), now;
-    *session_ << "SELECT at FROM outbox WHERE attempt_id = ? AND sequence = ?", into(event.at),
-        use(attempt), use(next), now;
-    session_->commit();
-    return event;
-  });
-}
-
-Result<std::vector<std::pair<uint64_t, std::vector<StepEvent>>>> JournalStore::UnsentEvents() {
-  return Guard("read unsent step events", [&] {
-    std::vector<Poco::Int64> attempt, sequence, done, total;
-    std::vector<std::string> step, status, message, at;
-    *session_ << "SELECT attempt_id, sequence, step, status, bytes_done, bytes_total, message, at "
-                 "FROM outbox WHERE sent = 0 ORDER BY attempt_id, sequence",
-        into(attempt), into(sequence), into(step), into(status), into(done), into(total),
-        into(message), into(at), now;
-    std::vector<std::pair<uint64_t, std::vector<StepEvent>>> out;
-    for (size_t i = 0; i < attempt.size(); ++i) {
-      if (out.empty() || out.back().first != static_cast<uint64_t>(attempt[i]))
-        out.emplace_back(static_cast<uint64_t>(attempt[i]), std::vector<StepEvent>{});
-      out.back().second.push_back({static_cast<uint64_t>(sequence[i]), step[i], status[i],
-                                   static_cast<uint64_t>(done[i]), static_cast<uint64_t>(total[i]),
-                                   message[i], at[i]});
-    }
-    return out;
-  });
-}
-
-Result<void> JournalStore::MarkSent(uint64_t attempt_id, uint64_t upto) {
-  return Guard("mark step events sent", [&] {
-    Poco::Int64 attempt = static_cast<Poco::Int64>(attempt_id),
-                last = static_cast<Poco::Int64>(upto);
-    *session_ << "UPDATE outbox SET sent = 1 WHERE attempt_id = ? AND sequence <= ?", use(attempt),
-        use(last), now;
-  });
-}
-
-Result<std::optional<std::string>> JournalStore::GetValue(const std::string& key) {
-  return Guard("read daemon state", [&] {
-    std::vector<std::string> values;
-    std::string k = key;
-    *session_ << "SELECT value FROM daemon_state WHERE key = ?", into(values), use(k), now;
-    return values.empty() ? std::optional<std::string>{} : std::optional<std::string>{values[0]};
-  });
-}
-
-Result<void> JournalStore::SetValue(const std::string& key, const std::string& value) {
-  return Guard("write daemon state", [&] {
-    std::string k = key, v = value;
-    *session_ << "INSERT OR REPLACE INTO daemon_state(key, value) VALUES (?, ?)", use(k), use(v),
-        now;
   });
 }
 

@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "agent/controller_client.h"
 #include "common/error.h"
 #include "partition/journal.h"
 
@@ -88,16 +87,6 @@ class JournalStore {
       const std::string& disk_id);
   [[nodiscard]] Result<void> RecordInstall(const InstallRecord& record);
   [[nodiscard]] Result<std::optional<InstallRecord>> Install(const std::string& disk_id);
-
-  // The daemon's outbox: step events for the controller, kept until it acknowledges them, so that
-  // reports survive the controller being down and the agent restarting. QueueEvent gives the
-  // event the attempt's next sequence number and returns it as stored.
-  [[nodiscard]] Result<StepEvent> QueueEvent(uint64_t attempt_id, StepEvent event);
-  [[nodiscard]] Result<std::vector<std::pair<uint64_t, std::vector<StepEvent>>>> UnsentEvents();
-  [[nodiscard]] Result<void> MarkSent(uint64_t attempt_id, uint64_t upto);
-  // Small named values the daemon keeps (its machine id, the attempts it finished).
-  [[nodiscard]] Result<std::optional<std::string>> GetValue(const std::string& key);
-  [[nodiscard]] Result<void> SetValue(const std::string& key, const std::string& value);
 
   // The table backup saved by a run (sfdisk dump), if any.
   [[nodiscard]] Result<std::optional<std::string>> TableDump(int64_t run);

@@ -1,6 +1,10 @@
 // lifeboat-agent: the command line of the agent. Parses arguments and hands over to a command.
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <set>
@@ -11,7 +15,9 @@
 #include "agent/bcd_commands.h"
 #include "agent/daemon.h"
 #include "agent/disk_commands.h"
+#include "agent/inventory_reader.h"
 #include "agent/status_commands.h"
+#include "common/version.h"
 
 namespace {
 
@@ -25,11 +31,18 @@ Usage:
   lifeboat-agent run --config FILE
       The daemon: register with the controller named in FILE, heartbeat with this machine's
       inventory, and carry out assignments (download the image, resumably and checked chunk by
-      chunk; apply it exactly as `apply` does; report every step). See packaging/agent.conf.
+      chunk; apply it exactly as `apply` does; report every step as it happens). See
+      packaging/agent.conf. It hands over to lifeboat-agent-daemon, a small program that stays
+      resident, and runs lifeboat-agent for all disk work.
+
+  lifeboat-agent inventory [DISK] [--state-dir DIR]
+      Print, as JSON, what the daemon tells the controller about this machine: host name,
+      firmware, DISK's partitions, the Lifeboat version installed on it, WinRE and BitLocker.
+      Without DISK, the disk holding the Windows partition. Changes nothing.
 
   lifeboat-agent apply DISK --image FILE.wim --version V [--link POLICY] [--size SIZE]
                             [--shrink-margin SIZE] [--allow-gpt-repair] [--dry-run]
-                            [--state-dir DIR] [--lock-wait SECONDS] [--json]
+                            [--state-dir DIR] [--lock-wait SECONDS] [--json] [--events]
       The whole job: check the image, make room and create Lifeboat's partition if needed,
       write the image to \Recovery\Lifeboat\V\boot.wim (with boot.sdi), read it back and
       verify it, add or update Lifeboat's boot entry in the disk's BCD store, remove the
@@ -84,6 +97,8 @@ Options:
   --state-dir DIR      where the journal and agent state live (default /var/lib/lifeboat)
   --lock-wait SECONDS  how long to wait for another process to release the disk (default 600)
   --json               machine-readable output on stdout (see docs/cli.md)
+  --events             apply: also print each step's start, progress and end on stderr as it
+                       happens: "lifeboat-event STEP STATUS BYTES_DONE BYTES_TOTAL MESSAGE"
   -h, --help           this help
   --version            print the version (without a command)
 
@@ -106,8 +121,17 @@ struct Parsed {
 const std::set<std::string> kValueOptions = {"--image",     "--version",    "--link",
                                              "--size",      "--image-size", "--shrink-margin",
                                              "--state-dir", "--lock-wait"};
-const std::set<std::string> kFlagOptions = {"--json", "--dry-run", "--allow-gpt-repair",
-                                            "--verify"};
+const std::set<std::string> kFlagOptions = {"--json", "--dry-run", "--allow-gpt-repair", "--verify",
+                                            "--events"};
+
+// The daemon program: beside this one in a build tree, else where the package installs it.
+std::string DaemonProgram(const std::string& self) {
+  std::error_code ec;
+  const auto bin = std::filesystem::path(self).parent_path();
+  if (auto beside = bin / "lifeboat-agent-daemon"; std::filesystem::exists(beside, ec))
+    return beside.string();
+  return (bin / LIFEBOAT_DAEMON_FROM_BIN).lexically_normal().string();
+}
 
 }  // namespace
 
@@ -119,7 +143,7 @@ int main(int argc, char** argv) {
     return args.empty() ? kExitUsage : kExitOk;
   }
   if (args[0] == "--version") {
-    std::cout << "lifeboat-agent 0.2.0\n";
+    std::cout << "lifeboat-agent " << kLifeboatVersion << "\n";
     return kExitOk;
   }
 
@@ -130,7 +154,15 @@ int main(int argc, char** argv) {
       std::cerr << "lifeboat-agent: " << config.error().message << "\n";
       return config.error().code == ErrorCode::kNotFound ? kExitNotFound : kExitUsage;
     }
-    return RunDaemon(*config);
+    // Checked here so that a mistake is reported by the command the user typed.
+    std::error_code ec;
+    const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    const std::string config_path = std::filesystem::absolute(args[2], ec).string();
+    const std::string daemon = DaemonProgram(self);
+    execl(daemon.c_str(), "lifeboat-agent-daemon", "--config", config_path.c_str(), "--agent",
+          self.c_str(), static_cast<char*>(nullptr));
+    std::cerr << "lifeboat-agent: cannot start " << daemon << ": " << std::strerror(errno) << "\n";
+    return kExitError;
   }
 
   // The command is one word (apply, status) or two (disk show, bcd show, image check).
@@ -141,9 +173,9 @@ int main(int argc, char** argv) {
     command += " " + args[1];
     first = 2;
   }
-  static const std::set<std::string> kCommands = {"apply",     "status",        "image check",
-                                                  "bcd show",  "bcd boot-once", "disk show",
-                                                  "disk plan", "disk prepare"};
+  static const std::set<std::string> kCommands = {"apply",       "status",    "inventory",
+                                                  "image check", "bcd show",  "bcd boot-once",
+                                                  "disk show",   "disk plan", "disk prepare"};
   if (!kCommands.contains(command)) return Usage("unknown command '" + command + "'");
 
   Parsed p;
@@ -163,6 +195,11 @@ int main(int argc, char** argv) {
     } else {
       p.positional.push_back(a);
     }
+  }
+  if (command == "inventory" && p.positional.size() <= 1) {
+    return InventoryCommand(
+        p.positional.empty() ? "" : p.positional[0],
+        p.values.contains("--state-dir") ? p.values["--state-dir"] : DiskOptions{}.state_dir);
   }
   if (p.positional.size() != 1) {
     return Usage(command + (p.positional.empty() ? " needs " : " takes one ") +
@@ -212,6 +249,7 @@ int main(int argc, char** argv) {
   if (!p.values.contains("--version")) return Usage("apply needs --version V");
   apply.image = p.values["--image"];
   apply.version = p.values["--version"];
+  apply.events = p.flags.contains("--events");
   if (p.values.contains("--link")) {
     auto link = bcd::ParseLinkPolicy(p.values["--link"]);
     if (!link) {

@@ -48,6 +48,11 @@ std::string ProcessOutput::Summary(const std::string& program) const {
 }
 
 Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std::string& input) {
+  return RunProcess(argv, input, nullptr);
+}
+
+Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std::string& input,
+                                 const std::function<void(const std::string&)>& on_error_line) {
   if (argv.empty()) return Fail(ErrorCode::kInvalidArgument, "no program given");
   std::string program = FindProgram(argv[0]);
   if (program.empty()) {
@@ -88,6 +93,7 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std
     in_fd = -1;
   }
   int out_fd = out_pipe[0], err_fd = err_pipe[0];
+  size_t err_lines_seen = 0;  // result.err up to here was handed to on_error_line
   while (out_fd >= 0 || err_fd >= 0) {
     pollfd fds[3];
     int n = 0;
@@ -113,6 +119,12 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std
       ssize_t r = read(fds[i].fd, buf, sizeof buf);
       if (r > 0) {
         (fds[i].fd == out_fd ? result.out : result.err).append(buf, static_cast<size_t>(r));
+        if (fds[i].fd == err_fd && on_error_line) {
+          for (size_t newline;
+               (newline = result.err.find('\n', err_lines_seen)) != std::string::npos;
+               err_lines_seen = newline + 1)
+            on_error_line(result.err.substr(err_lines_seen, newline - err_lines_seen));
+        }
       } else if (r == 0 || errno != EINTR) {
         close(fds[i].fd);
         (fds[i].fd == out_fd ? out_fd : err_fd) = -1;

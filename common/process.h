@@ -4,6 +4,7 @@
 // while the tool runs, and the next agent run waits for it instead of racing it.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,12 @@ struct ProcessOutput {
 // Fails only when the program cannot be started; a non-zero exit is reported in ProcessOutput.
 [[nodiscard]] Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv,
                                                const std::string& input = {});
+
+// Like RunProcess, and calls `on_error_line` with each line of the program's standard error as
+// soon as it arrives (without its newline), for programs that report progress there.
+[[nodiscard]] Result<ProcessOutput> RunProcess(
+    const std::vector<std::string>& argv, const std::string& input,
+    const std::function<void(const std::string&)>& on_error_line);
 
 // Like RunProcess, but a non-zero exit becomes an ErrorCode::kTool error with the tool's output.
 [[nodiscard]] Result<ProcessOutput> RunChecked(const std::vector<std::string>& argv,

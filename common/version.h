@@ -5,6 +5,9 @@
 
 namespace lifeboat {
 
+// This build's version (the CMake project version).
+inline constexpr const char* kLifeboatVersion = LIFEBOAT_VERSION;
+
 // 1 to 64 of A-Z a-z 0-9 . _ - (and not "." or "..").
 inline bool ValidVersion(const std::string& v) {
   if (v.empty() || v.size() > 64 || v == "." || v == "..") return false;

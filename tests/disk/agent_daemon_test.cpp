@@ -7,6 +7,9 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 #include <tuple>
@@ -72,14 +75,32 @@ class AgentDaemonTest : public ::testing::Test {
   }
   void StartAgent(int port) { agent_ = Spawn(port, "pc-1", dir_ / "disk.img", "agent"); }
   std::unique_ptr<Background> Spawn(int port, const std::string& id, const std::string& disk,
-                                    const std::string& name) {
+                                    const std::string& name, const std::string& more_config = "",
+                                    const std::string& env = "") {
     std::ofstream config(dir_ / (name + ".conf"));
     config << "controller = 127.0.0.1:" << port << "\nmachine_id = " << id << "\ndisk = " << disk
-           << "\nstate_dir = " << (dir_ / name) << "\nlabels = ring=canary\n";
+           << "\nstate_dir = " << (dir_ / name) << "\nlabels = ring=canary\n"
+           << more_config;
     config.close();
     return std::make_unique<Background>(
-        Quote(LIFEBOAT_AGENT) + " run --config " + Quote(dir_ / (name + ".conf")),
+        env + " " + Quote(LIFEBOAT_AGENT) + " run --config " + Quote(dir_ / (name + ".conf")),
         dir_ / (name + ".log"));
+  }
+  // The events of machine `id`'s first attempt, as "step status bytes_done/bytes_total" lines.
+  std::string Events(int port, const std::string& id) {
+    auto shown = Ctl(port, "machine show " + id + " --json");
+    if (shown.exit_code != 0) return {};
+    auto attempts = Json(shown.out)->getArray("attempts");
+    if (!attempts || attempts->size() == 0) return {};
+    std::string lines;
+    auto events = attempts->getObject(0)->getArray("events");
+    for (size_t i = 0; events && i < events->size(); ++i) {
+      auto e = events->getObject(i);
+      lines += e->getValue<std::string>("step") + " " + e->getValue<std::string>("status") + " " +
+               e->getValue<std::string>("bytes_done") + "/" +
+               e->getValue<std::string>("bytes_total") + "\n";
+    }
+    return lines;
   }
   // Waits until rollout `id` reaches a state other than active (or `seconds` pass).
   std::string WaitUntilSettled(int port, int id, int seconds) {
@@ -155,6 +176,82 @@ TEST_F(AgentDaemonTest, RolloutInstallsTheImageAndTheControllerRecordsEveryStep)
       Agent({"status", dir_ / "disk.img", "--verify", "--json", "--state-dir", dir_ / "agent"});
   EXPECT_EQ(status.exit_code, 0) << status.out;
   EXPECT_EQ(Json(status.out)->getObject("installed")->getValue<std::string>("version"), "1.0");
+}
+
+TEST_F(AgentDaemonTest, StepsReachTheControllerWhileApplyRuns) {
+  int port = StartController();
+  ASSERT_GT(port, 0);
+  ASSERT_EQ(Ctl(port, "image publish " + Quote(dir_ / "v1.wim") + " --version 1.0").exit_code, 0);
+  const auto go = dir_ / "go";
+  // apply stops after writing the image until the test says go.
+  agent_ =
+      Spawn(port, "pc-1", dir_ / "disk.img", "agent", "",
+            "LIFEBOAT_TEST_HOLD_AT=apply:write-image:after LIFEBOAT_TEST_HOLD_FILE=" + Quote(go));
+  for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --label ring=canary").exit_code, 0);
+  std::string events;
+  for (int i = 0; i < 120 && events.find("write-image STATUS_SUCCEEDED") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    events = Events(port, "pc-1");
+  }
+  // While apply is held: the controller already has the steps so far, with the write's progress
+  // in bytes, and nothing after them.
+  EXPECT_NE(events.find("prepare-partition STATUS_SUCCEEDED"), std::string::npos) << events;
+  EXPECT_NE(events.find("write-image STATUS_STARTED"), std::string::npos) << events;
+  EXPECT_NE(events.find("write-image STATUS_SUCCEEDED"), std::string::npos) << events;
+  const std::string size = std::to_string(std::filesystem::file_size(dir_ / "v1.wim"));
+  EXPECT_NE(events.find("write-image STATUS_PROGRESS " + size + "/" + size), std::string::npos)
+      << events;
+  EXPECT_EQ(events.find("verify-image"), std::string::npos) << events;
+  EXPECT_EQ(Json(Ctl(port, "rollout show 1 --json").out)->getValue<std::string>("state"),
+            "ROLLOUT_STATE_ACTIVE");
+  std::ofstream(go).put('\n');
+  auto rollout = WaitForRollout(port, 60);
+  ASSERT_TRUE(rollout);
+  EXPECT_EQ(rollout->getValue<std::string>("state"), "ROLLOUT_STATE_COMPLETED") << agent_->Log();
+  events = Events(port, "pc-1");
+  EXPECT_NE(events.find("verify-bcd STATUS_SUCCEEDED"), std::string::npos) << events;
+  EXPECT_NE(events.find("done STATUS_SUCCEEDED"), std::string::npos) << events;
+}
+
+// "HH:MM-HH:MM" of local time, starting `from_hours` from now and lasting `hours`.
+std::string WindowFromNow(int from_hours, int hours) {
+  std::time_t t = std::time(nullptr);
+  std::tm now{};
+  localtime_r(&t, &now);
+  auto at = [&](int h) {
+    char text[8];
+    std::snprintf(text, sizeof text, "%02d:%02d", ((now.tm_hour + h) % 24 + 24) % 24, now.tm_min);
+    return std::string(text);
+  };
+  return at(from_hours) + "-" + at(from_hours + hours);
+}
+
+TEST_F(AgentDaemonTest, AnAssignmentWaitsForTheMaintenanceWindow) {
+  const std::string before = ImageChecksum(dir_ / "disk.img");
+  int port = StartController();
+  ASSERT_GT(port, 0);
+  ASSERT_EQ(Ctl(port, "image publish " + Quote(dir_ / "v1.wim") + " --version 1.0").exit_code, 0);
+  // A window that opens in two hours: the agent heartbeats but does not act.
+  agent_ = Spawn(port, "pc-1", dir_ / "disk.img", "agent",
+                 "maintenance_window = " + WindowFromNow(2, 2) + "\n");
+  for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --label ring=canary").exit_code, 0);
+  std::this_thread::sleep_for(std::chrono::seconds(4));  // four heartbeats
+  EXPECT_NE(agent_->Log().find("waits for the maintenance window"), std::string::npos)
+      << agent_->Log();
+  EXPECT_EQ(Events(port, "pc-1").find("download"), std::string::npos) << Events(port, "pc-1");
+  agent_->Kill();
+  EXPECT_EQ(ImageChecksum(dir_ / "disk.img"), before);
+  // The same agent with a window that is open now carries the assignment out.
+  agent_ = Spawn(port, "pc-1", dir_ / "disk.img", "agent",
+                 "maintenance_window = " + WindowFromNow(-1, 2) + "\n");
+  auto rollout = WaitForRollout(port, 60);
+  ASSERT_TRUE(rollout);
+  EXPECT_EQ(rollout->getValue<std::string>("state"), "ROLLOUT_STATE_COMPLETED") << agent_->Log();
 }
 
 TEST_F(AgentDaemonTest, AnAgentStartedWhileTheControllerIsDownRegistersWhenItIsBack) {

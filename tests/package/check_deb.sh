@@ -8,6 +8,7 @@ trap 'rm -rf "$out"' EXIT
 deb=$(ls "$out"/lifeboat_*.deb)
 contents=$(dpkg-deb -c "$deb")
 for f in ./usr/bin/lifeboat-agent ./usr/bin/lifeboat-controller ./usr/bin/lifeboatctl \
+         ./usr/libexec/lifeboat/lifeboat-agent-daemon \
          ./usr/lib/systemd/system/lifeboat-agent.service ./usr/lib/systemd/system/lifeboat-controller.service \
          ./etc/lifeboat/agent.conf ./etc/lifeboat/controller.conf; do
   grep -qF " $f" <<<"$contents" || { echo "missing from the package: $f"; exit 1; }
@@ -17,4 +18,10 @@ grep -q "^ Depends:.*ntfs-3g" <<<"$info" || { echo "Depends lacks ntfs-3g:"; ech
 grep -q "^ Depends:.*libgrpc" <<<"$info" || { echo "Depends lacks the shared libraries (shlibdeps):"; echo "$info"; exit 1; }
 dpkg-deb -e "$deb" "$out/control"
 grep -qx "/etc/lifeboat/agent.conf" "$out/control/conffiles" || { echo "agent.conf is not a conffile"; exit 1; }
+# Installed where the package puts it, `lifeboat-agent run` finds its daemon, which runs (and
+# keeps trying a controller that is not there).
+dpkg-deb -x "$deb" "$out/root"
+printf 'controller = 127.0.0.1:1\ndisk = /nonexistent\nstate_dir = %s\n' "$out/state" > "$out/agent.conf"
+timeout 3 "$out/root/usr/bin/lifeboat-agent" run --config "$out/agent.conf" > "$out/agent.log" 2>&1 || true
+grep -q "cannot register with 127.0.0.1:1" "$out/agent.log" || { echo "the packaged agent did not start its daemon:"; cat "$out/agent.log"; exit 1; }
 echo "ok: $(basename "$deb")"

@@ -1,0 +1,76 @@
+// protobuf's JSON support, so that the inventory's JSON is exactly the message the controller gets.
+#include <google/protobuf/util/json_util.h>
+
+#include "agent/inventory.h"
+#include "agent/inventory_proto.h"
+
+namespace lifeboat::agent {
+
+void ToProto(const Inventory& in, v1::Inventory* out) {
+  out->set_hostname(in.hostname);
+  out->set_firmware(in.firmware == "uefi"   ? v1::FIRMWARE_UEFI
+                    : in.firmware == "bios" ? v1::FIRMWARE_BIOS
+                                            : v1::FIRMWARE_UNSPECIFIED);
+  for (const auto& d : in.disks) {
+    auto* disk = out->add_disks();
+    disk->set_path(d.path);
+    disk->set_disk_id(d.disk_id);
+    disk->set_label(d.label);
+    disk->set_size_bytes(d.size_bytes);
+    for (const auto& p : d.partitions) {
+      auto* part = disk->add_partitions();
+      part->set_number(p.number);
+      part->set_start_bytes(p.start_bytes);
+      part->set_size_bytes(p.size_bytes);
+      part->set_type(p.type);
+      part->set_role(p.role);
+      part->set_filesystem(p.filesystem);
+    }
+  }
+  out->set_installed_version(in.installed_version);
+  out->set_winre_present(in.winre_present);
+  out->set_bitlocker_found(in.bitlocker_found);
+  out->set_agent_version(in.agent_version);
+}
+
+Inventory FromProto(const v1::Inventory& in) {
+  Inventory out;
+  out.hostname = in.hostname();
+  out.firmware = in.firmware() == v1::FIRMWARE_UEFI   ? "uefi"
+                 : in.firmware() == v1::FIRMWARE_BIOS ? "bios"
+                                                      : "";
+  for (const auto& d : in.disks()) {
+    DiskSummary disk{d.path(), d.disk_id(), d.label(), d.size_bytes(), {}};
+    for (const auto& p : d.partitions())
+      disk.partitions.push_back(
+          {p.number(), p.start_bytes(), p.size_bytes(), p.type(), p.role(), p.filesystem()});
+    out.disks.push_back(std::move(disk));
+  }
+  out.installed_version = in.installed_version();
+  out.winre_present = in.winre_present();
+  out.bitlocker_found = in.bitlocker_found();
+  out.agent_version = in.agent_version();
+  return out;
+}
+
+std::string InventoryToJson(const Inventory& inventory) {
+  v1::Inventory message;
+  ToProto(inventory, &message);
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  return json;
+}
+
+Result<Inventory> InventoryFromJson(const std::string& json) {
+  v1::Inventory message;
+  auto status = google::protobuf::util::JsonStringToMessage(json, &message);
+  if (!status.ok())
+    return Fail(ErrorCode::kInvalidArgument,
+                "inventory: not an inventory's JSON: " + std::string(status.message()));
+  return FromProto(message);
+}
+
+}  // namespace lifeboat::agent

@@ -1,0 +1,80 @@
+#include "agent/inventory_reader.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+
+#include "agent/exit_codes.h"
+#include "agent/status_commands.h"
+#include "common/version.h"
+#include "partition/disk_handle.h"
+#include "partition/disk_reader.h"
+
+namespace lifeboat::agent {
+
+namespace fs = std::filesystem;
+using namespace partition;
+
+Result<std::string> FindWindowsDisk() {
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator("/sys/block", ec))
+    names.push_back(entry.path().filename());
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    if (name.starts_with("loop") || name.starts_with("ram") || name.starts_with("dm-") ||
+        name.starts_with("sr") || name.starts_with("zram"))
+      continue;
+    std::string dev = "/dev/" + name;
+    auto disk = DiskHandle::Open(dev, DiskHandle::Mode::kReadOnly);
+    if (!disk) continue;
+    auto model = ReadDisk(*disk);
+    if (model && model->WithRole(Role::kWindows)) return dev;
+  }
+  return Fail(ErrorCode::kNotFound,
+              "no disk holds a Windows partition; set disk = ... in the config");
+}
+
+Inventory ReadInventory(const std::string& disk, const std::string& state_dir) {
+  Inventory inv;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  inv.hostname = host;
+  inv.agent_version = kLifeboatVersion;
+  if (auto handle = DiskHandle::Open(disk, DiskHandle::Mode::kReadOnly)) {
+    if (auto model = ReadDisk(*handle)) {
+      DiskSummary d{disk, model->disk_id, LabelName(model->label), model->Size().value, {}};
+      for (const auto& p : model->partitions) {
+        d.partitions.push_back({p.number, ToBytes(p.start, model->sector_size).value,
+                                ToBytes(p.size, model->sector_size).value, p.type, RoleName(p.role),
+                                FilesystemName(p.filesystem)});
+        if (p.filesystem == FilesystemKind::kBitLocker) inv.bitlocker_found = true;
+      }
+      inv.winre_present = model->WithRole(Role::kWinRe) != nullptr;
+      inv.disks.push_back(std::move(d));
+    }
+  }
+  if (auto status = InspectStatus({disk, false, false, state_dir})) {
+    inv.firmware = status->firmware;
+    inv.installed_version = status->version;
+  }
+  return inv;
+}
+
+int InventoryCommand(const std::string& disk, const std::string& state_dir) {
+  std::string path = disk;
+  if (path.empty()) {
+    auto found = FindWindowsDisk();
+    if (!found) {
+      std::cerr << "lifeboat-agent: " << found.error().message << "\n";
+      return kExitNotFound;
+    }
+    path = *found;
+  }
+  std::cout << InventoryToJson(ReadInventory(path, state_dir)) << "\n";
+  return kExitOk;
+}
+
+}  // namespace lifeboat::agent

@@ -1,0 +1,146 @@
+// The pieces of the agent's daemon that stand alone: step event lines, the inventory's JSON, the
+// outbox in its SQLite file, and reading a child's standard error while it runs.
+#include <gtest/gtest.h>
+
+#include "agent/daemon_state.h"
+#include "agent/inventory.h"
+#include "agent/step_event.h"
+#include "common/process.h"
+#include "tests/support/test_support.h"
+
+namespace lifeboat::agent {
+namespace {
+
+using test::Quote;
+using test::Sh;
+using test::TempDir;
+
+TEST(StepEventLine, RoundTripsAndKeepsTheMessageOnOneLine) {
+  StepEvent e;
+  e.step = "write-image";
+  e.status = "progress";
+  e.bytes_done = 1048576;
+  e.bytes_total = 524288000;
+  e.message = "first line\nsecond line";
+  const std::string line = EventLine(e);
+  EXPECT_EQ(line, "lifeboat-event write-image progress 1048576 524288000 first line second line");
+  auto back = ParseEventLine(line);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->step, "write-image");
+  EXPECT_EQ(back->status, "progress");
+  EXPECT_EQ(back->bytes_done, 1048576u);
+  EXPECT_EQ(back->bytes_total, 524288000u);
+  EXPECT_EQ(back->message, "first line second line");
+}
+
+TEST(StepEventLine, OtherLinesAreNotEvents) {
+  for (const char* line : {"prepare-partition: created partition 4", "lifeboat-event",
+                           "lifeboat-event write-image finished 0 0 x",
+                           "lifeboat-event write-image progress many 0", ""})
+    EXPECT_FALSE(ParseEventLine(line)) << line;
+  auto empty_message = ParseEventLine("lifeboat-event done succeeded 0 0 ");
+  ASSERT_TRUE(empty_message);
+  EXPECT_EQ(empty_message->message, "");
+}
+
+TEST(InventoryJson, RoundTripsEveryField) {
+  Inventory in;
+  in.hostname = "pc-17";
+  in.firmware = "bios";
+  in.installed_version = "2.1";
+  in.winre_present = true;
+  in.bitlocker_found = true;
+  in.agent_version = "0.3.0";
+  in.disks.push_back({"/dev/sda", "0x1234abcd", "dos", 64424509440ull, {}});
+  in.disks[0].partitions.push_back({2, 1048576, 42949672960ull, "7", "windows", "ntfs"});
+  const std::string json = InventoryToJson(in);
+  EXPECT_NE(json.find("\"installed_version\":\"2.1\""), std::string::npos) << json;
+  auto out = InventoryFromJson(json);
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(out->hostname, "pc-17");
+  EXPECT_EQ(out->firmware, "bios");
+  EXPECT_EQ(out->installed_version, "2.1");
+  EXPECT_TRUE(out->winre_present);
+  EXPECT_TRUE(out->bitlocker_found);
+  ASSERT_EQ(out->disks.size(), 1u);
+  EXPECT_EQ(out->disks[0].size_bytes, 64424509440ull);
+  ASSERT_EQ(out->disks[0].partitions.size(), 1u);
+  EXPECT_EQ(out->disks[0].partitions[0].start_bytes, 1048576u);
+  EXPECT_EQ(out->disks[0].partitions[0].role, "windows");
+}
+
+TEST(InventoryJson, GarbageIsAClearError) {
+  auto out = InventoryFromJson("lifeboat-agent: no disk holds a Windows partition");
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(out.error().message.find("inventory"), std::string::npos);
+}
+
+TEST(DaemonState, TheOutboxNumbersEventsPerAttemptAndSurvivesReopening) {
+  TempDir dir;
+  const std::string path = dir / "daemon.db";
+  {
+    auto state = DaemonState::Open(path);
+    ASSERT_TRUE(state) << state.error().message;
+    StepEvent e;
+    e.step = "download";
+    e.status = "started";
+    for (uint64_t attempt : {7, 7, 9, 7}) {
+      auto queued = (*state)->QueueEvent(attempt, e);
+      ASSERT_TRUE(queued) << queued.error().message;
+      EXPECT_FALSE(queued->at.empty());
+    }
+    ASSERT_TRUE((*state)->MarkSent(7, 2));
+    ASSERT_TRUE((*state)->SetValue("machine_id", "pc-1"));
+    ASSERT_TRUE((*state)->SetValue("machine_id", "pc-2"));
+  }
+  auto state = DaemonState::Open(path);
+  ASSERT_TRUE(state);
+  auto unsent = (*state)->UnsentEvents();
+  ASSERT_TRUE(unsent);
+  ASSERT_EQ(unsent->size(), 2u);
+  EXPECT_EQ((*unsent)[0].first, 7u);
+  ASSERT_EQ((*unsent)[0].second.size(), 1u);
+  EXPECT_EQ((*unsent)[0].second[0].sequence, 3u);
+  EXPECT_EQ((*unsent)[1].first, 9u);
+  EXPECT_EQ((*unsent)[1].second[0].sequence, 1u);
+  auto id = (*state)->GetValue("machine_id");
+  ASSERT_TRUE(id && *id);
+  EXPECT_EQ(**id, "pc-2");
+  auto missing = (*state)->GetValue("finished:1");
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(*missing);
+  // Read back with the sqlite3 tool: WAL, and the rows are there.
+  auto mode = Sh("sqlite3 " + Quote(path) + " 'PRAGMA journal_mode; SELECT COUNT(*) FROM outbox'");
+  EXPECT_EQ(mode.out, "wal\n4\n");
+}
+
+TEST(DaemonState, AnUnwritableLocationIsAClearError) {
+  auto state = DaemonState::Open("/proc/lifeboat/daemon.db");
+  ASSERT_FALSE(state);
+  EXPECT_NE(state.error().message.find("/proc/lifeboat/daemon.db"), std::string::npos)
+      << state.error().message;
+}
+
+TEST(RunProcess, HandsOverStandardErrorLinesWhileTheProgramRuns) {
+  TempDir dir;
+  const std::string flag = dir / "seen";
+  // The program waits (up to 5 s) for the file the callback creates when it sees the first
+  // line: it exits 0 only if the line was handed over while it was still running.
+  const std::string script =
+      "echo first >&2; printf 'second' >&2; echo ' half' >&2; "
+      "for i in $(seq 50); do [ -e " +
+      Quote(flag) + " ] && exit 0; sleep 0.1; done; exit 1";
+  std::vector<std::string> lines;
+  auto run = RunProcess({"sh", "-c", script}, {}, [&](const std::string& line) {
+    lines.push_back(line);
+    if (line == "first") Sh("touch " + Quote(flag));
+  });
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->exit_code, 0);
+  EXPECT_EQ(lines, (std::vector<std::string>{"first", "second half"}));
+  EXPECT_EQ(run->err, "first\nsecond half\n");
+}
+
+}  // namespace
+}  // namespace lifeboat::agent

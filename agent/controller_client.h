@@ -45,11 +45,14 @@ class ControllerClient {
                                                  const std::string& state,
                                                  const std::string& current_step,
                                                  bool boot_recovery_set);
-  // Appends the image's bytes from `offset` to the file open at `fd` (positioned writes), each
-  // chunk checked against its SHA-256 before it is written and then fed to `whole` (the caller's
-  // hash of the file so far), so the file need not be read again. `progress(bytes_so_far)` after
-  // each chunk. Errors: kVerification (a damaged chunk: nothing of it was written or hashed; ask
-  // again from the file's size), kBusy (unreachable), kNotFound.
+  // Appends the image's bytes from `offset` to the file open at `fd` (positioned writes). `whole`
+  // is the caller's hash of the file's first `offset` bytes; each chunk is added to it and the
+  // result checked against the controller's hash of the image up to the chunk's end before the
+  // chunk is written, so the file is always a checked prefix and, at the end, `whole` is the
+  // image's hash. `progress(bytes_so_far)` after each chunk. Errors: kVerification (a damaged
+  // chunk, or a file that was not a prefix of the image: nothing of the chunk was written, and
+  // `whole` is spoilt; hash the file again and ask from its size), kBusy (unreachable),
+  // kNotFound.
   [[nodiscard]] Result<uint64_t> Download(const std::string& sha256, uint64_t offset, int fd,
                                           Sha256& whole,
                                           const std::function<void(uint64_t)>& progress);

@@ -211,7 +211,7 @@ class Daemon {
       int fd = open(partial.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
       if (fd < 0) return Fail(ErrorCode::kIo, "download: " + partial + ": " + std::strerror(errno));
       // Only checked chunks are ever written, so what the file holds is a verified prefix: hash
-      // it once, then the stream continues the same hash.
+      // it once, then the stream continues the same hash (and its first check covers the file).
       whole.emplace();
       uint64_t offset = 0;
       std::vector<uint8_t> buffer(4 << 20);
@@ -232,8 +232,15 @@ class Daemon {
         complete = true;
         break;
       }
-      Log(got.error().message +
-          (got.error().code == ErrorCode::kVerification ? "; fetching it again" : ""));
+      // A check that fails before anything new was kept means the file itself is not the image's
+      // beginning (damaged on this disk): start it over.
+      const bool start_over = got.error().code == ErrorCode::kVerification &&
+                              fs::file_size(partial, ec) == offset && offset > 0;
+      if (start_over) fs::resize_file(partial, 0, ec);
+      Log(got.error().message + (start_over ? "; starting the download over"
+                                 : got.error().code == ErrorCode::kVerification
+                                     ? "; fetching it again"
+                                     : ""));
       if (got.error().code != ErrorCode::kVerification &&
           !Sleep(stop_, std::min(60.0, double(1 << tries))))
         return Fail(ErrorCode::kIo, "stopped");

@@ -1,6 +1,6 @@
-// Times the agent's image download (agent/controller_client.h: a gRPC stream of chunks, each
-// checked against its SHA-256 before it is written and fed to the whole file's hash), for
-// bench/download_vs_curl.sh.
+// Times the agent's image download (agent/controller_client.h: a gRPC stream of chunks; the
+// file's running SHA-256 is checked after each chunk, before it is written, and at the end is the
+// whole image's), for bench/download_vs_curl.sh.
 //   lifeboat-bench-download CONTROLLER SHA256 OUT   -> prints the seconds it took
 #include <fcntl.h>
 #include <unistd.h>

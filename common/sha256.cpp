@@ -33,15 +33,31 @@ std::array<uint8_t, 32> Sha256::Digest() {
   return digest;
 }
 
-std::string Sha256::HexDigest() {
+std::array<uint8_t, 32> Sha256::DigestSoFar() const {
+  std::array<uint8_t, 32> digest{};
+  EVP_MD_CTX* copy = EVP_MD_CTX_new();
+  EVP_MD_CTX_copy_ex(copy, state_->ctx);
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(copy, digest.data(), &length);
+  EVP_MD_CTX_free(copy);
+  return digest;
+}
+
+namespace {
+std::string Hex(const std::array<uint8_t, 32>& digest) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  for (uint8_t b : Digest()) {
+  for (uint8_t b : digest) {
     hex += kHex[b >> 4];
     hex += kHex[b & 15];
   }
   return hex;
 }
+}  // namespace
+
+std::string Sha256::HexDigest() { return Hex(Digest()); }
+
+std::string Sha256::HexDigestSoFar() const { return Hex(DigestSoFar()); }
 
 std::string Sha256Hex(std::span<const uint8_t> bytes) {
   Sha256 hash;

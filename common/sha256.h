@@ -27,6 +27,9 @@ class Sha256 {
   [[nodiscard]] std::string HexDigest();
   // The raw 32-byte digest, for callers that derive identifiers from it.
   [[nodiscard]] std::array<uint8_t, 32> Digest();
+  // The digest of the bytes so far, as hex; the hash goes on (a copy of its state is finished).
+  [[nodiscard]] std::string HexDigestSoFar() const;
+  [[nodiscard]] std::array<uint8_t, 32> DigestSoFar() const;
 
  private:
   struct State;

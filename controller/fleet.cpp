@@ -82,38 +82,38 @@ Result<void> Fleet::Flush() {
 
 namespace {
 
-// Writes <blob>.chunks: the SHA-256 of every kChunkBytes of the blob, 32 raw bytes each.
-Result<void> WriteChunkHashes(const std::string& blob) {
+// Writes <blob>.prefixes: the SHA-256 of the blob's bytes [0, end) for every chunk end (each
+// multiple of kChunkBytes, then the blob's end), 32 raw bytes each.
+Result<void> WritePrefixHashes(const std::string& blob) {
   std::ifstream in(blob, std::ios::binary);
-  std::ofstream out(blob + ".chunks.partial", std::ios::binary | std::ios::trunc);
+  std::ofstream out(blob + ".prefixes.partial", std::ios::binary | std::ios::trunc);
   std::vector<char> buffer(Fleet::kChunkBytes);
+  Sha256 running;
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     std::streamsize n = in.gcount();
     if (n <= 0) break;
-    Sha256 hash;
-    hash.Update({reinterpret_cast<const uint8_t*>(buffer.data()), static_cast<size_t>(n)});
-    auto digest = hash.Digest();
+    running.Update({reinterpret_cast<const uint8_t*>(buffer.data()), static_cast<size_t>(n)});
+    auto digest = running.DigestSoFar();
     out.write(reinterpret_cast<const char*>(digest.data()),
               static_cast<std::streamsize>(digest.size()));
   }
   out.close();
-  if (!out) return Fail(ErrorCode::kIo, "write the chunk hashes of " + blob);
+  if (!out) return Fail(ErrorCode::kIo, "write the prefix hashes of " + blob);
   std::error_code ec;
-  fs::rename(blob + ".chunks.partial", blob + ".chunks", ec);
-  if (ec) return Fail(ErrorCode::kIo, "write the chunk hashes of " + blob + ": " + ec.message());
+  fs::rename(blob + ".prefixes.partial", blob + ".prefixes", ec);
+  if (ec) return Fail(ErrorCode::kIo, "write the prefix hashes of " + blob + ": " + ec.message());
   return {};
 }
 
 }  // namespace
 
-std::optional<std::string> Fleet::ChunkHash(const ImageRecord& image, uint64_t offset,
-                                            uint64_t size) const {
-  if (offset % kChunkBytes != 0 || (size != kChunkBytes && offset + size != image.size))
+std::optional<std::string> Fleet::PrefixHash(const ImageRecord& image, uint64_t end) const {
+  if (end == 0 || end > image.size || (end % kChunkBytes != 0 && end != image.size))
     return std::nullopt;
-  std::ifstream in(image.blob_path + ".chunks", std::ios::binary);
+  std::ifstream in(image.blob_path + ".prefixes", std::ios::binary);
   if (!in) return std::nullopt;
-  in.seekg(static_cast<std::streamoff>(offset / kChunkBytes * 32));
+  in.seekg(static_cast<std::streamoff>((end - 1) / kChunkBytes * 32));
   uint8_t digest[32];
   if (!in.read(reinterpret_cast<char*>(digest), 32)) return std::nullopt;
   static constexpr char kHex[] = "0123456789abcdef";
@@ -150,8 +150,8 @@ Result<ImageRecord> Fleet::Adopt(const std::string& version, const std::string& 
   } else if (move) {
     fs::remove(file, ec);
   }
-  if (!fs::exists(blob + ".chunks")) {
-    if (auto r = WriteChunkHashes(blob); !r) return std::unexpected(r.error());
+  if (!fs::exists(blob + ".prefixes")) {
+    if (auto r = WritePrefixHashes(blob); !r) return std::unexpected(r.error());
   }
   ImageRecord record;
   record.version = version;

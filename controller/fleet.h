@@ -84,12 +84,13 @@ class Fleet {
   [[nodiscard]] Result<ImageRecord> RetireImage(const std::string& version);
   // The blob of an image, for downloads. kNotFound.
   [[nodiscard]] Result<ImageRecord> ImageBySha(const std::string& sha256);
-  // Downloads are served in chunks of kChunkBytes whose SHA-256 is computed once, when the image
-  // is published, and kept beside the blob (<blob>.chunks). The hash of the chunk at `offset`, if
-  // it is one of those.
+  // Downloads are served in chunks that end at multiples of kChunkBytes (or at the image's end),
+  // each with the SHA-256 of the image up to its end. Those prefix hashes are computed once, in
+  // one pass, when the image is published, and kept beside the blob (<blob>.prefixes). The hash
+  // of the bytes [0, end), if `end` is such a chunk end.
   static constexpr uint32_t kChunkBytes = 1 << 20;
-  [[nodiscard]] std::optional<std::string> ChunkHash(const ImageRecord& image, uint64_t offset,
-                                                     uint64_t size) const;
+  [[nodiscard]] std::optional<std::string> PrefixHash(const ImageRecord& image,
+                                                      uint64_t end) const;
 
   // Agents. Errors: kInvalidArgument, kNotFound (heartbeat before registering).
   [[nodiscard]] Result<void> Register(const MachineRecord& machine);

@@ -1,8 +1,10 @@
 #include "controller/grpc_services.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
-#include <fstream>
 #include <vector>
 
 #include "common/sha256.h"
@@ -11,9 +13,6 @@
 namespace lifeboat::controller {
 
 namespace {
-
-constexpr uint32_t kDefaultChunk = Fleet::kChunkBytes;
-constexpr uint32_t kMaxChunk = 4 << 20;
 
 // Runs a Fleet call that returns a value and hands it to `fill`; errors become statuses.
 template <typename R, typename F>
@@ -72,27 +71,33 @@ grpc::Status AgentServiceImpl::DownloadImage(
                                                 " is beyond the image's " +
                                                 std::to_string(image->size) + " bytes"};
   }
-  uint32_t chunk =
-      request->chunk_bytes() == 0 ? kDefaultChunk : std::min(request->chunk_bytes(), kMaxChunk);
-  std::ifstream in(image->blob_path, std::ios::binary);
-  if (!in) return {grpc::StatusCode::INTERNAL, "the image's bytes are missing from the controller"};
-  in.seekg(static_cast<std::streamoff>(request->offset()));
-  std::vector<char> buffer(chunk);
+  const int fd = open(image->blob_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return {grpc::StatusCode::INTERNAL, "the image's bytes are missing from the controller"};
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{fd};
   uint64_t offset = request->offset();
   bool first = true;
+  v1::DownloadImageResponse message;
   do {
     if (context->IsCancelled()) return {grpc::StatusCode::CANCELLED, "the agent went away"};
-    size_t n = static_cast<size_t>(std::min<uint64_t>(chunk, image->size - offset));
-    in.read(buffer.data(), static_cast<std::streamsize>(n));
-    if (static_cast<size_t>(in.gcount()) != n)
-      return {grpc::StatusCode::INTERNAL, "reading the image failed"};
-    v1::DownloadImageResponse message;
+    const uint64_t end = std::min<uint64_t>(offset / Fleet::kChunkBytes * Fleet::kChunkBytes + Fleet::kChunkBytes, image->size);
+    const size_t n = static_cast<size_t>(end - offset);
+    // Read straight into the message: one copy fewer per chunk.
+    std::string& data = *message.mutable_data();
+    data.resize(n);
+    for (size_t got = 0; got < n;) {
+      ssize_t r = pread(fd, data.data() + got, n - got, static_cast<off_t>(offset + got));
+      if (r <= 0) return {grpc::StatusCode::INTERNAL, "reading the image failed"};
+      got += static_cast<size_t>(r);
+    }
     message.set_offset(offset);
-    message.set_data(buffer.data(), n);
-    // Hashed once at publish for the default chunking; computed here otherwise.
-    auto known = fleet_.ChunkHash(*image, offset, n);
-    message.set_chunk_sha256(
-        known ? *known : Sha256Hex({reinterpret_cast<const uint8_t*>(buffer.data()), n}));
+    auto prefix = fleet_.PrefixHash(*image, end);  // computed at publish
+    if (!prefix)
+      return {grpc::StatusCode::INTERNAL, "the image's prefix hashes are missing from the controller"};
+    message.set_prefix_sha256(*prefix);
     // Fault injection for the tests: LIFEBOAT_TEST_CORRUPT_CHUNK=1 damages one chunk in transit,
     // once per controller process, after its hash was taken.
     static std::atomic<bool> corrupted{false};
@@ -103,6 +108,9 @@ grpc::Status AgentServiceImpl::DownloadImage(
       message.set_total_bytes(image->size);
       message.set_sha256(image->sha256);
       first = false;
+    } else {
+      message.clear_total_bytes();
+      message.clear_sha256();
     }
     if (!writer->Write(message)) return {grpc::StatusCode::CANCELLED, "the agent went away"};
     offset += n;

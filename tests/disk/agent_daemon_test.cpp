@@ -14,6 +14,7 @@
 #include <thread>
 #include <tuple>
 
+#include "common/sha256.h"
 #include "tests/support/test_support.h"
 
 namespace lifeboat::test {
@@ -246,12 +247,21 @@ TEST_F(AgentDaemonTest, AnAssignmentWaitsForTheMaintenanceWindow) {
   EXPECT_EQ(Events(port, "pc-1").find("download"), std::string::npos) << Events(port, "pc-1");
   agent_->Kill();
   EXPECT_EQ(ImageChecksum(dir_ / "disk.img"), before);
-  // The same agent with a window that is open now carries the assignment out.
+  // The same agent with a window that is open now carries the assignment out. A partial
+  // download left on its disk is damaged (1.5 MiB of zeros): the first check fails before
+  // anything new is kept, and the download starts over.
+  auto sha = Sha256File(dir_ / "v1.wim");
+  ASSERT_TRUE(sha);
+  ASSERT_EQ(Sh("mkdir -p " + Quote(dir_ / "agent/downloads") + " && head -c 1572864 /dev/zero > " +
+               Quote(dir_ / ("agent/downloads/" + *sha + ".wim.partial")))
+                .exit_code,
+            0);
   agent_ = Spawn(port, "pc-1", dir_ / "disk.img", "agent",
                  "maintenance_window = " + WindowFromNow(-1, 2) + "\n");
   auto rollout = WaitForRollout(port, 60);
   ASSERT_TRUE(rollout);
   EXPECT_EQ(rollout->getValue<std::string>("state"), "ROLLOUT_STATE_COMPLETED") << agent_->Log();
+  EXPECT_NE(agent_->Log().find("starting the download over"), std::string::npos) << agent_->Log();
 }
 
 TEST_F(AgentDaemonTest, AnAgentStartedWhileTheControllerIsDownRegistersWhenItIsBack) {

@@ -181,9 +181,9 @@ TEST_F(ControllerGrpcTest, UploadsAreVerifiedAndBadOnesRejectedWithTheRightCode)
   for (const auto& e : std::filesystem::directory_iterator(dir_ / "images"))
     blobs += e.path().extension() == ".wim";
   EXPECT_EQ(blobs, 1u);
-  // Beside it, the SHA-256 of every 1 MiB chunk, computed once for downloads.
-  const auto chunks = std::filesystem::file_size(dir_ / ("images/" + sha + ".wim.chunks"));
-  EXPECT_EQ(chunks, (bytes.size() + (1 << 20) - 1) / (1 << 20) * 32);
+  // Beside it, the SHA-256 of the image up to every chunk's end, computed once for downloads.
+  const auto prefixes = std::filesystem::file_size(dir_ / ("images/" + sha + ".wim.prefixes"));
+  EXPECT_EQ(prefixes, (bytes.size() + (1 << 20) - 1) / (1 << 20) * 32);
 }
 
 TEST_F(ControllerGrpcTest, AgentsGetAssignmentsDownloadWithResumeAndReport) {
@@ -222,14 +222,15 @@ TEST_F(ControllerGrpcTest, AgentsGetAssignmentsDownloadWithResumeAndReport) {
     ASSERT_TRUE(beat.has_assignment());
     EXPECT_EQ(beat.assignment().image().version(), "1.0");
   }
-  // Download in two goes: the first stops after two chunks, the second resumes at its offset.
+  // Download in two goes: the first stops after two chunks, the second resumes inside the second
+  // chunk (as after a cut mid-write). Chunks end at multiples of 1 MiB, each with the hash of the
+  // image up to its end.
   std::string received;
   const std::string sha = beat.assignment().image().sha256();
   {
     grpc::ClientContext context;
     v1::DownloadImageRequest request;
     request.set_sha256(sha);
-    request.set_chunk_bytes(1 << 20);
     auto reader = agent_->DownloadImage(&context, request);
     v1::DownloadImageResponse chunk;
     for (int i = 0; i < 2 && reader->Read(&chunk); ++i) {
@@ -239,6 +240,8 @@ TEST_F(ControllerGrpcTest, AgentsGetAssignmentsDownloadWithResumeAndReport) {
       received += chunk.data();
     }
     context.TryCancel();
+    ASSERT_EQ(received.size(), 2u << 20);
+    received.resize(received.size() - 1000);
   }
   {
     grpc::ClientContext context;
@@ -247,12 +250,18 @@ TEST_F(ControllerGrpcTest, AgentsGetAssignmentsDownloadWithResumeAndReport) {
     request.set_offset(received.size());
     auto reader = agent_->DownloadImage(&context, request);
     v1::DownloadImageResponse chunk;
+    bool first = true;
     while (reader->Read(&chunk)) {
       EXPECT_EQ(chunk.offset(), received.size());
-      EXPECT_EQ(
-          chunk.chunk_sha256(),
-          Sha256Hex({reinterpret_cast<const uint8_t*>(chunk.data().data()), chunk.data().size()}));
       received += chunk.data();
+      if (first) {
+        EXPECT_EQ(chunk.data().size(), 1000u);  // up to the next multiple of 1 MiB
+        first = false;
+      }
+      EXPECT_TRUE(received.size() % (1 << 20) == 0 ||
+                  received.size() == published.image().size_bytes());
+      EXPECT_EQ(chunk.prefix_sha256(),
+                Sha256Hex({reinterpret_cast<const uint8_t*>(received.data()), received.size()}));
     }
     EXPECT_TRUE(reader->Finish().ok());
   }

@@ -1,4 +1,4 @@
-// SHA-256 of bytes and files, through OpenSSL's libcrypto (used only in sha256.cpp): its assembly
+// SHA-256 of bytes and files, through OpenSSL's libcrypto (here and in ed25519.cpp): its assembly
 // implementations keep hashing faster than the disk, which matters when every image is hashed
 // while it is written and again when it is read back.
 #pragma once

@@ -2,12 +2,15 @@
 // (protobuf's JSON form of the response) for tools. Exit codes are in docs/lifeboatctl.md.
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/create_channel.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -16,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ed25519.h"
 #include "common/sha256.h"
 #include "lifeboat/v1/admin_service.grpc.pb.h"
 
@@ -46,6 +50,9 @@ Machines:
   machine boot-recovery ID             the machine's next boot (only) starts Lifeboat
 Fleet:
   fleet summary
+Signing keys (local; no controller needed):
+  key generate --out PREFIX            a new Ed25519 key pair for signing images: PREFIX.key
+                                       (private, mode 0600, never overwritten) and PREFIX.pub
 
 Options:
   --controller ADDR  the controller's gRPC address (default: $LIFEBOAT_CONTROLLER or
@@ -245,6 +252,46 @@ int PublishUpload(v1::AdminService::Stub& stub, const std::string& file, const s
 
 }  // namespace
 
+// Writes `bytes` to a new file only: an existing key is never replaced.
+bool WriteNewFile(const std::string& path, const std::string& bytes, mode_t mode) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) {
+    std::cerr << "lifeboatctl: " << path << ": " << std::strerror(errno)
+              << (errno == EEXIST ? " (an existing key is never replaced)" : "") << "\n";
+    return false;
+  }
+  bool ok = write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+  ok = fsync(fd) == 0 && ok;
+  close(fd);
+  if (!ok) std::cerr << "lifeboatctl: " << path << ": cannot write it\n";
+  return ok;
+}
+
+int KeyGenerate(const std::optional<std::string>& prefix, bool json) {
+  if (!prefix || prefix->empty()) return Usage("key generate needs --out PREFIX");
+  auto pair = GenerateSigningKey();
+  if (!pair) {
+    std::cerr << "lifeboatctl: " << pair.error().message << "\n";
+    return 1;
+  }
+  auto id = KeyId(pair->public_pem);
+  const std::string private_path = *prefix + ".key", public_path = *prefix + ".pub";
+  if (!id || !WriteNewFile(private_path, pair->private_pem, 0600)) return 1;
+  if (!WriteNewFile(public_path, pair->public_pem, 0644)) {
+    unlink(private_path.c_str());
+    return 1;
+  }
+  if (json) {
+    std::cout << "{\"key_id\":\"" << *id << "\",\"private_key\":\"" << private_path
+              << "\",\"public_key\":\"" << public_path << "\"}\n";
+  } else {
+    std::cout << "key " << *id << "\n  private " << private_path
+              << " (signs images: keep it secret)\n  public  " << public_path
+              << " (agents trust it)\n";
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   std::vector<std::string> raw(argv + 1, argv + argc);
   std::string controller =
@@ -252,7 +299,7 @@ int main(int argc, char** argv) {
   static const std::vector<std::string> kValueOptions = {
       "--controller",        "--version",    "--image", "--label",
       "--machine",           "--waves",      "--wait",  "--max-in-progress",
-      "--failure-threshold", "--max-retries"};
+      "--failure-threshold", "--max-retries", "--out"};
   Args a;
   bool json = false;
   for (size_t i = 0; i < raw.size(); ++i) {
@@ -284,6 +331,7 @@ int main(int argc, char** argv) {
   }
   const std::string command = a.positional[0] + " " + a.positional[1];
   std::vector<std::string> rest(a.positional.begin() + 2, a.positional.end());
+  if (command == "key generate") return KeyGenerate(a.Value("--out"), json);
   auto channel = grpc::CreateChannel(controller, grpc::InsecureChannelCredentials());
   auto stub = v1::AdminService::NewStub(channel);
   auto deadline = [](grpc::ClientContext& c) {

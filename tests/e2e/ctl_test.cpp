@@ -194,5 +194,25 @@ TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
   EXPECT_EQ(history.exit_code, 0) << history.err;
 }
 
+TEST(CtlKeys, GenerateWritesAKeyPairOpensslReadsAndNeverOverwrites) {
+  TempDir dir;
+  const std::string prefix = dir / "signer";
+  auto made = Sh(Quote(LIFEBOAT_CTL) + " key generate --out " + Quote(prefix) + " --json");
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_NE(made.out.find("\"key_id\":\""), std::string::npos) << made.out;
+  // openssl reads both halves, and they belong together.
+  auto pub = Sh("openssl pkey -in " + Quote(prefix + ".key") + " -pubout");
+  ASSERT_EQ(pub.exit_code, 0) << pub.err;
+  EXPECT_EQ(pub.out, Sh("cat " + Quote(prefix + ".pub")).out);
+  EXPECT_EQ(Sh("stat -c %a " + Quote(prefix + ".key")).out, "600\n");
+  // A second run must not replace the key: exit 1, files unchanged.
+  const std::string before = Sh("sha256sum " + Quote(prefix + ".key")).out;
+  auto again = Sh(Quote(LIFEBOAT_CTL) + " key generate --out " + Quote(prefix));
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("never replaced"), std::string::npos) << again.err;
+  EXPECT_EQ(Sh("sha256sum " + Quote(prefix + ".key")).out, before);
+  EXPECT_EQ(Sh(Quote(LIFEBOAT_CTL) + " key generate").exit_code, 2);
+}
+
 }  // namespace
 }  // namespace lifeboat::test

@@ -50,11 +50,11 @@ bool Sleep(const sigset_t& stop_signals, double seconds) {
 
 class Daemon {
  public:
-  Daemon(const DaemonConfig& config, std::string agent, DaemonState& journal,
+  Daemon(const DaemonConfig& config, std::string agent, DaemonState& state,
          std::string machine_id, const sigset_t& stop)
       : config_(config),
         agent_(std::move(agent)),
-        journal_(journal),
+        state_(state),
         machine_id_(std::move(machine_id)),
         disk_(config.disk),
         stop_(stop),
@@ -91,18 +91,18 @@ class Daemon {
         Log("registered as " + machine_id_ + " with " + config_.controller + ", disk " + disk_);
       }
       SendOutbox();
-      auto set = journal_.GetValue("boot_recovery_set");
+      auto set = state_.GetValue("boot_recovery_set");
       const bool boot_recovery_set = set && *set && **set == "1";
       auto beat = client_.Heartbeat(machine_id_, inventory, "idle", "", boot_recovery_set);
       if (!beat) {
         if (beat.error().code == ErrorCode::kNotFound) registered = false;
         Log(beat.error().message);
       } else {
-        if (boot_recovery_set) (void)journal_.SetValue("boot_recovery_set", "0");  // acknowledged
+        if (boot_recovery_set) (void)state_.SetValue("boot_recovery_set", "0");  // acknowledged
         if (beat->boot_recovery_once && !boot_recovery_set) BootRecoveryOnce();
         if (beat->assignment) {
           const uint64_t attempt = beat->assignment->attempt_id;
-          auto done = journal_.GetValue("finished:" + std::to_string(attempt));
+          auto done = state_.GetValue("finished:" + std::to_string(attempt));
           if (done && !*done) {
             if (InWindow()) {
               RunJob(*beat->assignment);
@@ -155,24 +155,24 @@ class Daemon {
 
   void Queue(uint64_t attempt, const std::string& step, const std::string& status,
              uint64_t done = 0, uint64_t total = 0, const std::string& message = "") {
-    auto queued = journal_.QueueEvent(attempt, {0, step, status, done, total, message, ""});
-    if (!queued) Log("journal: " + queued.error().message);
+    auto queued = state_.QueueEvent(attempt, {0, step, status, done, total, message, ""});
+    if (!queued) Log("daemon state: " + queued.error().message);
   }
 
   // Returns false when the controller could not be reached (the events stay queued).
   bool SendOutbox() {
-    auto unsent = journal_.UnsentEvents();
+    auto unsent = state_.UnsentEvents();
     if (!unsent) return true;
     for (const auto& [attempt, events] : *unsent) {
       auto ack = client_.Report(machine_id_, attempt, events);
       if (!ack) {
         if (ack.error().code == ErrorCode::kNotFound) {
-          (void)journal_.MarkSent(attempt, events.back().sequence);
+          (void)state_.MarkSent(attempt, events.back().sequence);
           continue;
         }
         return false;  // the controller is away: try again later
       }
-      (void)journal_.MarkSent(attempt, *ack);
+      (void)state_.MarkSent(attempt, *ack);
     }
     return true;
   }
@@ -183,7 +183,7 @@ class Daemon {
     auto run = RunProcess({agent_, "bcd", "boot-once", disk_, "--state-dir", config_.state_dir,
                            "--lock-wait", std::to_string(config_.lock_wait_seconds)});
     if (run && run->exit_code == 0) {
-      (void)journal_.SetValue("boot_recovery_set", "1");
+      (void)state_.SetValue("boot_recovery_set", "1");
       Log("the next boot starts Lifeboat once, as the controller asked");
       inventory_read_ = {};  // re-read before the next heartbeat
     } else {
@@ -295,14 +295,14 @@ class Daemon {
       Queue(a.attempt_id, "apply", "failed", 0, 0, message);
       Log("apply of " + a.version + " failed: " + message);
     }
-    (void)journal_.SetValue("finished:" + std::to_string(a.attempt_id),
+    (void)state_.SetValue("finished:" + std::to_string(a.attempt_id),
                             run && run->exit_code == 0 ? "ok" : "failed");
     SendOutbox();
   }
 
   const DaemonConfig& config_;
   const std::string agent_;  // lifeboat-agent, which does all the disk work
-  DaemonState& journal_;
+  DaemonState& state_;
   std::string machine_id_;
   std::string disk_;
   const sigset_t& stop_;
@@ -323,14 +323,14 @@ int RunDaemon(const DaemonConfig& config, const std::string& agent) {
 
   std::error_code ec;
   fs::create_directories(config.state_dir, ec);
-  auto journal = DaemonState::Open(config.state_dir + "/daemon.db");
-  if (!journal) {
-    Log(journal.error().message);
+  auto state = DaemonState::Open(config.state_dir + "/daemon.db");
+  if (!state) {
+    Log(state.error().message);
     return kExitError;
   }
   std::string machine_id = config.machine_id;
   if (machine_id.empty()) {
-    if (auto saved = (*journal)->GetValue("machine_id"); saved && *saved) machine_id = **saved;
+    if (auto saved = (*state)->GetValue("machine_id"); saved && *saved) machine_id = **saved;
   }
   if (machine_id.empty()) {
     std::ifstream id("/etc/machine-id");
@@ -343,8 +343,8 @@ int RunDaemon(const DaemonConfig& config, const std::string& agent) {
     std::snprintf(buf, sizeof buf, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
     machine_id = buf;
   }
-  (void)(*journal)->SetValue("machine_id", machine_id);
-  Daemon daemon(config, agent, **journal, machine_id, stop);
+  (void)(*state)->SetValue("machine_id", machine_id);
+  Daemon daemon(config, agent, **state, machine_id, stop);
   if (auto started = daemon.Start(); !started) {
     Log(started.error().message);
     return started.error().code == ErrorCode::kNotFound ? kExitNotFound : kExitError;

@@ -50,8 +50,8 @@ bool Sleep(const sigset_t& stop_signals, double seconds) {
 
 class Daemon {
  public:
-  Daemon(const DaemonConfig& config, std::string agent, DaemonState& state,
-         std::string machine_id, const sigset_t& stop)
+  Daemon(const DaemonConfig& config, std::string agent, DaemonState& state, std::string machine_id,
+         const sigset_t& stop)
       : config_(config),
         agent_(std::move(agent)),
         state_(state),
@@ -296,7 +296,7 @@ class Daemon {
       Log("apply of " + a.version + " failed: " + message);
     }
     (void)state_.SetValue("finished:" + std::to_string(a.attempt_id),
-                            run && run->exit_code == 0 ? "ok" : "failed");
+                          run && run->exit_code == 0 ? "ok" : "failed");
     SendOutbox();
   }
 

@@ -38,9 +38,9 @@ Key ReadKey(const std::string& pem, bool is_private) {
 std::string WriteKey(EVP_PKEY* key, bool is_private) {
   Bio bio(BIO_new(BIO_s_mem()));
   if (!bio) return {};
-  int ok = is_private ? PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr,
-                                                 nullptr)
-                      : PEM_write_bio_PUBKEY(bio.get(), key);
+  int ok = is_private
+               ? PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr)
+               : PEM_write_bio_PUBKEY(bio.get(), key);
   if (ok != 1) return {};
   char* data = nullptr;
   long size = BIO_get_mem_data(bio.get(), &data);

@@ -89,8 +89,7 @@ class Fleet {
   // one pass, when the image is published, and kept beside the blob (<blob>.prefixes). The hash
   // of the bytes [0, end), if `end` is such a chunk end.
   static constexpr uint32_t kChunkBytes = 1 << 20;
-  [[nodiscard]] std::optional<std::string> PrefixHash(const ImageRecord& image,
-                                                      uint64_t end) const;
+  [[nodiscard]] std::optional<std::string> PrefixHash(const ImageRecord& image, uint64_t end) const;
 
   // Agents. Errors: kInvalidArgument, kNotFound (heartbeat before registering).
   [[nodiscard]] Result<void> Register(const MachineRecord& machine);

@@ -83,7 +83,8 @@ grpc::Status AgentServiceImpl::DownloadImage(
   v1::DownloadImageResponse message;
   do {
     if (context->IsCancelled()) return {grpc::StatusCode::CANCELLED, "the agent went away"};
-    const uint64_t end = std::min<uint64_t>(offset / Fleet::kChunkBytes * Fleet::kChunkBytes + Fleet::kChunkBytes, image->size);
+    const uint64_t end = std::min<uint64_t>(
+        offset / Fleet::kChunkBytes * Fleet::kChunkBytes + Fleet::kChunkBytes, image->size);
     const size_t n = static_cast<size_t>(end - offset);
     // Read straight into the message: one copy fewer per chunk.
     std::string& data = *message.mutable_data();
@@ -96,7 +97,8 @@ grpc::Status AgentServiceImpl::DownloadImage(
     message.set_offset(offset);
     auto prefix = fleet_.PrefixHash(*image, end);  // computed at publish
     if (!prefix)
-      return {grpc::StatusCode::INTERNAL, "the image's prefix hashes are missing from the controller"};
+      return {grpc::StatusCode::INTERNAL,
+              "the image's prefix hashes are missing from the controller"};
     message.set_prefix_sha256(*prefix);
     // Fault injection for the tests: LIFEBOAT_TEST_CORRUPT_CHUNK=1 damages one chunk in transit,
     // once per controller process, after its hash was taken.

@@ -1,8 +1,8 @@
 // lifeboatctl: the operator's command line over gRPC (AdminService). Tables for people, --json
 // (protobuf's JSON form of the response) for tools. Exit codes are in docs/lifeboatctl.md.
+#include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/create_channel.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -297,8 +297,8 @@ int main(int argc, char** argv) {
   std::string controller =
       std::getenv("LIFEBOAT_CONTROLLER") ? std::getenv("LIFEBOAT_CONTROLLER") : "127.0.0.1:7443";
   static const std::vector<std::string> kValueOptions = {
-      "--controller",        "--version",    "--image", "--label",
-      "--machine",           "--waves",      "--wait",  "--max-in-progress",
+      "--controller",        "--version",     "--image", "--label",
+      "--machine",           "--waves",       "--wait",  "--max-in-progress",
       "--failure-threshold", "--max-retries", "--out"};
   Args a;
   bool json = false;

@@ -1,10 +1,11 @@
 // Ed25519 signing, checked against the openssl tool in both directions.
+#include "common/ed25519.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "common/ed25519.h"
 #include "tests/support/test_support.h"
 
 namespace lifeboat {

@@ -43,21 +43,20 @@ std::array<uint8_t, 32> Sha256::DigestSoFar() const {
   return digest;
 }
 
-namespace {
-std::string Hex(const std::array<uint8_t, 32>& digest) {
+std::string ToHex(std::span<const uint8_t> bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  for (uint8_t b : digest) {
+  hex.reserve(bytes.size() * 2);
+  for (uint8_t b : bytes) {
     hex += kHex[b >> 4];
     hex += kHex[b & 15];
   }
   return hex;
 }
-}  // namespace
 
-std::string Sha256::HexDigest() { return Hex(Digest()); }
+std::string Sha256::HexDigest() { return ToHex(Digest()); }
 
-std::string Sha256::HexDigestSoFar() const { return Hex(DigestSoFar()); }
+std::string Sha256::HexDigestSoFar() const { return ToHex(DigestSoFar()); }
 
 std::string Sha256Hex(std::span<const uint8_t> bytes) {
   Sha256 hash;

@@ -37,6 +37,8 @@ class Sha256 {
 };
 
 [[nodiscard]] std::string Sha256Hex(std::span<const uint8_t> bytes);
+// Lower-case hex digits of bytes (two per byte), the form digests are shown and stored in.
+[[nodiscard]] std::string ToHex(std::span<const uint8_t> bytes);
 // Reads the whole file. Errors: kNotFound, kIo.
 [[nodiscard]] Result<std::string> Sha256File(const std::string& path);
 

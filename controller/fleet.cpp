@@ -116,13 +116,7 @@ std::optional<std::string> Fleet::PrefixHash(const ImageRecord& image, uint64_t 
   in.seekg(static_cast<std::streamoff>((end - 1) / kChunkBytes * 32));
   uint8_t digest[32];
   if (!in.read(reinterpret_cast<char*>(digest), 32)) return std::nullopt;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (uint8_t b : digest) {
-    hex += kHex[b >> 4];
-    hex += kHex[b & 15];
-  }
-  return hex;
+  return ToHex(digest);
 }
 
 Result<ImageRecord> Fleet::Adopt(const std::string& version, const std::string& file, bool move) {

@@ -141,8 +141,14 @@ Result<ControllerClient::HeartbeatReply> ControllerClient::Heartbeat(
   reply.boot_recovery_once = response.boot_recovery_once();
   if (response.has_assignment()) {
     const auto& a = response.assignment();
-    reply.assignment = Assignment{a.attempt_id(), a.rollout_id(), a.image().version(),
-                                  a.image().sha256(), a.image().size_bytes()};
+    reply.assignment = Assignment{a.attempt_id(),
+                                  a.rollout_id(),
+                                  a.image().version(),
+                                  a.image().sha256(),
+                                  a.image().size_bytes(),
+                                  a.image().signature().manifest(),
+                                  a.image().signature().signature(),
+                                  a.image().signature().key_id()};
   }
   return reply;
 }

@@ -24,6 +24,10 @@ struct Assignment {
   std::string version;
   std::string sha256;
   uint64_t size = 0;
+  // The image's signature as published (empty manifest: unsigned), checked by agent/image_trust.
+  std::string manifest;
+  std::string signature;
+  std::string key_id;
 };
 
 class ControllerClient {

@@ -18,6 +18,7 @@
 #include "agent/controller_client.h"
 #include "agent/daemon_state.h"
 #include "agent/exit_codes.h"
+#include "agent/image_trust.h"
 #include "common/process.h"
 #include "common/sha256.h"
 
@@ -50,9 +51,10 @@ bool Sleep(const sigset_t& stop_signals, double seconds) {
 
 class Daemon {
  public:
-  Daemon(const DaemonConfig& config, std::string agent, DaemonState& state, std::string machine_id,
-         const sigset_t& stop)
+  Daemon(const DaemonConfig& config, TrustedKeys trusted, std::string agent, DaemonState& state,
+         std::string machine_id, const sigset_t& stop)
       : config_(config),
+        trusted_(std::move(trusted)),
         agent_(std::move(agent)),
         state_(state),
         machine_id_(std::move(machine_id)),
@@ -260,6 +262,16 @@ class Daemon {
 
   void RunJob(const Assignment& a) {
     Log("assignment: install " + a.version + " (attempt " + std::to_string(a.attempt_id) + ")");
+    // Nothing is downloaded, let alone installed, unless a trusted key signed this very image.
+    auto signer = trusted_.Check(a);
+    if (!signer) {
+      Queue(a.attempt_id, "verify-signature", "failed", 0, 0, signer.error().message);
+      Log(signer.error().message);
+      (void)state_.SetValue("finished:" + std::to_string(a.attempt_id), "failed");
+      SendOutbox();
+      return;
+    }
+    Queue(a.attempt_id, "verify-signature", "succeeded", 0, 0, "signed by trusted key " + *signer);
     auto image = Download(a);
     if (!image) {
       Queue(a.attempt_id, "download", "failed", 0, a.size, image.error().message);
@@ -301,6 +313,7 @@ class Daemon {
   }
 
   const DaemonConfig& config_;
+  const TrustedKeys trusted_;
   const std::string agent_;  // lifeboat-agent, which does all the disk work
   DaemonState& state_;
   std::string machine_id_;
@@ -344,7 +357,13 @@ int RunDaemon(const DaemonConfig& config, const std::string& agent) {
     machine_id = buf;
   }
   (void)(*state)->SetValue("machine_id", machine_id);
-  Daemon daemon(config, agent, **state, machine_id, stop);
+  auto trusted = TrustedKeys::Load(config.trusted_keys);
+  if (!trusted) {
+    Log(trusted.error().message);
+    return kExitUsage;
+  }
+  if (trusted->empty()) Log("warning: no trusted_keys in the config: every image will be refused");
+  Daemon daemon(config, std::move(*trusted), agent, **state, machine_id, stop);
   if (auto started = daemon.Start(); !started) {
     Log(started.error().message);
     return started.error().code == ErrorCode::kNotFound ? kExitNotFound : kExitError;

@@ -61,6 +61,11 @@ Result<DaemonConfig> ReadDaemonConfig(const std::string& path) {
                       where + ": label '" + item + "' is not key=value");
         c.labels[Trim(item.substr(0, at))] = Trim(item.substr(at + 1));
       }
+    } else if (key == "trusted_keys") {
+      std::istringstream items(value);
+      std::string item;
+      while (std::getline(items, item, ','))
+        if (!Trim(item).empty()) c.trusted_keys.push_back(Trim(item));
     } else if (key == "maintenance_window") {
       auto dash = value.find('-');
       auto from = dash == std::string::npos ? std::nullopt : MinuteOfDay(value.substr(0, dash));

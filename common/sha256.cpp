@@ -54,6 +54,23 @@ std::string ToHex(std::span<const uint8_t> bytes) {
   return hex;
 }
 
+std::optional<std::string> FromHex(const std::string& hex) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string bytes;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int high = nibble(hex[i]), low = nibble(hex[i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    bytes += static_cast<char>(high * 16 + low);
+  }
+  return bytes;
+}
+
 std::string Sha256::HexDigest() { return ToHex(Digest()); }
 
 std::string Sha256::HexDigestSoFar() const { return ToHex(DigestSoFar()); }

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -39,6 +40,8 @@ class Sha256 {
 [[nodiscard]] std::string Sha256Hex(std::span<const uint8_t> bytes);
 // Lower-case hex digits of bytes (two per byte), the form digests are shown and stored in.
 [[nodiscard]] std::string ToHex(std::span<const uint8_t> bytes);
+// The bytes of hex digits (either case); nullopt for an odd length or another character.
+[[nodiscard]] std::optional<std::string> FromHex(const std::string& hex);
 // Reads the whole file. Errors: kNotFound, kIo.
 [[nodiscard]] Result<std::string> Sha256File(const std::string& path);
 

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <set>
 
+#include "common/ed25519.h"
+#include "common/image_manifest.h"
 #include "common/sha256.h"
 #include "common/version.h"
 #include "image/wim_file.h"
@@ -119,12 +121,46 @@ std::optional<std::string> Fleet::PrefixHash(const ImageRecord& image, uint64_t 
   return ToHex(digest);
 }
 
-Result<ImageRecord> Fleet::Adopt(const std::string& version, const std::string& file, bool move) {
+namespace {
+
+// A signature given at publish must describe exactly the image that was checked, and match.
+Result<void> CheckSignedBy(const SignedBy& s, const std::string& version,
+                           const image::ImageInfo& image) {
+  auto bad = [](const std::string& why) {
+    return Fail(ErrorCode::kInvalidArgument, "signed_by: " + why);
+  };
+  const ImageManifest expected{version,    image.sha256,      image.size.value,
+                               image.name, image.description, image.architecture};
+  auto offered = ParseManifestText(s.signature.manifest);
+  if (!offered) return bad(offered.error().message);
+  if (*offered != expected) {
+    return bad("the manifest describes version " + offered->version + " (" + offered->sha256 +
+               ", " + std::to_string(offered->size) + " bytes), not the image published as " +
+               version + " (" + image.sha256 + ", " + std::to_string(image.size.value) +
+               " bytes) with its name, description and architecture");
+  }
+  auto id = KeyId(s.public_key);
+  if (!id) return bad("public_key: " + id.error().message);
+  if (*id != s.signature.key_id)
+    return bad("key_id " + s.signature.key_id + " is not the public key's id " + *id);
+  if (auto v = Verify(s.public_key, s.signature.manifest, s.signature.signature); !v)
+    return bad("the signature does not match the manifest under key " + *id);
+  return {};
+}
+
+}  // namespace
+
+Result<ImageRecord> Fleet::Adopt(const std::string& version, const std::string& file,
+                                 const std::optional<SignedBy>& signed_by, bool move) {
   auto checked = image::CheckImage(file);
   if (!checked) {
     const Error& e = checked.error();
     if (e.code == ErrorCode::kNotFound) return std::unexpected(e);
     return Fail(ErrorCode::kInvalidArgument, "image: not a usable recovery image: " + e.message);
+  }
+  if (signed_by) {
+    if (auto r = CheckSignedBy(*signed_by, version, *checked); !r)
+      return std::unexpected(r.error());
   }
   const std::string blob = (fs::path(data_dir_) / "images" / (checked->sha256 + ".wim")).string();
   std::error_code ec;
@@ -160,11 +196,13 @@ Result<ImageRecord> Fleet::Adopt(const std::string& version, const std::string& 
   record.has_winload_exe = !checked->winload_exe.empty();
   record.has_boot_sdi = !checked->boot_sdi.empty();
   record.blob_path = blob;
+  if (signed_by) record.signature = signed_by->signature;
   if (auto r = store_.AddImage(record); !r) return std::unexpected(r.error());
   return Image(version);
 }
 
-Result<ImageRecord> Fleet::PublishFromPath(const std::string& version, const std::string& path) {
+Result<ImageRecord> Fleet::PublishFromPath(const std::string& version, const std::string& path,
+                                           const std::optional<SignedBy>& signed_by) {
   if (!ValidVersion(version)) {
     return Fail(ErrorCode::kInvalidArgument,
                 "version: '" + version + "' is not 1 to 64 of letters, digits, '.', '_' or '-'");
@@ -173,12 +211,13 @@ Result<ImageRecord> Fleet::PublishFromPath(const std::string& version, const std
   if (!existing) return std::unexpected(existing.error());
   if (*existing)
     return Fail(ErrorCode::kAlreadyExists, "version: " + version + " is already published");
-  return Adopt(version, path, false);
+  return Adopt(version, path, signed_by, false);
 }
 
 Fleet::Upload::Upload(Fleet& fleet, std::string version, std::string sha256, uint64_t size,
-                      std::string temp_path, int fd)
+                      std::optional<SignedBy> signed_by, std::string temp_path, int fd)
     : fleet_(fleet),
+      signed_by_(std::move(signed_by)),
       version_(std::move(version)),
       sha256_(std::move(sha256)),
       temp_path_(std::move(temp_path)),
@@ -223,14 +262,14 @@ Result<ImageRecord> Fleet::Upload::Finish() {
     return Fail(ErrorCode::kIo, "store the upload: " + std::string(std::strerror(errno)));
   }
   fd_ = -1;
-  auto adopted = fleet_.Adopt(version_, temp_path_, true);
+  auto adopted = fleet_.Adopt(version_, temp_path_, signed_by_, true);
   if (adopted) temp_path_.clear();  // moved into the blob store
   return adopted;
 }
 
-Result<std::unique_ptr<Fleet::Upload>> Fleet::StartUpload(const std::string& version,
-                                                          const std::string& sha256,
-                                                          uint64_t size) {
+Result<std::unique_ptr<Fleet::Upload>> Fleet::StartUpload(
+    const std::string& version, const std::string& sha256, uint64_t size,
+    const std::optional<SignedBy>& signed_by) {
   if (!ValidVersion(version)) {
     return Fail(
         ErrorCode::kInvalidArgument,
@@ -247,7 +286,7 @@ Result<std::unique_ptr<Fleet::Upload>> Fleet::StartUpload(const std::string& ver
   std::string temp = (fs::path(data_dir_) / "uploads" / (sha256 + ".XXXXXX")).string();
   int fd = mkstemp(temp.data());
   if (fd < 0) return Fail(ErrorCode::kIo, "store the upload: " + std::string(std::strerror(errno)));
-  return std::unique_ptr<Upload>(new Upload(*this, version, sha256, size, temp, fd));
+  return std::unique_ptr<Upload>(new Upload(*this, version, sha256, size, signed_by, temp, fd));
 }
 
 Result<std::vector<ImageRecord>> Fleet::Images(bool include_retired) {

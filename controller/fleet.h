@@ -53,10 +53,12 @@ class Fleet {
 
   // Image catalog. Publishing checks the file with wimlib and stores it content-addressed; a
   // failed publish leaves nothing behind. Errors: kInvalidArgument (bad version, not a usable
-  // WIM), kAlreadyExists, kNotFound (no such file), kVerification (bytes do not match the
-  // declared SHA-256 or size).
+  // WIM, or a signature that does not describe or match the image), kAlreadyExists, kNotFound
+  // (no such file), kVerification (bytes do not match the declared SHA-256 or size). A signature
+  // is optional here: agents decide which keys they trust, and refuse unsigned images.
   [[nodiscard]] Result<ImageRecord> PublishFromPath(const std::string& version,
-                                                    const std::string& path);
+                                                    const std::string& path,
+                                                    const std::optional<SignedBy>& signed_by = {});
   // A partly received upload: Append the bytes in order, then Finish. Abandoned uploads are removed
   // when the object goes.
   class Upload {
@@ -68,17 +70,18 @@ class Fleet {
    private:
     friend class Fleet;
     Upload(Fleet& fleet, std::string version, std::string sha256, uint64_t size,
-           std::string temp_path, int fd);
+           std::optional<SignedBy> signed_by, std::string temp_path, int fd);
     Fleet& fleet_;
+    std::optional<SignedBy> signed_by_;
     std::string version_, sha256_, temp_path_;
     uint64_t size_ = 0, received_ = 0;
     int fd_ = -1;
     struct Hash;
     std::unique_ptr<Hash> hash_;
   };
-  [[nodiscard]] Result<std::unique_ptr<Upload>> StartUpload(const std::string& version,
-                                                            const std::string& sha256,
-                                                            uint64_t size);
+  [[nodiscard]] Result<std::unique_ptr<Upload>> StartUpload(
+      const std::string& version, const std::string& sha256, uint64_t size,
+      const std::optional<SignedBy>& signed_by = {});
   [[nodiscard]] Result<std::vector<ImageRecord>> Images(bool include_retired);
   [[nodiscard]] Result<ImageRecord> Image(const std::string& version);
   [[nodiscard]] Result<ImageRecord> RetireImage(const std::string& version);
@@ -126,7 +129,7 @@ class Fleet {
 
  private:
   [[nodiscard]] Result<ImageRecord> Adopt(const std::string& version, const std::string& file,
-                                          bool move);
+                                          const std::optional<SignedBy>& signed_by, bool move);
   // Re-evaluates a rollout and records a halt or completion. Returns the view.
   [[nodiscard]] Result<RolloutView> Refresh(const RolloutRecord& rollout);
 

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include "common/sha256.h"
+
 namespace lifeboat::controller {
 
 using namespace Poco::Data::Keywords;
@@ -79,6 +81,10 @@ std::vector<std::string> Migrations(const Dialect& d) {
           "  bytes_total INTEGER NOT NULL, message TEXT NOT NULL, at TEXT NOT NULL,"
           "  PRIMARY KEY (attempt_id, sequence));",
       "ALTER TABLE machines ADD COLUMN boot_recovery INTEGER NOT NULL DEFAULT 0;",
+      // Signatures given at publish (ImageSignatureRecord; the signature as hex).
+      "ALTER TABLE images ADD COLUMN signed_manifest TEXT NOT NULL DEFAULT '';"
+      "ALTER TABLE images ADD COLUMN signature TEXT NOT NULL DEFAULT '';"
+      "ALTER TABLE images ADD COLUMN signing_key_id TEXT NOT NULL DEFAULT '';",
   };
 }
 
@@ -215,17 +221,21 @@ Result<void> FleetStore::AddImage(const ImageRecord& i) {
     return Fail(ErrorCode::kAlreadyExists, "version " + i.version + " is already published");
   return Guard("add an image", [&] {
     std::string version = i.version, sha = i.sha256, name = i.name, desc = i.description,
-                arch = i.architecture, blob = i.blob_path;
+                arch = i.architecture, blob = i.blob_path, manifest = i.signature.manifest,
+                signature = ToHex({reinterpret_cast<const uint8_t*>(i.signature.signature.data()),
+                                   i.signature.signature.size()}),
+                key_id = i.signature.key_id;
     Int64 size = static_cast<Int64>(i.size), files = static_cast<Int64>(i.file_count);
     int boot = static_cast<int>(i.boot_index), efi = i.has_winload_efi, exe = i.has_winload_exe,
         sdi = i.has_boot_sdi;
     *session_ << (std::string("INSERT INTO images(version, sha256, size, name, description, "
                               "architecture, boot_index, file_count, has_winload_efi, "
-                              "has_winload_exe, has_boot_sdi, blob_path, published_at) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ") +
+                              "has_winload_exe, has_boot_sdi, blob_path, signed_manifest, "
+                              "signature, signing_key_id, published_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ") +
                   dialect_.now + ")"),
         use(version), use(sha), use(size), use(name), use(desc), use(arch), use(boot), use(files),
-        use(efi), use(exe), use(sdi), use(blob), now;
+        use(efi), use(exe), use(sdi), use(blob), use(manifest), use(signature), use(key_id), now;
   });
 }
 
@@ -233,12 +243,14 @@ namespace {
 
 const char* kImageColumns =
     "version, sha256, size, name, description, architecture, boot_index, file_count, "
-    "has_winload_efi, has_winload_exe, has_boot_sdi, blob_path, published_at, retired";
+    "has_winload_efi, has_winload_exe, has_boot_sdi, blob_path, published_at, retired, "
+    "signed_manifest, signature, signing_key_id";
 
 // Reads rows of kImageColumns.
 std::vector<ImageRecord> SelectImages(Poco::Data::Session& s, const std::string& where,
                                       const std::string& param, bool with_param) {
-  std::vector<std::string> version, sha, name, desc, arch, blob, published;
+  std::vector<std::string> version, sha, name, desc, arch, blob, published, manifest, signature,
+      key_id;
   std::vector<Int64> size, files;
   std::vector<int> boot, efi, exe, sdi, retired;
   std::string p = param;
@@ -246,14 +258,27 @@ std::vector<ImageRecord> SelectImages(Poco::Data::Session& s, const std::string&
   st << (std::string("SELECT ") + kImageColumns + " FROM images " + where +
          " ORDER BY published_at, version"),
       into(version), into(sha), into(size), into(name), into(desc), into(arch), into(boot),
-      into(files), into(efi), into(exe), into(sdi), into(blob), into(published), into(retired);
+      into(files), into(efi), into(exe), into(sdi), into(blob), into(published), into(retired),
+      into(manifest), into(signature), into(key_id);
   if (with_param) st, use(p);
   st.execute();
   std::vector<ImageRecord> out;
   for (size_t k = 0; k < version.size(); ++k) {
-    out.push_back({version[k], sha[k], static_cast<uint64_t>(size[k]), name[k], desc[k], arch[k],
-                   static_cast<uint32_t>(boot[k]), static_cast<uint64_t>(files[k]), efi[k] != 0,
-                   exe[k] != 0, sdi[k] != 0, blob[k], published[k], retired[k] != 0});
+    out.push_back({version[k],
+                   sha[k],
+                   static_cast<uint64_t>(size[k]),
+                   name[k],
+                   desc[k],
+                   arch[k],
+                   static_cast<uint32_t>(boot[k]),
+                   static_cast<uint64_t>(files[k]),
+                   efi[k] != 0,
+                   exe[k] != 0,
+                   sdi[k] != 0,
+                   blob[k],
+                   published[k],
+                   retired[k] != 0,
+                   {manifest[k], FromHex(signature[k]).value_or(""), key_id[k]}});
   }
   return out;
 }

@@ -138,8 +138,9 @@ grpc::Status AdminServiceImpl::PublishImage(grpc::ServerContext*,
   if (!reader->Read(&part) || part.part_case() != v1::PublishImageRequest::kHeader) {
     return {grpc::StatusCode::INVALID_ARGUMENT, "header: the first message must be the header"};
   }
-  auto upload = fleet_.StartUpload(part.header().version(), part.header().sha256(),
-                                   part.header().size_bytes());
+  auto upload = fleet_.StartUpload(
+      part.header().version(), part.header().sha256(), part.header().size_bytes(),
+      FromProto(part.header().signed_by(), part.header().has_signed_by()));
   if (!upload) return ToStatus(upload.error());
   while (reader->Read(&part)) {
     if (part.part_case() != v1::PublishImageRequest::kChunk) {
@@ -155,7 +156,8 @@ grpc::Status AdminServiceImpl::PublishImage(grpc::ServerContext*,
 grpc::Status AdminServiceImpl::PublishImageFromPath(grpc::ServerContext*,
                                                     const v1::PublishImageFromPathRequest* request,
                                                     v1::PublishImageFromPathResponse* response) {
-  return Answer(fleet_.PublishFromPath(request->version(), request->path()),
+  return Answer(fleet_.PublishFromPath(request->version(), request->path(),
+                                       FromProto(request->signed_by(), request->has_signed_by())),
                 [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
 }
 

@@ -12,6 +12,19 @@
 
 namespace lifeboat::controller {
 
+// An image's signature as published (lifeboat.v1.ImageSignature). An empty manifest: unsigned.
+struct ImageSignatureRecord {
+  std::string manifest;   // common/image_manifest.h
+  std::string signature;  // Ed25519, 64 raw bytes
+  std::string key_id;
+};
+
+// A signature offered at publish, with the public key to check it against.
+struct SignedBy {
+  ImageSignatureRecord signature;
+  std::string public_key;  // PEM
+};
+
 struct ImageRecord {
   std::string version;
   std::string sha256;
@@ -27,6 +40,7 @@ struct ImageRecord {
   std::string blob_path;  // where the bytes are, content-addressed by sha256
   std::string published_at;
   bool retired = false;
+  ImageSignatureRecord signature;
 };
 
 struct MachineRecord {

@@ -51,6 +51,17 @@ void ToProto(const ImageRecord& in, v1::Image* out) {
   out->set_has_boot_sdi(in.has_boot_sdi);
   out->set_published_at(in.published_at);
   out->set_retired(in.retired);
+  if (!in.signature.manifest.empty()) {
+    out->mutable_signature()->set_manifest(in.signature.manifest);
+    out->mutable_signature()->set_signature(in.signature.signature);
+    out->mutable_signature()->set_key_id(in.signature.key_id);
+  }
+}
+
+std::optional<SignedBy> FromProto(const v1::SignedBy& in, bool present) {
+  if (!present) return std::nullopt;
+  return SignedBy{{in.signature().manifest(), in.signature().signature(), in.signature().key_id()},
+                  in.public_key()};
 }
 
 namespace {

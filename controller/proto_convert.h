@@ -22,6 +22,8 @@ void ToProto(const EventRecord& in, v1::StepEvent* out);
 // Errors: kInvalidArgument naming the field.
 [[nodiscard]] Result<RolloutSpec> FromProto(const v1::RolloutSpec& in);
 EventRecord FromProto(const v1::StepEvent& in);
+// The signature offered with a publish, if the request carries one (`present`).
+std::optional<SignedBy> FromProto(const v1::SignedBy& in, bool present);
 std::map<std::string, std::string> FromProto(
     const google::protobuf::Map<std::string, std::string>& in);
 

@@ -20,7 +20,9 @@
 #include <vector>
 
 #include "common/ed25519.h"
+#include "common/image_manifest.h"
 #include "common/sha256.h"
+#include "image/wim_file.h"
 #include "lifeboat/v1/admin_service.grpc.pb.h"
 
 namespace {
@@ -32,10 +34,15 @@ constexpr const char* kUsage = R"(lifeboatctl - operate a Lifeboat controller
 Usage: lifeboatctl [--controller ADDR] [--json] COMMAND ...
 
 Images:
-  image publish FILE.wim --version V   upload an image (progress on stderr), checked and stored
-                                       by the controller
-  image publish PATH --version V --from-path
-                                       publish a file already on the controller's disk
+  image publish FILE.wim --version V [--sign-key KEY]
+                                       upload an image (progress on stderr), checked and stored
+                                       by the controller. --sign-key: check it here too and sign
+                                       its manifest (version, SHA-256, size, name, description,
+                                       architecture) with the Ed25519 key; agents install only
+                                       images signed by a key they trust
+  image publish PATH --version V --from-path [--sign-key KEY]
+                                       publish a file already on the controller's disk (to
+                                       sign, it must be readable here too)
   image list [--all]                   published images (--all: retired ones too)
   image show V
   image retire V                       no new rollout may use it (refused while one does)
@@ -200,8 +207,40 @@ bool Label(const std::string& text, std::string& key, std::string& value) {
   return true;
 }
 
+// --sign-key: check the image here as agents will (wimlib), then sign the manifest of what was
+// checked. The controller refuses the signature unless its own check finds the same.
+Result<v1::SignedBy> SignImage(const std::string& file, const std::string& version,
+                               const std::string& key_file) {
+  std::ifstream key_in(key_file);
+  if (!key_in) return Fail(ErrorCode::kNotFound, "--sign-key: cannot read " + key_file);
+  const std::string private_pem{std::istreambuf_iterator<char>(key_in), {}};
+  auto public_pem = PublicKeyOf(private_pem);
+  if (!public_pem)
+    return Fail(ErrorCode::kInvalidArgument,
+                "--sign-key " + key_file + ": " + public_pem.error().message);
+  std::cerr << "checking " << file << " ...\n";
+  auto image = image::CheckImage(file);
+  if (!image)
+    return Fail(ErrorCode::kInvalidArgument, file +
+                                                 ": not a usable recovery image, so it is not "
+                                                 "signed: " +
+                                                 image.error().message);
+  const std::string manifest = ManifestText({version, image->sha256, image->size.value, image->name,
+                                             image->description, image->architecture});
+  auto signature = Sign(private_pem, manifest);
+  auto id = KeyId(*public_pem);
+  if (!signature || !id) return Fail(ErrorCode::kIo, "--sign-key: signing failed");
+  v1::SignedBy signed_by;
+  signed_by.mutable_signature()->set_manifest(manifest);
+  signed_by.mutable_signature()->set_signature(*signature);
+  signed_by.mutable_signature()->set_key_id(*id);
+  signed_by.set_public_key(*public_pem);
+  std::cerr << "signed the manifest of " << version << " with key " << *id << "\n";
+  return signed_by;
+}
+
 int PublishUpload(v1::AdminService::Stub& stub, const std::string& file, const std::string& version,
-                  bool json) {
+                  const std::optional<v1::SignedBy>& signed_by, bool json) {
   struct stat st {};
   if (stat(file.c_str(), &st) != 0) return Usage("cannot read " + file);
   std::cerr << "hashing " << file << " ...\n";
@@ -214,6 +253,7 @@ int PublishUpload(v1::AdminService::Stub& stub, const std::string& file, const s
   header.mutable_header()->set_version(version);
   header.mutable_header()->set_sha256(*sha);
   header.mutable_header()->set_size_bytes(static_cast<uint64_t>(st.st_size));
+  if (signed_by) *header.mutable_header()->mutable_signed_by() = *signed_by;
   writer->Write(header);
   std::ifstream in(file, std::ios::binary);
   std::vector<char> buffer(1 << 20);
@@ -245,7 +285,11 @@ int PublishUpload(v1::AdminService::Stub& stub, const std::string& file, const s
   } else {
     std::cout << "published " << response.image().version() << " (" << response.image().name()
               << ", " << Size(response.image().size_bytes()) << ", sha256 "
-              << response.image().sha256() << ")\n";
+              << response.image().sha256() << ", "
+              << (response.image().has_signature()
+                      ? "signed by key " + response.image().signature().key_id()
+                      : std::string("unsigned: agents will not install it"))
+              << ")\n";
   }
   return 0;
 }
@@ -299,7 +343,7 @@ int main(int argc, char** argv) {
   static const std::vector<std::string> kValueOptions = {
       "--controller",        "--version",     "--image", "--label",
       "--machine",           "--waves",       "--wait",  "--max-in-progress",
-      "--failure-threshold", "--max-retries", "--out"};
+      "--failure-threshold", "--max-retries", "--out",   "--sign-key"};
   Args a;
   bool json = false;
   for (size_t i = 0; i < raw.size(); ++i) {
@@ -353,12 +397,22 @@ int main(int argc, char** argv) {
     if (!need(1, "FILE")) return 2;
     auto version = a.Value("--version");
     if (!version) return Usage("image publish needs --version V");
-    if (!a.Has("--from-path")) return PublishUpload(*stub, rest[0], *version, json);
+    std::optional<v1::SignedBy> signed_by;
+    if (auto key = a.Value("--sign-key")) {
+      auto made = SignImage(rest[0], *version, *key);
+      if (!made) {
+        std::cerr << "lifeboatctl: " << made.error().message << "\n";
+        return made.error().code == ErrorCode::kNotFound ? 5 : 2;
+      }
+      signed_by = *made;
+    }
+    if (!a.Has("--from-path")) return PublishUpload(*stub, rest[0], *version, signed_by, json);
     grpc::ClientContext context;
     deadline(context);
     v1::PublishImageFromPathRequest request;
     request.set_version(*version);
     request.set_path(rest[0]);
+    if (signed_by) *request.mutable_signed_by() = *signed_by;
     v1::PublishImageFromPathResponse response;
     auto s = stub->PublishImageFromPath(&context, request, &response);
     if (!s.ok()) return Fail(s, json);
@@ -384,9 +438,11 @@ int main(int argc, char** argv) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& i : response.images()) {
       rows.push_back({i.version(), i.name(), i.architecture(), Size(i.size_bytes()),
-                      i.sha256().substr(0, 12), i.published_at(), i.retired() ? "retired" : ""});
+                      i.sha256().substr(0, 12),
+                      i.has_signature() ? i.signature().key_id() : "unsigned", i.published_at(),
+                      i.retired() ? "retired" : ""});
     }
-    Table({"VERSION", "NAME", "ARCH", "SIZE", "SHA256", "PUBLISHED", ""}, rows);
+    Table({"VERSION", "NAME", "ARCH", "SIZE", "SHA256", "SIGNED BY", "PUBLISHED", ""}, rows);
     return 0;
   }
   if (command == "image show" || command == "image retire") {
@@ -423,6 +479,9 @@ int main(int argc, char** argv) {
               << "\n  sha256        " << image.sha256() << "\n  boot index    "
               << image.boot_index() << "\n  winload       "
               << (image.has_winload_efi() ? "efi " : "") << (image.has_winload_exe() ? "exe" : "")
+              << "\n  signed by     "
+              << (image.has_signature() ? "key " + image.signature().key_id()
+                                        : std::string("nobody: agents refuse unsigned images"))
               << "\n  published     " << image.published_at() << "\n";
     return 0;
   }

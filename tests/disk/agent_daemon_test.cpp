@@ -56,6 +56,16 @@ class AgentDaemonTest : public ::testing::Test {
                 Quote(dir_ / "v1.wim") + " --size-mb 12");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     MakeWindowsDisk(dir_ / "disk.img", "--label gpt --fill-mb 20");
+    // The key that signs the images the agents trust.
+    ASSERT_EQ(Sh(Quote(LIFEBOAT_CTL) + " key generate --out " + Quote(dir_ / "signer")).exit_code,
+              0);
+  }
+  // Publishes v1.wim as `version`, signed with the agents' trusted key; returns lifeboatctl's code.
+  int Publish(int port, const std::string& version) {
+    auto r = Ctl(port, "image publish " + Quote(dir_ / "v1.wim") + " --version " + version +
+                           " --sign-key " + Quote(dir_ / "signer.key"));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code;
   }
   // Starts the controller (on `port`, or a free one) and returns its port.
   int StartController(const std::string& env = "", int port = 0) {
@@ -81,6 +91,7 @@ class AgentDaemonTest : public ::testing::Test {
     std::ofstream config(dir_ / (name + ".conf"));
     config << "controller = 127.0.0.1:" << port << "\nmachine_id = " << id << "\ndisk = " << disk
            << "\nstate_dir = " << (dir_ / name) << "\nlabels = ring=canary\n"
+           << "trusted_keys = " << (dir_ / "signer.pub") << "\n"
            << more_config;
     config.close();
     return std::make_unique<Background>(
@@ -137,7 +148,7 @@ class AgentDaemonTest : public ::testing::Test {
 TEST_F(AgentDaemonTest, RolloutInstallsTheImageAndTheControllerRecordsEveryStep) {
   int port = StartController("LIFEBOAT_TEST_CORRUPT_CHUNK=1");
   ASSERT_GT(port, 0);
-  ASSERT_EQ(Ctl(port, "image publish " + Quote(dir_ / "v1.wim") + " --version 1.0").exit_code, 0);
+  ASSERT_EQ(Publish(port, "1.0"), 0);
   StartAgent(port);
   for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
@@ -182,7 +193,7 @@ TEST_F(AgentDaemonTest, RolloutInstallsTheImageAndTheControllerRecordsEveryStep)
 TEST_F(AgentDaemonTest, StepsReachTheControllerWhileApplyRuns) {
   int port = StartController();
   ASSERT_GT(port, 0);
-  ASSERT_EQ(Ctl(port, "image publish " + Quote(dir_ / "v1.wim") + " --version 1.0").exit_code, 0);
+  ASSERT_EQ(Publish(port, "1.0"), 0);
   const auto go = dir_ / "go";
   // apply stops after writing the image until the test says go.
   agent_ =
@@ -234,7 +245,7 @@ TEST_F(AgentDaemonTest, AnAssignmentWaitsForTheMaintenanceWindow) {
   const std::string before = ImageChecksum(dir_ / "disk.img");
   int port = StartController();
   ASSERT_GT(port, 0);
-  ASSERT_EQ(Ctl(port, "image publish " + Quote(dir_ / "v1.wim") + " --version 1.0").exit_code, 0);
+  ASSERT_EQ(Publish(port, "1.0"), 0);
   // A window that opens in two hours: the agent heartbeats but does not act.
   agent_ = Spawn(port, "pc-1", dir_ / "disk.img", "agent",
                  "maintenance_window = " + WindowFromNow(2, 2) + "\n");
@@ -264,6 +275,58 @@ TEST_F(AgentDaemonTest, AnAssignmentWaitsForTheMaintenanceWindow) {
   EXPECT_NE(agent_->Log().find("starting the download over"), std::string::npos) << agent_->Log();
 }
 
+TEST_F(AgentDaemonTest, ImagesNotSignedByATrustedKeyAreRefusedBeforeAnyDownload) {
+  const std::string before = ImageChecksum(dir_ / "disk.img");
+  int port = StartController();
+  ASSERT_GT(port, 0);
+  agent_ = Spawn(port, "pc-1", dir_ / "disk.img", "agent");
+  for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  // Each rollout fails on the one machine; the attempt's error says why.
+  int rollout = 0;
+  auto refused = [&](const std::string& version) {
+    EXPECT_EQ(Ctl(port, "rollout create --image " + version + " --label ring=canary").exit_code, 0);
+    WaitUntilSettled(port, ++rollout, 60);
+    std::string error;
+    for (int i = 0; i < 40 && error.empty(); ++i) {
+      auto attempts = Json(Ctl(port, "machine show pc-1 --json").out)->getArray("attempts");
+      for (size_t k = 0; attempts && k < attempts->size(); ++k) {
+        auto attempt = attempts->getObject(k);
+        if (attempt->getValue<std::string>("image_version") == version)
+          error = attempt->getValue<std::string>("error");
+      }
+      if (error.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    return error;
+  };
+  // Unsigned.
+  ASSERT_EQ(Ctl(port, "image publish " + Quote(dir_ / "v1.wim") + " --version 2.0").exit_code, 0);
+  EXPECT_NE(refused("2.0").find("unsigned"), std::string::npos);
+  // Signed by a key the agent does not trust.
+  ASSERT_EQ(Sh(Quote(LIFEBOAT_CTL) + " key generate --out " + Quote(dir_ / "stranger")).exit_code,
+            0);
+  ASSERT_EQ(Ctl(port, "image publish " + Quote(dir_ / "v1.wim") + " --version 3.0 --sign-key " +
+                          Quote(dir_ / "stranger.key"))
+                .exit_code,
+            0);
+  EXPECT_NE(refused("3.0").find("not among this agent's trusted_keys"), std::string::npos);
+  // Signed by the trusted key, then the manifest altered in the controller's database.
+  ASSERT_EQ(Publish(port, "4.0"), 0);
+  controller_->Kill();
+  ASSERT_EQ(Sh("sqlite3 " + Quote(dir_ / "controller/fleet.db") +
+               " \"UPDATE images SET signed_manifest = replace(signed_manifest, 'version: 4.0', "
+               "'version: 4.0 ') WHERE version = '4.0'\"")
+                .exit_code,
+            0);
+  ASSERT_EQ(StartController("", port), port);
+  EXPECT_NE(refused("4.0").find("does not match"), std::string::npos);
+  // Nothing was downloaded, and the disk is as it was.
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "agent/downloads") &&
+               !std::filesystem::is_empty(dir_ / "agent/downloads"));
+  agent_->Kill();
+  EXPECT_EQ(ImageChecksum(dir_ / "disk.img"), before);
+}
+
 TEST_F(AgentDaemonTest, AnAgentStartedWhileTheControllerIsDownRegistersWhenItIsBack) {
   int port = StartController();
   ASSERT_GT(port, 0);
@@ -287,7 +350,7 @@ TEST_F(AgentDaemonTest, AMachineWithoutRoomFailsClearlyAndTheThresholdHaltsTheRo
   const std::string full_before = ImageChecksum(dir_ / "full.img");
   int port = StartController();
   ASSERT_GT(port, 0);
-  ASSERT_EQ(Ctl(port, "image publish " + Quote(dir_ / "v1.wim") + " --version 1.0").exit_code, 0);
+  ASSERT_EQ(Publish(port, "1.0"), 0);
   auto good = Spawn(port, "pc-good", dir_ / "disk.img", "good");
   auto full = Spawn(port, "pc-full", dir_ / "full.img", "full");
   for (int i = 0;
@@ -315,7 +378,7 @@ TEST_F(AgentDaemonTest, AbortStopsNewWorkAndLeavesEveryMachineConsistent) {
   const std::string second_before = ImageChecksum(dir_ / "second.img");
   int port = StartController();
   ASSERT_GT(port, 0);
-  ASSERT_EQ(Ctl(port, "image publish " + Quote(dir_ / "v1.wim") + " --version 1.0").exit_code, 0);
+  ASSERT_EQ(Publish(port, "1.0"), 0);
   auto first = Spawn(port, "pc-a", dir_ / "disk.img", "a");
   auto second = Spawn(port, "pc-b", dir_ / "second.img", "b");
   for (int i = 0; i < 40 && Ctl(port, "machine list --json").out.find("pc-b") == std::string::npos;
@@ -369,7 +432,7 @@ TEST_F(AgentDaemonTest, AbortStopsNewWorkAndLeavesEveryMachineConsistent) {
 TEST_F(AgentDaemonTest, KilledControllerAndKilledAgentBothRecover) {
   int port = StartController();
   ASSERT_GT(port, 0);
-  ASSERT_EQ(Ctl(port, "image publish " + Quote(dir_ / "v1.wim") + " --version 1.0").exit_code, 0);
+  ASSERT_EQ(Publish(port, "1.0"), 0);
   // The agent's apply is killed (SIGKILL) in the middle of writing the image.
   {
     std::ofstream config(dir_ / "agent.conf");

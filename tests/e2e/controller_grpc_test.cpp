@@ -9,6 +9,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "common/ed25519.h"
+#include "common/image_manifest.h"
 #include "common/sha256.h"
 #include "controller/server.h"
 #include "tests/support/test_support.h"
@@ -184,6 +186,60 @@ TEST_F(ControllerGrpcTest, UploadsAreVerifiedAndBadOnesRejectedWithTheRightCode)
   // Beside it, the SHA-256 of the image up to every chunk's end, computed once for downloads.
   const auto prefixes = std::filesystem::file_size(dir_ / ("images/" + sha + ".wim.prefixes"));
   EXPECT_EQ(prefixes, (bytes.size() + (1 << 20) - 1) / (1 << 20) * 32);
+}
+
+TEST_F(ControllerGrpcTest, ASignatureIsKeptOnlyIfItDescribesAndMatchesTheImage) {
+  // The image's metadata as the controller reads it, from an unsigned publish.
+  v1::PublishImageFromPathResponse plain;
+  {
+    grpc::ClientContext context;
+    v1::PublishImageFromPathRequest request;
+    request.set_version("0.9");
+    request.set_path(*wims_ / "a.wim");
+    ASSERT_TRUE(admin_->PublishImageFromPath(&context, request, &plain).ok());
+    EXPECT_FALSE(plain.image().has_signature());
+  }
+  const auto& i = plain.image();
+  auto key = GenerateSigningKey().value();
+  auto other = GenerateSigningKey().value();
+  auto offer = [&](const std::string& version, const ImageManifest& m, const SigningKeyPair& signer,
+                   const std::string& public_key, v1::PublishImageFromPathResponse* response) {
+    grpc::ClientContext context;
+    v1::PublishImageFromPathRequest request;
+    request.set_version(version);
+    request.set_path(*wims_ / "a.wim");
+    auto* s = request.mutable_signed_by();
+    s->mutable_signature()->set_manifest(ManifestText(m));
+    s->mutable_signature()->set_signature(Sign(signer.private_pem, ManifestText(m)).value());
+    s->mutable_signature()->set_key_id(KeyId(signer.public_pem).value());
+    s->set_public_key(public_key);
+    return admin_->PublishImageFromPath(&context, request, response);
+  };
+  const ImageManifest right{"1.0",    i.sha256(),      i.size_bytes(),
+                            i.name(), i.description(), i.architecture()};
+  v1::PublishImageFromPathResponse response;
+  // A manifest for another version, for other bytes, or with another name: refused.
+  ImageManifest other_version = right, other_size = right, other_name = right;
+  other_version.version = "1.1";
+  other_size.size += 1;
+  other_name.name = "Something else";
+  for (const ImageManifest& wrong : {other_version, other_size, other_name}) {
+    auto status = offer("1.0", wrong, key, key.public_pem, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(status.error_message().find("signed_by: the manifest describes"), std::string::npos)
+        << status.error_message();
+  }
+  // Signed by one key, presented with another's public key: refused.
+  auto status = offer("1.0", right, key, other.public_pem, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("key_id"), std::string::npos) << status.error_message();
+  // Nothing of the refused publishes was kept; the right one is, with its signature.
+  ASSERT_TRUE(offer("1.0", right, key, key.public_pem, &response).ok());
+  ASSERT_TRUE(response.image().has_signature());
+  EXPECT_EQ(response.image().signature().manifest(), ManifestText(right));
+  EXPECT_EQ(response.image().signature().key_id(), KeyId(key.public_pem).value());
+  EXPECT_TRUE(Verify(key.public_pem, response.image().signature().manifest(),
+                     response.image().signature().signature()));
 }
 
 TEST_F(ControllerGrpcTest, AgentsGetAssignmentsDownloadWithResumeAndReport) {

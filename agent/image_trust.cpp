@@ -1,0 +1,50 @@
+#include "agent/image_trust.h"
+
+#include <fstream>
+
+#include "common/ed25519.h"
+#include "common/image_manifest.h"
+
+namespace lifeboat::agent {
+
+Result<TrustedKeys> TrustedKeys::Load(const std::vector<std::string>& files) {
+  TrustedKeys trusted;
+  for (const auto& file : files) {
+    std::ifstream in(file);
+    if (!in) return Fail(ErrorCode::kNotFound, "trusted_keys: cannot read " + file);
+    std::string pem{std::istreambuf_iterator<char>(in), {}};
+    auto id = KeyId(pem);
+    if (!id)
+      return Fail(ErrorCode::kInvalidArgument, "trusted_keys: " + file + ": " + id.error().message);
+    trusted.keys_[*id] = std::move(pem);
+  }
+  return trusted;
+}
+
+Result<std::string> TrustedKeys::Check(const Assignment& a) const {
+  const std::string image = "image " + a.version + " (" + a.sha256 + ")";
+  auto refuse = [&](const std::string& why) {
+    return Fail(ErrorCode::kRefused, image + " is not installed: " + why);
+  };
+  if (keys_.empty())
+    return refuse("this agent trusts no signing key (set trusted_keys in its config)");
+  if (a.manifest.empty())
+    return refuse("it is unsigned (publish it with lifeboatctl image publish --sign-key)");
+  auto key = keys_.find(a.key_id);
+  if (key == keys_.end())
+    return refuse("it is signed by key " + a.key_id + ", which is not among this agent's " +
+                  "trusted_keys");
+  if (!Verify(key->second, a.manifest, a.signature))
+    return refuse("the signature does not match its manifest under key " + a.key_id +
+                  " (the manifest or the signature was altered)");
+  auto manifest = ParseManifestText(a.manifest);
+  if (!manifest) return refuse(manifest.error().message);
+  if (manifest->version != a.version || manifest->sha256 != a.sha256 || manifest->size != a.size)
+    return refuse("the signed manifest is for version " + manifest->version + " (" +
+                  manifest->sha256 + ", " + std::to_string(manifest->size) +
+                  " bytes), not for what the controller assigned (" + std::to_string(a.size) +
+                  " bytes)");
+  return a.key_id;
+}
+
+}  // namespace lifeboat::agent

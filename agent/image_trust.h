@@ -1,0 +1,31 @@
+// Which images this agent may install: only those whose manifest is signed by one of the public
+// keys in its config (trusted_keys; several, so keys can be rotated), and whose signed manifest
+// names exactly the version, SHA-256 and size the controller assigned. The download then checks
+// the bytes against that SHA-256, so an image's bytes, manifest and signature are all covered.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "agent/controller_client.h"
+#include "common/error.h"
+
+namespace lifeboat::agent {
+
+class TrustedKeys {
+ public:
+  // Reads each PEM public key file. Errors: kNotFound or kInvalidArgument naming the file.
+  [[nodiscard]] static Result<TrustedKeys> Load(const std::vector<std::string>& files);
+
+  // The id of the key that signed the assignment's image. Errors: kRefused with the reason
+  // (unsigned, an unknown key, a signature that does not match, a manifest for other bytes).
+  [[nodiscard]] Result<std::string> Check(const Assignment& assignment) const;
+
+  [[nodiscard]] bool empty() const { return keys_.empty(); }
+
+ private:
+  std::map<std::string, std::string> keys_;  // key id -> PEM
+};
+
+}  // namespace lifeboat::agent

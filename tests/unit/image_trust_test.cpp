@@ -1,0 +1,132 @@
+// Which images an agent accepts: the manifest's exact form, and every way a signature can be
+// wrong, with real Ed25519 keys.
+#include "agent/image_trust.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "common/ed25519.h"
+#include "common/image_manifest.h"
+#include "tests/support/test_support.h"
+
+namespace lifeboat::agent {
+namespace {
+
+using test::TempDir;
+
+TEST(ImageManifest, RoundTripsAndEscapesLineBreaks) {
+  ImageManifest m{"8.1", std::string(64, 'a'), 524288000, "DaRT\nx64", "back\\slash", "x64"};
+  const std::string text = ManifestText(m);
+  EXPECT_NE(text.find("name: DaRT\\nx64\n"), std::string::npos) << text;
+  auto back = ParseManifestText(text);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, m);
+}
+
+TEST(ImageManifest, AnythingButTheCanonicalFormIsRefused) {
+  ImageManifest m{"8.1", std::string(64, 'a'), 10, "n", "d", "x64"};
+  const std::string text = ManifestText(m);
+  for (const std::string& bad :
+       {text.substr(0, text.size() - 1), "x" + text, text + "extra: 1\n",
+        std::string(text).replace(text.find("size: 10"), 8, "size: 010"),
+        std::string(text).replace(text.find("sha256: a"), 9, "sha256: A"), std::string()}) {
+    auto parsed = ParseManifestText(bad);
+    EXPECT_FALSE(parsed) << bad;
+    if (!parsed) {
+      EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument);
+    }
+  }
+}
+
+class TrustTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (auto* key : {&trusted_a_, &trusted_b_, &stranger_}) {
+      auto pair = GenerateSigningKey();
+      ASSERT_TRUE(pair);
+      *key = *pair;
+    }
+    std::ofstream(dir_ / "a.pub") << trusted_a_.public_pem;
+    std::ofstream(dir_ / "b.pub") << trusted_b_.public_pem;
+  }
+  // An assignment for `m`, signed with `key`.
+  static Assignment Signed(const ImageManifest& m, const SigningKeyPair& key) {
+    Assignment a{7, 1, m.version, m.sha256, m.size, ManifestText(m), "", ""};
+    a.signature = Sign(key.private_pem, a.manifest).value();
+    a.key_id = KeyId(key.public_pem).value();
+    return a;
+  }
+  TrustedKeys Load() {
+    auto keys = TrustedKeys::Load({dir_ / "a.pub", dir_ / "b.pub"});
+    EXPECT_TRUE(keys) << keys.error().message;
+    return *keys;
+  }
+  static std::string Why(const Result<std::string>& r) { return r ? "" : r.error().message; }
+
+  TempDir dir_;
+  SigningKeyPair trusted_a_, trusted_b_, stranger_;
+  const ImageManifest image_{"8.1", std::string(64, 'c'), 4096, "DaRT", "tools", "x64"};
+};
+
+TEST_F(TrustTest, EitherTrustedKeyIsAccepted) {
+  TrustedKeys keys = Load();
+  auto a = keys.Check(Signed(image_, trusted_a_));
+  ASSERT_TRUE(a) << Why(a);
+  EXPECT_EQ(*a, KeyId(trusted_a_.public_pem).value());
+  EXPECT_TRUE(keys.Check(Signed(image_, trusted_b_)));  // a rotated-in key
+}
+
+TEST_F(TrustTest, EveryWrongSignatureIsRefusedWithItsReason) {
+  TrustedKeys keys = Load();
+  Assignment unsigned_image = Signed(image_, trusted_a_);
+  unsigned_image.manifest.clear();
+  EXPECT_NE(Why(keys.Check(unsigned_image)).find("unsigned"), std::string::npos);
+
+  EXPECT_NE(Why(keys.Check(Signed(image_, stranger_))).find("not among this agent's trusted_keys"),
+            std::string::npos);
+
+  // A stranger's signature presented under a trusted key's id.
+  Assignment forged = Signed(image_, stranger_);
+  forged.key_id = KeyId(trusted_a_.public_pem).value();
+  EXPECT_NE(Why(keys.Check(forged)).find("does not match"), std::string::npos);
+
+  Assignment tampered = Signed(image_, trusted_a_);
+  tampered.manifest.replace(tampered.manifest.find("DaRT"), 4, "EVIL");
+  EXPECT_NE(Why(keys.Check(tampered)).find("does not match"), std::string::npos);
+
+  // A genuine signature of another image's manifest, assigned with this image's bytes.
+  ImageManifest other = image_;
+  other.sha256 = std::string(64, 'd');
+  Assignment swapped = Signed(other, trusted_a_);
+  swapped.sha256 = image_.sha256;
+  EXPECT_NE(Why(keys.Check(swapped)).find("signed manifest is for"), std::string::npos);
+  Assignment resized = Signed(image_, trusted_a_);
+  resized.size = 4097;
+  EXPECT_FALSE(keys.Check(resized));
+  Assignment renamed = Signed(image_, trusted_a_);
+  renamed.version = "8.2";
+  EXPECT_FALSE(keys.Check(renamed));
+
+  for (const auto& r : {keys.Check(unsigned_image), keys.Check(forged), keys.Check(swapped)}) {
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, ErrorCode::kRefused);
+  }
+}
+
+TEST_F(TrustTest, NoTrustedKeysRefusesEverythingAndBadKeyFilesAreClearErrors) {
+  auto none = TrustedKeys::Load({});
+  ASSERT_TRUE(none);
+  EXPECT_NE(Why(none->Check(Signed(image_, trusted_a_))).find("trusts no signing key"),
+            std::string::npos);
+  auto missing = TrustedKeys::Load({dir_ / "nope.pub"});
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("nope.pub"), std::string::npos);
+  std::ofstream(dir_ / "private.pem") << trusted_a_.private_pem;
+  auto private_key = TrustedKeys::Load({dir_ / "private.pem"});
+  ASSERT_FALSE(private_key);  // a private key is not a public key file
+  EXPECT_NE(private_key.error().message.find("private.pem"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lifeboat::agent

@@ -39,7 +39,11 @@ Error FromStatus(const grpc::Status& s, const std::string& what) {
   return {code, what + ": " + s.error_message()};
 }
 
+// Calls wait for the connection (up to their deadline) instead of failing at once while it is
+// being made: a call that fails fast leaves no thread driving the TLS handshake, which then only
+// moves on gRPC's 5-second backup poll, and a controller that came back would not be reached.
 void Deadline(grpc::ClientContext& c, int seconds) {
+  c.set_wait_for_ready(true);
   c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
 }
 
@@ -100,8 +104,19 @@ struct ControllerClient::Impl {
   std::unique_ptr<v1::AgentService::Stub> rpc;  // the generated client
 };
 
-ControllerClient::ControllerClient(const std::string& address) : impl_(std::make_unique<Impl>()) {
-  impl_->channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+ControllerClient::ControllerClient(const std::string& address, const ClientTls& tls)
+    : impl_(std::make_unique<Impl>()) {
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = tls.ca_pem;
+  options.pem_private_key = tls.key_pem;
+  options.pem_cert_chain = tls.certificate_pem;
+  // gRPC retries a lost connection on its own schedule (up to 2 minutes apart by default), and
+  // calls made meanwhile fail at once with the old error: a controller that comes back would be
+  // noticed late. Cap it near the daemon's own retry pace.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  impl_->channel = grpc::CreateCustomChannel(address, grpc::SslCredentials(options), args);
   impl_->rpc = v1::AgentService::NewStub(impl_->channel);
 }
 
@@ -111,7 +126,7 @@ Result<uint32_t> ControllerClient::Register(const std::string& machine_id,
                                             const std::map<std::string, std::string>& labels,
                                             const Inventory& inventory) {
   grpc::ClientContext context;
-  Deadline(context, 30);
+  Deadline(context, 10);
   v1::RegisterRequest request;
   request.set_machine_id(machine_id);
   request.set_hostname(inventory.hostname);
@@ -160,6 +175,10 @@ Result<ControllerClient::HeartbeatReply> ControllerClient::Heartbeat(
 Result<uint64_t> ControllerClient::Download(const std::string& sha256, uint64_t offset, int fd,
                                             Sha256& whole,
                                             const std::function<void(uint64_t)>& progress) {
+  // The stream itself has no deadline (an image may take long); it starts once connected.
+  if (!impl_->channel->WaitForConnected(std::chrono::system_clock::now() +
+                                        std::chrono::seconds(30)))
+    return Fail(ErrorCode::kBusy, "download: the controller cannot be reached");
   grpc::ClientContext context;
   v1::DownloadImageRequest request;
   request.set_sha256(sha256);
@@ -225,7 +244,7 @@ Result<uint64_t> ControllerClient::Download(const std::string& sha256, uint64_t 
 Result<uint64_t> ControllerClient::Report(const std::string& machine_id, uint64_t attempt_id,
                                           const std::vector<StepEvent>& events) {
   grpc::ClientContext context;
-  Deadline(context, 30);
+  Deadline(context, 10);
   v1::ReportProgressRequest request;
   request.set_machine_id(machine_id);
   request.set_attempt_id(attempt_id);

@@ -30,9 +30,17 @@ struct Assignment {
   std::string key_id;
 };
 
+// TLS: the controller's CA certificate, to verify the controller, and once the agent is enrolled
+// its own key and certificate, to prove who it is.
+struct ClientTls {
+  std::string ca_pem;
+  std::string key_pem;
+  std::string certificate_pem;
+};
+
 class ControllerClient {
  public:
-  explicit ControllerClient(const std::string& address);
+  ControllerClient(const std::string& address, const ClientTls& tls);
   ~ControllerClient();
 
   // Returns the heartbeat interval the controller asks for.

@@ -51,8 +51,8 @@ bool Sleep(const sigset_t& stop_signals, double seconds) {
 
 class Daemon {
  public:
-  Daemon(const DaemonConfig& config, TrustedKeys trusted, std::string agent, DaemonState& state,
-         std::string machine_id, const sigset_t& stop)
+  Daemon(const DaemonConfig& config, const ClientTls& tls, TrustedKeys trusted, std::string agent,
+         DaemonState& state, std::string machine_id, const sigset_t& stop)
       : config_(config),
         trusted_(std::move(trusted)),
         agent_(std::move(agent)),
@@ -60,7 +60,7 @@ class Daemon {
         machine_id_(std::move(machine_id)),
         disk_(config.disk),
         stop_(stop),
-        client_(config.controller) {}
+        client_(config.controller, tls) {}
 
   // Reads the inventory once, which also finds the Windows disk when none is configured.
   Result<void> Start() {
@@ -363,7 +363,15 @@ int RunDaemon(const DaemonConfig& config, const std::string& agent) {
     return kExitUsage;
   }
   if (trusted->empty()) Log("warning: no trusted_keys in the config: every image will be refused");
-  Daemon daemon(config, std::move(*trusted), agent, **state, machine_id, stop);
+  ClientTls tls;
+  std::ifstream ca(config.ca);
+  if (!ca) {
+    Log("cannot read the controller's CA certificate " + config.ca +
+        " (ca = ... in the config; the controller writes it to its DATA_DIR/ca.pem)");
+    return kExitUsage;
+  }
+  tls.ca_pem = std::string{std::istreambuf_iterator<char>(ca), {}};
+  Daemon daemon(config, tls, std::move(*trusted), agent, **state, machine_id, stop);
   if (auto started = daemon.Start(); !started) {
     Log(started.error().message);
     return started.error().code == ErrorCode::kNotFound ? kExitNotFound : kExitError;

@@ -29,11 +29,12 @@ struct DaemonConfig {
   std::optional<std::pair<int, int>> window;  // act only between these minutes of the day
   std::string window_text;                    // as written: "22:00-05:00"
   int lock_wait_seconds = 600;
-  std::vector<std::string> trusted_keys;  // public key files; images must be signed by one
+  std::vector<std::string> trusted_keys;    // public key files; images must be signed by one
+  std::string ca = "/etc/lifeboat/ca.pem";  // the controller's CA certificate
 };
 
 // key = value lines: controller, machine_id, labels (k=v,k=v), disk, state_dir, link,
-// maintenance_window (HH:MM-HH:MM), lock_wait, trusted_keys (file, file). Errors:
+// maintenance_window (HH:MM-HH:MM), lock_wait, trusted_keys (file, file), ca. Errors:
 // kInvalidArgument naming file:line.
 [[nodiscard]] Result<DaemonConfig> ReadDaemonConfig(const std::string& path);
 

@@ -48,6 +48,8 @@ Result<DaemonConfig> ReadDaemonConfig(const std::string& path) {
       c.disk = value;
     else if (key == "state_dir")
       c.state_dir = value;
+    else if (key == "ca")
+      c.ca = value;
     else if (key == "link")
       c.link = value;
     else if (key == "labels") {

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <string>
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
   std::string controller = "127.0.0.1:7443";
   int agents = 1000, threads = 16;
   double period = 30, seconds = 60;
-  std::string rollout_image;
+  std::string rollout_image, ca_file;
   double rollout_at = 30;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
@@ -78,6 +79,8 @@ int main(int argc, char** argv) {
       seconds = std::stod(v);
     else if (k == "--threads")
       threads = std::stoi(v);
+    else if (k == "--ca")
+      ca_file = v;
     else if (k == "--rollout-image")
       rollout_image = v;
     else if (k == "--rollout-at")
@@ -87,13 +90,19 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  std::ifstream ca_in(ca_file);
+  if (!ca_in) {
+    std::cerr << "--ca FILE: the controller's CA certificate is needed (TLS)\n";
+    return 2;
+  }
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = std::string{std::istreambuf_iterator<char>(ca_in), {}};
   // A few channels, as many agents share nothing but the controller.
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int i = 0; i < threads; ++i) {
     grpc::ChannelArguments args;
     args.SetInt("lifeboat.bench.channel", i);  // distinct channels, distinct connections
-    channels.push_back(
-        grpc::CreateCustomChannel(controller, grpc::InsecureChannelCredentials(), args));
+    channels.push_back(grpc::CreateCustomChannel(controller, grpc::SslCredentials(tls), args));
   }
   std::vector<Agent> fleet(static_cast<size_t>(agents));
   for (int i = 0; i < agents; ++i) {

@@ -31,7 +31,7 @@ build/bin/lifeboat-controller --listen 127.0.0.1:0 --http off --data-dir "$work/
 pids+=($!)
 for _ in $(seq 1 100); do grep -q "on port" "$work/controller.log" && break; sleep 0.1; done
 port=$(grep -o "gRPC on port [0-9]*" "$work/controller.log" | grep -o '[0-9]*$')
-build/bin/lifeboatctl --controller "127.0.0.1:$port" image publish "$work/image.wim" --version bench --from-path >/dev/null
+build/bin/lifeboatctl --controller "127.0.0.1:$port" --ca "$work/controller/ca.pem" image publish "$work/image.wim" --version bench --from-path >/dev/null
 
 # nginx serving the same bytes (the controller's own copy of the image), on a free port.
 mkdir -p "$work/nginx/logs"
@@ -58,7 +58,7 @@ done
 # One round of each first, not counted: the first fetch of the file after publishing is slower for
 # whichever goes first.
 curl -sf -o "$work/a.wim" "http://127.0.0.1:$http/$sha.wim" && sync -f "$work/a.wim"
-build/bin/lifeboat-bench-download "127.0.0.1:$port" "$sha" "$work/b.wim" > /dev/null
+build/bin/lifeboat-bench-download "127.0.0.1:$port" "$work/controller/ca.pem" "$sha" "$work/b.wim" > /dev/null
 total_curl=0 total_lb=0
 run_curl() {
   rm -f "$work/a.wim"
@@ -66,7 +66,7 @@ run_curl() {
 }
 run_lifeboat() {
   rm -f "$work/b.wim"
-  t_lb=$(build/bin/lifeboat-bench-download "127.0.0.1:$port" "$sha" "$work/b.wim")
+  t_lb=$(build/bin/lifeboat-bench-download "127.0.0.1:$port" "$work/controller/ca.pem" "$sha" "$work/b.wim")
 }
 for i in $(seq 1 "$rounds"); do
   # Alternating which goes first: the one that goes second meets the first one's writeback.

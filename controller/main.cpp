@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -16,17 +17,24 @@ constexpr const char* kUsage =
 
 Usage:
   lifeboat-controller [--config FILE] [--listen ADDR] [--http ADDR] [--data-dir DIR]
-                      [--heartbeat-seconds N]
+                      [--heartbeat-seconds N] [--tls-names NAME,NAME]
 
 Options (a flag overrides the config file):
-  --config FILE          key = value lines: listen, http_listen, data_dir, heartbeat_seconds
-                         ('#' starts a comment)
+  --config FILE          key = value lines: listen, http_listen, data_dir, heartbeat_seconds,
+                         tls_names ('#' starts a comment)
   --listen ADDR          gRPC address (default 127.0.0.1:7443; port 0 picks a free one, which is
                          printed)
   --http ADDR            HTTP address for /healthz, /metrics and /api/v1/... (default
                          127.0.0.1:7080; "off" for none)
   --data-dir DIR         state: fleet.db (SQLite) and images/ (default /var/lib/lifeboat-controller)
   --heartbeat-seconds N  how often agents call in (default 30)
+  --tls-names LIST       names and addresses agents and operators reach this controller by,
+                         for its server certificate (localhost, 127.0.0.1, ::1 and the host name
+                         are always in it)
+
+gRPC is TLS only. On the first start the controller makes its own CA and server certificate in
+DIR/tls (or uses ca.key/ca.pem, server.key/server.pem put there before) and copies the CA
+certificate to DIR/ca.pem: agents (ca = ...) and lifeboatctl (--ca) verify the controller with it.
   -h, --help             this help
 
 Stops cleanly on SIGINT or SIGTERM. Exit codes: 0 stopped, 1 could not start, 2 usage.
@@ -73,7 +81,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if ((a == "--config" || a == "--listen" || a == "--http" || a == "--data-dir" ||
-         a == "--heartbeat-seconds") &&
+         a == "--heartbeat-seconds" || a == "--tls-names") &&
         i + 1 < argc) {
       flags[a.substr(2)] = argv[++i];
     } else {
@@ -101,6 +109,15 @@ int main(int argc, char** argv) {
   if (auto v = setting("data-dir", "data_dir")) options.data_dir = *v;
   options.http_listen = setting("http", "http_listen").value_or("127.0.0.1:7080");
   if (options.http_listen == "off") options.http_listen.clear();
+  if (auto v = setting("tls-names", "tls_names")) {
+    std::istringstream names(*v);
+    std::string name;
+    while (std::getline(names, name, ',')) {
+      name.erase(0, name.find_first_not_of(" \t"));
+      name.erase(name.find_last_not_of(" \t") + 1);
+      if (!name.empty()) options.tls_names.push_back(name);
+    }
+  }
   if (auto v = setting("heartbeat-seconds", "heartbeat_seconds")) {
     if (v->empty() || v->find_first_not_of("0123456789") != std::string::npos || v->size() > 6) {
       std::cerr << "lifeboat-controller: heartbeat seconds '" << *v << "' is not a number\n";

@@ -5,6 +5,8 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include "controller/tls_setup.h"
+
 namespace lifeboat::controller {
 
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
@@ -19,7 +21,14 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s->port_);
+  // TLS always. A client certificate is checked against the controller's CA when one is shown;
+  // which calls need one (agents) or a token (operators) is decided per call.
+  auto tls = LoadOrCreateTls(options.data_dir, options.tls_names);
+  if (!tls) return std::unexpected(tls.error());
+  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = tls->ca.certificate_pem;
+  ssl.pem_key_cert_pairs.push_back({tls->server.key_pem, tls->server.certificate_pem});
+  builder.AddListeningPort(options.listen, grpc::SslServerCredentials(ssl), &s->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.RegisterService(s->agent_.get());
   builder.RegisterService(s->admin_.get());

@@ -64,6 +64,8 @@ Signing keys (local; no controller needed):
 Options:
   --controller ADDR  the controller's gRPC address (default: $LIFEBOAT_CONTROLLER or
                      127.0.0.1:7443)
+  --ca FILE          the controller's CA certificate, to verify it (TLS): default $LIFEBOAT_CA
+                     or /etc/lifeboat/ca.pem; the controller writes it to its DATA_DIR/ca.pem
   --json             print the response as JSON (protobuf's JSON mapping) on stdout
   -h, --help         this help
 
@@ -340,10 +342,19 @@ int main(int argc, char** argv) {
   std::vector<std::string> raw(argv + 1, argv + argc);
   std::string controller =
       std::getenv("LIFEBOAT_CONTROLLER") ? std::getenv("LIFEBOAT_CONTROLLER") : "127.0.0.1:7443";
-  static const std::vector<std::string> kValueOptions = {
-      "--controller",        "--version",     "--image", "--label",
-      "--machine",           "--waves",       "--wait",  "--max-in-progress",
-      "--failure-threshold", "--max-retries", "--out",   "--sign-key"};
+  static const std::vector<std::string> kValueOptions = {"--controller",
+                                                         "--version",
+                                                         "--image",
+                                                         "--label",
+                                                         "--machine",
+                                                         "--waves",
+                                                         "--wait",
+                                                         "--max-in-progress",
+                                                         "--failure-threshold",
+                                                         "--max-retries",
+                                                         "--out",
+                                                         "--sign-key",
+                                                         "--ca"};
   Args a;
   bool json = false;
   for (size_t i = 0; i < raw.size(); ++i) {
@@ -376,7 +387,17 @@ int main(int argc, char** argv) {
   const std::string command = a.positional[0] + " " + a.positional[1];
   std::vector<std::string> rest(a.positional.begin() + 2, a.positional.end());
   if (command == "key generate") return KeyGenerate(a.Value("--out"), json);
-  auto channel = grpc::CreateChannel(controller, grpc::InsecureChannelCredentials());
+  const std::string ca_file = a.Value("--ca").value_or(
+      std::getenv("LIFEBOAT_CA") ? std::getenv("LIFEBOAT_CA") : "/etc/lifeboat/ca.pem");
+  std::ifstream ca_in(ca_file);
+  if (!ca_in) {
+    return Usage("cannot read the controller's CA certificate " + ca_file +
+                 " (give --ca FILE or $LIFEBOAT_CA; the controller writes it to its "
+                 "DATA_DIR/ca.pem)");
+  }
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = std::string{std::istreambuf_iterator<char>(ca_in), {}};
+  auto channel = grpc::CreateChannel(controller, grpc::SslCredentials(tls));
   auto stub = v1::AdminService::NewStub(channel);
   auto deadline = [](grpc::ClientContext& c) {
     c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));

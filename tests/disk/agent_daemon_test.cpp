@@ -82,7 +82,8 @@ class AgentDaemonTest : public ::testing::Test {
     return 0;
   }
   CommandResult Ctl(int port, const std::string& args) {
-    return Sh(Quote(LIFEBOAT_CTL) + " --controller 127.0.0.1:" + std::to_string(port) + " " + args);
+    return Sh(Quote(LIFEBOAT_CTL) + " --controller 127.0.0.1:" + std::to_string(port) + " --ca " +
+              Quote(dir_ / "controller/ca.pem") + " " + args);
   }
   void StartAgent(int port) { agent_ = Spawn(port, "pc-1", dir_ / "disk.img", "agent"); }
   std::unique_ptr<Background> Spawn(int port, const std::string& id, const std::string& disk,
@@ -92,6 +93,7 @@ class AgentDaemonTest : public ::testing::Test {
     config << "controller = 127.0.0.1:" << port << "\nmachine_id = " << id << "\ndisk = " << disk
            << "\nstate_dir = " << (dir_ / name) << "\nlabels = ring=canary\n"
            << "trusted_keys = " << (dir_ / "signer.pub") << "\n"
+           << "ca = " << (dir_ / "controller/ca.pem") << "\n"
            << more_config;
     config.close();
     return std::make_unique<Background>(
@@ -332,7 +334,8 @@ TEST_F(AgentDaemonTest, AnAgentStartedWhileTheControllerIsDownRegistersWhenItIsB
   ASSERT_GT(port, 0);
   controller_->Kill();
   StartAgent(port);
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  for (int i = 0; i < 60 && agent_->Log().find("cannot register") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
   EXPECT_NE(agent_->Log().find("cannot register"), std::string::npos) << agent_->Log();
   ASSERT_EQ(StartController("", port), port);
   bool seen = false;
@@ -434,16 +437,8 @@ TEST_F(AgentDaemonTest, KilledControllerAndKilledAgentBothRecover) {
   ASSERT_GT(port, 0);
   ASSERT_EQ(Publish(port, "1.0"), 0);
   // The agent's apply is killed (SIGKILL) in the middle of writing the image.
-  {
-    std::ofstream config(dir_ / "agent.conf");
-    config << "controller = 127.0.0.1:" << port
-           << "\nmachine_id = pc-1\ndisk = " << (dir_ / "disk.img")
-           << "\nstate_dir = " << (dir_ / "agent") << "\n";
-  }
-  agent_ = std::make_unique<Background>("LIFEBOAT_TEST_CRASH_AT=apply:write-image:chunk:1 " +
-                                            Quote(LIFEBOAT_AGENT) + " run --config " +
-                                            Quote(dir_ / "agent.conf"),
-                                        dir_ / "agent.log");
+  agent_ = Spawn(port, "pc-1", dir_ / "disk.img", "agent", "",
+                 "LIFEBOAT_TEST_CRASH_AT=apply:write-image:chunk:1");
   for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --all --max-retries 2").exit_code, 0);
@@ -453,6 +448,11 @@ TEST_F(AgentDaemonTest, KilledControllerAndKilledAgentBothRecover) {
     failed_once = Ctl(port, "machine show pc-1").out.find("): failed") != std::string::npos;
   }
   ASSERT_TRUE(failed_once) << agent_->Log();
+  // It failed where it was killed: inside write-image, after the signature and download.
+  const std::string history = Ctl(port, "machine show pc-1").out;
+  EXPECT_NE(history.find("verify-signature STATUS_SUCCEEDED"), std::string::npos) << history;
+  EXPECT_NE(history.find("write-image STATUS_STARTED"), std::string::npos) << history;
+  EXPECT_EQ(history.find("write-image STATUS_SUCCEEDED"), std::string::npos) << history;
   // Now the agent itself and the controller are killed, and both come back.
   agent_->Kill();
   controller_->Kill();

@@ -11,8 +11,10 @@
 
 #include "common/ed25519.h"
 #include "common/image_manifest.h"
+#include "common/pki.h"
 #include "common/sha256.h"
 #include "controller/server.h"
+#include "tests/support/grpc_support.h"
 #include "tests/support/test_support.h"
 
 namespace lifeboat::controller {
@@ -47,8 +49,7 @@ class ControllerGrpcTest : public ::testing::Test {
     auto s = Server::Start(options);
     ASSERT_TRUE(s) << s.error().message;
     server_ = std::move(*s);
-    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
-                                   grpc::InsecureChannelCredentials());
+    channel_ = test::ChannelTo("127.0.0.1:" + std::to_string(server_->port()), dir_.path());
     agent_ = v1::AgentService::NewStub(channel_);
     admin_ = v1::AdminService::NewStub(channel_);
   }
@@ -186,6 +187,44 @@ TEST_F(ControllerGrpcTest, UploadsAreVerifiedAndBadOnesRejectedWithTheRightCode)
   // Beside it, the SHA-256 of the image up to every chunk's end, computed once for downloads.
   const auto prefixes = std::filesystem::file_size(dir_ / ("images/" + sha + ".wim.prefixes"));
   EXPECT_EQ(prefixes, (bytes.size() + (1 << 20) - 1) / (1 << 20) * 32);
+}
+
+// Transport: TLS only, with the controller's own CA. A plaintext client, a client that does not
+// trust that CA, and a client showing another CA's certificate all fail the connection; openssl
+// sees a server certificate that verifies under DATA_DIR/ca.pem.
+TEST_F(ControllerGrpcTest, OnlyTlsClientsThatTrustTheControllerGetThrough) {
+  const std::string address = "127.0.0.1:" + std::to_string(server_->port());
+  auto list_images = [](const std::shared_ptr<grpc::Channel>& channel) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::ListImagesResponse response;
+    return v1::AdminService::NewStub(channel)->ListImages(&context, v1::ListImagesRequest(),
+                                                          &response);
+  };
+  EXPECT_TRUE(list_images(channel_).ok());
+  auto plaintext = list_images(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  EXPECT_EQ(plaintext.error_code(), grpc::StatusCode::UNAVAILABLE) << plaintext.error_message();
+
+  auto other_ca = NewCertificateAuthority("Another CA", 30).value();
+  grpc::SslCredentialsOptions wrong_trust;
+  wrong_trust.pem_root_certs = other_ca.certificate_pem;
+  EXPECT_EQ(
+      list_images(grpc::CreateChannel(address, grpc::SslCredentials(wrong_trust))).error_code(),
+      grpc::StatusCode::UNAVAILABLE);
+
+  auto foreign = IssueWithNewKey(other_ca, {"pc-0042", {}, {}, false, true, 30}).value();
+  grpc::SslCredentialsOptions foreign_cert;
+  foreign_cert.pem_root_certs = test::ControllerCa(dir_.path());
+  foreign_cert.pem_private_key = foreign.key_pem;
+  foreign_cert.pem_cert_chain = foreign.certificate_pem;
+  EXPECT_EQ(
+      list_images(grpc::CreateChannel(address, grpc::SslCredentials(foreign_cert))).error_code(),
+      grpc::StatusCode::UNAVAILABLE);
+
+  auto seen = Sh("openssl s_client -connect " + address + " -alpn h2 -CAfile " +
+                 Quote(dir_ / "ca.pem") + " -verify_return_error -brief < /dev/null 2>&1");
+  EXPECT_NE(seen.out.find("Verification: OK"), std::string::npos) << seen.out;
+  EXPECT_EQ(Sh("stat -c %a " + Quote(dir_ / "tls/ca.key")).out, "600\n");
 }
 
 TEST_F(ControllerGrpcTest, ASignatureIsKeptOnlyIfItDescribesAndMatchesTheImage) {
@@ -474,8 +513,7 @@ TEST(ControllerHttp, HealthMetricsAndJsonApi) {
   auto server = Server::Start(options);
   ASSERT_TRUE(server) << server.error().message;
   const std::string base = "http://127.0.0.1:" + std::to_string((*server)->http_port());
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string((*server)->port()),
-                                     grpc::InsecureChannelCredentials());
+  auto channel = test::ChannelTo("127.0.0.1:" + std::to_string((*server)->port()), dir.path());
   auto agent = v1::AgentService::NewStub(channel);
   for (const char* id : {"alpha", "beta"}) {
     grpc::ClientContext context;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "lifeboat/v1/agent_service.grpc.pb.h"
+#include "tests/support/grpc_support.h"
 #include "tests/support/test_support.h"
 
 namespace lifeboat::test {
@@ -46,6 +47,7 @@ class ControllerProcess {
   }
   [[nodiscard]] std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   [[nodiscard]] int port() const { return port_; }
+  [[nodiscard]] const std::string& data_dir() const { return data_dir_; }
 
  private:
   std::string data_dir_, log_;
@@ -54,7 +56,8 @@ class ControllerProcess {
 };
 
 CommandResult Ctl(const ControllerProcess& c, const std::string& args) {
-  return Sh(Quote(LIFEBOAT_CTL) + " --controller " + c.address() + " " + args);
+  return Sh(Quote(LIFEBOAT_CTL) + " --controller " + c.address() + " --ca " +
+            Quote(c.data_dir() + "/ca.pem") + " " + args);
 }
 
 Poco::JSON::Object::Ptr Json(const std::string& text) {
@@ -111,7 +114,7 @@ TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
   ControllerProcess controller(dir_ / "controller");
   ASSERT_EQ(
       Ctl(controller, "image publish " + Quote(*wims_ / "a.wim") + " --version 1.0").exit_code, 0);
-  auto channel = grpc::CreateChannel(controller.address(), grpc::InsecureChannelCredentials());
+  auto channel = ChannelTo(controller.address(), controller.data_dir());
   auto agent = v1::AgentService::NewStub(channel);
   for (int i = 0; i < 6; ++i) {
     grpc::ClientContext context;
@@ -178,7 +181,7 @@ TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
   auto images = Json(Ctl(controller, "image list --json").out)->getArray("images");
   EXPECT_EQ(images->size(), 1u);
   // And the rollout carries on where it was: the second wave is handed out.
-  auto channel2 = grpc::CreateChannel(controller.address(), grpc::InsecureChannelCredentials());
+  auto channel2 = ChannelTo(controller.address(), controller.data_dir());
   auto agent2 = v1::AgentService::NewStub(channel2);
   int assigned = 0;
   for (int i = 0; i < 6; ++i) {

@@ -21,7 +21,9 @@ grep -qx "/etc/lifeboat/agent.conf" "$out/control/conffiles" || { echo "agent.co
 # Installed where the package puts it, `lifeboat-agent run` finds its daemon, which runs (and
 # keeps trying a controller that is not there).
 dpkg-deb -x "$deb" "$out/root"
-printf 'controller = 127.0.0.1:1\ndisk = /nonexistent\nstate_dir = %s\n' "$out/state" > "$out/agent.conf"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=test-ca -days 1 \
+  -keyout "$out/ca.key" -out "$out/ca.pem" 2>/dev/null
+printf 'controller = 127.0.0.1:1\ndisk = /nonexistent\nstate_dir = %s\nca = %s\n' "$out/state" "$out/ca.pem" > "$out/agent.conf"
 timeout 3 "$out/root/usr/bin/lifeboat-agent" run --config "$out/agent.conf" > "$out/agent.log" 2>&1 || true
 grep -q "cannot register with 127.0.0.1:1" "$out/agent.log" || { echo "the packaged agent did not start its daemon:"; cat "$out/agent.log"; exit 1; }
 echo "ok: $(basename "$deb")"

@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   std::string controller = "127.0.0.1:7443";
   int agents = 1000, threads = 16;
   double period = 30, seconds = 60;
-  std::string rollout_image, ca_file;
+  std::string rollout_image, ca_file, token_file;
   double rollout_at = 30;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
@@ -81,6 +81,8 @@ int main(int argc, char** argv) {
       threads = std::stoi(v);
     else if (k == "--ca")
       ca_file = v;
+    else if (k == "--token-file")
+      token_file = v;
     else if (k == "--rollout-image")
       rollout_image = v;
     else if (k == "--rollout-at")
@@ -217,7 +219,13 @@ int main(int argc, char** argv) {
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) workers.emplace_back(work, t);
 
-  auto admin = v1::AdminService::NewStub(channels[0]);
+  // The operator's side (creating and watching the rollout) carries the admin's token.
+  std::ifstream token_in(token_file);
+  std::string token;
+  std::getline(token_in, token);
+  auto admin = v1::AdminService::NewStub(grpc::CreateChannel(
+      controller, grpc::CompositeChannelCredentials(grpc::SslCredentials(tls),
+                                                    grpc::AccessTokenCredentials(token))));
   double rollout_seconds = -1;
   uint64_t rollout = 0;
   Clock::time_point rollout_start;

@@ -27,11 +27,11 @@ pid=$!
 for _ in $(seq 1 100); do grep -q "on port" "$work/controller.log" && break; sleep 0.1; done
 port=$(grep -o "gRPC on port [0-9]*" "$work/controller.log" | grep -o '[0-9]*$')
 http=$(grep -o "HTTP on port [0-9]*" "$work/controller.log" | grep -o '[0-9]*$')
-build/bin/lifeboatctl --controller "127.0.0.1:$port" --ca "$work/controller/ca.pem" image publish "$work/image.wim" --version bench-1 2>/dev/null
+build/bin/lifeboatctl --controller "127.0.0.1:$port" --ca "$work/controller/ca.pem" --token-file "$work/controller/admin.token" image publish "$work/image.wim" --version bench-1 2>/dev/null
 
 echo "== $agents agents, one heartbeat every $period s each; rollout after ${steady} s of steady state"
-build/bin/lifeboat-bench-agents --controller "127.0.0.1:$port" --ca "$work/controller/ca.pem" --agents "$agents" --period "$period" \
+build/bin/lifeboat-bench-agents --controller "127.0.0.1:$port" --ca "$work/controller/ca.pem" --token-file "$work/controller/admin.token" --agents "$agents" --period "$period" \
   --seconds 600 --rollout-image bench-1 --rollout-at "$steady"
 rss_kib=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
 printf 'controller peak RSS: %.1f MiB (target < 300)\n' "$(echo "$rss_kib / 1024" | bc -l)"
-curl -sf "http://127.0.0.1:$http/metrics" | grep -E '^lifeboat_rpc_duration_seconds_(count|sum)\{method="/lifeboat.v1.AgentService/Heartbeat"' || true
+curl -sf -H "Authorization: Bearer $(cat "$work/controller/admin.token")" "http://127.0.0.1:$http/metrics" | grep -E '^lifeboat_rpc_duration_seconds_(count|sum)\{method="/lifeboat.v1.AgentService/Heartbeat"' || true

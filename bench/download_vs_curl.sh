@@ -31,7 +31,7 @@ build/bin/lifeboat-controller --listen 127.0.0.1:0 --http off --data-dir "$work/
 pids+=($!)
 for _ in $(seq 1 100); do grep -q "on port" "$work/controller.log" && break; sleep 0.1; done
 port=$(grep -o "gRPC on port [0-9]*" "$work/controller.log" | grep -o '[0-9]*$')
-build/bin/lifeboatctl --controller "127.0.0.1:$port" --ca "$work/controller/ca.pem" image publish "$work/image.wim" --version bench --from-path >/dev/null
+build/bin/lifeboatctl --controller "127.0.0.1:$port" --ca "$work/controller/ca.pem" --token-file "$work/controller/admin.token" image publish "$work/image.wim" --version bench --from-path >/dev/null
 
 # nginx serving the same bytes (the controller's own copy of the image), on a free port.
 mkdir -p "$work/nginx/logs"

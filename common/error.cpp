@@ -26,6 +26,10 @@ const char* ErrorCodeName(ErrorCode code) {
       return "already-exists";
     case ErrorCode::kConflict:
       return "conflict";
+    case ErrorCode::kUnauthenticated:
+      return "unauthenticated";
+    case ErrorCode::kPermissionDenied:
+      return "permission-denied";
     case ErrorCode::kVerification:
       return "verification";
   }

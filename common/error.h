@@ -9,18 +9,20 @@
 namespace lifeboat {
 
 enum class ErrorCode {
-  kInvalidArgument,  // the caller asked for something malformed
-  kNotFound,         // a path, partition or record does not exist
-  kUnsupported,      // the disk or volume is of a kind Lifeboat refuses to change
-  kRefused,          // the planner refused; the message says why and what to do
-  kBusy,             // the disk is in use or locked by another process
-  kIo,               // reading or writing the disk failed
-  kTool,             // an external tool (ntfsresize, mkntfs, losetup) failed
-  kCorrupt,          // on-disk structures are damaged
-  kJournal,          // the agent's journal database failed
-  kVerification,     // a step finished but its result is not what was planned
-  kAlreadyExists,    // the thing to create exists already (an image version)
-  kConflict,         // the request is valid but the current state forbids it
+  kInvalidArgument,   // the caller asked for something malformed
+  kNotFound,          // a path, partition or record does not exist
+  kUnsupported,       // the disk or volume is of a kind Lifeboat refuses to change
+  kRefused,           // the planner refused; the message says why and what to do
+  kBusy,              // the disk is in use or locked by another process
+  kIo,                // reading or writing the disk failed
+  kTool,              // an external tool (ntfsresize, mkntfs, losetup) failed
+  kCorrupt,           // on-disk structures are damaged
+  kJournal,           // the agent's journal database failed
+  kVerification,      // a step finished but its result is not what was planned
+  kAlreadyExists,     // the thing to create exists already (an image version)
+  kConflict,          // the request is valid but the current state forbids it
+  kUnauthenticated,   // no credentials, or ones nobody issued
+  kPermissionDenied,  // known credentials whose role does not allow this, or a revoked identity
 };
 
 const char* ErrorCodeName(ErrorCode code);

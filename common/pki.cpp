@@ -9,7 +9,10 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include <cstdlib>
 #include <memory>
+
+#include "common/sha256.h"
 
 namespace lifeboat {
 
@@ -108,6 +111,13 @@ Result<std::string> Signed(X509* cert, X509* issuer, EVP_PKEY* issuer_key) {
 
 }  // namespace
 
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
+    std::abort();  // no randomness: nothing secure can be made
+  return ToHex({reinterpret_cast<const uint8_t*>(raw.data()), raw.size()});
+}
+
 Result<std::string> NewPrivateKey() {
   Key key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   std::string pem = key ? KeyPem(key.get()) : std::string();
@@ -172,8 +182,7 @@ Result<std::string> IssueCertificate(const KeyAndCertificate& ca, const std::str
                     "critical,digitalSignature,keyAgreement") ||
       !AddExtension(cert.get(), ca_cert.get(), NID_ext_key_usage, usage) ||
       !AddExtension(cert.get(), ca_cert.get(), NID_authority_key_identifier, "keyid") ||
-      (!names.empty() &&
-       !AddExtension(cert.get(), ca_cert.get(), NID_subject_alt_name, names)))
+      (!names.empty() && !AddExtension(cert.get(), ca_cert.get(), NID_subject_alt_name, names)))
     return Fail(ErrorCode::kIo, "could not add the certificate's extensions");
   return Signed(cert.get(), ca_cert.get(), ca_key.get());
 }

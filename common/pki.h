@@ -26,6 +26,9 @@ struct CertificateSpec {
   int days = 365;
 };
 
+// `bytes` random bytes from OpenSSL's generator, as hex: tokens and secrets.
+[[nodiscard]] std::string RandomHex(size_t bytes);
+
 // A new ECDSA P-256 private key, PEM (PKCS#8).
 [[nodiscard]] Result<std::string> NewPrivateKey();
 
@@ -49,7 +52,7 @@ struct CertificateSpec {
 
 struct CertificateInfo {
   std::string common_name;
-  std::string serial;     // hex
+  std::string serial;       // hex
   long long not_after = 0;  // seconds since the epoch
 };
 

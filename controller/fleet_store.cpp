@@ -85,6 +85,9 @@ std::vector<std::string> Migrations(const Dialect& d) {
       "ALTER TABLE images ADD COLUMN signed_manifest TEXT NOT NULL DEFAULT '';"
       "ALTER TABLE images ADD COLUMN signature TEXT NOT NULL DEFAULT '';"
       "ALTER TABLE images ADD COLUMN signing_key_id TEXT NOT NULL DEFAULT '';",
+      "CREATE TABLE operators("
+      "  name TEXT PRIMARY KEY, role TEXT NOT NULL, token_sha256 TEXT NOT NULL UNIQUE,"
+      "  created_at TEXT NOT NULL);",
   };
 }
 
@@ -809,6 +812,74 @@ Result<FleetSummary> FleetStore::Summary() {
     s.active_rollouts = static_cast<uint32_t>(active);
     return s;
   });
+}
+
+// ---- operators ----
+
+Result<void> FleetStore::AddOperator(const OperatorRecord& op) {
+  std::lock_guard lock(mutex_);
+  auto existing = Guard("find an operator", [&] {
+    int n = 0;
+    std::string name = op.name;
+    *session_ << "SELECT COUNT(*) FROM operators WHERE name = ?", into(n), use(name), now;
+    return n;
+  });
+  if (!existing) return std::unexpected(existing.error());
+  if (*existing > 0)
+    return Fail(ErrorCode::kAlreadyExists, "name: operator " + op.name + " exists already");
+  return Guard("add an operator", [&] {
+    std::string name = op.name, role = RoleName(op.role), hash = op.token_sha256;
+    *session_ << (std::string("INSERT INTO operators(name, role, token_sha256, created_at) "
+                              "VALUES (?, ?, ?, ") +
+                  dialect_.now + ")"),
+        use(name), use(role), use(hash), now;
+  });
+}
+
+namespace {
+
+std::vector<OperatorRecord> SelectOperators(Poco::Data::Session& s, const std::string& where,
+                                            const std::string& param) {
+  std::vector<std::string> name, role, hash, created;
+  std::string p = param;
+  Poco::Data::Statement st(s);
+  st << "SELECT name, role, token_sha256, created_at FROM operators " + where + " ORDER BY name",
+      into(name), into(role), into(hash), into(created);
+  if (!where.empty()) st, use(p);
+  st.execute();
+  std::vector<OperatorRecord> out;
+  for (size_t k = 0; k < name.size(); ++k)
+    out.push_back({name[k], ParseRole(role[k]).value_or(Role::kViewer), hash[k], created[k]});
+  return out;
+}
+
+}  // namespace
+
+Result<std::optional<OperatorRecord>> FleetStore::FindOperatorByToken(
+    const std::string& token_sha256) {
+  std::lock_guard lock(mutex_);
+  return Guard("find an operator", [&] {
+    auto rows = SelectOperators(*session_, "WHERE token_sha256 = ?", token_sha256);
+    return rows.empty() ? std::optional<OperatorRecord>{} : std::optional<OperatorRecord>{rows[0]};
+  });
+}
+
+Result<std::vector<OperatorRecord>> FleetStore::ListOperators() {
+  std::lock_guard lock(mutex_);
+  return Guard("list operators", [&] { return SelectOperators(*session_, "", ""); });
+}
+
+Result<void> FleetStore::RemoveOperator(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  auto removed = Guard("remove an operator", [&] {
+    std::string n = name;
+    Poco::Data::Statement st(*session_);
+    st << "DELETE FROM operators WHERE name = ?", use(n);
+    return st.execute();
+  });
+  if (!removed) return std::unexpected(removed.error());
+  if (*removed == 0) return Fail(ErrorCode::kNotFound, "name: no operator " + name);
+  return {};
 }
 
 }  // namespace lifeboat::controller

@@ -90,6 +90,13 @@ class FleetStore {
 
   [[nodiscard]] Result<FleetSummary> Summary();
 
+  // Operators. AddOperator: kAlreadyExists; RemoveOperator: kNotFound.
+  [[nodiscard]] Result<void> AddOperator(const OperatorRecord& op);
+  [[nodiscard]] Result<std::optional<OperatorRecord>> FindOperatorByToken(
+      const std::string& token_sha256);
+  [[nodiscard]] Result<std::vector<OperatorRecord>> ListOperators();
+  [[nodiscard]] Result<void> RemoveOperator(const std::string& name);
+
  private:
   FleetStore(std::unique_ptr<Poco::Data::Session> session, const Dialect& dialect);
   std::unique_ptr<Poco::Data::Session> session_;

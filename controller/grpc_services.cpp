@@ -131,9 +131,10 @@ grpc::Status AgentServiceImpl::ReportProgress(grpc::ServerContext*,
 
 // ---- AdminService ----
 
-grpc::Status AdminServiceImpl::PublishImage(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::PublishImage(grpc::ServerContext* context,
                                             grpc::ServerReader<v1::PublishImageRequest>* reader,
                                             v1::PublishImageResponse* response) {
+  if (auto denied = Deny(context, Role::kAdmin)) return *denied;
   v1::PublishImageRequest part;
   if (!reader->Read(&part) || part.part_case() != v1::PublishImageRequest::kHeader) {
     return {grpc::StatusCode::INVALID_ARGUMENT, "header: the first message must be the header"};
@@ -153,121 +154,185 @@ grpc::Status AdminServiceImpl::PublishImage(grpc::ServerContext*,
                 [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
 }
 
-grpc::Status AdminServiceImpl::PublishImageFromPath(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::PublishImageFromPath(grpc::ServerContext* context,
                                                     const v1::PublishImageFromPathRequest* request,
                                                     v1::PublishImageFromPathResponse* response) {
+  if (auto denied = Deny(context, Role::kAdmin)) return *denied;
   return Answer(fleet_.PublishFromPath(request->version(), request->path(),
                                        FromProto(request->signed_by(), request->has_signed_by())),
                 [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
 }
 
-grpc::Status AdminServiceImpl::ListImages(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::ListImages(grpc::ServerContext* context,
                                           const v1::ListImagesRequest* request,
                                           v1::ListImagesResponse* response) {
+  if (auto denied = Deny(context, Role::kViewer)) return *denied;
   return Answer(fleet_.Images(request->include_retired()),
                 [&](const std::vector<ImageRecord>& images) {
                   for (const auto& i : images) ToProto(i, response->add_images());
                 });
 }
 
-grpc::Status AdminServiceImpl::GetImage(grpc::ServerContext*, const v1::GetImageRequest* request,
+grpc::Status AdminServiceImpl::GetImage(grpc::ServerContext* context,
+                                        const v1::GetImageRequest* request,
                                         v1::GetImageResponse* response) {
+  if (auto denied = Deny(context, Role::kViewer)) return *denied;
   return Answer(fleet_.Image(request->version()),
                 [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
 }
 
-grpc::Status AdminServiceImpl::RetireImage(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::RetireImage(grpc::ServerContext* context,
                                            const v1::RetireImageRequest* request,
                                            v1::RetireImageResponse* response) {
+  if (auto denied = Deny(context, Role::kAdmin)) return *denied;
   return Answer(fleet_.RetireImage(request->version()),
                 [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
 }
 
-grpc::Status AdminServiceImpl::CreateRollout(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::CreateRollout(grpc::ServerContext* context,
                                              const v1::CreateRolloutRequest* request,
                                              v1::CreateRolloutResponse* response) {
+  if (auto denied = Deny(context, Role::kOperator)) return *denied;
   auto spec = FromProto(request->spec());
   if (!spec) return ToStatus(spec.error());
   return Answer(fleet_.CreateRollout(*spec),
                 [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
 }
 
-grpc::Status AdminServiceImpl::ListRollouts(grpc::ServerContext*, const v1::ListRolloutsRequest*,
+grpc::Status AdminServiceImpl::ListRollouts(grpc::ServerContext* context,
+                                            const v1::ListRolloutsRequest*,
                                             v1::ListRolloutsResponse* response) {
+  if (auto denied = Deny(context, Role::kViewer)) return *denied;
   return Answer(fleet_.Rollouts(), [&](const std::vector<RolloutView>& all) {
     for (const auto& r : all) ToProto(r, response->add_rollouts());
   });
 }
 
-grpc::Status AdminServiceImpl::GetRollout(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::GetRollout(grpc::ServerContext* context,
                                           const v1::GetRolloutRequest* request,
                                           v1::GetRolloutResponse* response) {
+  if (auto denied = Deny(context, Role::kViewer)) return *denied;
   return Answer(fleet_.Rollout(request->id()),
                 [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
 }
 
-grpc::Status AdminServiceImpl::PauseRollout(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::PauseRollout(grpc::ServerContext* context,
                                             const v1::PauseRolloutRequest* request,
                                             v1::PauseRolloutResponse* response) {
+  if (auto denied = Deny(context, Role::kOperator)) return *denied;
   return Answer(fleet_.Pause(request->id()),
                 [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
 }
 
-grpc::Status AdminServiceImpl::ResumeRollout(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::ResumeRollout(grpc::ServerContext* context,
                                              const v1::ResumeRolloutRequest* request,
                                              v1::ResumeRolloutResponse* response) {
+  if (auto denied = Deny(context, Role::kOperator)) return *denied;
   return Answer(fleet_.Resume(request->id()),
                 [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
 }
 
-grpc::Status AdminServiceImpl::AbortRollout(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::AbortRollout(grpc::ServerContext* context,
                                             const v1::AbortRolloutRequest* request,
                                             v1::AbortRolloutResponse* response) {
+  if (auto denied = Deny(context, Role::kOperator)) return *denied;
   return Answer(fleet_.Abort(request->id()),
                 [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
 }
 
-grpc::Status AdminServiceImpl::RollbackRollout(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::RollbackRollout(grpc::ServerContext* context,
                                                const v1::RollbackRolloutRequest* request,
                                                v1::RollbackRolloutResponse* response) {
+  if (auto denied = Deny(context, Role::kOperator)) return *denied;
   return Answer(fleet_.Rollback(request->id()),
                 [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
 }
 
-grpc::Status AdminServiceImpl::ListMachines(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::ListMachines(grpc::ServerContext* context,
                                             const v1::ListMachinesRequest* request,
                                             v1::ListMachinesResponse* response) {
+  if (auto denied = Deny(context, Role::kViewer)) return *denied;
   return Answer(fleet_.Machines(FromProto(request->labels())),
                 [&](const std::vector<MachineRecord>& all) {
                   for (const auto& m : all) ToProto(m, response->add_machines());
                 });
 }
 
-grpc::Status AdminServiceImpl::GetMachine(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::GetMachine(grpc::ServerContext* context,
                                           const v1::GetMachineRequest* request,
                                           v1::GetMachineResponse* response) {
+  if (auto denied = Deny(context, Role::kViewer)) return *denied;
   return Answer(fleet_.Machine(request->id()), [&](const MachineView& v) {
     ToProto(v.machine, response->mutable_machine());
     for (const auto& a : v.attempts) ToProto(a, response->add_attempts());
   });
 }
 
-grpc::Status AdminServiceImpl::RequestBootRecovery(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::RequestBootRecovery(grpc::ServerContext* context,
                                                    const v1::RequestBootRecoveryRequest* request,
                                                    v1::RequestBootRecoveryResponse* response) {
+  if (auto denied = Deny(context, Role::kOperator)) return *denied;
   return Answer(fleet_.RequestBootRecovery(request->machine_id()),
                 [&](const MachineRecord& m) { ToProto(m, response->mutable_machine()); });
 }
 
-grpc::Status AdminServiceImpl::GetFleetSummary(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::GetFleetSummary(grpc::ServerContext* context,
                                                const v1::GetFleetSummaryRequest*,
                                                v1::GetFleetSummaryResponse* response) {
+  if (auto denied = Deny(context, Role::kViewer)) return *denied;
   return Answer(fleet_.Summary(), [&](const FleetSummary& s) {
     response->set_machines(s.machines);
     for (const auto& [k, v] : s.by_state) (*response->mutable_by_state())[k] = v;
     for (const auto& [k, v] : s.by_version) (*response->mutable_by_version())[k] = v;
     response->set_active_rollouts(s.active_rollouts);
   });
+}
+
+std::optional<grpc::Status> AdminServiceImpl::Deny(grpc::ServerContext* context, Role needed) {
+  std::string authorization;
+  const auto& metadata = context->client_metadata();
+  if (auto it = metadata.find("authorization"); it != metadata.end())
+    authorization.assign(it->second.data(), it->second.size());
+  auto who = access_.Authorize(authorization, needed);
+  if (!who) return ToStatus(who.error());
+  return std::nullopt;
+}
+
+grpc::Status AdminServiceImpl::CreateOperator(grpc::ServerContext* context,
+                                              const v1::CreateOperatorRequest* request,
+                                              v1::CreateOperatorResponse* response) {
+  if (auto denied = Deny(context, Role::kAdmin)) return *denied;
+  auto role = ParseRole(request->role());
+  if (!role)
+    return {grpc::StatusCode::INVALID_ARGUMENT,
+            "role: '" + request->role() + "' is not viewer, operator or admin"};
+  return Answer(access_.AddOperator(request->name(), *role), [&](const std::string& token) {
+    response->mutable_operator_()->set_name(request->name());
+    response->mutable_operator_()->set_role(RoleName(*role));
+    response->set_token(token);
+  });
+}
+
+grpc::Status AdminServiceImpl::ListOperators(grpc::ServerContext* context,
+                                             const v1::ListOperatorsRequest*,
+                                             v1::ListOperatorsResponse* response) {
+  if (auto denied = Deny(context, Role::kAdmin)) return *denied;
+  return Answer(access_.Operators(), [&](const std::vector<OperatorRecord>& all) {
+    for (const auto& op : all) {
+      auto* out = response->add_operators();
+      out->set_name(op.name);
+      out->set_role(RoleName(op.role));
+      out->set_created_at(op.created_at);
+    }
+  });
+}
+
+grpc::Status AdminServiceImpl::RemoveOperator(grpc::ServerContext* context,
+                                              const v1::RemoveOperatorRequest* request,
+                                              v1::RemoveOperatorResponse*) {
+  if (auto denied = Deny(context, Role::kAdmin)) return *denied;
+  if (auto r = access_.RemoveOperator(request->name()); !r) return ToStatus(r.error());
+  return grpc::Status::OK;
 }
 
 }  // namespace lifeboat::controller

@@ -2,6 +2,7 @@
 // map errors to status codes through ToStatus. They hold no state and never touch disks or SQL.
 #pragma once
 
+#include "controller/access.h"
 #include "controller/fleet.h"
 #include "lifeboat/v1/admin_service.grpc.pb.h"
 #include "lifeboat/v1/agent_service.grpc.pb.h"
@@ -28,7 +29,7 @@ class AgentServiceImpl final : public v1::AgentService::Service {
 
 class AdminServiceImpl final : public v1::AdminService::Service {
  public:
-  explicit AdminServiceImpl(Fleet& fleet) : fleet_(fleet) {}
+  AdminServiceImpl(Fleet& fleet, Access& access) : fleet_(fleet), access_(access) {}
   grpc::Status PublishImage(grpc::ServerContext*, grpc::ServerReader<v1::PublishImageRequest>*,
                             v1::PublishImageResponse*) override;
   grpc::Status PublishImageFromPath(grpc::ServerContext*, const v1::PublishImageFromPathRequest*,
@@ -61,9 +62,18 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                                v1::GetFleetSummaryResponse*) override;
   grpc::Status RequestBootRecovery(grpc::ServerContext*, const v1::RequestBootRecoveryRequest*,
                                    v1::RequestBootRecoveryResponse*) override;
+  grpc::Status CreateOperator(grpc::ServerContext*, const v1::CreateOperatorRequest*,
+                              v1::CreateOperatorResponse*) override;
+  grpc::Status ListOperators(grpc::ServerContext*, const v1::ListOperatorsRequest*,
+                             v1::ListOperatorsResponse*) override;
+  grpc::Status RemoveOperator(grpc::ServerContext*, const v1::RemoveOperatorRequest*,
+                              v1::RemoveOperatorResponse*) override;
 
  private:
+  // The refusal when the caller's token does not allow `needed`; nullopt when it does.
+  std::optional<grpc::Status> Deny(grpc::ServerContext* context, Role needed);
   Fleet& fleet_;
+  Access& access_;
 };
 
 }  // namespace lifeboat::controller

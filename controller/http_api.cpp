@@ -50,9 +50,11 @@ void Send(HTTPServerResponse& response, HTTPResponse::HTTPStatus status, const s
 }
 
 void SendError(HTTPServerResponse& response, const Error& e) {
-  auto status = e.code == ErrorCode::kNotFound          ? HTTPResponse::HTTP_NOT_FOUND
-                : e.code == ErrorCode::kInvalidArgument ? HTTPResponse::HTTP_BAD_REQUEST
-                                                        : HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
+  auto status = e.code == ErrorCode::kNotFound           ? HTTPResponse::HTTP_NOT_FOUND
+                : e.code == ErrorCode::kInvalidArgument  ? HTTPResponse::HTTP_BAD_REQUEST
+                : e.code == ErrorCode::kUnauthenticated  ? HTTPResponse::HTTP_UNAUTHORIZED
+                : e.code == ErrorCode::kPermissionDenied ? HTTPResponse::HTTP_FORBIDDEN
+                                                         : HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
   Send(response, status, "application/json",
        "{\"error\":{\"code\":\"" + std::string(ErrorCodeName(e.code)) + "\",\"message\":\"" +
            Escape(e.message) + "\"}}\n");
@@ -60,7 +62,8 @@ void SendError(HTTPServerResponse& response, const Error& e) {
 
 class Handler : public Poco::Net::HTTPRequestHandler {
  public:
-  Handler(Fleet& fleet, RpcMetrics& metrics) : fleet_(fleet), metrics_(metrics) {}
+  Handler(Fleet& fleet, RpcMetrics& metrics, const Access& access)
+      : fleet_(fleet), metrics_(metrics), access_(access) {}
 
   void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
     const std::string path = request.getURI().substr(0, request.getURI().find('?'));
@@ -72,7 +75,16 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       auto summary = fleet_.Summary();  // the store answers: healthy
       if (!summary) return SendError(response, summary.error());
       Send(response, HTTPResponse::HTTP_OK, "text/plain", "ok\n");
-    } else if (path == "/metrics") {
+      return;
+    }
+    // Everything but /healthz is a viewer's read, as over gRPC.
+    auto who = access_.Authorize(request.get("Authorization", ""), Role::kViewer);
+    if (!who) {
+      if (who.error().code == ErrorCode::kUnauthenticated)
+        response.set("WWW-Authenticate", "Bearer");
+      return SendError(response, who.error());
+    }
+    if (path == "/metrics") {
       Send(response, HTTPResponse::HTTP_OK, "text/plain; version=0.0.4",
            MetricsText(fleet_, metrics_));
     } else if (path == "/api/v1/machines") {
@@ -109,18 +121,21 @@ class Handler : public Poco::Net::HTTPRequestHandler {
  private:
   Fleet& fleet_;
   RpcMetrics& metrics_;
+  const Access& access_;
 };
 
 class Factory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  Factory(Fleet& fleet, RpcMetrics& metrics) : fleet_(fleet), metrics_(metrics) {}
+  Factory(Fleet& fleet, RpcMetrics& metrics, const Access& access)
+      : fleet_(fleet), metrics_(metrics), access_(access) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
-    return new Handler(fleet_, metrics_);
+    return new Handler(fleet_, metrics_, access_);
   }
 
  private:
   Fleet& fleet_;
   RpcMetrics& metrics_;
+  const Access& access_;
 };
 
 }  // namespace
@@ -157,15 +172,15 @@ std::string MetricsText(Fleet& fleet, const RpcMetrics& metrics) {
 }
 
 Result<std::unique_ptr<HttpApi>> HttpApi::Start(const std::string& listen, Fleet& fleet,
-                                                RpcMetrics& metrics) {
+                                                RpcMetrics& metrics, const Access& access) {
   try {
     std::unique_ptr<HttpApi> api(new HttpApi);
     Poco::Net::ServerSocket socket{Poco::Net::SocketAddress(listen)};
     api->port_ = socket.address().port();
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(4);
-    api->server_ =
-        std::make_unique<Poco::Net::HTTPServer>(new Factory(fleet, metrics), socket, params);
+    api->server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(fleet, metrics, access),
+                                                           socket, params);
     api->server_->start();
     return api;
   } catch (const Poco::Exception& e) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "controller/access.h"
 #include "controller/fleet.h"
 #include "controller/metrics.h"
 
@@ -19,9 +20,11 @@ namespace lifeboat::controller {
 
 class HttpApi {
  public:
-  // Listens on "host:port" (port 0 picks a free one). Errors: kIo.
+  // Listens on "host:port" (port 0 picks a free one). /healthz is open; everything else needs a
+  // viewer's token (Authorization: Bearer ...), as over gRPC. Errors: kIo.
   [[nodiscard]] static Result<std::unique_ptr<HttpApi>> Start(const std::string& listen,
-                                                              Fleet& fleet, RpcMetrics& metrics);
+                                                              Fleet& fleet, RpcMetrics& metrics,
+                                                              const Access& access);
   ~HttpApi();
   [[nodiscard]] int port() const { return port_; }
 

@@ -12,6 +12,20 @@
 
 namespace lifeboat::controller {
 
+// What an operator may do; each role includes the ones before it.
+enum class Role { kViewer, kOperator, kAdmin };
+const char* RoleName(Role role);
+std::optional<Role> ParseRole(const std::string& name);
+
+// An operator: a name, a role, and the SHA-256 of the bearer token they present (the token itself
+// is shown once, when the operator is made, and never stored).
+struct OperatorRecord {
+  std::string name;
+  Role role = Role::kViewer;
+  std::string token_sha256;
+  std::string created_at;
+};
+
 // An image's signature as published (lifeboat.v1.ImageSignature). An empty manifest: unsigned.
 struct ImageSignatureRecord {
   std::string manifest;   // common/image_manifest.h

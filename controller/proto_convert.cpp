@@ -28,6 +28,12 @@ grpc::Status ToStatus(const Error& e) {
     case ErrorCode::kBusy:
       code = grpc::StatusCode::UNAVAILABLE;
       break;
+    case ErrorCode::kUnauthenticated:
+      code = grpc::StatusCode::UNAUTHENTICATED;
+      break;
+    case ErrorCode::kPermissionDenied:
+      code = grpc::StatusCode::PERMISSION_DENIED;
+      break;
     case ErrorCode::kIo:
     case ErrorCode::kTool:
     case ErrorCode::kJournal:

@@ -16,7 +16,11 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   s->store_ = std::move(*store);
   s->fleet_ = std::make_unique<Fleet>(*s->store_, options.data_dir);
   s->agent_ = std::make_unique<AgentServiceImpl>(*s->fleet_, options.heartbeat_seconds);
-  s->admin_ = std::make_unique<AdminServiceImpl>(*s->fleet_);
+  // The first start makes an admin whose token only root can read (DATA_DIR/admin.token).
+  s->access_ = std::make_unique<Access>(*s->store_);
+  if (auto r = s->access_->Bootstrap(options.data_dir + "/admin.token"); !r)
+    return std::unexpected(r.error());
+  s->admin_ = std::make_unique<AdminServiceImpl>(*s->fleet_, *s->access_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -41,7 +45,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
                 "cannot listen on " + options.listen + " (in use, or not an address)");
   }
   if (!options.http_listen.empty()) {
-    auto http = HttpApi::Start(options.http_listen, *s->fleet_, s->metrics_);
+    auto http = HttpApi::Start(options.http_listen, *s->fleet_, s->metrics_, *s->access_);
     if (!http) return std::unexpected(http.error());
     s->http_ = std::move(*http);
   }

@@ -41,6 +41,7 @@ class Server {
   Server() = default;
   std::unique_ptr<FleetStore> store_;
   std::unique_ptr<Fleet> fleet_;
+  std::unique_ptr<Access> access_;
   std::unique_ptr<AgentServiceImpl> agent_;
   std::unique_ptr<AdminServiceImpl> admin_;
   RpcMetrics metrics_;

@@ -57,6 +57,10 @@ Machines:
   machine boot-recovery ID             the machine's next boot (only) starts Lifeboat
 Fleet:
   fleet summary
+Operators (admin):
+  operator add NAME --role viewer|operator|admin
+                                       prints the new operator's token, once
+  operator list | operator remove NAME
 Signing keys (local; no controller needed):
   key generate --out PREFIX            a new Ed25519 key pair for signing images: PREFIX.key
                                        (private, mode 0600, never overwritten) and PREFIX.pub
@@ -66,11 +70,15 @@ Options:
                      127.0.0.1:7443)
   --ca FILE          the controller's CA certificate, to verify it (TLS): default $LIFEBOAT_CA
                      or /etc/lifeboat/ca.pem; the controller writes it to its DATA_DIR/ca.pem
+  --token-file FILE  this operator's token (default $LIFEBOAT_TOKEN_FILE, or the token itself in
+                     $LIFEBOAT_TOKEN). The first admin's is DATA_DIR/admin.token on the controller;
+                     roles: viewer (reads), operator (rollouts, boot-recovery), admin (all)
   --json             print the response as JSON (protobuf's JSON mapping) on stdout
   -h, --help         this help
 
 Exit codes: 0 done, 1 error, 2 usage or invalid argument, 3 refused (exists, in use, retired,
-            bytes did not match), 4 controller unreachable, 5 not found.
+            bytes did not match), 4 controller unreachable, 5 not found, 6 not allowed (no or
+            unknown token, or a role too low).
 )";
 
 int Usage(const std::string& problem) {
@@ -95,6 +103,9 @@ int ExitFor(const grpc::Status& s) {
       return 4;
     case grpc::StatusCode::NOT_FOUND:
       return 5;
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return 6;
     default:
       return 1;
   }
@@ -354,7 +365,9 @@ int main(int argc, char** argv) {
                                                          "--max-retries",
                                                          "--out",
                                                          "--sign-key",
-                                                         "--ca"};
+                                                         "--ca",
+                                                         "--token-file",
+                                                         "--role"};
   Args a;
   bool json = false;
   for (size_t i = 0; i < raw.size(); ++i) {
@@ -397,7 +410,21 @@ int main(int argc, char** argv) {
   }
   grpc::SslCredentialsOptions tls;
   tls.pem_root_certs = std::string{std::istreambuf_iterator<char>(ca_in), {}};
-  auto channel = grpc::CreateChannel(controller, grpc::SslCredentials(tls));
+  // The operator's token goes with every call as "authorization: Bearer <token>".
+  std::string token = std::getenv("LIFEBOAT_TOKEN") ? std::getenv("LIFEBOAT_TOKEN") : "";
+  std::optional<std::string> token_file = a.Value("--token-file");
+  if (!token_file && std::getenv("LIFEBOAT_TOKEN_FILE"))
+    token_file = std::getenv("LIFEBOAT_TOKEN_FILE");
+  if (token_file) {
+    std::ifstream token_in(*token_file);
+    if (!token_in || !std::getline(token_in, token))
+      return Usage("cannot read the operator token in " + *token_file);
+  }
+  auto credentials = token.empty()
+                         ? grpc::SslCredentials(tls)
+                         : grpc::CompositeChannelCredentials(grpc::SslCredentials(tls),
+                                                             grpc::AccessTokenCredentials(token));
+  auto channel = grpc::CreateChannel(controller, credentials);
   auto stub = v1::AdminService::NewStub(channel);
   auto deadline = [](grpc::ClientContext& c) {
     c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -703,6 +730,52 @@ int main(int argc, char** argv) {
     else
       std::cout << "requested: " << rest[0]
                 << " boots into Lifeboat once, after its agent next calls in\n";
+    return 0;
+  }
+  if (command == "operator add") {
+    if (!need(1, "NAME")) return 2;
+    grpc::ClientContext context;
+    deadline(context);
+    v1::CreateOperatorRequest request;
+    request.set_name(rest[0]);
+    request.set_role(a.Value("--role").value_or(""));
+    v1::CreateOperatorResponse response;
+    auto s = stub->CreateOperator(&context, request, &response);
+    if (!s.ok()) return Fail(s, json);
+    if (json)
+      std::cout << Json(response) << "\n";
+    else
+      std::cout << "operator " << response.operator_().name() << " (" << response.operator_().role()
+                << "); their token, shown only now:\n"
+                << response.token() << "\n";
+    return 0;
+  }
+  if (command == "operator list") {
+    grpc::ClientContext context;
+    deadline(context);
+    v1::ListOperatorsResponse response;
+    auto s = stub->ListOperators(&context, v1::ListOperatorsRequest(), &response);
+    if (!s.ok()) return Fail(s, json);
+    if (json) {
+      std::cout << Json(response) << "\n";
+      return 0;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& op : response.operators())
+      rows.push_back({op.name(), op.role(), op.created_at()});
+    Table({"NAME", "ROLE", "CREATED"}, rows);
+    return 0;
+  }
+  if (command == "operator remove") {
+    if (!need(1, "NAME")) return 2;
+    grpc::ClientContext context;
+    deadline(context);
+    v1::RemoveOperatorRequest request;
+    request.set_name(rest[0]);
+    v1::RemoveOperatorResponse response;
+    auto s = stub->RemoveOperator(&context, request, &response);
+    if (!s.ok()) return Fail(s, json);
+    if (!json) std::cout << "removed operator " << rest[0] << "\n";
     return 0;
   }
   if (command == "fleet summary") {

@@ -83,7 +83,8 @@ class AgentDaemonTest : public ::testing::Test {
   }
   CommandResult Ctl(int port, const std::string& args) {
     return Sh(Quote(LIFEBOAT_CTL) + " --controller 127.0.0.1:" + std::to_string(port) + " --ca " +
-              Quote(dir_ / "controller/ca.pem") + " " + args);
+              Quote(dir_ / "controller/ca.pem") + " --token-file " +
+              Quote(dir_ / "controller/admin.token") + " " + args);
   }
   void StartAgent(int port) { agent_ = Spawn(port, "pc-1", dir_ / "disk.img", "agent"); }
   std::unique_ptr<Background> Spawn(int port, const std::string& id, const std::string& disk,

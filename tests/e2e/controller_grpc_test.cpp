@@ -513,6 +513,7 @@ TEST(ControllerHttp, HealthMetricsAndJsonApi) {
   auto server = Server::Start(options);
   ASSERT_TRUE(server) << server.error().message;
   const std::string base = "http://127.0.0.1:" + std::to_string((*server)->http_port());
+  const std::string auth = "-H 'Authorization: Bearer " + test::AdminToken(dir.path()) + "' ";
   auto channel = test::ChannelTo("127.0.0.1:" + std::to_string((*server)->port()), dir.path());
   auto agent = v1::AgentService::NewStub(channel);
   for (const char* id : {"alpha", "beta"}) {
@@ -531,10 +532,20 @@ TEST(ControllerHttp, HealthMetricsAndJsonApi) {
     EXPECT_EQ(agent->Heartbeat(&context, request, &response).error_code(),
               grpc::StatusCode::NOT_FOUND);
   }
-  auto health = Sh("curl -sf " + base + "/healthz");
+  // Only /healthz is open; the rest needs a viewer's token, as over gRPC.
+  EXPECT_EQ(Sh("curl -sf " + base + "/healthz").out, "ok\n");
+  for (const char* path : {"/metrics", "/api/v1/machines"}) {
+    EXPECT_EQ(Sh("curl -s -o /dev/null -w '%{http_code}' " + base + path).out, "401") << path;
+    EXPECT_EQ(Sh("curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer lbo_nobody' " +
+                 base + path)
+                  .out,
+              "401")
+        << path;
+  }
+  auto health = Sh("curl -sf " + auth + base + "/healthz");
   EXPECT_EQ(health.exit_code, 0);
   EXPECT_EQ(health.out, "ok\n");
-  auto metrics = Sh("curl -sf " + base + "/metrics");
+  auto metrics = Sh("curl -sf " + auth + base + "/metrics");
   ASSERT_EQ(metrics.exit_code, 0);
   EXPECT_NE(metrics.out.find("lifeboat_machines{state=\"idle\"} 2"), std::string::npos)
       << metrics.out;
@@ -549,18 +560,22 @@ TEST(ControllerHttp, HealthMetricsAndJsonApi) {
       metrics.out.find(
           "lifeboat_rpc_duration_seconds_count{method=\"/lifeboat.v1.AgentService/Register\"} 2"),
       std::string::npos);
-  auto machines = Sh("curl -sf " + base + "/api/v1/machines");
+  auto machines = Sh("curl -sf " + auth + base + "/api/v1/machines");
   ASSERT_EQ(machines.exit_code, 0);
   EXPECT_NE(machines.out.find("\"hostname\":\"beta.corp\""), std::string::npos) << machines.out;
-  auto one = Sh("curl -sf " + base + "/api/v1/machines/alpha");
+  auto one = Sh("curl -sf " + auth + base + "/api/v1/machines/alpha");
   EXPECT_NE(one.out.find("\"id\":\"alpha\""), std::string::npos) << one.out;
-  EXPECT_EQ(Sh("curl -s -o /dev/null -w '%{http_code}' " + base + "/api/v1/machines/nobody").out,
+  EXPECT_EQ(
+      Sh("curl -s -o /dev/null -w '%{http_code}' " + auth + base + "/api/v1/machines/nobody").out,
+      "404");
+  EXPECT_EQ(
+      Sh("curl -s -o /dev/null -w '%{http_code}' " + auth + base + "/api/v1/rollouts/abc").out,
+      "400");
+  EXPECT_EQ(Sh("curl -s -o /dev/null -w '%{http_code}' " + auth + base + "/api/v1/rollouts/7").out,
             "404");
-  EXPECT_EQ(Sh("curl -s -o /dev/null -w '%{http_code}' " + base + "/api/v1/rollouts/abc").out,
-            "400");
-  EXPECT_EQ(Sh("curl -s -o /dev/null -w '%{http_code}' " + base + "/api/v1/rollouts/7").out, "404");
-  EXPECT_EQ(Sh("curl -s -o /dev/null -w '%{http_code}' -X POST " + base + "/api/v1/machines").out,
-            "405");
+  EXPECT_EQ(
+      Sh("curl -s -o /dev/null -w '%{http_code}' -X POST " + auth + base + "/api/v1/machines").out,
+      "405");
 }
 
 }  // namespace

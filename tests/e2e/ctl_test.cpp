@@ -57,7 +57,8 @@ class ControllerProcess {
 
 CommandResult Ctl(const ControllerProcess& c, const std::string& args) {
   return Sh(Quote(LIFEBOAT_CTL) + " --controller " + c.address() + " --ca " +
-            Quote(c.data_dir() + "/ca.pem") + " " + args);
+            Quote(c.data_dir() + "/ca.pem") + " --token-file " +
+            Quote(c.data_dir() + "/admin.token") + " " + args);
 }
 
 Poco::JSON::Object::Ptr Json(const std::string& text) {
@@ -108,6 +109,57 @@ TEST_F(CtlTest, OperatorCommandsAndTheirExitCodes) {
   EXPECT_EQ(Json(summary.out)->getValue<int>("machines"), 0);
   controller.Kill();
   EXPECT_EQ(Ctl(controller, "fleet summary").exit_code, 4);  // unreachable
+}
+
+// Roles: every call needs a token; a viewer reads, an operator runs rollouts, an admin does the
+// rest. Refusals exit 6, name the role, and change nothing. HTTP follows the same rules.
+TEST_F(CtlTest, EachRoleMayDoItsOwnWorkAndNothingMore) {
+  ControllerProcess controller(dir_ / "controller");
+  ASSERT_GT(controller.port(), 0);
+  EXPECT_EQ(Sh("stat -c %a " + Quote(controller.data_dir() + "/admin.token")).out, "600\n");
+  const std::string base = Quote(LIFEBOAT_CTL) + " --controller " + controller.address() +
+                           " --ca " + Quote(controller.data_dir() + "/ca.pem") + " ";
+  auto as = [&](const std::string& token, const std::string& args) {
+    return Sh("LIFEBOAT_TOKEN=" + Quote(token) + " " + base + args);
+  };
+  // No token, and a token nobody was given.
+  auto anonymous = Sh(base + "image list");
+  EXPECT_EQ(anonymous.exit_code, 6);
+  EXPECT_NE(anonymous.err.find("no operator token"), std::string::npos) << anonymous.err;
+  EXPECT_EQ(as("lbo_" + std::string(64, '0'), "image list").exit_code, 6);
+
+  auto made = [&](const std::string& name, const std::string& role) {
+    auto r = Ctl(controller, "operator add " + name + " --role " + role + " --json");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return Json(r.out)->getValue<std::string>("token");
+  };
+  const std::string viewer = made("helpdesk", "viewer"), op = made("deskeng", "operator");
+  EXPECT_EQ(Ctl(controller, "operator add helpdesk --role viewer").exit_code, 3);  // exists
+  EXPECT_EQ(Ctl(controller, "operator add x --role superuser").exit_code, 2);
+
+  ASSERT_EQ(
+      Ctl(controller, "image publish " + Quote(*wims_ / "a.wim") + " --version 1.0").exit_code, 0);
+  // The viewer reads, and may not roll out, publish or manage operators.
+  EXPECT_EQ(as(viewer, "image list").exit_code, 0);
+  EXPECT_EQ(as(viewer, "fleet summary").exit_code, 0);
+  auto refused = as(viewer, "rollout create --image 1.0 --all");
+  EXPECT_EQ(refused.exit_code, 6);
+  EXPECT_NE(refused.err.find("operator helpdesk is a viewer; this needs the operator role"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_EQ(as(viewer, "image retire 1.0").exit_code, 6);
+  EXPECT_EQ(as(viewer, "operator add mallory --role admin").exit_code, 6);
+  // The operator may not publish or manage operators either.
+  EXPECT_EQ(as(op, "image publish " + Quote(*wims_ / "a.wim") + " --version 2.0").exit_code, 6);
+  EXPECT_EQ(as(op, "operator list").exit_code, 6);
+  // Nothing of that happened.
+  EXPECT_EQ(Json(Ctl(controller, "rollout list --json").out)->getArray("rollouts")->size(), 0u);
+  EXPECT_EQ(Json(Ctl(controller, "image list --json").out)->getArray("images")->size(), 1u);
+  auto operators = Ctl(controller, "operator list --json");
+  EXPECT_EQ(Json(operators.out)->getArray("operators")->size(), 3u) << operators.out;
+  // A removed operator's token stops working.
+  ASSERT_EQ(Ctl(controller, "operator remove helpdesk").exit_code, 0);
+  EXPECT_EQ(as(viewer, "image list").exit_code, 6);
 }
 
 TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {

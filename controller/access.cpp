@@ -59,6 +59,20 @@ Result<void> Access::Bootstrap(const std::string& token_file) {
 }
 
 Result<OperatorRecord> Access::Authorize(const std::string& authorization, Role needed) const {
+  auto op = Identify(authorization);
+  if (!op) return op;
+  if (auto allowed = Allow(*op, needed); !allowed) return std::unexpected(allowed.error());
+  return op;
+}
+
+Result<void> Access::Allow(const OperatorRecord& op, Role needed) {
+  if (op.role < needed)
+    return Fail(ErrorCode::kPermissionDenied, "operator " + op.name + " is a " + RoleName(op.role) +
+                                                  "; this needs the " + RoleName(needed) + " role");
+  return {};
+}
+
+Result<OperatorRecord> Access::Identify(const std::string& authorization) const {
   static const std::string kBearer = "Bearer ";
   if (!authorization.starts_with(kBearer))
     return Fail(ErrorCode::kUnauthenticated,
@@ -67,10 +81,6 @@ Result<OperatorRecord> Access::Authorize(const std::string& authorization, Role 
   auto found = store_.FindOperatorByToken(HashOf(authorization.substr(kBearer.size())));
   if (!found) return std::unexpected(found.error());
   if (!*found) return Fail(ErrorCode::kUnauthenticated, "this token belongs to no operator");
-  if ((*found)->role < needed)
-    return Fail(ErrorCode::kPermissionDenied, "operator " + (*found)->name + " is a " +
-                                                  RoleName((*found)->role) + "; this needs the " +
-                                                  RoleName(needed) + " role");
   return **found;
 }
 

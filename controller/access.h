@@ -21,9 +21,12 @@ class Access {
   // 0600. Otherwise does nothing.
   [[nodiscard]] Result<void> Bootstrap(const std::string& token_file);
 
-  // The operator behind `authorization` ("Bearer <token>"), if their role is at least `needed`.
-  // Errors: kUnauthenticated (none, malformed, or a token nobody was given), kPermissionDenied
-  // (the role is too low; the message names both roles).
+  // The operator behind `authorization` ("Bearer <token>"). Errors: kUnauthenticated (none,
+  // malformed, or a token nobody was given).
+  [[nodiscard]] Result<OperatorRecord> Identify(const std::string& authorization) const;
+  // kPermissionDenied, naming both roles, unless the operator's role is at least `needed`.
+  [[nodiscard]] static Result<void> Allow(const OperatorRecord& op, Role needed);
+  // Identify, then Allow.
   [[nodiscard]] Result<OperatorRecord> Authorize(const std::string& authorization,
                                                  Role needed) const;
 
@@ -31,6 +34,12 @@ class Access {
   [[nodiscard]] Result<std::string> AddOperator(const std::string& name, Role role);
   [[nodiscard]] Result<std::vector<OperatorRecord>> Operators();
   [[nodiscard]] Result<void> RemoveOperator(const std::string& name);
+
+  // Appends to the audit log; a failure to write it is returned (and the caller reports it).
+  [[nodiscard]] Result<void> Audit(const AuditRecord& entry) { return store_.AddAudit(entry); }
+  [[nodiscard]] Result<std::vector<AuditRecord>> AuditLog(uint32_t limit) {
+    return store_.AuditLog(limit);
+  }
 
  private:
   FleetStore& store_;

@@ -88,6 +88,11 @@ std::vector<std::string> Migrations(const Dialect& d) {
       "CREATE TABLE operators("
       "  name TEXT PRIMARY KEY, role TEXT NOT NULL, token_sha256 TEXT NOT NULL UNIQUE,"
       "  created_at TEXT NOT NULL);",
+      "CREATE TABLE audit("
+      "  id " +
+          id +
+          ", at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,"
+          "  outcome TEXT NOT NULL, detail TEXT NOT NULL, peer TEXT NOT NULL);",
   };
 }
 
@@ -880,6 +885,38 @@ Result<void> FleetStore::RemoveOperator(const std::string& name) {
   if (!removed) return std::unexpected(removed.error());
   if (*removed == 0) return Fail(ErrorCode::kNotFound, "name: no operator " + name);
   return {};
+}
+
+// ---- audit ----
+
+Result<void> FleetStore::AddAudit(const AuditRecord& e) {
+  std::lock_guard lock(mutex_);
+  return Guard("write the audit log", [&] {
+    std::string who = e.who, action = e.action, target = e.target, outcome = e.outcome,
+                detail = e.detail, peer = e.peer;
+    *session_ << (std::string("INSERT INTO audit(at, who, action, target, outcome, detail, peer) "
+                              "VALUES (") +
+                  dialect_.now + ", ?, ?, ?, ?, ?, ?)"),
+        use(who), use(action), use(target), use(outcome), use(detail), use(peer), now;
+  });
+}
+
+Result<std::vector<AuditRecord>> FleetStore::AuditLog(uint32_t limit) {
+  std::lock_guard lock(mutex_);
+  return Guard("read the audit log", [&] {
+    std::vector<Int64> id;
+    std::vector<std::string> at, who, action, target, outcome, detail, peer;
+    int n = static_cast<int>(limit);
+    *session_ << "SELECT id, at, who, action, target, outcome, detail, peer FROM audit "
+                 "ORDER BY id DESC LIMIT ?",
+        into(id), into(at), into(who), into(action), into(target), into(outcome), into(detail),
+        into(peer), use(n), now;
+    std::vector<AuditRecord> out;
+    for (size_t k = 0; k < id.size(); ++k)
+      out.push_back({static_cast<uint64_t>(id[k]), at[k], who[k], action[k], target[k], outcome[k],
+                     detail[k], peer[k]});
+    return out;
+  });
 }
 
 }  // namespace lifeboat::controller

@@ -97,6 +97,10 @@ class FleetStore {
   [[nodiscard]] Result<std::vector<OperatorRecord>> ListOperators();
   [[nodiscard]] Result<void> RemoveOperator(const std::string& name);
 
+  // The audit log: appended to, never changed. AuditLog: newest first, at most `limit`.
+  [[nodiscard]] Result<void> AddAudit(const AuditRecord& entry);
+  [[nodiscard]] Result<std::vector<AuditRecord>> AuditLog(uint32_t limit);
+
  private:
   FleetStore(std::unique_ptr<Poco::Data::Session> session, const Dialect& dialect);
   std::unique_ptr<Poco::Data::Session> session_;

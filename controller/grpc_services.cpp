@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <iostream>
 #include <vector>
 
 #include "common/sha256.h"
@@ -134,39 +136,51 @@ grpc::Status AgentServiceImpl::ReportProgress(grpc::ServerContext*,
 grpc::Status AdminServiceImpl::PublishImage(grpc::ServerContext* context,
                                             grpc::ServerReader<v1::PublishImageRequest>* reader,
                                             v1::PublishImageResponse* response) {
-  if (auto denied = Deny(context, Role::kAdmin)) return *denied;
-  v1::PublishImageRequest part;
-  if (!reader->Read(&part) || part.part_case() != v1::PublishImageRequest::kHeader) {
-    return {grpc::StatusCode::INVALID_ARGUMENT, "header: the first message must be the header"};
-  }
-  auto upload = fleet_.StartUpload(
-      part.header().version(), part.header().sha256(), part.header().size_bytes(),
-      FromProto(part.header().signed_by(), part.header().has_signed_by()));
-  if (!upload) return ToStatus(upload.error());
-  while (reader->Read(&part)) {
-    if (part.part_case() != v1::PublishImageRequest::kChunk) {
-      return {grpc::StatusCode::INVALID_ARGUMENT, "chunk: only one header may be sent"};
+  std::string target;  // the version, once the header is read
+  auto caller = Caller(context, Role::kAdmin, "PublishImage");
+  if (!caller) return caller.error();
+  auto status = [&]() -> grpc::Status {
+    v1::PublishImageRequest part;
+    if (!reader->Read(&part) || part.part_case() != v1::PublishImageRequest::kHeader) {
+      return {grpc::StatusCode::INVALID_ARGUMENT, "header: the first message must be the header"};
     }
-    if (auto r = (*upload)->Append(part.chunk().data(), part.chunk().size()); !r)
-      return ToStatus(r.error());
-  }
-  return Answer((*upload)->Finish(),
-                [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
+    target = part.header().version();
+    auto upload = fleet_.StartUpload(
+        part.header().version(), part.header().sha256(), part.header().size_bytes(),
+        FromProto(part.header().signed_by(), part.header().has_signed_by()));
+    if (!upload) return ToStatus(upload.error());
+    while (reader->Read(&part)) {
+      if (part.part_case() != v1::PublishImageRequest::kChunk) {
+        return {grpc::StatusCode::INVALID_ARGUMENT, "chunk: only one header may be sent"};
+      }
+      if (auto r = (*upload)->Append(part.chunk().data(), part.chunk().size()); !r)
+        return ToStatus(r.error());
+    }
+    return Answer((*upload)->Finish(),
+                  [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
+  }();
+  Record(context, caller->name, "PublishImage", target, status);
+  return status;
 }
 
 grpc::Status AdminServiceImpl::PublishImageFromPath(grpc::ServerContext* context,
                                                     const v1::PublishImageFromPathRequest* request,
                                                     v1::PublishImageFromPathResponse* response) {
-  if (auto denied = Deny(context, Role::kAdmin)) return *denied;
-  return Answer(fleet_.PublishFromPath(request->version(), request->path(),
-                                       FromProto(request->signed_by(), request->has_signed_by())),
-                [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
+  auto caller = Caller(context, Role::kAdmin, "PublishImageFromPath");
+  if (!caller) return caller.error();
+  auto status = [&]() -> grpc::Status {
+    return Answer(fleet_.PublishFromPath(request->version(), request->path(),
+                                         FromProto(request->signed_by(), request->has_signed_by())),
+                  [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
+  }();
+  Record(context, caller->name, "PublishImageFromPath", request->version(), status);
+  return status;
 }
 
 grpc::Status AdminServiceImpl::ListImages(grpc::ServerContext* context,
                                           const v1::ListImagesRequest* request,
                                           v1::ListImagesResponse* response) {
-  if (auto denied = Deny(context, Role::kViewer)) return *denied;
+  if (auto caller = Caller(context, Role::kViewer, "ListImages"); !caller) return caller.error();
   return Answer(fleet_.Images(request->include_retired()),
                 [&](const std::vector<ImageRecord>& images) {
                   for (const auto& i : images) ToProto(i, response->add_images());
@@ -176,7 +190,7 @@ grpc::Status AdminServiceImpl::ListImages(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::GetImage(grpc::ServerContext* context,
                                         const v1::GetImageRequest* request,
                                         v1::GetImageResponse* response) {
-  if (auto denied = Deny(context, Role::kViewer)) return *denied;
+  if (auto caller = Caller(context, Role::kViewer, "GetImage"); !caller) return caller.error();
   return Answer(fleet_.Image(request->version()),
                 [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
 }
@@ -184,25 +198,36 @@ grpc::Status AdminServiceImpl::GetImage(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::RetireImage(grpc::ServerContext* context,
                                            const v1::RetireImageRequest* request,
                                            v1::RetireImageResponse* response) {
-  if (auto denied = Deny(context, Role::kAdmin)) return *denied;
-  return Answer(fleet_.RetireImage(request->version()),
-                [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
+  auto caller = Caller(context, Role::kAdmin, "RetireImage");
+  if (!caller) return caller.error();
+  auto status = [&]() -> grpc::Status {
+    return Answer(fleet_.RetireImage(request->version()),
+                  [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
+  }();
+  Record(context, caller->name, "RetireImage", request->version(), status);
+  return status;
 }
 
 grpc::Status AdminServiceImpl::CreateRollout(grpc::ServerContext* context,
                                              const v1::CreateRolloutRequest* request,
                                              v1::CreateRolloutResponse* response) {
-  if (auto denied = Deny(context, Role::kOperator)) return *denied;
-  auto spec = FromProto(request->spec());
-  if (!spec) return ToStatus(spec.error());
-  return Answer(fleet_.CreateRollout(*spec),
-                [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
+  auto caller = Caller(context, Role::kOperator, "CreateRollout");
+  if (!caller) return caller.error();
+  auto status = [&]() -> grpc::Status {
+    auto spec = FromProto(request->spec());
+    if (!spec) return ToStatus(spec.error());
+    return Answer(fleet_.CreateRollout(*spec),
+                  [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
+  }();
+  Record(context, caller->name, "CreateRollout", "image " + request->spec().image_version(),
+         status);
+  return status;
 }
 
 grpc::Status AdminServiceImpl::ListRollouts(grpc::ServerContext* context,
                                             const v1::ListRolloutsRequest*,
                                             v1::ListRolloutsResponse* response) {
-  if (auto denied = Deny(context, Role::kViewer)) return *denied;
+  if (auto caller = Caller(context, Role::kViewer, "ListRollouts"); !caller) return caller.error();
   return Answer(fleet_.Rollouts(), [&](const std::vector<RolloutView>& all) {
     for (const auto& r : all) ToProto(r, response->add_rollouts());
   });
@@ -211,7 +236,7 @@ grpc::Status AdminServiceImpl::ListRollouts(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::GetRollout(grpc::ServerContext* context,
                                           const v1::GetRolloutRequest* request,
                                           v1::GetRolloutResponse* response) {
-  if (auto denied = Deny(context, Role::kViewer)) return *denied;
+  if (auto caller = Caller(context, Role::kViewer, "GetRollout"); !caller) return caller.error();
   return Answer(fleet_.Rollout(request->id()),
                 [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
 }
@@ -219,39 +244,61 @@ grpc::Status AdminServiceImpl::GetRollout(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::PauseRollout(grpc::ServerContext* context,
                                             const v1::PauseRolloutRequest* request,
                                             v1::PauseRolloutResponse* response) {
-  if (auto denied = Deny(context, Role::kOperator)) return *denied;
-  return Answer(fleet_.Pause(request->id()),
-                [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
+  auto caller = Caller(context, Role::kOperator, "PauseRollout");
+  if (!caller) return caller.error();
+  auto status = [&]() -> grpc::Status {
+    return Answer(fleet_.Pause(request->id()),
+                  [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
+  }();
+  Record(context, caller->name, "PauseRollout", "rollout " + std::to_string(request->id()), status);
+  return status;
 }
 
 grpc::Status AdminServiceImpl::ResumeRollout(grpc::ServerContext* context,
                                              const v1::ResumeRolloutRequest* request,
                                              v1::ResumeRolloutResponse* response) {
-  if (auto denied = Deny(context, Role::kOperator)) return *denied;
-  return Answer(fleet_.Resume(request->id()),
-                [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
+  auto caller = Caller(context, Role::kOperator, "ResumeRollout");
+  if (!caller) return caller.error();
+  auto status = [&]() -> grpc::Status {
+    return Answer(fleet_.Resume(request->id()),
+                  [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
+  }();
+  Record(context, caller->name, "ResumeRollout", "rollout " + std::to_string(request->id()),
+         status);
+  return status;
 }
 
 grpc::Status AdminServiceImpl::AbortRollout(grpc::ServerContext* context,
                                             const v1::AbortRolloutRequest* request,
                                             v1::AbortRolloutResponse* response) {
-  if (auto denied = Deny(context, Role::kOperator)) return *denied;
-  return Answer(fleet_.Abort(request->id()),
-                [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
+  auto caller = Caller(context, Role::kOperator, "AbortRollout");
+  if (!caller) return caller.error();
+  auto status = [&]() -> grpc::Status {
+    return Answer(fleet_.Abort(request->id()),
+                  [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
+  }();
+  Record(context, caller->name, "AbortRollout", "rollout " + std::to_string(request->id()), status);
+  return status;
 }
 
 grpc::Status AdminServiceImpl::RollbackRollout(grpc::ServerContext* context,
                                                const v1::RollbackRolloutRequest* request,
                                                v1::RollbackRolloutResponse* response) {
-  if (auto denied = Deny(context, Role::kOperator)) return *denied;
-  return Answer(fleet_.Rollback(request->id()),
-                [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
+  auto caller = Caller(context, Role::kOperator, "RollbackRollout");
+  if (!caller) return caller.error();
+  auto status = [&]() -> grpc::Status {
+    return Answer(fleet_.Rollback(request->id()),
+                  [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
+  }();
+  Record(context, caller->name, "RollbackRollout", "rollout " + std::to_string(request->id()),
+         status);
+  return status;
 }
 
 grpc::Status AdminServiceImpl::ListMachines(grpc::ServerContext* context,
                                             const v1::ListMachinesRequest* request,
                                             v1::ListMachinesResponse* response) {
-  if (auto denied = Deny(context, Role::kViewer)) return *denied;
+  if (auto caller = Caller(context, Role::kViewer, "ListMachines"); !caller) return caller.error();
   return Answer(fleet_.Machines(FromProto(request->labels())),
                 [&](const std::vector<MachineRecord>& all) {
                   for (const auto& m : all) ToProto(m, response->add_machines());
@@ -261,7 +308,7 @@ grpc::Status AdminServiceImpl::ListMachines(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::GetMachine(grpc::ServerContext* context,
                                           const v1::GetMachineRequest* request,
                                           v1::GetMachineResponse* response) {
-  if (auto denied = Deny(context, Role::kViewer)) return *denied;
+  if (auto caller = Caller(context, Role::kViewer, "GetMachine"); !caller) return caller.error();
   return Answer(fleet_.Machine(request->id()), [&](const MachineView& v) {
     ToProto(v.machine, response->mutable_machine());
     for (const auto& a : v.attempts) ToProto(a, response->add_attempts());
@@ -271,15 +318,21 @@ grpc::Status AdminServiceImpl::GetMachine(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::RequestBootRecovery(grpc::ServerContext* context,
                                                    const v1::RequestBootRecoveryRequest* request,
                                                    v1::RequestBootRecoveryResponse* response) {
-  if (auto denied = Deny(context, Role::kOperator)) return *denied;
-  return Answer(fleet_.RequestBootRecovery(request->machine_id()),
-                [&](const MachineRecord& m) { ToProto(m, response->mutable_machine()); });
+  auto caller = Caller(context, Role::kOperator, "RequestBootRecovery");
+  if (!caller) return caller.error();
+  auto status = [&]() -> grpc::Status {
+    return Answer(fleet_.RequestBootRecovery(request->machine_id()),
+                  [&](const MachineRecord& m) { ToProto(m, response->mutable_machine()); });
+  }();
+  Record(context, caller->name, "RequestBootRecovery", "machine " + request->machine_id(), status);
+  return status;
 }
 
 grpc::Status AdminServiceImpl::GetFleetSummary(grpc::ServerContext* context,
                                                const v1::GetFleetSummaryRequest*,
                                                v1::GetFleetSummaryResponse* response) {
-  if (auto denied = Deny(context, Role::kViewer)) return *denied;
+  if (auto caller = Caller(context, Role::kViewer, "GetFleetSummary"); !caller)
+    return caller.error();
   return Answer(fleet_.Summary(), [&](const FleetSummary& s) {
     response->set_machines(s.machines);
     for (const auto& [k, v] : s.by_state) (*response->mutable_by_state())[k] = v;
@@ -288,35 +341,75 @@ grpc::Status AdminServiceImpl::GetFleetSummary(grpc::ServerContext* context,
   });
 }
 
-std::optional<grpc::Status> AdminServiceImpl::Deny(grpc::ServerContext* context, Role needed) {
+std::expected<OperatorRecord, grpc::Status> AdminServiceImpl::Caller(grpc::ServerContext* context,
+                                                                     Role needed,
+                                                                     const std::string& action) {
   std::string authorization;
   const auto& metadata = context->client_metadata();
   if (auto it = metadata.find("authorization"); it != metadata.end())
     authorization.assign(it->second.data(), it->second.size());
-  auto who = access_.Authorize(authorization, needed);
-  if (!who) return ToStatus(who.error());
-  return std::nullopt;
+  auto who = access_.Identify(authorization);
+  Result<void> allowed = who ? Access::Allow(*who, needed) : std::unexpected(who.error());
+  if (allowed) return *who;
+  (void)access_.Audit({0, "", who ? who->name : "", action, "", "denied", allowed.error().message,
+                       context->peer()});
+  return std::unexpected(ToStatus(allowed.error()));
+}
+
+void AdminServiceImpl::Record(grpc::ServerContext* context, const std::string& who,
+                              const std::string& action, const std::string& target,
+                              const grpc::Status& status) {
+  if (auto r = access_.Audit({0, "", who, action, target, status.ok() ? "ok" : "failed",
+                              status.error_message(), context->peer()});
+      !r)
+    std::cerr << "lifeboat-controller: " << r.error().message << std::endl;
+}
+
+grpc::Status AdminServiceImpl::ListAudit(grpc::ServerContext* context,
+                                         const v1::ListAuditRequest* request,
+                                         v1::ListAuditResponse* response) {
+  if (auto caller = Caller(context, Role::kAdmin, "ListAudit"); !caller) return caller.error();
+  const uint32_t limit = request->limit() == 0 ? 100 : std::min(request->limit(), 10000u);
+  return Answer(access_.AuditLog(limit), [&](const std::vector<AuditRecord>& entries) {
+    for (const auto& e : entries) {
+      auto* out = response->add_entries();
+      out->set_id(e.id);
+      out->set_at(e.at);
+      out->set_who(e.who);
+      out->set_action(e.action);
+      out->set_target(e.target);
+      out->set_outcome(e.outcome);
+      out->set_detail(e.detail);
+      out->set_peer(e.peer);
+    }
+  });
 }
 
 grpc::Status AdminServiceImpl::CreateOperator(grpc::ServerContext* context,
                                               const v1::CreateOperatorRequest* request,
                                               v1::CreateOperatorResponse* response) {
-  if (auto denied = Deny(context, Role::kAdmin)) return *denied;
-  auto role = ParseRole(request->role());
-  if (!role)
-    return {grpc::StatusCode::INVALID_ARGUMENT,
-            "role: '" + request->role() + "' is not viewer, operator or admin"};
-  return Answer(access_.AddOperator(request->name(), *role), [&](const std::string& token) {
-    response->mutable_operator_()->set_name(request->name());
-    response->mutable_operator_()->set_role(RoleName(*role));
-    response->set_token(token);
-  });
+  auto caller = Caller(context, Role::kAdmin, "CreateOperator");
+  if (!caller) return caller.error();
+  auto status = [&]() -> grpc::Status {
+    auto role = ParseRole(request->role());
+    if (!role)
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              "role: '" + request->role() + "' is not viewer, operator or admin"};
+    return Answer(access_.AddOperator(request->name(), *role), [&](const std::string& token) {
+      response->mutable_operator_()->set_name(request->name());
+      response->mutable_operator_()->set_role(RoleName(*role));
+      response->set_token(token);
+    });
+  }();
+  Record(context, caller->name, "CreateOperator",
+         "operator " + request->name() + " (" + request->role() + ")", status);
+  return status;
 }
 
 grpc::Status AdminServiceImpl::ListOperators(grpc::ServerContext* context,
                                              const v1::ListOperatorsRequest*,
                                              v1::ListOperatorsResponse* response) {
-  if (auto denied = Deny(context, Role::kAdmin)) return *denied;
+  if (auto caller = Caller(context, Role::kAdmin, "ListOperators"); !caller) return caller.error();
   return Answer(access_.Operators(), [&](const std::vector<OperatorRecord>& all) {
     for (const auto& op : all) {
       auto* out = response->add_operators();
@@ -330,9 +423,14 @@ grpc::Status AdminServiceImpl::ListOperators(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::RemoveOperator(grpc::ServerContext* context,
                                               const v1::RemoveOperatorRequest* request,
                                               v1::RemoveOperatorResponse*) {
-  if (auto denied = Deny(context, Role::kAdmin)) return *denied;
-  if (auto r = access_.RemoveOperator(request->name()); !r) return ToStatus(r.error());
-  return grpc::Status::OK;
+  auto caller = Caller(context, Role::kAdmin, "RemoveOperator");
+  if (!caller) return caller.error();
+  auto status = [&]() -> grpc::Status {
+    if (auto r = access_.RemoveOperator(request->name()); !r) return ToStatus(r.error());
+    return grpc::Status::OK;
+  }();
+  Record(context, caller->name, "RemoveOperator", "operator " + request->name(), status);
+  return status;
 }
 
 }  // namespace lifeboat::controller

@@ -68,10 +68,17 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                              v1::ListOperatorsResponse*) override;
   grpc::Status RemoveOperator(grpc::ServerContext*, const v1::RemoveOperatorRequest*,
                               v1::RemoveOperatorResponse*) override;
+  grpc::Status ListAudit(grpc::ServerContext*, const v1::ListAuditRequest*,
+                         v1::ListAuditResponse*) override;
 
  private:
-  // The refusal when the caller's token does not allow `needed`; nullopt when it does.
-  std::optional<grpc::Status> Deny(grpc::ServerContext* context, Role needed);
+  // The operator behind the call, if their role allows `needed`. Otherwise the refusal is
+  // recorded in the audit log (outcome denied) and returned as the status to answer with.
+  std::expected<OperatorRecord, grpc::Status> Caller(grpc::ServerContext* context, Role needed,
+                                                     const std::string& action);
+  // Records a change's outcome (ok, or failed with the status message) in the audit log.
+  void Record(grpc::ServerContext* context, const std::string& who, const std::string& action,
+              const std::string& target, const grpc::Status& status);
   Fleet& fleet_;
   Access& access_;
 };

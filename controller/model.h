@@ -26,6 +26,18 @@ struct OperatorRecord {
   std::string created_at;
 };
 
+// One entry of the audit log: a change made (or refused) through AdminService.
+struct AuditRecord {
+  uint64_t id = 0;
+  std::string at;       // RFC 3339, UTC
+  std::string who;      // the operator, or "" when no known token was shown
+  std::string action;   // the AdminService method: PublishImage, CreateRollout, ...
+  std::string target;   // what it was about: "rollout 3", "machine pc-0042", a version
+  std::string outcome;  // ok, denied, failed
+  std::string detail;   // the refusal's or failure's message
+  std::string peer;     // where the call came from, as gRPC names it (ipv4:10.0.0.5:53412)
+};
+
 // An image's signature as published (lifeboat.v1.ImageSignature). An empty manifest: unsigned.
 struct ImageSignatureRecord {
   std::string manifest;   // common/image_manifest.h

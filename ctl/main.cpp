@@ -61,6 +61,8 @@ Operators (admin):
   operator add NAME --role viewer|operator|admin
                                        prints the new operator's token, once
   operator list | operator remove NAME
+  audit list [--limit N]               every change and every refused call, newest first:
+                                       who, when, what, outcome and from where (default 100)
 Signing keys (local; no controller needed):
   key generate --out PREFIX            a new Ed25519 key pair for signing images: PREFIX.key
                                        (private, mode 0600, never overwritten) and PREFIX.pub
@@ -367,7 +369,8 @@ int main(int argc, char** argv) {
                                                          "--sign-key",
                                                          "--ca",
                                                          "--token-file",
-                                                         "--role"};
+                                                         "--role",
+                                                         "--limit"};
   Args a;
   bool json = false;
   for (size_t i = 0; i < raw.size(); ++i) {
@@ -730,6 +733,31 @@ int main(int argc, char** argv) {
     else
       std::cout << "requested: " << rest[0]
                 << " boots into Lifeboat once, after its agent next calls in\n";
+    return 0;
+  }
+  if (command == "audit list") {
+    grpc::ClientContext context;
+    deadline(context);
+    v1::ListAuditRequest request;
+    if (auto limit = a.Value("--limit")) {
+      auto n = Number(*limit);
+      if (!n || *n == 0 || *n > 10000) return Usage("--limit is a number from 1 to 10000");
+      request.set_limit(static_cast<uint32_t>(*n));
+    }
+    v1::ListAuditResponse response;
+    auto s = stub->ListAudit(&context, request, &response);
+    if (!s.ok()) return Fail(s, json);
+    if (json) {
+      std::cout << Json(response) << "\n";
+      return 0;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& e : response.entries()) {
+      std::string detail = e.detail().size() > 60 ? e.detail().substr(0, 57) + "..." : e.detail();
+      rows.push_back({std::to_string(e.id()), e.at(), e.who().empty() ? "-" : e.who(), e.action(),
+                      e.target(), e.outcome(), e.peer(), detail});
+    }
+    Table({"ID", "AT", "WHO", "ACTION", "TARGET", "OUTCOME", "FROM", "DETAIL"}, rows);
     return 0;
   }
   if (command == "operator add") {

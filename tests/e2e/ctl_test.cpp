@@ -160,6 +160,26 @@ TEST_F(CtlTest, EachRoleMayDoItsOwnWorkAndNothingMore) {
   // A removed operator's token stops working.
   ASSERT_EQ(Ctl(controller, "operator remove helpdesk").exit_code, 0);
   EXPECT_EQ(as(viewer, "image list").exit_code, 6);
+
+  // The audit log has the changes and the refusals: who, what, outcome, from where.
+  EXPECT_EQ(as(op, "audit list").exit_code, 6);  // admins only
+  auto audit = Ctl(controller, "audit list --json");
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  std::string lines;
+  auto entries = Json(audit.out)->getArray("entries");
+  for (size_t i = 0; i < entries->size(); ++i) {
+    auto e = entries->getObject(i);
+    lines += e->getValue<std::string>("who") + "|" + e->getValue<std::string>("action") + "|" +
+             e->getValue<std::string>("target") + "|" + e->getValue<std::string>("outcome") + "|" +
+             e->getValue<std::string>("peer").substr(0, 15) + "\n";
+  }
+  for (const char* expected :
+       {"admin|CreateOperator|operator helpdesk (viewer)|ok|ipv4:127.0.0.1:",
+        "admin|PublishImage|1.0|ok|",
+        "helpdesk|CreateRollout||denied|ipv4:127.0.0.1:", "deskeng|PublishImage||denied|",
+        "|ListImages||denied|", "admin|RemoveOperator|operator helpdesk|ok|",
+        "admin|CreateOperator|operator helpdesk (viewer)|failed|", "deskeng|ListAudit||denied|"})
+    EXPECT_NE(lines.find(expected), std::string::npos) << expected << "\n" << lines;
 }
 
 TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {

@@ -33,6 +33,12 @@ Error FromStatus(const grpc::Status& s, const std::string& what) {
     case grpc::StatusCode::INVALID_ARGUMENT:
       code = ErrorCode::kInvalidArgument;
       break;
+    case grpc::StatusCode::UNAUTHENTICATED:
+      code = ErrorCode::kUnauthenticated;
+      break;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      code = ErrorCode::kPermissionDenied;
+      break;
     default:
       break;
   }
@@ -121,6 +127,24 @@ ControllerClient::ControllerClient(const std::string& address, const ClientTls& 
 }
 
 ControllerClient::~ControllerClient() = default;
+
+Result<ControllerClient::Enrollment> ControllerClient::Enroll(
+    const std::string& token, const std::string& machine_id,
+    const std::string& certificate_request_pem) {
+  grpc::ClientContext context;
+  Deadline(context, 10);
+  v1::EnrollRequest request;
+  request.set_token(token);
+  request.set_machine_id(machine_id);
+  request.set_certificate_request(certificate_request_pem);
+  v1::EnrollResponse response;
+  auto status = impl_->rpc->Enroll(&context, request, &response);
+  if (!status.ok()) return std::unexpected(FromStatus(status, "enroll"));
+  Enrollment e;
+  e.certificate_pem = response.certificate();
+  for (const auto& [k, v] : response.labels()) e.labels[k] = v;
+  return e;
+}
 
 Result<uint32_t> ControllerClient::Register(const std::string& machine_id,
                                             const std::map<std::string, std::string>& labels,

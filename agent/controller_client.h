@@ -43,6 +43,16 @@ class ControllerClient {
   ControllerClient(const std::string& address, const ClientTls& tls);
   ~ControllerClient();
 
+  // Enrollment: a one-time token and a certificate request for the agent's own key; returns the
+  // client certificate and the token's labels. Errors: kUnauthenticated (token unknown, used or
+  // expired), kPermissionDenied (revoked), kInvalidArgument, kBusy (unreachable).
+  struct Enrollment {
+    std::string certificate_pem;
+    std::map<std::string, std::string> labels;
+  };
+  [[nodiscard]] Result<Enrollment> Enroll(const std::string& token, const std::string& machine_id,
+                                          const std::string& certificate_request_pem);
+
   // Returns the heartbeat interval the controller asks for.
   [[nodiscard]] Result<uint32_t> Register(const std::string& machine_id,
                                           const std::map<std::string, std::string>& labels,

@@ -17,6 +17,7 @@
 
 #include "agent/controller_client.h"
 #include "agent/daemon_state.h"
+#include "agent/enrollment.h"
 #include "agent/exit_codes.h"
 #include "agent/image_trust.h"
 #include "common/process.h"
@@ -371,7 +372,14 @@ int RunDaemon(const DaemonConfig& config, const std::string& agent) {
     return kExitUsage;
   }
   tls.ca_pem = std::string{std::istreambuf_iterator<char>(ca), {}};
-  Daemon daemon(config, tls, std::move(*trusted), agent, **state, machine_id, stop);
+  DaemonConfig effective = config;  // plus the labels given with the enrollment token
+  if (auto enrolled = LoadOrEnroll(config, machine_id, **state, tls, effective.labels,
+                                   [&](double seconds) { return Sleep(stop, seconds); });
+      !enrolled) {
+    Log(enrolled.error().message);
+    return kExitRefused;
+  }
+  Daemon daemon(effective, tls, std::move(*trusted), agent, **state, machine_id, stop);
   if (auto started = daemon.Start(); !started) {
     Log(started.error().message);
     return started.error().code == ErrorCode::kNotFound ? kExitNotFound : kExitError;

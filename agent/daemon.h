@@ -31,10 +31,12 @@ struct DaemonConfig {
   int lock_wait_seconds = 600;
   std::vector<std::string> trusted_keys;    // public key files; images must be signed by one
   std::string ca = "/etc/lifeboat/ca.pem";  // the controller's CA certificate
+  std::string enrollment_token;             // used once, when state_dir holds no certificate
 };
 
 // key = value lines: controller, machine_id, labels (k=v,k=v), disk, state_dir, link,
-// maintenance_window (HH:MM-HH:MM), lock_wait, trusted_keys (file, file), ca. Errors:
+// maintenance_window (HH:MM-HH:MM), lock_wait, trusted_keys (file, file), ca, enrollment_token.
+// Errors:
 // kInvalidArgument naming file:line.
 [[nodiscard]] Result<DaemonConfig> ReadDaemonConfig(const std::string& path);
 

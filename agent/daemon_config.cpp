@@ -50,6 +50,8 @@ Result<DaemonConfig> ReadDaemonConfig(const std::string& path) {
       c.state_dir = value;
     else if (key == "ca")
       c.ca = value;
+    else if (key == "enrollment_token")
+      c.enrollment_token = value;
     else if (key == "link")
       c.link = value;
     else if (key == "labels") {

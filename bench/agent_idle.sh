@@ -18,7 +18,10 @@ build/bin/lifeboat-controller --listen 127.0.0.1:0 --http off --data-dir "$work/
 pids+=($!)
 for _ in $(seq 1 100); do grep -q "on port" "$work/controller.log" && break; sleep 0.1; done
 port=$(grep -o "gRPC on port [0-9]*" "$work/controller.log" | grep -o '[0-9]*$')
-printf 'controller = 127.0.0.1:%s\nmachine_id = idle\ndisk = %s\nstate_dir = %s\nca = %s\n' "$port" "$work/disk.img" "$work/agent" "$work/controller/ca.pem" > "$work/agent.conf"
+token=$(build/bin/lifeboatctl --controller "127.0.0.1:$port" --ca "$work/controller/ca.pem" \
+  --token-file "$work/controller/admin.token" token create | tail -1)
+printf 'controller = 127.0.0.1:%s\nmachine_id = idle\ndisk = %s\nstate_dir = %s\nca = %s\nenrollment_token = %s\n' \
+  "$port" "$work/disk.img" "$work/agent" "$work/controller/ca.pem" "$token" > "$work/agent.conf"
 build/bin/lifeboat-agent run --config "$work/agent.conf" > "$work/agent.log" 2>&1 &
 agent=$!
 pids+=($agent)

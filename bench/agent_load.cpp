@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/pki.h"
 #include "lifeboat/v1/admin_service.grpc.pb.h"
 #include "lifeboat/v1/agent_service.grpc.pb.h"
 
@@ -55,6 +56,8 @@ struct Latencies {
 
 struct Agent {
   std::string id;
+  // Its own channel with its own client certificate, as each real agent has (mutual TLS).
+  std::unique_ptr<v1::AgentService::Stub> stub;
   uint64_t attempt = 0;
   std::string installed;
 };
@@ -112,6 +115,60 @@ int main(int argc, char** argv) {
     std::snprintf(id, sizeof id, "bench-%06d", i);
     fleet[static_cast<size_t>(i)].id = id;
   }
+  // The operator's side (tokens, the rollout) carries the admin's token.
+  std::ifstream token_in(token_file);
+  std::string admin_token;
+  std::getline(token_in, admin_token);
+  auto admin = v1::AdminService::NewStub(grpc::CreateChannel(
+      controller, grpc::CompositeChannelCredentials(grpc::SslCredentials(tls),
+                                                    grpc::AccessTokenCredentials(admin_token))));
+
+  // Enrollment, as each agent does once: a token, its own key, a certificate request.
+  auto e0 = Clock::now();
+  {
+    std::atomic<int> enroll_failures{0};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        auto anonymous = v1::AgentService::NewStub(channels[static_cast<size_t>(t)]);
+        for (int i = t; i < agents; i += threads) {
+          Agent& a = fleet[static_cast<size_t>(i)];
+          grpc::ClientContext token_context;
+          v1::CreateEnrollmentTokenResponse token;
+          auto key = lifeboat::NewPrivateKey();
+          auto csr = key ? lifeboat::NewCertificateRequest(*key, a.id) : key;
+          grpc::ClientContext context;
+          v1::EnrollRequest request;
+          v1::EnrollResponse response;
+          if (!csr || !admin
+                           ->CreateEnrollmentToken(&token_context,
+                                                   v1::CreateEnrollmentTokenRequest(), &token)
+                           .ok()) {
+            ++enroll_failures;
+            continue;
+          }
+          request.set_token(token.token());
+          request.set_machine_id(a.id);
+          request.set_certificate_request(*csr);
+          if (!anonymous->Enroll(&context, request, &response).ok()) {
+            ++enroll_failures;
+            continue;
+          }
+          grpc::SslCredentialsOptions mine = tls;
+          mine.pem_private_key = *key;
+          mine.pem_cert_chain = response.certificate();
+          grpc::ChannelArguments args;
+          args.SetString("lifeboat.bench.agent", a.id);  // one connection per agent
+          a.stub = v1::AgentService::NewStub(
+              grpc::CreateCustomChannel(controller, grpc::SslCredentials(mine), args));
+        }
+      });
+    }
+    for (auto& w : workers) w.join();
+    std::printf("enrolled %d agents in %.1f s (%d failures)\n", agents,
+                std::chrono::duration<double>(Clock::now() - e0).count(), enroll_failures.load());
+    if (enroll_failures > 0) return 1;
+  }
 
   // Registration, all threads at once.
   auto t0 = Clock::now();
@@ -120,8 +177,8 @@ int main(int argc, char** argv) {
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
-        auto stub = v1::AgentService::NewStub(channels[static_cast<size_t>(t)]);
         for (int i = t; i < agents; i += threads) {
+          auto& stub = fleet[static_cast<size_t>(i)].stub;
           grpc::ClientContext context;
           v1::RegisterRequest request;
           request.set_machine_id(fleet[static_cast<size_t>(i)].id);
@@ -149,7 +206,6 @@ int main(int argc, char** argv) {
   std::atomic<bool> stop{false};
   auto start = Clock::now();
   auto work = [&](int t) {
-    auto stub = v1::AgentService::NewStub(channels[static_cast<size_t>(t)]);
     grpc::GenericStub generic(channels[static_cast<size_t>(t)]);
     const double step = period / agents;
     for (uint64_t round = 0; !stop; ++round) {
@@ -159,6 +215,7 @@ int main(int argc, char** argv) {
                         static_cast<double>(round) * period + i * step));
         std::this_thread::sleep_until(due);
         Agent& a = fleet[static_cast<size_t>(i)];
+        auto& stub = a.stub;
         grpc::ClientContext context;
         v1::HeartbeatRequest request;
         request.set_machine_id(a.id);
@@ -219,13 +276,6 @@ int main(int argc, char** argv) {
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) workers.emplace_back(work, t);
 
-  // The operator's side (creating and watching the rollout) carries the admin's token.
-  std::ifstream token_in(token_file);
-  std::string token;
-  std::getline(token_in, token);
-  auto admin = v1::AdminService::NewStub(grpc::CreateChannel(
-      controller, grpc::CompositeChannelCredentials(grpc::SslCredentials(tls),
-                                                    grpc::AccessTokenCredentials(token))));
   double rollout_seconds = -1;
   uint64_t rollout = 0;
   Clock::time_point rollout_start;

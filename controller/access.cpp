@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <sstream>
 
 #include "common/pki.h"
 #include "common/sha256.h"
@@ -40,6 +42,12 @@ std::string HashOf(const std::string& token) {
 }  // namespace
 
 Result<void> Access::Bootstrap(const std::string& token_file) {
+  auto revoked = store_.RevokedMachines();
+  if (!revoked) return std::unexpected(revoked.error());
+  {
+    std::unique_lock lock(revoked_mutex_);
+    revoked_.insert(revoked->begin(), revoked->end());
+  }
   auto existing = store_.ListOperators();
   if (!existing) return std::unexpected(existing.error());
   if (!existing->empty()) return {};
@@ -95,6 +103,53 @@ Result<std::string> Access::AddOperator(const std::string& name, Role role) {
 }
 
 Result<std::vector<OperatorRecord>> Access::Operators() { return store_.ListOperators(); }
+
+Result<Access::EnrollmentToken> Access::CreateEnrollmentToken(
+    const std::map<std::string, std::string>& labels, uint32_t seconds,
+    const std::string& created_by) {
+  if (seconds == 0) seconds = 24 * 3600;
+  if (seconds > 30 * 24 * 3600)
+    return Fail(ErrorCode::kInvalidArgument, "expires_seconds: at most 30 days");
+  std::string text;
+  for (const auto& [k, v] : labels) {
+    if (k.empty() || k.find_first_of("=\n") != std::string::npos ||
+        v.find('\n') != std::string::npos)
+      return Fail(ErrorCode::kInvalidArgument, "labels: '" + k + "' is not a label key");
+    text += k + "=" + v + "\n";
+  }
+  const std::string token = "lbe_" + RandomHex(32);
+  const std::time_t expires = std::time(nullptr) + seconds;
+  if (auto r = store_.AddEnrollmentToken(HashOf(token), text, expires, created_by); !r)
+    return std::unexpected(r.error());
+  char at[32];
+  std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&expires));
+  return EnrollmentToken{token, at};
+}
+
+Result<std::map<std::string, std::string>> Access::UseEnrollmentToken(
+    const std::string& token, const std::string& machine_id) {
+  auto text = store_.UseEnrollmentToken(HashOf(token), machine_id, std::time(nullptr));
+  if (!text) return std::unexpected(text.error());
+  std::map<std::string, std::string> labels;
+  std::istringstream lines(*text);
+  for (std::string line; std::getline(lines, line);) {
+    auto eq = line.find('=');
+    if (eq != std::string::npos) labels[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return labels;
+}
+
+Result<void> Access::Revoke(const std::string& machine_id, const std::string& by) {
+  if (auto r = store_.RevokeMachine(machine_id, by); !r) return r;
+  std::unique_lock lock(revoked_mutex_);
+  revoked_.insert(machine_id);
+  return {};
+}
+
+bool Access::IsRevoked(const std::string& machine_id) const {
+  std::shared_lock lock(revoked_mutex_);
+  return revoked_.contains(machine_id);
+}
 
 Result<void> Access::RemoveOperator(const std::string& name) { return store_.RemoveOperator(name); }
 

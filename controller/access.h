@@ -4,6 +4,9 @@
 // operator yet, an admin is made and its token written to a file only root can read.
 #pragma once
 
+#include <map>
+#include <set>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -18,8 +21,27 @@ class Access {
   explicit Access(FleetStore& store) : store_(store) {}
 
   // With no operator yet: makes "admin" (role admin) and writes its token to `token_file`, mode
-  // 0600. Otherwise does nothing.
+  // 0600. Loads the revoked machines.
   [[nodiscard]] Result<void> Bootstrap(const std::string& token_file);
+
+  // A one-time enrollment token for one agent, valid for `seconds`. Returns the token and when it
+  // expires (RFC 3339). kInvalidArgument.
+  struct EnrollmentToken {
+    std::string token;
+    std::string expires_at;
+  };
+  [[nodiscard]] Result<EnrollmentToken> CreateEnrollmentToken(
+      const std::map<std::string, std::string>& labels, uint32_t seconds,
+      const std::string& created_by);
+  // Uses a token for `machine_id` and returns its labels. kUnauthenticated (unknown, used,
+  // expired).
+  [[nodiscard]] Result<std::map<std::string, std::string>> UseEnrollmentToken(
+      const std::string& token, const std::string& machine_id);
+
+  // Revoked machines are refused every agent call and enrollment (kept in memory: every
+  // heartbeat asks).
+  [[nodiscard]] Result<void> Revoke(const std::string& machine_id, const std::string& by);
+  [[nodiscard]] bool IsRevoked(const std::string& machine_id) const;
 
   // The operator behind `authorization` ("Bearer <token>"). Errors: kUnauthenticated (none,
   // malformed, or a token nobody was given).
@@ -43,6 +65,8 @@ class Access {
 
  private:
   FleetStore& store_;
+  mutable std::shared_mutex revoked_mutex_;
+  std::set<std::string> revoked_;
 };
 
 }  // namespace lifeboat::controller

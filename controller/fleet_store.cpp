@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <sstream>
+#include <tuple>
 
 #include "common/sha256.h"
 
@@ -93,6 +94,12 @@ std::vector<std::string> Migrations(const Dialect& d) {
           id +
           ", at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,"
           "  outcome TEXT NOT NULL, detail TEXT NOT NULL, peer TEXT NOT NULL);",
+      "CREATE TABLE enrollment_tokens("
+      "  token_sha256 TEXT PRIMARY KEY, labels TEXT NOT NULL, expires_at INTEGER NOT NULL,"
+      "  created_by TEXT NOT NULL, used_by TEXT NOT NULL DEFAULT '',"
+      "  used_at TEXT NOT NULL DEFAULT '');"
+      "CREATE TABLE revoked_machines("
+      "  machine_id TEXT PRIMARY KEY, revoked_by TEXT NOT NULL, revoked_at TEXT NOT NULL);",
   };
 }
 
@@ -916,6 +923,73 @@ Result<std::vector<AuditRecord>> FleetStore::AuditLog(uint32_t limit) {
       out.push_back({static_cast<uint64_t>(id[k]), at[k], who[k], action[k], target[k], outcome[k],
                      detail[k], peer[k]});
     return out;
+  });
+}
+
+// ---- enrollment and revocation ----
+
+Result<void> FleetStore::AddEnrollmentToken(const std::string& token_sha256,
+                                            const std::string& labels, int64_t expires_at,
+                                            const std::string& created_by) {
+  std::lock_guard lock(mutex_);
+  return Guard("add an enrollment token", [&] {
+    std::string hash = token_sha256, l = labels, by = created_by;
+    Int64 expires = expires_at;
+    *session_ << "INSERT INTO enrollment_tokens(token_sha256, labels, expires_at, created_by) "
+                 "VALUES (?, ?, ?, ?)",
+        use(hash), use(l), use(expires), use(by), now;
+  });
+}
+
+Result<std::string> FleetStore::UseEnrollmentToken(const std::string& token_sha256,
+                                                   const std::string& machine_id, int64_t at) {
+  std::lock_guard lock(mutex_);
+  auto used = Guard("use an enrollment token", [&] {
+    std::string hash = token_sha256, id = machine_id;
+    Int64 when = at;
+    Poco::Data::Statement update(*session_);
+    update << (std::string("UPDATE enrollment_tokens SET used_by = ?, used_at = ") + dialect_.now +
+               " WHERE token_sha256 = ? AND used_by = '' AND expires_at > ?"),
+        use(id), use(hash), use(when);
+    return update.execute();
+  });
+  if (!used) return std::unexpected(used.error());
+  auto row = Guard("read an enrollment token", [&] {
+    std::vector<std::string> labels, used_by, used_at;
+    std::vector<Int64> expires;
+    std::string hash = token_sha256;
+    *session_ << "SELECT labels, used_by, used_at, expires_at FROM enrollment_tokens "
+                 "WHERE token_sha256 = ?",
+        into(labels), into(used_by), into(used_at), into(expires), use(hash), now;
+    return std::make_tuple(labels, used_by, used_at, expires);
+  });
+  if (!row) return std::unexpected(row.error());
+  const auto& [labels, used_by, used_at, expires] = *row;
+  if (labels.empty()) return Fail(ErrorCode::kUnauthenticated, "token: no such enrollment token");
+  if (*used == 0 && !used_by[0].empty())
+    return Fail(ErrorCode::kUnauthenticated, "token: already used, by " + used_by[0] + " at " +
+                                                 used_at[0] + "; enrollment tokens work once");
+  if (*used == 0) return Fail(ErrorCode::kUnauthenticated, "token: expired");
+  return labels[0];
+}
+
+Result<void> FleetStore::RevokeMachine(const std::string& machine_id, const std::string& by) {
+  std::lock_guard lock(mutex_);
+  return Guard("revoke a machine", [&] {
+    std::string id = machine_id, who = by;
+    *session_ << (std::string("INSERT OR IGNORE INTO revoked_machines(machine_id, revoked_by, "
+                              "revoked_at) VALUES (?, ?, ") +
+                  dialect_.now + ")"),
+        use(id), use(who), now;
+  });
+}
+
+Result<std::vector<std::string>> FleetStore::RevokedMachines() {
+  std::lock_guard lock(mutex_);
+  return Guard("list revoked machines", [&] {
+    std::vector<std::string> ids;
+    *session_ << "SELECT machine_id FROM revoked_machines", into(ids), now;
+    return ids;
   });
 }
 

@@ -1,6 +1,7 @@
 #include "controller/grpc_services.h"
 
 #include <fcntl.h>
+#include <grpc/grpc_security_constants.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "common/sha256.h"
+#include "common/version.h"
 #include "controller/proto_convert.h"
 
 namespace lifeboat::controller {
@@ -28,8 +30,49 @@ grpc::Status Answer(R&& result, F&& fill) {
 
 // ---- AgentService ----
 
-grpc::Status AgentServiceImpl::Register(grpc::ServerContext*, const v1::RegisterRequest* request,
+std::optional<grpc::Status> AgentServiceImpl::Deny(grpc::ServerContext* context,
+                                                   const std::string& machine_id) {
+  // Set by gRPC from a client certificate the handshake verified against the controller's CA.
+  auto names = context->auth_context()->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
+  if (names.empty())
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                        "this call needs the agent's client certificate: enroll it first "
+                        "(enrollment_token in its config, from lifeboatctl token create)");
+  const std::string id(names.front().data(), names.front().size());
+  if (access_.IsRevoked(id))
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "machine " + id + " is revoked");
+  if (!machine_id.empty() && machine_id != id)
+    return grpc::Status(
+        grpc::StatusCode::PERMISSION_DENIED,
+        "machine_id: this certificate is machine " + id + "'s, not " + machine_id + "'s");
+  return std::nullopt;
+}
+
+grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext*, const v1::EnrollRequest* request,
+                                      v1::EnrollResponse* response) {
+  const std::string& id = request->machine_id();
+  if (!ValidVersion(id))
+    return {grpc::StatusCode::INVALID_ARGUMENT,
+            "machine_id: '" + id + "' is not 1 to 64 of letters, digits, '.', '_' or '-'"};
+  if (access_.IsRevoked(id))
+    return {grpc::StatusCode::PERMISSION_DENIED, "machine " + id + " is revoked"};
+  // The certificate is made before the token is used, so a bad request wastes no token.
+  auto certificate =
+      IssueCertificate(ca_, request->certificate_request(), {id, {}, {}, false, true, 825});
+  if (!certificate)
+    return {grpc::StatusCode::INVALID_ARGUMENT,
+            "certificate_request: " + certificate.error().message};
+  auto labels = access_.UseEnrollmentToken(request->token(), id);
+  if (!labels) return ToStatus(labels.error());
+  response->set_certificate(*certificate);
+  for (const auto& [k, v] : *labels) (*response->mutable_labels())[k] = v;
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentServiceImpl::Register(grpc::ServerContext* context,
+                                        const v1::RegisterRequest* request,
                                         v1::RegisterResponse* response) {
+  if (auto denied = Deny(context, request->machine_id())) return *denied;
   MachineRecord m;
   m.id = request->machine_id();
   m.hostname = request->hostname();
@@ -42,8 +85,10 @@ grpc::Status AgentServiceImpl::Register(grpc::ServerContext*, const v1::Register
   return grpc::Status::OK;
 }
 
-grpc::Status AgentServiceImpl::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* request,
+grpc::Status AgentServiceImpl::Heartbeat(grpc::ServerContext* context,
+                                         const v1::HeartbeatRequest* request,
                                          v1::HeartbeatResponse* response) {
+  if (auto denied = Deny(context, request->machine_id())) return *denied;
   const std::string inventory =
       request->has_inventory() ? InventoryToText(request->inventory()) : "";
   auto assignment =
@@ -66,6 +111,7 @@ grpc::Status AgentServiceImpl::Heartbeat(grpc::ServerContext*, const v1::Heartbe
 grpc::Status AgentServiceImpl::DownloadImage(
     grpc::ServerContext* context, const v1::DownloadImageRequest* request,
     grpc::ServerWriter<v1::DownloadImageResponse>* writer) {
+  if (auto denied = Deny(context, "")) return *denied;  // any enrolled machine
   auto image = fleet_.ImageBySha(request->sha256());
   if (!image) return ToStatus(image.error());
   if (request->offset() > image->size) {
@@ -122,9 +168,10 @@ grpc::Status AgentServiceImpl::DownloadImage(
   return grpc::Status::OK;
 }
 
-grpc::Status AgentServiceImpl::ReportProgress(grpc::ServerContext*,
+grpc::Status AgentServiceImpl::ReportProgress(grpc::ServerContext* context,
                                               const v1::ReportProgressRequest* request,
                                               v1::ReportProgressResponse* response) {
+  if (auto denied = Deny(context, request->machine_id())) return *denied;
   std::vector<EventRecord> events;
   for (const auto& e : request->events()) events.push_back(FromProto(e));
   return Answer(fleet_.Report(request->machine_id(), request->attempt_id(), events),
@@ -430,6 +477,37 @@ grpc::Status AdminServiceImpl::RemoveOperator(grpc::ServerContext* context,
     return grpc::Status::OK;
   }();
   Record(context, caller->name, "RemoveOperator", "operator " + request->name(), status);
+  return status;
+}
+
+grpc::Status AdminServiceImpl::CreateEnrollmentToken(
+    grpc::ServerContext* context, const v1::CreateEnrollmentTokenRequest* request,
+    v1::CreateEnrollmentTokenResponse* response) {
+  auto caller = Caller(context, Role::kAdmin, "CreateEnrollmentToken");
+  if (!caller) return caller.error();
+  auto status = Answer(access_.CreateEnrollmentToken(FromProto(request->labels()),
+                                                     request->expires_seconds(), caller->name),
+                       [&](const Access::EnrollmentToken& t) {
+                         response->set_token(t.token);
+                         response->set_expires_at(t.expires_at);
+                       });
+  Record(context, caller->name, "CreateEnrollmentToken", "expires " + response->expires_at(),
+         status);
+  return status;
+}
+
+grpc::Status AdminServiceImpl::RevokeMachine(grpc::ServerContext* context,
+                                             const v1::RevokeMachineRequest* request,
+                                             v1::RevokeMachineResponse*) {
+  auto caller = Caller(context, Role::kAdmin, "RevokeMachine");
+  if (!caller) return caller.error();
+  grpc::Status status = grpc::Status::OK;
+  if (!ValidVersion(request->machine_id()))
+    status = {grpc::StatusCode::INVALID_ARGUMENT,
+              "machine_id: '" + request->machine_id() + "' is not a machine id"};
+  else if (auto r = access_.Revoke(request->machine_id(), caller->name); !r)
+    status = ToStatus(r.error());
+  Record(context, caller->name, "RevokeMachine", "machine " + request->machine_id(), status);
   return status;
 }
 

@@ -2,6 +2,7 @@
 // map errors to status codes through ToStatus. They hold no state and never touch disks or SQL.
 #pragma once
 
+#include "common/pki.h"
 #include "controller/access.h"
 #include "controller/fleet.h"
 #include "lifeboat/v1/admin_service.grpc.pb.h"
@@ -11,8 +12,10 @@ namespace lifeboat::controller {
 
 class AgentServiceImpl final : public v1::AgentService::Service {
  public:
-  AgentServiceImpl(Fleet& fleet, uint32_t heartbeat_seconds)
-      : fleet_(fleet), heartbeat_seconds_(heartbeat_seconds) {}
+  // `ca` issues the agents' client certificates at enrollment.
+  AgentServiceImpl(Fleet& fleet, Access& access, KeyAndCertificate ca, uint32_t heartbeat_seconds)
+      : fleet_(fleet), access_(access), ca_(std::move(ca)), heartbeat_seconds_(heartbeat_seconds) {}
+  grpc::Status Enroll(grpc::ServerContext*, const v1::EnrollRequest*, v1::EnrollResponse*) override;
   grpc::Status Register(grpc::ServerContext*, const v1::RegisterRequest*,
                         v1::RegisterResponse*) override;
   grpc::Status Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest*,
@@ -23,7 +26,12 @@ class AgentServiceImpl final : public v1::AgentService::Service {
                               v1::ReportProgressResponse*) override;
 
  private:
+  // The refusal unless the caller shows a client certificate of a machine that is not revoked
+  // and, when `machine_id` is given, is that machine's.
+  std::optional<grpc::Status> Deny(grpc::ServerContext* context, const std::string& machine_id);
   Fleet& fleet_;
+  Access& access_;
+  const KeyAndCertificate ca_;
   uint32_t heartbeat_seconds_;
 };
 
@@ -70,6 +78,10 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                               v1::RemoveOperatorResponse*) override;
   grpc::Status ListAudit(grpc::ServerContext*, const v1::ListAuditRequest*,
                          v1::ListAuditResponse*) override;
+  grpc::Status CreateEnrollmentToken(grpc::ServerContext*, const v1::CreateEnrollmentTokenRequest*,
+                                     v1::CreateEnrollmentTokenResponse*) override;
+  grpc::Status RevokeMachine(grpc::ServerContext*, const v1::RevokeMachineRequest*,
+                             v1::RevokeMachineResponse*) override;
 
  private:
   // The operator behind the call, if their role allows `needed`. Otherwise the refusal is

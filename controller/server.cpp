@@ -15,11 +15,14 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   if (!store) return std::unexpected(store.error());
   s->store_ = std::move(*store);
   s->fleet_ = std::make_unique<Fleet>(*s->store_, options.data_dir);
-  s->agent_ = std::make_unique<AgentServiceImpl>(*s->fleet_, options.heartbeat_seconds);
-  // The first start makes an admin whose token only root can read (DATA_DIR/admin.token).
   s->access_ = std::make_unique<Access>(*s->store_);
   if (auto r = s->access_->Bootstrap(options.data_dir + "/admin.token"); !r)
     return std::unexpected(r.error());
+  auto tls = LoadOrCreateTls(options.data_dir, options.tls_names);
+  if (!tls) return std::unexpected(tls.error());
+  s->agent_ = std::make_unique<AgentServiceImpl>(*s->fleet_, *s->access_, tls->ca,
+                                                 options.heartbeat_seconds);
+  // The first start made an admin whose token only root can read (DATA_DIR/admin.token).
   s->admin_ = std::make_unique<AdminServiceImpl>(*s->fleet_, *s->access_);
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -27,8 +30,6 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   grpc::ServerBuilder builder;
   // TLS always. A client certificate is checked against the controller's CA when one is shown;
   // which calls need one (agents) or a token (operators) is decided per call.
-  auto tls = LoadOrCreateTls(options.data_dir, options.tls_names);
-  if (!tls) return std::unexpected(tls.error());
   grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
   ssl.pem_root_certs = tls->ca.certificate_pem;
   ssl.pem_key_cert_pairs.push_back({tls->server.key_pem, tls->server.certificate_pem});

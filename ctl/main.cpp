@@ -55,6 +55,11 @@ Machines:
   machine list [--label K=V ...]
   machine show ID                      with the history of every attempt and step
   machine boot-recovery ID             the machine's next boot (only) starts Lifeboat
+  machine revoke ID                    (admin) refuse that agent from now on
+Enrollment (admin):
+  token create [--label K=V ...] [--expires 24h]
+                                       a one-time token with which one agent gets its client
+                                       certificate (enrollment_token in its config); 24h default
 Fleet:
   fleet summary
 Operators (admin):
@@ -254,6 +259,36 @@ Result<v1::SignedBy> SignImage(const std::string& file, const std::string& versi
   return signed_by;
 }
 
+// "3600", "90m", "24h", "7d" -> seconds.
+std::optional<uint64_t> Duration(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  uint64_t unit = 1;
+  std::string digits = text;
+  switch (text.back()) {
+    case 's':
+      unit = 1;
+      digits.pop_back();
+      break;
+    case 'm':
+      unit = 60;
+      digits.pop_back();
+      break;
+    case 'h':
+      unit = 3600;
+      digits.pop_back();
+      break;
+    case 'd':
+      unit = 86400;
+      digits.pop_back();
+      break;
+    default:
+      break;
+  }
+  auto n = Number(digits);
+  if (!n || *n > 100000000) return std::nullopt;
+  return *n * unit;
+}
+
 int PublishUpload(v1::AdminService::Stub& stub, const std::string& file, const std::string& version,
                   const std::optional<v1::SignedBy>& signed_by, bool json) {
   struct stat st {};
@@ -370,7 +405,8 @@ int main(int argc, char** argv) {
                                                          "--ca",
                                                          "--token-file",
                                                          "--role",
-                                                         "--limit"};
+                                                         "--limit",
+                                                         "--expires"};
   Args a;
   bool json = false;
   for (size_t i = 0; i < raw.size(); ++i) {
@@ -733,6 +769,47 @@ int main(int argc, char** argv) {
     else
       std::cout << "requested: " << rest[0]
                 << " boots into Lifeboat once, after its agent next calls in\n";
+    return 0;
+  }
+  if (command == "token create") {
+    if (!rest.empty()) return Usage("token create takes options only");
+    v1::CreateEnrollmentTokenRequest request;
+    for (auto [it, end] = a.values.equal_range("--label"); it != end; ++it) {
+      std::string key, value;
+      if (!Label(it->second, key, value)) return Usage("--label needs KEY=VALUE");
+      (*request.mutable_labels())[key] = value;
+    }
+    if (auto expires = a.Value("--expires")) {
+      auto seconds = Duration(*expires);
+      if (!seconds || *seconds == 0) return Usage("--expires is a duration: 3600, 90m, 24h, 7d");
+      request.set_expires_seconds(static_cast<uint32_t>(*seconds));
+    }
+    grpc::ClientContext context;
+    deadline(context);
+    v1::CreateEnrollmentTokenResponse response;
+    auto s = stub->CreateEnrollmentToken(&context, request, &response);
+    if (!s.ok()) return Fail(s, json);
+    if (json)
+      std::cout << Json(response) << "\n";
+    else
+      std::cout << "enrollment token, for one agent, until " << response.expires_at()
+                << " (put it in the agent's config as enrollment_token):\n"
+                << response.token() << "\n";
+    return 0;
+  }
+  if (command == "machine revoke") {
+    if (!need(1, "a machine ID")) return 2;
+    grpc::ClientContext context;
+    deadline(context);
+    v1::RevokeMachineRequest request;
+    request.set_machine_id(rest[0]);
+    v1::RevokeMachineResponse response;
+    auto s = stub->RevokeMachine(&context, request, &response);
+    if (!s.ok()) return Fail(s, json);
+    if (!json)
+      std::cout << "revoked: the controller refuses " << rest[0] << " from now on\n";
+    else
+      std::cout << "{}\n";
     return 0;
   }
   if (command == "audit list") {

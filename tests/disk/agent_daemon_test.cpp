@@ -86,15 +86,25 @@ class AgentDaemonTest : public ::testing::Test {
               Quote(dir_ / "controller/ca.pem") + " --token-file " +
               Quote(dir_ / "controller/admin.token") + " " + args);
   }
-  void StartAgent(int port) { agent_ = Spawn(port, "pc-1", dir_ / "disk.img", "agent"); }
+  void StartAgent(int port, const std::string& token = "") {
+    agent_ = Spawn(port, "pc-1", dir_ / "disk.img", "agent", "", "", token);
+  }
+  // A one-time enrollment token from the controller (lifeboatctl token create).
+  std::string NewToken(int port) {
+    auto made = Ctl(port, "token create --json");
+    EXPECT_EQ(made.exit_code, 0) << made.err;
+    return made.exit_code == 0 ? Json(made.out)->getValue<std::string>("token") : "";
+  }
   std::unique_ptr<Background> Spawn(int port, const std::string& id, const std::string& disk,
                                     const std::string& name, const std::string& more_config = "",
-                                    const std::string& env = "") {
+                                    const std::string& env = "", std::string token = "") {
+    if (token.empty()) token = NewToken(port);
     std::ofstream config(dir_ / (name + ".conf"));
     config << "controller = 127.0.0.1:" << port << "\nmachine_id = " << id << "\ndisk = " << disk
            << "\nstate_dir = " << (dir_ / name) << "\nlabels = ring=canary\n"
            << "trusted_keys = " << (dir_ / "signer.pub") << "\n"
            << "ca = " << (dir_ / "controller/ca.pem") << "\n"
+           << "enrollment_token = " << token << "\n"
            << more_config;
     config.close();
     return std::make_unique<Background>(
@@ -333,11 +343,13 @@ TEST_F(AgentDaemonTest, ImagesNotSignedByATrustedKeyAreRefusedBeforeAnyDownload)
 TEST_F(AgentDaemonTest, AnAgentStartedWhileTheControllerIsDownRegistersWhenItIsBack) {
   int port = StartController();
   ASSERT_GT(port, 0);
+  const std::string token = NewToken(port);
   controller_->Kill();
-  StartAgent(port);
-  for (int i = 0; i < 60 && agent_->Log().find("cannot register") == std::string::npos; ++i)
+  StartAgent(port, token);
+  // It cannot even enroll yet; it keeps trying.
+  for (int i = 0; i < 60 && agent_->Log().find("retrying in") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  EXPECT_NE(agent_->Log().find("cannot register"), std::string::npos) << agent_->Log();
+  EXPECT_NE(agent_->Log().find("enroll:"), std::string::npos) << agent_->Log();
   ASSERT_EQ(StartController("", port), port);
   bool seen = false;
   for (int i = 0; i < 80 && !seen; ++i) {

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <thread>
 
 #include "common/ed25519.h"
 #include "common/image_manifest.h"
@@ -50,8 +52,19 @@ class ControllerGrpcTest : public ::testing::Test {
     ASSERT_TRUE(s) << s.error().message;
     server_ = std::move(*s);
     channel_ = test::ChannelTo("127.0.0.1:" + std::to_string(server_->port()), dir_.path());
-    agent_ = v1::AgentService::NewStub(channel_);
     admin_ = v1::AdminService::NewStub(channel_);
+  }
+
+  // The AgentService as machine `id` sees it: enrolled on first use, with its own certificate.
+  v1::AgentService::Stub& Agent(const std::string& id) {
+    auto& stub = agents_[id];
+    if (!stub) {
+      const std::string address = "127.0.0.1:" + std::to_string(server_->port());
+      auto identity = test::EnrollAgent(address, dir_.path(), id);
+      EXPECT_FALSE(identity.certificate_pem.empty()) << "enrolling " << id;
+      stub = v1::AgentService::NewStub(test::AgentChannel(address, dir_.path(), identity));
+    }
+    return *stub;
   }
 
   grpc::Status Upload(const std::string& version, const std::string& bytes, const std::string& sha,
@@ -81,7 +94,7 @@ class ControllerGrpcTest : public ::testing::Test {
       (*request.mutable_labels())["site"] = i % 2 ? "lyon" : "paris";
       request.mutable_inventory()->set_firmware(v1::FIRMWARE_UEFI);
       v1::RegisterResponse response;
-      ASSERT_TRUE(agent_->Register(&context, request, &response).ok());
+      ASSERT_TRUE(Agent(request.machine_id()).Register(&context, request, &response).ok());
       EXPECT_EQ(response.heartbeat_interval_seconds(), 30u);
     }
   }
@@ -90,7 +103,7 @@ class ControllerGrpcTest : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::AgentService::Stub> agent_;
+  std::map<std::string, std::unique_ptr<v1::AgentService::Stub>> agents_;
   std::unique_ptr<v1::AdminService::Stub> admin_;
 };
 TempDir* ControllerGrpcTest::wims_ = nullptr;
@@ -227,6 +240,97 @@ TEST_F(ControllerGrpcTest, OnlyTlsClientsThatTrustTheControllerGetThrough) {
   EXPECT_EQ(Sh("stat -c %a " + Quote(dir_ / "tls/ca.key")).out, "600\n");
 }
 
+// Agents: no call without the machine's own certificate; a token works once and expires; a
+// revoked machine is refused, and cannot enroll again.
+TEST_F(ControllerGrpcTest, AgentsNeedTheirOwnCertificateAndTokensWorkOnce) {
+  const std::string address = "127.0.0.1:" + std::to_string(server_->port());
+  auto token = [&](uint32_t seconds) {
+    grpc::ClientContext context;
+    v1::CreateEnrollmentTokenRequest request;
+    request.set_expires_seconds(seconds);
+    v1::CreateEnrollmentTokenResponse response;
+    EXPECT_TRUE(admin_->CreateEnrollmentToken(&context, request, &response).ok());
+    return response.token();
+  };
+  grpc::SslCredentialsOptions server_only;
+  server_only.pem_root_certs = test::ControllerCa(dir_.path());
+  auto anonymous =
+      v1::AgentService::NewStub(grpc::CreateChannel(address, grpc::SslCredentials(server_only)));
+  auto key = NewPrivateKey().value();
+  auto enroll = [&](const std::string& t, const std::string& id, v1::EnrollResponse* out) {
+    grpc::ClientContext context;
+    v1::EnrollRequest request;
+    request.set_token(t);
+    request.set_machine_id(id);
+    request.set_certificate_request(NewCertificateRequest(key, id).value());
+    return anonymous->Enroll(&context, request, out);
+  };
+  auto register_as = [&](const std::shared_ptr<grpc::Channel>& channel, const std::string& id) {
+    grpc::ClientContext context;
+    v1::RegisterRequest request;
+    request.set_machine_id(id);
+    request.set_hostname(id);
+    v1::RegisterResponse response;
+    return v1::AgentService::NewStub(channel)->Register(&context, request, &response);
+  };
+
+  // No client certificate (an operator's token is no substitute).
+  for (const auto& channel :
+       {channel_, grpc::CreateChannel(address, grpc::SslCredentials(server_only))}) {
+    auto status = register_as(channel, "pc-a");
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+  }
+  // A token works once.
+  const std::string once = token(0);
+  v1::EnrollResponse enrolled;
+  ASSERT_TRUE(enroll(once, "pc-a", &enrolled).ok());
+  auto again = enroll(once, "pc-b", &enrolled);
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(again.error_message().find("already used, by pc-a"), std::string::npos)
+      << again.error_message();
+  EXPECT_EQ(enroll("lbe_" + std::string(64, '0'), "pc-b", &enrolled).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // A token expires.
+  const std::string brief = token(1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  auto late = enroll(brief, "pc-b", &enrolled);
+  EXPECT_EQ(late.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(late.error_message().find("expired"), std::string::npos) << late.error_message();
+
+  // pc-a's certificate is pc-a's only.
+  ASSERT_TRUE(enroll(token(0), "pc-a", &enrolled).ok());
+  auto pc_a = test::AgentChannel(address, dir_.path(), {key, enrolled.certificate()});
+  EXPECT_TRUE(register_as(pc_a, "pc-a").ok());
+  auto other = register_as(pc_a, "pc-b");
+  EXPECT_EQ(other.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(other.error_message().find("machine pc-a's, not pc-b's"), std::string::npos);
+
+  // Revoked: refused from now on, and it cannot enroll again; the token it tried stays unused.
+  {
+    grpc::ClientContext context;
+    v1::RevokeMachineRequest request;
+    request.set_machine_id("pc-a");
+    v1::RevokeMachineResponse response;
+    ASSERT_TRUE(admin_->RevokeMachine(&context, request, &response).ok());
+  }
+  auto revoked = register_as(pc_a, "pc-a");
+  EXPECT_EQ(revoked.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(revoked.error_message().find("revoked"), std::string::npos);
+  const std::string spare = token(0);
+  EXPECT_EQ(enroll(spare, "pc-a", &enrolled).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(enroll(spare, "pc-c", &enrolled).ok());
+
+  // The audit log has the tokens and the revocation.
+  grpc::ClientContext context;
+  v1::ListAuditResponse audit;
+  ASSERT_TRUE(admin_->ListAudit(&context, v1::ListAuditRequest(), &audit).ok());
+  std::string actions;
+  for (const auto& e : audit.entries())
+    actions += e.action() + ":" + e.target() + ":" + e.outcome() + " ";
+  EXPECT_NE(actions.find("RevokeMachine:machine pc-a:ok"), std::string::npos) << actions;
+  EXPECT_NE(actions.find("CreateEnrollmentToken:expires"), std::string::npos) << actions;
+}
+
 TEST_F(ControllerGrpcTest, ASignatureIsKeptOnlyIfItDescribesAndMatchesTheImage) {
   // The image's metadata as the controller reads it, from an unsigned publish.
   v1::PublishImageFromPathResponse plain;
@@ -306,14 +410,14 @@ TEST_F(ControllerGrpcTest, AgentsGetAssignmentsDownloadWithResumeAndReport) {
     grpc::ClientContext context;
     v1::HeartbeatRequest request;
     request.set_machine_id("pc1");
-    ASSERT_TRUE(agent_->Heartbeat(&context, request, &beat).ok());
+    ASSERT_TRUE(Agent(request.machine_id()).Heartbeat(&context, request, &beat).ok());
     EXPECT_FALSE(beat.has_assignment());
   }
   {
     grpc::ClientContext context;
     v1::HeartbeatRequest request;
     request.set_machine_id("pc0");
-    ASSERT_TRUE(agent_->Heartbeat(&context, request, &beat).ok());
+    ASSERT_TRUE(Agent(request.machine_id()).Heartbeat(&context, request, &beat).ok());
     ASSERT_TRUE(beat.has_assignment());
     EXPECT_EQ(beat.assignment().image().version(), "1.0");
   }
@@ -326,7 +430,7 @@ TEST_F(ControllerGrpcTest, AgentsGetAssignmentsDownloadWithResumeAndReport) {
     grpc::ClientContext context;
     v1::DownloadImageRequest request;
     request.set_sha256(sha);
-    auto reader = agent_->DownloadImage(&context, request);
+    auto reader = Agent("pc0").DownloadImage(&context, request);
     v1::DownloadImageResponse chunk;
     for (int i = 0; i < 2 && reader->Read(&chunk); ++i) {
       if (i == 0) {
@@ -343,7 +447,7 @@ TEST_F(ControllerGrpcTest, AgentsGetAssignmentsDownloadWithResumeAndReport) {
     v1::DownloadImageRequest request;
     request.set_sha256(sha);
     request.set_offset(received.size());
-    auto reader = agent_->DownloadImage(&context, request);
+    auto reader = Agent("pc0").DownloadImage(&context, request);
     v1::DownloadImageResponse chunk;
     bool first = true;
     while (reader->Read(&chunk)) {
@@ -366,7 +470,7 @@ TEST_F(ControllerGrpcTest, AgentsGetAssignmentsDownloadWithResumeAndReport) {
     v1::DownloadImageRequest request;
     request.set_sha256(sha);
     request.set_offset(received.size() + 1);
-    auto reader = agent_->DownloadImage(&context, request);
+    auto reader = Agent("pc0").DownloadImage(&context, request);
     v1::DownloadImageResponse chunk;
     while (reader->Read(&chunk)) {
     }
@@ -387,7 +491,7 @@ TEST_F(ControllerGrpcTest, AgentsGetAssignmentsDownloadWithResumeAndReport) {
     e2->set_step("done");
     e2->set_status(v1::StepEvent::STATUS_SUCCEEDED);
     v1::ReportProgressResponse ack;
-    ASSERT_TRUE(agent_->ReportProgress(&context, request, &ack).ok());
+    ASSERT_TRUE(Agent(request.machine_id()).ReportProgress(&context, request, &ack).ok());
     EXPECT_EQ(ack.acknowledged_sequence(), 2u);
   }
   {
@@ -469,7 +573,7 @@ TEST_F(ControllerGrpcTest, BadRequestsGetStatusCodesNamingTheField) {
          v1::HeartbeatRequest request;
          request.set_machine_id("nobody");
          v1::HeartbeatResponse response;
-         return agent_->Heartbeat(&context, request, &response);
+         return Agent("nobody").Heartbeat(&context, request, &response);
        },
        grpc::StatusCode::NOT_FOUND, "nobody"},
       {[this] {
@@ -477,7 +581,7 @@ TEST_F(ControllerGrpcTest, BadRequestsGetStatusCodesNamingTheField) {
          v1::RegisterRequest request;
          request.set_hostname("x");
          v1::RegisterResponse response;
-         return agent_->Register(&context, request, &response);
+         return Agent("x").Register(&context, request, &response);
        },
        grpc::StatusCode::INVALID_ARGUMENT, "machine_id"},
       {[this] {
@@ -514,22 +618,25 @@ TEST(ControllerHttp, HealthMetricsAndJsonApi) {
   ASSERT_TRUE(server) << server.error().message;
   const std::string base = "http://127.0.0.1:" + std::to_string((*server)->http_port());
   const std::string auth = "-H 'Authorization: Bearer " + test::AdminToken(dir.path()) + "' ";
-  auto channel = test::ChannelTo("127.0.0.1:" + std::to_string((*server)->port()), dir.path());
-  auto agent = v1::AgentService::NewStub(channel);
+  const std::string address = "127.0.0.1:" + std::to_string((*server)->port());
+  auto agent = [&](const std::string& id) {
+    return v1::AgentService::NewStub(
+        test::AgentChannel(address, dir.path(), test::EnrollAgent(address, dir.path(), id)));
+  };
   for (const char* id : {"alpha", "beta"}) {
     grpc::ClientContext context;
     v1::RegisterRequest request;
     request.set_machine_id(id);
     request.set_hostname(std::string(id) + ".corp");
     v1::RegisterResponse response;
-    ASSERT_TRUE(agent->Register(&context, request, &response).ok());
+    ASSERT_TRUE(agent(id)->Register(&context, request, &response).ok());
   }
   {
     grpc::ClientContext context;
     v1::HeartbeatRequest request;
     request.set_machine_id("ghost");
     v1::HeartbeatResponse response;
-    EXPECT_EQ(agent->Heartbeat(&context, request, &response).error_code(),
+    EXPECT_EQ(agent("ghost")->Heartbeat(&context, request, &response).error_code(),
               grpc::StatusCode::NOT_FOUND);
   }
   // Only /healthz is open; the rest needs a viewer's token, as over gRPC.

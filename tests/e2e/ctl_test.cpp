@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "lifeboat/v1/agent_service.grpc.pb.h"
@@ -186,15 +187,24 @@ TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
   ControllerProcess controller(dir_ / "controller");
   ASSERT_EQ(
       Ctl(controller, "image publish " + Quote(*wims_ / "a.wim") + " --version 1.0").exit_code, 0);
-  auto channel = ChannelTo(controller.address(), controller.data_dir());
-  auto agent = v1::AgentService::NewStub(channel);
+  // Six enrolled machines, each with its own certificate (which stays valid across the restart).
+  std::map<std::string, KeyAndCertificate> identities;
+  for (int i = 0; i < 6; ++i) {
+    const std::string id = "pc" + std::to_string(i);
+    identities[id] = EnrollAgent(controller.address(), controller.data_dir(), id);
+    ASSERT_FALSE(identities[id].certificate_pem.empty()) << id;
+  }
+  auto agent = [&](const std::string& id) {
+    return v1::AgentService::NewStub(
+        AgentChannel(controller.address(), controller.data_dir(), identities[id]));
+  };
   for (int i = 0; i < 6; ++i) {
     grpc::ClientContext context;
     v1::RegisterRequest request;
     request.set_machine_id("pc" + std::to_string(i));
     request.set_hostname("pc" + std::to_string(i));
     v1::RegisterResponse response;
-    ASSERT_TRUE(agent->Register(&context, request, &response).ok());
+    ASSERT_TRUE(agent(request.machine_id())->Register(&context, request, &response).ok());
   }
   auto created = Ctl(controller, "rollout create --image 1.0 --all --waves 50%,100% --json");
   ASSERT_EQ(created.exit_code, 0) << created.err << created.out;
@@ -207,7 +217,7 @@ TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
     v1::HeartbeatRequest request;
     request.set_machine_id("pc" + std::to_string(i));
     v1::HeartbeatResponse beat;
-    ASSERT_TRUE(agent->Heartbeat(&context, request, &beat).ok());
+    ASSERT_TRUE(agent(request.machine_id())->Heartbeat(&context, request, &beat).ok());
     if (beat.has_assignment())
       given.emplace_back(request.machine_id(), beat.assignment().attempt_id());
   }
@@ -222,7 +232,7 @@ TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
     e->set_step("done");
     e->set_status(v1::StepEvent::STATUS_SUCCEEDED);
     v1::ReportProgressResponse ack;
-    ASSERT_TRUE(agent->ReportProgress(&report_context, report, &ack).ok());
+    ASSERT_TRUE(agent(machine)->ReportProgress(&report_context, report, &ack).ok());
     EXPECT_EQ(ack.acknowledged_sequence(), 1u);
     ++finished;
   }
@@ -235,7 +245,7 @@ TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
     request.set_state(v1::AGENT_STATE_APPLYING);
     request.set_current_step("write-image");
     v1::HeartbeatResponse beat;
-    ASSERT_TRUE(agent->Heartbeat(&context, request, &beat).ok());
+    ASSERT_TRUE(agent(request.machine_id())->Heartbeat(&context, request, &beat).ok());
   }
   controller.Kill();  // SIGKILL: no chance to flush anything
   controller.Start();
@@ -253,15 +263,13 @@ TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
   auto images = Json(Ctl(controller, "image list --json").out)->getArray("images");
   EXPECT_EQ(images->size(), 1u);
   // And the rollout carries on where it was: the second wave is handed out.
-  auto channel2 = ChannelTo(controller.address(), controller.data_dir());
-  auto agent2 = v1::AgentService::NewStub(channel2);
   int assigned = 0;
   for (int i = 0; i < 6; ++i) {
     grpc::ClientContext context;
     v1::HeartbeatRequest request;
     request.set_machine_id("pc" + std::to_string(i));
     v1::HeartbeatResponse beat;
-    ASSERT_TRUE(agent2->Heartbeat(&context, request, &beat).ok());
+    ASSERT_TRUE(agent(request.machine_id())->Heartbeat(&context, request, &beat).ok());
     assigned += beat.has_assignment();
   }
   EXPECT_EQ(assigned, 3);

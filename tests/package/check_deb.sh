@@ -19,11 +19,11 @@ grep -q "^ Depends:.*libgrpc" <<<"$info" || { echo "Depends lacks the shared lib
 dpkg-deb -e "$deb" "$out/control"
 grep -qx "/etc/lifeboat/agent.conf" "$out/control/conffiles" || { echo "agent.conf is not a conffile"; exit 1; }
 # Installed where the package puts it, `lifeboat-agent run` finds its daemon, which runs (and
-# keeps trying a controller that is not there).
+# keeps trying to enroll with a controller that is not there).
 dpkg-deb -x "$deb" "$out/root"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=test-ca -days 1 \
   -keyout "$out/ca.key" -out "$out/ca.pem" 2>/dev/null
-printf 'controller = 127.0.0.1:1\ndisk = /nonexistent\nstate_dir = %s\nca = %s\n' "$out/state" "$out/ca.pem" > "$out/agent.conf"
+printf 'controller = 127.0.0.1:1\ndisk = /nonexistent\nstate_dir = %s\nca = %s\nenrollment_token = lbe_test\n' "$out/state" "$out/ca.pem" > "$out/agent.conf"
 timeout 3 "$out/root/usr/bin/lifeboat-agent" run --config "$out/agent.conf" > "$out/agent.log" 2>&1 || true
-grep -q "cannot register with 127.0.0.1:1" "$out/agent.log" || { echo "the packaged agent did not start its daemon:"; cat "$out/agent.log"; exit 1; }
+grep -q "enroll: .*retrying in" "$out/agent.log" || { echo "the packaged agent did not start its daemon:"; cat "$out/agent.log"; exit 1; }
 echo "ok: $(basename "$deb")"

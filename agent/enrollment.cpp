@@ -1,0 +1,97 @@
+#include "agent/enrollment.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include "common/pki.h"
+
+namespace lifeboat::agent {
+
+namespace {
+
+std::optional<std::string> ReadText(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  return std::string{std::istreambuf_iterator<char>(in), {}};
+}
+
+Result<void> WriteText(const std::string& path, const std::string& text, mode_t mode) {
+  const std::string temp = path + ".partial";
+  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  bool ok = fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            fsync(fd) == 0;
+  if (fd >= 0) close(fd);
+  std::error_code ec;
+  if (ok) std::filesystem::rename(temp, path, ec);
+  if (!ok || ec) return Fail(ErrorCode::kIo, "write " + path + ": " + std::strerror(errno));
+  return {};
+}
+
+void AddLabels(const std::string& text, std::map<std::string, std::string>& labels) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    auto eq = line.find('=');
+    if (eq != std::string::npos) labels[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+}
+
+}  // namespace
+
+Result<void> LoadOrEnroll(const DaemonConfig& config, const std::string& machine_id,
+                          DaemonState& state, ClientTls& tls,
+                          std::map<std::string, std::string>& labels,
+                          const std::function<bool(double)>& wait) {
+  const std::string key_path = config.state_dir + "/agent.key";
+  const std::string cert_path = config.state_dir + "/agent.pem";
+  auto key = ReadText(key_path), cert = ReadText(cert_path);
+  if (key && cert) {
+    tls.key_pem = *key;
+    tls.certificate_pem = *cert;
+    if (auto saved = state.GetValue("enrolled_labels"); saved && *saved) AddLabels(**saved, labels);
+    return {};
+  }
+  if (config.enrollment_token.empty())
+    return Fail(ErrorCode::kRefused,
+                "this agent is not enrolled: put a token from `lifeboatctl token create` in its "
+                "config as enrollment_token");
+  // The key is made once and kept, so a retried enrollment asks for the same key.
+  if (!key) {
+    auto made = NewPrivateKey();
+    if (!made) return std::unexpected(made.error());
+    if (auto r = WriteText(key_path, *made, 0600); !r) return r;
+    key = *made;
+  }
+  auto request = NewCertificateRequest(*key, machine_id);
+  if (!request) return std::unexpected(request.error());
+  ClientTls server_only;
+  server_only.ca_pem = tls.ca_pem;
+  ControllerClient client(config.controller, server_only);
+  for (double backoff = 1;; backoff = std::min(backoff * 2, 60.0)) {
+    auto enrolled = client.Enroll(config.enrollment_token, machine_id, *request);
+    if (enrolled) {
+      if (auto r = WriteText(cert_path, enrolled->certificate_pem, 0644); !r) return r;
+      std::string text;
+      for (const auto& [k, v] : enrolled->labels) text += k + "=" + v + "\n";
+      (void)state.SetValue("enrolled_labels", text);
+      AddLabels(text, labels);
+      tls.key_pem = *key;
+      tls.certificate_pem = enrolled->certificate_pem;
+      return {};
+    }
+    if (enrolled.error().code != ErrorCode::kBusy)
+      return Fail(ErrorCode::kRefused, "enrollment refused: " + enrolled.error().message);
+    std::cerr << "lifeboat-agent: " << enrolled.error().message << "; retrying in "
+              << static_cast<int>(backoff) << " s" << std::endl;
+    if (!wait(backoff)) return Fail(ErrorCode::kRefused, "stopped before enrollment");
+  }
+}
+
+}  // namespace lifeboat::agent

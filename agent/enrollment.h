@@ -1,0 +1,28 @@
+// The agent's identity towards the controller: its own key (state_dir/agent.key, made here, mode
+// 0600, never sent anywhere) and the client certificate the controller's CA issued for it at
+// enrollment (state_dir/agent.pem). Enrollment happens once, with a one-time token from
+// `lifeboatctl token create` (enrollment_token in the config).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "agent/controller_client.h"
+#include "agent/daemon.h"
+#include "agent/daemon_state.h"
+#include "common/error.h"
+
+namespace lifeboat::agent {
+
+// Fills tls.key_pem and tls.certificate_pem (tls.ca_pem must be set), enrolling first if the
+// state directory holds no certificate, and adds the labels given with the token to `labels`.
+// `wait(seconds)` sleeps between tries while the controller cannot be reached; it returns false
+// to give up (a stop signal). Errors: kRefused (no token; the controller refused it, with why),
+// kIo.
+[[nodiscard]] Result<void> LoadOrEnroll(const DaemonConfig& config, const std::string& machine_id,
+                                        DaemonState& state, ClientTls& tls,
+                                        std::map<std::string, std::string>& labels,
+                                        const std::function<bool(double)>& wait);
+
+}  // namespace lifeboat::agent

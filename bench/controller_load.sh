@@ -34,4 +34,4 @@ build/bin/lifeboat-bench-agents --controller "127.0.0.1:$port" --ca "$work/contr
   --seconds 600 --rollout-image bench-1 --rollout-at "$steady"
 rss_kib=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
 printf 'controller peak RSS: %.1f MiB (target < 300)\n' "$(echo "$rss_kib / 1024" | bc -l)"
-curl -sf -H "Authorization: Bearer $(cat "$work/controller/admin.token")" "http://127.0.0.1:$http/metrics" | grep -E '^lifeboat_rpc_duration_seconds_(count|sum)\{method="/lifeboat.v1.AgentService/Heartbeat"' || true
+curl -sf --cacert "$work/controller/ca.pem" -H "Authorization: Bearer $(cat "$work/controller/admin.token")" "https://127.0.0.1:$http/metrics" | grep -E '^lifeboat_rpc_duration_seconds_(count|sum)\{method="/lifeboat.v1.AgentService/Heartbeat"' || true

@@ -31,48 +31,62 @@ grpc::Status Answer(R&& result, F&& fill) {
 // ---- AgentService ----
 
 std::optional<grpc::Status> AgentServiceImpl::Deny(grpc::ServerContext* context,
-                                                   const std::string& machine_id) {
+                                                   const std::string& machine_id,
+                                                   const std::string& action) {
   // Set by gRPC from a client certificate the handshake verified against the controller's CA.
   auto names = context->auth_context()->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
-  if (names.empty())
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                        "this call needs the agent's client certificate: enroll it first "
-                        "(enrollment_token in its config, from lifeboatctl token create)");
-  const std::string id(names.front().data(), names.front().size());
-  if (access_.IsRevoked(id))
-    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "machine " + id + " is revoked");
-  if (!machine_id.empty() && machine_id != id)
-    return grpc::Status(
+  const std::string id =
+      names.empty() ? "" : std::string(names.front().data(), names.front().size());
+  std::optional<grpc::Status> refusal;
+  if (id.empty())
+    refusal = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                           "this call needs the agent's client certificate: enroll it first "
+                           "(enrollment_token in its config, from lifeboatctl token create)");
+  else if (access_.IsRevoked(id))
+    refusal = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "machine " + id + " is revoked");
+  else if (!machine_id.empty() && machine_id != id)
+    refusal = grpc::Status(
         grpc::StatusCode::PERMISSION_DENIED,
         "machine_id: this certificate is machine " + id + "'s, not " + machine_id + "'s");
-  return std::nullopt;
+  if (refusal)
+    (void)access_.Audit({0, "", id.empty() ? "" : "machine " + id, action,
+                         machine_id.empty() ? "" : "machine " + machine_id, "denied",
+                         refusal->error_message(), context->peer()});
+  return refusal;
 }
 
-grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext*, const v1::EnrollRequest* request,
+grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* context,
+                                      const v1::EnrollRequest* request,
                                       v1::EnrollResponse* response) {
   const std::string& id = request->machine_id();
-  if (!ValidVersion(id))
-    return {grpc::StatusCode::INVALID_ARGUMENT,
-            "machine_id: '" + id + "' is not 1 to 64 of letters, digits, '.', '_' or '-'"};
-  if (access_.IsRevoked(id))
-    return {grpc::StatusCode::PERMISSION_DENIED, "machine " + id + " is revoked"};
-  // The certificate is made before the token is used, so a bad request wastes no token.
-  auto certificate =
-      IssueCertificate(ca_, request->certificate_request(), {id, {}, {}, false, true, 825});
-  if (!certificate)
-    return {grpc::StatusCode::INVALID_ARGUMENT,
-            "certificate_request: " + certificate.error().message};
-  auto labels = access_.UseEnrollmentToken(request->token(), id);
-  if (!labels) return ToStatus(labels.error());
-  response->set_certificate(*certificate);
-  for (const auto& [k, v] : *labels) (*response->mutable_labels())[k] = v;
-  return grpc::Status::OK;
+  auto status = [&]() -> grpc::Status {
+    if (!ValidVersion(id))
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              "machine_id: '" + id + "' is not 1 to 64 of letters, digits, '.', '_' or '-'"};
+    if (access_.IsRevoked(id))
+      return {grpc::StatusCode::PERMISSION_DENIED, "machine " + id + " is revoked"};
+    // The certificate is made before the token is used, so a bad request wastes no token.
+    auto certificate =
+        IssueCertificate(ca_, request->certificate_request(), {id, {}, {}, false, true, 825});
+    if (!certificate)
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              "certificate_request: " + certificate.error().message};
+    auto labels = access_.UseEnrollmentToken(request->token(), id);
+    if (!labels) return ToStatus(labels.error());
+    response->set_certificate(*certificate);
+    for (const auto& [k, v] : *labels) (*response->mutable_labels())[k] = v;
+    return grpc::Status::OK;
+  }();
+  // Every enrollment, made or refused, is in the audit log.
+  (void)access_.Audit({0, "", "", "Enroll", "machine " + id, status.ok() ? "ok" : "denied",
+                       status.error_message(), context->peer()});
+  return status;
 }
 
 grpc::Status AgentServiceImpl::Register(grpc::ServerContext* context,
                                         const v1::RegisterRequest* request,
                                         v1::RegisterResponse* response) {
-  if (auto denied = Deny(context, request->machine_id())) return *denied;
+  if (auto denied = Deny(context, request->machine_id(), "Register")) return *denied;
   MachineRecord m;
   m.id = request->machine_id();
   m.hostname = request->hostname();
@@ -88,7 +102,7 @@ grpc::Status AgentServiceImpl::Register(grpc::ServerContext* context,
 grpc::Status AgentServiceImpl::Heartbeat(grpc::ServerContext* context,
                                          const v1::HeartbeatRequest* request,
                                          v1::HeartbeatResponse* response) {
-  if (auto denied = Deny(context, request->machine_id())) return *denied;
+  if (auto denied = Deny(context, request->machine_id(), "Heartbeat")) return *denied;
   const std::string inventory =
       request->has_inventory() ? InventoryToText(request->inventory()) : "";
   auto assignment =
@@ -111,7 +125,7 @@ grpc::Status AgentServiceImpl::Heartbeat(grpc::ServerContext* context,
 grpc::Status AgentServiceImpl::DownloadImage(
     grpc::ServerContext* context, const v1::DownloadImageRequest* request,
     grpc::ServerWriter<v1::DownloadImageResponse>* writer) {
-  if (auto denied = Deny(context, "")) return *denied;  // any enrolled machine
+  if (auto denied = Deny(context, "", "DownloadImage")) return *denied;  // any enrolled machine
   auto image = fleet_.ImageBySha(request->sha256());
   if (!image) return ToStatus(image.error());
   if (request->offset() > image->size) {
@@ -171,7 +185,7 @@ grpc::Status AgentServiceImpl::DownloadImage(
 grpc::Status AgentServiceImpl::ReportProgress(grpc::ServerContext* context,
                                               const v1::ReportProgressRequest* request,
                                               v1::ReportProgressResponse* response) {
-  if (auto denied = Deny(context, request->machine_id())) return *denied;
+  if (auto denied = Deny(context, request->machine_id(), "ReportProgress")) return *denied;
   std::vector<EventRecord> events;
   for (const auto& e : request->events()) events.push_back(FromProto(e));
   return Answer(fleet_.Report(request->machine_id(), request->attempt_id(), events),

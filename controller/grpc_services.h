@@ -27,8 +27,9 @@ class AgentServiceImpl final : public v1::AgentService::Service {
 
  private:
   // The refusal unless the caller shows a client certificate of a machine that is not revoked
-  // and, when `machine_id` is given, is that machine's.
-  std::optional<grpc::Status> Deny(grpc::ServerContext* context, const std::string& machine_id);
+  // and, when `machine_id` is given, is that machine's. Refusals go to the audit log.
+  std::optional<grpc::Status> Deny(grpc::ServerContext* context, const std::string& machine_id,
+                                   const std::string& action);
   Fleet& fleet_;
   Access& access_;
   const KeyAndCertificate ca_;

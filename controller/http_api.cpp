@@ -1,13 +1,15 @@
 #include "controller/http_api.h"
 
 #include <Poco/Exception.h>
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/NetSSL.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <google/protobuf/util/json_util.h>
 
@@ -172,10 +174,18 @@ std::string MetricsText(Fleet& fleet, const RpcMetrics& metrics) {
 }
 
 Result<std::unique_ptr<HttpApi>> HttpApi::Start(const std::string& listen, Fleet& fleet,
-                                                RpcMetrics& metrics, const Access& access) {
+                                                RpcMetrics& metrics, const Access& access,
+                                                const std::string& key_file,
+                                                const std::string& certificate_file) {
   try {
+    Poco::Net::initializeSSL();
     std::unique_ptr<HttpApi> api(new HttpApi);
-    Poco::Net::ServerSocket socket{Poco::Net::SocketAddress(listen)};
+    // TLS 1.2 and later; clients are not asked for certificates (they present tokens).
+    Poco::Net::Context::Ptr tls =
+        new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, key_file, certificate_file, "",
+                               Poco::Net::Context::VERIFY_NONE, 9, false, "HIGH:!aNULL:!MD5");
+    tls->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+    Poco::Net::SecureServerSocket socket{Poco::Net::SocketAddress(listen), 64, tls};
     api->port_ = socket.address().port();
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(4);

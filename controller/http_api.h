@@ -20,11 +20,14 @@ namespace lifeboat::controller {
 
 class HttpApi {
  public:
-  // Listens on "host:port" (port 0 picks a free one). /healthz is open; everything else needs a
-  // viewer's token (Authorization: Bearer ...), as over gRPC. Errors: kIo.
+  // Serves HTTPS on "host:port" (port 0 picks a free one) with the controller's server key and
+  // certificate (PEM files). /healthz is open; everything else needs a viewer's token
+  // (Authorization: Bearer ...), as over gRPC. Errors: kIo.
   [[nodiscard]] static Result<std::unique_ptr<HttpApi>> Start(const std::string& listen,
                                                               Fleet& fleet, RpcMetrics& metrics,
-                                                              const Access& access);
+                                                              const Access& access,
+                                                              const std::string& key_file,
+                                                              const std::string& certificate_file);
   ~HttpApi();
   [[nodiscard]] int port() const { return port_; }
 

@@ -24,7 +24,7 @@ Options (a flag overrides the config file):
                          tls_names ('#' starts a comment)
   --listen ADDR          gRPC address (default 127.0.0.1:7443; port 0 picks a free one, which is
                          printed)
-  --http ADDR            HTTP address for /healthz, /metrics and /api/v1/... (default
+  --http ADDR            HTTPS address for /healthz, /metrics and /api/v1/... (default
                          127.0.0.1:7080; "off" for none)
   --data-dir DIR         state: fleet.db (SQLite) and images/ (default /var/lib/lifeboat-controller)
   --heartbeat-seconds N  how often agents call in (default 30)

@@ -46,7 +46,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
                 "cannot listen on " + options.listen + " (in use, or not an address)");
   }
   if (!options.http_listen.empty()) {
-    auto http = HttpApi::Start(options.http_listen, *s->fleet_, s->metrics_, *s->access_);
+    auto http =
+        HttpApi::Start(options.http_listen, *s->fleet_, s->metrics_, *s->access_,
+                       options.data_dir + "/tls/server.key", options.data_dir + "/tls/server.pem");
     if (!http) return std::unexpected(http.error());
     s->http_ = std::move(*http);
   }

@@ -320,7 +320,7 @@ TEST_F(ControllerGrpcTest, AgentsNeedTheirOwnCertificateAndTokensWorkOnce) {
   EXPECT_EQ(enroll(spare, "pc-a", &enrolled).error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(enroll(spare, "pc-c", &enrolled).ok());
 
-  // The audit log has the tokens and the revocation.
+  // The audit log has the tokens, the enrollments and the revocation.
   grpc::ClientContext context;
   v1::ListAuditResponse audit;
   ASSERT_TRUE(admin_->ListAudit(&context, v1::ListAuditRequest(), &audit).ok());
@@ -329,6 +329,11 @@ TEST_F(ControllerGrpcTest, AgentsNeedTheirOwnCertificateAndTokensWorkOnce) {
     actions += e.action() + ":" + e.target() + ":" + e.outcome() + " ";
   EXPECT_NE(actions.find("RevokeMachine:machine pc-a:ok"), std::string::npos) << actions;
   EXPECT_NE(actions.find("CreateEnrollmentToken:expires"), std::string::npos) << actions;
+  // And every refusal of an agent call or enrollment.
+  for (const char* refused :
+       {"Enroll:machine pc-b:denied", "Enroll:machine pc-a:ok", "Register:machine pc-b:denied",
+        "Register:machine pc-a:denied", "Enroll:machine pc-a:denied"})
+    EXPECT_NE(actions.find(refused), std::string::npos) << refused << "\n" << actions;
 }
 
 TEST_F(ControllerGrpcTest, ASignatureIsKeptOnlyIfItDescribesAndMatchesTheImage) {
@@ -616,7 +621,10 @@ TEST(ControllerHttp, HealthMetricsAndJsonApi) {
   options.data_dir = dir.path();
   auto server = Server::Start(options);
   ASSERT_TRUE(server) << server.error().message;
-  const std::string base = "http://127.0.0.1:" + std::to_string((*server)->http_port());
+  // HTTPS with the controller's certificate: curl checks it against DATA_DIR/ca.pem. (Each curl
+  // call below gets the CA through `base`'s prefix.)
+  const std::string base = "--cacert " + Quote(dir / "ca.pem") +
+                           " https://127.0.0.1:" + std::to_string((*server)->http_port());
   const std::string auth = "-H 'Authorization: Bearer " + test::AdminToken(dir.path()) + "' ";
   const std::string address = "127.0.0.1:" + std::to_string((*server)->port());
   auto agent = [&](const std::string& id) {
@@ -639,6 +647,10 @@ TEST(ControllerHttp, HealthMetricsAndJsonApi) {
     EXPECT_EQ(agent("ghost")->Heartbeat(&context, request, &response).error_code(),
               grpc::StatusCode::NOT_FOUND);
   }
+  // Plain HTTP is not served, and a client that does not trust the CA gets nothing.
+  const std::string port = std::to_string((*server)->http_port());
+  EXPECT_NE(Sh("curl -sf http://127.0.0.1:" + port + "/healthz").exit_code, 0);
+  EXPECT_NE(Sh("curl -sf https://127.0.0.1:" + port + "/healthz").exit_code, 0);
   // Only /healthz is open; the rest needs a viewer's token, as over gRPC.
   EXPECT_EQ(Sh("curl -sf " + base + "/healthz").out, "ok\n");
   for (const char* path : {"/metrics", "/api/v1/machines"}) {

@@ -1,11 +1,14 @@
 // lifeboat-controller: the daemon that keeps the image catalog, the fleet and its rollouts, and
 // serves AgentService and AdminService over gRPC (with health checking and reflection).
+#include <grpc/support/log.h>
+
 #include <csignal>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "controller/server.h"
@@ -69,6 +72,15 @@ std::map<std::string, std::string> ReadConfig(const std::string& path, std::stri
 }
 
 lifeboat::controller::Server* g_server = nullptr;
+
+// gRPC reports a refused TLS handshake (a plaintext client, a certificate from another CA) only
+// at its debug level. The controller logs those lines and gRPC's errors, nothing else of it.
+void LogGrpc(gpr_log_func_args* args) {
+  const std::string_view message = args->message;
+  if (args->severity == GPR_LOG_SEVERITY_ERROR ||
+      message.find("Security handshake failed") != std::string_view::npos)
+    std::cerr << "lifeboat-controller: refused connection: " << message << std::endl;
+}
 
 }  // namespace
 
@@ -134,6 +146,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  gpr_set_log_verbosity(GPR_LOG_SEVERITY_DEBUG);
+  gpr_set_log_function(LogGrpc);
   auto server = lifeboat::controller::Server::Start(options);
   if (!server) {
     std::cerr << "lifeboat-controller: " << server.error().message << "\n";

@@ -49,6 +49,10 @@ class ControllerProcess {
   [[nodiscard]] std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] const std::string& data_dir() const { return data_dir_; }
+  [[nodiscard]] std::string Log() const {
+    std::ifstream in(log_);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
 
  private:
   std::string data_dir_, log_;
@@ -123,6 +127,11 @@ TEST_F(CtlTest, EachRoleMayDoItsOwnWorkAndNothingMore) {
   auto as = [&](const std::string& token, const std::string& args) {
     return Sh("LIFEBOAT_TOKEN=" + Quote(token) + " " + base + args);
   };
+  // A plaintext client is refused in the TLS handshake, and the controller logs it.
+  Sh("curl -s --max-time 5 http://" + controller.address() + "/ > /dev/null");
+  EXPECT_NE(controller.Log().find("refused connection: Security handshake failed"),
+            std::string::npos)
+      << controller.Log();
   // No token, and a token nobody was given.
   auto anonymous = Sh(base + "image list");
   EXPECT_EQ(anonymous.exit_code, 6);

@@ -1,39 +1,15 @@
 #include "agent/enrollment.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
 
+#include "common/files.h"
 #include "common/pki.h"
 
 namespace lifeboat::agent {
 
 namespace {
-
-std::optional<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  return std::string{std::istreambuf_iterator<char>(in), {}};
-}
-
-Result<void> WriteText(const std::string& path, const std::string& text, mode_t mode) {
-  const std::string temp = path + ".partial";
-  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  bool ok = fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            fsync(fd) == 0;
-  if (fd >= 0) close(fd);
-  std::error_code ec;
-  if (ok) std::filesystem::rename(temp, path, ec);
-  if (!ok || ec) return Fail(ErrorCode::kIo, "write " + path + ": " + std::strerror(errno));
-  return {};
-}
 
 void AddLabels(const std::string& text, std::map<std::string, std::string>& labels) {
   std::istringstream lines(text);
@@ -51,7 +27,7 @@ Result<void> LoadOrEnroll(const DaemonConfig& config, const std::string& machine
                           const std::function<bool(double)>& wait) {
   const std::string key_path = config.state_dir + "/agent.key";
   const std::string cert_path = config.state_dir + "/agent.pem";
-  auto key = ReadText(key_path), cert = ReadText(cert_path);
+  auto key = ReadTextFile(key_path), cert = ReadTextFile(cert_path);
   if (key && cert) {
     tls.key_pem = *key;
     tls.certificate_pem = *cert;
@@ -66,7 +42,7 @@ Result<void> LoadOrEnroll(const DaemonConfig& config, const std::string& machine
   if (!key) {
     auto made = NewPrivateKey();
     if (!made) return std::unexpected(made.error());
-    if (auto r = WriteText(key_path, *made, 0600); !r) return r;
+    if (auto r = WriteFileAtomically(key_path, *made, 0600); !r) return r;
     key = *made;
   }
   auto request = NewCertificateRequest(*key, machine_id);
@@ -77,7 +53,7 @@ Result<void> LoadOrEnroll(const DaemonConfig& config, const std::string& machine
   for (double backoff = 1;; backoff = std::min(backoff * 2, 60.0)) {
     auto enrolled = client.Enroll(config.enrollment_token, machine_id, *request);
     if (enrolled) {
-      if (auto r = WriteText(cert_path, enrolled->certificate_pem, 0644); !r) return r;
+      if (auto r = WriteFileAtomically(cert_path, enrolled->certificate_pem, 0644); !r) return r;
       std::string text;
       for (const auto& [k, v] : enrolled->labels) text += k + "=" + v + "\n";
       (void)state.SetValue("enrolled_labels", text);

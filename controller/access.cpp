@@ -1,13 +1,9 @@
 #include "controller/access.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <sstream>
 
+#include "common/files.h"
 #include "common/pki.h"
 #include "common/sha256.h"
 #include "common/version.h"
@@ -53,15 +49,9 @@ Result<void> Access::Bootstrap(const std::string& token_file) {
   if (!existing->empty()) return {};
   auto token = AddOperator("admin", Role::kAdmin);
   if (!token) return std::unexpected(token.error());
-  const std::string text = *token + "\n";
-  int fd = open(token_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  bool ok = fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            fsync(fd) == 0;
-  if (fd >= 0) close(fd);
-  if (!ok) {
+  if (auto r = WriteFileAtomically(token_file, *token + "\n", 0600); !r) {
     (void)store_.RemoveOperator("admin");
-    return Fail(ErrorCode::kIo,
-                "write the first admin's token to " + token_file + ": " + std::strerror(errno));
+    return Fail(ErrorCode::kIo, "the first admin's token: " + r.error().message);
   }
   return {};
 }

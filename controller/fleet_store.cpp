@@ -977,10 +977,13 @@ Result<void> FleetStore::RevokeMachine(const std::string& machine_id, const std:
   std::lock_guard lock(mutex_);
   return Guard("revoke a machine", [&] {
     std::string id = machine_id, who = by;
-    *session_ << (std::string("INSERT OR IGNORE INTO revoked_machines(machine_id, revoked_by, "
-                              "revoked_at) VALUES (?, ?, ") +
-                  dialect_.now + ")"),
-        use(id), use(who), now;
+    // Plain SQL (no INSERT OR IGNORE), so that other dialects run it as it is.
+    std::string again = machine_id;
+    *session_ << (std::string("INSERT INTO revoked_machines(machine_id, revoked_by, revoked_at) "
+                              "SELECT ?, ?, ") +
+                  dialect_.now +
+                  " WHERE NOT EXISTS (SELECT 1 FROM revoked_machines WHERE machine_id = ?)"),
+        use(id), use(who), use(again), now;
   });
 }
 

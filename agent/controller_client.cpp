@@ -178,6 +178,7 @@ Result<ControllerClient::HeartbeatReply> ControllerClient::Heartbeat(
   if (!status.ok()) return std::unexpected(FromStatus(status, "heartbeat"));
   HeartbeatReply reply;
   reply.boot_recovery_once = response.boot_recovery_once();
+  reply.next_heartbeat_seconds = response.next_heartbeat_seconds();
   if (response.has_assignment()) {
     const auto& a = response.assignment();
     reply.assignment = Assignment{a.attempt_id(),

@@ -60,6 +60,7 @@ class ControllerClient {
   struct HeartbeatReply {
     std::optional<Assignment> assignment;
     bool boot_recovery_once = false;  // the next boot should start Lifeboat, once
+    uint32_t next_heartbeat_seconds = 0;  // 0: the controller did not say
   };
   // `boot_recovery_set`: a boot-recovery request was carried out since the last heartbeat.
   [[nodiscard]] Result<HeartbeatReply> Heartbeat(const std::string& machine_id,

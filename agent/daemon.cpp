@@ -2,391 +2,146 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstring>
-#include <ctime>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <random>
-#include <sstream>
-#include <vector>
 
-#include "agent/controller_client.h"
-#include "agent/daemon_state.h"
-#include "agent/enrollment.h"
+#include "agent/agent_log.h"
 #include "agent/exit_codes.h"
-#include "agent/image_trust.h"
-#include "common/process.h"
-#include "common/sha256.h"
+
+extern char** environ;
 
 namespace lifeboat::agent {
 
-namespace fs = std::filesystem;
+double ContactSchedule::After(const std::optional<ContactReport>& report) {
+  if (report && report->reached) {
+    registered_ = true;
+    backoff_ = kFirstBackoff;
+    if (report->next_contact_seconds > 0) period_ = report->next_contact_seconds;
+    // Jitter spreads a fleet's heartbeats: +-10 %.
+    return period_ * std::uniform_real_distribution<double>(0.9, 1.1)(random_);
+  }
+  const double wait = backoff_;
+  backoff_ = std::min(backoff_ * 2, kLongestBackoff);
+  return wait;
+}
 
 namespace {
-
-std::string Trim(std::string s) {
-  s.erase(0, s.find_first_not_of(" \t"));
-  s.erase(s.find_last_not_of(" \t\r") + 1);
-  return s;
-}
-
-void Log(const std::string& line) {
-  std::time_t t = std::time(nullptr);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  std::cerr << stamp << " lifeboat-agent: " << line << std::endl;
-}
 
 // Sleeps up to `seconds`; returns false if a stop signal arrived.
 bool Sleep(const sigset_t& stop_signals, double seconds) {
   timespec ts{static_cast<time_t>(seconds),
-              static_cast<long>((seconds - static_cast<time_t>(seconds)) * 1e9)};
+              static_cast<long>((seconds - std::floor(seconds)) * 1e9)};
   siginfo_t info;
   return sigtimedwait(&stop_signals, &info, &ts) < 0;
 }
 
-class Daemon {
- public:
-  Daemon(const DaemonConfig& config, const ClientTls& tls, TrustedKeys trusted, std::string agent,
-         DaemonState& state, std::string machine_id, const sigset_t& stop)
-      : config_(config),
-        trusted_(std::move(trusted)),
-        agent_(std::move(agent)),
-        state_(state),
-        machine_id_(std::move(machine_id)),
-        disk_(config.disk),
-        stop_(stop),
-        client_(config.controller, tls) {}
-
-  // Reads the inventory once, which also finds the Windows disk when none is configured.
-  Result<void> Start() {
-    if (auto r = RefreshInventory(); !r) return r;
-    if (disk_.empty() && !inventory_.disks.empty()) disk_ = inventory_.disks.front().path;
-    return {};
-  }
-
-  int Run() {
-    bool registered = false;
-    double interval = 30, backoff = 1;
-    std::mt19937 random(std::random_device{}());
-    for (;;) {
-      if (std::chrono::steady_clock::now() - inventory_read_ > kInventoryLifetime) {
-        if (auto r = RefreshInventory(); !r) Log(r.error().message);
-      }
-      const Inventory& inventory = inventory_;
-      if (!registered) {
-        auto r = client_.Register(machine_id_, config_.labels, inventory);
-        if (!r) {
-          Log("cannot register with " + config_.controller + " (" + r.error().message +
-              "); retrying in " + std::to_string(static_cast<int>(backoff)) + " s");
-          if (!Sleep(stop_, backoff)) return 0;
-          backoff = std::min(backoff * 2, 60.0);
-          continue;
-        }
-        registered = true;
-        backoff = 1;
-        interval = *r ? *r : 30;
-        Log("registered as " + machine_id_ + " with " + config_.controller + ", disk " + disk_);
-      }
-      SendOutbox();
-      auto set = state_.GetValue("boot_recovery_set");
-      const bool boot_recovery_set = set && *set && **set == "1";
-      auto beat = client_.Heartbeat(machine_id_, inventory, "idle", "", boot_recovery_set);
-      if (!beat) {
-        if (beat.error().code == ErrorCode::kNotFound) registered = false;
-        Log(beat.error().message);
-      } else {
-        if (boot_recovery_set) (void)state_.SetValue("boot_recovery_set", "0");  // acknowledged
-        if (beat->boot_recovery_once && !boot_recovery_set) BootRecoveryOnce();
-        if (beat->assignment) {
-          const uint64_t attempt = beat->assignment->attempt_id;
-          auto done = state_.GetValue("finished:" + std::to_string(attempt));
-          if (done && !*done) {
-            if (InWindow()) {
-              RunJob(*beat->assignment);
-            } else if (attempt != waiting_attempt_) {
-              waiting_attempt_ = attempt;
-              Log("assignment: install " + beat->assignment->version + " (attempt " +
-                  std::to_string(attempt) + ") waits for the maintenance window " +
-                  config_.window_text);
-            }
-          }
-        }
-      }
-      // Jitter spreads a fleet's heartbeats: +-10 %.
-      double jitter = std::uniform_real_distribution<double>(0.9, 1.1)(random);
-      if (!Sleep(stop_, interval * jitter)) return 0;
-    }
-  }
-
- private:
-  // The inventory is read by `lifeboat-agent inventory` (a child process, so the disk libraries
-  // never load into the daemon): at start, after every change the daemon makes, and at least this
-  // often, for changes made by others.
-  static constexpr std::chrono::minutes kInventoryLifetime{10};
-
-  Result<void> RefreshInventory() {
-    std::vector<std::string> argv = {agent_, "inventory"};
-    if (!disk_.empty()) argv.push_back(disk_);
-    argv.insert(argv.end(), {"--state-dir", config_.state_dir});
-    auto run = RunProcess(argv);
-    if (!run) return std::unexpected(run.error());
-    if (run->exit_code != 0)
-      return Fail(run->exit_code == kExitNotFound ? ErrorCode::kNotFound : ErrorCode::kTool,
-                  run->Summary("lifeboat-agent inventory"));
-    auto inventory = InventoryFromJson(run->out);
-    if (!inventory) return std::unexpected(inventory.error());
-    inventory_ = std::move(*inventory);
-    inventory_read_ = std::chrono::steady_clock::now();
-    return {};
-  }
-
-  bool InWindow() const {
-    if (!config_.window) return true;
-    std::time_t t = std::time(nullptr);
-    std::tm local{};
-    localtime_r(&t, &local);
-    int now = local.tm_hour * 60 + local.tm_min;
-    auto [from, to] = *config_.window;
-    return from <= to ? (now >= from && now < to) : (now >= from || now < to);
-  }
-
-  void Queue(uint64_t attempt, const std::string& step, const std::string& status,
-             uint64_t done = 0, uint64_t total = 0, const std::string& message = "") {
-    auto queued = state_.QueueEvent(attempt, {0, step, status, done, total, message, ""});
-    if (!queued) Log("daemon state: " + queued.error().message);
-  }
-
-  // Returns false when the controller could not be reached (the events stay queued).
-  bool SendOutbox() {
-    auto unsent = state_.UnsentEvents();
-    if (!unsent) return true;
-    for (const auto& [attempt, events] : *unsent) {
-      auto ack = client_.Report(machine_id_, attempt, events);
-      if (!ack) {
-        if (ack.error().code == ErrorCode::kNotFound) {
-          (void)state_.MarkSent(attempt, events.back().sequence);
-          continue;
-        }
-        return false;  // the controller is away: try again later
-      }
-      (void)state_.MarkSent(attempt, *ack);
-    }
-    return true;
-  }
-
-  // Help desk asked: the next boot (only) starts Lifeboat. Done through `bcd boot-once`; the
-  // next heartbeat tells the controller, which then stops asking.
-  void BootRecoveryOnce() {
-    auto run = RunProcess({agent_, "bcd", "boot-once", disk_, "--state-dir", config_.state_dir,
-                           "--lock-wait", std::to_string(config_.lock_wait_seconds)});
-    if (run && run->exit_code == 0) {
-      (void)state_.SetValue("boot_recovery_set", "1");
-      Log("the next boot starts Lifeboat once, as the controller asked");
-      inventory_read_ = {};  // re-read before the next heartbeat
-    } else {
-      Log("boot-recovery request failed: " + (run ? run->err : run.error().message));
-    }
-  }
-
-  // Downloads into state_dir/downloads/<sha>.wim; resumes a partial file.
-  Result<std::string> Download(const Assignment& a) {
-    const fs::path dir = fs::path(config_.state_dir) / "downloads";
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    const std::string path = (dir / (a.sha256 + ".wim")).string();
-    if (fs::exists(path)) {
-      auto sha = Sha256File(path);
-      if (sha && *sha == a.sha256) return path;
-      fs::remove(path, ec);
-    }
-    const std::string partial = path + ".partial";
-    Queue(a.attempt_id, "download", "started", 0, a.size);
-    uint64_t last_reported = 0;
-    std::optional<Sha256> whole;
-    bool complete = false;
-    for (int tries = 0; tries < 8 && !complete; ++tries) {
-      int fd = open(partial.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-      if (fd < 0) return Fail(ErrorCode::kIo, "download: " + partial + ": " + std::strerror(errno));
-      // Only checked chunks are ever written, so what the file holds is a verified prefix: hash
-      // it once, then the stream continues the same hash (and its first check covers the file).
-      whole.emplace();
-      uint64_t offset = 0;
-      std::vector<uint8_t> buffer(4 << 20);
-      for (ssize_t n; (n = pread(fd, buffer.data(), buffer.size(), static_cast<off_t>(offset))) > 0;
-           offset += static_cast<uint64_t>(n))
-        whole->Update({buffer.data(), static_cast<size_t>(n)});
-      if (offset > 0)
-        Log("resuming the download of " + a.version + " at byte " + std::to_string(offset));
-      auto got = client_.Download(a.sha256, offset, fd, *whole, [&](uint64_t at) {
-        if (a.size && (at - last_reported) * 10 >= a.size) {
-          last_reported = at;
-          Queue(a.attempt_id, "download", "progress", at, a.size);
-        }
-      });
-      fsync(fd);
-      close(fd);
-      if (got) {
-        complete = true;
-        break;
-      }
-      // A check that fails before anything new was kept means the file itself is not the image's
-      // beginning (damaged on this disk): start it over.
-      const bool start_over = got.error().code == ErrorCode::kVerification &&
-                              fs::file_size(partial, ec) == offset && offset > 0;
-      if (start_over) fs::resize_file(partial, 0, ec);
-      Log(got.error().message + (start_over ? "; starting the download over"
-                                 : got.error().code == ErrorCode::kVerification
-                                     ? "; fetching it again"
-                                     : ""));
-      if (got.error().code != ErrorCode::kVerification &&
-          !Sleep(stop_, std::min(60.0, double(1 << tries))))
-        return Fail(ErrorCode::kIo, "stopped");
-    }
-    const std::string sha = whole ? whole->HexDigest() : std::string();
-    if (!complete || sha != a.sha256) {
-      fs::remove(partial, ec);
-      return Fail(ErrorCode::kVerification,
-                  complete ? "download: the image hashes to " + sha + ", not " + a.sha256
-                           : "download: gave up after repeated failures");
-    }
-    fs::rename(partial, path, ec);
-    if (ec) return Fail(ErrorCode::kIo, "download: " + ec.message());
-    Queue(a.attempt_id, "download", "succeeded", a.size, a.size);
-    return path;
-  }
-
-  void RunJob(const Assignment& a) {
-    Log("assignment: install " + a.version + " (attempt " + std::to_string(a.attempt_id) + ")");
-    // Nothing is downloaded, let alone installed, unless a trusted key signed this very image.
-    auto signer = trusted_.Check(a);
-    if (!signer) {
-      Queue(a.attempt_id, "verify-signature", "failed", 0, 0, signer.error().message);
-      Log(signer.error().message);
-      (void)state_.SetValue("finished:" + std::to_string(a.attempt_id), "failed");
-      SendOutbox();
-      return;
-    }
-    Queue(a.attempt_id, "verify-signature", "succeeded", 0, 0, "signed by trusted key " + *signer);
-    auto image = Download(a);
-    if (!image) {
-      Queue(a.attempt_id, "download", "failed", 0, a.size, image.error().message);
-      SendOutbox();
-      return;
-    }
-    SendOutbox();
-    Queue(a.attempt_id, "apply", "started");
-    // apply reports its steps as they happen (--events, a few dozen lines); each goes on to the
-    // controller at once. If the controller is away they wait in the outbox, and no more sends
-    // are tried until the job ends, so apply is never held up by an unreachable controller.
-    bool controller_there = SendOutbox();
-    auto forward = [&](const std::string& line) {
-      auto event = ParseEventLine(line);
-      if (!event) return;
-      Queue(a.attempt_id, event->step, event->status, event->bytes_done, event->bytes_total,
-            event->message);
-      if (controller_there) controller_there = SendOutbox();
-    };
-    auto run = RunProcess({agent_, "apply", disk_, "--image", *image, "--version", a.version,
-                           "--state-dir", config_.state_dir, "--link", config_.link, "--lock-wait",
-                           std::to_string(config_.lock_wait_seconds), "--json", "--events"},
-                          {}, forward);
-    inventory_read_ = {};  // re-read before the next heartbeat
-    if (run && run->exit_code == 0) {
-      Queue(a.attempt_id, "done", "succeeded");
-      Log("installed " + a.version);
-    } else {
-      std::string message = run ? run->out + run->err : run.error().message;
-      auto at = message.find("\"message\"");
-      if (at != std::string::npos) message = message.substr(at);
-      if (message.size() > 2000) message.resize(2000);
-      Queue(a.attempt_id, "apply", "failed", 0, 0, message);
-      Log("apply of " + a.version + " failed: " + message);
-    }
-    (void)state_.SetValue("finished:" + std::to_string(a.attempt_id),
-                          run && run->exit_code == 0 ? "ok" : "failed");
-    SendOutbox();
-  }
-
-  const DaemonConfig& config_;
-  const TrustedKeys trusted_;
-  const std::string agent_;  // lifeboat-agent, which does all the disk work
-  DaemonState& state_;
-  std::string machine_id_;
-  std::string disk_;
-  const sigset_t& stop_;
-  ControllerClient client_;
-  Inventory inventory_;
-  std::chrono::steady_clock::time_point inventory_read_;
-  uint64_t waiting_attempt_ = 0;  // the assignment last logged as waiting for the window
+struct ContactRun {
+  int exit_code = -1;  // 128 + signal number when killed by a signal
+  std::string out;
+  bool stopped = false;  // a stop signal arrived while it ran
 };
+
+// Starts the contact with its standard output on a pipe (its standard error is ours: the log),
+// waits for it while passing on stop signals, and collects what it printed.
+ContactRun RunContactProgram(const std::vector<std::string>& argv, const sigset_t& stop_signals) {
+  ContactRun run;
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    LogLine(std::string("cannot start a contact: pipe: ") + std::strerror(errno));
+    return run;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  sigaddset(&defaults, SIGCHLD);
+  posix_spawnattr_setsigmask(&attr, &none);  // the contact blocks what it waits for itself
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, argv[0].c_str(), &actions, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  close(out[1]);
+  if (spawned != 0) {
+    close(out[0]);
+    LogLine("cannot start " + argv[0] + ": " + std::strerror(spawned));
+    return run;
+  }
+  sigset_t wake = stop_signals;
+  sigaddset(&wake, SIGCHLD);
+  int status = 0;
+  for (;;) {
+    siginfo_t info;
+    const int signal = sigwaitinfo(&wake, &info);
+    if (signal == SIGINT || signal == SIGTERM) {
+      // The contact finishes the step it is on (an apply is never cut short), then exits.
+      run.stopped = true;
+      kill(pid, SIGTERM);
+      continue;
+    }
+    if (signal == SIGCHLD && waitpid(pid, &status, WNOHANG) == pid) break;
+  }
+  // Its report is one short line, far below what a pipe holds, so reading after it exited is safe.
+  char buffer[512];
+  for (ssize_t n; (n = read(out[0], buffer, sizeof buffer)) > 0;)
+    run.out.append(buffer, static_cast<size_t>(n));
+  close(out[0]);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return run;
+}
+
+std::string Seconds(double s) { return std::to_string(static_cast<int>(std::lround(s))) + " s"; }
 
 }  // namespace
 
-int RunDaemon(const DaemonConfig& config, const std::string& agent) {
+int RunDaemon(const std::string& contact, const std::vector<std::string>& contact_args) {
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);  // before gRPC starts threads: they inherit it
+  sigset_t blocked = stop;
+  sigaddset(&blocked, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &blocked, nullptr);
 
-  std::error_code ec;
-  fs::create_directories(config.state_dir, ec);
-  auto state = DaemonState::Open(config.state_dir + "/daemon.db");
-  if (!state) {
-    Log(state.error().message);
-    return kExitError;
+  ContactSchedule schedule{std::random_device{}()};
+  for (;;) {
+    std::vector<std::string> argv = {contact};
+    argv.insert(argv.end(), contact_args.begin(), contact_args.end());
+    if (!schedule.registered()) argv.push_back("--register");
+    const ContactRun run = RunContactProgram(argv, stop);
+    if (run.stopped) break;
+    // What retrying cannot fix stops the daemon, with the contact's exit code (it logged why).
+    if (run.exit_code == kExitUsage || run.exit_code == kExitRefused ||
+        run.exit_code == kExitNotFound)
+      return run.exit_code;
+    const auto report = run.exit_code == 0 ? ParseContactReport(run.out) : std::nullopt;
+    const double wait = schedule.After(report);
+    if (!report) {
+      LogLine("the contact with the controller failed (exit code " +
+              std::to_string(run.exit_code) + "); retrying in " + Seconds(wait));
+    } else if (!report->reached) {
+      LogLine("the controller could not be reached; retrying in " + Seconds(wait));
+    }
+    if (!Sleep(stop, wait)) break;
   }
-  std::string machine_id = config.machine_id;
-  if (machine_id.empty()) {
-    if (auto saved = (*state)->GetValue("machine_id"); saved && *saved) machine_id = **saved;
-  }
-  if (machine_id.empty()) {
-    std::ifstream id("/etc/machine-id");
-    std::getline(id, machine_id);
-    machine_id = Trim(machine_id);
-  }
-  if (machine_id.empty()) {
-    std::random_device rd;
-    char buf[33];
-    std::snprintf(buf, sizeof buf, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
-    machine_id = buf;
-  }
-  (void)(*state)->SetValue("machine_id", machine_id);
-  auto trusted = TrustedKeys::Load(config.trusted_keys);
-  if (!trusted) {
-    Log(trusted.error().message);
-    return kExitUsage;
-  }
-  if (trusted->empty()) Log("warning: no trusted_keys in the config: every image will be refused");
-  ClientTls tls;
-  std::ifstream ca(config.ca);
-  if (!ca) {
-    Log("cannot read the controller's CA certificate " + config.ca +
-        " (ca = ... in the config; the controller writes it to its DATA_DIR/ca.pem)");
-    return kExitUsage;
-  }
-  tls.ca_pem = std::string{std::istreambuf_iterator<char>(ca), {}};
-  DaemonConfig effective = config;  // plus the labels given with the enrollment token
-  if (auto enrolled = LoadOrEnroll(config, machine_id, **state, tls, effective.labels,
-                                   [&](double seconds) { return Sleep(stop, seconds); });
-      !enrolled) {
-    Log(enrolled.error().message);
-    return kExitRefused;
-  }
-  Daemon daemon(effective, tls, std::move(*trusted), agent, **state, machine_id, stop);
-  if (auto started = daemon.Start(); !started) {
-    Log(started.error().message);
-    return started.error().code == ErrorCode::kNotFound ? kExitNotFound : kExitError;
-  }
-  int code = daemon.Run();
-  Log("stopped");
-  return code;
+  LogLine("stopped");
+  return kExitOk;
 }
 
 }  // namespace lifeboat::agent

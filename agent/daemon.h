@@ -1,47 +1,50 @@
-// The agent's daemon, `lifeboat-agent run` (which hands over to the lifeboat-agent-daemon
-// program): it registers with the controller, heartbeats with its inventory, and on an assignment
-// downloads the image (resumable, every chunk checked), runs `lifeboat-agent apply` on it (a child
-// process, so its journal and locks are exactly apply's) and reports every step as it happens.
-// Reports wait in the daemon's own state file (an outbox) until the controller acknowledges them,
-// so they survive the controller being down and the agent restarting.
+// The agent's daemon, lifeboat-agent-daemon (`lifeboat-agent run` hands over to it): the one part
+// of the agent that stays resident. It holds no network code at all. It starts a contact with the
+// controller, lifeboat-agent-contact (agent/contact.h), waits for it to exit, and starts the next
+// one when the controller asked for it (with jitter, so a fleet's contacts spread out), or after a
+// growing backoff while the controller cannot be reached.
 //
-// The daemon holds only the network side and is linked statically: between heartbeats it is all
-// that stays resident. Every disk read and write is done by lifeboat-agent child processes.
+// Between heartbeats only this small program is in memory, and the controller holds no connection
+// for the machine. A contact that has work to do (an install) lives until the work is done.
 #pragma once
 
-#include <map>
+#include <cstdint>
 #include <optional>
+#include <random>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include "common/error.h"
+#include "agent/contact_report.h"
 
 namespace lifeboat::agent {
 
-struct DaemonConfig {
-  std::string controller = "127.0.0.1:7443";
-  std::string machine_id;  // empty: /etc/machine-id, else one generated once and kept
-  std::map<std::string, std::string> labels;
-  std::string disk;  // empty: the disk that holds the Windows partition
-  std::string state_dir = "/var/lib/lifeboat";
-  std::string link = "tools-menu";
-  std::optional<std::pair<int, int>> window;  // act only between these minutes of the day
-  std::string window_text;                    // as written: "22:00-05:00"
-  int lock_wait_seconds = 600;
-  std::vector<std::string> trusted_keys;    // public key files; images must be signed by one
-  std::string ca = "/etc/lifeboat/ca.pem";  // the controller's CA certificate
-  std::string enrollment_token;             // used once, when state_dir holds no certificate
+// When to make the next contact, from how the last one went.
+class ContactSchedule {
+ public:
+  explicit ContactSchedule(uint32_t seed) : random_(seed) {}
+
+  // Seconds until the next contact. `report` is nullopt when the contact failed without one (it
+  // crashed, or a fault it could not get past): that is retried like an unreachable controller.
+  [[nodiscard]] double After(const std::optional<ContactReport>& report);
+  // Until a contact has reached the controller, each contact registers first.
+  [[nodiscard]] bool registered() const { return registered_; }
+  [[nodiscard]] double period() const { return period_; }
+
+  static constexpr double kFirstBackoff = 1;
+  static constexpr double kLongestBackoff = 60;
+
+ private:
+  std::mt19937 random_;
+  double period_ = 30;  // the controller's heartbeat period, once it said
+  double backoff_ = kFirstBackoff;
+  bool registered_ = false;
 };
 
-// key = value lines: controller, machine_id, labels (k=v,k=v), disk, state_dir, link,
-// maintenance_window (HH:MM-HH:MM), lock_wait, trusted_keys (file, file), ca, enrollment_token.
-// Errors:
-// kInvalidArgument naming file:line.
-[[nodiscard]] Result<DaemonConfig> ReadDaemonConfig(const std::string& path);
-
-// Runs until SIGINT or SIGTERM; `agent` is the lifeboat-agent program to run for disk work.
-// Returns the process exit code.
-int RunDaemon(const DaemonConfig& config, const std::string& agent);
+// Runs until SIGINT or SIGTERM (passed on to a contact in progress, which finishes what it is
+// doing first). `contact` is the contact program and `contact_args` its arguments; "--register"
+// is added until a contact has reached the controller. Returns the process exit code: 0 when
+// stopped, else the exit code of a contact that failed for a reason retrying cannot fix (a bad
+// config, a refused enrollment, no Windows disk).
+int RunDaemon(const std::string& contact, const std::vector<std::string>& contact_args);
 
 }  // namespace lifeboat::agent

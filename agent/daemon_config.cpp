@@ -2,7 +2,7 @@
 #include <optional>
 #include <sstream>
 
-#include "agent/daemon.h"
+#include "agent/daemon_config.h"
 
 namespace lifeboat::agent {
 

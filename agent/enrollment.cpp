@@ -1,9 +1,9 @@
 #include "agent/enrollment.h"
 
-#include <iostream>
 #include <optional>
 #include <sstream>
 
+#include "agent/agent_log.h"
 #include "common/files.h"
 #include "common/pki.h"
 
@@ -64,8 +64,8 @@ Result<void> LoadOrEnroll(const DaemonConfig& config, const std::string& machine
     }
     if (enrolled.error().code != ErrorCode::kBusy)
       return Fail(ErrorCode::kRefused, "enrollment refused: " + enrolled.error().message);
-    std::cerr << "lifeboat-agent: " << enrolled.error().message << "; retrying in "
-              << static_cast<int>(backoff) << " s" << std::endl;
+    LogLine(enrolled.error().message + "; retrying in " +
+            std::to_string(static_cast<int>(backoff)) + " s");
     if (!wait(backoff)) return Fail(ErrorCode::kRefused, "stopped before enrollment");
   }
 }

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "agent/controller_client.h"
-#include "agent/daemon.h"
+#include "agent/daemon_config.h"
 #include "agent/daemon_state.h"
 #include "common/error.h"
 

@@ -13,7 +13,7 @@
 
 #include "agent/apply_commands.h"
 #include "agent/bcd_commands.h"
-#include "agent/daemon.h"
+#include "agent/daemon_config.h"
 #include "agent/disk_commands.h"
 #include "agent/inventory_reader.h"
 #include "agent/status_commands.h"
@@ -33,7 +33,8 @@ Usage:
       inventory, and carry out assignments (download the image, resumably and checked chunk by
       chunk; apply it exactly as `apply` does; report every step as it happens). See
       packaging/agent.conf. It hands over to lifeboat-agent-daemon, a small program that stays
-      resident, and runs lifeboat-agent for all disk work.
+      resident and starts lifeboat-agent-contact for each heartbeat; all disk work is done by
+      lifeboat-agent.
 
   lifeboat-agent inventory [DISK] [--state-dir DIR]
       Print, as JSON, what the daemon tells the controller about this machine: host name,

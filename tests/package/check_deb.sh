@@ -8,7 +8,7 @@ trap 'rm -rf "$out"' EXIT
 deb=$(ls "$out"/lifeboat_*.deb)
 contents=$(dpkg-deb -c "$deb")
 for f in ./usr/bin/lifeboat-agent ./usr/bin/lifeboat-controller ./usr/bin/lifeboatctl \
-         ./usr/libexec/lifeboat/lifeboat-agent-daemon \
+         ./usr/libexec/lifeboat/lifeboat-agent-daemon ./usr/libexec/lifeboat/lifeboat-agent-contact \
          ./usr/lib/systemd/system/lifeboat-agent.service ./usr/lib/systemd/system/lifeboat-controller.service \
          ./etc/lifeboat/agent.conf ./etc/lifeboat/controller.conf; do
   grep -qF " $f" <<<"$contents" || { echo "missing from the package: $f"; exit 1; }
@@ -18,12 +18,12 @@ grep -q "^ Depends:.*ntfs-3g" <<<"$info" || { echo "Depends lacks ntfs-3g:"; ech
 grep -q "^ Depends:.*libgrpc" <<<"$info" || { echo "Depends lacks the shared libraries (shlibdeps):"; echo "$info"; exit 1; }
 dpkg-deb -e "$deb" "$out/control"
 grep -qx "/etc/lifeboat/agent.conf" "$out/control/conffiles" || { echo "agent.conf is not a conffile"; exit 1; }
-# Installed where the package puts it, `lifeboat-agent run` finds its daemon, which runs (and
-# keeps trying to enroll with a controller that is not there).
+# Installed where the package puts it, `lifeboat-agent run` finds its daemon, which finds its
+# contact program, which runs (and keeps trying to enroll with a controller that is not there).
 dpkg-deb -x "$deb" "$out/root"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=test-ca -days 1 \
   -keyout "$out/ca.key" -out "$out/ca.pem" 2>/dev/null
 printf 'controller = 127.0.0.1:1\ndisk = /nonexistent\nstate_dir = %s\nca = %s\nenrollment_token = lbe_test\n' "$out/state" "$out/ca.pem" > "$out/agent.conf"
 timeout 3 "$out/root/usr/bin/lifeboat-agent" run --config "$out/agent.conf" > "$out/agent.log" 2>&1 || true
-grep -q "enroll: .*retrying in" "$out/agent.log" || { echo "the packaged agent did not start its daemon:"; cat "$out/agent.log"; exit 1; }
+grep -q "enroll: .*retrying in" "$out/agent.log" || { echo "the packaged agent did not start its daemon and contact:"; cat "$out/agent.log"; exit 1; }
 echo "ok: $(basename "$deb")"

@@ -1,7 +1,14 @@
-// The pieces of the agent's daemon that stand alone: step event lines, the inventory's JSON, the
-// outbox in its SQLite file, and reading a child's standard error while it runs.
+// The pieces of the agent's daemon and contacts that stand alone: the contact's report line and
+// the daemon's schedule, step event lines, the inventory's JSON, the outbox in its SQLite file,
+// and reading a child's standard error while it runs.
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "agent/contact_report.h"
+#include "agent/daemon.h"
 #include "agent/daemon_state.h"
 #include "agent/inventory.h"
 #include "agent/step_event.h"
@@ -14,6 +21,49 @@ namespace {
 using test::Quote;
 using test::Sh;
 using test::TempDir;
+
+TEST(ContactReport, RoundTripsAndAnythingElseIsNoReport) {
+  for (const ContactReport& report : {ContactReport{true, 30}, ContactReport{true, 0},
+                                      ContactReport{false, 0}}) {
+    auto parsed = ParseContactReport(FormatContactReport(report));
+    ASSERT_TRUE(parsed) << FormatContactReport(report);
+    EXPECT_EQ(parsed->reached, report.reached);
+    EXPECT_EQ(parsed->next_contact_seconds, report.next_contact_seconds);
+  }
+  // The last line counts: a stray line before it does not hide the report.
+  auto after_noise = ParseContactReport("something else\nreached 45\n");
+  ASSERT_TRUE(after_noise);
+  EXPECT_EQ(after_noise->next_contact_seconds, 45u);
+  for (const char* bad : {"", "\n", "reached", "reached -1", "reached 30s", "reached 99999999999",
+                          "Unreachable", "reached 30\nsegfault"})
+    EXPECT_FALSE(ParseContactReport(bad)) << bad;
+}
+
+TEST(ContactSchedule, FollowsTheControllersPeriodWithJitterAndBacksOffWhileItIsAway) {
+  ContactSchedule schedule(7);
+  EXPECT_FALSE(schedule.registered());
+  // Unreachable (or a contact that crashed): 1, 2, 4, ... up to 60 s, and still unregistered.
+  std::vector<double> waits;
+  for (int i = 0; i < 8; ++i)
+    waits.push_back(schedule.After(i % 2 ? std::nullopt : std::optional(ContactReport{})));
+  EXPECT_EQ(waits, (std::vector<double>{1, 2, 4, 8, 16, 32, 60, 60}));
+  EXPECT_FALSE(schedule.registered());
+  // Reached: registered, the period the controller asked for, within +-10 %, and not all equal.
+  std::set<double> seen;
+  for (int i = 0; i < 20; ++i) {
+    const double wait = schedule.After(ContactReport{true, 120});
+    EXPECT_GE(wait, 108);
+    EXPECT_LE(wait, 132);
+    seen.insert(wait);
+  }
+  EXPECT_TRUE(schedule.registered());
+  EXPECT_GT(seen.size(), 10u);
+  // A reply that names no period keeps the last one; the backoff starts again from 1 s.
+  EXPECT_EQ(schedule.After(ContactReport{}), 1);
+  EXPECT_GE(schedule.After(ContactReport{true, 0}), 108);
+  EXPECT_EQ(schedule.period(), 120);
+  EXPECT_EQ(schedule.After(std::nullopt), 1);
+}
 
 TEST(StepEventLine, RoundTripsAndKeepsTheMessageOnOneLine) {
   StepEvent e;

@@ -3,7 +3,7 @@
 
 #include <fstream>
 
-#include "agent/daemon.h"
+#include "agent/daemon_config.h"
 #include "tests/support/test_support.h"
 
 namespace lifeboat::agent {

@@ -1,6 +1,8 @@
 // The agent daemon with a real controller process: a rollout installs the image on the agent's
 // disk and the controller records every step; a chunk damaged in transit is refused and fetched
-// again; an agent that starts while the controller is down registers once it is back.
+// again; an agent that starts while the controller is down registers once it is back; between
+// heartbeats only the daemon is left, holding no connection; stopping the agent lets an apply in
+// progress finish and report first.
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
@@ -13,6 +15,7 @@
 #include <fstream>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 #include "common/sha256.h"
 #include "tests/support/test_support.h"
@@ -39,6 +42,8 @@ class Background {
     }
     pid_ = 0;
   }
+  [[nodiscard]] int pid() const { return pid_; }
+  [[nodiscard]] bool Running() const { return pid_ > 0 && kill(pid_, 0) == 0; }
   [[nodiscard]] std::string Log() const {
     std::ifstream in(log_);
     return {std::istreambuf_iterator<char>(in), {}};
@@ -48,6 +53,30 @@ class Background {
   std::string log_;
   int pid_ = 0;
 };
+
+// The processes `pid` has started and not yet waited for.
+std::vector<int> ChildrenOf(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  std::vector<int> children;
+  for (int child; in >> child;) children.push_back(child);
+  return children;
+}
+
+// Whether `pid` holds a socket (a connection to the controller) among its open files.
+bool HoldsASocket(int pid) {
+  std::error_code ec;
+  for (const auto& fd :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    if (std::filesystem::read_symlink(fd.path(), ec).string().starts_with("socket:")) return true;
+  }
+  return false;
+}
+
+// Whether a lifeboat-agent-contact started for this config file is running.
+bool AContactRunsFor(const std::filesystem::path& config) {
+  return Sh("pgrep -f " + Quote("lifeboat-agent-contact --config " + config.string())).exit_code ==
+         0;
+}
 
 class AgentDaemonTest : public ::testing::Test {
  protected:
@@ -357,6 +386,111 @@ TEST_F(AgentDaemonTest, AnAgentStartedWhileTheControllerIsDownRegistersWhenItIsB
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   EXPECT_TRUE(seen) << agent_->Log();
+}
+
+TEST_F(AgentDaemonTest, BetweenHeartbeatsOnlyTheDaemonIsLeftAndItHoldsNoConnection) {
+  int port = StartController();  // heartbeats every second
+  ASSERT_GT(port, 0);
+  StartAgent(port);
+  for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  auto last_seen = [&] {
+    auto shown = Ctl(port, "machine show pc-1 --json");
+    return shown.exit_code == 0
+               ? Json(shown.out)->getObject("machine")->getValue<std::string>("last_seen")
+               : "";
+  };
+  const std::string seen_before = last_seen();
+  ASSERT_FALSE(seen_before.empty()) << agent_->Log();
+  // What `lifeboat-agent run` became is the daemon, and over four heartbeats it never held a
+  // socket, and mostly had no child (a contact lasts a few milliseconds).
+  const int daemon = agent_->pid();
+  EXPECT_EQ(std::filesystem::read_symlink("/proc/" + std::to_string(daemon) + "/exe").filename(),
+            "lifeboat-agent-daemon");
+  int samples = 0, without_child = 0, with_socket = 0;
+  for (; samples < 40; ++samples) {
+    without_child += ChildrenOf(daemon).empty() ? 1 : 0;
+    with_socket += HoldsASocket(daemon) ? 1 : 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(with_socket, 0);
+  EXPECT_GT(without_child, samples / 2);
+  // Meanwhile the contacts went on heartbeating.
+  EXPECT_NE(last_seen(), seen_before) << agent_->Log();
+  EXPECT_TRUE(agent_->Running());
+  EXPECT_EQ(agent_->Log().find("retrying"), std::string::npos) << agent_->Log();
+}
+
+TEST_F(AgentDaemonTest, StoppingTheAgentLetsTheApplyInProgressFinishAndReportFirst) {
+  int port = StartController();
+  ASSERT_GT(port, 0);
+  ASSERT_EQ(Publish(port, "1.0"), 0);
+  const auto go = dir_ / "go";
+  agent_ =
+      Spawn(port, "pc-1", dir_ / "disk.img", "agent", "",
+            "LIFEBOAT_TEST_HOLD_AT=apply:write-image:after LIFEBOAT_TEST_HOLD_FILE=" + Quote(go));
+  for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --all").exit_code, 0);
+  std::string events;
+  for (int i = 0; i < 120 && events.find("write-image STATUS_SUCCEEDED") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    events = Events(port, "pc-1");
+  }
+  ASSERT_NE(events.find("write-image STATUS_SUCCEEDED"), std::string::npos) << agent_->Log();
+  // Stopped (as systemd stops it) while apply is held: the daemon waits for its contact.
+  kill(agent_->pid(), SIGTERM);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_TRUE(agent_->Running()) << agent_->Log();
+  EXPECT_TRUE(AContactRunsFor(dir_ / "agent.conf"));
+  std::ofstream(go).put('\n');
+  for (int i = 0; i < 120 && agent_->Running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_FALSE(agent_->Running()) << agent_->Log();
+  EXPECT_FALSE(AContactRunsFor(dir_ / "agent.conf"));
+  EXPECT_NE(agent_->Log().find("installed 1.0"), std::string::npos) << agent_->Log();
+  EXPECT_NE(agent_->Log().find("lifeboat-agent: stopped"), std::string::npos) << agent_->Log();
+  // The apply ran to its end and every step reached the controller before the contact exited.
+  events = Events(port, "pc-1");
+  EXPECT_NE(events.find("verify-bcd STATUS_SUCCEEDED"), std::string::npos) << events;
+  EXPECT_NE(events.find("done STATUS_SUCCEEDED"), std::string::npos) << events;
+}
+
+TEST_F(AgentDaemonTest, AKilledDaemonTakesItsContactWithIt) {
+  int port = StartController();
+  ASSERT_GT(port, 0);
+  ASSERT_EQ(Publish(port, "1.0"), 0);
+  const auto go = dir_ / "go";
+  agent_ =
+      Spawn(port, "pc-1", dir_ / "disk.img", "agent", "",
+            "LIFEBOAT_TEST_HOLD_AT=apply:write-image:after LIFEBOAT_TEST_HOLD_FILE=" + Quote(go));
+  for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --all").exit_code, 0);
+  for (int i = 0; i < 120 && !AContactRunsFor(dir_ / "agent.conf"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::string events;
+  for (int i = 0; i < 120 && events.find("write-image STATUS_SUCCEEDED") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    events = Events(port, "pc-1");
+  }
+  ASSERT_TRUE(AContactRunsFor(dir_ / "agent.conf")) << agent_->Log();
+  // A contact without its daemon would report to no one: it goes too. The apply it started is
+  // left to finish (its journal and lock are built for that), and is released here.
+  agent_->Kill();
+  bool gone = false;
+  for (int i = 0; i < 40 && !gone; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    gone = !AContactRunsFor(dir_ / "agent.conf");
+  }
+  EXPECT_TRUE(gone);
+  std::ofstream(go).put('\n');
+  const std::string apply = "pgrep -f " + Quote("lifeboat-agent apply " + dir_ / "disk.img");
+  for (int i = 0; i < 120 && Sh(apply).exit_code == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_NE(Sh(apply).exit_code, 0);
 }
 
 TEST_F(AgentDaemonTest, AMachineWithoutRoomFailsClearlyAndTheThresholdHaltsTheRollout) {

@@ -17,6 +17,7 @@
 #include "agent/enrollment.h"
 #include "agent/exit_codes.h"
 #include "agent/image_trust.h"
+#include "agent/stop_signals.h"
 #include "common/process.h"
 #include "common/sha256.h"
 
@@ -30,14 +31,6 @@ std::string Trim(std::string s) {
   s.erase(0, s.find_first_not_of(" \t"));
   s.erase(s.find_last_not_of(" \t\r") + 1);
   return s;
-}
-
-// Sleeps up to `seconds`; returns false if a stop signal arrived.
-bool Sleep(const sigset_t& stop_signals, double seconds) {
-  timespec ts{static_cast<time_t>(seconds),
-              static_cast<long>((seconds - static_cast<time_t>(seconds)) * 1e9)};
-  siginfo_t info;
-  return sigtimedwait(&stop_signals, &info, &ts) < 0;
 }
 
 // The machine id: from the config, else the one kept from before, else /etc/machine-id, else one
@@ -75,10 +68,12 @@ class Contact {
         stop_(stop),
         client_(config.controller, tls) {}
 
-  // The inventory the state file keeps, or a fresh one when that is missing or too old; reading
-  // it also finds the Windows disk when none is configured. Errors: kNotFound (no Windows disk),
-  // others from lifeboat-agent inventory, when no earlier inventory is kept either.
-  Result<void> LoadInventory() {
+  // The inventory the state file keeps, or a fresh one when that is missing or too old, or when
+  // `read_again` (the daemon's first contact: the config or the disks may have changed while it
+  // was down). Reading it also finds the Windows disk when none is configured. Errors: kNotFound
+  // (no Windows disk), others from lifeboat-agent inventory; except that a later contact goes on
+  // with the inventory kept, saying why it could not read a fresh one.
+  Result<void> LoadInventory(bool read_again) {
     auto kept = state_.GetValue("inventory");
     auto read_at = state_.GetValue("inventory_read_at");
     std::optional<Inventory> inventory;
@@ -87,11 +82,11 @@ class Contact {
     }
     const long age = read_at && *read_at ? std::time(nullptr) - std::atol((*read_at)->c_str())
                                          : kInventoryLifetimeSeconds;
-    if (!inventory || age < 0 || age >= kInventoryLifetimeSeconds) {
+    if (read_again || !inventory || age < 0 || age >= kInventoryLifetimeSeconds) {
       auto fresh = ReadInventory();
       if (fresh) {
         inventory = std::move(*fresh);
-      } else if (inventory) {
+      } else if (inventory && !read_again) {
         LogLine(fresh.error().message + " (using the inventory read before)");
       } else {
         return std::unexpected(fresh.error());
@@ -268,11 +263,11 @@ class Contact {
                               fs::file_size(partial, ec) == offset && offset > 0;
       if (start_over) fs::resize_file(partial, 0, ec);
       LogLine(got.error().message + (start_over ? "; starting the download over"
-                                 : got.error().code == ErrorCode::kVerification
-                                     ? "; fetching it again"
-                                     : ""));
+                                     : got.error().code == ErrorCode::kVerification
+                                         ? "; fetching it again"
+                                         : ""));
       if (got.error().code != ErrorCode::kVerification &&
-          !Sleep(stop_, std::min(60.0, double(1 << tries))))
+          !SleepUnlessStopped(stop_, std::min(60.0, double(1 << tries))))
         return Fail(ErrorCode::kIo, "stopped");
     }
     const std::string sha = whole ? whole->HexDigest() : std::string();
@@ -355,10 +350,7 @@ class Contact {
 
 int RunContact(const DaemonConfig& config, const std::string& agent, bool register_first,
                ContactReport& report) {
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
+  const sigset_t stop = StopSignals();
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);  // before gRPC starts threads: they inherit it
 
   std::error_code ec;
@@ -385,14 +377,15 @@ int RunContact(const DaemonConfig& config, const std::string& agent, bool regist
   }
   tls.ca_pem = std::string{std::istreambuf_iterator<char>(ca), {}};
   DaemonConfig effective = config;  // plus the labels given with the enrollment token
-  if (auto enrolled = LoadOrEnroll(config, machine_id, **state, tls, effective.labels,
-                                   [&](double seconds) { return Sleep(stop, seconds); });
+  if (auto enrolled =
+          LoadOrEnroll(config, machine_id, **state, tls, effective.labels,
+                       [&](double seconds) { return SleepUnlessStopped(stop, seconds); });
       !enrolled) {
     LogLine(enrolled.error().message);
     return kExitRefused;
   }
   Contact contact(effective, tls, std::move(*trusted), agent, **state, machine_id, stop);
-  if (auto loaded = contact.LoadInventory(); !loaded) {
+  if (auto loaded = contact.LoadInventory(register_first); !loaded) {
     LogLine(loaded.error().message);
     return loaded.error().code == ErrorCode::kNotFound ? kExitNotFound : kExitError;
   }

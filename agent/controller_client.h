@@ -59,7 +59,7 @@ class ControllerClient {
                                           const Inventory& inventory);
   struct HeartbeatReply {
     std::optional<Assignment> assignment;
-    bool boot_recovery_once = false;  // the next boot should start Lifeboat, once
+    bool boot_recovery_once = false;      // the next boot should start Lifeboat, once
     uint32_t next_heartbeat_seconds = 0;  // 0: the controller did not say
   };
   // `boot_recovery_set`: a boot-recovery request was carried out since the last heartbeat.

@@ -13,6 +13,7 @@
 
 #include "agent/agent_log.h"
 #include "agent/exit_codes.h"
+#include "agent/stop_signals.h"
 
 extern char** environ;
 
@@ -32,14 +33,6 @@ double ContactSchedule::After(const std::optional<ContactReport>& report) {
 }
 
 namespace {
-
-// Sleeps up to `seconds`; returns false if a stop signal arrived.
-bool Sleep(const sigset_t& stop_signals, double seconds) {
-  timespec ts{static_cast<time_t>(seconds),
-              static_cast<long>((seconds - std::floor(seconds)) * 1e9)};
-  siginfo_t info;
-  return sigtimedwait(&stop_signals, &info, &ts) < 0;
-}
 
 struct ContactRun {
   int exit_code = -1;  // 128 + signal number when killed by a signal
@@ -111,10 +104,7 @@ std::string Seconds(double s) { return std::to_string(static_cast<int>(std::lrou
 }  // namespace
 
 int RunDaemon(const std::string& contact, const std::vector<std::string>& contact_args) {
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
+  const sigset_t stop = StopSignals();
   sigset_t blocked = stop;
   sigaddset(&blocked, SIGCHLD);
   sigprocmask(SIG_BLOCK, &blocked, nullptr);
@@ -133,12 +123,12 @@ int RunDaemon(const std::string& contact, const std::vector<std::string>& contac
     const auto report = run.exit_code == 0 ? ParseContactReport(run.out) : std::nullopt;
     const double wait = schedule.After(report);
     if (!report) {
-      LogLine("the contact with the controller failed (exit code " +
-              std::to_string(run.exit_code) + "); retrying in " + Seconds(wait));
+      LogLine("the contact with the controller failed (exit code " + std::to_string(run.exit_code) +
+              "); retrying in " + Seconds(wait));
     } else if (!report->reached) {
       LogLine("the controller could not be reached; retrying in " + Seconds(wait));
     }
-    if (!Sleep(stop, wait)) break;
+    if (!SleepUnlessStopped(stop, wait)) break;
   }
   LogLine("stopped");
   return kExitOk;

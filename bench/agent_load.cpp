@@ -1,7 +1,10 @@
-// Plays N agents against a running controller over real gRPC: each registers, then heartbeats
-// at a set period (spread evenly), takes the assignment it is given and reports it done. Prints
-// heartbeats per second and latency percentiles, with gRPC health checks timed alongside as the
-// baseline; optionally waits for a rollout to reach every machine. For bench/controller_load.sh.
+// Plays N agents against a running controller over real gRPC: each enrolls, registers, then
+// heartbeats at a set period (spread evenly), takes the assignment it is given and reports it
+// done. Like a real agent's contacts, each heartbeat (with its report) opens its own mutual-TLS
+// connection with the agent's own certificate and closes it after. Prints heartbeats per second
+// and latency percentiles (connection included), with gRPC health checks on a new connection each
+// timed alongside as the baseline; optionally waits for a rollout to reach every machine. For
+// bench/controller_load.sh.
 //   lifeboat-bench-agents --controller ADDR --agents N [--period S] [--seconds S] [--threads T]
 //                         [--rollout-image V --rollout-at S]
 // With --rollout-image, a rollout to V over every machine in four waves (1 %, 10 %, 50 %, 100 %)
@@ -56,11 +59,20 @@ struct Latencies {
 
 struct Agent {
   std::string id;
-  // Its own channel with its own client certificate, as each real agent has (mutual TLS).
-  std::unique_ptr<v1::AgentService::Stub> stub;
+  // Its own key and client certificate (mutual TLS), as each real agent has.
+  std::shared_ptr<grpc::ChannelCredentials> tls;
   uint64_t attempt = 0;
   std::string installed;
 };
+
+// A new connection for one contact, as a real agent's lifeboat-agent-contact makes: a channel of
+// its own (no connection shared through gRPC's global subchannel pool), closed when it goes.
+std::shared_ptr<grpc::Channel> NewConnection(const std::string& controller,
+                                             const std::shared_ptr<grpc::ChannelCredentials>& tls) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(controller, tls, args);
+}
 
 }  // namespace
 
@@ -102,13 +114,6 @@ int main(int argc, char** argv) {
   }
   grpc::SslCredentialsOptions tls;
   tls.pem_root_certs = std::string{std::istreambuf_iterator<char>(ca_in), {}};
-  // A few channels, as many agents share nothing but the controller.
-  std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int i = 0; i < threads; ++i) {
-    grpc::ChannelArguments args;
-    args.SetInt("lifeboat.bench.channel", i);  // distinct channels, distinct connections
-    channels.push_back(grpc::CreateCustomChannel(controller, grpc::SslCredentials(tls), args));
-  }
   std::vector<Agent> fleet(static_cast<size_t>(agents));
   for (int i = 0; i < agents; ++i) {
     char id[32];
@@ -130,8 +135,10 @@ int main(int argc, char** argv) {
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
-        auto anonymous = v1::AgentService::NewStub(channels[static_cast<size_t>(t)]);
         for (int i = t; i < agents; i += threads) {
+          // Without a client certificate yet, on a connection of its own.
+          auto anonymous =
+              v1::AgentService::NewStub(NewConnection(controller, grpc::SslCredentials(tls)));
           Agent& a = fleet[static_cast<size_t>(i)];
           grpc::ClientContext token_context;
           v1::CreateEnrollmentTokenResponse token;
@@ -157,10 +164,7 @@ int main(int argc, char** argv) {
           grpc::SslCredentialsOptions mine = tls;
           mine.pem_private_key = *key;
           mine.pem_cert_chain = response.certificate();
-          grpc::ChannelArguments args;
-          args.SetString("lifeboat.bench.agent", a.id);  // one connection per agent
-          a.stub = v1::AgentService::NewStub(
-              grpc::CreateCustomChannel(controller, grpc::SslCredentials(mine), args));
+          a.tls = grpc::SslCredentials(mine);
         }
       });
     }
@@ -178,11 +182,12 @@ int main(int argc, char** argv) {
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
         for (int i = t; i < agents; i += threads) {
-          auto& stub = fleet[static_cast<size_t>(i)].stub;
+          const Agent& a = fleet[static_cast<size_t>(i)];
+          auto stub = v1::AgentService::NewStub(NewConnection(controller, a.tls));
           grpc::ClientContext context;
           v1::RegisterRequest request;
-          request.set_machine_id(fleet[static_cast<size_t>(i)].id);
-          request.set_hostname(fleet[static_cast<size_t>(i)].id + ".bench");
+          request.set_machine_id(a.id);
+          request.set_hostname(a.id + ".bench");
           (*request.mutable_labels())["ring"] = i % 100 == 0 ? "canary" : "broad";
           request.mutable_inventory()->set_firmware(v1::FIRMWARE_UEFI);
           v1::RegisterResponse response;
@@ -206,7 +211,6 @@ int main(int argc, char** argv) {
   std::atomic<bool> stop{false};
   auto start = Clock::now();
   auto work = [&](int t) {
-    grpc::GenericStub generic(channels[static_cast<size_t>(t)]);
     const double step = period / agents;
     for (uint64_t round = 0; !stop; ++round) {
       for (int i = t; i < agents && !stop; i += threads) {
@@ -215,7 +219,8 @@ int main(int argc, char** argv) {
                         static_cast<double>(round) * period + i * step));
         std::this_thread::sleep_until(due);
         Agent& a = fleet[static_cast<size_t>(i)];
-        auto& stub = a.stub;
+        auto s0 = Clock::now();
+        auto stub = v1::AgentService::NewStub(NewConnection(controller, a.tls));
         grpc::ClientContext context;
         v1::HeartbeatRequest request;
         request.set_machine_id(a.id);
@@ -223,7 +228,6 @@ int main(int argc, char** argv) {
         request.mutable_inventory()->set_installed_version(a.installed);
         request.mutable_inventory()->set_firmware(v1::FIRMWARE_UEFI);
         v1::HeartbeatResponse response;
-        auto s0 = Clock::now();
         auto status = stub->Heartbeat(&context, request, &response);
         heartbeat.Add(std::chrono::duration<double, std::milli>(Clock::now() - s0).count());
         ++beats;
@@ -252,8 +256,9 @@ int main(int argc, char** argv) {
             ++failures;
           }
         }
-        // The baseline: a gRPC health check on the same channel, every tenth heartbeat.
+        // The baseline, every tenth heartbeat: a gRPC health check on a new connection too.
         if (i % 10 == 0) {
+          grpc::GenericStub generic(NewConnection(controller, a.tls));
           grpc::CompletionQueue cq;
           grpc::ClientContext hc;
           grpc::ByteBuffer req(nullptr, 0), resp;

@@ -2,6 +2,9 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/conf.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -231,6 +234,54 @@ Result<void> VerifyIssuedBy(const std::string& certificate_pem,
     return Fail(ErrorCode::kVerification,
                 std::string("certificate: ") +
                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
+  return {};
+}
+
+namespace {
+
+// The site's own settings for every TLS context ("system_default" under ssl_conf in
+// openssl.cnf), as key = value lines; empty when it has none.
+std::string SiteTlsDefaults() {
+  std::string lines;
+  char* file = CONF_get1_default_config_file();
+  CONF* site = NCONF_new(nullptr);
+  long error_line = 0;
+  if (file && site && NCONF_load(site, file, &error_line) > 0) {
+    const char* init = NCONF_get_string(site, nullptr, "openssl_conf");
+    const char* ssl = init ? NCONF_get_string(site, init, "ssl_conf") : nullptr;
+    const char* tls = ssl ? NCONF_get_string(site, ssl, "system_default") : nullptr;
+    STACK_OF(CONF_VALUE)* values = tls ? NCONF_get_section(site, tls) : nullptr;
+    for (int i = 0; values && i < sk_CONF_VALUE_num(values); ++i) {
+      const CONF_VALUE* v = sk_CONF_VALUE_value(values, i);
+      if (std::string(v->name) != "NumTickets")
+        lines += std::string(v->name) + " = " + v->value + "\n";
+    }
+  }
+  NCONF_free(site);
+  OPENSSL_free(file);
+  ERR_clear_error();  // a missing file or section is not an error here
+  return lines;
+}
+
+}  // namespace
+
+Result<void> TurnOffTlsSessionTickets() {
+  // The site's config is loaded first (once per process), so that it cannot replace ours later.
+  OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, nullptr);
+  const std::string text =
+      "lifeboat = lifeboat_init\n[lifeboat_init]\nssl_conf = lifeboat_ssl\n"
+      "[lifeboat_ssl]\nsystem_default = lifeboat_tls\n[lifeboat_tls]\n" +
+      SiteTlsDefaults() + "NumTickets = 0\n";
+  std::unique_ptr<CONF, decltype(&NCONF_free)> conf(NCONF_new(nullptr), NCONF_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(text.data(), static_cast<int>(text.size())), BIO_free);
+  long error_line = 0;
+  if (!conf || !bio || NCONF_load_bio(conf.get(), bio.get(), &error_line) <= 0 ||
+      CONF_modules_load(conf.get(), "lifeboat", 0) <= 0) {
+    return Fail(ErrorCode::kInvalidArgument, "OpenSSL refused the TLS settings (line " +
+                                                 std::to_string(error_line) + " of:\n" + text +
+                                                 ")");
+  }
   return {};
 }
 

@@ -59,6 +59,15 @@ struct CertificateInfo {
 // Errors: kInvalidArgument (not a PEM certificate).
 [[nodiscard]] Result<CertificateInfo> ReadCertificate(const std::string& certificate_pem);
 
+// Makes every TLS server context this process creates from now on (gRPC's, Poco's) send no session
+// tickets. Lifeboat's clients never resume a session (an agent's contact is a new process each
+// time), and OpenSSL 3 encodes and decodes the session, client certificate included, for each
+// ticket: a fifth of a handshake's cost. Done through OpenSSL's ssl_conf "system_default"
+// section, the only setting that reaches contexts other libraries make; the site's own
+// system_default settings in openssl.cnf, if any, are kept. Errors: kInvalidArgument (OpenSSL
+// refused the settings).
+[[nodiscard]] Result<void> TurnOffTlsSessionTickets();
+
 // Whether `certificate_pem` was issued by `ca_certificate_pem` and is valid now.
 // Errors: kVerification with OpenSSL's reason.
 [[nodiscard]] Result<void> VerifyIssuedBy(const std::string& certificate_pem,

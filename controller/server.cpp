@@ -5,6 +5,7 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include "common/pki.h"
 #include "controller/tls_setup.h"
 
 namespace lifeboat::controller {
@@ -20,6 +21,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
     return std::unexpected(r.error());
   auto tls = LoadOrCreateTls(options.data_dir, options.tls_names);
   if (!tls) return std::unexpected(tls.error());
+  // Every agent contact is a new connection that never resumes a session: tickets are waste.
+  if (auto r = TurnOffTlsSessionTickets(); !r) return std::unexpected(r.error());
   s->agent_ = std::make_unique<AgentServiceImpl>(*s->fleet_, *s->access_, tls->ca,
                                                  options.heartbeat_seconds);
   // The first start made an admin whose token only root can read (DATA_DIR/admin.token).

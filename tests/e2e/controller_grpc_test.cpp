@@ -237,6 +237,12 @@ TEST_F(ControllerGrpcTest, OnlyTlsClientsThatTrustTheControllerGetThrough) {
   auto seen = Sh("openssl s_client -connect " + address + " -alpn h2 -CAfile " +
                  Quote(dir_ / "ca.pem") + " -verify_return_error -brief < /dev/null 2>&1");
   EXPECT_NE(seen.out.find("Verification: OK"), std::string::npos) << seen.out;
+  // No session tickets (agents' contacts never resume a session; each ticket would cost the
+  // controller an encoding of the session). s_client waits a second for post-handshake messages.
+  auto tickets = Sh("(sleep 1) | openssl s_client -connect " + address + " -alpn h2 -CAfile " +
+                    Quote(dir_ / "ca.pem") + " 2>&1");
+  EXPECT_NE(tickets.out.find("Verify return code: 0 (ok)"), std::string::npos) << tickets.out;
+  EXPECT_EQ(tickets.out.find("New Session Ticket"), std::string::npos) << tickets.out;
   EXPECT_EQ(Sh("stat -c %a " + Quote(dir_ / "tls/ca.key")).out, "600\n");
 }
 

@@ -23,8 +23,8 @@ using test::Sh;
 using test::TempDir;
 
 TEST(ContactReport, RoundTripsAndAnythingElseIsNoReport) {
-  for (const ContactReport& report : {ContactReport{true, 30}, ContactReport{true, 0},
-                                      ContactReport{false, 0}}) {
+  for (const ContactReport& report :
+       {ContactReport{true, 30}, ContactReport{true, 0}, ContactReport{false, 0}}) {
     auto parsed = ParseContactReport(FormatContactReport(report));
     ASSERT_TRUE(parsed) << FormatContactReport(report);
     EXPECT_EQ(parsed->reached, report.reached);

@@ -1,8 +1,9 @@
 // Plays N agents against a running controller over real gRPC: each enrolls, registers, then
 // heartbeats at a set period (spread evenly), takes the assignment it is given and reports it
-// done. Like a real agent's contacts, each heartbeat (with its report) opens its own mutual-TLS
-// connection with the agent's own certificate and closes it after. Prints heartbeats per second
-// and latency percentiles (connection included), with gRPC health checks on a new connection each
+// done. Like a real agent's contacts, each call (a heartbeat with its report) opens its own
+// mutual-TLS connection with the agent's own certificate and closes it after (bench/h2_contact.h
+// says why these calls do not go through gRPC's C++ client). Prints heartbeats per second and
+// latency percentiles (connection included), with gRPC health checks on a new connection each
 // timed alongside as the baseline; optionally waits for a rollout to reach every machine. For
 // bench/controller_load.sh.
 //   lifeboat-bench-agents --controller ADDR --agents N [--period S] [--seconds S] [--threads T]
@@ -11,7 +12,6 @@
 // is created S seconds into the steady state, and the run lasts until it completes (or until
 // --seconds more have passed).
 #include <grpcpp/create_channel.h>
-#include <grpcpp/generic/generic_stub.h>
 
 #include <algorithm>
 #include <atomic>
@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/h2_contact.h"
 #include "common/pki.h"
 #include "lifeboat/v1/admin_service.grpc.pb.h"
 #include "lifeboat/v1/agent_service.grpc.pb.h"
@@ -60,18 +61,19 @@ struct Latencies {
 struct Agent {
   std::string id;
   // Its own key and client certificate (mutual TLS), as each real agent has.
-  std::shared_ptr<grpc::ChannelCredentials> tls;
+  bench::AgentIdentity identity;
   uint64_t attempt = 0;
   std::string installed;
 };
 
-// A new connection for one contact, as a real agent's lifeboat-agent-contact makes: a channel of
-// its own (no connection shared through gRPC's global subchannel pool), closed when it goes.
-std::shared_ptr<grpc::Channel> NewConnection(const std::string& controller,
-                                             const std::shared_ptr<grpc::ChannelCredentials>& tls) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(controller, tls, args);
+// One unary call on a new connection of its own; the gRPC status (-1: no connection).
+template <typename Request, typename Response>
+int CallOnce(bench::H2Contact& contact, const std::string& method, const Request& request,
+             Response& response) {
+  std::string out;
+  const int status = contact.Call(method, request.SerializeAsString(), out);
+  if (status == 0 && !response.ParseFromString(out)) return -1;
+  return status;
 }
 
 }  // namespace
@@ -114,6 +116,10 @@ int main(int argc, char** argv) {
   }
   grpc::SslCredentialsOptions tls;
   tls.pem_root_certs = std::string{std::istreambuf_iterator<char>(ca_in), {}};
+  const int port = std::stoi(controller.substr(controller.rfind(':') + 1));
+  // One TLS context per thread, as the agents' contexts are all alike but for their identity.
+  std::vector<std::shared_ptr<SSL_CTX>> contexts;
+  for (int t = 0; t < threads; ++t) contexts.push_back(bench::NewClientContext(tls.pem_root_certs));
   std::vector<Agent> fleet(static_cast<size_t>(agents));
   for (int i = 0; i < agents; ++i) {
     char id[32];
@@ -136,15 +142,11 @@ int main(int argc, char** argv) {
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
         for (int i = t; i < agents; i += threads) {
-          // Without a client certificate yet, on a connection of its own.
-          auto anonymous =
-              v1::AgentService::NewStub(NewConnection(controller, grpc::SslCredentials(tls)));
           Agent& a = fleet[static_cast<size_t>(i)];
           grpc::ClientContext token_context;
           v1::CreateEnrollmentTokenResponse token;
           auto key = lifeboat::NewPrivateKey();
           auto csr = key ? lifeboat::NewCertificateRequest(*key, a.id) : key;
-          grpc::ClientContext context;
           v1::EnrollRequest request;
           v1::EnrollResponse response;
           if (!csr || !admin
@@ -157,14 +159,13 @@ int main(int argc, char** argv) {
           request.set_token(token.token());
           request.set_machine_id(a.id);
           request.set_certificate_request(*csr);
-          if (!anonymous->Enroll(&context, request, &response).ok()) {
+          // Without a client certificate yet, on a connection of its own.
+          bench::H2Contact anonymous(contexts[static_cast<size_t>(t)].get(), {}, port);
+          if (CallOnce(anonymous, "/lifeboat.v1.AgentService/Enroll", request, response) != 0) {
             ++enroll_failures;
             continue;
           }
-          grpc::SslCredentialsOptions mine = tls;
-          mine.pem_private_key = *key;
-          mine.pem_cert_chain = response.certificate();
-          a.tls = grpc::SslCredentials(mine);
+          a.identity = bench::ParseIdentity(*key, response.certificate());
         }
       });
     }
@@ -183,18 +184,18 @@ int main(int argc, char** argv) {
       workers.emplace_back([&, t] {
         for (int i = t; i < agents; i += threads) {
           const Agent& a = fleet[static_cast<size_t>(i)];
-          auto stub = v1::AgentService::NewStub(NewConnection(controller, a.tls));
-          grpc::ClientContext context;
+          bench::H2Contact contact(contexts[static_cast<size_t>(t)].get(), a.identity, port);
           v1::RegisterRequest request;
           request.set_machine_id(a.id);
           request.set_hostname(a.id + ".bench");
           (*request.mutable_labels())["ring"] = i % 100 == 0 ? "canary" : "broad";
           request.mutable_inventory()->set_firmware(v1::FIRMWARE_UEFI);
           v1::RegisterResponse response;
-          auto status = stub->Register(&context, request, &response);
-          if (!status.ok() && failures++ == 0) {
-            std::fprintf(stderr, "register %s: %s\n", request.machine_id().c_str(),
-                         status.error_message().c_str());
+          const int status =
+              CallOnce(contact, "/lifeboat.v1.AgentService/Register", request, response);
+          if (status != 0 && failures++ == 0) {
+            std::fprintf(stderr, "register %s: gRPC status %d\n", request.machine_id().c_str(),
+                         status);
           }
         }
       });
@@ -219,26 +220,26 @@ int main(int argc, char** argv) {
                         static_cast<double>(round) * period + i * step));
         std::this_thread::sleep_until(due);
         Agent& a = fleet[static_cast<size_t>(i)];
+        SSL_CTX* context = contexts[static_cast<size_t>(t)].get();
         auto s0 = Clock::now();
-        auto stub = v1::AgentService::NewStub(NewConnection(controller, a.tls));
-        grpc::ClientContext context;
+        bench::H2Contact contact(context, a.identity, port);
         v1::HeartbeatRequest request;
         request.set_machine_id(a.id);
         request.set_state(v1::AGENT_STATE_IDLE);
         request.mutable_inventory()->set_installed_version(a.installed);
         request.mutable_inventory()->set_firmware(v1::FIRMWARE_UEFI);
         v1::HeartbeatResponse response;
-        auto status = stub->Heartbeat(&context, request, &response);
+        const int status =
+            CallOnce(contact, "/lifeboat.v1.AgentService/Heartbeat", request, response);
         heartbeat.Add(std::chrono::duration<double, std::milli>(Clock::now() - s0).count());
         ++beats;
-        if (!status.ok()) {
+        if (status != 0) {
           ++failures;
           continue;
         }
         if (response.has_assignment() && response.assignment().attempt_id() != a.attempt) {
           ++assignments;
           a.attempt = response.assignment().attempt_id();
-          grpc::ClientContext report_context;
           v1::ReportProgressRequest report;
           report.set_machine_id(a.id);
           report.set_attempt_id(a.attempt);
@@ -249,7 +250,7 @@ int main(int argc, char** argv) {
             e->set_status(v1::StepEvent::STATUS_SUCCEEDED);
           }
           v1::ReportProgressResponse ack;
-          if (stub->ReportProgress(&report_context, report, &ack).ok()) {
+          if (CallOnce(contact, "/lifeboat.v1.AgentService/ReportProgress", report, ack) == 0) {
             ++reports;
             a.installed = response.assignment().image().version();
           } else {
@@ -258,22 +259,11 @@ int main(int argc, char** argv) {
         }
         // The baseline, every tenth heartbeat: a gRPC health check on a new connection too.
         if (i % 10 == 0) {
-          grpc::GenericStub generic(NewConnection(controller, a.tls));
-          grpc::CompletionQueue cq;
-          grpc::ClientContext hc;
-          grpc::ByteBuffer req(nullptr, 0), resp;
-          grpc::Status st;
           auto h0 = Clock::now();
-          auto call = generic.PrepareUnaryCall(&hc, "/grpc.health.v1.Health/Check", req, &cq);
-          call->StartCall();
-          call->Finish(&resp, &st, reinterpret_cast<void*>(1));
-          void* tag;
-          bool ok;
-          cq.Next(&tag, &ok);
+          bench::H2Contact health(context, a.identity, port);
+          std::string out;
+          if (health.Call("/grpc.health.v1.Health/Check", "", out) != 0) ++failures;
           baseline.Add(std::chrono::duration<double, std::milli>(Clock::now() - h0).count());
-          cq.Shutdown();
-          while (cq.Next(&tag, &ok)) {
-          }
         }
       }
     }

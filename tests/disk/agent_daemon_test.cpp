@@ -156,6 +156,37 @@ class AgentDaemonTest : public ::testing::Test {
     }
     return lines;
   }
+  // Waits (up to 10 s) until the controller knows machine `id`.
+  void WaitUntilRegistered(int port, const std::string& id) {
+    for (int i = 0; i < 40 && Ctl(port, "machine show " + id).exit_code != 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  // Waits (up to 30 s) until machine `id`'s events hold `event`; returns them.
+  std::string WaitForEvent(int port, const std::string& id, const std::string& event) {
+    std::string events;
+    for (int i = 0; i < 120 && events.find(event) == std::string::npos; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      events = Events(port, id);
+    }
+    return events;
+  }
+  // An agent pc-1 whose apply stops after writing the image until the file `go` exists.
+  std::unique_ptr<Background> SpawnHeldAfterTheWrite(int port, const std::string& go) {
+    return Spawn(
+        port, "pc-1", dir_ / "disk.img", "agent", "",
+        "LIFEBOAT_TEST_HOLD_AT=apply:write-image:after LIFEBOAT_TEST_HOLD_FILE=" + Quote(go));
+  }
+  // A controller, image 1.0 published, and agent pc-1 installing it in a rollout, held after the
+  // image is written until the file `go` exists. Returns the controller's port (0: it failed).
+  int StartAnInstallHeldAfterTheWrite(const std::string& go) {
+    const int port = StartController();
+    if (port == 0 || Publish(port, "1.0") != 0) return 0;
+    agent_ = SpawnHeldAfterTheWrite(port, go);
+    WaitUntilRegistered(port, "pc-1");
+    if (Ctl(port, "rollout create --image 1.0 --all").exit_code != 0) return 0;
+    const std::string events = WaitForEvent(port, "pc-1", "write-image STATUS_SUCCEEDED");
+    return events.find("write-image STATUS_SUCCEEDED") != std::string::npos ? port : 0;
+  }
   // Waits until rollout `id` reaches a state other than active (or `seconds` pass).
   std::string WaitUntilSettled(int port, int id, int seconds) {
     std::string state;
@@ -192,8 +223,7 @@ TEST_F(AgentDaemonTest, RolloutInstallsTheImageAndTheControllerRecordsEveryStep)
   ASSERT_GT(port, 0);
   ASSERT_EQ(Publish(port, "1.0"), 0);
   StartAgent(port);
-  for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  WaitUntilRegistered(port, "pc-1");
   ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --label ring=canary").exit_code, 0);
   auto rollout = WaitForRollout(port, 60);
   ASSERT_TRUE(rollout);
@@ -238,18 +268,10 @@ TEST_F(AgentDaemonTest, StepsReachTheControllerWhileApplyRuns) {
   ASSERT_EQ(Publish(port, "1.0"), 0);
   const auto go = dir_ / "go";
   // apply stops after writing the image until the test says go.
-  agent_ =
-      Spawn(port, "pc-1", dir_ / "disk.img", "agent", "",
-            "LIFEBOAT_TEST_HOLD_AT=apply:write-image:after LIFEBOAT_TEST_HOLD_FILE=" + Quote(go));
-  for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  agent_ = SpawnHeldAfterTheWrite(port, go);
+  WaitUntilRegistered(port, "pc-1");
   ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --label ring=canary").exit_code, 0);
-  std::string events;
-  for (int i = 0; i < 120 && events.find("write-image STATUS_SUCCEEDED") == std::string::npos;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    events = Events(port, "pc-1");
-  }
+  std::string events = WaitForEvent(port, "pc-1", "write-image STATUS_SUCCEEDED");
   // While apply is held: the controller already has the steps so far, with the write's progress
   // in bytes, and nothing after them.
   EXPECT_NE(events.find("prepare-partition STATUS_SUCCEEDED"), std::string::npos) << events;
@@ -291,8 +313,7 @@ TEST_F(AgentDaemonTest, AnAssignmentWaitsForTheMaintenanceWindow) {
   // A window that opens in two hours: the agent heartbeats but does not act.
   agent_ = Spawn(port, "pc-1", dir_ / "disk.img", "agent",
                  "maintenance_window = " + WindowFromNow(2, 2) + "\n");
-  for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  WaitUntilRegistered(port, "pc-1");
   ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --label ring=canary").exit_code, 0);
   std::this_thread::sleep_for(std::chrono::seconds(4));  // four heartbeats
   EXPECT_NE(agent_->Log().find("waits for the maintenance window"), std::string::npos)
@@ -322,8 +343,7 @@ TEST_F(AgentDaemonTest, ImagesNotSignedByATrustedKeyAreRefusedBeforeAnyDownload)
   int port = StartController();
   ASSERT_GT(port, 0);
   agent_ = Spawn(port, "pc-1", dir_ / "disk.img", "agent");
-  for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  WaitUntilRegistered(port, "pc-1");
   // Each rollout fails on the one machine; the attempt's error says why.
   int rollout = 0;
   auto refused = [&](const std::string& version) {
@@ -392,8 +412,7 @@ TEST_F(AgentDaemonTest, BetweenHeartbeatsOnlyTheDaemonIsLeftAndItHoldsNoConnecti
   int port = StartController();  // heartbeats every second
   ASSERT_GT(port, 0);
   StartAgent(port);
-  for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  WaitUntilRegistered(port, "pc-1");
   auto last_seen = [&] {
     auto shown = Ctl(port, "machine show pc-1 --json");
     return shown.exit_code == 0
@@ -422,23 +441,9 @@ TEST_F(AgentDaemonTest, BetweenHeartbeatsOnlyTheDaemonIsLeftAndItHoldsNoConnecti
 }
 
 TEST_F(AgentDaemonTest, StoppingTheAgentLetsTheApplyInProgressFinishAndReportFirst) {
-  int port = StartController();
-  ASSERT_GT(port, 0);
-  ASSERT_EQ(Publish(port, "1.0"), 0);
   const auto go = dir_ / "go";
-  agent_ =
-      Spawn(port, "pc-1", dir_ / "disk.img", "agent", "",
-            "LIFEBOAT_TEST_HOLD_AT=apply:write-image:after LIFEBOAT_TEST_HOLD_FILE=" + Quote(go));
-  for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --all").exit_code, 0);
-  std::string events;
-  for (int i = 0; i < 120 && events.find("write-image STATUS_SUCCEEDED") == std::string::npos;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    events = Events(port, "pc-1");
-  }
-  ASSERT_NE(events.find("write-image STATUS_SUCCEEDED"), std::string::npos) << agent_->Log();
+  const int port = StartAnInstallHeldAfterTheWrite(go);
+  ASSERT_GT(port, 0) << (agent_ ? agent_->Log() : "");
   // Stopped (as systemd stops it) while apply is held: the daemon waits for its contact.
   kill(agent_->pid(), SIGTERM);
   std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -452,30 +457,15 @@ TEST_F(AgentDaemonTest, StoppingTheAgentLetsTheApplyInProgressFinishAndReportFir
   EXPECT_NE(agent_->Log().find("installed 1.0"), std::string::npos) << agent_->Log();
   EXPECT_NE(agent_->Log().find("lifeboat-agent: stopped"), std::string::npos) << agent_->Log();
   // The apply ran to its end and every step reached the controller before the contact exited.
-  events = Events(port, "pc-1");
+  const std::string events = Events(port, "pc-1");
   EXPECT_NE(events.find("verify-bcd STATUS_SUCCEEDED"), std::string::npos) << events;
   EXPECT_NE(events.find("done STATUS_SUCCEEDED"), std::string::npos) << events;
 }
 
 TEST_F(AgentDaemonTest, AKilledDaemonTakesItsContactWithIt) {
-  int port = StartController();
-  ASSERT_GT(port, 0);
-  ASSERT_EQ(Publish(port, "1.0"), 0);
   const auto go = dir_ / "go";
-  agent_ =
-      Spawn(port, "pc-1", dir_ / "disk.img", "agent", "",
-            "LIFEBOAT_TEST_HOLD_AT=apply:write-image:after LIFEBOAT_TEST_HOLD_FILE=" + Quote(go));
-  for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --all").exit_code, 0);
-  for (int i = 0; i < 120 && !AContactRunsFor(dir_ / "agent.conf"); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  std::string events;
-  for (int i = 0; i < 120 && events.find("write-image STATUS_SUCCEEDED") == std::string::npos;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    events = Events(port, "pc-1");
-  }
+  ASSERT_GT(StartAnInstallHeldAfterTheWrite(go), 0) << (agent_ ? agent_->Log() : "");
+  // Held in the apply, the contact that runs it is there.
   ASSERT_TRUE(AContactRunsFor(dir_ / "agent.conf")) << agent_->Log();
   // A contact without its daemon would report to no one: it goes too. The apply it started is
   // left to finish (its journal and lock are built for that), and is released here.
@@ -586,8 +576,7 @@ TEST_F(AgentDaemonTest, KilledControllerAndKilledAgentBothRecover) {
   // The agent's apply is killed (SIGKILL) in the middle of writing the image.
   agent_ = Spawn(port, "pc-1", dir_ / "disk.img", "agent", "",
                  "LIFEBOAT_TEST_CRASH_AT=apply:write-image:chunk:1");
-  for (int i = 0; i < 40 && Ctl(port, "machine show pc-1").exit_code != 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  WaitUntilRegistered(port, "pc-1");
   ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --all --max-retries 2").exit_code, 0);
   bool failed_once = false;
   for (int i = 0; i < 120 && !failed_once; ++i) {

@@ -439,7 +439,7 @@ Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id
 }
 
 Result<uint64_t> Fleet::Report(const std::string& machine_id, uint64_t attempt_id,
-                               const std::vector<EventRecord>& events) {
+                               const std::vector<StepEvent>& events) {
   for (const auto& e : events) {
     if (e.sequence == 0)
       return Fail(ErrorCode::kInvalidArgument, "events: sequence numbers start at 1");

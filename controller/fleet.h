@@ -103,7 +103,7 @@ class Fleet {
                                                             const std::string& current_step);
   // Returns the highest sequence stored. kNotFound (attempt of another machine or unknown).
   [[nodiscard]] Result<uint64_t> Report(const std::string& machine_id, uint64_t attempt_id,
-                                        const std::vector<EventRecord>& events);
+                                        const std::vector<StepEvent>& events);
 
   // Rollouts. Errors: kInvalidArgument (spec), kNotFound (image, rollout), kConflict (retired
   // image, a state that forbids the change, nothing to roll back).

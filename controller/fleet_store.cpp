@@ -738,7 +738,7 @@ Result<std::optional<AttemptRecord>> FleetStore::FindAttempt(uint64_t id) {
 }
 
 Result<FleetStore::EventsResult> FleetStore::AddEvents(uint64_t attempt_id,
-                                                       const std::vector<EventRecord>& events) {
+                                                       const std::vector<StepEvent>& events) {
   std::lock_guard lock(mutex_);
   return Guard("record step events", [&] {
     Int64 attempt = static_cast<Int64>(attempt_id);

@@ -84,7 +84,7 @@ class FleetStore {
     std::string machine_id;
   };
   [[nodiscard]] Result<EventsResult> AddEvents(uint64_t attempt_id,
-                                               const std::vector<EventRecord>& events);
+                                               const std::vector<StepEvent>& events);
   // Attempts of a machine, newest first, with their events.
   [[nodiscard]] Result<std::vector<AttemptRecord>> Attempts(const std::string& machine_id);
 

@@ -186,7 +186,7 @@ grpc::Status AgentServiceImpl::ReportProgress(grpc::ServerContext* context,
                                               const v1::ReportProgressRequest* request,
                                               v1::ReportProgressResponse* response) {
   if (auto denied = Deny(context, request->machine_id(), "ReportProgress")) return *denied;
-  std::vector<EventRecord> events;
+  std::vector<StepEvent> events;
   for (const auto& e : request->events()) events.push_back(FromProto(e));
   return Answer(fleet_.Report(request->machine_id(), request->attempt_id(), events),
                 [&](uint64_t highest) { response->set_acknowledged_sequence(highest); });

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/step_event.h"
 #include "controller/rollout_engine.h"
 
 namespace lifeboat::controller {
@@ -98,16 +99,6 @@ struct MemberRecord {
   uint64_t last_attempt_id = 0;
 };
 
-struct EventRecord {
-  uint64_t sequence = 0;
-  std::string step;
-  std::string status;  // started, progress, succeeded, failed
-  uint64_t bytes_done = 0;
-  uint64_t bytes_total = 0;
-  std::string message;
-  std::string at;
-};
-
 struct AttemptRecord {
   uint64_t id = 0;
   uint64_t rollout_id = 0;
@@ -117,7 +108,7 @@ struct AttemptRecord {
   std::string started_at;
   std::string finished_at;
   std::string error;
-  std::vector<EventRecord> events;
+  std::vector<StepEvent> events;
 };
 
 struct FleetSummary {

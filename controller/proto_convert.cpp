@@ -137,7 +137,7 @@ void ToProto(const MachineRecord& in, v1::Machine* out) {
   out->set_boot_recovery_pending(in.boot_recovery_pending);
 }
 
-void ToProto(const EventRecord& in, v1::StepEvent* out) {
+void ToProto(const StepEvent& in, v1::StepEvent* out) {
   out->set_sequence(in.sequence);
   out->set_step(in.step);
   v1::StepEvent::Status status = v1::StepEvent::STATUS_UNSPECIFIED;
@@ -188,8 +188,8 @@ Result<RolloutSpec> FromProto(const v1::RolloutSpec& in) {
   return spec;
 }
 
-EventRecord FromProto(const v1::StepEvent& in) {
-  EventRecord e;
+StepEvent FromProto(const v1::StepEvent& in) {
+  StepEvent e;
   e.sequence = in.sequence();
   e.step = in.step();
   switch (in.status()) {

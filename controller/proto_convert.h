@@ -17,11 +17,11 @@ void ToProto(const ImageRecord& in, v1::Image* out);
 void ToProto(const RolloutView& in, v1::Rollout* out);
 void ToProto(const MachineRecord& in, v1::Machine* out);
 void ToProto(const AttemptRecord& in, v1::Attempt* out);
-void ToProto(const EventRecord& in, v1::StepEvent* out);
+void ToProto(const StepEvent& in, v1::StepEvent* out);
 
 // Errors: kInvalidArgument naming the field.
 [[nodiscard]] Result<RolloutSpec> FromProto(const v1::RolloutSpec& in);
-EventRecord FromProto(const v1::StepEvent& in);
+StepEvent FromProto(const v1::StepEvent& in);
 // The signature offered with a publish, if the request carries one (`present`).
 std::optional<SignedBy> FromProto(const v1::SignedBy& in, bool present);
 std::map<std::string, std::string> FromProto(

@@ -122,7 +122,7 @@ TEST_F(FleetStoreTest, AttemptsEventsAreIdempotentBySequenceAndSurviveReopening)
   EXPECT_EQ(**store_->OpenRolloutOf("m1"), *id);
   auto attempt = store_->StartAttempt(*id, "m2", "1.0", "0.9");
   ASSERT_TRUE(attempt) << attempt.error().message;
-  std::vector<EventRecord> events = {{1, "download", "started", 0, 100, "", "t1"},
+  std::vector<StepEvent> events = {{1, "download", "started", 0, 100, "", "t1"},
                                      {2, "download", "progress", 50, 100, "", "t2"}};
   EXPECT_EQ(store_->AddEvents(attempt->id, events)->highest_sequence, 2u);
   auto retried = store_->AddEvents(attempt->id, events);  // a retried report

@@ -54,7 +54,7 @@ class FleetTest : public ::testing::Test {
       if (a && *a) given.emplace_back(m.id, **a);
     }
     for (const auto& [id, a] : given) {
-      std::vector<EventRecord> events = {
+      std::vector<StepEvent> events = {
           {1, "download", "started", 0, 0, "", ""},
           {2, ok ? "done" : "write-image", ok ? "succeeded" : "failed", 0, 0, ok ? "" : "disk full",
            ""}};

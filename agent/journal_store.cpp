@@ -1,11 +1,13 @@
 #include "agent/journal_store.h"
 
 #include <Poco/Data/LOB.h>
-#include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Exception.h>
 
 #include <filesystem>
+#include <vector>
+
+#include "common/sqlite_file.h"
 
 namespace lifeboat::agent {
 
@@ -16,7 +18,7 @@ namespace {
 constexpr const char* kNow = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
 
 // Each entry migrates from version i to i + 1. Append; never edit a released one.
-const char* const kMigrations[] = {
+const std::vector<std::string> kMigrations = {
     R"(CREATE TABLE runs(
          id INTEGER PRIMARY KEY,
          disk_id TEXT NOT NULL,
@@ -172,30 +174,7 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const std::string& path
     return Fail(ErrorCode::kJournal,
                 "journal: cannot create " + folder.string() + ": " + ec.message());
   return Guard("open", [&] {
-    Poco::Data::SQLite::Connector::registerConnector();
-    auto session = std::make_unique<Poco::Data::Session>("SQLite", path);
-    *session << "PRAGMA journal_mode = WAL", now;
-    *session << "PRAGMA synchronous = FULL", now;
-    *session << "PRAGMA foreign_keys = ON", now;
-    *session << "PRAGMA busy_timeout = 10000", now;
-    int version = 0;
-    *session << "PRAGMA user_version", into(version), now;
-    const int target = static_cast<int>(std::size(kMigrations));
-    for (; version < target; ++version) {
-      session->begin();
-      // One statement per call: split the migration at its semicolons (none occur in literals).
-      const std::string migration = kMigrations[version];
-      size_t begin = 0;
-      while (begin < migration.size()) {
-        size_t end = migration.find(';', begin);
-        if (end == std::string::npos) end = migration.size();
-        const std::string statement = migration.substr(begin, end - begin);
-        if (statement.find_first_not_of(" \n\t") != std::string::npos) *session << statement, now;
-        begin = end + 1;
-      }
-      *session << ("PRAGMA user_version = " + std::to_string(version + 1)), now;
-      session->commit();
-    }
+    auto session = OpenSqliteFile(path, kMigrations);
     return std::unique_ptr<JournalStore>(new JournalStore(std::move(session)));
   });
 }

@@ -1,6 +1,5 @@
 #include "controller/fleet_store.h"
 
-#include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Exception.h>
 
@@ -9,6 +8,7 @@
 #include <tuple>
 
 #include "common/sha256.h"
+#include "common/sqlite_file.h"
 
 namespace lifeboat::controller {
 
@@ -193,30 +193,7 @@ Result<std::unique_ptr<FleetStore>> FleetStore::OpenSqlite(const std::string& pa
     return Fail(ErrorCode::kJournal,
                 "fleet store: cannot create " + folder.string() + ": " + ec.message());
   return Guard("open", [&] {
-    Poco::Data::SQLite::Connector::registerConnector();
-    auto session = std::make_unique<Poco::Data::Session>("SQLite", path);
-    *session << "PRAGMA journal_mode = WAL", now;
-    *session << "PRAGMA synchronous = FULL", now;
-    *session << "PRAGMA foreign_keys = ON", now;
-    *session << "PRAGMA busy_timeout = 10000", now;
-    int version = 0;
-    *session << "PRAGMA user_version", into(version), now;
-    const auto migrations = Migrations(kSqlite);
-    for (; version < static_cast<int>(migrations.size()); ++version) {
-      session->begin();
-      // One statement per call: split at semicolons (none occur inside the statements).
-      const std::string& migration = migrations[static_cast<size_t>(version)];
-      size_t begin = 0;
-      while (begin < migration.size()) {
-        size_t end = migration.find(';', begin);
-        if (end == std::string::npos) end = migration.size();
-        std::string statement = migration.substr(begin, end - begin);
-        if (statement.find_first_not_of(" \n\t") != std::string::npos) *session << statement, now;
-        begin = end + 1;
-      }
-      *session << ("PRAGMA user_version = " + std::to_string(version + 1)), now;
-      session->commit();
-    }
+    auto session = OpenSqliteFile(path, Migrations(kSqlite));
     return std::unique_ptr<FleetStore>(new FleetStore(std::move(session), kSqlite));
   });
 }

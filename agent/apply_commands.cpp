@@ -21,6 +21,7 @@
 #include "agent/store_editor.h"
 #include "common/sha256.h"
 #include "partition/disk_reader.h"
+#include "partition/layout_check.h"
 
 namespace lifeboat::agent {
 
@@ -183,6 +184,8 @@ int Apply(const ApplyOptions& o) {
   if (!disk) return Report(disk.error(), json);
   auto model = ReadDisk(*disk);
   if (!model) return Report(model.error(), json);
+  // Before anything reads the boot store or the recovery volume at offsets the table gives.
+  if (auto safe = RequireSafeLayout(*model); !safe) return Report(safe.error(), json);
   auto location = LocateBootStore(*model);
   if (!location) return Report(AsRefusal(location.error()), json);
   report.firmware = image::FirmwareName(location->firmware);

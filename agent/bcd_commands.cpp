@@ -13,6 +13,7 @@
 #include "agent/store_editor.h"
 #include "bcd/describe.h"
 #include "partition/disk_reader.h"
+#include "partition/layout_check.h"
 
 namespace lifeboat::agent {
 
@@ -86,6 +87,7 @@ int BcdBootOnce(const BcdOptions& o) {
   if (!disk) return Report(disk.error(), o.json);
   auto model = ReadDisk(*disk);
   if (!model) return Report(model.error(), o.json);
+  if (auto safe = RequireSafeLayout(*model); !safe) return Report(safe.error(), o.json);
   auto location = LocateBootStore(*model);
   if (!location) return Report({ErrorCode::kRefused, location.error().message}, o.json);
   BootStoreFile file(o.target, *location);

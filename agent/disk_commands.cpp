@@ -8,6 +8,7 @@
 #include "partition/disk_handle.h"
 #include "partition/disk_reader.h"
 #include "partition/executor.h"
+#include "partition/layout_check.h"
 #include "partition/planner.h"
 
 namespace lifeboat::agent {
@@ -63,6 +64,7 @@ void PrintDisk(const DiskModel& d) {
   std::cout << "Label: " << LabelName(d.label)
             << (d.disk_id.empty() ? "" : ", disk id " + d.disk_id) << "\n";
   if (d.needs_repair) std::cout << "NEEDS REPAIR: " << d.repair_reason << "\n";
+  for (const auto& problem : CheckLayout(d)) std::cout << "UNSAFE: " << problem.message << "\n";
   if (!d.partitions.empty()) {
     std::cout << "\n"
               << Pad("#", 3) << Pad("start", 12) << Pad("end", 12) << Pad("size", 11)

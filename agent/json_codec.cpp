@@ -10,6 +10,7 @@
 
 #include "bcd/describe.h"
 #include "common/overloaded.h"
+#include "partition/layout_check.h"
 
 namespace lifeboat::agent {
 
@@ -119,6 +120,14 @@ std::string DiskToJson(const DiskModel& d) {
   o->set("last_usable_sector", d.last_usable.value);
   o->set("needs_repair", d.needs_repair);
   if (d.needs_repair) o->set("repair_reason", d.repair_reason);
+  Array::Ptr problems = new Array;
+  for (const auto& problem : CheckLayout(d)) {
+    Object::Ptr j = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    j->set("rule", problem.rule);
+    j->set("message", problem.message);
+    problems->add(j);
+  }
+  o->set("problems", problems);
   Array::Ptr parts = new Array;
   for (const auto& p : d.partitions) {
     Object::Ptr j = new Object(Poco::JSON_PRESERVE_KEY_ORDER);

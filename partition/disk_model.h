@@ -51,12 +51,22 @@ struct Partition {
   std::string name;         // GPT partition name
   std::string uuid;         // GPT partition GUID (upper case); MBR: "<signature>-<number>"
   bool bootable = false;    // MBR active flag
+  bool container = false;   // MBR extended partition: holds the logical ones (5, 6, ...)
   FilesystemKind filesystem = FilesystemKind::kNone;
   std::string fs_label;
   std::optional<NtfsDetails> ntfs;
   Role role = Role::kUnknown;
 
   [[nodiscard]] Lba End() const { return start + size; }  // first sector after the partition
+};
+
+// One of the four entries of sector 0, read raw. On a GPT disk only the protective 0xEE entry
+// belongs there; others make a "hybrid MBR" that BIOS-booting tools read instead of the GPT.
+struct MbrEntry {
+  uint32_t slot = 0;  // 1-4
+  uint8_t type = 0;
+  Lba start;
+  Sectors size;
 };
 
 struct FreeRegion {
@@ -80,6 +90,11 @@ struct DiskModel {
   std::vector<Partition> partitions;  // sorted by start
   std::vector<FreeRegion> free;
   std::vector<std::string> notes;  // what inspection could not see, and why
+  // GPT disks: the used entries of sector 0, including the protective one.
+  std::vector<MbrEntry> mbr_entries;
+  // Set when the table read is not the disk's real one: an MBR whose only use is to protect a
+  // GPT that could not be read (cut off, or written for another sector size). Says why.
+  std::string unreadable_gpt;
 
   [[nodiscard]] const Partition* WithRole(Role role) const;
   [[nodiscard]] Bytes Size() const { return ToBytes(total, sector_size); }

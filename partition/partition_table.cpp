@@ -12,6 +12,7 @@ namespace lifeboat::partition {
 struct PartitionTable::State {
   fdisk_context* cxt = nullptr;
   fdisk_table* original = nullptr;  // the table as read, for telling the kernel what changed
+  bool assigned = false;            // libfdisk asserts when a device it never took is deassigned
   std::string path;
   bool is_block_device = false;
   std::vector<std::string> messages;
@@ -19,7 +20,8 @@ struct PartitionTable::State {
   ~State() {
     if (original) fdisk_unref_table(original);
     if (cxt) {
-      fdisk_deassign_device(cxt, 1);  // nosync: our DiskHandle owns the descriptor and flushes
+      // nosync: our DiskHandle owns the descriptor and flushes.
+      if (assigned) fdisk_deassign_device(cxt, 1);
       fdisk_unref_context(cxt);
     }
   }
@@ -50,6 +52,9 @@ Error FdiskError(int rc, const std::string& what) {
   return {ErrorCode::kIo, what + ": libfdisk error " + std::to_string(rc)};
 }
 
+// Sector 0 (MBR) and sector 1 (GPT header) of the largest logical sector size.
+constexpr Bytes kSmallestDisk{2 * 4096};
+
 // libfdisk numbers partitions from 0; people and sfdisk from 1.
 size_t Index(uint32_t number) { return number - 1; }
 
@@ -70,10 +75,19 @@ Result<PartitionTable> PartitionTable::Open(const DiskHandle& disk) {
   if (!s.cxt) return Fail(ErrorCode::kIo, "libfdisk: out of memory");
   fdisk_set_ask(s.cxt, OnAsk, &s.messages);
   fdisk_disable_dialogs(s.cxt, 1);
+  // Smaller than a protective MBR plus a GPT header, no table can be there; libfdisk would refuse
+  // with a bare errno.
+  if (disk.size() < kSmallestDisk) {
+    return Fail(ErrorCode::kInvalidArgument,
+                disk.path() + " is " + std::to_string(disk.size().value) +
+                    " bytes: too small to be a disk (a partition table needs at least " +
+                    std::to_string(kSmallestDisk.value) + " bytes)");
+  }
   int rc =
       fdisk_assign_device_by_fd(s.cxt, disk.fd(), disk.path().c_str(), disk.writable() ? 0 : 1);
   if (rc != 0)
     return std::unexpected(FdiskError(rc, disk.path() + ": cannot read the partition table"));
+  s.assigned = true;
   if (fdisk_has_label(s.cxt)) fdisk_get_partitions(s.cxt, &s.original);
   return table;
 }
@@ -141,6 +155,7 @@ Result<DiskModel> PartitionTable::Read() const {
     } else {
       p.uuid = model.disk_id + "-" + std::to_string(p.number);
       p.bootable = fdisk_partition_is_bootable(pa) == 1;
+      p.container = fdisk_partition_is_container(pa) == 1;
     }
     model.partitions.push_back(std::move(p));
   }

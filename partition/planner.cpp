@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "partition/layout_check.h"
+
 namespace lifeboat::partition {
 namespace {
 
@@ -79,6 +81,8 @@ const char* RefusalName(RefusalReason reason) {
       return "not-enough-space";
     case RefusalReason::kInvalidPolicy:
       return "invalid-policy";
+    case RefusalReason::kUnsafeTable:
+      return "unsafe-partition-table";
   }
   return "unknown";
 }
@@ -104,6 +108,8 @@ std::expected<Plan, Refusal> MakePlan(const DiskModel& d, const PlanPolicy& poli
   if (policy.recovery_size.value == 0) {
     return Refuse(RefusalReason::kInvalidPolicy, "the recovery partition size must be more than 0");
   }
+  if (auto problems = CheckLayout(d); !problems.empty())
+    return Refuse(RefusalReason::kUnsafeTable, DescribeLayoutProblems(d, problems));
   if (d.label == LabelKind::kNone) {
     return Refuse(RefusalReason::kNoPartitionTable,
                   d.path +

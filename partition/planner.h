@@ -33,6 +33,7 @@ enum class RefusalReason {
   kHibernated,
   kNotEnoughSpace,
   kInvalidPolicy,
+  kUnsafeTable,
 };
 
 const char* RefusalName(RefusalReason reason);

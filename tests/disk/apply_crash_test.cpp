@@ -14,12 +14,6 @@ std::string FileSha(const std::string& path) {
   return Sh("sha256sum " + Quote(path)).out.substr(0, 64);
 }
 
-const SfPartition* Named(const SfTable& t, const std::string& name) {
-  for (const auto& p : t.partitions)
-    if (p.name == name) return &p;
-  return nullptr;
-}
-
 // What an upgrade leaves on the disk, read with sfdisk, hivexml and ntfsls/ntfscat.
 struct FinalState {
   std::string layout;
@@ -75,8 +69,8 @@ class ApplyCrashTest : public ::testing::TestWithParam<std::string> {
     const std::string store = *dir_ / (name + ".bcd");
     EXPECT_TRUE(CopyStoreOut(disk, store));
     s.objects = StoreObjects(store);
-    const SfPartition* lifeboat = Named(t, "Lifeboat");
-    if (lifeboat == nullptr) return s;
+    const std::optional<SfPartition> lifeboat = Named(t, "Lifeboat");
+    if (!lifeboat) return s;
     s.versions = NtfsLs(disk, lifeboat->start * 512, lifeboat->size * 512, "/Recovery/Lifeboat");
     const std::string wim = *dir_ / (name + "-boot.wim");
     if (NtfsCat(disk, lifeboat->start * 512, lifeboat->size * 512, "/Recovery/Lifeboat/2/boot.wim",
@@ -102,8 +96,8 @@ class ApplyCrashTest : public ::testing::TestWithParam<std::string> {
                 path == "\\Recovery\\Lifeboat\\2\\boot.wim")
         << path;
     std::string version = path.substr(19, 1);
-    const SfPartition* lifeboat = Named(Sfdisk(disk), "Lifeboat");
-    ASSERT_NE(lifeboat, nullptr);
+    const std::optional<SfPartition> lifeboat = Named(Sfdisk(disk), "Lifeboat");
+    ASSERT_TRUE(lifeboat.has_value());
     const std::string wim = *dir_ / (name + "-entry.wim");
     ASSERT_TRUE(NtfsCat(disk, lifeboat->start * 512, lifeboat->size * 512,
                         "/Recovery/Lifeboat/" + version + "/boot.wim", wim));

@@ -23,12 +23,6 @@ std::string FileSha(const std::string& path) {
   return r.out.substr(0, 64);
 }
 
-const SfPartition* Named(const SfTable& t, const std::string& name) {
-  for (const auto& p : t.partitions)
-    if (p.name == name) return &p;
-  return nullptr;
-}
-
 class ApplyTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -82,8 +76,8 @@ TEST_F(ApplyTest, GptUefiWritesImageAndAddsTheEntryTouchingNothingElse) {
 
   // Layout, by sfdisk.
   const SfTable after = Sfdisk(disk);
-  const SfPartition* lifeboat = Named(after, "Lifeboat");
-  ASSERT_NE(lifeboat, nullptr);
+  const std::optional<SfPartition> lifeboat = Named(after, "Lifeboat");
+  ASSERT_TRUE(lifeboat.has_value());
   EXPECT_EQ(lifeboat->type, "DE94BBA4-06D1-4D40-A16A-BFD50179D6AC");
   EXPECT_EQ(Sh("sfdisk --verify " + Quote(disk)).exit_code, 0);
   EXPECT_EQ(NtfsFileSums(disk, windows.start * 512, after.partitions[2].size * 512), files);
@@ -186,8 +180,8 @@ TEST_F(ApplyTest, UpgradeReplacesTheEntryInPlaceAndRemovesTheOldVersion) {
   }
   EXPECT_EQ(RamdiskPath(HexBytes(ElementValue(store, loader, "11000001"))),
             "\\Recovery\\Lifeboat\\2.0\\boot.wim");
-  const SfPartition* lifeboat = Named(Sfdisk(disk), "Lifeboat");
-  ASSERT_NE(lifeboat, nullptr);
+  const std::optional<SfPartition> lifeboat = Named(Sfdisk(disk), "Lifeboat");
+  ASSERT_TRUE(lifeboat.has_value());
   EXPECT_EQ(NtfsLs(disk, lifeboat->start * 512, lifeboat->size * 512, "/Recovery/Lifeboat"),
             std::vector<std::string>{"2.0"});
 }
@@ -278,8 +272,8 @@ TEST_F(ApplyTest, StatusFindsADamagedImage) {
   const std::string disk = work_ / "gpt.img";
   MakeWindowsDisk(disk, "--label gpt --fill-mb 20");
   ASSERT_EQ(Apply(disk, Wim("good.wim"), "1.0").exit_code, 0);
-  const SfPartition* lifeboat = Named(Sfdisk(disk), "Lifeboat");
-  ASSERT_NE(lifeboat, nullptr);
+  const std::optional<SfPartition> lifeboat = Named(Sfdisk(disk), "Lifeboat");
+  ASSERT_TRUE(lifeboat.has_value());
   // Flip bytes inside boot.wim through an ntfs-3g mount (its size stays the same).
   auto flip = Sh("dev=$(losetup -f --show -o " + std::to_string(lifeboat->start * 512) +
                  " --sizelimit " + std::to_string(lifeboat->size * 512) + " " + Quote(disk) +

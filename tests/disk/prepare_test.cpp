@@ -9,13 +9,6 @@ namespace {
 
 constexpr const char* kRecoveryGuid = "DE94BBA4-06D1-4D40-A16A-BFD50179D6AC";
 
-const SfPartition* ByName(const SfTable& t, const std::string& name) {
-  for (const auto& p : t.partitions) {
-    if (p.name == name) return &p;
-  }
-  return nullptr;
-}
-
 uint64_t AlignedAfter(const SfPartition& p) { return (p.start + p.size + 2047) / 2048 * 2048; }
 
 class PrepareTest : public ::testing::Test {
@@ -62,15 +55,15 @@ TEST_F(PrepareTest, GptWithWinReShrinksWindowsMovesWinReAndAddsLifeboat) {
   const SfTable after = Sfdisk(Disk());
   ASSERT_EQ(after.partitions.size(), 5u);
   EXPECT_EQ(after.id, before.id);
-  const SfPartition* lifeboat = ByName(after, "Lifeboat");
-  ASSERT_NE(lifeboat, nullptr);
+  const std::optional<SfPartition> lifeboat = Named(after, "Lifeboat");
+  ASSERT_TRUE(lifeboat.has_value());
   EXPECT_EQ(lifeboat->type, kRecoveryGuid);
   EXPECT_EQ(lifeboat->attrs, "RequiredPartition GUID:63");
   EXPECT_EQ(lifeboat->size * 512, 1ULL << 30);
   EXPECT_EQ(lifeboat->start % 2048, 0u);
   // WinRE: same GUID, same size, moved down by exactly what Windows gave, directly before Lifeboat.
-  const SfPartition* moved = ByName(after, "Windows RE tools");
-  ASSERT_NE(moved, nullptr);
+  const std::optional<SfPartition> moved = Named(after, "Windows RE tools");
+  ASSERT_TRUE(moved.has_value());
   EXPECT_EQ(moved->uuid, winre.uuid);
   EXPECT_EQ(moved->size, winre.size);
   const SfPartition& win_after = after.partitions[2];
@@ -173,7 +166,7 @@ TEST_F(PrepareTest, LoopDeviceOverTheWholeImageTakesTheSamePath) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const SfTable after = Sfdisk(Disk());
   ASSERT_EQ(after.partitions.size(), 5u);
-  EXPECT_EQ(ByName(after, "Windows RE tools")->uuid, before.partitions[3].uuid);
+  EXPECT_EQ(Named(after, "Windows RE tools").value().uuid, before.partitions[3].uuid);
   EXPECT_EQ(NtfsFileSums(Disk(), win.start * 512, after.partitions[2].size * 512), files);
   EXPECT_EQ(Sh("sfdisk --verify " + Quote(Disk())).exit_code, 0);
 }

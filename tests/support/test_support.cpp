@@ -71,6 +71,12 @@ SfTable Sfdisk(const std::string& disk) {
   return table;
 }
 
+std::optional<SfPartition> Named(const SfTable& table, const std::string& name) {
+  for (const auto& p : table.partitions)
+    if (p.name == name) return p;
+  return std::nullopt;
+}
+
 std::string Sha256(const std::string& file, uint64_t offset, uint64_t size) {
   auto r =
       Sh("dd if=" + Quote(file) + " iflag=skip_bytes,count_bytes skip=" + std::to_string(offset) +

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,9 @@ struct SfTable {
 
 // The partition table as `sfdisk --json` reads it.
 SfTable Sfdisk(const std::string& disk);
+// The partition named `name`, copied out: safe to keep when `table` is a temporary such as
+// Named(Sfdisk(disk), "Lifeboat"), where a pointer into it would dangle.
+std::optional<SfPartition> Named(const SfTable& table, const std::string& name);
 // sha256 of a byte range of a file.
 std::string Sha256(const std::string& file, uint64_t offset, uint64_t size);
 // CRC and length of a whole image (cksum): catches any change to a multi-GiB sparse image in a

@@ -143,9 +143,11 @@ std::vector<Case> Cases() {
        {}},
       {"gpt_winre_before_windows_is_not_moved",
        [=](uint32_t ss) {
+         // (This layout overlapped WinRE with the ESP until the layout check caught it.)
          return DiskBuilder(gpt, ss, 8192)
              .WinRe(1, 500)
-             .UefiBoot()
+             .Add(501, 100, types::kGptEsp, FilesystemKind::kFat)
+             .Add(601, 16, types::kGptMsr, FilesystemKind::kNone)
              .Windows(617, 7500, 2000)
              .Build();
        },

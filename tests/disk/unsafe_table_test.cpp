@@ -1,0 +1,114 @@
+// Tables that are valid byte for byte but wrong in what they say (issue 12, items 1, 2, 5 and 8):
+// every command that could change the disk refuses with exit 3 and a message naming what is
+// wrong, and the whole image stays byte-identical (cksum).
+#include <gtest/gtest.h>
+
+#include "tests/support/test_support.h"
+
+namespace lifeboat::test {
+namespace {
+
+struct UnsafeCase {
+  std::string name;
+  std::string variant;  // make-windows-disk --variant
+  std::string message;  // what the refusal must say
+};
+
+void PrintTo(const UnsafeCase& c, std::ostream* os) { *os << c.name; }
+
+class UnsafeTableTest : public ::testing::TestWithParam<UnsafeCase> {
+ protected:
+  static void SetUpTestSuite() {
+    wims_ = new TempDir;
+    auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
+                Quote(*wims_ / "good.wim") + " --size-mb 4");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  static void TearDownTestSuite() { delete wims_; }
+  static TempDir* wims_;
+};
+TempDir* UnsafeTableTest::wims_ = nullptr;
+
+TEST_P(UnsafeTableTest, EveryChangingCommandRefusesAndTheDiskIsUntouched) {
+  const UnsafeCase& c = GetParam();
+  TempDir dir;
+  const std::string disk = dir / "disk.img";
+  MakeWindowsDisk(disk, "--label gpt --fill-mb 20 --variant " + c.variant);
+  const std::string before = ImageChecksum(disk);
+  const std::string state = dir / "state";
+  const std::vector<std::vector<std::string>> commands = {
+      {"disk", "plan", disk, "--size", "1G"},
+      {"disk", "prepare", disk, "--size", "1G", "--state-dir", state},
+      {"apply", disk, "--image", *wims_ / "good.wim", "--version", "1", "--state-dir", state},
+      {"apply", disk, "--image", *wims_ / "good.wim", "--version", "1", "--dry-run"},
+      {"bcd", "boot-once", disk, "--state-dir", state},
+  };
+  for (const auto& args : commands) {
+    auto r = Agent(args);
+    EXPECT_EQ(r.exit_code, 3) << args[0] << " " << args[1] << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos)
+        << args[0] << " " << args[1] << ": " << r.err;
+    EXPECT_NE(r.err.find("unsafe-partition-table"), std::string::npos) << r.err;
+  }
+  // `disk show` describes the disk and says what is wrong with it.
+  auto show = Agent({"disk", "show", disk});
+  EXPECT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("UNSAFE: "), std::string::npos) << show.out;
+  auto json = Agent({"disk", "show", disk, "--json"});
+  EXPECT_NE(json.out.find("\"problems\": [\n"), std::string::npos) << json.out;
+  EXPECT_EQ(ImageChecksum(disk), before) << "the disk changed";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Variants, UnsafeTableTest,
+    ::testing::Values(
+        // Partition 4 (WinRE) starts 1 MiB inside partition 3 (Windows), CRCs valid.
+        UnsafeCase{"overlap", "overlap", "partition 3 (sectors 239616-6383615) and partition 4"},
+        UnsafeCase{"past_end", "past-end", "partition 4 (sectors 6383616-10485760) runs past"},
+        UnsafeCase{"hybrid_mbr", "hybrid-mbr", "hybrid MBR: entry 2 (type 0x07"},
+        // The backup GPT is cut off; this used to read as "an MBR disk with no active partition".
+        UnsafeCase{"cut_short", "cut-short", "the disk has only 8372224 sectors"}),
+    [](const auto& param_info) { return param_info.param.name; });
+
+TEST_F(UnsafeTableTest, FilesTooSmallForATableAreUsageErrorsNotAborts) {
+  TempDir dir;
+  for (uint64_t size : {0, 1, 511, 4096}) {
+    const std::string disk = dir / ("tiny-" + std::to_string(size) + ".img");
+    ASSERT_EQ(Sh("head -c " + std::to_string(size) + " /dev/zero > " + Quote(disk)).exit_code, 0);
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"disk", "show", disk},
+          {"disk", "prepare", disk, "--state-dir", dir / "state"},
+          {"apply", disk, "--image", *wims_ / "good.wim", "--version", "1", "--state-dir",
+           dir / "state"},
+          {"status", disk}}) {
+      auto r = Agent(args);
+      // Before the fix: libfdisk's assertion, exit 134.
+      EXPECT_EQ(r.exit_code, 2) << args[0] << " on " << size << " bytes: " << r.out << r.err;
+      EXPECT_NE(r.err.find("too small to be a disk"), std::string::npos) << r.err;
+    }
+    EXPECT_EQ(Sh("stat -c %s " + Quote(disk)).out, std::to_string(size) + "\n");
+  }
+}
+
+TEST(SectorSize, A512ByteGptThroughA4096ByteDeviceIsNamed) {
+  TempDir dir;
+  const std::string disk = dir / "disk.img";
+  MakeWindowsDisk(disk, "--label gpt --fill-mb 20");
+  const std::string before = ImageChecksum(disk);
+  auto loop = Sh("losetup --find --show --sector-size 4096 " + Quote(disk));
+  ASSERT_EQ(loop.exit_code, 0) << loop.err;
+  const std::string device = loop.out.substr(0, loop.out.find('\n'));
+  auto r = Agent({"disk", "prepare", device, "--state-dir", dir / "state"});
+  auto bcd = Agent({"bcd", "boot-once", device, "--state-dir", dir / "state"});
+  Sh("losetup --detach " + device);
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("GPT written for 512-byte sectors, but this device has 4096-byte"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(bcd.exit_code, 3) << bcd.err;
+  EXPECT_EQ(r.err.find("no active partition"), std::string::npos) << r.err;
+  EXPECT_EQ(ImageChecksum(disk), before);
+}
+
+}  // namespace
+}  // namespace lifeboat::test

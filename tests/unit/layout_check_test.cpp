@@ -1,0 +1,160 @@
+// One test per layout rule: tables that are valid byte for byte (CRCs right) but describe an
+// impossible disk are refused before any plan, naming the partitions.
+#include "partition/layout_check.h"
+
+#include <gtest/gtest.h>
+
+#include "partition/planner.h"
+
+namespace lifeboat::partition {
+namespace {
+
+constexpr uint64_t kMiBSectors = 2048;  // 512-byte sectors
+
+Partition Part(uint32_t number, uint64_t start_mib, uint64_t size_mib, std::string type) {
+  Partition p;
+  p.number = number;
+  p.start = Lba{start_mib * kMiBSectors};
+  p.size = Sectors{size_mib * kMiBSectors};
+  p.type = std::move(type);
+  p.uuid = "UUID-" + std::to_string(number);
+  return p;
+}
+
+// A 4 GiB Windows disk as Windows Setup lays it out: ESP, MSR, Windows, WinRE.
+DiskModel Gpt() {
+  DiskModel d;
+  d.path = "disk.img";
+  d.label = LabelKind::kGpt;
+  d.disk_id = "11111111-2222-3333-4444-555555555555";
+  d.total = Sectors{4096 * kMiBSectors};
+  d.first_usable = Lba{34};
+  d.last_usable = Lba{d.total.count - 34};
+  d.partitions = {Part(1, 1, 100, types::kGptEsp), Part(2, 101, 16, types::kGptMsr),
+                  Part(3, 117, 3000, types::kGptBasicData),
+                  Part(4, 3117, 200, types::kGptRecovery)};
+  d.partitions[2].filesystem = FilesystemKind::kNtfs;
+  d.partitions[2].ntfs =
+      NtfsDetails{true, false, false, Bytes{3000ULL << 20}, Bytes{1ULL << 30}, ""};
+  d.mbr_entries = {{1, 0xEE, Lba{1}, Sectors{d.total.count - 1}}};
+  ClassifyPartitions(d);
+  return d;
+}
+
+DiskModel Mbr() {
+  DiskModel d;
+  d.path = "disk.img";
+  d.label = LabelKind::kMbr;
+  d.disk_id = "0x12345678";
+  d.total = Sectors{4096 * kMiBSectors};
+  d.first_usable = Lba{2048};
+  d.last_usable = Lba{d.total.count - 1};
+  d.partitions = {Part(1, 1, 100, types::kMbrNtfs), Part(2, 101, 3000, types::kMbrNtfs),
+                  Part(3, 3101, 200, types::kMbrRecovery)};
+  d.partitions[0].bootable = true;
+  return d;
+}
+
+std::vector<std::string> Rules(const DiskModel& d) {
+  std::vector<std::string> rules;
+  for (const auto& p : CheckLayout(d)) rules.push_back(p.rule);
+  return rules;
+}
+
+using R = std::vector<std::string>;
+
+TEST(LayoutCheck, SoundTablesPass) {
+  EXPECT_TRUE(CheckLayout(Gpt()).empty());
+  EXPECT_TRUE(CheckLayout(Mbr()).empty());
+}
+
+TEST(LayoutCheck, OverlappingPartitionsAreNamed) {
+  DiskModel d = Gpt();
+  d.partitions[3].start = d.partitions[2].End() - Sectors{kMiBSectors};  // 1 MiB inside Windows
+  auto problems = CheckLayout(d);
+  ASSERT_EQ(Rules(d), R{"overlap"});
+  EXPECT_NE(problems[0].message.find("partition 3"), std::string::npos) << problems[0].message;
+  EXPECT_NE(problems[0].message.find("partition 4"), std::string::npos) << problems[0].message;
+}
+
+TEST(LayoutCheck, AnEntryInsideAnotherOverlaps) {
+  DiskModel d = Gpt();
+  d.partitions.push_back(Part(5, 200, 10, types::kGptBasicData));  // inside Windows
+  EXPECT_EQ(Rules(d), R{"overlap"});
+}
+
+TEST(LayoutCheck, PartitionPastTheEndOfTheDisk) {
+  DiskModel d = Gpt();
+  d.partitions[3].size = Sectors{d.total.count};  // ends far beyond the disk
+  EXPECT_EQ(Rules(d), R{"past-end"});
+  // A start near 2^64 must not wrap start + size round to a small number.
+  d.partitions[3].start = Lba{~0ULL - 10};
+  d.partitions[3].size = Sectors{100};
+  EXPECT_EQ(Rules(d), R{"past-end"});
+}
+
+TEST(LayoutCheck, PartitionOverTheGptHeadersOrEntries) {
+  DiskModel d = Gpt();
+  d.partitions[0].start = Lba{2};  // over the entry array
+  EXPECT_EQ(Rules(d), R{"outside-usable"});
+  d = Gpt();
+  d.partitions[3].size = Sectors{d.last_usable.value + 10 - d.partitions[3].start.value};
+  EXPECT_EQ(Rules(d), R{"outside-usable"});  // over the backup entries, not past the disk
+}
+
+TEST(LayoutCheck, ZeroLengthEntry) {
+  DiskModel d = Gpt();
+  d.partitions.push_back(Part(5, 3400, 0, types::kGptBasicData));
+  EXPECT_EQ(Rules(d), R{"zero-length"});
+}
+
+TEST(LayoutCheck, MbrPartitionAtSectorZero) {
+  DiskModel d = Mbr();
+  d.partitions[0].start = Lba{0};
+  EXPECT_EQ(Rules(d), R{"outside-usable"});
+}
+
+TEST(LayoutCheck, LogicalPartitionsBelongInsideTheExtendedOne) {
+  DiskModel d = Mbr();
+  Partition extended = Part(4, 3400, 400, "0x05");
+  extended.container = true;
+  d.partitions.push_back(extended);
+  Partition logical = Part(5, 3401, 100, types::kMbrNtfs);
+  d.partitions.push_back(logical);
+  EXPECT_TRUE(CheckLayout(d).empty()) << "the container holds its logical partitions";
+  d.partitions.back().start = Lba{3900 * kMiBSectors};  // beyond the extended partition
+  EXPECT_EQ(Rules(d), R{"logical-outside-extended"});
+}
+
+TEST(LayoutCheck, HybridMbrBesideAGpt) {
+  DiskModel d = Gpt();
+  d.mbr_entries.push_back({2, 0x07, d.partitions[2].start, d.partitions[2].size});
+  auto problems = CheckLayout(d);
+  ASSERT_EQ(Rules(d), R{"hybrid-mbr"});
+  EXPECT_NE(problems[0].message.find("entry 2 (type 0x07"), std::string::npos)
+      << problems[0].message;
+}
+
+TEST(LayoutCheck, AGptLibfdiskCouldNotRead) {
+  DiskModel d = Mbr();
+  d.unreadable_gpt = "disk.img holds a GPT written for 512-byte sectors";
+  EXPECT_EQ(Rules(d), R{"unreadable-gpt"});
+}
+
+TEST(LayoutCheck, ThePlannerRefusesBeforeAnyArithmetic) {
+  // Before this check the planner computed a move to sector 18446744073709419496.
+  DiskModel d = Gpt();
+  d.total = Sectors{3200 * kMiBSectors};  // no free space: Windows must shrink and WinRE move
+  d.last_usable = Lba{d.total.count - 34};
+  d.partitions[3].start = d.partitions[2].End() - Sectors{kMiBSectors};
+  d.partitions[3].size = Sectors{d.last_usable.value - d.partitions[3].start.value};
+  auto plan = MakePlan(d, {});
+  ASSERT_FALSE(plan.has_value());
+  EXPECT_EQ(plan.error().reason, RefusalReason::kUnsafeTable);
+  EXPECT_NE(plan.error().message.find("disk.img"), std::string::npos);
+  EXPECT_FALSE(RequireSafeLayout(d).has_value());
+  EXPECT_EQ(RequireSafeLayout(d).error().code, ErrorCode::kRefused);
+}
+
+}  // namespace
+}  // namespace lifeboat::partition

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <thread>
 
+#include "partition/disk_users.h"
+
 namespace lifeboat::partition {
 namespace {
 
@@ -64,6 +66,17 @@ Result<DiskHandle> DiskHandle::Open(const std::string& path, Mode mode,
     return Fail(ErrorCode::kIo, path + ": " + Errno());
   }
   if (mode == Mode::kExclusive) {
+    auto use = FindDiskUse(path);
+    if (!use || *use) {
+      close(fd);
+      if (!use) return std::unexpected(use.error());
+      const DiskUse& u = **use;
+      return Fail(ErrorCode::kBusy,
+                  path + " is in use: " + u.device + " (" + u.how + ") is " +
+                      (u.mount_point == "swap" ? "active swap; turn it off (swapoff)"
+                                               : "mounted at " + u.mount_point + "; unmount it") +
+                      " and try again. Nothing was changed");
+    }
     // The lock must outlive us in the tools we start (see the header), so it is inherited.
     fcntl(fd, F_SETFD, 0);
   }

@@ -1,7 +1,8 @@
 // An open disk: a block device (/dev/sda, /dev/loop0) or a disk image file. Owns the file
 // descriptor. Opened read-only for inspection; opened read-write with an exclusive lock for
-// changes (O_EXCL on block devices, so a mounted disk is refused, and flock(2) against other
-// Lifeboat processes). The lock descriptor is inherited by the tools the executor starts, so a
+// changes (O_EXCL on block devices, flock(2) against other Lifeboat processes, and a look at the
+// mount table: a filesystem mounted on any device that maps the disk's bytes, such as a loop
+// device over a partition of an image file, makes it busy). The lock descriptor is inherited by the tools the executor starts, so a
 // killed agent's ntfsresize keeps the disk locked until it has finished.
 #pragma once
 

@@ -1,0 +1,56 @@
+// A Windows volume mounted through a loop device at its offset in the image (issue 12, item 3):
+// nothing may resize it under the filesystem. Every command that changes the disk exits 4 (busy)
+// naming the mount point, and the image is byte-identical.
+#include <gtest/gtest.h>
+
+#include "tests/support/test_support.h"
+
+namespace lifeboat::test {
+namespace {
+
+class BusyTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BusyTest, AMountedWindowsVolumeMakesTheDiskBusy) {
+  const std::string mode = GetParam();  // "ro" or "rw"
+  TempDir dir;
+  const std::string disk = dir / "disk.img";
+  MakeWindowsDisk(disk, "--label gpt --fill-mb 20");
+  ASSERT_EQ(Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
+               Quote(dir / "good.wim") + " --size-mb 4")
+                .exit_code,
+            0);
+  const SfPartition windows = Sfdisk(disk).partitions.at(2);
+  const std::string mount_point = dir / "mounted windows";  // a blank, escaped in mountinfo
+  auto loop = Sh("losetup --find --show --offset " + std::to_string(windows.start * 512) +
+                 " --sizelimit " + std::to_string(windows.size * 512) + " " + Quote(disk));
+  ASSERT_EQ(loop.exit_code, 0) << loop.err;
+  const std::string device = loop.out.substr(0, loop.out.find('\n'));
+  ASSERT_EQ(Sh("mkdir -p " + Quote(mount_point) + " && ntfs-3g -o " + mode + " " + device + " " +
+               Quote(mount_point))
+                .exit_code,
+            0);
+  const std::string before = ImageChecksum(disk);
+  const std::vector<std::vector<std::string>> commands = {
+      {"disk", "prepare", disk, "--state-dir", dir / "state"},
+      {"apply", disk, "--image", dir / "good.wim", "--version", "1", "--state-dir", dir / "state"},
+      {"bcd", "boot-once", disk, "--state-dir", dir / "state"},
+  };
+  std::vector<CommandResult> results;
+  for (const auto& args : commands) results.push_back(Agent(args));
+  const std::string while_mounted = ImageChecksum(disk);
+  Sh("umount " + Quote(mount_point) + "; losetup --detach " + device);
+  for (size_t i = 0; i < results.size(); ++i) {
+    // Before the fix, apply ran ntfsresize on the mounted volume and exited 0.
+    EXPECT_EQ(results[i].exit_code, 4)
+        << commands[i][0] << ": " << results[i].out << results[i].err;
+    EXPECT_NE(results[i].err.find("mounted at " + mount_point), std::string::npos)
+        << results[i].err;
+    EXPECT_NE(results[i].err.find(device), std::string::npos) << results[i].err;
+  }
+  EXPECT_EQ(while_mounted, before) << "the disk changed under a mounted volume";
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, BusyTest, ::testing::Values("ro", "rw"));
+
+}  // namespace
+}  // namespace lifeboat::test

@@ -288,15 +288,21 @@ int Apply(const ApplyOptions& o) {
   if (!prepare.image_size) prepare.image_size = image->size;
   // An existing Lifeboat partition is used as it is unless a size is asked for: whether the
   // image fits is decided by the free space inside it (write-image).
+  // One too small to hold even this image alone is refused as too small (lifeboat-too-small).
   if (const Partition* existing = model->WithRole(Role::kLifeboat); existing && !prepare.size)
-    prepare.size = ToBytes(existing->size, model->sector_size);
+    prepare.size = std::max(ToBytes(existing->size, model->sector_size),
+                            MinimumRecoverySize(prepare.image_size));
+  // Every size and the layout are checked before a run is begun in the journal. A run an earlier
+  // apply left unfinished resumes its saved plan instead: the disk is between two layouts then.
+  auto unfinished = j.UnfinishedRun(model->disk_id);
+  if (!unfinished) return Report(unfinished.error(), json);
+  std::optional<Plan> plan;
+  if (!*unfinished || o.disk.dry_run) {
+    auto made = MakePlan(*model, PolicyFrom(prepare));
+    if (!made) return Report(RefusalError(made.error()), json);
+    plan = *made;
+  }
   if (o.disk.dry_run) {
-    auto plan = MakePlan(*model, PolicyFrom(prepare));
-    if (!plan) {
-      return Report({ErrorCode::kRefused,
-                     std::string(RefusalName(plan.error().reason)) + ": " + plan.error().message},
-                    json);
-    }
     report.result = "planned";
     report.partition_result = plan->NothingToDo() ? "unchanged" : "planned";
     for (const auto& step : plan->steps)
@@ -341,9 +347,11 @@ int Apply(const ApplyOptions& o) {
   });
   if (!prepared) {
     if (refused) (void)j.FinishApply(*run, false, "", prepared.error().message);
-    if (refused)
-      return Report({ErrorCode::kRefused, prepared.error().message + ". Nothing was changed"},
-                    json);
+    if (refused) {
+      Error e = RefusalError(*refused);
+      e.message += ". Nothing was changed";
+      return Report(e, json);
+    }
     return fail(prepared.error());
   }
 

@@ -1,8 +1,8 @@
+#include "agent/daemon_config.h"
+
 #include <fstream>
 #include <optional>
 #include <sstream>
-
-#include "agent/daemon_config.h"
 
 namespace lifeboat::agent {
 

@@ -122,12 +122,13 @@ void PrintPlan(const Plan& plan) {
 PlanPolicy PolicyFrom(const DiskOptions& o) {
   PlanPolicy policy;
   policy.recovery_size = o.size.value_or(DefaultRecoverySize(o.image_size));
+  policy.image_size = o.image_size;
   policy.shrink_margin = o.shrink_margin;
   policy.allow_gpt_repair = o.allow_gpt_repair;
   return policy;
 }
 
-namespace {
+namespace {}  // namespace
 
 int ReportRefusal(const Refusal& r, const DiskOptions& o) {
   if (o.json) {
@@ -136,10 +137,19 @@ int ReportRefusal(const Refusal& r, const DiskOptions& o) {
     std::cerr << "lifeboat-agent: refused (" << RefusalName(r.reason) << "): " << r.message
               << "\nNothing was changed.\n";
   }
-  return kExitRefused;
+  return RefusalExit(r);
 }
 
-}  // namespace
+Error RefusalError(const Refusal& r) {
+  return {
+      r.reason == RefusalReason::kInvalidPolicy ? ErrorCode::kInvalidArgument : ErrorCode::kRefused,
+      std::string(RefusalName(r.reason)) + ": " + r.message};
+}
+
+int RefusalExit(const Refusal& r) {
+  // A size the user asked for that no disk could take is their input's fault: a usage error.
+  return r.reason == RefusalReason::kInvalidPolicy ? kExitUsage : kExitRefused;
+}
 
 int DiskShow(const DiskOptions& o) {
   auto disk = DiskHandle::Open(o.disk, DiskHandle::Mode::kReadOnly);

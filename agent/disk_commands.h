@@ -33,6 +33,10 @@ int ExitFor(const Error& e);
 // Prints the error (as JSON on stdout with --json, else on stderr) and returns its exit code.
 int Report(const Error& e, bool json);
 partition::PlanPolicy PolicyFrom(const DiskOptions& options);
+// A planner refusal's exit code: 2 for a size no disk could take (invalid-policy), else 3.
+int RefusalExit(const partition::Refusal& refusal);
+// The refusal as an error ("<reason>: <message>") whose code maps to RefusalExit.
+Error RefusalError(const partition::Refusal& refusal);
 
 struct PrepareOutcome {
   std::string result;  // prepared | resumed | unchanged

@@ -88,7 +88,7 @@ Options:
                        tools, like Windows Memory Diagnostic), main-menu (beside Windows), or
                        recovery-sequence (Windows' recovery entry: replaces WinRE on failure)
   --size SIZE          size of Lifeboat's partition, e.g. 2G, 1536M (default: room for two
-                       images, at least 1G)
+                       images, at least 1G); at least the image plus 64M, less than the disk
   --image-size SIZE    disk plan/prepare: size of the image the partition must hold twice
   --shrink-margin SIZE free space Windows keeps beyond ntfsresize's minimum when shrunk
                        (default: 1G or 10% of the data on it, whichever is more)

@@ -27,9 +27,9 @@ std::optional<Bytes> ParseSize(std::string_view text) {
   size_t i = 0;
   uint64_t number = 0;
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-    uint64_t next = number * 10 + static_cast<uint64_t>(text[i] - '0');
-    if (next / 10 != number) return std::nullopt;  // overflow
-    number = next;
+    if (__builtin_mul_overflow(number, 10, &number) ||
+        __builtin_add_overflow(number, static_cast<uint64_t>(text[i] - '0'), &number))
+      return std::nullopt;
     ++i;
   }
   if (i == 0) return std::nullopt;
@@ -57,8 +57,9 @@ std::optional<Bytes> ParseSize(std::string_view text) {
     factor = 1000ULL * 1000 * 1000 * 1000;
   else
     return std::nullopt;
-  if (number != 0 && factor > UINT64_MAX / number) return std::nullopt;
-  return Bytes{number * factor};
+  uint64_t bytes = 0;
+  if (__builtin_mul_overflow(number, factor, &bytes)) return std::nullopt;
+  return Bytes{bytes};
 }
 
 }  // namespace lifeboat

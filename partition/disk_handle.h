@@ -2,8 +2,9 @@
 // descriptor. Opened read-only for inspection; opened read-write with an exclusive lock for
 // changes (O_EXCL on block devices, flock(2) against other Lifeboat processes, and a look at the
 // mount table: a filesystem mounted on any device that maps the disk's bytes, such as a loop
-// device over a partition of an image file, makes it busy). The lock descriptor is inherited by the tools the executor starts, so a
-// killed agent's ntfsresize keeps the disk locked until it has finished.
+// device over a partition of an image file, makes it busy). The lock descriptor is inherited by the
+// tools the executor starts, so a killed agent's ntfsresize keeps the disk locked until it has
+// finished.
 #pragma once
 
 #include <chrono>

@@ -87,11 +87,21 @@ const char* RefusalName(RefusalReason reason) {
   return "unknown";
 }
 
+// Sizes beyond any disk saturate here instead of wrapping round; MakePlan then refuses them as
+// larger than the disk.
+constexpr uint64_t kBeyondAnyDisk = UINT64_MAX / 4;
+
 Bytes DefaultRecoverySize(std::optional<Bytes> image_size) {
   if (!image_size) return kGiB;
+  if (image_size->value > kBeyondAnyDisk / 2) return Bytes{kBeyondAnyDisk};
   // Two images, plus 64 MiB for NTFS metadata, boot.sdi and the log file, rounded up to 64 MiB.
   const uint64_t wanted = 2 * image_size->value + 64 * kMiB.value;
   return Bytes{std::max(kGiB.value, AlignUp(wanted, 64 * kMiB.value))};
+}
+
+Bytes MinimumRecoverySize(std::optional<Bytes> image_size) {
+  const uint64_t image = image_size ? std::min(image_size->value, kBeyondAnyDisk) : 0;
+  return Bytes{AlignUp(image + 64 * kMiB.value, kMiB.value)};
 }
 
 Bytes DefaultShrinkMargin(Bytes min_size) {
@@ -105,8 +115,33 @@ std::expected<Plan, Refusal> MakePlan(const DiskModel& d, const PlanPolicy& poli
                   "alignment " + std::to_string(policy.alignment.value) +
                       " is not a multiple of the sector size " + std::to_string(ss));
   }
-  if (policy.recovery_size.value == 0) {
-    return Refuse(RefusalReason::kInvalidPolicy, "the recovery partition size must be more than 0");
+  // Sizes first, so that no arithmetic below can overflow: each is at most the disk's size.
+  const Bytes disk_size{d.total.count > UINT64_MAX / ss ? UINT64_MAX : d.total.count * ss};
+  if (policy.image_size && *policy.image_size >= disk_size) {
+    return Refuse(RefusalReason::kNotEnoughSpace,
+                  d.path + ": an image of " + HumanSize(*policy.image_size) +
+                      " cannot fit on a disk of " + HumanSize(disk_size));
+  }
+  const Bytes minimum = MinimumRecoverySize(policy.image_size);
+  if (policy.recovery_size < minimum) {
+    return Refuse(RefusalReason::kInvalidPolicy,
+                  d.path + ": a recovery partition of " + HumanSize(policy.recovery_size) +
+                      " is too small: " +
+                      (policy.image_size ? "an image of " + HumanSize(*policy.image_size) +
+                                               " with boot.sdi and NTFS's metadata needs "
+                                         : std::string("Lifeboat's partition needs ")) +
+                      "at least " + HumanSize(minimum) + "; ask for a larger --size");
+  }
+  if (policy.recovery_size >= disk_size) {
+    return Refuse(RefusalReason::kNotEnoughSpace,
+                  d.path + ": a recovery partition of " + HumanSize(policy.recovery_size) +
+                      " does not fit on a disk of " + HumanSize(disk_size) +
+                      "; ask for a smaller --size");
+  }
+  if (policy.shrink_margin && *policy.shrink_margin >= disk_size) {
+    return Refuse(RefusalReason::kInvalidPolicy,
+                  d.path + ": a shrink margin of " + HumanSize(*policy.shrink_margin) +
+                      " is more than the whole disk (" + HumanSize(disk_size) + ")");
   }
   if (auto problems = CheckLayout(d); !problems.empty())
     return Refuse(RefusalReason::kUnsafeTable, DescribeLayoutProblems(d, problems));

@@ -12,6 +12,8 @@ namespace lifeboat::partition {
 
 struct PlanPolicy {
   Bytes recovery_size = kGiB;
+  // The image the partition is for, when known: the partition must hold at least one copy.
+  std::optional<Bytes> image_size;
   // Free space the Windows volume keeps beyond ntfsresize's minimum after a shrink. nullopt:
   // DefaultShrinkMargin of the volume.
   std::optional<Bytes> shrink_margin;
@@ -46,6 +48,10 @@ struct Refusal {
 // The recovery partition's default size: room for two images side by side (an upgrade writes
 // the new one before removing the old) plus NTFS overhead, at least 1 GiB.
 Bytes DefaultRecoverySize(std::optional<Bytes> image_size);
+
+// The smallest recovery partition Lifeboat makes: one image with boot.sdi, the 16 MiB the write
+// keeps free, and NTFS's own metadata (MFT, log file), 64 MiB in all beyond the image.
+Bytes MinimumRecoverySize(std::optional<Bytes> image_size);
 
 // How much free space a shrunk Windows volume keeps beyond the bare minimum: 1 GiB, or 10 % of
 // the data it holds if more. ntfsresize's minimum leaves Windows no room for its page file,

@@ -112,3 +112,55 @@ TEST(SectorSize, A512ByteGptThroughA4096ByteDeviceIsNamed) {
 
 }  // namespace
 }  // namespace lifeboat::test
+
+namespace lifeboat::test {
+namespace {
+
+// Item 4: sizes no disk could take are refused before a run is begun in the journal.
+TEST_F(UnsafeTableTest, AbsurdSizesChangeNothing) {
+  TempDir dir;
+  const std::string disk = dir / "disk.img";
+  MakeWindowsDisk(disk, "--label gpt --fill-mb 20");
+  const std::string before = ImageChecksum(disk);
+  const std::string state = dir / "state";
+  struct Case {
+    std::vector<std::string> extra;
+    int exit_code;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--size", "1K"}, 2, "too small"},
+      {{"--size", "63M"}, 2, "too small"},
+      {{"--size", "18446744073709551615"}, 3, "does not fit on a disk of 4 GiB"},
+      {{"--size", "18446744073709551616"}, 2, "is not a size"},
+      {{"--size", "5G"}, 3, "does not fit on a disk of 4 GiB"},
+      {{"--shrink-margin", "16777215T"}, 2, "more than the whole disk"},
+  };
+  for (const auto& c : cases) {
+    for (const std::string command : {"apply", "prepare"}) {
+      std::vector<std::string> args =
+          command == "apply"
+              ? std::vector<std::string>{"apply",     disk, "--image",     *wims_ / "good.wim",
+                                         "--version", "1",  "--state-dir", state}
+              : std::vector<std::string>{"disk", "prepare", disk, "--state-dir", state};
+      args.insert(args.end(), c.extra.begin(), c.extra.end());
+      auto r = Agent(args);
+      EXPECT_EQ(r.exit_code, c.exit_code) << command << " " << c.extra[1] << ": " << r.err;
+      EXPECT_NE(r.err.find(c.message), std::string::npos)
+          << command << " " << c.extra[1] << ": " << r.err;
+    }
+  }
+  // The image-size behind the default: 2 x (2^64 - 1) no longer wraps to a small partition.
+  auto r = Agent(
+      {"disk", "prepare", disk, "--image-size", "18446744073709551615", "--state-dir", state});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("cannot fit on a disk"), std::string::npos) << r.err;
+  EXPECT_EQ(ImageChecksum(disk), before) << "the disk changed";
+  // No run was begun: the journal holds no prepare or apply run.
+  auto runs = Sh("sqlite3 " + Quote(state + "/journal.db") +
+                 " 'SELECT (SELECT count(*) FROM runs) + (SELECT count(*) FROM apply_runs)'");
+  EXPECT_EQ(runs.out, "0\n") << runs.err;
+}
+
+}  // namespace
+}  // namespace lifeboat::test

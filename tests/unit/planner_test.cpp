@@ -445,5 +445,34 @@ TEST(PlannerMoves, WinReMovesByTheExactDeficit) {
   EXPECT_EQ(plan->recovery_start.value, (7617 - 450) * MiB / 512);
 }
 
+TEST(PlannerSizes, EverySizeIsCheckedBeforeAnyArithmetic) {
+  auto disk = DiskBuilder(LabelKind::kGpt, 512, 8192).UefiBoot().Windows(117, 7000, 2000).Build();
+  auto refused = [&](Bytes size, std::optional<Bytes> image = std::nullopt,
+                     std::optional<Bytes> margin = std::nullopt) -> std::optional<RefusalReason> {
+    PlanPolicy policy;
+    policy.recovery_size = size;
+    policy.image_size = image;
+    policy.shrink_margin = margin;
+    auto plan = MakePlan(disk, policy);
+    if (plan) return std::nullopt;
+    return plan.error().reason;
+  };
+  // --size 1K made a 1 MiB partition that mkntfs then failed on.
+  EXPECT_EQ(refused(Bytes{1024}), RefusalReason::kInvalidPolicy);
+  EXPECT_EQ(refused(Bytes{63 * MiB}), RefusalReason::kInvalidPolicy);
+  EXPECT_EQ(refused(Bytes{64 * MiB}), std::nullopt);
+  // ... and below what the image itself needs.
+  EXPECT_EQ(refused(Bytes{300 * MiB}, Bytes{400 * MiB}), RefusalReason::kInvalidPolicy);
+  // --size 18446744073709551615 wrapped round to a 0-byte partition.
+  EXPECT_EQ(refused(Bytes{~uint64_t{0}}), RefusalReason::kNotEnoughSpace);
+  EXPECT_EQ(refused(Bytes{8192 * MiB}), RefusalReason::kNotEnoughSpace);
+  EXPECT_EQ(refused(kGiB, Bytes{~uint64_t{0}}), RefusalReason::kNotEnoughSpace);
+  EXPECT_EQ(refused(kGiB, std::nullopt, Bytes{~uint64_t{0}}), RefusalReason::kInvalidPolicy);
+  // A default derived from an absurd image size saturates instead of wrapping.
+  EXPECT_GT(DefaultRecoverySize(Bytes{~uint64_t{0}}), Bytes{8192 * MiB});
+  EXPECT_EQ(refused(DefaultRecoverySize(Bytes{~uint64_t{0} / 2 + 5})),
+            RefusalReason::kNotEnoughSpace);
+}
+
 }  // namespace
 }  // namespace lifeboat::partition

@@ -1,6 +1,7 @@
-// A Windows volume mounted through a loop device at its offset in the image (issue 12, item 3):
-// nothing may resize it under the filesystem. Every command that changes the disk exits 4 (busy)
-// naming the mount point, and the image is byte-identical.
+// Who holds a disk's bytes. A Windows volume mounted through a loop device at its offset in the
+// image (issue 12, item 3): nothing may resize it under the filesystem; every command that
+// changes the disk exits 4 (busy) naming the mount point, and the image is byte-identical. And
+// the loop devices Lifeboat itself attaches go away when it is killed (item 7).
 #include <gtest/gtest.h>
 
 #include "tests/support/test_support.h"
@@ -51,6 +52,49 @@ TEST_P(BusyTest, AMountedWindowsVolumeMakesTheDiskBusy) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, BusyTest, ::testing::Values("ro", "rw"));
+
+// Loop devices over `disk`, as losetup lists them.
+std::string LoopsOver(const std::string& disk) {
+  return Sh("losetup --noheadings --output NAME --associated " + Quote(disk)).out;
+}
+
+TEST(LoopDevices, AKilledApplyLeavesNoneAttached) {
+  TempDir dir;
+  const std::string disk = dir / "disk.img";
+  MakeWindowsDisk(disk, "--label gpt --fill-mb 20");
+  ASSERT_EQ(Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
+               Quote(dir / "good.wim") + " --size-mb 8")
+                .exit_code,
+            0);
+  ASSERT_EQ(LoopsOver(disk), "");
+  // apply holds inside the image write (the recovery volume's loop device attached) until killed.
+  const std::string hold =
+      "LIFEBOAT_TEST_HOLD_AT=apply:write-image:chunk:1 LIFEBOAT_TEST_HOLD_FILE=" +
+      Quote(dir / "never");
+  auto started = Sh(hold + " " + Quote(LIFEBOAT_AGENT) + " apply " + Quote(disk) + " --image " +
+                    Quote(dir / "good.wim") + " --version 1 --events --state-dir " +
+                    Quote(dir / "state") + " > " + Quote(dir / "apply.log") + " 2>&1 & echo $!");
+  const std::string pid = started.out.substr(0, started.out.find('\n'));
+  std::string held;
+  for (int i = 0; i < 600 && held.empty(); ++i) {
+    if (Sh("grep -q 'write-image started' " + Quote(dir / "apply.log")).exit_code == 0)
+      held = LoopsOver(disk);
+    if (held.empty()) Sh("sleep 0.1");
+  }
+  if (held.empty()) Sh("kill -9 " + pid);
+  ASSERT_FALSE(held.empty()) << "apply never reached the image write: "
+                             << Sh("cat " + Quote(dir / "apply.log")).out;
+  ASSERT_EQ(Sh("kill -9 " + pid + " && while kill -0 " + pid + " 2>/dev/null; do sleep 0.05; done")
+                .exit_code,
+            0);
+  // The kernel's autoclear detaches them at the last close; allow it a moment.
+  std::string left = LoopsOver(disk);
+  for (int i = 0; i < 50 && !left.empty(); ++i) {
+    Sh("sleep 0.1");
+    left = LoopsOver(disk);
+  }
+  EXPECT_EQ(left, "") << "loop devices left attached after kill -9 (held before: " << held << ")";
+}
 
 }  // namespace
 }  // namespace lifeboat::test

@@ -72,8 +72,15 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // Each tool runs in its own session: a kill aimed at the agent's process group or terminal
+  // (Ctrl-C, a supervisor's group kill) does not cut ntfsresize short half-way, which it does not
+  // survive. It still dies with the machine; the journal covers that.
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, args.data(), environ);
+  int rc = posix_spawn(&pid, program.c_str(), &actions, &attributes, args.data(), environ);
+  posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   close(in_pipe[0]);
   close(out_pipe[1]);

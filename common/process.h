@@ -1,7 +1,8 @@
 // The one place that starts external programs (ntfsresize, mkntfs, losetup). Blocks until the
 // program exits. Children inherit file descriptors that are not close-on-exec on purpose: the
 // disk lock is such a descriptor, so a tool keeps the disk locked even if the agent is killed
-// while the tool runs, and the next agent run waits for it instead of racing it.
+// while the tool runs, and the next agent run waits for it instead of racing it. Each program
+// runs in a session of its own, so signals sent to the agent's process group do not reach it.
 #pragma once
 
 #include <functional>

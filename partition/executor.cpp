@@ -16,6 +16,8 @@ namespace lifeboat::partition {
 namespace {
 
 constexpr uint64_t kMaxChunk = 4 * 1024 * 1024;
+// The shrink step's progress once ntfsresize's real run has been launched.
+constexpr uint64_t kNtfsresizeLaunched = 1;
 
 class Runner {
  public:
@@ -138,7 +140,17 @@ class Runner {
                   "partition " + std::to_string(s.number) + " no longer holds NTFS");
     if (**before <= s.new_size)
       return std::string("already " + HumanSize(**before) + ", nothing to shrink");
-    if (auto r = ShrinkNtfs(Location(part->start, part->size), s.new_size); !r)
+    ShrinkOptions shrink;
+    // Progress 1 records that the real ntfsresize was launched on the volume, which the planner
+    // found clean: a check flag seen after that is the one ntfsresize sets before it changes
+    // anything, and a cut-short run of it may be taken up again.
+    shrink.own_check_flag = progress_ >= kNtfsresizeLaunched;
+    shrink.before_resize = [this]() -> Result<void> {
+      if (auto r = journal_.StepProgress(index_, kNtfsresizeLaunched); !r) return r;
+      MaybeCrash(std::to_string(index_) + ":launched");
+      return {};
+    };
+    if (auto r = ShrinkNtfs(Location(part->start, part->size), s.new_size, shrink); !r)
       return std::unexpected(r.error());
     auto after = ReadNtfsVolumeSize(disk_, offset);
     if (!after) return std::unexpected(after.error());

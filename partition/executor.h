@@ -6,8 +6,12 @@
 // in chunks no larger than the distance moved and records progress after each flushed chunk, so a
 // resumed copy never reads a source byte it has overwritten. The partition table changes only
 // after the data is in place. ntfsresize itself is not safe against power loss (no tool is): it is
-// given the disk lock, so an agent killed while it runs leaves it to finish, and the next run
-// waits.
+// given the disk lock and a session of its own, so an agent killed while it runs (alone or with
+// its process group) leaves it to finish, and the next run waits. The journal records the moment
+// the real ntfsresize is launched: if it is cut short after marking the volume for chkdsk (its
+// first act), the resumed run accepts that one flag and shrinks again; a flag set by anyone else
+// is refused. A power cut in the middle of its changes can leave the volume inconsistent: that is
+// reported (chkdsk in Windows, then run again), with the partition table still unchanged.
 #pragma once
 
 #include <functional>
@@ -23,8 +27,10 @@ namespace lifeboat::partition {
 struct ExecuteOptions {
   // Progress lines for a person ("step 3/6: move partition 4 ... 45%").
   std::function<void(const std::string&)> report;
-  // Fault injection for crash tests: "<step index>:before", "<step index>:after" or
-  // "<step index>:chunk:<n>" makes the process kill itself (SIGKILL) at that point.
+  // Fault injection for crash tests: "<step index>:before", "<step index>:after",
+  // "<step index>:chunk:<n>" (the move's copy) or "<step index>:launched" (the shrink, with the
+  // launch of the real ntfsresize recorded and the tool not yet started) makes the process kill
+  // itself (SIGKILL) at that point.
   std::string crash_at;
 };
 

@@ -47,12 +47,36 @@ Result<NtfsDetails> InspectNtfs(const PartitionLocation& where) {
   return details;
 }
 
-Result<void> ShrinkNtfs(const PartitionLocation& where, Bytes new_size) {
+Result<void> ShrinkNtfs(const PartitionLocation& where, Bytes new_size,
+                        const ShrinkOptions& options) {
   auto loop = Attach(where, false);
   if (!loop) return std::unexpected(loop.error());
   const std::string size = std::to_string(new_size.value);
-  auto info = RunChecked({"ntfsresize", "--info", "--no-progress-bar", loop->path()});
-  if (!info) return std::unexpected(info.error().Context("check the NTFS volume before shrinking"));
+  // --force accepts the check flag (a second --force would skip ntfsresize's other checks).
+  auto check_args = [&](std::vector<std::string> argv) {
+    if (options.own_check_flag) argv.insert(argv.begin() + 1, "--force");
+    argv.push_back(loop->path());
+    return argv;
+  };
+  auto info = RunProcess(check_args({"ntfsresize", "--info", "--no-progress-bar"}));
+  if (!info) return std::unexpected(info.error());
+  const std::string text = info->out + info->err;
+  if (info->exit_code != 0 && text.find("scheduled for check") != std::string::npos) {
+    return Fail(ErrorCode::kRefused,
+                "the NTFS volume is marked for chkdsk, and not by an ntfsresize Lifeboat started: "
+                "Lifeboat never overrides that. Boot Windows so that it checks the volume (or run "
+                "'chkdsk /f'), then run again: the run resumes from the journal");
+  }
+  if (info->exit_code != 0 && text.find("inconsistent") != std::string::npos) {
+    return Fail(ErrorCode::kCorrupt,
+                "ntfsresize finds the NTFS volume inconsistent (" + info->Summary("ntfsresize") +
+                    "), as a power cut in the middle of a resize leaves it; the partition table "
+                    "is still unchanged. Run 'chkdsk /f' in Windows (or Windows RE), then run "
+                    "again: the run resumes from the journal");
+  }
+  if (info->exit_code != 0)
+    return Fail(ErrorCode::kTool,
+                "check the NTFS volume before shrinking: " + info->Summary("ntfsresize --info"));
   auto minimum = Find(info->out, std::regex(R"(You might resize at (\d+) bytes)"));
   if (!minimum || *minimum > new_size.value) {
     return Fail(ErrorCode::kRefused, "the NTFS volume can no longer shrink to " +
@@ -61,9 +85,12 @@ Result<void> ShrinkNtfs(const PartitionLocation& where, Bytes new_size) {
                                          "); nothing was changed");
   }
   auto rehearsal =
-      RunChecked({"ntfsresize", "--no-action", "--no-progress-bar", "--size", size, loop->path()});
+      RunChecked(check_args({"ntfsresize", "--no-action", "--no-progress-bar", "--size", size}));
   if (!rehearsal)
     return std::unexpected(rehearsal.error().Context("ntfsresize rehearsal (--no-action)"));
+  if (options.before_resize) {
+    if (auto r = options.before_resize(); !r) return r;
+  }
   // --force answers ntfsresize's "Are you sure?"; it does not skip its checks (that takes -ff).
   auto run =
       RunChecked({"ntfsresize", "--force", "--no-progress-bar", "--size", size, loop->path()});

@@ -114,5 +114,63 @@ TEST_F(CrashTest, KilledWhileNtfsresizeRunsWaitsForItAndConverges) {
   ExpectConverged(disk, state);
 }
 
+// Marks the Windows volume for chkdsk as ntfsresize does first thing, by a real ntfsresize that
+// shrinks it by 8 MiB: the state of a resize cut short after its first act.
+void MarkForChkdsk(const std::string& disk, const SfPartition& windows) {
+  auto r = Sh("dev=$(losetup --find --show --offset " + std::to_string(windows.start * 512) +
+              " --sizelimit " + std::to_string(windows.size * 512) + " " + Quote(disk) +
+              ") && ntfsresize --force --no-progress-bar --size " +
+              std::to_string(windows.size * 512 - 8 * 1048576) +
+              " $dev >/dev/null; rc=$?; info=$(ntfsresize --info --no-progress-bar $dev 2>&1); "
+              "losetup --detach $dev; [ $rc = 0 ] && [[ $info == *'scheduled for check'* ]]");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+TEST_F(CrashTest, AResizeCutShortAfterMarkingTheVolumeConverges) {
+  // Issue 12, item 6: every rerun failed with "Volume is scheduled for check".
+  const std::string disk = Copy("cut-short-resize");
+  const std::string state = *dir_ / "cut-short-resize-state";
+  auto killed = Agent({"disk", "prepare", disk, "--size", "1G", "--state-dir", state},
+                      "LIFEBOAT_TEST_CRASH_AT=1:launched");
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.out << killed.err;
+  MarkForChkdsk(disk, windows_);
+  ExpectConverged(disk, state);
+}
+
+TEST_F(CrashTest, ACheckFlagLifeboatDidNotSetIsNeverOverridden) {
+  const std::string disk = Copy("foreign-flag");
+  const std::string state = *dir_ / "foreign-flag-state";
+  // The run stops before the shrink starts; then someone else marks the volume for chkdsk.
+  auto killed = Agent({"disk", "prepare", disk, "--size", "1G", "--state-dir", state},
+                      "LIFEBOAT_TEST_CRASH_AT=1:before");
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.out << killed.err;
+  MarkForChkdsk(disk, windows_);
+  const std::string table = Sh("sfdisk --dump " + Quote(disk)).out;
+  auto rerun = Agent({"disk", "prepare", disk, "--size", "1G", "--state-dir", state});
+  EXPECT_EQ(rerun.exit_code, 3) << rerun.out << rerun.err;
+  EXPECT_NE(rerun.err.find("not by an ntfsresize Lifeboat started"), std::string::npos)
+      << rerun.err;
+  EXPECT_EQ(Sh("sfdisk --dump " + Quote(disk)).out, table);
+}
+
+TEST_F(CrashTest, AGroupKillDoesNotCutNtfsresizeShort) {
+  const std::string disk = Copy("group-kill");
+  const std::string state = *dir_ / "group-kill-state";
+  // The agent in a process group of its own, killed as a group (as `timeout -s KILL` or a
+  // supervisor does) the moment the real ntfsresize appears: the tool has a session of its own
+  // and finishes, so the volume is never left half-resized.
+  auto r = Sh("setsid " + Quote(LIFEBOAT_AGENT) + " disk prepare " + Quote(disk) +
+              " --size 1G --state-dir " + Quote(state) +
+              " >/dev/null 2>&1 & agent=$!; "
+              "for i in $(seq 1 2000); do "
+              "  if pgrep -P $agent -f 'ntfsresize --force' >/dev/null; then kill -9 -- -$agent; "
+              "echo killed; break; fi; "
+              "  sleep 0.005; "
+              "done; wait $agent; echo rc=$?");
+  EXPECT_NE(r.out.find("killed"), std::string::npos)
+      << "ntfsresize was never seen running: " << r.out;
+  ExpectConverged(disk, state);
+}
+
 }  // namespace
 }  // namespace lifeboat::test

@@ -287,6 +287,8 @@ int main(int argc, char** argv) {
       request.mutable_spec()->set_image_version(rollout_image);
       request.mutable_spec()->mutable_selector()->set_all(true);
       for (uint32_t p : {1u, 10u, 50u, 100u}) request.mutable_spec()->add_waves()->set_percent(p);
+      // The simulated agents check no signature; the image is published unsigned.
+      request.mutable_spec()->set_allow_unsigned(true);
       v1::CreateRolloutResponse response;
       auto status = admin->CreateRollout(&context, request, &response);
       if (!status.ok()) {

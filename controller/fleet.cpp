@@ -24,8 +24,12 @@ struct Fleet::Upload::Hash {
   Sha256 sha;
 };
 
-Fleet::Fleet(FleetStore& store, std::string data_dir, std::function<TimePoint()> clock)
-    : store_(store), data_dir_(std::move(data_dir)), clock_(std::move(clock)) {
+Fleet::Fleet(FleetStore& store, std::string data_dir, std::function<TimePoint()> clock,
+             std::chrono::seconds offline_after)
+    : store_(store),
+      data_dir_(std::move(data_dir)),
+      clock_(std::move(clock)),
+      offline_after_(offline_after) {
   std::error_code ec;
   fs::create_directories(fs::path(data_dir_) / "images", ec);
   fs::create_directories(fs::path(data_dir_) / "uploads", ec);
@@ -332,7 +336,9 @@ Result<void> Fleet::LoadOpenRollouts() {
   auto all = store_.ListRollouts();
   if (!all) return std::unexpected(all.error());
   for (const auto& r : *all) {
-    if (r.state == RolloutState::kCompleted || r.state == RolloutState::kAborted) continue;
+    if (r.state == RolloutState::kCompleted || r.state == RolloutState::kAborted ||
+        r.state == RolloutState::kCompletedWithFailures)
+      continue;
     OpenRollout open;
     open.record = r;
     auto image = Image(r.spec.image_version);
@@ -361,23 +367,63 @@ void Fleet::Forget(uint64_t rollout_id) {
   open_.erase(it);
 }
 
+Result<Evaluation> Fleet::EvaluateAndSkip(const RolloutRecord& rollout,
+                                          std::vector<MemberRecord>& members) {
+  std::vector<Member> plain;
+  plain.reserve(members.size());
+  for (const auto& m : members) plain.push_back(m.member);
+  const EvaluationContext context{clock_(), ParseTime(rollout.created_at), offline_after_,
+                                  rollout.accepted_failures};
+  Evaluation e = Evaluate(rollout.spec, rollout.wave_ends, plain, context);
+  // Skipping only happens while the rollout runs; a paused one leaves its machines as they are.
+  if (e.to_skip.empty() || rollout.state != RolloutState::kActive) return e;
+  if (auto s = store_.SkipMembers(rollout.id, e.to_skip); !s) return std::unexpected(s.error());
+  const std::unordered_set<std::string> skip(e.to_skip.begin(), e.to_skip.end());
+  for (size_t i = 0; i < members.size(); ++i) {
+    if (!skip.contains(members[i].member.machine_id)) continue;
+    members[i].member.skipped = true;
+    plain[i].skipped = true;
+  }
+  return Evaluate(rollout.spec, rollout.wave_ends, plain, context);
+}
+
+Result<bool> Fleet::RecordOutcome(RolloutRecord& rollout, const Evaluation& e) {
+  if (rollout.state != RolloutState::kActive || !(e.halt || e.completed)) return false;
+  RolloutState next = RolloutState::kHalted;
+  std::string message = e.halt_reason;
+  if (!e.halt) {
+    // A rollout where machines failed for good never reads as plain success.
+    next = e.failed > 0 ? RolloutState::kCompletedWithFailures : RolloutState::kCompleted;
+    message = std::to_string(e.succeeded) + " succeeded, " + std::to_string(e.failed) +
+              " failed, " + std::to_string(e.skipped) + " skipped (offline past the deadline)";
+    if (!rollout.message.empty() && rollout.message != message)
+      message = rollout.message + "; " + message;
+  }
+  if (auto s = store_.SetRolloutState(rollout.id, next, message); !s)
+    return std::unexpected(s.error());
+  rollout.state = next;
+  rollout.message = message;
+  return next != RolloutState::kHalted;
+}
+
 Result<void> Fleet::Settle(OpenRollout& r) {
-  if (!r.evaluation) {
-    std::vector<Member> plain;
-    plain.reserve(r.members.size());
-    for (const auto& m : r.members) plain.push_back(m.member);
-    r.evaluation = Evaluate(r.record.spec, r.record.wave_ends, plain, clock_());
+  // Time alone changes an evaluation too (a wait between waves ends, an offline machine passes
+  // its deadline): a cached one is used for at most a second.
+  const TimePoint now = clock_();
+  if (!r.evaluation || now - r.evaluated_at >= std::chrono::seconds(1)) {
+    auto e = EvaluateAndSkip(r.record, r.members);
+    if (!e) return std::unexpected(e.error());
+    r.evaluation = std::move(*e);
+    r.evaluated_at = now;
   }
-  const Evaluation& e = *r.evaluation;
-  if (r.record.state == RolloutState::kActive && (e.halt || e.completed)) {
-    RolloutState next = e.halt ? RolloutState::kHalted : RolloutState::kCompleted;
-    std::string message = e.halt ? e.halt_reason : r.record.message;
-    if (auto s = store_.SetRolloutState(r.record.id, next, message); !s) return s;
-    r.record.state = next;
-    r.record.message = message;
-    if (next == RolloutState::kCompleted) Forget(r.record.id);
-  }
+  auto finished = RecordOutcome(r.record, *r.evaluation);
+  if (!finished) return std::unexpected(finished.error());
+  if (*finished) Forget(r.record.id);
   return {};
+}
+
+bool Fleet::Offline(const std::string& last_seen) const {
+  return IsOffline(ParseTime(last_seen), clock_(), offline_after_);
 }
 
 Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id,
@@ -414,6 +460,7 @@ Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id
   if (owner == rollout_of_.end()) return std::optional<Assignment>{};
   OpenRollout& r = open_.at(owner->second);
   MemberRecord& me = r.members[r.index.at(machine_id)];
+  me.member.last_seen = clock_();  // it is online: the store has it too, since the flush
   // Work already given and not reported finished is given again: a heartbeat is idempotent.
   if (me.member.state == MemberState::kAssigned || me.member.state == MemberState::kRunning) {
     return std::optional<Assignment>{Assignment{me.last_attempt_id, r.record.id, r.image}};
@@ -477,19 +524,13 @@ Result<uint64_t> Fleet::Report(const std::string& machine_id, uint64_t attempt_i
 Result<RolloutView> Fleet::Refresh(const RolloutRecord& rollout) {
   auto members = store_.Members(rollout.id);
   if (!members) return std::unexpected(members.error());
-  std::vector<Member> plain;
-  for (const auto& m : *members) plain.push_back(m.member);
-  RolloutView view{rollout, Evaluate(rollout.spec, rollout.wave_ends, plain, clock_())};
-  if (rollout.state == RolloutState::kActive &&
-      (view.evaluation.halt || view.evaluation.completed)) {
-    RolloutState next = view.evaluation.halt ? RolloutState::kHalted : RolloutState::kCompleted;
-    std::string message = view.evaluation.halt ? view.evaluation.halt_reason : rollout.message;
-    if (auto r = store_.SetRolloutState(rollout.id, next, message); !r)
-      return std::unexpected(r.error());
-    view.rollout.state = next;
-    view.rollout.message = message;
+  auto evaluation = EvaluateAndSkip(rollout, *members);
+  if (!evaluation) return std::unexpected(evaluation.error());
+  RolloutView view{rollout, *evaluation};
+  auto changed = RecordOutcome(view.rollout, view.evaluation);
+  if (!changed) return std::unexpected(changed.error());
+  if (view.rollout.state != rollout.state || !evaluation->to_skip.empty())
     loaded_ = false;  // the cache reloads what changed
-  }
   return view;
 }
 
@@ -500,6 +541,14 @@ Result<RolloutView> Fleet::CreateRollout(const RolloutSpec& spec, uint64_t rollb
   if (!*image) return Fail(ErrorCode::kNotFound, "image_version: no image " + spec.image_version);
   if ((*image)->retired) {
     return Fail(ErrorCode::kConflict, "image_version: " + spec.image_version + " is retired");
+  }
+  if ((*image)->signature.manifest.empty() && !spec.allow_unsigned) {
+    return Fail(ErrorCode::kConflict,
+                "image_version: " + spec.image_version +
+                    " is not signed, and agents install only images signed by a key they trust: "
+                    "publish it again with --sign-key, or allow an unsigned rollout explicitly "
+                    "(allow_unsigned, lifeboatctl rollout create --allow-unsigned) for agents "
+                    "that trust no keys");
   }
   std::vector<MachineRecord> targets;
   if (!spec.selector.machine_ids.empty()) {
@@ -593,7 +642,8 @@ Result<void> Fleet::SetState(uint64_t id, RolloutState state, const std::string&
 namespace {
 
 bool Finished(RolloutState s) {
-  return s == RolloutState::kCompleted || s == RolloutState::kAborted;
+  return s == RolloutState::kCompleted || s == RolloutState::kAborted ||
+         s == RolloutState::kCompletedWithFailures;
 }
 
 }  // namespace
@@ -620,7 +670,14 @@ Result<RolloutView> Fleet::Resume(uint64_t id) {
                                           RolloutStateName(view->rollout.state) +
                                           " and cannot resume");
   }
-  if (auto r = store_.SetRolloutState(id, RolloutState::kActive, ""); !r)
+  // A halted rollout goes on past the failures it halted for; a new one halts it again.
+  if (view->rollout.state == RolloutState::kHalted) {
+    if (auto r = store_.AcceptFailures(id, view->evaluation.failed); !r)
+      return std::unexpected(r.error());
+  }
+  // Through SetState, which also drops the cached copy: heartbeats read the cache, and a resume
+  // written only to the store left the rollout paused there until a restart.
+  if (auto r = SetState(id, RolloutState::kActive, "resumed by an operator"); !r)
     return std::unexpected(r.error());
   return Rollout(id);
 }
@@ -629,9 +686,11 @@ Result<RolloutView> Fleet::Abort(uint64_t id) {
   auto view = Rollout(id);
   if (!view) return view;
   if (view->rollout.state == RolloutState::kAborted) return view;
-  if (view->rollout.state == RolloutState::kCompleted) {
-    return Fail(ErrorCode::kConflict,
-                "id: rollout " + std::to_string(id) + " is completed; roll it back instead");
+  if (view->rollout.state == RolloutState::kCompleted ||
+      view->rollout.state == RolloutState::kCompletedWithFailures) {
+    return Fail(ErrorCode::kConflict, "id: rollout " + std::to_string(id) + " is " +
+                                          RolloutStateName(view->rollout.state) +
+                                          "; roll it back instead");
   }
   if (auto r = SetState(id, RolloutState::kAborted, "aborted by an operator"); !r)
     return std::unexpected(r.error());
@@ -678,7 +737,10 @@ Result<RolloutView> Fleet::Rollback(uint64_t id) {
 Result<std::vector<MachineRecord>> Fleet::Machines(
     const std::map<std::string, std::string>& labels) {
   if (auto r = Flush(); !r) return std::unexpected(r.error());
-  return store_.ListMachines(labels);
+  auto machines = store_.ListMachines(labels);
+  if (!machines) return machines;
+  for (auto& m : *machines) m.offline = Offline(m.last_seen);
+  return machines;
 }
 
 Result<MachineView> Fleet::Machine(const std::string& id) {
@@ -688,7 +750,9 @@ Result<MachineView> Fleet::Machine(const std::string& id) {
   if (!*machine) return Fail(ErrorCode::kNotFound, "id: no machine " + id);
   auto attempts = store_.Attempts(id);
   if (!attempts) return std::unexpected(attempts.error());
-  return MachineView{**machine, *attempts};
+  MachineView view{**machine, *attempts};
+  view.machine.offline = Offline(view.machine.last_seen);
+  return view;
 }
 
 Result<MachineRecord> Fleet::RequestBootRecovery(const std::string& machine_id) {
@@ -717,7 +781,7 @@ Result<void> Fleet::BootRecoveryDone(const std::string& machine_id) {
 
 Result<FleetSummary> Fleet::Summary() {
   if (auto r = Flush(); !r) return std::unexpected(r.error());
-  return store_.Summary();
+  return store_.Summary(FormatTime(clock_() - offline_after_));
 }
 
 }  // namespace lifeboat::controller

@@ -23,6 +23,9 @@
 
 namespace lifeboat::controller {
 
+// Ten minutes: twenty missed heartbeats at the default period.
+inline constexpr std::chrono::seconds kDefaultOfflineAfter{600};
+
 struct RolloutView {
   RolloutRecord rollout;
   Evaluation evaluation;
@@ -45,8 +48,11 @@ struct Assignment {
 // answered without reading every member of a large rollout; every change goes to the store first.
 class Fleet {
  public:
-  // `data_dir` holds the image blobs (images/<sha256>.wim); the store is separate.
-  Fleet(FleetStore& store, std::string data_dir, std::function<TimePoint()> clock = Clock::now);
+  // `data_dir` holds the image blobs (images/<sha256>.wim); the store is separate. A machine
+  // silent for longer than `offline_after` is shown offline, and skipped by rollouts past their
+  // deadline.
+  Fleet(FleetStore& store, std::string data_dir, std::function<TimePoint()> clock = Clock::now,
+        std::chrono::seconds offline_after = kDefaultOfflineAfter);
   ~Fleet();
   // Writes queued heartbeats now.
   [[nodiscard]] Result<void> Flush();
@@ -118,6 +124,9 @@ class Fleet {
 
   [[nodiscard]] Result<std::vector<MachineRecord>> Machines(
       const std::map<std::string, std::string>& labels);
+  // Whether a machine last seen at `last_seen` (RFC 3339) counts as offline now.
+  [[nodiscard]] bool Offline(const std::string& last_seen) const;
+  [[nodiscard]] std::chrono::seconds offline_after() const { return offline_after_; }
   [[nodiscard]] Result<MachineView> Machine(const std::string& id);
   [[nodiscard]] Result<FleetSummary> Summary();
 
@@ -132,6 +141,13 @@ class Fleet {
                                           const std::optional<SignedBy>& signed_by, bool move);
   // Re-evaluates a rollout and records a halt or completion. Returns the view.
   [[nodiscard]] Result<RolloutView> Refresh(const RolloutRecord& rollout);
+  // Evaluates a rollout's members, first marking skipped (in the store and in `members`) those
+  // offline past the deadline.
+  [[nodiscard]] Result<Evaluation> EvaluateAndSkip(const RolloutRecord& rollout,
+                                                   std::vector<MemberRecord>& members);
+  // Records a halt or completion the evaluation calls for, in the store and in `rollout`.
+  // Returns whether the rollout finished.
+  [[nodiscard]] Result<bool> RecordOutcome(RolloutRecord& rollout, const Evaluation& evaluation);
 
   // An unfinished rollout as the heartbeat path sees it.
   struct OpenRollout {
@@ -139,7 +155,8 @@ class Fleet {
     ImageRecord image;
     std::vector<MemberRecord> members;  // by position
     std::unordered_map<std::string, size_t> index;
-    std::optional<Evaluation> evaluation;  // recomputed after a member finishes
+    std::optional<Evaluation> evaluation;  // recomputed after a member finishes, or a second on
+    TimePoint evaluated_at;
   };
   [[nodiscard]] Result<void> LoadOpenRollouts();  // with state_mutex_ held
   // Evaluates (if needed) and records a halt or completion. With state_mutex_ held.
@@ -151,6 +168,7 @@ class Fleet {
   FleetStore& store_;
   std::string data_dir_;
   std::function<TimePoint()> clock_;
+  std::chrono::seconds offline_after_;
 
   std::mutex state_mutex_;  // the rollout cache; one assignment decision at a time, so caps hold
   bool loaded_ = false;

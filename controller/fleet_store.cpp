@@ -100,6 +100,12 @@ std::vector<std::string> Migrations(const Dialect& d) {
       "  used_at TEXT NOT NULL DEFAULT '');"
       "CREATE TABLE revoked_machines("
       "  machine_id TEXT PRIMARY KEY, revoked_by TEXT NOT NULL, revoked_at TEXT NOT NULL);",
+      // Offline machines are skipped past a deadline; a resumed halt accepts the failures seen;
+      // rollouts of unsigned images are allowed only when asked for.
+      "ALTER TABLE rollouts ADD COLUMN machine_deadline INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE rollouts ADD COLUMN allow_unsigned INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE rollouts ADD COLUMN accepted_failures INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE rollout_members ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;",
   };
 }
 
@@ -163,7 +169,20 @@ std::vector<std::string> SplitLines(const std::string& text) {
   return v;
 }
 
-// RFC 3339 text <-> time point, for finished_at in the engine.
+}  // namespace
+
+std::string FormatTime(TimePoint t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
+  const std::time_t seconds = static_cast<std::time_t>(ms.count() / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[96];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms.count() % 1000));
+  return text;
+}
+
 std::optional<TimePoint> ParseTime(const std::string& text) {
   if (text.empty()) return std::nullopt;
   std::tm tm{};
@@ -178,8 +197,6 @@ std::optional<TimePoint> ParseTime(const std::string& text) {
   return whole +
          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
-
-}  // namespace
 
 FleetStore::FleetStore(std::unique_ptr<Poco::Data::Session> session, const Dialect& dialect)
     : session_(std::move(session)), dialect_(dialect) {}
@@ -474,20 +491,21 @@ Result<uint64_t> FleetStore::CreateRollout(const RolloutRecord& r,
     std::string image = r.spec.image_version, machines = JoinLines(r.spec.selector.machine_ids),
                 waves = WavesText(r.spec.waves), ends = JoinNumbers(r.wave_ends),
                 state = RolloutStateName(r.state), message = r.message;
-    int all = r.spec.selector.all;
+    int all = r.spec.selector.all, unsigned_ok = r.spec.allow_unsigned;
     Int64 wait = r.spec.wait_between_waves.count(), cap = r.spec.max_in_progress,
           threshold = r.spec.failure_threshold_percent, retries = r.spec.max_retries,
-          rollback = static_cast<Int64>(r.rollback_of);
+          rollback = static_cast<Int64>(r.rollback_of), deadline = r.spec.machine_deadline.count();
     session_->begin();
     try {
-      *session_ << (std::string(
-                        "INSERT INTO rollouts(image_version, selector_all, "
-                        "selector_machines, waves, wait_seconds, max_in_progress, "
-                        "failure_threshold, max_retries, wave_ends, state, message, "
-                        "created_at, rollback_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ") +
-                    dialect_.now + ", ?)"),
+      *session_ << (std::string("INSERT INTO rollouts(image_version, selector_all, "
+                                "selector_machines, waves, wait_seconds, max_in_progress, "
+                                "failure_threshold, max_retries, wave_ends, state, message, "
+                                "created_at, rollback_of, machine_deadline, allow_unsigned) "
+                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ") +
+                    dialect_.now + ", ?, ?, ?)"),
           use(image), use(all), use(machines), use(waves), use(wait), use(cap), use(threshold),
-          use(retries), use(ends), use(state), use(message), use(rollback), now;
+          use(retries), use(ends), use(state), use(message), use(rollback), use(deadline),
+          use(unsigned_ok), now;
       Int64 id = 0;
       *session_ << dialect_.last_id, into(id), now;
       for (const auto& [key, value] : r.spec.selector.labels) {
@@ -515,17 +533,18 @@ Result<uint64_t> FleetStore::CreateRollout(const RolloutRecord& r,
 namespace {
 
 std::vector<RolloutRecord> SelectRollouts(Poco::Data::Session& s, Int64 id_filter) {
-  std::vector<Int64> id, wait, cap, threshold, retries, rollback;
+  std::vector<Int64> id, wait, cap, threshold, retries, rollback, deadline, accepted;
   std::vector<std::string> image, machines, waves, ends, state, message, created;
-  std::vector<int> all;
+  std::vector<int> all, unsigned_ok;
   Poco::Data::Statement st(s);
   st << (std::string("SELECT id, image_version, selector_all, selector_machines, waves, "
                      "wait_seconds, max_in_progress, failure_threshold, max_retries, wave_ends, "
-                     "state, message, created_at, rollback_of FROM rollouts") +
+                     "state, message, created_at, rollback_of, machine_deadline, allow_unsigned, "
+                     "accepted_failures FROM rollouts") +
          (id_filter ? " WHERE id = ?" : "") + " ORDER BY id"),
       into(id), into(image), into(all), into(machines), into(waves), into(wait), into(cap),
       into(threshold), into(retries), into(ends), into(state), into(message), into(created),
-      into(rollback);
+      into(rollback), into(deadline), into(unsigned_ok), into(accepted);
   if (id_filter) st, use(id_filter);
   st.execute();
   std::vector<Int64> label_rollout;
@@ -551,6 +570,9 @@ std::vector<RolloutRecord> SelectRollouts(Poco::Data::Session& s, Int64 id_filte
     r.message = message[k];
     r.created_at = created[k];
     r.rollback_of = static_cast<uint64_t>(rollback[k]);
+    r.spec.machine_deadline = std::chrono::seconds(deadline[k]);
+    r.spec.allow_unsigned = unsigned_ok[k] != 0;
+    r.accepted_failures = static_cast<uint32_t>(accepted[k]);
     out.push_back(std::move(r));
   }
   return out;
@@ -583,22 +605,57 @@ Result<void> FleetStore::SetRolloutState(uint64_t id, RolloutState state,
   });
 }
 
+Result<void> FleetStore::AcceptFailures(uint64_t id, uint32_t failures) {
+  std::lock_guard lock(mutex_);
+  return Guard("change a rollout", [&] {
+    Int64 i = static_cast<Int64>(id), n = failures;
+    *session_ << "UPDATE rollouts SET accepted_failures = ? WHERE id = ?", use(n), use(i), now;
+  });
+}
+
+Result<void> FleetStore::SkipMembers(uint64_t rollout_id, const std::vector<std::string>& ids) {
+  std::lock_guard lock(mutex_);
+  return Guard("skip rollout members", [&] {
+    Int64 rollout = static_cast<Int64>(rollout_id);
+    session_->begin();
+    try {
+      for (const auto& machine_id : ids) {
+        std::string m = machine_id;
+        *session_ << "UPDATE rollout_members SET skipped = 1 WHERE rollout_id = ? AND "
+                     "machine_id = ?",
+            use(rollout), use(m), now;
+      }
+      session_->commit();
+    } catch (...) {
+      session_->rollback();
+      throw;
+    }
+  });
+}
+
 Result<std::vector<MemberRecord>> FleetStore::Members(uint64_t rollout_id) {
   std::lock_guard lock(mutex_);
   return Guard("read rollout members", [&] {
-    std::vector<std::string> machine, state, finished, previous;
+    std::vector<std::string> machine, state, finished, previous, seen;
     std::vector<Int64> position, attempts, last;
+    std::vector<int> skipped;
     Int64 id = static_cast<Int64>(rollout_id);
-    *session_ << "SELECT machine_id, position, state, attempts, finished_at, previous_version, "
-                 "last_attempt_id FROM rollout_members WHERE rollout_id = ? ORDER BY position",
+    *session_ << "SELECT x.machine_id, x.position, x.state, x.attempts, x.finished_at, "
+                 "x.previous_version, x.last_attempt_id, x.skipped, m.last_seen "
+                 "FROM rollout_members x JOIN machines m ON m.id = x.machine_id "
+                 "WHERE x.rollout_id = ? ORDER BY x.position",
         into(machine), into(position), into(state), into(attempts), into(finished), into(previous),
-        into(last), use(id), now;
+        into(last), into(skipped), into(seen), use(id), now;
     std::vector<MemberRecord> out;
     for (size_t k = 0; k < machine.size(); ++k) {
       MemberRecord m;
-      m.member = {machine[k], static_cast<uint32_t>(position[k]),
+      m.member = {machine[k],
+                  static_cast<uint32_t>(position[k]),
                   ParseMemberState(state[k]).value_or(MemberState::kPending),
-                  static_cast<uint32_t>(attempts[k]), ParseTime(finished[k])};
+                  static_cast<uint32_t>(attempts[k]),
+                  ParseTime(finished[k]),
+                  skipped[k] != 0,
+                  ParseTime(seen[k])};
       m.previous_version = previous[k];
       m.last_attempt_id = static_cast<uint64_t>(last[k]);
       out.push_back(std::move(m));
@@ -777,10 +834,18 @@ Result<std::vector<AttemptRecord>> FleetStore::Attempts(const std::string& machi
                [&] { return SelectAttempts(*session_, "WHERE machine_id = ?", machine_id); });
 }
 
-Result<FleetSummary> FleetStore::Summary() {
+Result<FleetSummary> FleetStore::Summary(const std::string& offline_before) {
   std::lock_guard lock(mutex_);
   return Guard("summarize the fleet", [&] {
     FleetSummary s;
+    if (!offline_before.empty()) {
+      int offline = 0;
+      std::string cutoff = offline_before;
+      // RFC 3339 in one format and zone: text order is time order.
+      *session_ << "SELECT COUNT(*) FROM machines WHERE last_seen < ?", into(offline), use(cutoff),
+          now;
+      s.offline = static_cast<uint32_t>(offline);
+    }
     std::vector<std::string> keys;
     std::vector<Int64> counts;
     *session_ << "SELECT state, COUNT(*) FROM machines GROUP BY state", into(keys), into(counts),

@@ -65,6 +65,11 @@ class FleetStore {
   [[nodiscard]] Result<std::vector<RolloutRecord>> ListRollouts();
   [[nodiscard]] Result<void> SetRolloutState(uint64_t id, RolloutState state,
                                              const std::string& message);
+  // A resumed halt: the rollout halts again only for failures beyond `failures`.
+  [[nodiscard]] Result<void> AcceptFailures(uint64_t id, uint32_t failures);
+  // Marks members skipped (offline past the rollout's deadline), in one transaction.
+  [[nodiscard]] Result<void> SkipMembers(uint64_t rollout_id, const std::vector<std::string>& ids);
+  // Members by position, each with its machine's last_seen.
   [[nodiscard]] Result<std::vector<MemberRecord>> Members(uint64_t rollout_id);
   // The active, paused or halted rollout the machine belongs to, if any.
   [[nodiscard]] Result<std::optional<uint64_t>> OpenRolloutOf(const std::string& machine_id);
@@ -88,7 +93,8 @@ class FleetStore {
   // Attempts of a machine, newest first, with their events.
   [[nodiscard]] Result<std::vector<AttemptRecord>> Attempts(const std::string& machine_id);
 
-  [[nodiscard]] Result<FleetSummary> Summary();
+  // `offline_before`: machines last seen before this time (RFC 3339) count as offline.
+  [[nodiscard]] Result<FleetSummary> Summary(const std::string& offline_before = "");
 
   // Operators. AddOperator: kAlreadyExists; RemoveOperator: kNotFound.
   [[nodiscard]] Result<void> AddOperator(const OperatorRecord& op);

@@ -399,6 +399,7 @@ grpc::Status AdminServiceImpl::GetFleetSummary(grpc::ServerContext* context,
     for (const auto& [k, v] : s.by_state) (*response->mutable_by_state())[k] = v;
     for (const auto& [k, v] : s.by_version) (*response->mutable_by_version())[k] = v;
     response->set_active_rollouts(s.active_rollouts);
+    response->set_offline(s.offline);
   });
 }
 

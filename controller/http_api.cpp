@@ -153,6 +153,9 @@ std::string MetricsText(Fleet& fleet, const RpcMetrics& metrics) {
         << "# TYPE lifeboat_machines_by_version gauge\n";
     for (const auto& [version, n] : s->by_version)
       out << "lifeboat_machines_by_version{version=\"" << Escape(version) << "\"} " << n << "\n";
+    out << "# HELP lifeboat_machines_offline Machines silent for longer than offline_after.\n"
+        << "# TYPE lifeboat_machines_offline gauge\n"
+        << "lifeboat_machines_offline " << s->offline << "\n";
   }
   if (auto rollouts = fleet.Rollouts()) {
     out << "# HELP lifeboat_rollout_machines Machines of each rollout, by outcome.\n"
@@ -166,7 +169,9 @@ std::string MetricsText(Fleet& fleet, const RpcMetrics& metrics) {
           << "\n"
           << "lifeboat_rollout_machines{" << labels << ",outcome=\"succeeded\"} " << e.succeeded
           << "\n"
-          << "lifeboat_rollout_machines{" << labels << ",outcome=\"failed\"} " << e.failed << "\n";
+          << "lifeboat_rollout_machines{" << labels << ",outcome=\"failed\"} " << e.failed << "\n"
+          << "lifeboat_rollout_machines{" << labels << ",outcome=\"skipped\"} " << e.skipped
+          << "\n";
     }
   }
   out << metrics.Prometheus();

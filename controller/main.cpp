@@ -20,17 +20,20 @@ constexpr const char* kUsage =
 
 Usage:
   lifeboat-controller [--config FILE] [--listen ADDR] [--http ADDR] [--data-dir DIR]
-                      [--heartbeat-seconds N] [--tls-names NAME,NAME]
+                      [--heartbeat-seconds N] [--offline-after SECONDS] [--tls-names NAME,NAME]
 
 Options (a flag overrides the config file):
   --config FILE          key = value lines: listen, http_listen, data_dir, heartbeat_seconds,
-                         tls_names ('#' starts a comment)
+                         offline_after_seconds, tls_names ('#' starts a comment)
   --listen ADDR          gRPC address (default 127.0.0.1:7443; port 0 picks a free one, which is
                          printed)
   --http ADDR            HTTPS address for /healthz, /metrics and /api/v1/... (default
                          127.0.0.1:7080; "off" for none)
   --data-dir DIR         state: fleet.db (SQLite) and images/ (default /var/lib/lifeboat-controller)
   --heartbeat-seconds N  how often agents call in (default 30)
+  --offline-after SECONDS
+                         a machine silent this long is shown offline, and rollouts skip it once
+                         their machine deadline has passed (default 600)
   --tls-names LIST       names and addresses agents and operators reach this controller by,
                          for its server certificate (localhost, 127.0.0.1, ::1 and the host name
                          are always in it)
@@ -93,7 +96,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if ((a == "--config" || a == "--listen" || a == "--http" || a == "--data-dir" ||
-         a == "--heartbeat-seconds" || a == "--tls-names") &&
+         a == "--heartbeat-seconds" || a == "--offline-after" || a == "--tls-names") &&
         i + 1 < argc) {
       flags[a.substr(2)] = argv[++i];
     } else {
@@ -136,6 +139,15 @@ int main(int argc, char** argv) {
       return 2;
     }
     options.heartbeat_seconds = static_cast<uint32_t>(std::stoul(*v));
+  }
+  if (auto v = setting("offline-after", "offline_after_seconds")) {
+    if (v->empty() || v->find_first_not_of("0123456789") != std::string::npos || v->size() > 8 ||
+        std::stoul(*v) == 0) {
+      std::cerr << "lifeboat-controller: offline-after '" << *v
+                << "' is not a number of seconds above 0\n";
+      return 2;
+    }
+    options.offline_after = std::chrono::seconds(std::stoul(*v));
   }
 
   // Block the stop signals before gRPC starts its threads, which inherit the mask: they arrive at

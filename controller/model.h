@@ -13,6 +13,11 @@
 
 namespace lifeboat::controller {
 
+// RFC 3339 text as the store writes it ("2026-11-21T22:18:20.123Z") as a time point; nothing for
+// empty or malformed text.
+std::optional<TimePoint> ParseTime(const std::string& text);
+std::string FormatTime(TimePoint time);
+
 // What an operator may do; each role includes the ones before it.
 enum class Role { kViewer, kOperator, kAdmin };
 const char* RoleName(Role role);
@@ -81,6 +86,7 @@ struct MachineRecord {
   std::string last_seen;
   std::string registered_at;
   bool boot_recovery_pending = false;
+  bool offline = false;  // filled by Fleet: silent longer than its offline_after
 };
 
 struct RolloutRecord {
@@ -91,6 +97,7 @@ struct RolloutRecord {
   std::string created_at;
   uint64_t rollback_of = 0;
   std::vector<uint32_t> wave_ends;
+  uint32_t accepted_failures = 0;  // final failures an operator resumed a halt with
 };
 
 struct MemberRecord {
@@ -116,6 +123,7 @@ struct FleetSummary {
   std::map<std::string, uint32_t> by_state;
   std::map<std::string, uint32_t> by_version;
   uint32_t active_rollouts = 0;
+  uint32_t offline = 0;
 };
 
 }  // namespace lifeboat::controller

@@ -84,6 +84,8 @@ v1::RolloutState ToProto(RolloutState s) {
       return v1::ROLLOUT_STATE_COMPLETED;
     case RolloutState::kAborted:
       return v1::ROLLOUT_STATE_ABORTED;
+    case RolloutState::kCompletedWithFailures:
+      return v1::ROLLOUT_STATE_COMPLETED_WITH_FAILURES;
   }
   return v1::ROLLOUT_STATE_UNSPECIFIED;
 }
@@ -110,6 +112,8 @@ void ToProto(const RolloutView& in, v1::Rollout* out) {
   spec->set_max_in_progress(r.spec.max_in_progress);
   spec->set_failure_threshold_percent(r.spec.failure_threshold_percent);
   spec->set_max_retries(r.spec.max_retries);
+  spec->set_allow_unsigned(r.spec.allow_unsigned);
+  spec->set_machine_deadline_seconds(static_cast<uint32_t>(r.spec.machine_deadline.count()));
   out->set_state(ToProto(r.state));
   auto* p = out->mutable_progress();
   uint32_t targeted = r.wave_ends.empty() ? 0 : r.wave_ends.back();
@@ -119,6 +123,7 @@ void ToProto(const RolloutView& in, v1::Rollout* out) {
   p->set_succeeded(in.evaluation.succeeded);
   p->set_failed(in.evaluation.failed);
   p->set_current_wave(in.evaluation.open_wave);
+  p->set_skipped(in.evaluation.skipped);
   out->set_created_at(r.created_at);
   out->set_message(r.message);
   out->set_rollback_of(r.rollback_of);
@@ -135,6 +140,7 @@ void ToProto(const MachineRecord& in, v1::Machine* out) {
   out->set_last_seen(in.last_seen);
   out->set_registered_at(in.registered_at);
   out->set_boot_recovery_pending(in.boot_recovery_pending);
+  out->set_offline(in.offline);
 }
 
 void ToProto(const StepEvent& in, v1::StepEvent* out) {
@@ -182,8 +188,13 @@ Result<RolloutSpec> FromProto(const v1::RolloutSpec& in) {
   }
   spec.wait_between_waves = std::chrono::seconds(in.wait_between_waves_seconds());
   spec.max_in_progress = in.max_in_progress();
-  spec.failure_threshold_percent = in.failure_threshold_percent();
+  // Unset fields keep the domain's safe defaults (a 10 % threshold, a day's deadline).
+  if (in.has_failure_threshold_percent())
+    spec.failure_threshold_percent = in.failure_threshold_percent();
   spec.max_retries = in.max_retries();
+  spec.allow_unsigned = in.allow_unsigned();
+  if (in.has_machine_deadline_seconds())
+    spec.machine_deadline = std::chrono::seconds(in.machine_deadline_seconds());
   if (auto r = ValidateSpec(spec); !r) return std::unexpected(r.error());
   return spec;
 }

@@ -10,8 +10,14 @@ bool FinalFailure(const RolloutSpec& spec, const Member& m) {
   return m.state == MemberState::kFailed && !CanRetry(spec, m);
 }
 
+bool NotStarted(const RolloutSpec& spec, const Member& m) {
+  return m.state == MemberState::kPending || (m.state == MemberState::kFailed && CanRetry(spec, m));
+}
+
+// Done for the purpose of opening the next wave. A skipped machine that came back and is being
+// served does not close its wave again: the later waves stay open.
 bool Done(const RolloutSpec& spec, const Member& m) {
-  return m.state == MemberState::kSucceeded || FinalFailure(spec, m);
+  return m.state == MemberState::kSucceeded || FinalFailure(spec, m) || m.skipped;
 }
 
 }  // namespace
@@ -28,13 +34,16 @@ const char* RolloutStateName(RolloutState state) {
       return "completed";
     case RolloutState::kAborted:
       return "aborted";
+    case RolloutState::kCompletedWithFailures:
+      return "completed-with-failures";
   }
   return "?";
 }
 
 std::optional<RolloutState> ParseRolloutState(const std::string& name) {
-  for (auto s : {RolloutState::kActive, RolloutState::kPaused, RolloutState::kHalted,
-                 RolloutState::kCompleted, RolloutState::kAborted})
+  for (auto s :
+       {RolloutState::kActive, RolloutState::kPaused, RolloutState::kHalted,
+        RolloutState::kCompleted, RolloutState::kAborted, RolloutState::kCompletedWithFailures})
     if (name == RolloutStateName(s)) return s;
   return std::nullopt;
 }
@@ -121,10 +130,19 @@ std::vector<uint32_t> WaveEnds(const std::vector<WaveSpec>& waves, uint32_t targ
   return ends;
 }
 
+bool IsOffline(std::optional<TimePoint> last_seen, TimePoint now, std::chrono::seconds after) {
+  return after.count() > 0 && last_seen && now - *last_seen > after;
+}
+
 Evaluation Evaluate(const RolloutSpec& spec, const std::vector<uint32_t>& wave_ends,
-                    const std::vector<Member>& members, TimePoint now) {
+                    const std::vector<Member>& members, const EvaluationContext& context) {
+  const TimePoint now = context.now;
   Evaluation e;
   for (const auto& m : members) {
+    if (m.skipped && NotStarted(spec, m)) {
+      ++e.skipped;
+      continue;
+    }
     switch (m.state) {
       case MemberState::kAssigned:
       case MemberState::kRunning:
@@ -147,23 +165,38 @@ Evaluation Evaluate(const RolloutSpec& spec, const std::vector<uint32_t>& wave_e
   // Open waves one after another: the next opens when every member of the previous ones is done
   // and the wait after the last of them has passed.
   uint32_t start = 0;
+  std::optional<TimePoint> opened_at = context.created_at;  // when wave k opened
   for (size_t k = 0; k < wave_ends.size(); ++k) {
     e.open_wave = static_cast<uint32_t>(k);
     uint32_t end = wave_ends[k];
     uint32_t wave_failed = 0, wave_size = end - start;
     bool done = true;
+    bool any_skipped = false;
     std::optional<TimePoint> last_finish;
+    const bool past_deadline =
+        spec.machine_deadline.count() > 0 && opened_at && now - *opened_at >= spec.machine_deadline;
     // Members are sorted by position: visit only this wave's.
     auto first = std::lower_bound(members.begin(), members.end(), start,
                                   [](const Member& m, uint32_t p) { return m.position < p; });
     for (auto it = first; it != members.end() && it->position < end; ++it) {
       const Member& m = *it;
       if (FinalFailure(spec, m)) ++wave_failed;
-      if (!Done(spec, m)) done = false;
+      if (m.skipped) any_skipped = true;
+      if (!Done(spec, m)) {
+        // A machine that never started and has gone quiet stops holding up its wave.
+        if (past_deadline && NotStarted(spec, m) && m.attempts == 0 &&
+            IsOffline(m.last_seen, now, context.offline_after)) {
+          e.to_skip.push_back(m.machine_id);
+          any_skipped = true;
+        } else {
+          done = false;
+        }
+      }
       if (m.finished_at && (!last_finish || *m.finished_at > *last_finish))
         last_finish = m.finished_at;
     }
     if (spec.failure_threshold_percent > 0 && wave_size > 0 &&
+        e.failed > context.accepted_failures &&
         uint64_t{wave_failed} * 100 > uint64_t{spec.failure_threshold_percent} * wave_size) {
       e.halt = true;
       e.halt_reason = "wave " + std::to_string(k + 1) + ": " + std::to_string(wave_failed) +
@@ -174,7 +207,8 @@ Evaluation Evaluate(const RolloutSpec& spec, const std::vector<uint32_t>& wave_e
     }
     if (!done) return e;
     if (k + 1 == wave_ends.size()) {
-      e.completed = true;
+      // Skipped machines that came back and are being served are waited for.
+      e.completed = e.in_progress == 0;
       return e;
     }
     if (spec.wait_between_waves.count() > 0 && last_finish) {
@@ -184,6 +218,15 @@ Evaluation Evaluate(const RolloutSpec& spec, const std::vector<uint32_t>& wave_e
         return e;
       }
     }
+    // The next wave opened when this one's last machine finished or was skipped.
+    std::optional<TimePoint> next_opened = last_finish;
+    if (any_skipped && opened_at) {
+      const TimePoint skipped_at = *opened_at + spec.machine_deadline;
+      if (!next_opened || *next_opened < skipped_at) next_opened = skipped_at;
+    }
+    if (next_opened) *next_opened += spec.wait_between_waves;
+    if (next_opened && opened_at && *next_opened < *opened_at) next_opened = opened_at;
+    opened_at = next_opened ? next_opened : opened_at;
     start = end;
   }
   return e;
@@ -201,6 +244,7 @@ bool ShouldAssign(const RolloutSpec& spec, RolloutState state,
   bool eligible = member.state == MemberState::kPending ||
                   (member.state == MemberState::kFailed && CanRetry(spec, member));
   if (!eligible) return false;
+  // A skipped machine that comes back is served, within the cap, like any other.
   return spec.max_in_progress == 0 || evaluation.in_progress < spec.max_in_progress;
 }
 

@@ -31,17 +31,30 @@ struct WaveSpec {
   bool operator==(const WaveSpec&) const = default;
 };
 
+// A rollout halts when more than this share of a wave failed, unless told otherwise: a fleet where
+// every machine fails must not end up reading "completed".
+inline constexpr uint32_t kDefaultFailureThresholdPercent = 10;
+// How long a targeted machine that is offline may keep its wave waiting before it is skipped: a
+// day, so that a laptop switched off for the night still gets its turn first.
+inline constexpr std::chrono::seconds kDefaultMachineDeadline{24 * 3600};
+
 struct RolloutSpec {
   std::string image_version;
   Selector selector;
   std::vector<WaveSpec> waves;  // empty: one wave of 100 %
   std::chrono::seconds wait_between_waves{0};
-  uint32_t max_in_progress = 0;            // 0: no cap
-  uint32_t failure_threshold_percent = 0;  // per wave; 0: never halt
-  uint32_t max_retries = 0;                // further attempts after a failure
+  uint32_t max_in_progress = 0;                                          // 0: no cap
+  uint32_t failure_threshold_percent = kDefaultFailureThresholdPercent;  // per wave; 0: never halt
+  uint32_t max_retries = 0;  // further attempts after a failure
+  // After its wave has been open this long, a machine not yet started that is offline is skipped
+  // (it stops holding up the waves; it is still served if it comes back). 0: never skip.
+  std::chrono::seconds machine_deadline = kDefaultMachineDeadline;
+  // Agents install only signed images; a rollout of an unsigned one needs this said explicitly.
+  bool allow_unsigned = false;
 };
 
-enum class RolloutState { kActive, kPaused, kHalted, kCompleted, kAborted };
+// kCompletedWithFailures: every machine finished, and some failed for good. Never plain success.
+enum class RolloutState { kActive, kPaused, kHalted, kCompleted, kAborted, kCompletedWithFailures };
 const char* RolloutStateName(RolloutState state);
 std::optional<RolloutState> ParseRolloutState(const std::string& name);
 
@@ -56,6 +69,8 @@ struct Member {
   MemberState state = MemberState::kPending;
   uint32_t attempts = 0;                 // attempts made so far
   std::optional<TimePoint> finished_at;  // when it last succeeded or failed
+  bool skipped = false;                  // offline past the deadline; no longer holds up its wave
+  std::optional<TimePoint> last_seen;    // the machine's last contact
 };
 
 // Errors: kInvalidArgument naming the field (image_version, selector, waves, ...).
@@ -65,21 +80,40 @@ struct Member {
 // be empty for a small fleet collapse into the next.
 std::vector<uint32_t> WaveEnds(const std::vector<WaveSpec>& waves, uint32_t targeted);
 
+// What the engine needs besides the spec and the members.
+struct EvaluationContext {
+  TimePoint now;
+  std::optional<TimePoint> created_at;    // when the first wave opened
+  std::chrono::seconds offline_after{0};  // silent this long: offline (0: nobody is offline)
+  uint32_t accepted_failures = 0;         // final failures an operator resumed the rollout with
+};
+
 struct Evaluation {
   uint32_t open_wave = 0;  // members of waves 0..open_wave may be assigned
   uint32_t in_progress = 0;
-  uint32_t pending = 0;
+  uint32_t pending = 0;  // not started (skipped ones not counted)
   uint32_t succeeded = 0;
-  uint32_t failed = 0;  // failed with no retry left
-  bool halt = false;    // a wave crossed the failure threshold
+  uint32_t failed = 0;   // failed with no retry left
+  uint32_t skipped = 0;  // skipped and not started since
+  // Members to mark skipped now: not started, offline, their wave open past the deadline.
+  std::vector<std::string> to_skip;
+  bool halt = false;  // a wave crossed the failure threshold
   std::string halt_reason;
   bool completed = false;
   std::optional<TimePoint> next_wave_at;  // when the next wave opens, if it waits
 };
 
-// `members` sorted by position. Pure.
+// `members` sorted by position. Pure. A wave halts the rollout when more than the threshold of it
+// failed for good and there is a failure beyond those accepted at a resume.
 Evaluation Evaluate(const RolloutSpec& spec, const std::vector<uint32_t>& wave_ends,
-                    const std::vector<Member>& members, TimePoint now);
+                    const std::vector<Member>& members, const EvaluationContext& context);
+inline Evaluation Evaluate(const RolloutSpec& spec, const std::vector<uint32_t>& wave_ends,
+                           const std::vector<Member>& members, TimePoint now) {
+  return Evaluate(spec, wave_ends, members, EvaluationContext{now, std::nullopt, {}, 0});
+}
+
+// Whether a machine last seen at `last_seen` is offline at `now`.
+bool IsOffline(std::optional<TimePoint> last_seen, TimePoint now, std::chrono::seconds after);
 
 // Whether `member` should get an attempt now, given the evaluation of its rollout.
 bool ShouldAssign(const RolloutSpec& spec, RolloutState state,

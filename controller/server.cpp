@@ -15,7 +15,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   auto store = FleetStore::OpenSqlite(options.data_dir + "/fleet.db");
   if (!store) return std::unexpected(store.error());
   s->store_ = std::move(*store);
-  s->fleet_ = std::make_unique<Fleet>(*s->store_, options.data_dir);
+  s->fleet_ =
+      std::make_unique<Fleet>(*s->store_, options.data_dir, Clock::now, options.offline_after);
   s->access_ = std::make_unique<Access>(*s->store_);
   if (auto r = s->access_->Bootstrap(options.data_dir + "/admin.token"); !r)
     return std::unexpected(r.error());

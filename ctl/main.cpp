@@ -49,8 +49,18 @@ Images:
 Rollouts:
   rollout create --image V (--all | --label K=V ... | --machine ID ...)
                  [--waves 1%,10%,50%,100% | 5,50,500] [--wait SECONDS] [--max-in-progress N]
-                 [--failure-threshold PERCENT] [--max-retries N]
+                 [--failure-threshold PERCENT] [--max-retries N] [--machine-deadline 24h]
+                 [--allow-unsigned]
+                                       --failure-threshold: halt when more than PERCENT of a
+                                       wave failed (default 10; 0: never halt). --machine-deadline:
+                                       a machine offline that long after its wave opened is
+                                       skipped and no longer holds up the waves; it is still
+                                       served if it comes back (default 24h; 0: never skip).
+                                       An unsigned image is refused (agents install only signed
+                                       ones) unless --allow-unsigned is given
   rollout list | show ID | pause ID | resume ID | abort ID | rollback ID
+                                       resuming a halted rollout accepts the failures it halted
+                                       for; a further failure halts it again
 Machines:
   machine list [--label K=V ...]
   machine show ID                      with the history of every attempt and step
@@ -193,8 +203,8 @@ void PrintRollout(const v1::Rollout& r) {
             << (r.rollback_of() ? " (rollback of " + std::to_string(r.rollback_of()) + ")" : "")
             << "\n  machines  " << p.targeted() << " targeted: " << p.succeeded() << " succeeded, "
             << p.failed() << " failed, " << p.in_progress() << " in progress, " << p.pending()
-            << " pending\n  wave      " << p.current_wave() + 1 << " of "
-            << std::max(1, r.spec().waves_size()) << "\n";
+            << " pending, " << p.skipped() << " skipped (offline)\n  wave      "
+            << p.current_wave() + 1 << " of " << std::max(1, r.spec().waves_size()) << "\n";
   if (!r.message().empty()) std::cout << "  message   " << r.message() << "\n";
   std::cout << "  created   " << r.created_at() << "\n";
 }
@@ -400,6 +410,7 @@ int main(int argc, char** argv) {
                                                          "--max-in-progress",
                                                          "--failure-threshold",
                                                          "--max-retries",
+                                                         "--machine-deadline",
                                                          "--out",
                                                          "--sign-key",
                                                          "--ca",
@@ -420,7 +431,7 @@ int main(int argc, char** argv) {
     } else if (std::find(kValueOptions.begin(), kValueOptions.end(), s) != kValueOptions.end()) {
       if (i + 1 >= raw.size()) return Usage(s + " needs a value");
       a.values.emplace(s, raw[++i]);
-    } else if (s == "--all" || s == "--from-path") {
+    } else if (s == "--all" || s == "--from-path" || s == "--allow-unsigned") {
       a.flags.push_back(s);
     } else if (!s.empty() && s[0] == '-') {
       return Usage("unknown option '" + s + "'");
@@ -616,6 +627,13 @@ int main(int argc, char** argv) {
         (spec->*set)(*n);
       }
     }
+    if (auto v = a.Value("--machine-deadline")) {
+      auto seconds = Duration(*v);
+      if (!seconds || *seconds > UINT32_MAX)
+        return Usage("--machine-deadline '" + *v + "' is a duration: 0, 3600, 90m, 24h, 7d");
+      spec->set_machine_deadline_seconds(static_cast<uint32_t>(*seconds));
+    }
+    spec->set_allow_unsigned(a.Has("--allow-unsigned"));
     grpc::ClientContext context;
     deadline(context);
     v1::CreateRolloutResponse response;
@@ -714,7 +732,8 @@ int main(int argc, char** argv) {
     for (const auto& m : response.machines()) {
       rows.push_back({m.id(), m.hostname(),
                       m.installed_version().empty() ? "-" : m.installed_version(),
-                      AgentStateText(m.state()), m.current_step(), m.last_seen()});
+                      AgentStateText(m.state()) + (m.offline() ? ", offline" : ""),
+                      m.current_step(), m.last_seen()});
     }
     Table({"ID", "HOSTNAME", "VERSION", "STATE", "STEP", "LAST SEEN"}, rows);
     return 0;
@@ -737,7 +756,8 @@ int main(int argc, char** argv) {
               << (m.installed_version().empty() ? "none" : m.installed_version())
               << "\n  state      " << AgentStateText(m.state())
               << (m.current_step().empty() ? "" : " (" + m.current_step() + ")")
-              << "\n  last seen  " << m.last_seen() << "\n  labels    ";
+              << "\n  last seen  " << m.last_seen() << (m.offline() ? " (offline)" : "")
+              << "\n  labels    ";
     for (const auto& [k, v] : m.labels()) std::cout << " " << k << "=" << v;
     std::cout << "\n";
     for (const auto& at : response.attempts()) {
@@ -893,8 +913,8 @@ int main(int argc, char** argv) {
       std::cout << Json(response) << "\n";
       return 0;
     }
-    std::cout << response.machines() << " machines, " << response.active_rollouts()
-              << " unfinished rollouts\n";
+    std::cout << response.machines() << " machines (" << response.offline() << " offline), "
+              << response.active_rollouts() << " unfinished rollouts\n";
     std::map<std::string, uint32_t> by_state(response.by_state().begin(),
                                              response.by_state().end());
     std::map<std::string, uint32_t> by_version(response.by_version().begin(),

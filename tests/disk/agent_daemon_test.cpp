@@ -100,7 +100,8 @@ class AgentDaemonTest : public ::testing::Test {
   int StartController(const std::string& env = "", int port = 0) {
     controller_ = std::make_unique<Background>(
         env + " " + Quote(LIFEBOAT_CONTROLLER) + " --listen 127.0.0.1:" + std::to_string(port) +
-            " --http off --heartbeat-seconds 1 --data-dir " + Quote(dir_ / "controller"),
+            " --http off --heartbeat-seconds 1 --data-dir " + Quote(dir_ / "controller") + " " +
+            controller_flags_,
         dir_ / ("controller" + std::to_string(++starts_) + ".log"));
     for (int i = 0; i < 100; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -213,6 +214,7 @@ class AgentDaemonTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::string controller_flags_;  // more lifeboat-controller options
   int starts_ = 0;
   std::unique_ptr<Background> controller_;
   std::unique_ptr<Background> agent_;
@@ -347,7 +349,12 @@ TEST_F(AgentDaemonTest, ImagesNotSignedByATrustedKeyAreRefusedBeforeAnyDownload)
   // Each rollout fails on the one machine; the attempt's error says why.
   int rollout = 0;
   auto refused = [&](const std::string& version) {
-    EXPECT_EQ(Ctl(port, "rollout create --image " + version + " --label ring=canary").exit_code, 0);
+    // --allow-unsigned: the controller would refuse the unsigned one itself; here the agent's
+    // own refusal is what is tested.
+    EXPECT_EQ(
+        Ctl(port, "rollout create --image " + version + " --label ring=canary --allow-unsigned")
+            .exit_code,
+        0);
     WaitUntilSettled(port, ++rollout, 60);
     std::string error;
     for (int i = 0; i < 40 && error.empty(); ++i) {
@@ -602,6 +609,50 @@ TEST_F(AgentDaemonTest, KilledControllerAndKilledAgentBothRecover) {
       Agent({"status", dir_ / "disk.img", "--verify", "--json", "--state-dir", dir_ / "agent"});
   EXPECT_EQ(status.exit_code, 0) << status.out;
   EXPECT_EQ(Json(status.out)->getValue<std::string>("state"), "installed");
+}
+
+TEST_F(AgentDaemonTest, ASwitchedOffMachineIsSkippedAndServedWhenItComesBack) {
+  // Issue 12, item 13: a wave opened only when every machine of the earlier ones had finished, so
+  // one switched-off laptop stalled a rollout forever. pc-2's agent is killed (its machine
+  // "switched off"); rollout waves are 1 then 2 machines, and pc-2 sorts first, so it alone is
+  // the first wave.
+  MakeWindowsDisk(dir_ / "disk2.img", "--label gpt --fill-mb 20");
+  controller_flags_ = "--offline-after 2";
+  const int port = StartController();
+  ASSERT_GT(port, 0);
+  ASSERT_EQ(Publish(port, "1.0"), 0);
+  const std::string go = dir_ / "go";
+  agent_ = SpawnHeldAfterTheWrite(port, go);
+  auto laptop = Spawn(port, "pc-2", dir_ / "disk2.img", "laptop");
+  WaitUntilRegistered(port, "pc-1");
+  WaitUntilRegistered(port, "pc-2");
+  laptop->Kill();
+  auto created = Ctl(port, "rollout create --image 1.0 --all --waves 1,2 --machine-deadline 3s");
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  // pc-2 is offline, skipped past the deadline, and no longer holds up pc-1's wave.
+  const std::string pc1 = WaitForEvent(port, "pc-1", "write-image STATUS_SUCCEEDED");
+  ASSERT_NE(pc1.find("write-image STATUS_SUCCEEDED"), std::string::npos) << agent_->Log();
+  auto rollout = Json(Ctl(port, "rollout show 1 --json").out);
+  EXPECT_EQ(rollout->getObject("progress")->getValue<int>("skipped"), 1);
+  EXPECT_EQ(rollout->getObject("progress")->getValue<int>("failed"), 0);
+  auto list = Ctl(port, "machine list");
+  EXPECT_NE(list.out.find("offline"), std::string::npos) << list.out;
+  auto machine = Json(Ctl(port, "machine show pc-2 --json").out)->getObject("machine");
+  EXPECT_TRUE(machine->getValue<bool>("offline"));
+  EXPECT_EQ(Json(Ctl(port, "fleet summary --json").out)->getValue<int>("offline"), 1);
+  // pc-2 comes back while the rollout is open: it is still served.
+  laptop = Spawn(port, "pc-2", dir_ / "disk2.img", "laptop");
+  const std::string pc2 = WaitForEvent(port, "pc-2", "download STATUS_STARTED");
+  EXPECT_NE(pc2.find("download STATUS_STARTED"), std::string::npos) << laptop->Log();
+  std::ofstream(go).put('\n');
+  auto done = WaitForRollout(port, 90);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->getValue<std::string>("state"), "ROLLOUT_STATE_COMPLETED") << laptop->Log();
+  EXPECT_EQ(done->getObject("progress")->getValue<int>("succeeded"), 2);
+  EXPECT_EQ(done->getObject("progress")->getValue<int>("skipped"), 0);
+  EXPECT_FALSE(Json(Ctl(port, "machine show pc-2 --json").out)
+                   ->getObject("machine")
+                   ->getValue<bool>("offline"));
 }
 
 }  // namespace

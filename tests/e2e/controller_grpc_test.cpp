@@ -413,6 +413,7 @@ TEST_F(ControllerGrpcTest, AgentsGetAssignmentsDownloadWithResumeAndReport) {
     v1::CreateRolloutRequest request;
     request.mutable_spec()->set_image_version("1.0");
     (*request.mutable_spec()->mutable_selector()->mutable_labels())["site"] = "paris";
+    request.mutable_spec()->set_allow_unsigned(true);  // this test's image is unsigned
     ASSERT_TRUE(admin_->CreateRollout(&context, request, &created).ok());
     EXPECT_EQ(created.rollout().progress().targeted(), 2u);
   }

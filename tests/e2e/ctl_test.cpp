@@ -215,7 +215,12 @@ TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
     v1::RegisterResponse response;
     ASSERT_TRUE(agent(request.machine_id())->Register(&context, request, &response).ok());
   }
-  auto created = Ctl(controller, "rollout create --image 1.0 --all --waves 50%,100% --json");
+  // Unsigned images are refused unless asked for explicitly (agents would refuse them).
+  auto unsigned_refused = Ctl(controller, "rollout create --image 1.0 --all");
+  EXPECT_EQ(unsigned_refused.exit_code, 3) << unsigned_refused.err;
+  EXPECT_NE(unsigned_refused.err.find("not signed"), std::string::npos) << unsigned_refused.err;
+  auto created =
+      Ctl(controller, "rollout create --image 1.0 --all --waves 50%,100% --allow-unsigned --json");
   ASSERT_EQ(created.exit_code, 0) << created.err << created.out;
   const auto rollout_id = Json(created.out)->getObject("rollout")->getValue<std::string>("id");
   // Every machine calls in; the first wave's three get work, finish it and report; each report

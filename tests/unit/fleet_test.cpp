@@ -54,10 +54,9 @@ class FleetTest : public ::testing::Test {
       if (a && *a) given.emplace_back(m.id, **a);
     }
     for (const auto& [id, a] : given) {
-      std::vector<StepEvent> events = {
-          {1, "download", "started", 0, 0, "", ""},
-          {2, ok ? "done" : "write-image", ok ? "succeeded" : "failed", 0, 0, ok ? "" : "disk full",
-           ""}};
+      std::vector<StepEvent> events = {{1, "download", "started", 0, 0, "", ""},
+                                       {2, ok ? "done" : "write-image", ok ? "succeeded" : "failed",
+                                        0, 0, ok ? "" : "disk full", ""}};
       EXPECT_TRUE(fleet_->Report(id, a.attempt_id, events));
       if (ok) {
         EXPECT_TRUE(fleet_->Heartbeat(id, "", a.image.version, "idle", ""));
@@ -121,6 +120,7 @@ TEST_F(FleetTest, WavesReachEveryMachineAndTheRolloutCompletes) {
   ASSERT_TRUE(fleet_->PublishFromPath("1.0", *wims_ / "a.wim"));
   AddMachines(20, "prod");
   RolloutSpec spec{"1.0", {true, {}, {}}, {{true, 10}, {true, 50}, {true, 100}}};
+  spec.allow_unsigned = true;  // the test images are unsigned
   auto created = fleet_->CreateRollout(spec);
   ASSERT_TRUE(created) << created.error().message;
   EXPECT_EQ(created->rollout.wave_ends, (std::vector<uint32_t>{2, 10, 20}));
@@ -144,12 +144,15 @@ TEST_F(FleetTest, FailureThresholdHaltsThenResumeAbortAndRollback) {
   ASSERT_TRUE(fleet_->PublishFromPath("2.0", *wims_ / "b.wim"));
   AddMachines(10, "prod");
   RolloutSpec v1{"1.0", {true, {}, {}}, {}};
+  v1.allow_unsigned = true;  // the test images are unsigned
   auto first = fleet_->CreateRollout(v1);
   ASSERT_TRUE(first);
   Round(true);
   ASSERT_EQ(fleet_->Rollout(first->rollout.id)->rollout.state, RolloutState::kCompleted);
 
   RolloutSpec v2{"2.0", {true, {}, {}}, {{true, 20}, {true, 100}}};
+
+  v2.allow_unsigned = true;  // the test images are unsigned
   v2.failure_threshold_percent = 40;
   auto second = fleet_->CreateRollout(v2);
   ASSERT_TRUE(second);
@@ -169,6 +172,7 @@ TEST_F(FleetTest, FailureThresholdHaltsThenResumeAbortAndRollback) {
 
   // A third rollout to 2.0 that succeeds, then its rollback to 1.0 for the machines it changed.
   RolloutSpec again{"2.0", {false, {{"ring", "prod"}}, {}}, {}};
+  again.allow_unsigned = true;  // the test images are unsigned
   auto third = fleet_->CreateRollout(again);
   ASSERT_TRUE(third) << third.error().message;
   Round(true);
@@ -179,10 +183,90 @@ TEST_F(FleetTest, FailureThresholdHaltsThenResumeAbortAndRollback) {
   EXPECT_EQ(rollback->rollout.spec.selector.machine_ids.size(), 10u);
 }
 
+TEST_F(FleetTest, AResumedRolloutHandsOutWorkAgainAtOnce) {
+  // Issue 12, item 12: resume returned ok and the store said active, but heartbeats still saw the
+  // paused rollout in the cache until the controller restarted.
+  ASSERT_TRUE(fleet_->PublishFromPath("1.0", *wims_ / "a.wim"));
+  AddMachines(4, "prod");
+  RolloutSpec spec{"1.0", {true, {}, {}}, {{true, 50}, {true, 100}}};
+  spec.allow_unsigned = true;  // the test images are unsigned
+  auto created = fleet_->CreateRollout(spec);
+  ASSERT_TRUE(created) << created.error().message;
+  const uint64_t id = created->rollout.id;
+  ASSERT_TRUE(fleet_->Pause(id));
+  EXPECT_EQ(Round(true), 0) << "a paused rollout hands out nothing";
+  auto resumed = fleet_->Resume(id);
+  ASSERT_TRUE(resumed) << resumed.error().message;
+  EXPECT_EQ(resumed->rollout.state, RolloutState::kActive);
+  EXPECT_EQ(Round(true), 2) << "the first wave is handed out right after the resume";
+  EXPECT_EQ(Round(true), 2);
+  EXPECT_EQ(fleet_->Rollout(id)->rollout.state, RolloutState::kCompleted);
+}
+
+TEST_F(FleetTest, AResumedHaltedRolloutGoesOnPastTheFailuresItWasResumedWith) {
+  ASSERT_TRUE(fleet_->PublishFromPath("1.0", *wims_ / "a.wim"));
+  AddMachines(10, "prod");
+  RolloutSpec spec{"1.0", {true, {}, {}}, {{true, 20}, {true, 100}}};
+  spec.allow_unsigned = true;  // the test images are unsigned
+  spec.failure_threshold_percent = 40;
+  auto created = fleet_->CreateRollout(spec);
+  ASSERT_TRUE(created);
+  const uint64_t id = created->rollout.id;
+  EXPECT_EQ(Round(false), 2);  // both canaries fail
+  ASSERT_EQ(fleet_->Rollout(id)->rollout.state, RolloutState::kHalted);
+  auto resumed = fleet_->Resume(id);
+  ASSERT_TRUE(resumed) << resumed.error().message;
+  EXPECT_EQ(resumed->rollout.state, RolloutState::kActive)
+      << "the failures the operator resumed with do not halt it again";
+  EXPECT_EQ(Round(true), 8) << "the next wave opens";
+  auto done = fleet_->Rollout(id);
+  EXPECT_EQ(done->evaluation.failed, 2u);
+  EXPECT_EQ(done->evaluation.succeeded, 8u);
+}
+
+TEST_F(FleetTest, AnUnsignedImageIsRolledOutOnlyWhenAskedExplicitly) {
+  // Issue 12, item 15: every agent refuses an unsigned image, so such a rollout can only fail.
+  ASSERT_TRUE(fleet_->PublishFromPath("1.0", *wims_ / "a.wim"));
+  AddMachines(2, "lab");
+  RolloutSpec spec{"1.0", {true, {}, {}}, {}};
+  auto refused = fleet_->CreateRollout(spec);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  EXPECT_NE(refused.error().message.find("not signed"), std::string::npos);
+  EXPECT_TRUE(fleet_->Rollouts()->empty());
+  spec.allow_unsigned = true;
+  EXPECT_TRUE(fleet_->CreateRollout(spec));
+}
+
+TEST_F(FleetTest, ARolloutWhereMachinesFailedNeverReadsAsPlainSuccess) {
+  // Issue 12, item 14: the threshold defaulted to off, and a rollout where every machine failed
+  // ended "completed".
+  ASSERT_TRUE(fleet_->PublishFromPath("1.0", *wims_ / "a.wim"));
+  AddMachines(10, "prod");
+  RolloutSpec spec{"1.0", {true, {}, {}}, {}};
+  spec.allow_unsigned = true;
+  EXPECT_EQ(spec.failure_threshold_percent, kDefaultFailureThresholdPercent);
+  auto created = fleet_->CreateRollout(spec);
+  ASSERT_TRUE(created);
+  EXPECT_EQ(Round(false), 10);
+  EXPECT_EQ(fleet_->Rollout(created->rollout.id)->rollout.state, RolloutState::kHalted)
+      << "the default threshold halts it";
+  // With the threshold off, the rollout finishes, but not as plain success.
+  spec.failure_threshold_percent = 0;
+  ASSERT_TRUE(fleet_->Abort(created->rollout.id));
+  auto second = fleet_->CreateRollout(spec);
+  ASSERT_TRUE(second) << second.error().message;
+  Round(false);
+  auto done = fleet_->Rollout(second->rollout.id);
+  EXPECT_EQ(done->rollout.state, RolloutState::kCompletedWithFailures);
+  EXPECT_NE(done->rollout.message.find("10 failed"), std::string::npos) << done->rollout.message;
+}
+
 TEST_F(FleetTest, BadRolloutsAndAgentsAreRefused) {
   ASSERT_TRUE(fleet_->PublishFromPath("1.0", *wims_ / "a.wim"));
   AddMachines(3, "lab");
   RolloutSpec spec{"9.9", {true, {}, {}}, {}};
+  spec.allow_unsigned = true;  // the test images are unsigned
   EXPECT_EQ(fleet_->CreateRollout(spec).error().code, ErrorCode::kNotFound);
   spec.image_version = "1.0";
   spec.waves = {{true, 50}, {true, 10}};

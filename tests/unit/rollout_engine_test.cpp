@@ -14,7 +14,7 @@ const TimePoint kT0 = TimePoint{} + std::chrono::hours(1000);
 std::vector<Member> Fleet(uint32_t n) {
   std::vector<Member> members;
   for (uint32_t i = 0; i < n; ++i)
-    members.push_back({"m" + std::to_string(i), i, MemberState::kPending, 0, {}});
+    members.push_back({"m" + std::to_string(i), i, MemberState::kPending, 0, {}, false, {}});
   return members;
 }
 
@@ -162,6 +162,7 @@ TEST(RolloutEngine, FailuresUnderTheThresholdComplete) {
 TEST(RolloutEngine, RetriesAreLimited) {
   RolloutSpec spec{"1.0", {true, {}, {}}, {}};
   spec.max_retries = 2;
+  spec.failure_threshold_percent = 0;
   auto members = Fleet(4);
   auto play = PlayRollout(spec, members, [](const Member& m) { return m.position != 0; });
   EXPECT_TRUE(play.last.completed);
@@ -203,13 +204,89 @@ TEST(RolloutEngine, PausedHaltedAbortedAndCompletedAssignNothing) {
 }
 
 TEST(RolloutEngine, StateNamesRoundTrip) {
-  for (auto s : {RolloutState::kActive, RolloutState::kPaused, RolloutState::kHalted,
-                 RolloutState::kCompleted, RolloutState::kAborted})
+  for (auto s :
+       {RolloutState::kActive, RolloutState::kPaused, RolloutState::kHalted,
+        RolloutState::kCompleted, RolloutState::kAborted, RolloutState::kCompletedWithFailures})
     EXPECT_EQ(ParseRolloutState(RolloutStateName(s)), s);
   for (auto s : {MemberState::kPending, MemberState::kAssigned, MemberState::kRunning,
                  MemberState::kSucceeded, MemberState::kFailed})
     EXPECT_EQ(ParseMemberState(MemberStateName(s)), s);
   EXPECT_FALSE(ParseRolloutState("bogus"));
+}
+
+// Issue 12, item 13: one switched-off machine stalled a rollout forever.
+TEST(RolloutEngine, AnOfflineMachineIsSkippedPastTheDeadlineAndStopsBlocking) {
+  RolloutSpec spec{"1.0", {true, {}, {}}, {Count(2), Count(4)}};
+  spec.machine_deadline = seconds(3600);
+  auto members = Fleet(4);
+  auto ends = WaveEnds(spec.waves, 4);
+  for (auto& m : members) m.last_seen = kT0;
+  // m0 finished; m1 was switched off at kT0 and never started.
+  members[0].state = MemberState::kSucceeded;
+  members[0].finished_at = kT0 + seconds(60);
+  const seconds offline_after(600);
+  auto at = [&](seconds t) {
+    return Evaluate(spec, ends, members, EvaluationContext{kT0 + t, kT0, offline_after, 0});
+  };
+  // Before the deadline the wave waits for it, offline or not.
+  auto waiting = at(seconds(1800));
+  EXPECT_EQ(waiting.open_wave, 0u);
+  EXPECT_TRUE(waiting.to_skip.empty());
+  // Past the deadline: skipped, and the next wave opens.
+  auto past = at(seconds(3600));
+  EXPECT_EQ(past.to_skip, std::vector<std::string>{"m1"});
+  EXPECT_EQ(past.open_wave, 1u);
+  // A machine that is online (it called in recently) is never skipped.
+  members[1].last_seen = kT0 + seconds(3500);
+  EXPECT_TRUE(at(seconds(3600)).to_skip.empty());
+  EXPECT_EQ(at(seconds(3600)).open_wave, 0u);
+  // Once skipped it counts as skipped, not pending or failed.
+  members[1].last_seen = kT0;
+  members[1].skipped = true;
+  auto skipped = at(seconds(3700));
+  EXPECT_EQ(skipped.skipped, 1u);
+  EXPECT_EQ(skipped.failed, 0u);
+  EXPECT_EQ(skipped.pending, 2u);
+  EXPECT_EQ(skipped.open_wave, 1u);
+  // It comes back: it is still served, and its being served does not close its wave again.
+  EXPECT_TRUE(ShouldAssign(spec, RolloutState::kActive, ends, skipped, members[1]));
+  members[1].state = MemberState::kAssigned;
+  members[1].attempts = 1;
+  auto back = at(seconds(3800));
+  EXPECT_EQ(back.open_wave, 1u);
+  EXPECT_EQ(back.in_progress, 1u);
+  EXPECT_EQ(back.skipped, 0u);
+  // The later wave's deadline runs from when that wave opened, not from the rollout's start.
+  members[2].last_seen = kT0;
+  members[3].last_seen = kT0;
+  EXPECT_TRUE(at(seconds(3700 + 1800)).to_skip.empty());
+  EXPECT_EQ(at(seconds(3600 + 3600)).to_skip, (std::vector<std::string>{"m2", "m3"}));
+}
+
+TEST(RolloutEngine, ADeadlineOfZeroNeverSkips) {
+  RolloutSpec spec{"1.0", {true, {}, {}}, {}};
+  spec.machine_deadline = seconds(0);
+  auto members = Fleet(2);
+  for (auto& m : members) m.last_seen = kT0;
+  auto e = Evaluate(spec, WaveEnds(spec.waves, 2), members,
+                    EvaluationContext{kT0 + seconds(1000000), kT0, seconds(600), 0});
+  EXPECT_TRUE(e.to_skip.empty());
+}
+
+TEST(RolloutEngine, AResumedHaltHaltsAgainOnlyForANewFailure) {
+  RolloutSpec spec{"1.0", {true, {}, {}}, {Count(2), Count(4)}};
+  spec.failure_threshold_percent = 40;
+  auto members = Fleet(4);
+  auto ends = WaveEnds(spec.waves, 4);
+  members[0].state = members[1].state = MemberState::kFailed;
+  members[0].attempts = members[1].attempts = 1;
+  EXPECT_TRUE(Evaluate(spec, ends, members, kT0).halt);
+  auto accepted = Evaluate(spec, ends, members, EvaluationContext{kT0, kT0, seconds(0), 2});
+  EXPECT_FALSE(accepted.halt);
+  EXPECT_EQ(accepted.open_wave, 1u);
+  members[2].state = MemberState::kFailed;
+  members[2].attempts = 1;
+  EXPECT_TRUE(Evaluate(spec, ends, members, EvaluationContext{kT0, kT0, seconds(0), 2}).halt);
 }
 
 }  // namespace

@@ -108,8 +108,7 @@ int BcdBootOnce(const BcdOptions& o) {
     result = "set";
   }
   if (o.json) {
-    std::cout << "{\n  \"disk\" : \"" << o.target << "\",\n  \"result\" : \"" << result
-              << "\",\n  \"loader_guid\" : \"" << loader.Text() << "\"\n}\n";
+    std::cout << BootOnceToJson(o.target, result, loader.Text()) << "\n";
   } else {
     std::cout << result << ": the next boot of " << o.target << " starts Lifeboat's entry "
               << loader.Text() << " once; the boot after it starts Windows as before\n";

@@ -179,6 +179,15 @@ std::string RefusalToJson(const Refusal& refusal, const std::string& disk) {
   return Stringify(o);
 }
 
+std::string BootOnceToJson(const std::string& disk, const std::string& result,
+                           const std::string& loader_guid) {
+  Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  o->set("disk", disk);
+  o->set("result", result);
+  o->set("loader_guid", loader_guid);
+  return Stringify(o);
+}
+
 std::string ErrorToJson(const Error& error) {
   Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
   o->set("result", std::string("error"));

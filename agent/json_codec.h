@@ -17,6 +17,9 @@ namespace lifeboat::agent {
 std::string DiskToJson(const partition::DiskModel& disk);
 std::string PlanToJson(const partition::Plan& plan);
 std::string RefusalToJson(const partition::Refusal& refusal, const std::string& disk);
+// `bcd boot-once --json`: {"disk", "result": "set"|"unchanged", "loader_guid"}.
+std::string BootOnceToJson(const std::string& disk, const std::string& result,
+                           const std::string& loader_guid);
 std::string ErrorToJson(const Error& error);
 // A prepare run's outcome: "unchanged", "prepared" or "resumed", with its steps.
 std::string PrepareResultToJson(const std::string& result, const partition::Plan& plan,

@@ -1,6 +1,7 @@
 #include "controller/http_api.h"
 
 #include <Poco/Exception.h>
+#include <Poco/JSON/Object.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
@@ -11,6 +12,7 @@
 #include <Poco/Net/NetSSL.h>
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
+#include <Poco/URI.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <sstream>
@@ -34,9 +36,15 @@ std::string Json(const google::protobuf::Message& m) {
   return out;
 }
 
-std::string Escape(const std::string& s) {
+// A Prometheus label value: backslash, double quote and line feed escaped, as its text format
+// requires.
+std::string LabelValue(const std::string& s) {
   std::string out;
   for (char c : s) {
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
@@ -57,9 +65,14 @@ void SendError(HTTPServerResponse& response, const Error& e) {
                 : e.code == ErrorCode::kUnauthenticated  ? HTTPResponse::HTTP_UNAUTHORIZED
                 : e.code == ErrorCode::kPermissionDenied ? HTTPResponse::HTTP_FORBIDDEN
                                                          : HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
-  Send(response, status, "application/json",
-       "{\"error\":{\"code\":\"" + std::string(ErrorCodeName(e.code)) + "\",\"message\":\"" +
-           Escape(e.message) + "\"}}\n");
+  Poco::JSON::Object::Ptr error = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  error->set("code", std::string(ErrorCodeName(e.code)));
+  error->set("message", e.message);
+  Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
+  body->set("error", error);
+  std::ostringstream text;
+  body->stringify(text);
+  Send(response, status, "application/json", text.str() + "\n");
 }
 
 class Handler : public Poco::Net::HTTPRequestHandler {
@@ -68,7 +81,9 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       : fleet_(fleet), metrics_(metrics), access_(access) {}
 
   void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
-    const std::string path = request.getURI().substr(0, request.getURI().find('?'));
+    // Percent-decoded, so that a machine id with a blank or any other byte can be asked for.
+    std::string path;
+    Poco::URI::decode(request.getURI().substr(0, request.getURI().find('?')), path);
     if (request.getMethod() != "GET") {
       Send(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "text/plain", "read-only: GET only\n");
       return;
@@ -148,11 +163,12 @@ std::string MetricsText(Fleet& fleet, const RpcMetrics& metrics) {
     out << "# HELP lifeboat_machines Machines known to the controller, by agent state.\n"
         << "# TYPE lifeboat_machines gauge\n";
     for (const auto& [state, n] : s->by_state)
-      out << "lifeboat_machines{state=\"" << state << "\"} " << n << "\n";
+      out << "lifeboat_machines{state=\"" << LabelValue(state) << "\"} " << n << "\n";
     out << "# HELP lifeboat_machines_by_version Machines by installed recovery image version.\n"
         << "# TYPE lifeboat_machines_by_version gauge\n";
     for (const auto& [version, n] : s->by_version)
-      out << "lifeboat_machines_by_version{version=\"" << Escape(version) << "\"} " << n << "\n";
+      out << "lifeboat_machines_by_version{version=\"" << LabelValue(version) << "\"} " << n
+          << "\n";
     out << "# HELP lifeboat_machines_offline Machines silent for longer than offline_after.\n"
         << "# TYPE lifeboat_machines_offline gauge\n"
         << "lifeboat_machines_offline " << s->offline << "\n";

@@ -1,5 +1,6 @@
 // lifeboatctl: the operator's command line over gRPC (AdminService). Tables for people, --json
 // (protobuf's JSON form of the response) for tools. Exit codes are in docs/lifeboatctl.md.
+#include <Poco/JSON/Object.h>
 #include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/create_channel.h>
@@ -128,14 +129,21 @@ int ExitFor(const grpc::Status& s) {
   }
 }
 
+// JSON text of an object, through Poco's JSON (escapes every control character).
+std::string JsonText(const Poco::JSON::Object::Ptr& object) {
+  std::ostringstream out;
+  object->stringify(out);
+  return out.str();
+}
+
 int Fail(const grpc::Status& s, bool json) {
   if (json) {
-    std::cout << "{\"error\":{\"code\":" << static_cast<int>(s.error_code()) << ",\"message\":\"";
-    for (char c : s.error_message()) {
-      if (c == '"' || c == '\\') std::cout << '\\';
-      std::cout << c;
-    }
-    std::cout << "\"}}\n";
+    Poco::JSON::Object::Ptr error = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    error->set("code", static_cast<int>(s.error_code()));
+    error->set("message", s.error_message());
+    Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
+    out->set("error", error);
+    std::cout << JsonText(out) << "\n";
   } else {
     std::cerr << "lifeboatctl: " << s.error_message() << "\n";
   }
@@ -386,8 +394,11 @@ int KeyGenerate(const std::optional<std::string>& prefix, bool json) {
     return 1;
   }
   if (json) {
-    std::cout << "{\"key_id\":\"" << *id << "\",\"private_key\":\"" << private_path
-              << "\",\"public_key\":\"" << public_path << "\"}\n";
+    Poco::JSON::Object::Ptr out = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    out->set("key_id", *id);
+    out->set("private_key", private_path);
+    out->set("public_key", public_path);
+    std::cout << JsonText(out) << "\n";
   } else {
     std::cout << "key " << *id << "\n  private " << private_path
               << " (signs images: keep it secret)\n  public  " << public_path

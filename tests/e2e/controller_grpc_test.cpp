@@ -1,6 +1,7 @@
 // The controller's services over a real gRPC server on loopback: health and reflection, uploads
 // (good, wrong hash, not a WIM, duplicate, oversized), agents registering, heartbeating,
 // downloading with resume and reporting, rollouts and queries, and the status codes of bad input.
+#include <Poco/JSON/Parser.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
@@ -695,6 +696,14 @@ TEST(ControllerHttp, HealthMetricsAndJsonApi) {
   EXPECT_EQ(
       Sh("curl -s -o /dev/null -w '%{http_code}' " + auth + base + "/api/v1/machines/nobody").out,
       "404");
+  // An error naming an id with a newline, a quote and a backslash is still valid JSON.
+  auto odd = Sh("curl -s " + auth + base + "/api/v1/machines/a%0Ab%22c%5Cd%01");
+  Poco::JSON::Parser parser;
+  Poco::JSON::Object::Ptr parsed;
+  ASSERT_NO_THROW(parsed = parser.parse(odd.out).extract<Poco::JSON::Object::Ptr>()) << odd.out;
+  EXPECT_NE(parsed->getObject("error")->getValue<std::string>("message").find("a\nb\"c\\d\x01"),
+            std::string::npos)
+      << odd.out;
   EXPECT_EQ(
       Sh("curl -s -o /dev/null -w '%{http_code}' " + auth + base + "/api/v1/rollouts/abc").out,
       "400");

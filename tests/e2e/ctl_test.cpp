@@ -106,6 +106,15 @@ TEST_F(CtlTest, OperatorCommandsAndTheirExitCodes) {
   EXPECT_EQ(Ctl(controller, "rollout create --image 1.0 --all --waves 50%,10%").exit_code, 2);
   EXPECT_EQ(Ctl(controller, "rollout create --image 1.0 --all --waves abc").exit_code, 2);
   EXPECT_EQ(Ctl(controller, "rollout show 42").exit_code, 5);
+  // Issue 12, item 11: an error whose message holds a newline, a quote, a backslash and a control
+  // character is still valid JSON (the escaping was by hand, of two characters).
+  auto odd = Ctl(controller, "machine show $'pc\\n\"1\\\\\\t\\x01' --json");
+  EXPECT_EQ(odd.exit_code, 5) << odd.err;
+  Poco::JSON::Object::Ptr parsed;
+  ASSERT_NO_THROW(parsed = Json(odd.out)) << odd.out;
+  EXPECT_NE(parsed->getObject("error")->getValue<std::string>("message").find("pc\n\"1\\\t\x01"),
+            std::string::npos)
+      << odd.out;
   EXPECT_EQ(Ctl(controller, "rollout frobnicate 1").exit_code, 2);
   // No machine yet: a rollout has nothing to target.
   EXPECT_EQ(Ctl(controller, "rollout create --image 1.0 --all").exit_code, 3);

@@ -163,10 +163,7 @@ int Apply(const ApplyOptions& o) {
     if (o.events) std::cerr << EventLine(e) << std::endl;
   };
   if (!ValidVersion(o.version)) {
-    return Report({ErrorCode::kInvalidArgument,
-                   "--version '" + o.version +
-                       "' is not a version: use 1 to 64 letters, digits, '.', '_' or '-'"},
-                  json);
+    return Report({ErrorCode::kInvalidArgument, NotAName("--version", o.version)}, json);
   }
   ApplyReport report;
   report.disk = o.disk.disk;

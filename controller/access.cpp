@@ -83,9 +83,7 @@ Result<OperatorRecord> Access::Identify(const std::string& authorization) const 
 }
 
 Result<std::string> Access::AddOperator(const std::string& name, Role role) {
-  if (!ValidVersion(name))
-    return Fail(ErrorCode::kInvalidArgument,
-                "name: '" + name + "' is not 1 to 64 of letters, digits, '.', '_' or '-'");
+  if (!ValidVersion(name)) return Fail(ErrorCode::kInvalidArgument, NotAName("name", name));
   const std::string token = "lbo_" + RandomHex(32);
   if (auto r = store_.AddOperator({name, role, HashOf(token), ""}); !r)
     return std::unexpected(r.error());

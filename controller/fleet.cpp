@@ -158,9 +158,16 @@ Result<ImageRecord> Fleet::Adopt(const std::string& version, const std::string& 
                                  const std::optional<SignedBy>& signed_by, bool move) {
   auto checked = image::CheckImage(file);
   if (!checked) {
-    const Error& e = checked.error();
+    Error e = checked.error();
     if (e.code == ErrorCode::kNotFound) return std::unexpected(e);
-    return Fail(ErrorCode::kInvalidArgument, "image: not a usable recovery image: " + e.message);
+    // An upload is checked in a temporary file of the controller's that means nothing to the
+    // person who sent it: name what they sent instead.
+    if (move) {
+      for (size_t at = e.message.find(file); at != std::string::npos; at = e.message.find(file, at))
+        e.message.replace(at, file.size(), "the uploaded image");
+    }
+    return Fail(ErrorCode::kInvalidArgument,
+                "image: version " + version + " is not a usable recovery image: " + e.message);
   }
   if (signed_by) {
     if (auto r = CheckSignedBy(*signed_by, version, *checked); !r)
@@ -207,10 +214,8 @@ Result<ImageRecord> Fleet::Adopt(const std::string& version, const std::string& 
 
 Result<ImageRecord> Fleet::PublishFromPath(const std::string& version, const std::string& path,
                                            const std::optional<SignedBy>& signed_by) {
-  if (!ValidVersion(version)) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "version: '" + version + "' is not 1 to 64 of letters, digits, '.', '_' or '-'");
-  }
+  if (!ValidVersion(version))
+    return Fail(ErrorCode::kInvalidArgument, NotAName("version", version));
   auto existing = store_.FindImage(version);
   if (!existing) return std::unexpected(existing.error());
   if (*existing)
@@ -274,11 +279,8 @@ Result<ImageRecord> Fleet::Upload::Finish() {
 Result<std::unique_ptr<Fleet::Upload>> Fleet::StartUpload(
     const std::string& version, const std::string& sha256, uint64_t size,
     const std::optional<SignedBy>& signed_by) {
-  if (!ValidVersion(version)) {
-    return Fail(
-        ErrorCode::kInvalidArgument,
-        "header.version: '" + version + "' is not 1 to 64 of letters, digits, '.', '_' or '-'");
-  }
+  if (!ValidVersion(version))
+    return Fail(ErrorCode::kInvalidArgument, NotAName("header.version", version));
   if (sha256.size() != 64 || sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return Fail(ErrorCode::kInvalidArgument, "header.sha256: expected 64 lower-case hex digits");
   }

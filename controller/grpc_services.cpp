@@ -60,9 +60,7 @@ grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* context,
                                       v1::EnrollResponse* response) {
   const std::string& id = request->machine_id();
   auto status = [&]() -> grpc::Status {
-    if (!ValidVersion(id))
-      return {grpc::StatusCode::INVALID_ARGUMENT,
-              "machine_id: '" + id + "' is not 1 to 64 of letters, digits, '.', '_' or '-'"};
+    if (!ValidVersion(id)) return {grpc::StatusCode::INVALID_ARGUMENT, NotAName("machine_id", id)};
     if (access_.IsRevoked(id))
       return {grpc::StatusCode::PERMISSION_DENIED, "machine " + id + " is revoked"};
     // The certificate is made before the token is used, so a bad request wastes no token.
@@ -421,7 +419,11 @@ std::expected<OperatorRecord, grpc::Status> AdminServiceImpl::Caller(grpc::Serve
 void AdminServiceImpl::Record(grpc::ServerContext* context, const std::string& who,
                               const std::string& action, const std::string& target,
                               const grpc::Status& status) {
-  if (auto r = access_.Audit({0, "", who, action, target, status.ok() ? "ok" : "failed",
+  // The target echoes what the caller sent: kept to a readable length.
+  const std::string shown = target.size() > 200 ? target.substr(0, 200) + "... (" +
+                                                      std::to_string(target.size()) + " characters)"
+                                                : target;
+  if (auto r = access_.Audit({0, "", who, action, shown, status.ok() ? "ok" : "failed",
                               status.error_message(), context->peer()});
       !r)
     std::cerr << "lifeboat-controller: " << r.error().message << std::endl;
@@ -518,8 +520,7 @@ grpc::Status AdminServiceImpl::RevokeMachine(grpc::ServerContext* context,
   if (!caller) return caller.error();
   grpc::Status status = grpc::Status::OK;
   if (!ValidVersion(request->machine_id()))
-    status = {grpc::StatusCode::INVALID_ARGUMENT,
-              "machine_id: '" + request->machine_id() + "' is not a machine id"};
+    status = {grpc::StatusCode::INVALID_ARGUMENT, NotAName("machine_id", request->machine_id())};
   else if (auto r = access_.Revoke(request->machine_id(), caller->name); !r)
     status = ToStatus(r.error());
   Record(context, caller->name, "RevokeMachine", "machine " + request->machine_id(), status);

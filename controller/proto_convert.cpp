@@ -40,6 +40,11 @@ grpc::Status ToStatus(const Error& e) {
       code = grpc::StatusCode::INTERNAL;
       break;
   }
+  // gRPC sends the message in trailing metadata, whose size is limited (8 KiB by default): a
+  // longer one would turn into a metadata error that says nothing about the call.
+  constexpr size_t kMaxMessage = 4096;
+  if (e.message.size() > kMaxMessage)
+    return {code, e.message.substr(0, kMaxMessage) + "... (message cut short)"};
   return {code, e.message};
 }
 

@@ -23,6 +23,7 @@
 #include "common/ed25519.h"
 #include "common/image_manifest.h"
 #include "common/sha256.h"
+#include "common/version.h"
 #include "image/wim_file.h"
 #include "lifeboat/v1/admin_service.grpc.pb.h"
 
@@ -347,7 +348,11 @@ int PublishUpload(v1::AdminService::Stub& stub, const std::string& file, const s
   std::cerr << "\n";
   writer->WritesDone();
   grpc::Status status = writer->Finish();
-  if (!status.ok()) return Fail(status, json);
+  // The controller checked its own copy: say which of the operator's files it was about.
+  if (!status.ok())
+    return Fail(grpc::Status(status.error_code(), "publish " + file + " as version " + version +
+                                                      ": " + status.error_message()),
+                json);
   if (json) {
     std::cout << Json(response) << "\n";
   } else {
@@ -501,6 +506,15 @@ int main(int argc, char** argv) {
     if (!n) return std::nullopt;
     return *n;
   };
+
+  // Versions are checked here, before anything is sent: the controller would refuse them too,
+  // but an absurd one (100,000 characters) must be named as the field it is.
+  for (const char* option : {"--version", "--image"}) {
+    if (auto v = a.Value(option); v && !ValidVersion(*v)) return Usage(NotAName(option, *v));
+  }
+  if ((command == "image show" || command == "image retire") && rest.size() == 1 &&
+      !ValidVersion(rest[0]))
+    return Usage(NotAName("version", rest[0]));
 
   if (command == "image publish") {
     if (!need(1, "FILE")) return 2;

@@ -574,6 +574,24 @@ TEST_F(ControllerGrpcTest, BadRequestsGetStatusCodesNamingTheField) {
          return admin_->GetRollout(&context, request, &response);
        },
        grpc::StatusCode::NOT_FOUND, "id"},
+      // Issue 12, item 10: a 100,000-character version got a metadata-size error naming nothing.
+      {[this] {
+         grpc::ClientContext context;
+         v1::PublishImageFromPathRequest request;
+         request.set_version(std::string(100000, '7'));
+         request.set_path(*wims_ / "a.wim");
+         v1::PublishImageFromPathResponse response;
+         return admin_->PublishImageFromPath(&context, request, &response);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "version: '7777"},
+      {[this] {
+         grpc::ClientContext context;
+         v1::GetMachineRequest request;
+         request.set_id(std::string(100000, 'x'));
+         v1::GetMachineResponse response;
+         return admin_->GetMachine(&context, request, &response);
+       },
+       grpc::StatusCode::NOT_FOUND, "id: no machine xxx"},
       {[this] {
          grpc::ClientContext context;
          v1::GetMachineRequest request;

@@ -103,6 +103,19 @@ TEST_F(CtlTest, OperatorCommandsAndTheirExitCodes) {
   EXPECT_EQ(
       Ctl(controller, "image publish " + Quote(*wims_ / "a.wim") + " --version 1.0").exit_code, 3);
   EXPECT_EQ(Ctl(controller, "image show 9.9").exit_code, 5);
+  // Issue 12, item 10: errors name the user's input, not the server's temporary upload file.
+  ASSERT_EQ(Sh("head -c 300000 /dev/urandom > " + Quote(dir_ / "junk.wim")).exit_code, 0);
+  auto junk = Ctl(controller, "image publish " + Quote(dir_ / "junk.wim") + " --version 9.0");
+  EXPECT_EQ(junk.exit_code, 2) << junk.err;
+  EXPECT_NE(junk.err.find(dir_ / "junk.wim"), std::string::npos) << junk.err;
+  EXPECT_NE(junk.err.find("version 9.0"), std::string::npos) << junk.err;
+  EXPECT_EQ(junk.err.find("uploads/"), std::string::npos) << junk.err;
+  auto long_version = Ctl(controller, "image publish " + Quote(*wims_ / "a.wim") + " --version " +
+                                          std::string(100000, 'v'));
+  EXPECT_EQ(long_version.exit_code, 2) << long_version.err;
+  EXPECT_NE(long_version.err.find("--version: 'vvvv"), std::string::npos) << long_version.err;
+  EXPECT_NE(long_version.err.find("(100000 characters)"), std::string::npos) << long_version.err;
+  EXPECT_LT(long_version.err.size(), 1000u);
   EXPECT_EQ(Ctl(controller, "rollout create --image 1.0 --all --waves 50%,10%").exit_code, 2);
   EXPECT_EQ(Ctl(controller, "rollout create --image 1.0 --all --waves abc").exit_code, 2);
   EXPECT_EQ(Ctl(controller, "rollout show 42").exit_code, 5);

@@ -173,10 +173,20 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const std::string& path
   if (ec)
     return Fail(ErrorCode::kJournal,
                 "journal: cannot create " + folder.string() + ": " + ec.message());
-  return Guard("open", [&] {
+  try {
     auto session = OpenSqliteFile(path, kMigrations);
     return std::unique_ptr<JournalStore>(new JournalStore(std::move(session)));
-  });
+  } catch (const DamagedSqliteFile& e) {
+    return Fail(ErrorCode::kCorrupt,
+                "the journal " + path + " is damaged (" + e.message() +
+                    "); nothing was changed. It holds the partition-table and BCD backups of "
+                    "unfinished runs: keep a copy of it, then salvage it with 'sqlite3 " +
+                    path + " .recover | sqlite3 " + path +
+                    ".recovered' and move that in its place, or, "
+                    "when no run was interrupted, move it aside and run again");
+  } catch (const Poco::Exception& e) {
+    return Fail(ErrorCode::kJournal, "journal " + path + ": open: " + e.displayText());
+  }
 }
 
 Result<int64_t> JournalStore::BeginApply(const std::string& disk_id, const std::string& disk_path,

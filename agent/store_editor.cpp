@@ -40,6 +40,13 @@ class TempHive {
     return {};
   }
   [[nodiscard]] const std::string& path() const { return path_; }
+  // `message` without this private copy's name, which means nothing to anyone reading it.
+  [[nodiscard]] std::string Unnamed(std::string message) const {
+    for (size_t at = message.find(path_); !path_.empty() && at != std::string::npos;
+         at = message.find(path_, at))
+      message.replace(at, path_.size(), "the store");
+    return message;
+  }
   [[nodiscard]] std::vector<uint8_t> Bytes() const {
     std::ifstream in(path_, std::ios::binary);
     return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
@@ -57,7 +64,7 @@ Result<bcd::Store> ParseStore(const std::vector<uint8_t>& bytes) {
   TempHive temp(bytes);
   if (auto r = temp.Ready(); !r) return std::unexpected(r.error());
   auto hive = bcd::Hive::Open(temp.path(), false);
-  if (!hive) return std::unexpected(Error{ErrorCode::kCorrupt, hive.error().message});
+  if (!hive) return std::unexpected(Error{ErrorCode::kCorrupt, temp.Unnamed(hive.error().message)});
   return bcd::LoadStore(**hive);
 }
 
@@ -96,7 +103,7 @@ Result<std::vector<uint8_t>> EditStore(const std::vector<uint8_t>& bytes,
   if (auto r = temp.Ready(); !r) return std::unexpected(r.error());
   {
     auto hive = bcd::Hive::Open(temp.path(), true);
-    if (!hive) return std::unexpected(hive.error());
+    if (!hive) return std::unexpected(Error{hive.error().code, temp.Unnamed(hive.error().message)});
     if (auto r = bcd::SaveObjects(**hive, objects); !r) return std::unexpected(r.error());
     if (auto r = (*hive)->Commit(); !r) return std::unexpected(r.error());
   }

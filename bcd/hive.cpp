@@ -36,6 +36,14 @@ Result<HiveHeader> ReadHiveHeader(const std::vector<uint8_t>& bytes) {
   header.checksum_ok = sum == U32(bytes, 508);
   if (!header.checksum_ok)
     return Fail(ErrorCode::kCorrupt, "the hive's base block checksum is wrong");
+  // The base block says how many bytes of hive bins follow it: fewer in the file means a copy or
+  // a write that was cut short.
+  const uint64_t bins = U32(bytes, 40);
+  if (4096 + bins > bytes.size()) {
+    return Fail(ErrorCode::kCorrupt, "the hive is cut short: its base block announces " +
+                                         std::to_string(4096 + bins) + " bytes, the file holds " +
+                                         std::to_string(bytes.size()));
+  }
   return header;
 }
 

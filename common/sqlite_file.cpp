@@ -4,13 +4,53 @@
 
 namespace lifeboat {
 
+POCO_IMPLEMENT_EXCEPTION(DamagedSqliteFile, Poco::Data::DataException, "Damaged SQLite file")
+
+namespace {
+
+std::string QuickCheck(Poco::Data::Session& session) {
+  using Poco::Data::Keywords::into;
+  using Poco::Data::Keywords::now;
+  std::vector<std::string> rows;
+  try {
+    session << "PRAGMA quick_check(5)", into(rows), now;
+  } catch (const Poco::Exception& e) {
+    throw DamagedSqliteFile(e.displayText());
+  }
+  std::string text;
+  for (const auto& row : rows) text += (text.empty() ? "" : "; ") + row;
+  return text.empty() ? "no answer" : text;
+}
+
+}  // namespace
+
+std::string QuickCheckSqliteFile(const std::string& path) {
+  Poco::Data::SQLite::Connector::registerConnector();
+  try {
+    Poco::Data::Session session("SQLite", path);
+    return QuickCheck(session);
+  } catch (const DamagedSqliteFile&) {
+    throw;
+  } catch (const Poco::Exception& e) {
+    throw DamagedSqliteFile(e.displayText());
+  }
+}
+
 std::unique_ptr<Poco::Data::Session> OpenSqliteFile(const std::string& path,
                                                     const std::vector<std::string>& migrations) {
   using Poco::Data::Keywords::into;
   using Poco::Data::Keywords::now;
   Poco::Data::SQLite::Connector::registerConnector();
   auto session = std::make_unique<Poco::Data::Session>("SQLite", path);
-  *session << "PRAGMA journal_mode = WAL", now;
+  // A file that is not a database fails its first statement; one with damaged pages, only the
+  // quick_check below (calls would fail later, each with "database disk image is malformed").
+  try {
+    *session << "PRAGMA journal_mode = WAL", now;
+  } catch (const Poco::Exception& e) {
+    throw DamagedSqliteFile(e.displayText());
+  }
+  if (const std::string check = QuickCheck(*session); check != "ok")
+    throw DamagedSqliteFile("SQLite's quick_check found: " + check);
   *session << "PRAGMA synchronous = FULL", now;
   *session << "PRAGMA foreign_keys = ON", now;
   *session << "PRAGMA busy_timeout = 10000", now;

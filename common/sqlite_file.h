@@ -4,6 +4,7 @@
 // schema brought up to date by numbered migrations recorded in PRAGMA user_version.
 #pragma once
 
+#include <Poco/Data/DataException.h>
 #include <Poco/Data/Session.h>
 
 #include <memory>
@@ -12,6 +13,16 @@
 
 namespace lifeboat {
 
+// The file is not an SQLite database, or SQLite's quick_check finds it damaged. The message says
+// what SQLite found; the stores add the file and what to do.
+POCO_DECLARE_EXCEPTION(, DamagedSqliteFile, Poco::Data::DataException)
+
+// SQLite's quick_check of the file through a connection of its own (nothing cached): "ok", or
+// what is wrong (the first few problems). Throws DamagedSqliteFile when it is not a database.
+[[nodiscard]] std::string QuickCheckSqliteFile(const std::string& path);
+
+// Before any migration the file is checked (quick_check): a damaged one throws DamagedSqliteFile
+// rather than being used until a call touches its bad pages.
 // `migrations[i]` takes the schema from version i to i + 1 (semicolon-separated statements, no
 // semicolon inside one), each in its own transaction. Append; never edit a released one.
 // Throws Poco::Exception; the stores turn it into their own error.

@@ -781,6 +781,17 @@ Result<void> Fleet::BootRecoveryDone(const std::string& machine_id) {
   return {};
 }
 
+Result<void> Fleet::StoreHealth() {
+  if (auto answers = Summary(); !answers) return std::unexpected(answers.error());
+  std::lock_guard lock(health_mutex_);
+  const TimePoint now = Clock::now();
+  if (!health_checked_at_ || now - *health_checked_at_ >= std::chrono::seconds(5)) {
+    health_ = store_.CheckIntegrity();
+    health_checked_at_ = now;
+  }
+  return health_;
+}
+
 Result<FleetSummary> Fleet::Summary() {
   if (auto r = Flush(); !r) return std::unexpected(r.error());
   return store_.Summary(FormatTime(clock_() - offline_after_));

@@ -129,6 +129,9 @@ class Fleet {
   [[nodiscard]] std::chrono::seconds offline_after() const { return offline_after_; }
   [[nodiscard]] Result<MachineView> Machine(const std::string& id);
   [[nodiscard]] Result<FleetSummary> Summary();
+  // Whether the store is sound: it answers, and its file passes SQLite's quick_check (run at
+  // most every 5 seconds; the last answer is reused in between). kCorrupt, kJournal.
+  [[nodiscard]] Result<void> StoreHealth();
 
   // Help desk: the machine's next boot (only) should start Lifeboat. The request waits in the
   // store until the agent says it has set it. kNotFound.
@@ -174,6 +177,10 @@ class Fleet {
   bool loaded_ = false;
   std::map<uint64_t, OpenRollout> open_;
   std::unordered_map<std::string, uint64_t> rollout_of_;  // machine -> its open rollout
+
+  std::mutex health_mutex_;
+  std::optional<TimePoint> health_checked_at_;
+  Result<void> health_;
 
   std::mutex flush_mutex_;
   std::mutex heartbeat_mutex_;

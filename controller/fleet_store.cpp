@@ -198,6 +198,20 @@ std::optional<TimePoint> ParseTime(const std::string& text) {
          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
+namespace {
+
+// What a person does about a damaged store.
+std::string Damaged(const std::string& path, const std::string& what) {
+  return "the fleet store " + path + " is damaged (" + what +
+         "); the controller does not run on it. Stop the controller and keep a copy of the "
+         "data directory; then restore fleet.db from a backup, or salvage what SQLite can still "
+         "read: sqlite3 " +
+         path + " .recover | sqlite3 " + path + ".recovered, check it, and move it in place of " +
+         path + " (removing fleet.db-wal and fleet.db-shm)";
+}
+
+}  // namespace
+
 FleetStore::FleetStore(std::unique_ptr<Poco::Data::Session> session, const Dialect& dialect)
     : session_(std::move(session)), dialect_(dialect) {}
 FleetStore::~FleetStore() = default;
@@ -209,10 +223,26 @@ Result<std::unique_ptr<FleetStore>> FleetStore::OpenSqlite(const std::string& pa
   if (ec)
     return Fail(ErrorCode::kJournal,
                 "fleet store: cannot create " + folder.string() + ": " + ec.message());
-  return Guard("open", [&] {
+  try {
     auto session = OpenSqliteFile(path, Migrations(kSqlite));
-    return std::unique_ptr<FleetStore>(new FleetStore(std::move(session), kSqlite));
-  });
+    auto store = std::unique_ptr<FleetStore>(new FleetStore(std::move(session), kSqlite));
+    store->path_ = path;
+    return store;
+  } catch (const DamagedSqliteFile& e) {
+    return Fail(ErrorCode::kCorrupt, Damaged(path, e.message()));
+  } catch (const Poco::Exception& e) {
+    return Fail(ErrorCode::kJournal, "fleet store " + path + ": open: " + e.displayText());
+  }
+}
+
+Result<void> FleetStore::CheckIntegrity() {
+  try {
+    if (const std::string check = QuickCheckSqliteFile(path_); check != "ok")
+      return Fail(ErrorCode::kCorrupt, Damaged(path_, "SQLite's quick_check found: " + check));
+    return {};
+  } catch (const DamagedSqliteFile& e) {
+    return Fail(ErrorCode::kCorrupt, Damaged(path_, e.message()));
+  }
 }
 
 // ---- images ----

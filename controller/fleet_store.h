@@ -24,8 +24,12 @@ struct Dialect;
 
 class FleetStore {
  public:
-  // Opens or creates the SQLite database at `path` and migrates its schema. Errors: kJournal.
+  // Opens or creates the SQLite database at `path` and migrates its schema. Errors: kCorrupt
+  // (SQLite's quick_check finds the file damaged: the message names it and how to recover),
+  // kJournal.
   [[nodiscard]] static Result<std::unique_ptr<FleetStore>> OpenSqlite(const std::string& path);
+  // The file on disk checked again (quick_check, through a connection of its own). kCorrupt.
+  [[nodiscard]] Result<void> CheckIntegrity();
   ~FleetStore();
 
   // Images. AddImage: kAlreadyExists when the version is taken.
@@ -122,6 +126,7 @@ class FleetStore {
  private:
   FleetStore(std::unique_ptr<Poco::Data::Session> session, const Dialect& dialect);
   std::unique_ptr<Poco::Data::Session> session_;
+  std::string path_;
   const Dialect& dialect_;
   std::mutex mutex_;
 };

@@ -89,8 +89,12 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       return;
     }
     if (path == "/healthz") {
-      auto summary = fleet_.Summary();  // the store answers: healthy
-      if (!summary) return SendError(response, summary.error());
+      // Healthy when the store answers and its file is sound, not merely when we are up.
+      if (auto health = fleet_.StoreHealth(); !health) {
+        Send(response, HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "text/plain",
+             "unhealthy: " + health.error().message + "\n");
+        return;
+      }
       Send(response, HTTPResponse::HTTP_OK, "text/plain", "ok\n");
       return;
     }

@@ -164,3 +164,52 @@ TEST_F(UnsafeTableTest, AbsurdSizesChangeNothing) {
 
 }  // namespace
 }  // namespace lifeboat::test
+
+namespace lifeboat::test {
+namespace {
+
+// Item 8: messages say what is wrong where the user can act on it.
+TEST_F(UnsafeTableTest, ADamagedJournalAndACutShortStoreAreNamed) {
+  TempDir dir;
+  const std::string disk = dir / "disk.img";
+  MakeWindowsDisk(disk, "--label gpt --fill-mb 20");
+  const std::string before = ImageChecksum(disk);
+  // A journal that is not a database.
+  const std::string state = dir / "state";
+  ASSERT_EQ(Sh("mkdir -p " + Quote(state) + " && head -c 20000 /dev/urandom > " +
+               Quote(state + "/journal.db"))
+                .exit_code,
+            0);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"apply", disk, "--image", *wims_ / "good.wim", "--version", "1",
+                                 "--state-dir", state},
+        {"disk", "prepare", disk, "--state-dir", state}}) {
+    auto r = Agent(args);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("the journal " + state + "/journal.db is damaged"), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find(".recover"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(ImageChecksum(disk), before);
+  // A BCD store cut short (a copy that stopped half-way): named by its place on the disk, with
+  // what is wrong, not by the agent's private temporary copy.
+  const uint64_t esp = Sfdisk(disk).partitions.at(0).start * 512;
+  const std::string image = disk + "@@" + std::to_string(esp);
+  ASSERT_EQ(Sh("mcopy -o -i " + Quote(image) + " ::/EFI/Microsoft/Boot/BCD " + Quote(dir / "bcd") +
+               " && head -c 5000 " + Quote(dir / "bcd") + " > " + Quote(dir / "bcd.cut") +
+               " && mcopy -o -i " + Quote(image) + " " + Quote(dir / "bcd.cut") +
+               " ::/EFI/Microsoft/Boot/BCD")
+                .exit_code,
+            0);
+  const std::string cut = ImageChecksum(disk);
+  auto r = Agent({"apply", disk, "--image", *wims_ / "good.wim", "--version", "1", "--state-dir",
+                  dir / "state2"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("\\EFI\\Microsoft\\Boot\\BCD on partition 1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cut short"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("/tmp/"), std::string::npos) << r.err;
+  EXPECT_EQ(ImageChecksum(disk), cut);
+}
+
+}  // namespace
+}  // namespace lifeboat::test

@@ -274,5 +274,14 @@ TEST(BcdHeader, ReadsSequenceNumbersAndChecksum) {
   EXPECT_FALSE(ReadHiveHeader(std::vector<uint8_t>(100, 0)));
 }
 
+TEST(BcdHeader, AHiveCutShortIsNamedAsSuch) {
+  std::ifstream in(kFixtures + "pybcd_BCDvm", std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+  bytes.resize(bytes.size() - 4096);
+  auto header = ReadHiveHeader(bytes);
+  ASSERT_FALSE(header);
+  EXPECT_NE(header.error().message.find("cut short"), std::string::npos) << header.error().message;
+}
+
 }  // namespace
 }  // namespace lifeboat::bcd

@@ -238,8 +238,13 @@ int Apply(const ApplyOptions& o) {
     return spec;
   };
 
+  // A prepare run an earlier apply left unfinished is resumed from its saved plan: the disk is
+  // between two layouts, and Lifeboat's partition may exist but not be formatted yet.
+  auto unfinished = j.UnfinishedRun(model->disk_id);
+  if (!unfinished) return Report(unfinished.error(), json);
+
   // Already there? Same version, same bytes, entry intact, nothing else left: unchanged.
-  if (const Partition* existing = model->WithRole(Role::kLifeboat)) {
+  if (const Partition* existing = model->WithRole(Role::kLifeboat); existing && !*unfinished) {
     report.partition_number = existing->number;
     auto volume = RecoveryVolume::Open(o.disk.disk, *model, *existing, false);
     if (!volume) return Report(volume.error(), json);
@@ -289,10 +294,8 @@ int Apply(const ApplyOptions& o) {
   if (const Partition* existing = model->WithRole(Role::kLifeboat); existing && !prepare.size)
     prepare.size = std::max(ToBytes(existing->size, model->sector_size),
                             MinimumRecoverySize(prepare.image_size));
-  // Every size and the layout are checked before a run is begun in the journal. A run an earlier
-  // apply left unfinished resumes its saved plan instead: the disk is between two layouts then.
-  auto unfinished = j.UnfinishedRun(model->disk_id);
-  if (!unfinished) return Report(unfinished.error(), json);
+  // Every size and the layout are checked before a run is begun in the journal; an unfinished
+  // run resumes its saved plan instead.
   std::optional<Plan> plan;
   if (!*unfinished || o.disk.dry_run) {
     auto made = MakePlan(*model, PolicyFrom(prepare));

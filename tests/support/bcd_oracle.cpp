@@ -1,5 +1,9 @@
 #include "tests/support/bcd_oracle.h"
 
+#include <Poco/Base64Decoder.h>
+
+#include <cctype>
+#include <cstdio>
 #include <regex>
 #include <sstream>
 
@@ -64,6 +68,49 @@ bool CopyStoreIn(const std::string& disk, const std::string& file) {
   return WithLoop(disk, p.offset, p.size, true,
                   "ntfscp -f $dev " + Quote(file) + " /Boot/BCD >/dev/null")
              .exit_code == 0;
+}
+
+std::string NormalizedStore(const std::string& store, const std::string& placeholder_guid) {
+  auto r = Sh("hivexml " + Quote(store));
+  if (r.exit_code != 0) return "hivexml failed: " + r.err;
+  std::string xml = std::regex_replace(r.out, std::regex("<byte_runs>.*?</byte_runs>"), "");
+  xml = std::regex_replace(xml, std::regex("<mtime>.*?</mtime>"), "");
+  // Binary values to hex, so that byte sequences can be found.
+  std::string out;
+  const std::regex base64("encoding=\"base64\" (key=\"[^\"]*\" )?value=\"([^\"]*)\"");
+  std::sregex_iterator it(xml.begin(), xml.end(), base64), end;
+  size_t last = 0;
+  for (; it != end; ++it) {
+    const auto& m = *it;
+    out += xml.substr(last, static_cast<size_t>(m.position()) - last);
+    std::istringstream in(m[2].str());
+    Poco::Base64Decoder decoder(in);
+    std::string bytes((std::istreambuf_iterator<char>(decoder)), {});
+    std::string hex;
+    char two[3];
+    for (unsigned char c : bytes) {
+      std::snprintf(two, sizeof two, "%02x", c);
+      hex += two;
+    }
+    out += m[1].str() + "hex=\"" + hex + "\"";
+    last = static_cast<size_t>(m.position() + m.length());
+  }
+  out += xml.substr(last);
+  if (!placeholder_guid.empty()) {
+    // GUID text -> its 16 bytes as stored (the first three fields little-endian).
+    std::string g;
+    for (char c : placeholder_guid)
+      if (std::isxdigit(static_cast<unsigned char>(c)))
+        g += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (g.size() == 32) {
+      const std::string le = g.substr(6, 2) + g.substr(4, 2) + g.substr(2, 2) + g.substr(0, 2) +
+                             g.substr(10, 2) + g.substr(8, 2) + g.substr(14, 2) + g.substr(12, 2) +
+                             g.substr(16);
+      for (size_t at = out.find(le); at != std::string::npos; at = out.find(le, at))
+        out.replace(at, le.size(), "<partition>");
+    }
+  }
+  return out;
 }
 
 std::map<std::string, std::string> StoreObjects(const std::string& store) {

@@ -23,6 +23,10 @@ bool CopyStoreIn(const std::string& disk, const std::string& file);
 // Each object of a store as hivexml prints it (values, types, timestamps), without the byte
 // offsets hivex moves when it rewrites a hive: object GUID -> XML.
 std::map<std::string, std::string> StoreObjects(const std::string& store);
+// The whole store as hivexml decodes it, for comparing two stores: no byte offsets or modification
+// times, binary values as hex, and the partition GUID `placeholder_guid` (as stored, bytes_le)
+// written as "<partition>": a partition created by each run gets a GUID of its own.
+std::string NormalizedStore(const std::string& store, const std::string& placeholder_guid = "");
 // The "Element" value of an object's element as hivexsh prints it: "hex(3):01".
 std::string ElementValue(const std::string& store, const std::string& object,
                          const std::string& element);

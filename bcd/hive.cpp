@@ -116,14 +116,21 @@ Result<std::vector<RegValue>> Hive::Values(Node node) const {
     char* key = hivex_value_key(H(handle_), values[i]);
     v.name = key ? key : "";
     free(key);
-    hive_type type{};
+    // hivex stores the value's type as found in the hive, any 32-bit number; read as the enum
+    // hive_type, one outside its named values is undefined behaviour in C++ (found by fuzzing).
+    // So the bytes are taken as they are.
+    alignas(hive_type) unsigned char type_bytes[sizeof(hive_type)] = {};
     size_t length = 0;
-    char* data = hivex_value_value(H(handle_), values[i], &type, &length);
+    char* data =
+        hivex_value_value(H(handle_), values[i], reinterpret_cast<hive_type*>(type_bytes), &length);
     if (data == nullptr) {
       free(values);
       return Fail(ErrorCode::kCorrupt,
                   "read value " + v.name + " of " + Name(node) + ": " + ErrnoText());
     }
+    uint32_t type = 0;
+    static_assert(sizeof(hive_type) == sizeof(type));
+    std::memcpy(&type, type_bytes, sizeof type);
     v.type = type;
     v.data.assign(reinterpret_cast<uint8_t*>(data), reinterpret_cast<uint8_t*>(data) + length);
     free(data);
@@ -144,7 +151,9 @@ Result<void> Hive::SetValue(Node node, const RegValue& value) {
   hive_set_value v{};
   std::string key = value.name;
   v.key = key.data();
-  v.t = static_cast<hive_type>(value.type);
+  // Any 32-bit type read from a hive is written back as it was (see Values: no enum cast).
+  static_assert(sizeof(v.t) == sizeof(value.type));
+  std::memcpy(&v.t, &value.type, sizeof v.t);
   v.len = value.data.size();
   v.value = const_cast<char*>(reinterpret_cast<const char*>(value.data.data()));
   if (hivex_node_set_value(H(handle_), node, &v, 0) != 0) {

@@ -283,5 +283,21 @@ TEST(BcdHeader, AHiveCutShortIsNamedAsSuch) {
   EXPECT_NE(header.error().message.find("cut short"), std::string::npos) << header.error().message;
 }
 
+// Found by fuzzing (tests/fixtures/fuzz/README.md): a value whose registry type is no named
+// hive_type was read through that enum, which is undefined behaviour.
+TEST(BcdDecode, AValueOfAnUnknownRegistryTypeIsKeptAsItIs) {
+  auto hive = Hive::Open(
+      std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/fuzz/bcd-value-type-262144", false);
+  ASSERT_TRUE(hive) << hive.error().message;
+  auto store = LoadStore(**hive);
+  ASSERT_TRUE(store) << store.error().message;
+  auto id = Guid::Parse("{0ce4991b-e6b3-4b16-b23c-5e0d9250e5d9}");
+  ASSERT_TRUE(id);
+  const Object* object = store->Find(*id);
+  ASSERT_NE(object, nullptr);
+  EXPECT_EQ(object->elements.at(0x16000020).type, 262144u);
+  EXPECT_EQ(object->elements.at(0x16000020).data, std::vector<uint8_t>{1});
+}
+
 }  // namespace
 }  // namespace lifeboat::bcd

@@ -509,6 +509,7 @@ Result<uint64_t> Fleet::Report(const std::string& machine_id, uint64_t attempt_i
   auto at = r.index.find(machine_id);
   if (at == r.index.end()) return result->highest_sequence;
   MemberRecord& me = r.members[at->second];
+  me.member.last_seen = clock_();  // reporting is a contact too
   if (me.last_attempt_id != attempt_id) return result->highest_sequence;  // an old attempt
   auto state = ParseMemberState(result->attempt_state);
   if (state && *state != me.member.state) {

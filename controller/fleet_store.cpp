@@ -816,6 +816,10 @@ Result<FleetStore::EventsResult> FleetStore::AddEvents(uint64_t attempt_id,
       if (max_sequence.empty())
         throw Poco::NotFoundException("attempt " + std::to_string(attempt_id));
       Int64 highest = max_sequence[0];
+      // A machine that reports is online, even while an apply keeps it from heartbeating.
+      *session_ << (std::string("UPDATE machines SET last_seen = ") + dialect_.now +
+                    " WHERE id = ?"),
+          use(machine[0]), now;
       for (const auto& e : events) {
         if (static_cast<Int64>(e.sequence) <= highest) continue;  // already stored: a retry
         Int64 seq = static_cast<Int64>(e.sequence), done = static_cast<Int64>(e.bytes_done),

@@ -119,7 +119,7 @@ std::expected<Plan, Refusal> MakePlan(const DiskModel& d, const PlanPolicy& poli
   const Bytes disk_size{d.total.count > UINT64_MAX / ss ? UINT64_MAX : d.total.count * ss};
   if (policy.image_size && *policy.image_size >= disk_size) {
     return Refuse(RefusalReason::kNotEnoughSpace,
-                  d.path + ": an image of " + HumanSize(*policy.image_size) +
+                  d.path + ": not enough room: an image of " + HumanSize(*policy.image_size) +
                       " cannot fit on a disk of " + HumanSize(disk_size));
   }
   const Bytes minimum = MinimumRecoverySize(policy.image_size);
@@ -134,9 +134,9 @@ std::expected<Plan, Refusal> MakePlan(const DiskModel& d, const PlanPolicy& poli
   }
   if (policy.recovery_size >= disk_size) {
     return Refuse(RefusalReason::kNotEnoughSpace,
-                  d.path + ": a recovery partition of " + HumanSize(policy.recovery_size) +
-                      " does not fit on a disk of " + HumanSize(disk_size) +
-                      "; ask for a smaller --size");
+                  d.path + ": not enough room: a recovery partition of " +
+                      HumanSize(policy.recovery_size) + " does not fit on a disk of " +
+                      HumanSize(disk_size) + "; ask for a smaller --size");
   }
   if (policy.shrink_margin && *policy.shrink_margin >= disk_size) {
     return Refuse(RefusalReason::kInvalidPolicy,

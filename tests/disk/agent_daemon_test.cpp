@@ -350,11 +350,12 @@ TEST_F(AgentDaemonTest, ImagesNotSignedByATrustedKeyAreRefusedBeforeAnyDownload)
   int rollout = 0;
   auto refused = [&](const std::string& version) {
     // --allow-unsigned: the controller would refuse the unsigned one itself; here the agent's
-    // own refusal is what is tested.
-    EXPECT_EQ(
-        Ctl(port, "rollout create --image " + version + " --label ring=canary --allow-unsigned")
-            .exit_code,
-        0);
+    // own refusal is what is tested. --failure-threshold 0: each rollout then ends (completed
+    // with failures) instead of halting, which would keep the machine in it.
+    EXPECT_EQ(Ctl(port, "rollout create --image " + version +
+                            " --label ring=canary --allow-unsigned --failure-threshold 0")
+                  .exit_code,
+              0);
     WaitUntilSettled(port, ++rollout, 60);
     std::string error;
     for (int i = 0; i < 40 && error.empty(); ++i) {
@@ -617,7 +618,7 @@ TEST_F(AgentDaemonTest, ASwitchedOffMachineIsSkippedAndServedWhenItComesBack) {
   // "switched off"); rollout waves are 1 then 2 machines, and pc-2 sorts first, so it alone is
   // the first wave.
   MakeWindowsDisk(dir_ / "disk2.img", "--label gpt --fill-mb 20");
-  controller_flags_ = "--offline-after 2";
+  controller_flags_ = "--offline-after 3";
   const int port = StartController();
   ASSERT_GT(port, 0);
   ASSERT_EQ(Publish(port, "1.0"), 0);
@@ -639,7 +640,8 @@ TEST_F(AgentDaemonTest, ASwitchedOffMachineIsSkippedAndServedWhenItComesBack) {
   EXPECT_NE(list.out.find("offline"), std::string::npos) << list.out;
   auto machine = Json(Ctl(port, "machine show pc-2 --json").out)->getObject("machine");
   EXPECT_TRUE(machine->getValue<bool>("offline"));
-  EXPECT_EQ(Json(Ctl(port, "fleet summary --json").out)->getValue<int>("offline"), 1);
+  // pc-1 may count as well: held after its write it makes no contact at all.
+  EXPECT_GE(Json(Ctl(port, "fleet summary --json").out)->getValue<int>("offline"), 1);
   // pc-2 comes back while the rollout is open: it is still served.
   laptop = Spawn(port, "pc-2", dir_ / "disk2.img", "laptop");
   const std::string pc2 = WaitForEvent(port, "pc-2", "download STATUS_STARTED");

@@ -1,0 +1,30 @@
+// Found by fuzzing (tests/fixtures/fuzz/README.md): a 2 KB WIM whose header announced XML data far
+// beyond the file made wimlib allocate 13 GB. The header is now checked against the file first.
+#include <gtest/gtest.h>
+
+#include "image/wim_file.h"
+#include "tests/support/test_support.h"
+
+namespace lifeboat::image {
+namespace {
+
+TEST(WimHeader, ResourcesBeyondTheFileAreRefusedBeforeWimlibReadsThem) {
+  auto r = CheckImage(std::string(LIFEBOAT_SOURCE_DIR) +
+                      "/tests/fixtures/fuzz/wim-xml-size-beyond-file");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kCorrupt);
+  EXPECT_NE(r.error().message.find("places the XML data"), std::string::npos) << r.error().message;
+}
+
+TEST(WimHeader, ARealImagePassesTheHeaderCheck) {
+  test::TempDir dir;
+  auto made =
+      test::Sh(test::Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") +
+               " " + test::Quote(dir / "a.wim") + " --size-mb 1");
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  auto r = CheckImage(dir / "a.wim");
+  EXPECT_TRUE(r) << r.error().message;
+}
+
+}  // namespace
+}  // namespace lifeboat::image

@@ -139,7 +139,8 @@ namespace {
 // The WIM header's resource headers, checked against the file before wimlib reads them: wimlib
 // allocates what they announce (fuzzing found a 13 GB allocation for a 2 KB file), so a crafted or
 // damaged header could exhaust the memory of an agent or the controller. Each resource must lie
-// inside the file, and the XML data (a few KiB in any real image) may expand to at most 64 MiB.
+// inside the file and expand plausibly, and the XML data (a few KiB in any real image) to at most
+// 64 MiB.
 Result<void> CheckWimHeader(const std::string& path, uint64_t file_size) {
   unsigned char h[208];
   std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -165,6 +166,14 @@ Result<void> CheckWimHeader(const std::string& path, uint64_t file_size) {
                                            " at bytes " + std::to_string(offset) + "+" +
                                            std::to_string(stored) + ", beyond the file's " +
                                            std::to_string(file_size) + " bytes");
+    }
+    // An uncompressed resource is its own size; a compressed one (flag 0x04) expands, but
+    // metadata never by more than 256 times.
+    const bool compressed = (h[r.at + 7] & 0x04) != 0;
+    if ((!compressed && original != stored) || (compressed && original / 256 > stored)) {
+      return Fail(ErrorCode::kCorrupt, path + " is damaged: its header says the " + r.name +
+                                           " expands from " + std::to_string(stored) + " to " +
+                                           std::to_string(original) + " bytes");
     }
     if (r.at == 0x48 && original > (64ULL << 20)) {
       return Fail(ErrorCode::kCorrupt, path + " is damaged: its header announces " +

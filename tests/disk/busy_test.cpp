@@ -16,10 +16,7 @@ TEST_P(BusyTest, AMountedWindowsVolumeMakesTheDiskBusy) {
   TempDir dir;
   const std::string disk = dir / "disk.img";
   MakeWindowsDisk(disk, "--label gpt --fill-mb 20");
-  ASSERT_EQ(Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
-               Quote(dir / "good.wim") + " --size-mb 4")
-                .exit_code,
-            0);
+  MakeTestWim(dir / "good.wim", "--size-mb 4");
   const SfPartition windows = Sfdisk(disk).partitions.at(2);
   const std::string mount_point = dir / "mounted windows";  // a blank, escaped in mountinfo
   auto loop = Sh("losetup --find --show --offset " + std::to_string(windows.start * 512) +
@@ -62,10 +59,7 @@ TEST(LoopDevices, AKilledApplyLeavesNoneAttached) {
   TempDir dir;
   const std::string disk = dir / "disk.img";
   MakeWindowsDisk(disk, "--label gpt --fill-mb 20");
-  ASSERT_EQ(Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
-               Quote(dir / "good.wim") + " --size-mb 8")
-                .exit_code,
-            0);
+  MakeTestWim(dir / "good.wim", "--size-mb 8");
   ASSERT_EQ(LoopsOver(disk), "");
   // apply holds inside the image write (the recovery volume's loop device attached) until killed.
   const std::string hold =

@@ -81,9 +81,7 @@ class RandomKillTest : public ::testing::TestWithParam<KillPoint> {
   static void SetUpTestSuite() {
     dir_ = new TempDir;
     references_ = new std::map<std::string, FinalState>;
-    auto wim = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
-                  Quote(*dir_ / "image.wim") + " --size-mb 12");
-    ASSERT_EQ(wim.exit_code, 0) << wim.err;
+    MakeTestWim(*dir_ / "image.wim", "--size-mb 12");
     // 2 GiB disks with too little free space for a 512 MiB partition: Windows is shrunk and
     // WinRE moved down.
     for (const char* label : {"gpt", "mbr"}) {

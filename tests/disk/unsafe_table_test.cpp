@@ -20,9 +20,7 @@ class UnsafeTableTest : public ::testing::TestWithParam<UnsafeCase> {
  protected:
   static void SetUpTestSuite() {
     wims_ = new TempDir;
-    auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
-                Quote(*wims_ / "good.wim") + " --size-mb 4");
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    MakeTestWim(*wims_ / "good.wim", "--size-mb 4");
   }
   static void TearDownTestSuite() { delete wims_; }
   static TempDir* wims_;

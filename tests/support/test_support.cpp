@@ -71,6 +71,12 @@ SfTable Sfdisk(const std::string& disk) {
   return table;
 }
 
+void MakeTestWim(const std::string& path, const std::string& options) {
+  auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
+              Quote(path) + " " + options);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
 std::optional<SfPartition> Named(const SfTable& table, const std::string& name) {
   for (const auto& p : table.partitions)
     if (p.name == name) return p;

@@ -37,6 +37,8 @@ class TempDir {
 
 // tests/fixtures/make-windows-disk with the given options; fails the test if it fails.
 void MakeWindowsDisk(const std::string& path, const std::string& options);
+// tests/fixtures/make-test-wim with the given options; fails the test if it fails.
+void MakeTestWim(const std::string& path, const std::string& options);
 
 struct SfPartition {
   std::string node;

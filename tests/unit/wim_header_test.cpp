@@ -9,9 +9,9 @@ namespace lifeboat::image {
 namespace {
 
 TEST(WimHeader, ResourcesBeyondTheFileAreRefusedBeforeWimlibReadsThem) {
-  // Each made wimlib ask for gigabytes: 13 GB, 2.5 GB and 6.3 GB.
-  for (const char* name :
-       {"wim-xml-size-beyond-file", "wim-lookup-table-expands", "wim-image-count-788-million"}) {
+  // Each made wimlib ask for gigabytes: 13 GB, 2.5 GB, 6.3 GB and 3.5 GB.
+  for (const char* name : {"wim-xml-size-beyond-file", "wim-lookup-table-expands",
+                           "wim-image-count-788-million", "wim-integrity-table-of-size-0"}) {
     auto r = CheckImage(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/fuzz/" + name);
     ASSERT_FALSE(r) << name;
     EXPECT_EQ(r.error().code, ErrorCode::kCorrupt) << name;

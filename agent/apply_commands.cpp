@@ -1,19 +1,16 @@
-// Crash contract: every step is recorded in the journal before and after it acts and is
-// idempotent against what the disk holds, so running apply again after a kill converges. The
-// order is mark, write, verify, activate: the new image goes into its own folder, is read back
-// and hashed, gets its manifest, and only then does the boot entry switch to it; the previous
-// version is removed after the switch. The BCD store is copied into the journal before it is
-// replaced; a store left unreadable by a cut-short write is restored from that copy on the next
-// run.
+// `apply` gathers what is on the disk, plans (agent/apply_plan.h), prints the plan with
+// --dry-run, and otherwise journals it and runs it (agent/apply_executor.h). A run that was
+// killed is resumed by running apply again: it plans from what the disk then holds.
 #include "agent/apply_commands.h"
 
 #include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <functional>
 #include <iostream>
 
+#include "agent/apply_executor.h"
+#include "agent/apply_plan.h"
 #include "agent/boot_store.h"
 #include "agent/json_codec.h"
 #include "agent/recovery_volume.h"
@@ -44,91 +41,157 @@ void CrashPoint(const std::string& point) {
   }
 }
 
-bcd::Guid DerivedGuid(const std::string& disk_id, const std::string& role) {
-  Sha256 hash;
-  std::string seed = "lifeboat:" + role + ":" + disk_id;
-  hash.Update({reinterpret_cast<const uint8_t*>(seed.data()), seed.size()});
-  auto digest = hash.Digest();
-  return bcd::Guid::FromHash(digest);
+// Problems with the disk's boot store are refusals: the disk is in a state Lifeboat will not
+// change, and nothing was changed.
+bool IsRefusal(const Error& e) {
+  return e.code == ErrorCode::kNotFound || e.code == ErrorCode::kCorrupt ||
+         e.code == ErrorCode::kUnsupported || e.code == ErrorCode::kRefused;
 }
 
-// Problems with the disk's boot store or image are refusals: the disk is in a state Lifeboat will
-// not change, and nothing was changed.
-Error AsRefusal(const Error& e) {
-  if (e.code == ErrorCode::kNotFound || e.code == ErrorCode::kCorrupt ||
-      e.code == ErrorCode::kUnsupported)
-    return {ErrorCode::kRefused, e.message};
-  return e;
+int ApplyRefusalExit(const ApplyRefusal& r) {
+  if (r.partition_refusal) return RefusalExit(*r.partition_refusal);
+  return r.reason == ApplyRefusalReason::kImageUnsuitable ? kExitBadImage : kExitRefused;
 }
 
-// On MBR disks the store names partitions by byte offset: every partition a finished prepare
-// run moved must be followed by Windows' entries. Retargeting is idempotent (an entry already
-// at the new offset no longer matches the old one), so all finished runs can be replayed.
-Result<std::vector<bcd::PartitionMove>> MovesFromJournal(JournalStore& journal,
-                                                         const DiskModel& model,
-                                                         const bcd::PartitionRef& any_partition) {
-  std::vector<bcd::PartitionMove> moves;
-  if (model.label != LabelKind::kMbr) return moves;
-  auto plans = journal.CompletedPlans(model.disk_id);
-  if (!plans) return std::unexpected(plans.error());
-  for (const auto& json : *plans) {
-    auto plan = PlanFromJson(json);
-    if (!plan) return std::unexpected(plan.error());
-    for (const auto& step : plan->steps) {
-      if (const auto* move = std::get_if<MovePartitionStep>(&step)) {
-        bcd::PartitionMove m;
-        m.from.gpt = false;
-        m.from.signature = any_partition.signature;
-        m.from.offset = ToBytes(move->from, plan->sector_size).value;
-        m.to_offset = ToBytes(move->to, plan->sector_size).value;
-        moves.push_back(m);
-      }
+int ReportApplyRefusal(const ApplyRefusal& r, const std::string& disk, bool json) {
+  if (json) {
+    std::cout << ApplyRefusalToJson(r, disk) << "\n";
+  } else {
+    std::cerr << "lifeboat-agent: refused (" << ApplyRefusalName(r) << "): " << r.message
+              << "\nNothing was changed.\n";
+  }
+  return ApplyRefusalExit(r);
+}
+
+// The store as the plan needs it. A store an interrupted run left unreadable is restored from
+// that run's copy in the journal first (not with --dry-run, which changes nothing).
+Result<BootStoreState> GatherBootStore(const BootStoreFile& file, const DiskModel& model,
+                                       JournalStore& journal, bool dry_run,
+                                       const std::function<void(const std::string&)>& say) {
+  BootStoreState state;
+  state.location = file.location();
+  auto loaded = ReadStoreForEdit(file);
+  if (!loaded && !dry_run && loaded.error().code != ErrorCode::kIo) {
+    auto backup = journal.InterruptedBcdBackup(model.disk_id);
+    if (!backup) return std::unexpected(backup.error());
+    if (*backup) {
+      say("Restoring the BCD store from the journal: an earlier run stopped while writing it");
+      if (auto r = file.Write(**backup); !r) return std::unexpected(r.error());
+      loaded = ReadStoreForEdit(file);
     }
   }
-  return moves;
+  if (!loaded) {
+    if (!IsRefusal(loaded.error())) return std::unexpected(loaded.error());
+    state.problem = loaded.error();
+    return state;
+  }
+  state.store = loaded->store;
+  state.sha256 = Sha256Hex(loaded->bytes);
+  return state;
 }
 
-std::string Description(const image::ImageInfo& image, const std::string& version) {
-  std::string name = image.name.empty() ? "recovery image" : image.name;
-  return "Lifeboat " + version + " (" + name + ")";
+// The files on Lifeboat's partition as the plan needs them. boot.wim of the version being applied
+// is hashed only when its manifest names this image (the hash reads the whole file).
+Result<RecoveryVolumeState> GatherVolume(const std::string& disk, const DiskModel& model,
+                                         const Partition& partition, const ApplyRequest& request) {
+  auto volume = RecoveryVolume::Open(disk, model, partition, false);
+  if (!volume) return std::unexpected(volume.error());
+  RecoveryVolume& v = **volume;
+  RecoveryVolumeState state;
+  auto versions = v.Versions();
+  if (!versions) return std::unexpected(versions.error());
+  state.versions = *versions;
+  for (const auto& version : state.versions) {
+    auto size = v.WimSize(version);
+    if (!size) return std::unexpected(size.error());
+    if (*size) state.version_sizes[version] = Bytes{**size};
+  }
+  auto manifest = v.ReadManifest(request.version);
+  if (!manifest) return std::unexpected(manifest.error());
+  state.target_manifest = *manifest;
+  if (*manifest && (*manifest)->sha256 == request.image.sha256) {
+    if (auto hash = v.HashWim(request.version)) state.target_wim_sha256 = *hash;
+  }
+  auto free = v.FreeSpace();
+  if (!free) return std::unexpected(free.error());
+  state.free_space = *free;
+  if (auto r = v.Close(); !r) return std::unexpected(r.error());
+  return state;
 }
 
-StepEvent Event(const std::string& step, const std::string& status, const std::string& message = "",
-                uint64_t done = 0, uint64_t total = 0) {
-  StepEvent e;
-  e.step = step;
-  e.status = status;
-  e.message = message;
-  e.bytes_done = done;
-  e.bytes_total = total;
-  return e;
-}
+// The disk apply works on, open exclusively.
+class DiskApplyTarget : public ApplyTarget {
+ public:
+  DiskApplyTarget(std::string path, const DiskHandle& disk, JournalStore& journal,
+                  std::function<void(const std::string&)> say)
+      : path_(std::move(path)), disk_(disk), journal_(journal), say_(std::move(say)) {}
 
-struct StepRunner {
-  JournalStore& journal;
-  int64_t run;
-  ApplyReport& report;
-  std::function<void(const std::string&)> say;
-  std::function<void(const StepEvent&)> event;
-
-  // Runs one named step between its journal records and crash points.
-  Result<void> operator()(const std::string& name,
-                          const std::function<Result<std::string>()>& body) {
-    CrashPoint("apply:" + name + ":before");
-    if (auto r = journal.ApplyStepStarted(run, name); !r) return r;
-    event(Event(name, "started"));
-    auto outcome = body();
-    if (!outcome) {
-      event(Event(name, "failed", outcome.error().message));
-      return std::unexpected(outcome.error());
+  Result<std::string> PreparePartition(const PreparePartitionStep& step) override {
+    if (step.plan.NothingToDo()) return std::string("unchanged");
+    int64_t run = step.resume_run;
+    if (run == 0) {
+      auto begun = BeginPartitionRun(step.plan, journal_);
+      if (!begun) return std::unexpected(begun.error());
+      run = *begun;
+    } else {
+      say_("Resuming partition run " + std::to_string(run) + " from the journal");
     }
-    if (auto r = journal.ApplyStepDone(run, name, *outcome); !r) return r;
-    report.steps.push_back(name + ": " + *outcome);
-    say(name + ": " + *outcome);
-    event(Event(name, "succeeded", *outcome));
-    CrashPoint("apply:" + name + ":after");
+    auto done = RunPartitionPlan(step.plan, run, disk_, journal_, say_);
+    if (!done) return std::unexpected(done.error());
+    return std::string(step.resume_run ? "resumed" : "prepared");
+  }
+
+  Result<uint32_t> LifeboatPartitionNumber() override {
+    auto model = Model();
+    if (!model) return std::unexpected(model.error());
+    const Partition* lifeboat = model_->WithRole(Role::kLifeboat);
+    if (lifeboat == nullptr) {
+      return Fail(ErrorCode::kVerification,
+                  "Lifeboat's partition is not on the disk after prepare");
+    }
+    return lifeboat->number;
+  }
+
+  Result<std::unique_ptr<RecoveryFiles>> OpenRecoveryFiles() override {
+    auto model = Model();
+    if (!model) return std::unexpected(model.error());
+    const Partition* lifeboat = model_->WithRole(Role::kLifeboat);
+    if (lifeboat == nullptr)
+      return Fail(ErrorCode::kVerification, "Lifeboat's partition is not on the disk");
+    auto volume = RecoveryVolume::Open(path_, *model_, *lifeboat, true);
+    if (!volume) return std::unexpected(volume.error());
+    return std::unique_ptr<RecoveryFiles>(std::move(*volume));
+  }
+
+  Result<const BootStoreIo*> BootStore() override {
+    if (!store_) {
+      auto model = Model();
+      if (!model) return std::unexpected(model.error());
+      auto location = LocateBootStore(*model_);
+      if (!location) return std::unexpected(location.error());
+      store_.emplace(path_, *location);
+    }
+    return &*store_;
+  }
+
+  Result<void> Flush() override { return disk_.Flush(); }
+
+ private:
+  // The table as the partition plan left it, read once after it ran.
+  Result<void> Model() {
+    if (model_) return {};
+    auto model = ReadDisk(disk_);
+    if (!model) return std::unexpected(model.error());
+    model_ = *model;
     return {};
   }
+
+  std::string path_;
+  const DiskHandle& disk_;
+  JournalStore& journal_;
+  std::function<void(const std::string&)> say_;
+  std::optional<DiskModel> model_;
+  std::optional<BootStoreFile> store_;
 };
 
 void PrintApply(const ApplyReport& r) {
@@ -153,361 +216,151 @@ void PrintApply(const ApplyReport& r) {
             << r.link << "\n";
 }
 
-}  // namespace
-
-int Apply(const ApplyOptions& o) {
-  const bool json = o.disk.json;
-  auto say = [&](const std::string& line) { (json ? std::cerr : std::cout) << line << "\n"; };
-  // Flushed at once: whoever follows the events reads them while apply runs.
-  auto event = [&](const StepEvent& e) {
-    if (o.events) std::cerr << EventLine(e) << std::endl;
-  };
-  if (!ValidVersion(o.version)) {
-    return Report({ErrorCode::kInvalidArgument, NotAName("--version", o.version)}, json);
-  }
-  ApplyReport report;
-  report.disk = o.disk.disk;
-  report.version = o.version;
-  report.link = bcd::LinkPolicyName(o.link);
-
-  say("Checking image " + o.image);
-  auto image = image::CheckImage(o.image);
-  if (!image) return ReportImageError(image.error(), json);
-  report.image = *image;
-
-  auto disk = DiskHandle::Open(
-      o.disk.disk, o.disk.dry_run ? DiskHandle::Mode::kReadOnly : DiskHandle::Mode::kExclusive,
-      std::chrono::seconds(o.disk.lock_wait_seconds));
-  if (!disk) return Report(disk.error(), json);
-  auto model = ReadDisk(*disk);
-  if (!model) return Report(model.error(), json);
-  // Before anything reads the boot store or the recovery volume at offsets the table gives.
-  if (auto safe = RequireSafeLayout(*model); !safe) return Report(safe.error(), json);
-  auto location = LocateBootStore(*model);
-  if (!location) return Report(AsRefusal(location.error()), json);
-  report.firmware = image::FirmwareName(location->firmware);
-  report.store = location->Describe();
-  const std::string winload = image->WinloadFor(location->firmware);
-  if (winload.empty()) {
-    return ReportImageError(
-        {ErrorCode::kUnsupported,
-         o.image + " has no " +
-             (location->firmware == image::Firmware::kUefi ? "winload.efi" : "winload.exe") +
-             ", which this " + report.firmware + " machine's boot manager needs"},
-        json);
-  }
-  BootStoreFile store_file(o.disk.disk, *location);
-  auto journal = JournalStore::Open(o.disk.state_dir + "/journal.db");
-  if (!journal) return Report(journal.error(), json);
-  JournalStore& j = **journal;
-
-  // A store an interrupted run left unreadable is restored from that run's copy first.
-  auto loaded = ReadStoreForEdit(store_file);
-  if (!loaded && !o.disk.dry_run &&
-      (loaded.error().code == ErrorCode::kCorrupt || loaded.error().code == ErrorCode::kRefused ||
-       loaded.error().code == ErrorCode::kNotFound)) {
-    auto backup = j.InterruptedBcdBackup(model->disk_id);
-    if (!backup) return Report(backup.error(), json);
-    if (*backup) {
-      say("Restoring the BCD store from the journal: an earlier run stopped while writing it");
-      if (auto r = store_file.Write(**backup); !r) return Report(r.error(), json);
-      loaded = ReadStoreForEdit(store_file);
-    }
-  }
-  if (!loaded) return Report(AsRefusal(loaded.error()), json);
-
-  const bcd::Guid loader = LoaderGuid(model->disk_id);
-  const bcd::Guid options = OptionsGuid(model->disk_id);
-  report.loader_guid = loader.Text();
-  auto entry = bcd::FindEntry(loaded->store, loader, options);
-  if (entry && entry->device) report.previous_version = VersionOfWimPath(entry->device->path);
-  report.wim_path = WimPath(o.version);
-
-  auto spec_for = [&](const DiskModel& m, const Partition& p) -> Result<bcd::EntrySpec> {
-    auto ref = PartitionRefFor(m, p);
-    if (!ref) return std::unexpected(ref.error());
-    bcd::EntrySpec spec;
-    spec.loader = loader;
-    spec.options = options;
-    spec.partition = *ref;
-    spec.wim_path = WimPath(o.version);
-    spec.sdi_path = SdiPath(o.version);
-    spec.winload = winload;
-    spec.description = Description(*image, o.version);
-    spec.link = o.link;
-    return spec;
-  };
-
-  // A prepare run an earlier apply left unfinished is resumed from its saved plan: the disk is
-  // between two layouts, and Lifeboat's partition may exist but not be formatted yet.
-  auto unfinished = j.UnfinishedRun(model->disk_id);
-  if (!unfinished) return Report(unfinished.error(), json);
-
-  // Already there? Same version, same bytes, entry intact, nothing else left: unchanged.
-  if (const Partition* existing = model->WithRole(Role::kLifeboat); existing && !*unfinished) {
-    report.partition_number = existing->number;
-    auto volume = RecoveryVolume::Open(o.disk.disk, *model, *existing, false);
-    if (!volume) return Report(volume.error(), json);
-    auto manifest = (*volume)->ReadManifest(o.version);
-    if (!manifest) return Report(manifest.error(), json);
-    auto versions = (*volume)->Versions();
-    if (!versions) return Report(versions.error(), json);
-    if (*manifest && (*manifest)->sha256 != image->sha256) {
-      return Report(
-          {ErrorCode::kRefused, "version " + o.version + " is already on " + o.disk.disk +
-                                    " with a different image (SHA-256 " + (*manifest)->sha256 +
-                                    ", this one " + image->sha256 +
-                                    "); give the new image a new version. Nothing was changed"},
-          json);
-    }
-    auto spec = spec_for(*model, *existing);
-    if (!spec) return Report(spec.error(), json);
-    bool intact = *manifest && bcd::EntryIntact(loaded->store, *spec) &&
-                  *versions == std::vector<std::string>{o.version};
-    if (intact) {
-      // The bytes too: a damaged copy is rewritten, not reported as unchanged.
-      auto hash = (*volume)->HashWim(o.version);
-      intact = hash && *hash == image->sha256;
-    }
-    (void)(*volume)->Close();
-    if (intact) {
-      report.result = "unchanged";
-      report.partition_result = "unchanged";
-      if (auto r = j.RecordInstall({model->disk_id, o.disk.disk, o.version, image->sha256,
-                                    image->size.value, image->name, report.wim_path,
-                                    report.firmware, report.link, ""});
-          !r)
-        return Report(r.error(), json);
-      if (json)
-        std::cout << ApplyReportToJson(report) << "\n";
-      else
-        PrintApply(report);
-      return kExitOk;
-    }
-  }
-
-  DiskOptions prepare = o.disk;
-  if (!prepare.image_size) prepare.image_size = image->size;
-  // An existing Lifeboat partition is used as it is unless a size is asked for: whether the
-  // image fits is decided by the free space inside it (write-image).
-  // One too small to hold even this image alone is refused as too small (lifeboat-too-small).
-  if (const Partition* existing = model->WithRole(Role::kLifeboat); existing && !prepare.size)
-    prepare.size = std::max(ToBytes(existing->size, model->sector_size),
-                            MinimumRecoverySize(prepare.image_size));
-  // Every size and the layout are checked before a run is begun in the journal; an unfinished
-  // run resumes its saved plan instead.
-  std::optional<Plan> plan;
-  if (!*unfinished || o.disk.dry_run) {
-    auto made = MakePlan(*model, PolicyFrom(prepare));
-    if (!made) return Report(RefusalError(made.error()), json);
-    plan = *made;
-  }
-  if (o.disk.dry_run) {
-    report.result = "planned";
-    report.partition_result = plan->NothingToDo() ? "unchanged" : "planned";
-    for (const auto& step : plan->steps)
-      report.steps.push_back(DescribeStep(step, plan->sector_size));
-    report.steps.push_back("write " + HumanSize(image->size) + " to " + WimPath(o.version) +
-                           " and boot.sdi beside it on Lifeboat's partition; read both back and "
-                           "compare SHA-256");
-    report.steps.push_back("back up the BCD store " + report.store + " into the journal, then " +
-                           (entry ? "update" : "add") + " Lifeboat's boot entry " + loader.Text() +
-                           " (" + report.link + ")");
-    if (!report.previous_version.empty() && report.previous_version != o.version)
-      report.steps.push_back("remove version " + report.previous_version);
-    if (json)
-      std::cout << ApplyReportToJson(report) << "\n";
-    else
-      PrintApply(report);
-    return kExitOk;
-  }
-
-  auto run = j.BeginApply(model->disk_id, o.disk.disk, o.version, image->sha256);
-  if (!run) return Report(run.error(), json);
-  StepRunner step{j, *run, report, say, event};
-  auto fail = [&](const Error& e) {
-    (void)j.FinishApply(*run, false, "", e.message);
-    return Report(
-        e.Context("apply " + o.version + " to " + o.disk.disk + " (run " + std::to_string(*run) +
-                  " is in the journal; run apply again to resume)"),
-        json);
-  };
-
-  std::optional<Refusal> refused;
-  auto prepared = step("prepare-partition", [&]() -> Result<std::string> {
-    auto outcome = PrepareDisk(prepare, *disk, *model, j, say);
-    if (!outcome) return std::unexpected(outcome.error());
-    if (auto* refusal = std::get_if<Refusal>(&*outcome)) {
-      refused = *refusal;
-      return Fail(ErrorCode::kRefused,
-                  std::string(RefusalName(refusal->reason)) + ": " + refusal->message);
-    }
-    report.partition_result = std::get<PrepareOutcome>(*outcome).result;
-    return report.partition_result;
-  });
-  if (!prepared) {
-    if (refused) (void)j.FinishApply(*run, false, "", prepared.error().message);
-    if (refused) {
-      Error e = RefusalError(*refused);
-      e.message += ". Nothing was changed";
-      return Report(e, json);
-    }
-    return fail(prepared.error());
-  }
-
-  auto after = ReadDisk(*disk);
-  if (!after) return fail(after.error());
-  const Partition* lifeboat = after->WithRole(Role::kLifeboat);
-  if (lifeboat == nullptr) {
-    return fail(
-        {ErrorCode::kVerification, "Lifeboat's partition is not on the disk after prepare"});
-  }
-  report.partition_number = lifeboat->number;
-  auto spec = spec_for(*after, *lifeboat);
-  if (!spec) return fail(spec.error());
-  auto moves = MovesFromJournal(j, *after, spec->partition);
-  if (!moves) return fail(moves.error());
-  auto sdi = image::ReadImageFile(*image, image->boot_sdi);
-  if (!sdi) return fail(sdi.error());
-  const std::string sdi_sha256 = Sha256Hex(*sdi);
-
-  auto volume = RecoveryVolume::Open(o.disk.disk, *after, *lifeboat, true);
-  if (!volume) return fail(volume.error());
-  RecoveryVolume& v = **volume;
-  bool already_written = false;
-  auto written = step("write-image", [&]() -> Result<std::string> {
-    auto manifest = v.ReadManifest(o.version);
-    if (!manifest) return std::unexpected(manifest.error());
-    if (*manifest && (*manifest)->sha256 == image->sha256) {
-      auto hash = v.HashWim(o.version);
-      if (hash && *hash == image->sha256) {
-        already_written = true;
-        return std::string("already written");
-      }
-      say("the copy of " + o.version + " on disk does not match its manifest; writing it again");
-    }
-    const uint64_t needed = image->size.value + sdi->size() + 16 * kMiB.value;
-    auto free = v.FreeSpace();
-    if (!free) return std::unexpected(free.error());
-    if (free->value < needed) {
-      // Leftovers of versions no entry boots (an interrupted write, an old upgrade) go first.
-      auto versions = v.Versions();
-      if (!versions) return std::unexpected(versions.error());
-      for (const auto& old : *versions) {
-        if (old == report.previous_version) continue;
-        if (auto r = v.RemoveVersion(old); !r) return std::unexpected(r.error());
-      }
-      free = v.FreeSpace();
-      if (!free) return std::unexpected(free.error());
-    }
-    if (free->value < needed) {
-      return Fail(ErrorCode::kRefused,
-                  "Lifeboat's partition has " + HumanSize(*free) + " free and the image needs " +
-                      HumanSize(Bytes{needed}) +
-                      (report.previous_version.empty()
-                           ? std::string()
-                           : " beside the installed version " + report.previous_version +
-                                 ", which stays until a new one is verified"));
-    }
-    uint64_t chunk = 0, last_percent = 0, last_event_percent = 0;
-    auto progress = [&](uint64_t done) {
-      CrashPoint("apply:write-image:chunk:" + std::to_string(++chunk));
-      uint64_t percent = image->size.value ? done * 100 / image->size.value : 100;
-      if (!json && percent >= last_percent + 25) {
-        last_percent = percent;
-        say("  written " + std::to_string(percent) + "%");
-      }
-      if (percent >= last_event_percent + 5) {
-        last_event_percent = percent;
-        event(Event("write-image", "progress", "", done, image->size.value));
-      }
-      return true;
-    };
-    if (auto r = v.WriteVersion(o.version, *image, *sdi, progress); !r)
-      return std::unexpected(r.error());
-    return "wrote " + HumanSize(image->size) + " to " + WimPath(o.version);
-  });
-  if (!written) return fail(written.error());
-
-  auto verified = step("verify-image", [&]() -> Result<std::string> {
-    if (auto r = v.VerifyVersion(o.version, *image, sdi_sha256); !r)
-      return std::unexpected(r.error());
-    if (!already_written) {
-      Manifest m{o.version,   image->sha256,      image->size.value,  sdi_sha256,
-                 image->name, image->description, image->architecture};
-      if (auto r = v.WriteManifest(m); !r) return std::unexpected(r.error());
-    }
-    if (auto r = v.Close(); !r) return std::unexpected(r.error());
-    if (auto r = disk->Flush(); !r) return std::unexpected(r.error());
-    return "read back; SHA-256 " + image->sha256 + " matches";
-  });
-  if (!verified) return fail(verified.error());
-
-  auto edited = step("edit-bcd", [&]() -> Result<std::string> {
-    auto objects = bcd::PlanEntryEdit(loaded->store, *spec, *moves);
-    if (!objects) return std::unexpected(objects.error());
-    if (objects->empty()) return std::string("boot entry already points at " + o.version);
-    if (auto r = j.SaveBcdBackup(*run, after->disk_id, loaded->bytes); !r)
-      return std::unexpected(r.error());
-    CrashPoint("apply:edit-bcd:backed-up");
-    auto bytes = EditStore(loaded->bytes, *objects);
-    if (!bytes) return std::unexpected(bytes.error());
-    if (auto r = ReplaceStore(store_file, *bytes, loaded->bytes); !r)
-      return std::unexpected(r.error());
-    std::string changed;
-    for (const auto& object : *objects)
-      changed += (changed.empty() ? "" : ", ") + bcd::DisplayName(object.id);
-    return "saved " + changed + " in " + report.store;
-  });
-  if (!edited) return fail(edited.error());
-
-  auto checked = step("verify-bcd", [&]() -> Result<std::string> {
-    auto reread = ReadStoreForEdit(store_file);
-    if (!reread) return std::unexpected(reread.error());
-    if (!bcd::EntryIntact(reread->store, *spec)) {
-      if (auto r = store_file.Write(loaded->bytes); !r) return std::unexpected(r.error());
-      return Fail(
-          ErrorCode::kVerification,
-          "Lifeboat's boot entry did not read back as written; the original store was put back");
-    }
-    return std::string("entry " + loader.Text() + " boots " + WimPath(o.version));
-  });
-  if (!checked) return fail(checked.error());
-
-  auto removed = step("remove-old", [&]() -> Result<std::string> {
-    auto cleanup = RecoveryVolume::Open(o.disk.disk, *after, *lifeboat, true);
-    if (!cleanup) return std::unexpected(cleanup.error());
-    auto versions = (*cleanup)->Versions();
-    if (!versions) return std::unexpected(versions.error());
-    std::string gone;
-    for (const auto& old : *versions) {
-      if (old == o.version) continue;
-      if (auto r = (*cleanup)->RemoveVersion(old); !r) return std::unexpected(r.error());
-      gone += (gone.empty() ? "" : ", ") + old;
-    }
-    if (auto r = (*cleanup)->Close(); !r) return std::unexpected(r.error());
-    return gone.empty() ? std::string("nothing to remove") : "removed " + gone;
-  });
-  if (!removed) return fail(removed.error());
-
-  report.result = report.previous_version.empty()        ? "installed"
-                  : report.previous_version == o.version ? "repaired"
-                                                         : "upgraded";
-  auto recorded = step("record", [&]() -> Result<std::string> {
-    if (auto r = j.RecordInstall({after->disk_id, o.disk.disk, o.version, image->sha256,
-                                  image->size.value, image->name, report.wim_path, report.firmware,
-                                  report.link, ""});
-        !r)
-      return std::unexpected(r.error());
-    return "version " + o.version + " recorded in " + o.disk.state_dir + "/journal.db";
-  });
-  if (!recorded) return fail(recorded.error());
-  if (auto r = j.FinishApply(*run, true, report.result, ""); !r) return Report(r.error(), json);
+int PrintReport(const ApplyReport& report, bool json) {
   if (json)
     std::cout << ApplyReportToJson(report) << "\n";
   else
     PrintApply(report);
   return kExitOk;
+}
+
+}  // namespace
+
+int Apply(const ApplyOptions& o) {
+  const bool json = o.disk.json;
+  auto say = [&](const std::string& line) { (json ? std::cerr : std::cout) << line << "\n"; };
+  if (!ValidVersion(o.version)) {
+    return Report({ErrorCode::kInvalidArgument, NotAName("--version", o.version)}, json);
+  }
+
+  say("Checking image " + o.image);
+  auto image = image::CheckImage(o.image);
+  if (!image) return ReportImageError(image.error(), json);
+  auto sdi = image::ReadImageFile(*image, image->boot_sdi);
+  if (!sdi) return ReportImageError(sdi.error(), json);
+  ApplyRequest request;
+  request.version = o.version;
+  request.image = *image;
+  request.sdi_size = Bytes{sdi->size()};
+  request.sdi_sha256 = Sha256Hex(*sdi);
+  request.link = o.link;
+  request.partition_policy = PolicyFrom(o.disk);
+  request.partition_policy.image_size = o.disk.image_size.value_or(image->size);
+  if (!o.disk.size)
+    request.partition_policy.recovery_size =
+        DefaultRecoverySize(request.partition_policy.image_size);
+  request.size_given = o.disk.size.has_value();
+
+  // What is on the disk.
+  auto disk = DiskHandle::Open(
+      o.disk.disk, o.disk.dry_run ? DiskHandle::Mode::kReadOnly : DiskHandle::Mode::kExclusive,
+      std::chrono::seconds(o.disk.lock_wait_seconds));
+  if (!disk) return Report(disk.error(), json);
+  ApplyInputs inputs;
+  auto model = ReadDisk(*disk);
+  if (!model) return Report(model.error(), json);
+  inputs.disk = *model;
+  // Before anything reads the boot store or the recovery volume at offsets the table gives.
+  if (auto safe = RequireSafeLayout(inputs.disk); !safe) return Report(safe.error(), json);
+  auto location = LocateBootStore(inputs.disk);
+  if (!location) {
+    Error e = location.error();
+    if (IsRefusal(e)) e.code = ErrorCode::kRefused;
+    return Report(e, json);
+  }
+  auto journal = JournalStore::Open(o.disk.state_dir + "/journal.db");
+  if (!journal) return Report(journal.error(), json);
+  JournalStore& j = **journal;
+  BootStoreFile store_file(o.disk.disk, *location);
+  auto boot = GatherBootStore(store_file, inputs.disk, j, o.disk.dry_run, say);
+  if (!boot) return Report(boot.error(), json);
+  inputs.boot = *boot;
+  auto unfinished = j.UnfinishedRun(inputs.disk.disk_id);
+  if (!unfinished) return Report(unfinished.error(), json);
+  if (*unfinished && !inputs.disk.disk_id.empty()) {
+    auto saved = PlanFromJson((*unfinished)->plan_json);
+    if (!saved) return Report(saved.error(), json);
+    saved->disk_path = o.disk.disk;
+    inputs.unfinished_prepare = UnfinishedPrepare{(*unfinished)->id, *saved};
+  }
+  auto completed = j.CompletedPlans(inputs.disk.disk_id);
+  if (!completed) return Report(completed.error(), json);
+  for (const auto& plan_json : *completed) {
+    auto plan = PlanFromJson(plan_json);
+    if (!plan) return Report(plan.error(), json);
+    inputs.completed_prepares.push_back(*plan);
+  }
+  if (const Partition* existing = inputs.disk.WithRole(Role::kLifeboat);
+      existing && !inputs.unfinished_prepare) {
+    auto volume = GatherVolume(o.disk.disk, inputs.disk, *existing, request);
+    if (!volume) return Report(volume.error(), json);
+    inputs.volume = *volume;
+  }
+
+  // What to do.
+  auto planned = PlanApply(inputs, request);
+  if (auto* refusal = std::get_if<ApplyRefusal>(&planned))
+    return ReportApplyRefusal(*refusal, o.disk.disk, json);
+  const ApplyPlan& plan = std::get<ApplyPlan>(planned);
+
+  ApplyReport report;
+  report.disk = o.disk.disk;
+  report.version = o.version;
+  report.previous_version = plan.previous_version;
+  report.image = *image;
+  report.firmware = image::FirmwareName(plan.firmware);
+  report.store = plan.store;
+  report.link = bcd::LinkPolicyName(plan.link);
+  report.partition_number = plan.partition_number;
+  report.wim_path = plan.wim_path;
+  report.loader_guid = plan.loader.Text();
+
+  if (o.disk.dry_run) {
+    report.result = "planned";
+    const Plan* partition_plan = plan.PartitionPlan();
+    report.partition_result =
+        partition_plan == nullptr || partition_plan->NothingToDo() ? "unchanged" : "planned";
+    for (const auto& step : plan.steps) report.steps.push_back(DescribeApplyStep(step));
+    report.plan = plan;
+    return PrintReport(report, json);
+  }
+  if (plan.result == ApplyResult::kUnchanged) {
+    report.result = "unchanged";
+    report.partition_result = "unchanged";
+    if (auto r = j.RecordInstall({inputs.disk.disk_id, o.disk.disk, o.version, image->sha256,
+                                  image->size.value, image->name, report.wim_path, report.firmware,
+                                  report.link, ""});
+        !r)
+      return Report(r.error(), json);
+    return PrintReport(report, json);
+  }
+
+  // Do it.
+  auto run = j.BeginApply(inputs.disk.disk_id, o.disk.disk, o.version, image->sha256,
+                          ApplyPlanToJson(plan));
+  if (!run) return Report(run.error(), json);
+  DiskApplyTarget target(o.disk.disk, *disk, j, say);
+  ApplyHooks hooks;
+  hooks.say = say;
+  // Flushed at once: whoever follows the events reads them while apply runs.
+  hooks.event = [&](const StepEvent& e) {
+    if (o.events) std::cerr << EventLine(e) << std::endl;
+  };
+  hooks.crash_point = CrashPoint;
+  auto done = ExecuteApply(plan, request, *sdi, target, j, *run, hooks);
+  if (!done) {
+    (void)j.FinishApply(*run, false, "", done.error().message);
+    return Report(done.error().Context("apply " + o.version + " to " + o.disk.disk + " (run " +
+                                       std::to_string(*run) +
+                                       " is in the journal; run apply again to resume)"),
+                  json);
+  }
+  report.result = ApplyResultName(plan.result);
+  report.partition_result = done->partition_result;
+  report.partition_number = done->partition_number;
+  report.steps = done->lines;
+  if (auto r = j.FinishApply(*run, true, report.result, ""); !r) return Report(r.error(), json);
+  return PrintReport(report, json);
 }
 
 int ReportImageError(const Error& e, bool json) {
@@ -517,11 +370,6 @@ int ReportImageError(const Error& e, bool json) {
     std::cerr << "lifeboat-agent: " << e.message << "\nNothing was changed.\n";
   }
   return e.code == ErrorCode::kNotFound ? kExitNotFound : kExitBadImage;
-}
-
-bcd::Guid LoaderGuid(const std::string& disk_id) { return DerivedGuid(disk_id, "loader"); }
-bcd::Guid OptionsGuid(const std::string& disk_id) {
-  return DerivedGuid(disk_id, "ramdisk-options");
 }
 
 }  // namespace lifeboat::agent

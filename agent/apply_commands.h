@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "agent/apply_plan.h"
 #include "agent/disk_commands.h"
 #include "bcd/lifeboat_entry.h"
 
@@ -22,10 +23,5 @@ int Apply(const ApplyOptions& options);
 
 // Prints an image's problem and returns its exit code: 5 when there is no file, else 6.
 int ReportImageError(const Error& e, bool json);
-
-// The GUIDs of Lifeboat's loader and device-options objects for a disk: derived from the disk's
-// identity so that they stay the same across upgrades and agent reinstalls.
-bcd::Guid LoaderGuid(const std::string& disk_id);
-bcd::Guid OptionsGuid(const std::string& disk_id);
 
 }  // namespace lifeboat::agent

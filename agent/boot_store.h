@@ -34,14 +34,29 @@ struct BootStoreLocation {
 [[nodiscard]] Result<bcd::PartitionRef> PartitionRefFor(const partition::DiskModel& disk,
                                                         const partition::Partition& partition);
 
-class BootStoreFile {
+// A BCD store's bytes and its transaction logs wherever they are kept: BootStoreFile on a disk;
+// in memory for tests of what apply does with them.
+class BootStoreIo {
+ public:
+  virtual ~BootStoreIo() = default;
+  // Errors: kNotFound when the store is missing.
+  [[nodiscard]] virtual Result<std::vector<uint8_t>> Read() const = 0;
+  [[nodiscard]] virtual Result<void> Write(const std::vector<uint8_t>& bytes) const = 0;
+  // The transaction logs beside the store that exist: (name, bytes).
+  [[nodiscard]] virtual Result<std::vector<std::pair<std::string, std::vector<uint8_t>>>> Logs()
+      const = 0;
+  // Where the store is, for messages.
+  [[nodiscard]] virtual std::string Describe() const = 0;
+};
+
+class BootStoreFile : public BootStoreIo {
  public:
   BootStoreFile(std::string disk_path, BootStoreLocation location);
-  // Errors: kNotFound when the store is missing.
-  [[nodiscard]] Result<std::vector<uint8_t>> Read() const;
-  [[nodiscard]] Result<void> Write(const std::vector<uint8_t>& bytes) const;
-  // The transaction logs beside the store that exist: (name, bytes).
-  [[nodiscard]] Result<std::vector<std::pair<std::string, std::vector<uint8_t>>>> Logs() const;
+  [[nodiscard]] Result<std::vector<uint8_t>> Read() const override;
+  [[nodiscard]] Result<void> Write(const std::vector<uint8_t>& bytes) const override;
+  [[nodiscard]] Result<std::vector<std::pair<std::string, std::vector<uint8_t>>>> Logs()
+      const override;
+  [[nodiscard]] std::string Describe() const override { return location_.Describe(); }
   [[nodiscard]] const BootStoreLocation& location() const { return location_; }
 
  private:

@@ -205,28 +205,41 @@ Result<std::variant<PrepareOutcome, Refusal>> PrepareDisk(
       outcome.result = "unchanged";
       return outcome;
     }
-    std::vector<std::pair<std::string, std::string>> steps;
-    for (const auto& s : outcome.plan.steps)
-      steps.emplace_back(StepKind(s), DescribeStep(s, outcome.plan.sector_size));
-    auto begun = store.BeginRun(outcome.plan.disk_id, o.disk, PlanToJson(outcome.plan), steps);
+    outcome.plan.disk_path = o.disk;
+    auto begun = BeginPartitionRun(outcome.plan, store);
     if (!begun) return std::unexpected(begun.error());
     run = *begun;
     if (!o.json) PrintPlan(outcome.plan);
   }
+  auto done = RunPartitionPlan(outcome.plan, run, disk, store, say);
+  if (!done) return std::unexpected(done.error());
+  outcome.lines = *done;
+  return outcome;
+}
+
+Result<int64_t> BeginPartitionRun(const Plan& plan, JournalStore& store) {
+  std::vector<std::pair<std::string, std::string>> steps;
+  for (const auto& s : plan.steps)
+    steps.emplace_back(StepKind(s), DescribeStep(s, plan.sector_size));
+  return store.BeginRun(plan.disk_id, plan.disk_path, PlanToJson(plan), steps);
+}
+
+Result<std::vector<std::string>> RunPartitionPlan(
+    const Plan& plan, int64_t run, const DiskHandle& disk, JournalStore& store,
+    const std::function<void(const std::string&)>& say) {
   auto journal = store.ForRun(run);
   ExecuteOptions exec;
   exec.report = say;
   if (const char* crash = std::getenv("LIFEBOAT_TEST_CRASH_AT")) exec.crash_at = crash;
-  auto done = ExecutePlan(outcome.plan, disk, *journal, exec);
+  auto done = ExecutePlan(plan, disk, *journal, exec);
   if (!done) {
     (void)store.FinishRun(run, false, done.error().message);
     return std::unexpected(
-        done.error().Context("prepare " + o.disk + " (run " + std::to_string(run) +
+        done.error().Context("prepare " + plan.disk_path + " (run " + std::to_string(run) +
                              " is kept in the journal; running again resumes it)"));
   }
   if (auto r = store.FinishRun(run, true, ""); !r) return std::unexpected(r.error());
-  outcome.lines = *done;
-  return outcome;
+  return *done;
 }
 
 int DiskPrepare(const DiskOptions& o) {

@@ -52,6 +52,13 @@ struct PrepareOutcome {
     const partition::DiskModel& model, JournalStore& store,
     const std::function<void(const std::string&)>& say);
 
+// Begins a journal run for a partition plan (which names its disk) and returns its id.
+[[nodiscard]] Result<int64_t> BeginPartitionRun(const partition::Plan& plan, JournalStore& store);
+// Executes a partition plan as journal run `run` (new or resumed) and finishes the run.
+[[nodiscard]] Result<std::vector<std::string>> RunPartitionPlan(
+    const partition::Plan& plan, int64_t run, const partition::DiskHandle& disk,
+    JournalStore& store, const std::function<void(const std::string&)>& say);
+
 int DiskShow(const DiskOptions& options);
 int DiskPlan(const DiskOptions& options);
 int DiskPrepare(const DiskOptions& options);

@@ -81,22 +81,13 @@ const std::vector<std::string> kMigrations = {
          firmware TEXT NOT NULL,
          link TEXT NOT NULL,
          installed_at TEXT NOT NULL);)",
+    // The plan each apply run executes (agent/apply_plan.h), as apply --dry-run --json shows it.
+    R"(ALTER TABLE apply_runs ADD COLUMN plan_json TEXT NOT NULL DEFAULT '';)",
 };
 
 template <typename F>
 auto Guard(const char* what, F&& f) -> Result<decltype(f())> {
-  try {
-    if constexpr (std::is_void_v<decltype(f())>) {
-      f();
-      return {};
-    } else {
-      return f();
-    }
-  } catch (const Poco::Exception& e) {
-    return Fail(ErrorCode::kJournal, std::string("journal: ") + what + ": " + e.displayText());
-  } catch (const std::exception& e) {
-    return Fail(ErrorCode::kJournal, std::string("journal: ") + what + ": " + e.what());
-  }
+  return GuardStore("journal", what, std::forward<F>(f));
 }
 
 }  // namespace
@@ -171,7 +162,7 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const std::string& path
   const auto folder = std::filesystem::path(path).parent_path();
   if (!folder.empty()) std::filesystem::create_directories(folder, ec);
   if (ec)
-    return Fail(ErrorCode::kJournal,
+    return Fail(ErrorCode::kDatabase,
                 "journal: cannot create " + folder.string() + ": " + ec.message());
   try {
     auto session = OpenSqliteFile(path, kMigrations);
@@ -185,19 +176,20 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const std::string& path
                     ".recovered' and move that in its place, or, "
                     "when no run was interrupted, move it aside and run again");
   } catch (const Poco::Exception& e) {
-    return Fail(ErrorCode::kJournal, "journal " + path + ": open: " + e.displayText());
+    return Fail(ErrorCode::kDatabase, "journal " + path + ": open: " + e.displayText());
   }
 }
 
 Result<int64_t> JournalStore::BeginApply(const std::string& disk_id, const std::string& disk_path,
                                          const std::string& version,
-                                         const std::string& image_sha256) {
+                                         const std::string& image_sha256,
+                                         const std::string& plan_json) {
   return Guard("begin an apply run", [&] {
-    std::string id = disk_id, path = disk_path, v = version, sha = image_sha256;
+    std::string id = disk_id, path = disk_path, v = version, sha = image_sha256, plan = plan_json;
     *session_ << (std::string("INSERT INTO apply_runs(disk_id, disk_path, version, image_sha256, "
-                              "state, created_at) VALUES (?, ?, ?, ?, 'running', ") +
+                              "plan_json, state, created_at) VALUES (?, ?, ?, ?, ?, 'running', ") +
                   kNow + ")"),
-        use(id), use(path), use(v), use(sha), now;
+        use(id), use(path), use(v), use(sha), use(plan), now;
     Poco::Int64 run = 0;
     *session_ << "SELECT last_insert_rowid()", into(run), now;
     return static_cast<int64_t>(run);
@@ -241,14 +233,16 @@ Result<void> JournalStore::FinishApply(int64_t run, bool ok, const std::string& 
 Result<std::optional<ApplyRecord>> JournalStore::LastApply(const std::string& disk_id) {
   return Guard("read the last apply run", [&] {
     std::vector<Poco::Int64> ids;
-    std::vector<std::string> versions, states, results, messages, created;
+    std::vector<std::string> versions, states, results, messages, created, plans;
     std::string id = disk_id;
-    *session_ << "SELECT id, version, state, result, message, created_at FROM apply_runs "
-                 "WHERE disk_id = ? ORDER BY id DESC LIMIT 1",
+    *session_
+        << "SELECT id, version, state, result, message, created_at, plan_json FROM apply_runs "
+           "WHERE disk_id = ? ORDER BY id DESC LIMIT 1",
         into(ids), into(versions), into(states), into(results), into(messages), into(created),
-        use(id), now;
+        into(plans), use(id), now;
     if (ids.empty()) return std::optional<ApplyRecord>{};
-    ApplyRecord r{ids[0], versions[0], states[0], results[0], messages[0], created[0], {}};
+    ApplyRecord r{ids[0],      versions[0], states[0], results[0],
+                  messages[0], created[0],  {},        plans[0]};
     std::vector<std::string> names, step_states;
     Poco::Int64 run = ids[0];
     *session_ << "SELECT name, state FROM apply_steps WHERE run_id = ? ORDER BY started_at, rowid",

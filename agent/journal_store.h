@@ -35,6 +35,7 @@ struct ApplyRecord {
   std::string message;
   std::string created_at;
   std::vector<std::pair<std::string, std::string>> steps;  // name, started | done
+  std::string plan_json;  // the plan it executed (empty for runs journalled before plans were)
 };
 
 // What `apply` last installed on a disk.
@@ -69,10 +70,12 @@ class JournalStore {
   // moved).
   [[nodiscard]] Result<std::vector<std::string>> CompletedPlans(const std::string& disk_id);
 
-  // Apply runs: the steps are recorded by name as they start and finish.
+  // Apply runs: the plan is stored as the run begins; the steps are recorded by name as they
+  // start and finish.
   [[nodiscard]] Result<int64_t> BeginApply(const std::string& disk_id, const std::string& disk_path,
                                            const std::string& version,
-                                           const std::string& image_sha256);
+                                           const std::string& image_sha256,
+                                           const std::string& plan_json);
   [[nodiscard]] Result<void> ApplyStepStarted(int64_t run, const std::string& name);
   [[nodiscard]] Result<void> ApplyStepDone(int64_t run, const std::string& name,
                                            const std::string& outcome);

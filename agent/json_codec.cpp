@@ -70,6 +70,7 @@ Object::Ptr StepJson(const Step& step, uint32_t ss) {
                    o->set("type", s.type);
                    o->set("name", s.name);
                    o->set("attributes", Hex64(s.attributes));
+                   if (!s.uuid.empty()) o->set("uuid", s.uuid);
                  },
                  [&](const FormatNtfsStep& s) {
                    o->set("start_sector", s.start.value);
@@ -246,7 +247,8 @@ Result<Plan> PlanFromJson(const std::string& json) {
         plan.steps.push_back(
             CreatePartitionStep{Lba{U64(s, "start_sector")}, Sectors{U64(s, "size_sectors")},
                                 s->getValue<std::string>("type"), s->getValue<std::string>("name"),
-                                std::stoull(s->getValue<std::string>("attributes"), nullptr, 16)});
+                                std::stoull(s->getValue<std::string>("attributes"), nullptr, 16),
+                                s->optValue<std::string>("uuid", "")});
       } else if (kind == "format-ntfs") {
         plan.steps.push_back(FormatNtfsStep{Lba{U64(s, "start_sector")},
                                             Sectors{U64(s, "size_sectors")},
@@ -295,7 +297,82 @@ Object::Ptr ImageObject(const image::ImageInfo& i) {
   return o;
 }
 
+Object::Ptr ApplyStepObject(const ApplyStep& step) {
+  Object::Ptr o = NewObject();
+  o->set("kind", std::string(ApplyStepName(step)));
+  o->set("description", DescribeApplyStep(step));
+  std::visit(Overloaded{
+                 [&](const PreparePartitionStep& s) {
+                   o->set("resume_run",
+                          s.resume_run ? Poco::Dynamic::Var(s.resume_run) : Poco::Dynamic::Var());
+                   o->set("partition_plan", PlanObject(s.plan));
+                 },
+                 [&](const WriteImageStep& s) {
+                   o->set("version", s.version);
+                   o->set("wim_path", s.wim_path);
+                   o->set("size_bytes", s.size.value);
+                   o->set("remove_first", Strings(s.remove_first));
+                   o->set("already_written", s.already_written);
+                 },
+                 [&](const VerifyImageStep& s) {
+                   o->set("version", s.version);
+                   o->set("sha256", s.sha256);
+                   o->set("sdi_sha256", s.sdi_sha256);
+                   o->set("write_manifest", s.write_manifest);
+                 },
+                 [&](const EditBcdStep& s) {
+                   o->set("store", s.store);
+                   o->set("store_sha256", s.store_sha256);
+                   Array::Ptr objects = new Array;
+                   for (const auto& object : s.objects) {
+                     Object::Ptr j = NewObject();
+                     j->set("id", object.id.Text());
+                     j->set("name", bcd::DisplayName(object.id));
+                     j->set("elements", static_cast<uint64_t>(object.elements.size()));
+                     objects->add(j);
+                   }
+                   o->set("objects", objects);
+                 },
+                 [&](const VerifyBcdStep& s) {
+                   o->set("loader_guid", s.spec.loader.Text());
+                   o->set("wim_path", s.spec.wim_path);
+                   o->set("link", std::string(bcd::LinkPolicyName(s.spec.link)));
+                 },
+                 [&](const RemoveOldStep& s) { o->set("versions", Strings(s.versions)); },
+                 [&](const RecordStep&) {},
+             },
+             step);
+  return o;
+}
+
+Object::Ptr ApplyPlanObject(const ApplyPlan& plan) {
+  Object::Ptr o = NewObject();
+  o->set("disk", plan.disk);
+  o->set("disk_id", plan.disk_id);
+  o->set("version", plan.version);
+  o->set("image_sha256", plan.image_sha256);
+  o->set("result", std::string(ApplyResultName(plan.result)));
+  o->set("previous_version", plan.previous_version.empty()
+                                 ? Poco::Dynamic::Var()
+                                 : Poco::Dynamic::Var(plan.previous_version));
+  Array::Ptr steps = new Array;
+  for (const auto& step : plan.steps) steps->add(ApplyStepObject(step));
+  o->set("steps", steps);
+  return o;
+}
+
 }  // namespace
+
+std::string ApplyPlanToJson(const ApplyPlan& plan) { return Stringify(ApplyPlanObject(plan)); }
+
+std::string ApplyRefusalToJson(const ApplyRefusal& refusal, const std::string& disk) {
+  Object::Ptr o = NewObject();
+  o->set("disk", disk);
+  o->set("result", std::string("refused"));
+  o->set("reason", ApplyRefusalName(refusal));
+  o->set("message", refusal.message);
+  return Stringify(o);
+}
 
 std::string ImageInfoToJson(const image::ImageInfo& image) {
   Object::Ptr o = NewObject();
@@ -320,6 +397,7 @@ std::string ApplyReportToJson(const ApplyReport& r) {
   o->set("loader_guid", r.loader_guid);
   o->set("image", ImageObject(r.image));
   o->set("steps", Strings(r.steps));
+  if (r.plan) o->set("plan", ApplyPlanObject(*r.plan));
   return Stringify(o);
 }
 

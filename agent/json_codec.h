@@ -29,6 +29,10 @@ std::string PrepareResultToJson(const std::string& result, const partition::Plan
 
 std::string ImageInfoToJson(const image::ImageInfo& image);
 std::string ApplyReportToJson(const ApplyReport& report);
+// An apply plan: its steps typed, as `apply --dry-run --json` shows them and the journal keeps.
+std::string ApplyPlanToJson(const ApplyPlan& plan);
+// {"disk", "result": "refused", "reason", "message"}
+std::string ApplyRefusalToJson(const ApplyRefusal& refusal, const std::string& disk);
 std::string StatusReportToJson(const StatusReport& report);
 // Every object and element of a store, decoded (bcd show --json).
 std::string StoreToJson(const bcd::Store& store, const std::string& source);

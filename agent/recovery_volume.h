@@ -39,33 +39,52 @@ struct Manifest {
   std::string architecture;
 };
 
+// What apply does with the files of Lifeboat's partition: RecoveryVolume on a disk; in memory for
+// tests of apply's executor.
+class RecoveryFiles {
+ public:
+  virtual ~RecoveryFiles() = default;
+  // Version folders present, sorted.
+  [[nodiscard]] virtual Result<std::vector<std::string>> Versions() = 0;
+  [[nodiscard]] virtual Result<Bytes> FreeSpace() = 0;
+  [[nodiscard]] virtual Result<void> RemoveVersion(const std::string& version) = 0;
+  // Writes boot.wim (streamed, `progress` after each chunk) and boot.sdi into a fresh folder.
+  [[nodiscard]] virtual Result<void> WriteVersion(const std::string& version,
+                                                  const image::ImageInfo& image,
+                                                  const std::vector<uint8_t>& sdi,
+                                                  const image::NtfsVolume::Progress& progress) = 0;
+  // Reads both files back and compares them with the image's hashes. Errors: kVerification.
+  [[nodiscard]] virtual Result<void> VerifyVersion(const std::string& version,
+                                                   const image::ImageInfo& image,
+                                                   const std::string& sdi_sha256) = 0;
+  [[nodiscard]] virtual Result<void> WriteManifest(const Manifest& manifest) = 0;
+  // Flushes (and, on a disk, unmounts).
+  [[nodiscard]] virtual Result<void> Close() = 0;
+};
+
 // The NTFS volume of Lifeboat's partition, through a loop device (root). Blocks on I/O.
-class RecoveryVolume {
+class RecoveryVolume : public RecoveryFiles {
  public:
   [[nodiscard]] static Result<std::unique_ptr<RecoveryVolume>> Open(
       const std::string& disk, const partition::DiskModel& model,
       const partition::Partition& partition, bool writable);
 
-  // Version folders present, sorted.
-  [[nodiscard]] Result<std::vector<std::string>> Versions();
+  [[nodiscard]] Result<std::vector<std::string>> Versions() override;
   // The manifest of a version; nothing when the folder or its manifest is missing or unreadable.
   [[nodiscard]] Result<std::optional<Manifest>> ReadManifest(const std::string& version);
-  [[nodiscard]] Result<Bytes> FreeSpace();
-  [[nodiscard]] Result<void> RemoveVersion(const std::string& version);
-  // Writes boot.wim (streamed, `progress` after each chunk) and boot.sdi into a fresh folder.
+  [[nodiscard]] Result<Bytes> FreeSpace() override;
+  [[nodiscard]] Result<void> RemoveVersion(const std::string& version) override;
   [[nodiscard]] Result<void> WriteVersion(const std::string& version, const image::ImageInfo& image,
                                           const std::vector<uint8_t>& sdi,
-                                          const image::NtfsVolume::Progress& progress);
-  // Reads both files back and compares them with the image's hashes. Errors: kVerification.
+                                          const image::NtfsVolume::Progress& progress) override;
   [[nodiscard]] Result<void> VerifyVersion(const std::string& version,
                                            const image::ImageInfo& image,
-                                           const std::string& sdi_sha256);
-  [[nodiscard]] Result<void> WriteManifest(const Manifest& manifest);
+                                           const std::string& sdi_sha256) override;
+  [[nodiscard]] Result<void> WriteManifest(const Manifest& manifest) override;
   // Size of boot.wim of a version, if present.
   [[nodiscard]] Result<std::optional<uint64_t>> WimSize(const std::string& version);
   [[nodiscard]] Result<std::string> HashWim(const std::string& version);
-  // Flushes and unmounts.
-  [[nodiscard]] Result<void> Close();
+  [[nodiscard]] Result<void> Close() override;
 
  private:
   RecoveryVolume(partition::LoopDevice loop, std::unique_ptr<image::NtfsVolume> volume);

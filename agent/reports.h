@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/apply_plan.h"
 #include "image/wim_file.h"
 
 namespace lifeboat::agent {
@@ -24,6 +25,7 @@ struct ApplyReport {
   std::string wim_path;
   std::string loader_guid;
   std::vector<std::string> steps;  // what was done (or would be, with --dry-run)
+  std::optional<ApplyPlan> plan;   // with --dry-run: the plan itself
 };
 
 struct StatusReport {

@@ -68,8 +68,8 @@ Result<bcd::Store> ParseStore(const std::vector<uint8_t>& bytes) {
   return bcd::LoadStore(**hive);
 }
 
-Result<LoadedStore> ReadStoreForEdit(const BootStoreFile& file) {
-  const std::string where = file.location().Describe();
+Result<LoadedStore> ReadStoreForEdit(const BootStoreIo& file) {
+  const std::string where = file.Describe();
   auto bytes = file.Read();
   if (!bytes) return std::unexpected(bytes.error());
   auto header = bcd::ReadHiveHeader(*bytes);
@@ -110,9 +110,9 @@ Result<std::vector<uint8_t>> EditStore(const std::vector<uint8_t>& bytes,
   return temp.Bytes();
 }
 
-Result<void> ReplaceStore(const BootStoreFile& file, const std::vector<uint8_t>& bytes,
+Result<void> ReplaceStore(const BootStoreIo& file, const std::vector<uint8_t>& bytes,
                           const std::vector<uint8_t>& original) {
-  const std::string where = file.location().Describe();
+  const std::string where = file.Describe();
   auto written = file.Write(bytes);
   Result<std::vector<uint8_t>> back = written ? file.Read() : std::unexpected(written.error());
   if (back && *back == bytes) return {};

@@ -27,7 +27,7 @@ struct LoadedStore {
 // Reads the store and refuses (kRefused) one Windows has not finished writing: header sequence
 // numbers that differ, or a transaction log with pending data. kNotFound: missing; kCorrupt:
 // unreadable.
-[[nodiscard]] Result<LoadedStore> ReadStoreForEdit(const BootStoreFile& file);
+[[nodiscard]] Result<LoadedStore> ReadStoreForEdit(const BootStoreIo& file);
 
 // The store bytes with `objects` saved into them.
 [[nodiscard]] Result<std::vector<uint8_t>> EditStore(const std::vector<uint8_t>& bytes,
@@ -35,7 +35,7 @@ struct LoadedStore {
 
 // Writes `bytes` over the store and reads them back. On any failure it writes `original` back
 // and says so.
-[[nodiscard]] Result<void> ReplaceStore(const BootStoreFile& file,
+[[nodiscard]] Result<void> ReplaceStore(const BootStoreIo& file,
                                         const std::vector<uint8_t>& bytes,
                                         const std::vector<uint8_t>& original);
 

@@ -20,8 +20,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "tool";
     case ErrorCode::kCorrupt:
       return "corrupt";
-    case ErrorCode::kJournal:
-      return "journal";
+    case ErrorCode::kDatabase:
+      return "database";
     case ErrorCode::kAlreadyExists:
       return "already-exists";
     case ErrorCode::kConflict:

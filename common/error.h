@@ -17,7 +17,7 @@ enum class ErrorCode {
   kIo,                // reading or writing the disk failed
   kTool,              // an external tool (ntfsresize, mkntfs, losetup) failed
   kCorrupt,           // on-disk structures are damaged
-  kJournal,           // the agent's journal database failed
+  kDatabase,          // a state database failed (the agent's journal, the controller's fleet store)
   kVerification,      // a step finished but its result is not what was planned
   kAlreadyExists,     // the thing to create exists already (an image version)
   kConflict,          // the request is valid but the current state forbids it

@@ -6,10 +6,15 @@
 
 #include <Poco/Data/DataException.h>
 #include <Poco/Data/Session.h>
+#include <Poco/Exception.h>
 
+#include <exception>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
+
+#include "common/error.h"
 
 namespace lifeboat {
 
@@ -28,5 +33,25 @@ POCO_DECLARE_EXCEPTION(, DamagedSqliteFile, Poco::Data::DataException)
 // Throws Poco::Exception; the stores turn it into their own error.
 [[nodiscard]] std::unique_ptr<Poco::Data::Session> OpenSqliteFile(
     const std::string& path, const std::vector<std::string>& migrations);
+
+// Runs one call of a store, turning what Poco::Data throws into an Error: kNotFound for a
+// Poco::NotFoundException ("<what>: no <thing>"), else kDatabase ("<store>: <what>: <text>").
+template <typename F>
+auto GuardStore(const char* store, const char* what, F&& f) -> Result<decltype(f())> {
+  try {
+    if constexpr (std::is_void_v<decltype(f())>) {
+      f();
+      return {};
+    } else {
+      return f();
+    }
+  } catch (const Poco::NotFoundException& e) {
+    return Fail(ErrorCode::kNotFound, std::string(what) + ": no " + e.message());
+  } catch (const Poco::Exception& e) {
+    return Fail(ErrorCode::kDatabase, std::string(store) + ": " + what + ": " + e.displayText());
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kDatabase, std::string(store) + ": " + what + ": " + e.what());
+  }
+}
 
 }  // namespace lifeboat

@@ -130,7 +130,7 @@ class Fleet {
   [[nodiscard]] Result<MachineView> Machine(const std::string& id);
   [[nodiscard]] Result<FleetSummary> Summary();
   // Whether the store is sound: it answers, and its file passes SQLite's quick_check (run at
-  // most every 5 seconds; the last answer is reused in between). kCorrupt, kJournal.
+  // most every 5 seconds; the last answer is reused in between). kCorrupt, kDatabase.
   [[nodiscard]] Result<void> StoreHealth();
 
   // Help desk: the machine's next boot (only) should start Lifeboat. The request waits in the

@@ -111,20 +111,7 @@ std::vector<std::string> Migrations(const Dialect& d) {
 
 template <typename F>
 auto Guard(const char* what, F&& f) -> Result<decltype(f())> {
-  try {
-    if constexpr (std::is_void_v<decltype(f())>) {
-      f();
-      return {};
-    } else {
-      return f();
-    }
-  } catch (const Poco::NotFoundException& e) {
-    return Fail(ErrorCode::kNotFound, std::string(what) + ": no " + e.message());
-  } catch (const Poco::Exception& e) {
-    return Fail(ErrorCode::kJournal, std::string("fleet store: ") + what + ": " + e.displayText());
-  } catch (const std::exception& e) {
-    return Fail(ErrorCode::kJournal, std::string("fleet store: ") + what + ": " + e.what());
-  }
+  return GuardStore("fleet store", what, std::forward<F>(f));
 }
 
 // Waves as text: "p:1,10,50,100" (percents) or "c:1,5" (counts); "" for one wave.
@@ -221,7 +208,7 @@ Result<std::unique_ptr<FleetStore>> FleetStore::OpenSqlite(const std::string& pa
   const auto folder = std::filesystem::path(path).parent_path();
   if (!folder.empty()) std::filesystem::create_directories(folder, ec);
   if (ec)
-    return Fail(ErrorCode::kJournal,
+    return Fail(ErrorCode::kDatabase,
                 "fleet store: cannot create " + folder.string() + ": " + ec.message());
   try {
     auto session = OpenSqliteFile(path, Migrations(kSqlite));
@@ -231,7 +218,7 @@ Result<std::unique_ptr<FleetStore>> FleetStore::OpenSqlite(const std::string& pa
   } catch (const DamagedSqliteFile& e) {
     return Fail(ErrorCode::kCorrupt, Damaged(path, e.message()));
   } catch (const Poco::Exception& e) {
-    return Fail(ErrorCode::kJournal, "fleet store " + path + ": open: " + e.displayText());
+    return Fail(ErrorCode::kDatabase, "fleet store " + path + ": open: " + e.displayText());
   }
 }
 

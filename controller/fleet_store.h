@@ -26,7 +26,7 @@ class FleetStore {
  public:
   // Opens or creates the SQLite database at `path` and migrates its schema. Errors: kCorrupt
   // (SQLite's quick_check finds the file damaged: the message names it and how to recover),
-  // kJournal.
+  // kDatabase.
   [[nodiscard]] static Result<std::unique_ptr<FleetStore>> OpenSqlite(const std::string& path);
   // The file on disk checked again (quick_check, through a connection of its own). kCorrupt.
   [[nodiscard]] Result<void> CheckIntegrity();

@@ -36,7 +36,7 @@ grpc::Status ToStatus(const Error& e) {
       break;
     case ErrorCode::kIo:
     case ErrorCode::kTool:
-    case ErrorCode::kJournal:
+    case ErrorCode::kDatabase:
       code = grpc::StatusCode::INTERNAL;
       break;
   }

@@ -30,7 +30,7 @@ struct ServerOptions {
 
 class Server {
  public:
-  // Opens the store in data_dir/fleet.db and starts serving. Errors: kJournal, kIo (bind).
+  // Opens the store in data_dir/fleet.db and starts serving. Errors: kDatabase, kIo (bind).
   [[nodiscard]] static Result<std::unique_ptr<Server>> Start(const ServerOptions& options);
   ~Server();
   [[nodiscard]] int port() const { return port_; }

@@ -252,7 +252,8 @@ class Runner {
     auto model = ReadTable();
     if (!model) return std::unexpected(model.error());
     for (const auto& p : model->partitions) {
-      if (p.start == s.start && p.size == s.size && p.type == s.type)
+      if (p.start == s.start && p.size == s.size && p.type == s.type &&
+          (s.uuid.empty() || p.uuid == s.uuid))
         return std::string("already there");
       if (p.End() > s.start && p.start < s.start + s.size) {
         return Fail(ErrorCode::kVerification, "partition " + std::to_string(p.number) +
@@ -261,10 +262,11 @@ class Runner {
     }
     auto table = PartitionTable::Open(disk_);
     if (!table) return std::unexpected(table.error());
-    auto number = table->Add({s.start, s.size, s.type, s.name, s.attributes});
+    auto number = table->Add({s.start, s.size, s.type, s.name, s.attributes, s.uuid});
     if (!number) return std::unexpected(number.error());
     if (auto r = Commit(*table); !r) return std::unexpected(r.error());
-    return "created partition " + std::to_string(*number);
+    return "created partition " + std::to_string(*number) +
+           (s.uuid.empty() ? std::string() : " (" + s.uuid + ")");
   }
 
   Result<std::string> Do(const FormatNtfsStep& s) {

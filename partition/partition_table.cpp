@@ -247,6 +247,7 @@ Result<uint32_t> PartitionTable::Add(const NewPartition& partition) {
   fdisk_partition_set_size(pa, partition.size.count);
   fdisk_partition_set_type(pa, type);
   if (gpt && !partition.name.empty()) fdisk_partition_set_name(pa, partition.name.c_str());
+  if (gpt && !partition.uuid.empty()) fdisk_partition_set_uuid(pa, partition.uuid.c_str());
   size_t added = 0;
   int rc = fdisk_add_partition(cxt, pa, &added);
   fdisk_unref_partition(pa);

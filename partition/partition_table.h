@@ -22,6 +22,7 @@ struct NewPartition {
   std::string type;         // GPT type GUID or MBR "0x27"
   std::string name;         // GPT only
   uint64_t attributes = 0;  // GPT only
+  std::string uuid;         // GPT only; empty: libfdisk makes one
 };
 
 class PartitionTable {

@@ -58,6 +58,7 @@ std::string DescribeStep(const Step& step, uint32_t ss) {
             std::string text = "create partition '" + s.name + "' type " + s.type + " at " +
                                Where(s.start, s.size, ss);
             if (s.attributes) text += " attributes " + Hex(s.attributes);
+            if (!s.uuid.empty()) text += " GUID " + s.uuid;
             return text;
           },
           [ss](const FormatNtfsStep& s) {

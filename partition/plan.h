@@ -46,6 +46,10 @@ struct CreatePartitionStep {
   std::string type;
   std::string name;
   uint64_t attributes = 0;
+  // GPT: the partition's GUID, chosen by the planner (LifeboatPartitionGuid) so that what points
+  // at the partition (apply's boot entry) is known before it exists. Empty: libfdisk picks one
+  // (MBR, and plans journalled before this field existed).
+  std::string uuid;
 };
 
 // Quick-format the new partition NTFS.

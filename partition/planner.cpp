@@ -1,7 +1,9 @@
 #include "partition/planner.h"
 
 #include <algorithm>
+#include <cstdio>
 
+#include "common/sha256.h"
 #include "partition/layout_check.h"
 
 namespace lifeboat::partition {
@@ -230,9 +232,9 @@ std::expected<Plan, Refusal> MakePlan(const DiskModel& d, const PlanPolicy& poli
   auto add_partition = [&](Lba start) {
     plan.recovery_start = start;
     plan.recovery_size = want;
-    plan.steps.push_back(
-        CreatePartitionStep{start, want, gpt ? types::kGptRecovery : types::kMbrRecovery,
-                            gpt ? kLifeboatName : "", gpt ? types::kRecoveryAttributes : 0});
+    plan.steps.push_back(CreatePartitionStep{
+        start, want, gpt ? types::kGptRecovery : types::kMbrRecovery, gpt ? kLifeboatName : "",
+        gpt ? types::kRecoveryAttributes : 0, gpt ? LifeboatPartitionGuid(d.disk_id) : ""});
     plan.steps.push_back(FormatNtfsStep{start, want, kLifeboatName});
   };
   if (available >= want.count) {
@@ -276,6 +278,21 @@ std::expected<Plan, Refusal> MakePlan(const DiskModel& d, const PlanPolicy& poli
   }
   add_partition(Lba{gap_start} - deficit);
   return plan;
+}
+
+std::string LifeboatPartitionGuid(const std::string& disk_id) {
+  const std::string seed = "lifeboat:partition:" + disk_id;
+  Sha256 hash;
+  hash.Update({reinterpret_cast<const uint8_t*>(seed.data()), seed.size()});
+  auto d = hash.Digest();
+  d[6] = static_cast<uint8_t>((d[6] & 0x0f) | 0x40);  // version 4: no structure to read into it
+  d[8] = static_cast<uint8_t>((d[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  char text[37];
+  std::snprintf(text, sizeof text,
+                "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X", d[0], d[1],
+                d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14],
+                d[15]);
+  return text;
 }
 
 }  // namespace lifeboat::partition

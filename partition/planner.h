@@ -58,6 +58,10 @@ Bytes MinimumRecoverySize(std::optional<Bytes> image_size);
 // temporary files and the next update; this leaves enough to boot and be serviced.
 Bytes DefaultShrinkMargin(Bytes min_size);
 
+// The GPT GUID of the Lifeboat partition the planner creates on a disk: derived from the disk's
+// GUID, so a plan names it before it exists and a resumed run creates the same one.
+std::string LifeboatPartitionGuid(const std::string& disk_id);
+
 [[nodiscard]] std::expected<Plan, Refusal> MakePlan(const DiskModel& disk,
                                                     const PlanPolicy& policy);
 

@@ -3,7 +3,10 @@
 // did not write: sfdisk, hivexml/hivexsh, ntfscat/ntfsls, wimlib-imagex, sha256sum.
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/JSON/Stringifier.h>
 #include <gtest/gtest.h>
+
+#include <sstream>
 
 #include "tests/support/bcd_oracle.h"
 #include "tests/support/test_support.h"
@@ -264,8 +267,35 @@ TEST_F(ApplyTest, DryRunPrintsThePlanAndChangesNothing) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto result = Json(r.out);
   EXPECT_EQ(result->getValue<std::string>("result"), "planned");
-  EXPECT_GE(result->getArray("steps")->size(), 4u);
+  auto plan = result->getObject("plan");
+  ASSERT_TRUE(plan);
+  std::vector<std::string> kinds;
+  const auto plan_steps = plan->getArray("steps");
+  for (const auto& step : *plan_steps)
+    kinds.push_back(step.extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("kind"));
+  EXPECT_EQ(kinds, (std::vector<std::string>{"prepare-partition", "write-image", "verify-image",
+                                             "edit-bcd", "verify-bcd", "remove-old", "record"}));
+  EXPECT_EQ(result->getArray("steps")->size(), kinds.size());
   EXPECT_EQ(ImageChecksum(disk), sum);
+
+  // The run that follows executes exactly the plan --dry-run printed: the journal stores it.
+  auto run = Apply(disk, Wim("good.wim"), "1.0");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto stored = Sh("sqlite3 " + Quote(state_ / "journal.db") +
+                   " 'SELECT plan_json FROM apply_runs ORDER BY id DESC LIMIT 1'");
+  ASSERT_EQ(stored.exit_code, 0) << stored.err;
+  std::ostringstream printed, journalled;
+  Poco::JSON::Stringifier::stringify(Json(stored.out), journalled);
+  Poco::JSON::Stringifier::stringify(plan, printed);
+  EXPECT_EQ(journalled.str(), printed.str());
+  std::vector<std::string> done;
+  const auto ran = Json(run.out);
+  const auto ran_steps = ran->getArray("steps");
+  for (const auto& line : *ran_steps) {
+    const std::string text = line.toString();
+    done.push_back(text.substr(0, text.find(':')));
+  }
+  EXPECT_EQ(done, kinds);
 }
 
 TEST_F(ApplyTest, StatusFindsADamagedImage) {

@@ -3,69 +3,13 @@
 
 #include <gtest/gtest.h>
 
-#include <functional>
+#include "tests/support/disk_builder.h"
 
 namespace lifeboat::partition {
 namespace {
 
-constexpr uint64_t MiB = 1024 * 1024;
-
-// Builds a disk model the way DiskReader would, in bytes, for either sector size.
-class DiskBuilder {
- public:
-  DiskBuilder(LabelKind label, uint32_t ss, uint64_t disk_mib) {
-    d_.path = "test.img";
-    d_.label = label;
-    d_.disk_id = label == LabelKind::kGpt ? "11111111-2222-3333-4444-555555555555" : "0x12345678";
-    d_.sector_size = ss;
-    d_.total = Sectors{disk_mib * MiB / ss};
-    d_.first_usable = Lba{label == LabelKind::kGpt ? (ss == 512 ? 34u : 6u) : 1u};
-    d_.last_usable = Lba{d_.total.count - (label == LabelKind::kGpt ? (ss == 512 ? 34 : 6) : 1)};
-  }
-  // Appends a partition at `start_mib` of `size_mib` with the given role attributes.
-  DiskBuilder& Add(uint64_t start_mib, uint64_t size_mib, std::string type, FilesystemKind fs,
-                   std::function<void(Partition&)> tweak = {}) {
-    Partition p;
-    p.number = static_cast<uint32_t>(d_.partitions.size() + 1);
-    p.start = Lba{start_mib * MiB / d_.sector_size};
-    p.size = Sectors{size_mib * MiB / d_.sector_size};
-    p.type = std::move(type);
-    p.filesystem = fs;
-    p.uuid = "UUID-" + std::to_string(p.number);
-    if (tweak) tweak(p);
-    d_.partitions.push_back(p);
-    return *this;
-  }
-  DiskBuilder& Windows(uint64_t start_mib, uint64_t size_mib, uint64_t used_mib,
-                       std::function<void(Partition&)> tweak = {}) {
-    const bool gpt = d_.label == LabelKind::kGpt;
-    return Add(start_mib, size_mib, gpt ? types::kGptBasicData : types::kMbrNtfs,
-               FilesystemKind::kNtfs, [&](Partition& p) {
-                 p.ntfs = NtfsDetails{};
-                 p.ntfs->has_windows_dir = true;
-                 p.ntfs->volume_size = Bytes{size_mib * MiB};
-                 p.ntfs->min_size = Bytes{used_mib * MiB};
-                 if (tweak) tweak(p);
-               });
-  }
-  DiskBuilder& WinRe(uint64_t start_mib, uint64_t size_mib) {
-    const bool gpt = d_.label == LabelKind::kGpt;
-    return Add(start_mib, size_mib, gpt ? types::kGptRecovery : types::kMbrRecovery,
-               FilesystemKind::kNtfs, [](Partition& p) { p.fs_label = "WinRE"; });
-  }
-  // ESP + MSR as Windows Setup lays them out, ending at 117 MiB.
-  DiskBuilder& UefiBoot() {
-    Add(1, 100, types::kGptEsp, FilesystemKind::kFat);
-    return Add(101, 16, types::kGptMsr, FilesystemKind::kNone);
-  }
-  DiskModel Build() {
-    ClassifyPartitions(d_);
-    return d_;
-  }
-
- private:
-  DiskModel d_;
-};
+using test::DiskBuilder;
+using test::MiB;
 
 std::vector<std::string> Kinds(const Plan& plan) {
   std::vector<std::string> kinds;

@@ -1,0 +1,228 @@
+#include "agent/apply_executor.h"
+
+#include "agent/store_editor.h"
+#include "common/overloaded.h"
+#include "common/sha256.h"
+
+namespace lifeboat::agent {
+
+namespace {
+
+StepEvent Event(const std::string& step, const std::string& status, const std::string& message = "",
+                uint64_t done = 0, uint64_t total = 0) {
+  StepEvent e;
+  e.step = step;
+  e.status = status;
+  e.message = message;
+  e.bytes_done = done;
+  e.bytes_total = total;
+  return e;
+}
+
+// One run of the plan: the executor's state between steps.
+class ApplyRun {
+ public:
+  ApplyRun(const ApplyPlan& plan, const ApplyRequest& request, const std::vector<uint8_t>& sdi,
+           ApplyTarget& target, JournalStore& journal, int64_t run, const ApplyHooks& hooks)
+      : plan_(plan),
+        request_(request),
+        sdi_(sdi),
+        target_(target),
+        journal_(journal),
+        run_(run),
+        hooks_(hooks) {}
+
+  Result<ApplyOutcome> Run() {
+    for (const auto& step : plan_.steps) {
+      const std::string name = ApplyStepName(step);
+      hooks_.crash_point("apply:" + name + ":before");
+      if (auto r = journal_.ApplyStepStarted(run_, name); !r) return std::unexpected(r.error());
+      hooks_.event(Event(name, "started"));
+      auto done = std::visit([&](const auto& s) { return Do(s); }, step);
+      if (!done) {
+        hooks_.event(Event(name, "failed", done.error().message));
+        return std::unexpected(done.error());
+      }
+      if (auto r = journal_.ApplyStepDone(run_, name, *done); !r) return std::unexpected(r.error());
+      outcome_.lines.push_back(name + ": " + *done);
+      hooks_.say(name + ": " + *done);
+      hooks_.event(Event(name, "succeeded", *done));
+      hooks_.crash_point("apply:" + name + ":after");
+    }
+    if (files_) {
+      if (auto r = files_->Close(); !r) return std::unexpected(r.error());
+    }
+    return outcome_;
+  }
+
+ private:
+  Result<RecoveryFiles*> Files() {
+    if (!files_) {
+      auto opened = target_.OpenRecoveryFiles();
+      if (!opened) return std::unexpected(opened.error());
+      files_ = std::move(*opened);
+    }
+    return files_.get();
+  }
+
+  Result<std::string> Do(const PreparePartitionStep& s) {
+    auto result = target_.PreparePartition(s);
+    if (!result) return std::unexpected(result.error());
+    outcome_.partition_result = *result;
+    auto number = target_.LifeboatPartitionNumber();
+    if (!number) return std::unexpected(number.error());
+    outcome_.partition_number = *number;
+    return *result;
+  }
+
+  Result<std::string> Do(const WriteImageStep& s) {
+    if (s.already_written) return std::string("already written");
+    auto files = Files();
+    if (!files) return std::unexpected(files.error());
+    RecoveryFiles& v = **files;
+    for (const auto& old : s.remove_first) {
+      if (auto r = v.RemoveVersion(old); !r) return std::unexpected(r.error());
+    }
+    // The plan decided from the volume as it was; a fresh partition is checked here.
+    const Bytes needed = RoomNeeded(request_);
+    auto free = v.FreeSpace();
+    if (!free) return std::unexpected(free.error());
+    if (*free < needed) {
+      return Fail(ErrorCode::kRefused, "Lifeboat's partition has " + HumanSize(*free) +
+                                           " free and the image needs " + HumanSize(needed));
+    }
+    uint64_t chunk = 0, last_percent = 0, last_event_percent = 0;
+    const uint64_t total = request_.image.size.value;
+    auto progress = [&](uint64_t done) {
+      hooks_.crash_point("apply:write-image:chunk:" + std::to_string(++chunk));
+      uint64_t percent = total ? done * 100 / total : 100;
+      if (percent >= last_percent + 25) {
+        last_percent = percent;
+        hooks_.say("  written " + std::to_string(percent) + "%");
+      }
+      if (percent >= last_event_percent + 5) {
+        last_event_percent = percent;
+        hooks_.event(Event("write-image", "progress", "", done, total));
+      }
+      return true;
+    };
+    if (auto r = v.WriteVersion(s.version, request_.image, sdi_, progress); !r)
+      return std::unexpected(r.error());
+    return "wrote " + HumanSize(s.size) + " to " + s.wim_path;
+  }
+
+  Result<std::string> Do(const VerifyImageStep& s) {
+    auto files = Files();
+    if (!files) return std::unexpected(files.error());
+    RecoveryFiles& v = **files;
+    if (auto r = v.VerifyVersion(s.version, request_.image, s.sdi_sha256); !r)
+      return std::unexpected(r.error());
+    if (s.write_manifest) {
+      const auto& image = request_.image;
+      Manifest m{s.version,  image.sha256,      image.size.value,  s.sdi_sha256,
+                 image.name, image.description, image.architecture};
+      if (auto r = v.WriteManifest(m); !r) return std::unexpected(r.error());
+    }
+    // The volume is closed (flushed, unmounted) before the boot entry may point at it.
+    if (auto r = v.Close(); !r) return std::unexpected(r.error());
+    files_.reset();
+    if (auto r = target_.Flush(); !r) return std::unexpected(r.error());
+    return "read back; SHA-256 " + s.sha256 + " matches";
+  }
+
+  Result<std::string> Do(const EditBcdStep& s) {
+    auto store = target_.BootStore();
+    if (!store) return std::unexpected(store.error());
+    auto loaded = ReadStoreForEdit(**store);
+    if (!loaded) return std::unexpected(loaded.error());
+    original_ = loaded->bytes;
+    std::vector<bcd::Object> objects = s.objects;
+    if (Sha256Hex(loaded->bytes) != s.store_sha256) {
+      // Changed since the plan: by an earlier attempt of this run (the objects are in it) or by
+      // someone else, whose changes are not overwritten with objects made from the old store.
+      auto again = bcd::PlanEntryEdit(loaded->store, s.spec, s.moves);
+      if (!again) return std::unexpected(again.error());
+      if (!again->empty()) {
+        return Fail(ErrorCode::kVerification,
+                    "the BCD store " + s.store +
+                        " changed since apply planned (Windows or another tool wrote it); run "
+                        "apply again to plan against it");
+      }
+      objects.clear();
+    }
+    if (objects.empty()) return std::string("boot entry already points at " + plan_.version);
+    if (auto r = journal_.SaveBcdBackup(run_, plan_.disk_id, loaded->bytes); !r)
+      return std::unexpected(r.error());
+    hooks_.crash_point("apply:edit-bcd:backed-up");
+    auto bytes = EditStore(loaded->bytes, objects);
+    if (!bytes) return std::unexpected(bytes.error());
+    if (auto r = ReplaceStore(**store, *bytes, loaded->bytes); !r)
+      return std::unexpected(r.error());
+    std::string changed;
+    for (const auto& object : objects)
+      changed += (changed.empty() ? "" : ", ") + bcd::DisplayName(object.id);
+    return "saved " + changed + " in " + s.store;
+  }
+
+  Result<std::string> Do(const VerifyBcdStep& s) {
+    auto store = target_.BootStore();
+    if (!store) return std::unexpected(store.error());
+    auto reread = ReadStoreForEdit(**store);
+    if (!reread) return std::unexpected(reread.error());
+    if (!bcd::EntryIntact(reread->store, s.spec)) {
+      if (!original_.empty()) {
+        if (auto r = (*store)->Write(original_); !r) return std::unexpected(r.error());
+      }
+      return Fail(
+          ErrorCode::kVerification,
+          "Lifeboat's boot entry did not read back as written; the original store was put back");
+    }
+    return "entry " + s.spec.loader.Text() + " boots " + s.spec.wim_path;
+  }
+
+  Result<std::string> Do(const RemoveOldStep& s) {
+    if (s.versions.empty()) return std::string("nothing to remove");
+    auto files = Files();
+    if (!files) return std::unexpected(files.error());
+    std::string gone;
+    for (const auto& old : s.versions) {
+      if (auto r = (*files)->RemoveVersion(old); !r) return std::unexpected(r.error());
+      gone += (gone.empty() ? "" : ", ") + old;
+    }
+    if (auto r = (*files)->Close(); !r) return std::unexpected(r.error());
+    files_.reset();
+    return "removed " + gone;
+  }
+
+  Result<std::string> Do(const RecordStep&) {
+    const auto& image = request_.image;
+    if (auto r = journal_.RecordInstall({plan_.disk_id, plan_.disk, plan_.version, image.sha256,
+                                         image.size.value, image.name, plan_.wim_path,
+                                         image::FirmwareName(plan_.firmware),
+                                         bcd::LinkPolicyName(plan_.link), ""});
+        !r)
+      return std::unexpected(r.error());
+    return "version " + plan_.version + " recorded in the journal";
+  }
+
+  const ApplyPlan& plan_;
+  const ApplyRequest& request_;
+  const std::vector<uint8_t>& sdi_;
+  ApplyTarget& target_;
+  JournalStore& journal_;
+  const int64_t run_;
+  const ApplyHooks& hooks_;
+  std::unique_ptr<RecoveryFiles> files_;
+  std::vector<uint8_t> original_;  // the store before edit-bcd replaced it
+  ApplyOutcome outcome_;
+};
+
+}  // namespace
+
+Result<ApplyOutcome> ExecuteApply(const ApplyPlan& plan, const ApplyRequest& request,
+                                  const std::vector<uint8_t>& sdi, ApplyTarget& target,
+                                  JournalStore& journal, int64_t run, const ApplyHooks& hooks) {
+  return ApplyRun(plan, request, sdi, target, journal, run, hooks).Run();
+}
+
+}  // namespace lifeboat::agent

@@ -11,6 +11,7 @@
 #include "agent/contact.h"
 #include "agent/contact_report.h"
 #include "agent/exit_codes.h"
+#include "common/cli.h"
 
 int main(int argc, char** argv) {
   using namespace lifeboat::agent;
@@ -18,21 +19,25 @@ int main(int argc, char** argv) {
   // Without its daemon a contact has no one to report to; its state is safe to cut anywhere (the
   // outbox and apply's journal are written for exactly that), and an apply it started goes on.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  const bool usage_ok = (argc == 5 || argc == 6) && std::string(argv[1]) == "--config" &&
-                        std::string(argv[3]) == "--agent" &&
-                        (argc == 5 || std::string(argv[5]) == "--register");
-  if (!usage_ok) {
-    std::fputs("lifeboat-agent-contact: started by lifeboat-agent-daemon ('lifeboat-agent run')\n",
-               stderr);
-    return kExitUsage;
-  }
-  auto config = ReadDaemonConfig(argv[2]);
+  CLI::App app{
+      "lifeboat-agent-contact - one contact with the controller, started by "
+      "lifeboat-agent-daemon ('lifeboat-agent run'); not meant to be started by hand",
+      "lifeboat-agent-contact"};
+  lifeboat::StyleHelp(app);
+  std::string config_path, agent;
+  bool register_first = false;
+  app.add_option("--config", config_path, "the agent's configuration")->required();
+  app.add_option("--agent", agent, "the lifeboat-agent program that does the disk work")
+      ->required();
+  app.add_flag("--register", register_first, "register (or enroll) before the heartbeat");
+  if (auto exit = lifeboat::ParseCommandLine(app, argc, argv)) return *exit;
+  auto config = ReadDaemonConfig(config_path);
   if (!config) {
     std::fprintf(stderr, "lifeboat-agent-contact: %s\n", config.error().message.c_str());
     return config.error().code == lifeboat::ErrorCode::kNotFound ? kExitNotFound : kExitUsage;
   }
   ContactReport report;
-  const int code = RunContact(*config, argv[4], argc == 6, report);
+  const int code = RunContact(*config, agent, register_first, report);
   if (code == kExitOk) std::fputs(FormatContactReport(report).c_str(), stdout);
   return code;
 }

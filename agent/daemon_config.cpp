@@ -1,18 +1,14 @@
 #include "agent/daemon_config.h"
 
-#include <fstream>
 #include <optional>
 #include <sstream>
+
+#include "common/config_file.h"
+#include "common/units.h"
 
 namespace lifeboat::agent {
 
 namespace {
-
-std::string Trim(std::string s) {
-  s.erase(0, s.find_first_not_of(" \t"));
-  s.erase(s.find_last_not_of(" \t\r") + 1);
-  return s;
-}
 
 std::optional<int> MinuteOfDay(const std::string& hhmm) {
   int h = 0, m = 0;
@@ -26,20 +22,12 @@ std::optional<int> MinuteOfDay(const std::string& hhmm) {
 }  // namespace
 
 Result<DaemonConfig> ReadDaemonConfig(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Fail(ErrorCode::kNotFound, "cannot read the config file " + path);
+  auto entries = ReadConfigFile(
+      path, {"controller", "machine_id", "disk", "state_dir", "ca", "enrollment_token", "link",
+             "labels", "trusted_keys", "maintenance_window", "lock_wait"});
+  if (!entries) return std::unexpected(entries.error());
   DaemonConfig c;
-  std::string line;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    const std::string where = path + ":" + std::to_string(number);
-    line = Trim(line.substr(0, line.find('#')));
-    if (line.empty()) continue;
-    auto eq = line.find('=');
-    if (eq == std::string::npos)
-      return Fail(ErrorCode::kInvalidArgument, where + ": expected key = value");
-    std::string key = Trim(line.substr(0, eq)), value = Trim(line.substr(eq + 1));
+  for (const auto& [key, value, where] : *entries) {
     if (key == "controller")
       c.controller = value;
     else if (key == "machine_id")
@@ -79,12 +67,11 @@ Result<DaemonConfig> ReadDaemonConfig(const std::string& path) {
       c.window = std::make_pair(*from, *to);
       c.window_text = value;
     } else if (key == "lock_wait") {
-      if (value.empty() || value.size() > 6 ||
-          value.find_first_not_of("0123456789") != std::string::npos)
-        return Fail(ErrorCode::kInvalidArgument, where + ": lock_wait is a number of seconds");
-      c.lock_wait_seconds = std::stoi(value);
-    } else {
-      return Fail(ErrorCode::kInvalidArgument, where + ": unknown key '" + key + "'");
+      auto wait = ParseDuration(value);
+      if (!wait || wait->count() > 86400)
+        return Fail(ErrorCode::kInvalidArgument,
+                    where + ": lock_wait is a duration up to a day (600, 10m, 1h)");
+      c.lock_wait_seconds = static_cast<int>(wait->count());
     }
   }
   return c;

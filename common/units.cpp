@@ -62,4 +62,55 @@ std::optional<Bytes> ParseSize(std::string_view text) {
   return Bytes{bytes};
 }
 
+namespace {
+
+// The decimal digits of `text` as a number; nullopt when empty, not all digits, or over 64 bits.
+std::optional<uint64_t> Digits(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  uint64_t number = 0;
+  for (char c : text) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    if (__builtin_mul_overflow(number, 10, &number) ||
+        __builtin_add_overflow(number, static_cast<uint64_t>(c - '0'), &number))
+      return std::nullopt;
+  }
+  return number;
+}
+
+}  // namespace
+
+std::optional<std::chrono::seconds> ParseDuration(std::string_view text) {
+  uint64_t unit = 1;
+  if (!text.empty() && std::isalpha(static_cast<unsigned char>(text.back()))) {
+    switch (text.back()) {
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      default:
+        return std::nullopt;
+    }
+    text.remove_suffix(1);
+  }
+  auto number = Digits(text);
+  uint64_t seconds = 0;
+  if (!number || __builtin_mul_overflow(*number, unit, &seconds) || seconds > 0xFFFFFFFFULL)
+    return std::nullopt;
+  return std::chrono::seconds(seconds);
+}
+
+std::optional<uint32_t> ParseCount(std::string_view text) {
+  auto number = Digits(text);
+  if (!number || *number > 0xFFFFFFFFULL) return std::nullopt;
+  return static_cast<uint32_t>(*number);
+}
+
 }  // namespace lifeboat

@@ -3,6 +3,7 @@
 // convert into each other implicitly.
 #pragma once
 
+#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <optional>
@@ -55,5 +56,13 @@ std::string HumanSize(Bytes b);
 
 // Parses "2G", "1536M", "1GiB", "4096" (bytes), "500MB" (decimal). nullopt when malformed.
 std::optional<Bytes> ParseSize(std::string_view text);
+
+// Parses a duration: "90" (seconds), "30s", "5m", "1h", "7d". nullopt when malformed or past
+// 2^32 seconds (136 years: every duration Lifeboat takes fits a 32-bit field).
+std::optional<std::chrono::seconds> ParseDuration(std::string_view text);
+
+// Parses a plain decimal count ("0" to "4294967295"); nullopt for anything else (a sign, a blank,
+// a suffix, overflow).
+std::optional<uint32_t> ParseCount(std::string_view text);
 
 }  // namespace lifeboat

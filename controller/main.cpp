@@ -3,7 +3,6 @@
 #include <grpc/support/log.h>
 
 #include <csignal>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -11,68 +10,20 @@
 #include <string_view>
 #include <thread>
 
+#include "common/cli.h"
+#include "common/config_file.h"
+#include "common/version.h"
 #include "controller/server.h"
 
 namespace {
 
-constexpr const char* kUsage =
-    R"(lifeboat-controller - image catalog, rollouts and fleet state for Lifeboat agents
-
-Usage:
-  lifeboat-controller [--config FILE] [--listen ADDR] [--http ADDR] [--data-dir DIR]
-                      [--heartbeat-seconds N] [--offline-after SECONDS] [--tls-names NAME,NAME]
-
-Options (a flag overrides the config file):
-  --config FILE          key = value lines: listen, http_listen, data_dir, heartbeat_seconds,
-                         offline_after_seconds, tls_names ('#' starts a comment)
-  --listen ADDR          gRPC address (default 127.0.0.1:7443; port 0 picks a free one, which is
-                         printed)
-  --http ADDR            HTTPS address for /healthz, /metrics and /api/v1/... (default
-                         127.0.0.1:7080; "off" for none)
-  --data-dir DIR         state: fleet.db (SQLite) and images/ (default /var/lib/lifeboat-controller)
-  --heartbeat-seconds N  how often agents call in (default 30)
-  --offline-after SECONDS
-                         a machine silent this long is shown offline, and rollouts skip it once
-                         their machine deadline has passed (default 600)
-  --tls-names LIST       names and addresses agents and operators reach this controller by,
-                         for its server certificate (localhost, 127.0.0.1, ::1 and the host name
-                         are always in it)
-
+constexpr const char* kAbout = R"(
 gRPC is TLS only. On the first start the controller makes its own CA and server certificate in
 DIR/tls (or uses ca.key/ca.pem, server.key/server.pem put there before) and copies the CA
 certificate to DIR/ca.pem: agents (ca = ...) and lifeboatctl (--ca) verify the controller with it.
-  -h, --help             this help
-
-Stops cleanly on SIGINT or SIGTERM. Exit codes: 0 stopped, 1 could not start, 2 usage.
+A flag overrides the config file. Stops cleanly on SIGINT or SIGTERM.
+Exit codes: 0 stopped, 1 could not start, 2 usage.
 )";
-
-std::map<std::string, std::string> ReadConfig(const std::string& path, std::string& problem) {
-  std::map<std::string, std::string> values;
-  std::ifstream in(path);
-  if (!in) {
-    problem = "cannot read config file " + path;
-    return values;
-  }
-  std::string line;
-  int number = 0;
-  auto trim = [](std::string s) {
-    s.erase(0, s.find_first_not_of(" \t"));
-    s.erase(s.find_last_not_of(" \t\r") + 1);
-    return s;
-  };
-  while (std::getline(in, line)) {
-    ++number;
-    line = trim(line.substr(0, line.find('#')));
-    if (line.empty()) continue;
-    size_t eq = line.find('=');
-    if (eq == std::string::npos) {
-      problem = path + ":" + std::to_string(number) + ": expected key = value";
-      return values;
-    }
-    values[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
-  }
-  return values;
-}
 
 lifeboat::controller::Server* g_server = nullptr;
 
@@ -88,66 +39,100 @@ void LogGrpc(gpr_log_func_args* args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::map<std::string, std::string> flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
-      return 0;
+  using namespace lifeboat;
+  CLI::App app{"lifeboat-controller - image catalog, rollouts and fleet state for Lifeboat agents",
+               "lifeboat-controller"};
+  StyleHelp(app);
+  app.set_version_flag("--version", std::string("lifeboat-controller ") + kLifeboatVersion,
+                       "print the version and exit");
+  app.footer(kAbout);
+  std::string config_path, listen, http, data_dir, heartbeat, offline_after, tls_names;
+  app.add_option("--config", config_path,
+                 "key = value lines: listen, http_listen, data_dir, heartbeat_seconds, "
+                 "offline_after_seconds, tls_names ('#' starts a comment)")
+      ->type_name("FILE");
+  app.add_option("--listen", listen,
+                 "gRPC address (default 127.0.0.1:7443; port 0 picks a free one, which is "
+                 "printed)")
+      ->type_name("ADDR");
+  app.add_option("--http", http,
+                 "HTTPS address for /healthz, /metrics and /api/v1/... (default 127.0.0.1:7080; "
+                 "\"off\" for none)")
+      ->type_name("ADDR");
+  app.add_option("--data-dir", data_dir,
+                 "state: fleet.db (SQLite) and images/ (default /var/lib/lifeboat-controller)")
+      ->type_name("DIR");
+  app.add_option("--heartbeat-seconds", heartbeat, "how often agents call in (default 30s)")
+      ->type_name("DURATION")
+      ->check(DurationCheck());
+  app.add_option("--offline-after", offline_after,
+                 "a machine silent this long is shown offline, and rollouts skip it once their "
+                 "machine deadline has passed (default 10m)")
+      ->type_name("DURATION")
+      ->check(DurationCheck());
+  app.add_option("--tls-names", tls_names,
+                 "names and addresses agents and operators reach this controller by, for its "
+                 "server certificate (localhost, 127.0.0.1, ::1 and the host name are always in "
+                 "it)")
+      ->type_name("NAME,NAME");
+  if (auto exit = ParseCommandLine(app, argc, argv)) return *exit;
+
+  // Each setting from its flag, else the config file (with where it was written), else the
+  // default.
+  std::map<std::string, ConfigEntry> config;
+  if (!config_path.empty()) {
+    auto entries =
+        ReadConfigFile(config_path, {"listen", "http_listen", "data_dir", "heartbeat_seconds",
+                                     "offline_after_seconds", "tls_names"});
+    if (!entries) {
+      std::cerr << "lifeboat-controller: " << entries.error().message << "\n";
+      return kExitCommandLine;
     }
-    if ((a == "--config" || a == "--listen" || a == "--http" || a == "--data-dir" ||
-         a == "--heartbeat-seconds" || a == "--offline-after" || a == "--tls-names") &&
-        i + 1 < argc) {
-      flags[a.substr(2)] = argv[++i];
-    } else {
-      std::cerr << "lifeboat-controller: unknown or incomplete option '" << a << "'\n" << kUsage;
-      return 2;
-    }
+    for (const auto& e : *entries) config[e.key] = e;
   }
-  std::map<std::string, std::string> config;
-  if (flags.contains("config")) {
-    std::string problem;
-    config = ReadConfig(flags["config"], problem);
-    if (!problem.empty()) {
-      std::cerr << "lifeboat-controller: " << problem << "\n";
-      return 2;
+  auto setting = [&](const std::string& flag, const std::string& key,
+                     std::string& where) -> std::optional<std::string> {
+    if (!flag.empty()) {
+      where = "--" + key;
+      return flag;
     }
-  }
-  auto setting = [&](const std::string& flag,
-                     const std::string& key) -> std::optional<std::string> {
-    if (flags.contains(flag)) return flags[flag];
-    if (config.contains(key)) return config[key];
+    if (auto it = config.find(key); it != config.end()) {
+      where = it->second.where;
+      return it->second.value;
+    }
     return std::nullopt;
   };
-  lifeboat::controller::ServerOptions options;
-  if (auto v = setting("listen", "listen")) options.listen = *v;
-  if (auto v = setting("data-dir", "data_dir")) options.data_dir = *v;
-  options.http_listen = setting("http", "http_listen").value_or("127.0.0.1:7080");
+  std::string where;
+  controller::ServerOptions options;
+  if (auto v = setting(listen, "listen", where)) options.listen = *v;
+  if (auto v = setting(data_dir, "data_dir", where)) options.data_dir = *v;
+  options.http_listen = setting(http, "http_listen", where).value_or("127.0.0.1:7080");
   if (options.http_listen == "off") options.http_listen.clear();
-  if (auto v = setting("tls-names", "tls_names")) {
+  if (auto v = setting(tls_names, "tls_names", where)) {
     std::istringstream names(*v);
     std::string name;
     while (std::getline(names, name, ',')) {
-      name.erase(0, name.find_first_not_of(" \t"));
-      name.erase(name.find_last_not_of(" \t") + 1);
+      name = Trim(name);
       if (!name.empty()) options.tls_names.push_back(name);
     }
   }
-  if (auto v = setting("heartbeat-seconds", "heartbeat_seconds")) {
-    if (v->empty() || v->find_first_not_of("0123456789") != std::string::npos || v->size() > 6) {
-      std::cerr << "lifeboat-controller: heartbeat seconds '" << *v << "' is not a number\n";
-      return 2;
+  if (auto v = setting(heartbeat, "heartbeat_seconds", where)) {
+    auto seconds = ParseDuration(*v);
+    if (!seconds || seconds->count() == 0 || seconds->count() > 86400) {
+      std::cerr << "lifeboat-controller: " << where << ": heartbeat '" << *v
+                << "' is not a duration from 1s to 1d\n";
+      return kExitCommandLine;
     }
-    options.heartbeat_seconds = static_cast<uint32_t>(std::stoul(*v));
+    options.heartbeat_seconds = static_cast<uint32_t>(seconds->count());
   }
-  if (auto v = setting("offline-after", "offline_after_seconds")) {
-    if (v->empty() || v->find_first_not_of("0123456789") != std::string::npos || v->size() > 8 ||
-        std::stoul(*v) == 0) {
-      std::cerr << "lifeboat-controller: offline-after '" << *v
-                << "' is not a number of seconds above 0\n";
-      return 2;
+  if (auto v = setting(offline_after, "offline_after_seconds", where)) {
+    auto seconds = ParseDuration(*v);
+    if (!seconds || seconds->count() == 0) {
+      std::cerr << "lifeboat-controller: " << where << ": offline-after '" << *v
+                << "' is not a duration above 0 (600, 10m, 1h)\n";
+      return kExitCommandLine;
     }
-    options.offline_after = std::chrono::seconds(std::stoul(*v));
+    options.offline_after = *seconds;
   }
 
   // Block the stop signals before gRPC starts its threads, which inherit the mask: they arrive at

@@ -1,9 +1,10 @@
 // The agent daemon's config file: every key, and errors that name the file and line.
+#include "agent/daemon_config.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "agent/daemon_config.h"
 #include "tests/support/test_support.h"
 
 namespace lifeboat::agent {
@@ -56,7 +57,9 @@ TEST(DaemonConfig, ErrorsNameTheFileAndLine) {
       {"frobnicate = 1\n", ":1: unknown key 'frobnicate'"},
       {"labels = site\n", ":1: label 'site' is not key=value"},
       {"maintenance_window = 25:00-01:00\n", ":1: maintenance_window is HH:MM-HH:MM"},
-      {"lock_wait = soon\n", ":1: lock_wait is a number of seconds"},
+      {"lock_wait = soon\n", ":1: lock_wait is a duration"},
+      {"lock_wait = 2d\n", ":1: lock_wait is a duration up to a day"},
+      {"disk = /dev/sda\ndisk = /dev/sdb\n", ":2: 'disk' is set twice"},
   };
   for (const auto& [text, words] : bad) {
     auto c = ReadDaemonConfig(Write(dir, text));
@@ -65,6 +68,17 @@ TEST(DaemonConfig, ErrorsNameTheFileAndLine) {
     EXPECT_NE(c.error().message.find(words), std::string::npos) << c.error().message;
   }
   EXPECT_EQ(ReadDaemonConfig(dir / "missing.conf").error().code, ErrorCode::kNotFound);
+}
+
+TEST(DaemonConfig, LockWaitTakesAUnit) {
+  test::TempDir dir;
+  for (const auto& [text, seconds] :
+       {std::pair{"lock_wait = 90\n", 90}, std::pair{"lock_wait = 5m\n", 300},
+        std::pair{"lock_wait = 1h\n", 3600}}) {
+    auto c = ReadDaemonConfig(Write(dir, text));
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(c->lock_wait_seconds, seconds) << text;
+  }
 }
 
 }  // namespace

@@ -103,5 +103,29 @@ TEST(Units, SectorConversionsRoundAsDocumented) {
   EXPECT_EQ(HumanSize(Bytes{1536ULL << 20}), "1.50 GiB");
 }
 
+TEST(ParseDuration, TakesSecondsOrAUnit) {
+  EXPECT_EQ(ParseDuration("90"), std::chrono::seconds(90));
+  EXPECT_EQ(ParseDuration("30s"), std::chrono::seconds(30));
+  EXPECT_EQ(ParseDuration("5m"), std::chrono::seconds(300));
+  EXPECT_EQ(ParseDuration("1h"), std::chrono::seconds(3600));
+  EXPECT_EQ(ParseDuration("24h"), std::chrono::seconds(86400));
+  EXPECT_EQ(ParseDuration("7d"), std::chrono::seconds(604800));
+  EXPECT_EQ(ParseDuration("0"), std::chrono::seconds(0));
+  EXPECT_EQ(ParseDuration("4294967295"), std::chrono::seconds(4294967295LL));
+  for (const char* bad : {"", "s", "h", "-1", "+5", "1.5h", "5 m", "5M", "1w", "4294967296",
+                          "49711d", "99999999999999999999s", "1hh", " 5"}) {
+    EXPECT_FALSE(ParseDuration(bad)) << bad;
+  }
+}
+
+TEST(ParseCount, TakesPlainDecimalNumbersOnly) {
+  EXPECT_EQ(ParseCount("0"), 0u);
+  EXPECT_EQ(ParseCount("42"), 42u);
+  EXPECT_EQ(ParseCount("4294967295"), 4294967295u);
+  for (const char* bad : {"", "-1", "+1", "1e3", "0x10", "4294967296", "12 ", "5%"}) {
+    EXPECT_FALSE(ParseCount(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace lifeboat

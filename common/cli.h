@@ -1,0 +1,104 @@
+// Command lines of Lifeboat's programs, on CLI11 (header-only, so the agent's static programs can
+// use it too): every subcommand has its own --help and takes only its own options; the exit codes
+// are Lifeboat's (0 after --help or --version, 2 for a mistake on the command line); sizes and
+// durations are checked by the one parser each in common/units.h.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+
+#include "common/units.h"
+
+namespace lifeboat {
+
+inline constexpr int kExitCommandLine = 2;
+
+// Parses argv. Returns nothing when the command should run; otherwise the exit code, with what
+// CLI11 had to say (the help, the version, or the mistake and how to get help) already printed.
+inline std::optional<int> ParseCommandLine(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+    return std::nullopt;
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitCommandLine;
+  }
+}
+
+// A size as ParseSize reads it, not zero: "2G", "1536M", "1073741824".
+inline CLI::Validator SizeCheck() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        auto size = ParseSize(text);
+        if (size && size->value > 0) return "";
+        return "'" + text + "' is not a size (try 2G, 1536M, 1073741824)";
+      },
+      "");
+}
+
+// A duration as ParseDuration reads it: "90" (seconds), "30s", "5m", "1h", "7d".
+inline CLI::Validator DurationCheck() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (ParseDuration(text)) return "";
+        return "'" + text + "' is not a duration (try 90, 30s, 5m, 1h, 7d)";
+      },
+      "");
+}
+
+// A count as ParseCount reads it: "0" to "4294967295".
+inline CLI::Validator CountCheck() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (ParseCount(text)) return "";
+        return "'" + text + "' is not a whole number";
+      },
+      "");
+}
+
+// `text` broken into lines of at most `width` characters, at spaces.
+inline std::string Wrap(const std::string& text, size_t width = 96) {
+  std::string out, line;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(start, end - start);
+    if (!line.empty() && line.size() + 1 + word.size() > width) {
+      out += line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+    start = end + 1;
+  }
+  return out + line;
+}
+
+// A subcommand with its one-line summary (listed under its parent) and its full description
+// (shown, wrapped, by its own --help).
+inline CLI::App* AddCommand(CLI::App& parent, const std::string& name, const std::string& summary,
+                            const std::string& description = "") {
+  CLI::App* command = parent.add_subcommand(name, summary);
+  command->footer(description.empty() ? std::string() : "\n" + Wrap(description) + "\n");
+  return command;
+}
+
+// Option descriptions wrapped beside their column (CLI11 2.1 prints each on one line).
+class WrappingFormatter : public CLI::Formatter {
+ public:
+  std::string make_option_desc(const CLI::Option* option) const override {
+    return Wrap(CLI::Formatter::make_option_desc(option), 66);
+  }
+};
+
+// The same look for every program: options in a 30-column name column, descriptions wrapped.
+inline void StyleHelp(CLI::App& app) {
+  auto formatter = std::make_shared<WrappingFormatter>();
+  formatter->column_width(30);
+  app.formatter(formatter);
+}
+
+}  // namespace lifeboat

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/units.h"
+#include "common/version.h"
 
 namespace lifeboat {
 
@@ -93,6 +94,19 @@ class WrappingFormatter : public CLI::Formatter {
     return Wrap(CLI::Formatter::make_option_desc(option), 66);
   }
 };
+
+// A version as it enters (ValidVersion): checked here so that an absurd one (100,000 characters)
+// is named as the option it is, before anything is sent or done.
+inline CLI::Validator VersionCheck() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        return ValidVersion(text) ? ""
+                                  : Quoted(text) +
+                                        " is not a version: use 1 to 64 of letters, digits, "
+                                        "'.', '_' or '-'";
+      },
+      "");
+}
 
 // The same look for every program: options in a 30-column name column, descriptions wrapped.
 inline void StyleHelp(CLI::App& app) {

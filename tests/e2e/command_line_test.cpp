@@ -121,5 +121,61 @@ TEST(CommandLine, ControllerConfigRefusesUnknownKeysWithFileAndLine) {
   EXPECT_NE(r.err.find(config + ":1: offline-after 'soon'"), std::string::npos) << r.err;
 }
 
+TEST(CommandLine, CtlCommandsHaveTheirOwnHelpAndRefuseOthersOptions) {
+  const std::vector<std::string> connection = {"--controller", "--ca", "--token-file", "--json"};
+  auto with = [&](const std::vector<std::string>& own) {
+    std::vector<std::string> all = own;
+    all.insert(all.end(), connection.begin(), connection.end());
+    return all;
+  };
+  CheckProgram(
+      LIFEBOAT_CTL, "lifeboatctl",
+      {
+          {"image publish", with({"--version", "--sign-key", "--from-path"}), "x.wim --version 1"},
+          {"image list", with({"--all"}), ""},
+          {"image show", with({}), "1.0"},
+          {"image retire", with({}), "1.0"},
+          {"rollout create",
+           with({"--image", "--all", "--label", "--machine", "--waves", "--wait",
+                 "--max-in-progress", "--failure-threshold", "--max-retries", "--machine-deadline",
+                 "--allow-unsigned"}),
+           "--image 1.0"},
+          {"rollout list", with({}), ""},
+          {"rollout show", with({}), "1"},
+          {"rollout pause", with({}), "1"},
+          {"rollout resume", with({}), "1"},
+          {"rollout abort", with({}), "1"},
+          {"rollout rollback", with({}), "1"},
+          {"machine list", with({"--label"}), ""},
+          {"machine show", with({}), "pc1"},
+          {"machine boot-recovery", with({}), "pc1"},
+          {"machine revoke", with({}), "pc1"},
+          {"fleet summary", with({}), ""},
+          {"token create", with({"--label", "--expires"}), ""},
+          {"operator add", with({"--role"}), "bob --role viewer"},
+          {"operator list", with({}), ""},
+          {"operator remove", with({}), "bob"},
+          {"audit list", with({"--limit"}), ""},
+          {"key generate", {"--out", "--json"}, "--out x"},
+      });
+  // Durations take units everywhere, counts are checked before anything is sent.
+  auto wait = Sh(Quote(LIFEBOAT_CTL) + " rollout create --image 1.0 --all --wait soon");
+  EXPECT_EQ(wait.exit_code, 2);
+  EXPECT_NE(wait.err.find("--wait: 'soon' is not a duration"), std::string::npos) << wait.err;
+  auto id = Sh(Quote(LIFEBOAT_CTL) + " rollout show -1");
+  EXPECT_EQ(id.exit_code, 2) << id.err;
+}
+
+TEST(CommandLine, AnEmptyTokenFileVariableIsUnset) {
+  TempDir dir;
+  // With LIFEBOAT_TOKEN_FILE empty the token comes from LIFEBOAT_TOKEN; before, "" was opened as
+  // a file and the command failed on it. Here the CA is missing, which is the next thing said.
+  auto r = Sh("LIFEBOAT_TOKEN_FILE= LIFEBOAT_TOKEN=x " + Quote(LIFEBOAT_CTL) + " --ca " +
+              Quote(dir / "none.pem") + " fleet summary");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err.find("operator token"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("CA certificate"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace lifeboat::test

@@ -1,0 +1,44 @@
+// What lifeboatctl prints: tables and summaries for people, protobuf's JSON form of a response
+// for tools (--json), errors with the exit codes of docs/lifeboatctl.md.
+#pragma once
+
+#include <Poco/JSON/Object.h>
+#include <google/protobuf/message.h>
+#include <grpcpp/support/status.h>
+
+#include <string>
+#include <vector>
+
+#include "lifeboat/v1/admin_service.pb.h"
+
+namespace lifeboat::ctl {
+
+inline constexpr int kExitUsage = 2;
+
+// Prints "lifeboatctl: <problem>" and how to get help; returns 2.
+int Usage(const std::string& problem);
+// The exit code for a controller's answer (docs/lifeboatctl.md).
+int ExitFor(const grpc::Status& status);
+// Prints a failed call (as {"error": {...}} with --json) and returns its exit code.
+int Fail(const grpc::Status& status, bool json);
+// Prints a local error ("lifeboatctl: <message>") and returns `code`.
+int Complain(const std::string& message, int code);
+
+// A response as JSON (protobuf's mapping, field names as in the .proto).
+std::string Json(const google::protobuf::Message& message);
+// JSON text of an object, through Poco's JSON (escapes every control character).
+std::string JsonText(const Poco::JSON::Object::Ptr& object);
+
+// A plain text table: the header, then rows, columns padded to their widest cell.
+void Table(const std::vector<std::string>& header,
+           const std::vector<std::vector<std::string>>& rows);
+
+// "ROLLOUT_STATE_ACTIVE" -> "active", from the names protobuf generates for the enums.
+std::string ShortName(const std::string& full, const std::string& prefix);
+std::string StateName(v1::RolloutState state);
+std::string AgentStateText(v1::AgentState state);
+// "1.50 GiB", "3.0 MiB", "512 B".
+std::string Size(uint64_t bytes);
+void PrintRollout(const v1::Rollout& rollout);
+
+}  // namespace lifeboat::ctl

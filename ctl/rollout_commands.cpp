@@ -1,0 +1,215 @@
+// lifeboatctl rollout create | list | show | pause | resume | abort | rollback.
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "common/cli.h"
+#include "ctl/commands.h"
+#include "ctl/output.h"
+
+namespace lifeboat::ctl {
+
+namespace {
+
+struct CreateOptions {
+  std::string image;
+  bool all = false;
+  std::vector<std::string> labels, machines;
+  std::string waves, wait, max_in_progress, failure_threshold, max_retries, machine_deadline;
+  bool allow_unsigned = false;
+};
+
+int Create(Context& ctx, const CreateOptions& o) {
+  v1::CreateRolloutRequest request;
+  auto* spec = request.mutable_spec();
+  spec->set_image_version(o.image);
+  spec->mutable_selector()->set_all(o.all);
+  for (const auto& label : o.labels) {
+    const size_t eq = label.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return Usage("--label '" + label + "' is not KEY=VALUE");
+    (*spec->mutable_selector()->mutable_labels())[label.substr(0, eq)] = label.substr(eq + 1);
+  }
+  for (const auto& id : o.machines) spec->mutable_selector()->add_machine_ids(id);
+  if (!o.waves.empty()) {
+    std::string item;
+    std::stringstream items(o.waves);
+    while (std::getline(items, item, ',')) {
+      const bool percent = !item.empty() && item.back() == '%';
+      auto n = ParseCount(percent ? item.substr(0, item.size() - 1) : item);
+      if (!n) return Usage("--waves '" + o.waves + "': '" + item + "' is not a count or a percent");
+      if (percent)
+        spec->add_waves()->set_percent(*n);
+      else
+        spec->add_waves()->set_count(*n);
+    }
+  }
+  // Checked by the options' validators already.
+  if (!o.wait.empty())
+    spec->set_wait_between_waves_seconds(static_cast<uint32_t>(ParseDuration(o.wait)->count()));
+  if (!o.max_in_progress.empty()) spec->set_max_in_progress(*ParseCount(o.max_in_progress));
+  if (!o.failure_threshold.empty())
+    spec->set_failure_threshold_percent(*ParseCount(o.failure_threshold));
+  if (!o.max_retries.empty()) spec->set_max_retries(*ParseCount(o.max_retries));
+  if (!o.machine_deadline.empty())
+    spec->set_machine_deadline_seconds(
+        static_cast<uint32_t>(ParseDuration(o.machine_deadline)->count()));
+  spec->set_allow_unsigned(o.allow_unsigned);
+  auto* stub = ctx.Stub();
+  if (!stub) return ctx.exit_code;
+  v1::CreateRolloutResponse response;
+  auto s = stub->CreateRollout(Context::Call().get(), request, &response);
+  if (!s.ok()) return Fail(s, ctx.json);
+  if (ctx.json)
+    std::cout << Json(response) << "\n";
+  else
+    PrintRollout(response.rollout());
+  return 0;
+}
+
+int List(Context& ctx) {
+  auto* stub = ctx.Stub();
+  if (!stub) return ctx.exit_code;
+  v1::ListRolloutsResponse response;
+  auto s = stub->ListRollouts(Context::Call().get(), v1::ListRolloutsRequest(), &response);
+  if (!s.ok()) return Fail(s, ctx.json);
+  if (ctx.json) {
+    std::cout << Json(response) << "\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : response.rollouts()) {
+    const auto& p = r.progress();
+    rows.push_back({std::to_string(r.id()), r.spec().image_version(), StateName(r.state()),
+                    std::to_string(p.succeeded()) + "/" + std::to_string(p.targeted()),
+                    std::to_string(p.failed()), std::to_string(p.in_progress()), r.created_at()});
+  }
+  Table({"ID", "IMAGE", "STATE", "DONE", "FAILED", "RUNNING", "CREATED"}, rows);
+  return 0;
+}
+
+// One call on one rollout, returning it: show, pause, resume, abort, rollback.
+template <typename Request, typename Response>
+int OnRollout(Context& ctx, uint64_t id,
+              grpc::Status (v1::AdminService::Stub::*call)(grpc::ClientContext*, const Request&,
+                                                           Response*)) {
+  auto* stub = ctx.Stub();
+  if (!stub) return ctx.exit_code;
+  Request request;
+  request.set_id(id);
+  Response response;
+  auto s = (stub->*call)(Context::Call().get(), request, &response);
+  if (!s.ok()) return Fail(s, ctx.json);
+  if (ctx.json)
+    std::cout << Json(response.rollout()) << "\n";
+  else
+    PrintRollout(response.rollout());
+  return 0;
+}
+
+}  // namespace
+
+void AddRolloutCommands(CLI::App& app, Context& ctx) {
+  auto* rollout = AddCommand(app, "rollout",
+                             "rollouts in waves: create, list, show, pause, "
+                             "resume, abort, rollback");
+  rollout->require_subcommand(1);
+
+  auto o = std::make_shared<CreateOptions>();
+  auto* create = AddCommand(
+      *rollout, "create", "roll an image out to machines, in waves",
+      "Targets every machine (--all), those with every --label given, or the --machine IDs. Waves "
+      "open one after the other: each once the machines of the waves before have finished (or "
+      "been skipped as offline past --machine-deadline) and --wait has passed. The rollout halts "
+      "when more than --failure-threshold percent of a wave failed. An unsigned image is refused "
+      "(agents install only signed ones) unless --allow-unsigned is given.");
+  create->add_option("--image", o->image, "the published version to install")
+      ->required()
+      ->type_name("V")
+      ->check(VersionCheck());
+  create->add_flag("--all", o->all, "every machine");
+  create->add_option("--label", o->labels, "machines with this label (repeatable)")
+      ->type_name("K=V");
+  create->add_option("--machine", o->machines, "this machine (repeatable)")->type_name("ID");
+  create
+      ->add_option("--waves", o->waves,
+                   "percents or counts of the targeted machines, e.g. 1%,10%,50%,100% or "
+                   "5,50,500 (default: one wave)")
+      ->type_name("LIST");
+  create->add_option("--wait", o->wait, "time between waves (default 0)")
+      ->type_name("DURATION")
+      ->check(DurationCheck());
+  create
+      ->add_option("--max-in-progress", o->max_in_progress,
+                   "machines working at once (default: no limit)")
+      ->type_name("N")
+      ->check(CountCheck());
+  create
+      ->add_option("--failure-threshold", o->failure_threshold,
+                   "halt when more than PERCENT of a wave failed (default 10; 0: never halt)")
+      ->type_name("PERCENT")
+      ->check(CountCheck());
+  create->add_option("--max-retries", o->max_retries, "attempts after a failure (default 0)")
+      ->type_name("N")
+      ->check(CountCheck());
+  create
+      ->add_option("--machine-deadline", o->machine_deadline,
+                   "a machine offline that long after its wave opened is skipped and no longer "
+                   "holds up the waves; it is still served if it comes back (default 24h; 0: "
+                   "never skip)")
+      ->type_name("DURATION")
+      ->check(DurationCheck());
+  create->add_flag("--allow-unsigned", o->allow_unsigned, "roll out an unsigned image anyway");
+  create->callback([&ctx, o] { ctx.exit_code = Create(ctx, *o); });
+
+  AddCommand(*rollout, "list", "every rollout and its progress")->callback([&ctx] {
+    ctx.exit_code = List(ctx);
+  });
+
+  struct Verb {
+    const char* name;
+    const char* summary;
+    std::function<int(Context&, uint64_t)> run;
+  };
+  using S = v1::AdminService::Stub;
+  const Verb verbs[] = {
+      {"show", "one rollout: its state, waves and machines",
+       [](Context& c, uint64_t id) {
+         return OnRollout<v1::GetRolloutRequest, v1::GetRolloutResponse>(c, id, &S::GetRollout);
+       }},
+      {"pause", "open no further wave; machines at work finish",
+       [](Context& c, uint64_t id) {
+         return OnRollout<v1::PauseRolloutRequest, v1::PauseRolloutResponse>(c, id,
+                                                                             &S::PauseRollout);
+       }},
+      {"resume",
+       "go on with a paused or halted rollout (a halted one accepts the failures it halted for; "
+       "a further failure halts it again)",
+       [](Context& c, uint64_t id) {
+         return OnRollout<v1::ResumeRolloutRequest, v1::ResumeRolloutResponse>(c, id,
+                                                                               &S::ResumeRollout);
+       }},
+      {"abort", "stop the rollout for good",
+       [](Context& c, uint64_t id) {
+         return OnRollout<v1::AbortRolloutRequest, v1::AbortRolloutResponse>(c, id,
+                                                                             &S::AbortRollout);
+       }},
+      {"rollback", "a new rollout putting back what its machines had before",
+       [](Context& c, uint64_t id) {
+         return OnRollout<v1::RollbackRolloutRequest, v1::RollbackRolloutResponse>(
+             c, id, &S::RollbackRollout);
+       }},
+  };
+  for (const auto& verb : verbs) {
+    auto id = std::make_shared<std::string>();
+    auto* command = AddCommand(*rollout, verb.name, verb.summary);
+    command->add_option("ID", *id, "the rollout's number")
+        ->required()
+        ->type_name("")
+        ->check(CountCheck());
+    command->callback([&ctx, id, run = verb.run] { ctx.exit_code = run(ctx, *ParseCount(*id)); });
+  }
+}
+
+}  // namespace lifeboat::ctl

@@ -285,6 +285,15 @@ std::variant<ApplyPlan, ApplyRefusal> PlanApply(const ApplyInputs& in, const App
     return Refuse(ApplyRefusalReason::kPartition,
                   "the partition plan for " + disk.path + " gives Lifeboat no partition");
   }
+  if (disk.label == LabelKind::kGpt && lifeboat->uuid.empty()) {
+    // Only a run journalled by an agent from before the planner chose the GUID.
+    return Refuse(ApplyRefusalReason::kPartition,
+                  "the unfinished partition run " + std::to_string(prepare.resume_run) + " on " +
+                      disk.path +
+                      " was planned without the GUID of Lifeboat's partition, which the boot "
+                      "entry must name; finish it with `lifeboat-agent disk prepare " +
+                      disk.path + "`, then run apply again");
+  }
   auto spec = spec_for(*lifeboat);
   if (!spec) return Refuse(ApplyRefusalReason::kBootStoreUnusable, spec.error().message);
   const auto moves = Moves(in, prepare.plan, spec->partition);

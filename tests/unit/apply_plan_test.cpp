@@ -311,6 +311,21 @@ std::vector<Case> Cases() {
        [](const ApplyPlan& plan) { EXPECT_EQ(Find<PreparePartitionStep>(plan)->resume_run, 17); },
        ""});
   cases.push_back(
+      {"an_unfinished_run_without_lifeboats_guid_is_left_to_disk_prepare",
+       [=] {
+         auto disk = GptDisk(false);
+         auto saved = MakePlan(disk, Request("v1").partition_policy);
+         EXPECT_TRUE(saved);
+         for (auto& step : saved->steps)
+           if (auto* create = std::get_if<CreatePartitionStep>(&step)) create->uuid.clear();
+         return ApplyInputs{disk, Boot(windows), std::nullopt, UnfinishedPrepare{9, *saved}, {}};
+       },
+       Request("v1"),
+       {},
+       {},
+       {},
+       "partition"});
+  cases.push_back(
       {"mbr_entries_follow_the_moved_winre",
        [=] {
          return ApplyInputs{

@@ -5,20 +5,21 @@
 #pragma once
 
 #include <map>
+#include <mutex>
 #include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "common/error.h"
-#include "controller/fleet_store.h"
+#include "controller/access_store.h"
 #include "controller/model.h"
 
 namespace lifeboat::controller {
 
 class Access {
  public:
-  explicit Access(FleetStore& store) : store_(store) {}
+  explicit Access(AccessStore& store) : store_(store) {}
 
   // With no operator yet: makes "admin" (role admin) and writes its token to `token_file`, mode
   // 0600. Loads the revoked machines.
@@ -64,7 +65,7 @@ class Access {
   }
 
  private:
-  FleetStore& store_;
+  AccessStore& store_;
   mutable std::shared_mutex revoked_mutex_;
   std::set<std::string> revoked_;
 };

@@ -20,302 +20,23 @@ namespace lifeboat::controller {
 
 namespace fs = std::filesystem;
 
-struct Fleet::Upload::Hash {
-  Sha256 sha;
-};
-
 Fleet::Fleet(FleetStore& store, std::string data_dir, std::function<TimePoint()> clock,
              std::chrono::seconds offline_after)
     : store_(store),
-      data_dir_(std::move(data_dir)),
+      catalog_(store, std::move(data_dir)),
+      batcher_(store),
       clock_(std::move(clock)),
       offline_after_(offline_after) {
-  std::error_code ec;
-  fs::create_directories(fs::path(data_dir_) / "images", ec);
-  fs::create_directories(fs::path(data_dir_) / "uploads", ec);
   if (auto ids = store_.MachineIds()) known_.insert(ids->begin(), ids->end());
   if (auto machines = store_.ListMachines({})) {
     for (const auto& m : *machines)
       if (m.boot_recovery_pending) boot_recovery_.insert(m.id);
   }
-  flusher_ = std::jthread([this](std::stop_token stop) { FlushLoop(stop); });
 }
 
-Fleet::~Fleet() {
-  flusher_.request_stop();
-  flush_wakeup_.notify_all();
-  if (flusher_.joinable()) flusher_.join();
-  (void)Flush();
-}
+Fleet::~Fleet() = default;
 
-void Fleet::FlushLoop(std::stop_token stop) {
-  while (!stop.stop_requested()) {
-    {
-      std::unique_lock lock(heartbeat_mutex_);
-      flush_wakeup_.wait(lock, stop, [this] { return !pending_.empty(); });
-    }
-    (void)Flush();
-  }
-}
-
-Result<void> Fleet::Flush() {
-  // One flush at a time: a caller that returns from Flush knows every heartbeat queued before
-  // its call is in the store, even one the background flush had already taken.
-  std::lock_guard flushing(flush_mutex_);
-  std::vector<FleetStore::Heartbeat> batch;
-  uint64_t upto = 0;
-  {
-    std::lock_guard lock(heartbeat_mutex_);
-    batch.reserve(pending_.size());
-    for (auto& [id, h] : pending_) batch.push_back(std::move(h));
-    pending_.clear();
-    upto = queued_;
-  }
-  auto written = store_.RecordHeartbeats(batch);
-  {
-    std::lock_guard lock(heartbeat_mutex_);
-    flushed_ = upto;
-    if (!written)
-      flush_error_ = written.error();
-    else
-      flush_error_.reset();
-  }
-  flushed_wakeup_.notify_all();
-  return written;
-}
-
-// ---- images ----
-
-namespace {
-
-// Writes <blob>.prefixes: the SHA-256 of the blob's bytes [0, end) for every chunk end (each
-// multiple of kChunkBytes, then the blob's end), 32 raw bytes each.
-Result<void> WritePrefixHashes(const std::string& blob) {
-  std::ifstream in(blob, std::ios::binary);
-  std::ofstream out(blob + ".prefixes.partial", std::ios::binary | std::ios::trunc);
-  std::vector<char> buffer(Fleet::kChunkBytes);
-  Sha256 running;
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    std::streamsize n = in.gcount();
-    if (n <= 0) break;
-    running.Update({reinterpret_cast<const uint8_t*>(buffer.data()), static_cast<size_t>(n)});
-    auto digest = running.DigestSoFar();
-    out.write(reinterpret_cast<const char*>(digest.data()),
-              static_cast<std::streamsize>(digest.size()));
-  }
-  out.close();
-  if (!out) return Fail(ErrorCode::kIo, "write the prefix hashes of " + blob);
-  std::error_code ec;
-  fs::rename(blob + ".prefixes.partial", blob + ".prefixes", ec);
-  if (ec) return Fail(ErrorCode::kIo, "write the prefix hashes of " + blob + ": " + ec.message());
-  return {};
-}
-
-}  // namespace
-
-std::optional<std::string> Fleet::PrefixHash(const ImageRecord& image, uint64_t end) const {
-  if (end == 0 || end > image.size || (end % kChunkBytes != 0 && end != image.size))
-    return std::nullopt;
-  std::ifstream in(image.blob_path + ".prefixes", std::ios::binary);
-  if (!in) return std::nullopt;
-  in.seekg(static_cast<std::streamoff>((end - 1) / kChunkBytes * 32));
-  uint8_t digest[32];
-  if (!in.read(reinterpret_cast<char*>(digest), 32)) return std::nullopt;
-  return ToHex(digest);
-}
-
-namespace {
-
-// A signature given at publish must describe exactly the image that was checked, and match.
-Result<void> CheckSignedBy(const SignedBy& s, const std::string& version,
-                           const image::ImageInfo& image) {
-  auto bad = [](const std::string& why) {
-    return Fail(ErrorCode::kInvalidArgument, "signed_by: " + why);
-  };
-  const ImageManifest expected{version,    image.sha256,      image.size.value,
-                               image.name, image.description, image.architecture};
-  auto offered = ParseManifestText(s.signature.manifest);
-  if (!offered) return bad(offered.error().message);
-  if (*offered != expected) {
-    return bad("the manifest describes version " + offered->version + " (" + offered->sha256 +
-               ", " + std::to_string(offered->size) + " bytes), not the image published as " +
-               version + " (" + image.sha256 + ", " + std::to_string(image.size.value) +
-               " bytes) with its name, description and architecture");
-  }
-  auto id = KeyId(s.public_key);
-  if (!id) return bad("public_key: " + id.error().message);
-  if (*id != s.signature.key_id)
-    return bad("key_id " + s.signature.key_id + " is not the public key's id " + *id);
-  if (auto v = Verify(s.public_key, s.signature.manifest, s.signature.signature); !v)
-    return bad("the signature does not match the manifest under key " + *id);
-  return {};
-}
-
-}  // namespace
-
-Result<ImageRecord> Fleet::Adopt(const std::string& version, const std::string& file,
-                                 const std::optional<SignedBy>& signed_by, bool move) {
-  auto checked = image::CheckImage(file);
-  if (!checked) {
-    Error e = checked.error();
-    if (e.code == ErrorCode::kNotFound) return std::unexpected(e);
-    // An upload is checked in a temporary file of the controller's that means nothing to the
-    // person who sent it: name what they sent instead.
-    if (move) {
-      for (size_t at = e.message.find(file); at != std::string::npos; at = e.message.find(file, at))
-        e.message.replace(at, file.size(), "the uploaded image");
-    }
-    return Fail(ErrorCode::kInvalidArgument,
-                "image: version " + version + " is not a usable recovery image: " + e.message);
-  }
-  if (signed_by) {
-    if (auto r = CheckSignedBy(*signed_by, version, *checked); !r)
-      return std::unexpected(r.error());
-  }
-  const std::string blob = (fs::path(data_dir_) / "images" / (checked->sha256 + ".wim")).string();
-  std::error_code ec;
-  if (!fs::exists(blob)) {
-    // Content-addressed: the same bytes published twice under two versions are stored once.
-    const std::string temp = blob + ".partial";
-    if (move) {
-      fs::rename(file, temp, ec);
-    } else {
-      fs::copy_file(file, temp, fs::copy_options::overwrite_existing, ec);
-    }
-    if (!ec) fs::rename(temp, blob, ec);
-    if (ec) {
-      fs::remove(temp, ec);
-      return Fail(ErrorCode::kIo, "store the image in " + blob + ": " + ec.message());
-    }
-  } else if (move) {
-    fs::remove(file, ec);
-  }
-  if (!fs::exists(blob + ".prefixes")) {
-    if (auto r = WritePrefixHashes(blob); !r) return std::unexpected(r.error());
-  }
-  ImageRecord record;
-  record.version = version;
-  record.sha256 = checked->sha256;
-  record.size = checked->size.value;
-  record.name = checked->name;
-  record.description = checked->description;
-  record.architecture = checked->architecture;
-  record.boot_index = checked->boot_index;
-  record.file_count = checked->file_count;
-  record.has_winload_efi = !checked->winload_efi.empty();
-  record.has_winload_exe = !checked->winload_exe.empty();
-  record.has_boot_sdi = !checked->boot_sdi.empty();
-  record.blob_path = blob;
-  if (signed_by) record.signature = signed_by->signature;
-  if (auto r = store_.AddImage(record); !r) return std::unexpected(r.error());
-  return Image(version);
-}
-
-Result<ImageRecord> Fleet::PublishFromPath(const std::string& version, const std::string& path,
-                                           const std::optional<SignedBy>& signed_by) {
-  if (!ValidVersion(version))
-    return Fail(ErrorCode::kInvalidArgument, NotAName("version", version));
-  auto existing = store_.FindImage(version);
-  if (!existing) return std::unexpected(existing.error());
-  if (*existing)
-    return Fail(ErrorCode::kAlreadyExists, "version: " + version + " is already published");
-  return Adopt(version, path, signed_by, false);
-}
-
-Fleet::Upload::Upload(Fleet& fleet, std::string version, std::string sha256, uint64_t size,
-                      std::optional<SignedBy> signed_by, std::string temp_path, int fd)
-    : fleet_(fleet),
-      signed_by_(std::move(signed_by)),
-      version_(std::move(version)),
-      sha256_(std::move(sha256)),
-      temp_path_(std::move(temp_path)),
-      size_(size),
-      fd_(fd),
-      hash_(std::make_unique<Hash>()) {}
-
-Fleet::Upload::~Upload() {
-  if (fd_ >= 0) close(fd_);
-  if (!temp_path_.empty()) unlink(temp_path_.c_str());
-}
-
-Result<void> Fleet::Upload::Append(const void* data, size_t size) {
-  if (received_ + size > size_) {
-    return Fail(ErrorCode::kVerification, "chunk: the upload is longer than its declared " +
-                                              std::to_string(size_) + " bytes");
-  }
-  const auto* bytes = static_cast<const uint8_t*>(data);
-  hash_->sha.Update({bytes, size});
-  for (size_t done = 0; done < size;) {
-    ssize_t n = write(fd_, bytes + done, size - done);
-    if (n <= 0)
-      return Fail(ErrorCode::kIo, "store the upload: " + std::string(std::strerror(errno)));
-    done += static_cast<size_t>(n);
-  }
-  received_ += size;
-  return {};
-}
-
-Result<ImageRecord> Fleet::Upload::Finish() {
-  if (received_ != size_) {
-    return Fail(ErrorCode::kVerification, "size_bytes: received " + std::to_string(received_) +
-                                              " bytes of the declared " + std::to_string(size_));
-  }
-  std::string actual = hash_->sha.HexDigest();
-  if (actual != sha256_) {
-    return Fail(ErrorCode::kVerification,
-                "sha256: the uploaded bytes hash to " + actual + ", not the declared " + sha256_);
-  }
-  if (fsync(fd_) != 0 || close(fd_) != 0) {
-    fd_ = -1;
-    return Fail(ErrorCode::kIo, "store the upload: " + std::string(std::strerror(errno)));
-  }
-  fd_ = -1;
-  auto adopted = fleet_.Adopt(version_, temp_path_, signed_by_, true);
-  if (adopted) temp_path_.clear();  // moved into the blob store
-  return adopted;
-}
-
-Result<std::unique_ptr<Fleet::Upload>> Fleet::StartUpload(
-    const std::string& version, const std::string& sha256, uint64_t size,
-    const std::optional<SignedBy>& signed_by) {
-  if (!ValidVersion(version))
-    return Fail(ErrorCode::kInvalidArgument, NotAName("header.version", version));
-  if (sha256.size() != 64 || sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    return Fail(ErrorCode::kInvalidArgument, "header.sha256: expected 64 lower-case hex digits");
-  }
-  if (size == 0) return Fail(ErrorCode::kInvalidArgument, "header.size_bytes: must not be 0");
-  auto existing = store_.FindImage(version);
-  if (!existing) return std::unexpected(existing.error());
-  if (*existing)
-    return Fail(ErrorCode::kAlreadyExists, "header.version: " + version + " is already published");
-  std::string temp = (fs::path(data_dir_) / "uploads" / (sha256 + ".XXXXXX")).string();
-  int fd = mkstemp(temp.data());
-  if (fd < 0) return Fail(ErrorCode::kIo, "store the upload: " + std::string(std::strerror(errno)));
-  return std::unique_ptr<Upload>(new Upload(*this, version, sha256, size, signed_by, temp, fd));
-}
-
-Result<std::vector<ImageRecord>> Fleet::Images(bool include_retired) {
-  return store_.ListImages(include_retired);
-}
-
-Result<ImageRecord> Fleet::Image(const std::string& version) {
-  auto found = store_.FindImage(version);
-  if (!found) return std::unexpected(found.error());
-  if (!*found) return Fail(ErrorCode::kNotFound, "version: no image " + version);
-  return **found;
-}
-
-Result<ImageRecord> Fleet::RetireImage(const std::string& version) {
-  return store_.RetireImage(version);
-}
-
-Result<ImageRecord> Fleet::ImageBySha(const std::string& sha256) {
-  auto found = store_.FindImageBySha(sha256);
-  if (!found) return std::unexpected(found.error());
-  if (!*found) return Fail(ErrorCode::kNotFound, "sha256: no image " + sha256);
-  return **found;
-}
+Result<void> Fleet::Flush() { return batcher_.Flush(); }
 
 // ---- agents ----
 
@@ -326,7 +47,7 @@ Result<void> Fleet::Register(const MachineRecord& machine) {
     if (key.empty()) return Fail(ErrorCode::kInvalidArgument, "labels: a label has an empty key");
   }
   if (auto r = store_.RegisterMachine(machine); !r) return r;
-  std::lock_guard lock(heartbeat_mutex_);
+  std::lock_guard lock(machines_mutex_);
   known_.insert(machine.id);
   return {};
 }
@@ -343,7 +64,7 @@ Result<void> Fleet::LoadOpenRollouts() {
       continue;
     OpenRollout open;
     open.record = r;
-    auto image = Image(r.spec.image_version);
+    auto image = catalog_.Image(r.spec.image_version);
     if (!image) return std::unexpected(image.error());
     open.image = *image;
     auto members = store_.Members(r.id);
@@ -435,27 +156,20 @@ Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id
                                                    const std::string& current_step) {
   if (machine_id.empty()) return Fail(ErrorCode::kInvalidArgument, "machine_id is empty");
   {
-    std::lock_guard lock(heartbeat_mutex_);
+    std::lock_guard lock(machines_mutex_);
     if (!known_.contains(machine_id)) {
       return Fail(ErrorCode::kNotFound,
                   "machine " + machine_id + " is not registered; call Register first");
     }
-    FleetStore::Heartbeat& h = pending_[machine_id];
-    h.id = machine_id;
-    if (!inventory.empty()) h.inventory = inventory;
-    if (!installed_version.empty()) h.installed_version = installed_version;
-    h.state = state;
-    h.current_step = current_step;
   }
-  // Group commit: the heartbeat is answered once the transaction holding it has committed, so an
-  // acknowledged heartbeat survives a crash; the heartbeats that arrive meanwhile share the next.
-  {
-    std::unique_lock lock(heartbeat_mutex_);
-    const uint64_t mine = ++queued_;
-    flush_wakeup_.notify_one();
-    flushed_wakeup_.wait(lock, [&] { return flushed_ >= mine; });
-    if (flush_error_) return std::unexpected(*flush_error_);
-  }
+  // Answered once the transaction holding it has committed (group commit).
+  FleetStore::Heartbeat h;
+  h.id = machine_id;
+  h.inventory = inventory;
+  h.installed_version = installed_version;
+  h.state = state;
+  h.current_step = current_step;
+  if (auto r = batcher_.Record(h); !r) return std::unexpected(r.error());
   std::lock_guard lock(state_mutex_);
   if (auto r = LoadOpenRollouts(); !r) return std::unexpected(r.error());
   auto owner = rollout_of_.find(machine_id);
@@ -761,7 +475,7 @@ Result<MachineView> Fleet::Machine(const std::string& id) {
 Result<MachineRecord> Fleet::RequestBootRecovery(const std::string& machine_id) {
   if (auto r = store_.SetBootRecovery(machine_id, true); !r) return std::unexpected(r.error());
   {
-    std::lock_guard lock(heartbeat_mutex_);
+    std::lock_guard lock(machines_mutex_);
     boot_recovery_.insert(machine_id);
   }
   auto view = Machine(machine_id);
@@ -770,14 +484,14 @@ Result<MachineRecord> Fleet::RequestBootRecovery(const std::string& machine_id) 
 }
 
 bool Fleet::BootRecoveryPending(const std::string& machine_id) {
-  std::lock_guard lock(heartbeat_mutex_);
+  std::lock_guard lock(machines_mutex_);
   return boot_recovery_.contains(machine_id);
 }
 
 Result<void> Fleet::BootRecoveryDone(const std::string& machine_id) {
   if (!BootRecoveryPending(machine_id)) return {};
   if (auto r = store_.SetBootRecovery(machine_id, false); !r) return r;
-  std::lock_guard lock(heartbeat_mutex_);
+  std::lock_guard lock(machines_mutex_);
   boot_recovery_.erase(machine_id);
   return {};
 }

@@ -1,7 +1,7 @@
-// The controller's domain: the image catalog, machines calling in, rollouts and what each machine
-// gets. The gRPC services translate protobuf to these calls and back; this class never sees
-// protobuf, SQL or sockets. Thread-safe (the store serializes), blocks on the store and on image
-// files.
+// The controller's domain: machines calling in, rollouts and what each machine gets (the image
+// catalog and the heartbeat batcher are its parts, in their own files). The gRPC services translate
+// protobuf to these calls and back; this class never sees protobuf, SQL or sockets. Thread-safe
+// (the store serializes), blocks on the store and on image files.
 #pragma once
 
 #include <condition_variable>
@@ -19,6 +19,8 @@
 
 #include "common/error.h"
 #include "controller/fleet_store.h"
+#include "controller/heartbeat_batcher.h"
+#include "controller/image_catalog.h"
 #include "controller/model.h"
 
 namespace lifeboat::controller {
@@ -42,10 +44,9 @@ struct Assignment {
   ImageRecord image;
 };
 
-// Heartbeats are the bulk of the traffic: they are written by group commit (one transaction for
-// all that arrive while the previous one commits) and answered once it has committed, so nothing
-// acknowledged is lost to a crash. Open rollouts are cached in memory so that a heartbeat is
-// answered without reading every member of a large rollout; every change goes to the store first.
+// Heartbeats are answered once committed (controller/heartbeat_batcher.h). Open rollouts are cached
+// in memory so that a heartbeat is answered without reading every member of a large rollout; every
+// change goes to the store first.
 class Fleet {
  public:
   // `data_dir` holds the image blobs (images/<sha256>.wim); the store is separate. A machine
@@ -57,48 +58,8 @@ class Fleet {
   // Writes queued heartbeats now.
   [[nodiscard]] Result<void> Flush();
 
-  // Image catalog. Publishing checks the file with wimlib and stores it content-addressed; a
-  // failed publish leaves nothing behind. Errors: kInvalidArgument (bad version, not a usable
-  // WIM, or a signature that does not describe or match the image), kAlreadyExists, kNotFound
-  // (no such file), kVerification (bytes do not match the declared SHA-256 or size). A signature
-  // is optional here: agents decide which keys they trust, and refuse unsigned images.
-  [[nodiscard]] Result<ImageRecord> PublishFromPath(const std::string& version,
-                                                    const std::string& path,
-                                                    const std::optional<SignedBy>& signed_by = {});
-  // A partly received upload: Append the bytes in order, then Finish. Abandoned uploads are removed
-  // when the object goes.
-  class Upload {
-   public:
-    ~Upload();
-    [[nodiscard]] Result<void> Append(const void* data, size_t size);
-    [[nodiscard]] Result<ImageRecord> Finish();
-
-   private:
-    friend class Fleet;
-    Upload(Fleet& fleet, std::string version, std::string sha256, uint64_t size,
-           std::optional<SignedBy> signed_by, std::string temp_path, int fd);
-    Fleet& fleet_;
-    std::optional<SignedBy> signed_by_;
-    std::string version_, sha256_, temp_path_;
-    uint64_t size_ = 0, received_ = 0;
-    int fd_ = -1;
-    struct Hash;
-    std::unique_ptr<Hash> hash_;
-  };
-  [[nodiscard]] Result<std::unique_ptr<Upload>> StartUpload(
-      const std::string& version, const std::string& sha256, uint64_t size,
-      const std::optional<SignedBy>& signed_by = {});
-  [[nodiscard]] Result<std::vector<ImageRecord>> Images(bool include_retired);
-  [[nodiscard]] Result<ImageRecord> Image(const std::string& version);
-  [[nodiscard]] Result<ImageRecord> RetireImage(const std::string& version);
-  // The blob of an image, for downloads. kNotFound.
-  [[nodiscard]] Result<ImageRecord> ImageBySha(const std::string& sha256);
-  // Downloads are served in chunks that end at multiples of kChunkBytes (or at the image's end),
-  // each with the SHA-256 of the image up to its end. Those prefix hashes are computed once, in
-  // one pass, when the image is published, and kept beside the blob (<blob>.prefixes). The hash
-  // of the bytes [0, end), if `end` is such a chunk end.
-  static constexpr uint32_t kChunkBytes = 1 << 20;
-  [[nodiscard]] std::optional<std::string> PrefixHash(const ImageRecord& image, uint64_t end) const;
+  // The image catalog (publishing, uploads, downloads' prefix hashes).
+  [[nodiscard]] ImageCatalog& catalog() { return catalog_; }
 
   // Agents. Errors: kInvalidArgument, kNotFound (heartbeat before registering).
   [[nodiscard]] Result<void> Register(const MachineRecord& machine);
@@ -140,8 +101,6 @@ class Fleet {
   [[nodiscard]] Result<void> BootRecoveryDone(const std::string& machine_id);
 
  private:
-  [[nodiscard]] Result<ImageRecord> Adopt(const std::string& version, const std::string& file,
-                                          const std::optional<SignedBy>& signed_by, bool move);
   // Re-evaluates a rollout and records a halt or completion. Returns the view.
   [[nodiscard]] Result<RolloutView> Refresh(const RolloutRecord& rollout);
   // Evaluates a rollout's members, first marking skipped (in the store and in `members`) those
@@ -166,10 +125,10 @@ class Fleet {
   [[nodiscard]] Result<void> Settle(OpenRollout& rollout);
   void Forget(uint64_t rollout_id);  // with state_mutex_ held
   [[nodiscard]] Result<void> SetState(uint64_t id, RolloutState state, const std::string& message);
-  void FlushLoop(std::stop_token stop);
 
   FleetStore& store_;
-  std::string data_dir_;
+  ImageCatalog catalog_;
+  HeartbeatBatcher batcher_;
   std::function<TimePoint()> clock_;
   std::chrono::seconds offline_after_;
 
@@ -182,17 +141,9 @@ class Fleet {
   std::optional<TimePoint> health_checked_at_;
   Result<void> health_;
 
-  std::mutex flush_mutex_;
-  std::mutex heartbeat_mutex_;
+  std::mutex machines_mutex_;
   std::unordered_set<std::string> known_;          // registered machines
   std::unordered_set<std::string> boot_recovery_;  // machines with a pending boot-recovery request
-  std::unordered_map<std::string, FleetStore::Heartbeat> pending_;
-  uint64_t queued_ = 0;   // heartbeats queued so far
-  uint64_t flushed_ = 0;  // of those, committed (or failed: flush_error_)
-  std::optional<Error> flush_error_;
-  std::condition_variable_any flush_wakeup_;
-  std::condition_variable flushed_wakeup_;
-  std::jthread flusher_;
 };
 
 }  // namespace lifeboat::controller

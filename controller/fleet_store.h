@@ -6,21 +6,17 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/error.h"
+#include "controller/access_store.h"
 #include "controller/model.h"
-
-namespace Poco::Data {
-class Session;
-}
 
 namespace lifeboat::controller {
 
-struct Dialect;
+struct StoreSession;
 
 class FleetStore {
  public:
@@ -100,35 +96,13 @@ class FleetStore {
   // `offline_before`: machines last seen before this time (RFC 3339) count as offline.
   [[nodiscard]] Result<FleetSummary> Summary(const std::string& offline_before = "");
 
-  // Operators. AddOperator: kAlreadyExists; RemoveOperator: kNotFound.
-  [[nodiscard]] Result<void> AddOperator(const OperatorRecord& op);
-  [[nodiscard]] Result<std::optional<OperatorRecord>> FindOperatorByToken(
-      const std::string& token_sha256);
-  [[nodiscard]] Result<std::vector<OperatorRecord>> ListOperators();
-  [[nodiscard]] Result<void> RemoveOperator(const std::string& name);
-
-  // Enrollment tokens, kept as SHA-256. UseEnrollmentToken marks one used by `machine_id` if it
-  // is unused and not expired at `now` (seconds since the epoch), in one statement, and returns
-  // its labels (k=v lines). kUnauthenticated naming why otherwise.
-  [[nodiscard]] Result<void> AddEnrollmentToken(const std::string& token_sha256,
-                                                const std::string& labels, int64_t expires_at,
-                                                const std::string& created_by);
-  [[nodiscard]] Result<std::string> UseEnrollmentToken(const std::string& token_sha256,
-                                                       const std::string& machine_id, int64_t now);
-  // Revoked machines (idempotent).
-  [[nodiscard]] Result<void> RevokeMachine(const std::string& machine_id, const std::string& by);
-  [[nodiscard]] Result<std::vector<std::string>> RevokedMachines();
-
-  // The audit log: appended to, never changed. AuditLog: newest first, at most `limit`.
-  [[nodiscard]] Result<void> AddAudit(const AuditRecord& entry);
-  [[nodiscard]] Result<std::vector<AuditRecord>> AuditLog(uint32_t limit);
+  // Operators, enrollment tokens, revocations and the audit log, on the same connection.
+  [[nodiscard]] AccessStore& access() { return *access_; }
 
  private:
-  FleetStore(std::unique_ptr<Poco::Data::Session> session, const Dialect& dialect);
-  std::unique_ptr<Poco::Data::Session> session_;
-  std::string path_;
-  const Dialect& dialect_;
-  std::mutex mutex_;
+  explicit FleetStore(std::shared_ptr<StoreSession> session);
+  std::shared_ptr<StoreSession> s_;
+  std::unique_ptr<AccessStore> access_;
 };
 
 }  // namespace lifeboat::controller

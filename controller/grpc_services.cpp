@@ -124,7 +124,7 @@ grpc::Status AgentServiceImpl::DownloadImage(
     grpc::ServerContext* context, const v1::DownloadImageRequest* request,
     grpc::ServerWriter<v1::DownloadImageResponse>* writer) {
   if (auto denied = Deny(context, "", "DownloadImage")) return *denied;  // any enrolled machine
-  auto image = fleet_.ImageBySha(request->sha256());
+  auto image = fleet_.catalog().ImageBySha(request->sha256());
   if (!image) return ToStatus(image.error());
   if (request->offset() > image->size) {
     return {grpc::StatusCode::OUT_OF_RANGE, "offset: " + std::to_string(request->offset()) +
@@ -144,7 +144,8 @@ grpc::Status AgentServiceImpl::DownloadImage(
   do {
     if (context->IsCancelled()) return {grpc::StatusCode::CANCELLED, "the agent went away"};
     const uint64_t end = std::min<uint64_t>(
-        offset / Fleet::kChunkBytes * Fleet::kChunkBytes + Fleet::kChunkBytes, image->size);
+        offset / ImageCatalog::kChunkBytes * ImageCatalog::kChunkBytes + ImageCatalog::kChunkBytes,
+        image->size);
     const size_t n = static_cast<size_t>(end - offset);
     // Read straight into the message: one copy fewer per chunk.
     std::string& data = *message.mutable_data();
@@ -155,7 +156,7 @@ grpc::Status AgentServiceImpl::DownloadImage(
       got += static_cast<size_t>(r);
     }
     message.set_offset(offset);
-    auto prefix = fleet_.PrefixHash(*image, end);  // computed at publish
+    auto prefix = fleet_.catalog().PrefixHash(*image, end);  // computed at publish
     if (!prefix)
       return {grpc::StatusCode::INTERNAL,
               "the image's prefix hashes are missing from the controller"};
@@ -204,7 +205,7 @@ grpc::Status AdminServiceImpl::PublishImage(grpc::ServerContext* context,
       return {grpc::StatusCode::INVALID_ARGUMENT, "header: the first message must be the header"};
     }
     target = part.header().version();
-    auto upload = fleet_.StartUpload(
+    auto upload = fleet_.catalog().StartUpload(
         part.header().version(), part.header().sha256(), part.header().size_bytes(),
         FromProto(part.header().signed_by(), part.header().has_signed_by()));
     if (!upload) return ToStatus(upload.error());
@@ -228,9 +229,10 @@ grpc::Status AdminServiceImpl::PublishImageFromPath(grpc::ServerContext* context
   auto caller = Caller(context, Role::kAdmin, "PublishImageFromPath");
   if (!caller) return caller.error();
   auto status = [&]() -> grpc::Status {
-    return Answer(fleet_.PublishFromPath(request->version(), request->path(),
+    return Answer(
+        fleet_.catalog().PublishFromPath(request->version(), request->path(),
                                          FromProto(request->signed_by(), request->has_signed_by())),
-                  [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
+        [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
   }();
   Record(context, caller->name, "PublishImageFromPath", request->version(), status);
   return status;
@@ -240,7 +242,7 @@ grpc::Status AdminServiceImpl::ListImages(grpc::ServerContext* context,
                                           const v1::ListImagesRequest* request,
                                           v1::ListImagesResponse* response) {
   if (auto caller = Caller(context, Role::kViewer, "ListImages"); !caller) return caller.error();
-  return Answer(fleet_.Images(request->include_retired()),
+  return Answer(fleet_.catalog().Images(request->include_retired()),
                 [&](const std::vector<ImageRecord>& images) {
                   for (const auto& i : images) ToProto(i, response->add_images());
                 });
@@ -250,7 +252,7 @@ grpc::Status AdminServiceImpl::GetImage(grpc::ServerContext* context,
                                         const v1::GetImageRequest* request,
                                         v1::GetImageResponse* response) {
   if (auto caller = Caller(context, Role::kViewer, "GetImage"); !caller) return caller.error();
-  return Answer(fleet_.Image(request->version()),
+  return Answer(fleet_.catalog().Image(request->version()),
                 [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
 }
 
@@ -260,7 +262,7 @@ grpc::Status AdminServiceImpl::RetireImage(grpc::ServerContext* context,
   auto caller = Caller(context, Role::kAdmin, "RetireImage");
   if (!caller) return caller.error();
   auto status = [&]() -> grpc::Status {
-    return Answer(fleet_.RetireImage(request->version()),
+    return Answer(fleet_.catalog().RetireImage(request->version()),
                   [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
   }();
   Record(context, caller->name, "RetireImage", request->version(), status);

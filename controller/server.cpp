@@ -17,7 +17,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   s->store_ = std::move(*store);
   s->fleet_ =
       std::make_unique<Fleet>(*s->store_, options.data_dir, Clock::now, options.offline_after);
-  s->access_ = std::make_unique<Access>(*s->store_);
+  s->access_ = std::make_unique<Access>(s->store_->access());
   if (auto r = s->access_->Bootstrap(options.data_dir + "/admin.token"); !r)
     return std::unexpected(r.error());
   auto tls = LoadOrCreateTls(options.data_dir, options.tls_names);

@@ -75,18 +75,19 @@ class FleetTest : public ::testing::Test {
 TempDir* FleetTest::wims_ = nullptr;
 
 TEST_F(FleetTest, PublishChecksImagesAndStoresThemByHash) {
-  auto a = fleet_->PublishFromPath("1.0", *wims_ / "a.wim");
+  auto a = fleet_->catalog().PublishFromPath("1.0", *wims_ / "a.wim");
   ASSERT_TRUE(a) << a.error().message;
   EXPECT_EQ(a->architecture, "x64");
   EXPECT_TRUE(a->has_winload_efi);
   EXPECT_TRUE(std::filesystem::exists(a->blob_path));
-  EXPECT_EQ(fleet_->PublishFromPath("1.0", *wims_ / "b.wim").error().code,
+  EXPECT_EQ(fleet_->catalog().PublishFromPath("1.0", *wims_ / "b.wim").error().code,
             ErrorCode::kAlreadyExists);
-  EXPECT_EQ(fleet_->PublishFromPath("bad version!", *wims_ / "b.wim").error().code,
+  EXPECT_EQ(fleet_->catalog().PublishFromPath("bad version!", *wims_ / "b.wim").error().code,
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(fleet_->PublishFromPath("2.0", *wims_ / "none.wim").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(fleet_->catalog().PublishFromPath("2.0", *wims_ / "none.wim").error().code,
+            ErrorCode::kNotFound);
   ASSERT_EQ(Sh("head -c 100000 /dev/urandom > " + Quote(dir_ / "junk.wim")).exit_code, 0);
-  auto junk = fleet_->PublishFromPath("2.0", dir_ / "junk.wim");
+  auto junk = fleet_->catalog().PublishFromPath("2.0", dir_ / "junk.wim");
   ASSERT_FALSE(junk);
   EXPECT_EQ(junk.error().code, ErrorCode::kInvalidArgument);
   EXPECT_FALSE(*store_->FindImage("2.0"));
@@ -96,7 +97,7 @@ TEST_F(FleetTest, UploadsAreCheckedAgainstTheirHashAndLeaveNothingWhenWrong) {
   auto bytes = Sh("cat " + Quote(*wims_ / "b.wim")).out;
   auto sha = Sh("sha256sum " + Quote(*wims_ / "b.wim")).out.substr(0, 64);
   {
-    auto upload = fleet_->StartUpload("2.0", std::string(64, 'a'), bytes.size());
+    auto upload = fleet_->catalog().StartUpload("2.0", std::string(64, 'a'), bytes.size());
     ASSERT_TRUE(upload);
     ASSERT_TRUE((*upload)->Append(bytes.data(), bytes.size()));
     auto finished = (*upload)->Finish();
@@ -106,7 +107,7 @@ TEST_F(FleetTest, UploadsAreCheckedAgainstTheirHashAndLeaveNothingWhenWrong) {
   }
   EXPECT_TRUE(std::filesystem::is_empty(dir_ / "data/uploads"));
   EXPECT_FALSE(*store_->FindImage("2.0"));
-  auto upload = fleet_->StartUpload("2.0", sha, bytes.size());
+  auto upload = fleet_->catalog().StartUpload("2.0", sha, bytes.size());
   ASSERT_TRUE(upload);
   ASSERT_TRUE((*upload)->Append(bytes.data(), 1000));
   ASSERT_TRUE((*upload)->Append(bytes.data() + 1000, bytes.size() - 1000));
@@ -117,7 +118,7 @@ TEST_F(FleetTest, UploadsAreCheckedAgainstTheirHashAndLeaveNothingWhenWrong) {
 }
 
 TEST_F(FleetTest, WavesReachEveryMachineAndTheRolloutCompletes) {
-  ASSERT_TRUE(fleet_->PublishFromPath("1.0", *wims_ / "a.wim"));
+  ASSERT_TRUE(fleet_->catalog().PublishFromPath("1.0", *wims_ / "a.wim"));
   AddMachines(20, "prod");
   RolloutSpec spec{"1.0", {true, {}, {}}, {{true, 10}, {true, 50}, {true, 100}}};
   spec.allow_unsigned = true;  // the test images are unsigned
@@ -140,8 +141,8 @@ TEST_F(FleetTest, WavesReachEveryMachineAndTheRolloutCompletes) {
 }
 
 TEST_F(FleetTest, FailureThresholdHaltsThenResumeAbortAndRollback) {
-  ASSERT_TRUE(fleet_->PublishFromPath("1.0", *wims_ / "a.wim"));
-  ASSERT_TRUE(fleet_->PublishFromPath("2.0", *wims_ / "b.wim"));
+  ASSERT_TRUE(fleet_->catalog().PublishFromPath("1.0", *wims_ / "a.wim"));
+  ASSERT_TRUE(fleet_->catalog().PublishFromPath("2.0", *wims_ / "b.wim"));
   AddMachines(10, "prod");
   RolloutSpec v1{"1.0", {true, {}, {}}, {}};
   v1.allow_unsigned = true;  // the test images are unsigned
@@ -161,7 +162,7 @@ TEST_F(FleetTest, FailureThresholdHaltsThenResumeAbortAndRollback) {
   EXPECT_EQ(halted->rollout.state, RolloutState::kHalted);
   EXPECT_NE(halted->rollout.message.find("over the threshold"), std::string::npos);
   EXPECT_EQ(Round(true), 0);  // nothing more is handed out
-  EXPECT_EQ(fleet_->RetireImage("2.0").error().code, ErrorCode::kConflict);
+  EXPECT_EQ(fleet_->catalog().RetireImage("2.0").error().code, ErrorCode::kConflict);
 
   ASSERT_TRUE(fleet_->Pause(second->rollout.id));
   EXPECT_EQ(fleet_->Rollout(second->rollout.id)->rollout.state, RolloutState::kPaused);
@@ -186,7 +187,7 @@ TEST_F(FleetTest, FailureThresholdHaltsThenResumeAbortAndRollback) {
 TEST_F(FleetTest, AResumedRolloutHandsOutWorkAgainAtOnce) {
   // Issue 12, item 12: resume returned ok and the store said active, but heartbeats still saw the
   // paused rollout in the cache until the controller restarted.
-  ASSERT_TRUE(fleet_->PublishFromPath("1.0", *wims_ / "a.wim"));
+  ASSERT_TRUE(fleet_->catalog().PublishFromPath("1.0", *wims_ / "a.wim"));
   AddMachines(4, "prod");
   RolloutSpec spec{"1.0", {true, {}, {}}, {{true, 50}, {true, 100}}};
   spec.allow_unsigned = true;  // the test images are unsigned
@@ -204,7 +205,7 @@ TEST_F(FleetTest, AResumedRolloutHandsOutWorkAgainAtOnce) {
 }
 
 TEST_F(FleetTest, AResumedHaltedRolloutGoesOnPastTheFailuresItWasResumedWith) {
-  ASSERT_TRUE(fleet_->PublishFromPath("1.0", *wims_ / "a.wim"));
+  ASSERT_TRUE(fleet_->catalog().PublishFromPath("1.0", *wims_ / "a.wim"));
   AddMachines(10, "prod");
   RolloutSpec spec{"1.0", {true, {}, {}}, {{true, 20}, {true, 100}}};
   spec.allow_unsigned = true;  // the test images are unsigned
@@ -226,7 +227,7 @@ TEST_F(FleetTest, AResumedHaltedRolloutGoesOnPastTheFailuresItWasResumedWith) {
 
 TEST_F(FleetTest, AnUnsignedImageIsRolledOutOnlyWhenAskedExplicitly) {
   // Issue 12, item 15: every agent refuses an unsigned image, so such a rollout can only fail.
-  ASSERT_TRUE(fleet_->PublishFromPath("1.0", *wims_ / "a.wim"));
+  ASSERT_TRUE(fleet_->catalog().PublishFromPath("1.0", *wims_ / "a.wim"));
   AddMachines(2, "lab");
   RolloutSpec spec{"1.0", {true, {}, {}}, {}};
   auto refused = fleet_->CreateRollout(spec);
@@ -241,7 +242,7 @@ TEST_F(FleetTest, AnUnsignedImageIsRolledOutOnlyWhenAskedExplicitly) {
 TEST_F(FleetTest, ARolloutWhereMachinesFailedNeverReadsAsPlainSuccess) {
   // Issue 12, item 14: the threshold defaulted to off, and a rollout where every machine failed
   // ended "completed".
-  ASSERT_TRUE(fleet_->PublishFromPath("1.0", *wims_ / "a.wim"));
+  ASSERT_TRUE(fleet_->catalog().PublishFromPath("1.0", *wims_ / "a.wim"));
   AddMachines(10, "prod");
   RolloutSpec spec{"1.0", {true, {}, {}}, {}};
   spec.allow_unsigned = true;
@@ -263,7 +264,7 @@ TEST_F(FleetTest, ARolloutWhereMachinesFailedNeverReadsAsPlainSuccess) {
 }
 
 TEST_F(FleetTest, BadRolloutsAndAgentsAreRefused) {
-  ASSERT_TRUE(fleet_->PublishFromPath("1.0", *wims_ / "a.wim"));
+  ASSERT_TRUE(fleet_->catalog().PublishFromPath("1.0", *wims_ / "a.wim"));
   AddMachines(3, "lab");
   RolloutSpec spec{"9.9", {true, {}, {}}, {}};
   spec.allow_unsigned = true;  // the test images are unsigned

@@ -1,0 +1,51 @@
+// Who may do what, and what was done: operators and their tokens, enrollment tokens, revoked
+// machines and the audit log, in the controller's database (on FleetStore's connection, see
+// controller/store_session.h). Thread-safe: calls are serialized on that one session.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "controller/model.h"
+
+namespace lifeboat::controller {
+
+struct StoreSession;
+
+class AccessStore {
+ public:
+  explicit AccessStore(std::shared_ptr<StoreSession> session);
+  ~AccessStore();
+
+  // Operators. AddOperator: kAlreadyExists; RemoveOperator: kNotFound.
+  [[nodiscard]] Result<void> AddOperator(const OperatorRecord& op);
+  [[nodiscard]] Result<std::optional<OperatorRecord>> FindOperatorByToken(
+      const std::string& token_sha256);
+  [[nodiscard]] Result<std::vector<OperatorRecord>> ListOperators();
+  [[nodiscard]] Result<void> RemoveOperator(const std::string& name);
+
+  // Enrollment tokens, kept as SHA-256. UseEnrollmentToken marks one used by `machine_id` if it
+  // is unused and not expired at `now` (seconds since the epoch), in one statement, and returns
+  // its labels (k=v lines). kUnauthenticated naming why otherwise.
+  [[nodiscard]] Result<void> AddEnrollmentToken(const std::string& token_sha256,
+                                                const std::string& labels, int64_t expires_at,
+                                                const std::string& created_by);
+  [[nodiscard]] Result<std::string> UseEnrollmentToken(const std::string& token_sha256,
+                                                       const std::string& machine_id, int64_t now);
+  // Revoked machines (idempotent).
+  [[nodiscard]] Result<void> RevokeMachine(const std::string& machine_id, const std::string& by);
+  [[nodiscard]] Result<std::vector<std::string>> RevokedMachines();
+
+  // The audit log: appended to, never changed. AuditLog: newest first, at most `limit`.
+  [[nodiscard]] Result<void> AddAudit(const AuditRecord& entry);
+  [[nodiscard]] Result<std::vector<AuditRecord>> AuditLog(uint32_t limit);
+
+ private:
+  std::shared_ptr<StoreSession> s_;
+};
+
+}  // namespace lifeboat::controller

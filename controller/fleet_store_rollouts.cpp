@@ -1,0 +1,453 @@
+// FleetStore's rollouts, their members and attempts, and the fleet summary (the images and
+// machines are in fleet_store.cpp; both on the session of controller/store_session.h).
+#include <Poco/Exception.h>
+
+#include <sstream>
+#include <tuple>
+
+#include "controller/fleet_store.h"
+#include "controller/store_session.h"
+
+namespace lifeboat::controller {
+
+using namespace Poco::Data::Keywords;
+using Poco::Int64;
+
+namespace {
+
+// Waves as text: "p:1,10,50,100" (percents) or "c:1,5" (counts); "" for one wave.
+std::string WavesText(const std::vector<WaveSpec>& waves) {
+  if (waves.empty()) return "";
+  std::string s = waves[0].percent ? "p:" : "c:";
+  for (size_t i = 0; i < waves.size(); ++i) s += (i ? "," : "") + std::to_string(waves[i].value);
+  return s;
+}
+std::vector<WaveSpec> ParseWaves(const std::string& text) {
+  std::vector<WaveSpec> waves;
+  if (text.size() < 2) return waves;
+  bool percent = text[0] == 'p';
+  std::stringstream ss(text.substr(2));
+  std::string item;
+  while (std::getline(ss, item, ','))
+    waves.push_back({percent, static_cast<uint32_t>(std::stoul(item))});
+  return waves;
+}
+std::string JoinNumbers(const std::vector<uint32_t>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s;
+}
+std::vector<uint32_t> SplitNumbers(const std::string& text) {
+  std::vector<uint32_t> v;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) v.push_back(static_cast<uint32_t>(std::stoul(item)));
+  return v;
+}
+std::string JoinLines(const std::vector<std::string>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "\n" : "") + v[i];
+  return s;
+}
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> v;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item)) v.push_back(item);
+  return v;
+}
+
+}  // namespace
+
+// ---- rollouts ----
+
+Result<uint64_t> FleetStore::CreateRollout(const RolloutRecord& r,
+                                           const std::vector<std::string>& machine_ids) {
+  std::lock_guard lock(s_->mutex);
+  return Guard("create a rollout", [&] {
+    std::string image = r.spec.image_version, machines = JoinLines(r.spec.selector.machine_ids),
+                waves = WavesText(r.spec.waves), ends = JoinNumbers(r.wave_ends),
+                state = RolloutStateName(r.state), message = r.message;
+    int all = r.spec.selector.all, unsigned_ok = r.spec.allow_unsigned;
+    Int64 wait = r.spec.wait_between_waves.count(), cap = r.spec.max_in_progress,
+          threshold = r.spec.failure_threshold_percent, retries = r.spec.max_retries,
+          rollback = static_cast<Int64>(r.rollback_of), deadline = r.spec.machine_deadline.count();
+    s_->session->begin();
+    try {
+      *s_->session << (std::string("INSERT INTO rollouts(image_version, selector_all, "
+                                   "selector_machines, waves, wait_seconds, max_in_progress, "
+                                   "failure_threshold, max_retries, wave_ends, state, message, "
+                                   "created_at, rollback_of, machine_deadline, allow_unsigned) "
+                                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ") +
+                       s_->dialect.now + ", ?, ?, ?)"),
+          use(image), use(all), use(machines), use(waves), use(wait), use(cap), use(threshold),
+          use(retries), use(ends), use(state), use(message), use(rollback), use(deadline),
+          use(unsigned_ok), now;
+      Int64 id = 0;
+      *s_->session << s_->dialect.last_id, into(id), now;
+      for (const auto& [key, value] : r.spec.selector.labels) {
+        std::string k = key, v = value;
+        *s_->session << "INSERT INTO rollout_labels(rollout_id, key, value) VALUES (?, ?, ?)",
+            use(id), use(k), use(v), now;
+      }
+      for (size_t position = 0; position < machine_ids.size(); ++position) {
+        std::string machine = machine_ids[position];
+        Int64 pos = static_cast<Int64>(position);
+        *s_->session << "INSERT INTO rollout_members(rollout_id, machine_id, position, state, "
+                        "attempts, finished_at, previous_version, last_attempt_id) "
+                        "VALUES (?, ?, ?, 'pending', 0, '', '', 0)",
+            use(id), use(machine), use(pos), now;
+      }
+      s_->session->commit();
+      return static_cast<uint64_t>(id);
+    } catch (...) {
+      s_->session->rollback();
+      throw;
+    }
+  });
+}
+
+namespace {
+
+std::vector<RolloutRecord> SelectRollouts(Poco::Data::Session& s, Int64 id_filter) {
+  std::vector<Int64> id, wait, cap, threshold, retries, rollback, deadline, accepted;
+  std::vector<std::string> image, machines, waves, ends, state, message, created;
+  std::vector<int> all, unsigned_ok;
+  Poco::Data::Statement st(s);
+  st << (std::string("SELECT id, image_version, selector_all, selector_machines, waves, "
+                     "wait_seconds, max_in_progress, failure_threshold, max_retries, wave_ends, "
+                     "state, message, created_at, rollback_of, machine_deadline, allow_unsigned, "
+                     "accepted_failures FROM rollouts") +
+         (id_filter ? " WHERE id = ?" : "") + " ORDER BY id"),
+      into(id), into(image), into(all), into(machines), into(waves), into(wait), into(cap),
+      into(threshold), into(retries), into(ends), into(state), into(message), into(created),
+      into(rollback), into(deadline), into(unsigned_ok), into(accepted);
+  if (id_filter) st, use(id_filter);
+  st.execute();
+  std::vector<Int64> label_rollout;
+  std::vector<std::string> keys, values;
+  s << "SELECT rollout_id, key, value FROM rollout_labels", into(label_rollout), into(keys),
+      into(values), now;
+  std::vector<RolloutRecord> out;
+  for (size_t k = 0; k < id.size(); ++k) {
+    RolloutRecord r;
+    r.id = static_cast<uint64_t>(id[k]);
+    r.spec.image_version = image[k];
+    r.spec.selector.all = all[k] != 0;
+    r.spec.selector.machine_ids = SplitLines(machines[k]);
+    for (size_t l = 0; l < label_rollout.size(); ++l)
+      if (label_rollout[l] == id[k]) r.spec.selector.labels[keys[l]] = values[l];
+    r.spec.waves = ParseWaves(waves[k]);
+    r.spec.wait_between_waves = std::chrono::seconds(wait[k]);
+    r.spec.max_in_progress = static_cast<uint32_t>(cap[k]);
+    r.spec.failure_threshold_percent = static_cast<uint32_t>(threshold[k]);
+    r.spec.max_retries = static_cast<uint32_t>(retries[k]);
+    r.wave_ends = SplitNumbers(ends[k]);
+    r.state = ParseRolloutState(state[k]).value_or(RolloutState::kAborted);
+    r.message = message[k];
+    r.created_at = created[k];
+    r.rollback_of = static_cast<uint64_t>(rollback[k]);
+    r.spec.machine_deadline = std::chrono::seconds(deadline[k]);
+    r.spec.allow_unsigned = unsigned_ok[k] != 0;
+    r.accepted_failures = static_cast<uint32_t>(accepted[k]);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::optional<RolloutRecord>> FleetStore::FindRollout(uint64_t id) {
+  std::lock_guard lock(s_->mutex);
+  if (id == 0) return std::optional<RolloutRecord>{};
+  return Guard("find a rollout", [&] {
+    auto rows = SelectRollouts(*s_->session, static_cast<Int64>(id));
+    return rows.empty() ? std::optional<RolloutRecord>{} : std::optional<RolloutRecord>{rows[0]};
+  });
+}
+
+Result<std::vector<RolloutRecord>> FleetStore::ListRollouts() {
+  std::lock_guard lock(s_->mutex);
+  return Guard("list rollouts", [&] { return SelectRollouts(*s_->session, 0); });
+}
+
+Result<void> FleetStore::SetRolloutState(uint64_t id, RolloutState state,
+                                         const std::string& message) {
+  std::lock_guard lock(s_->mutex);
+  return Guard("change a rollout", [&] {
+    Int64 i = static_cast<Int64>(id);
+    std::string s = RolloutStateName(state), m = message;
+    *s_->session << "UPDATE rollouts SET state = ?, message = ? WHERE id = ?", use(s), use(m),
+        use(i), now;
+  });
+}
+
+Result<void> FleetStore::AcceptFailures(uint64_t id, uint32_t failures) {
+  std::lock_guard lock(s_->mutex);
+  return Guard("change a rollout", [&] {
+    Int64 i = static_cast<Int64>(id), n = failures;
+    *s_->session << "UPDATE rollouts SET accepted_failures = ? WHERE id = ?", use(n), use(i), now;
+  });
+}
+
+Result<void> FleetStore::SkipMembers(uint64_t rollout_id, const std::vector<std::string>& ids) {
+  std::lock_guard lock(s_->mutex);
+  return Guard("skip rollout members", [&] {
+    Int64 rollout = static_cast<Int64>(rollout_id);
+    s_->session->begin();
+    try {
+      for (const auto& machine_id : ids) {
+        std::string m = machine_id;
+        *s_->session << "UPDATE rollout_members SET skipped = 1 WHERE rollout_id = ? AND "
+                        "machine_id = ?",
+            use(rollout), use(m), now;
+      }
+      s_->session->commit();
+    } catch (...) {
+      s_->session->rollback();
+      throw;
+    }
+  });
+}
+
+Result<std::vector<MemberRecord>> FleetStore::Members(uint64_t rollout_id) {
+  std::lock_guard lock(s_->mutex);
+  return Guard("read rollout members", [&] {
+    std::vector<std::string> machine, state, finished, previous, seen;
+    std::vector<Int64> position, attempts, last;
+    std::vector<int> skipped;
+    Int64 id = static_cast<Int64>(rollout_id);
+    *s_->session << "SELECT x.machine_id, x.position, x.state, x.attempts, x.finished_at, "
+                    "x.previous_version, x.last_attempt_id, x.skipped, m.last_seen "
+                    "FROM rollout_members x JOIN machines m ON m.id = x.machine_id "
+                    "WHERE x.rollout_id = ? ORDER BY x.position",
+        into(machine), into(position), into(state), into(attempts), into(finished), into(previous),
+        into(last), into(skipped), into(seen), use(id), now;
+    std::vector<MemberRecord> out;
+    for (size_t k = 0; k < machine.size(); ++k) {
+      MemberRecord m;
+      m.member = {machine[k],
+                  static_cast<uint32_t>(position[k]),
+                  ParseMemberState(state[k]).value_or(MemberState::kPending),
+                  static_cast<uint32_t>(attempts[k]),
+                  ParseTime(finished[k]),
+                  skipped[k] != 0,
+                  ParseTime(seen[k])};
+      m.previous_version = previous[k];
+      m.last_attempt_id = static_cast<uint64_t>(last[k]);
+      out.push_back(std::move(m));
+    }
+    return out;
+  });
+}
+
+Result<std::optional<uint64_t>> FleetStore::OpenRolloutOf(const std::string& machine_id) {
+  std::lock_guard lock(s_->mutex);
+  return Guard("find a machine's rollout", [&] {
+    std::vector<Int64> ids;
+    std::string m = machine_id;
+    *s_->session << "SELECT r.id FROM rollouts r JOIN rollout_members x ON x.rollout_id = r.id "
+                    "WHERE x.machine_id = ? AND r.state IN ('active', 'paused', 'halted') "
+                    "ORDER BY r.id DESC LIMIT 1",
+        into(ids), use(m), now;
+    return ids.empty() ? std::optional<uint64_t>{}
+                       : std::optional<uint64_t>{static_cast<uint64_t>(ids[0])};
+  });
+}
+
+// ---- attempts ----
+
+Result<AttemptRecord> FleetStore::StartAttempt(uint64_t rollout_id, const std::string& machine_id,
+                                               const std::string& image_version,
+                                               const std::string& previous_version) {
+  std::lock_guard lock(s_->mutex);
+  return Guard("start an attempt", [&] {
+    Int64 rollout = static_cast<Int64>(rollout_id);
+    std::string machine = machine_id, version = image_version, previous = previous_version;
+    s_->session->begin();
+    try {
+      *s_->session << (std::string("INSERT INTO attempts(rollout_id, machine_id, image_version, "
+                                   "state, started_at, finished_at, error, max_sequence) "
+                                   "VALUES (?, ?, ?, 'assigned', ") +
+                       s_->dialect.now + ", '', '', 0)"),
+          use(rollout), use(machine), use(version), now;
+      Int64 id = 0;
+      *s_->session << s_->dialect.last_id, into(id), now;
+      // The previous version is the one before this rollout's first attempt on the machine.
+      *s_->session << "UPDATE rollout_members SET state = 'assigned', attempts = attempts + 1, "
+                      "last_attempt_id = ?, previous_version = CASE WHEN attempts = 0 THEN ? ELSE "
+                      "previous_version END WHERE rollout_id = ? AND machine_id = ?",
+          use(id), use(previous), use(rollout), use(machine), now;
+      std::string started;
+      *s_->session << "SELECT started_at FROM attempts WHERE id = ?", into(started), use(id), now;
+      s_->session->commit();
+      AttemptRecord a;
+      a.id = static_cast<uint64_t>(id);
+      a.rollout_id = rollout_id;
+      a.machine_id = machine_id;
+      a.image_version = image_version;
+      a.state = "assigned";
+      a.started_at = started;
+      return a;
+    } catch (...) {
+      s_->session->rollback();
+      throw;
+    }
+  });
+}
+
+namespace {
+
+template <typename Param>
+std::vector<AttemptRecord> SelectAttempts(Poco::Data::Session& s, const std::string& where,
+                                          const Param& param) {
+  std::vector<Int64> id, rollout;
+  std::vector<std::string> machine, version, state, started, finished, error;
+  Param p = param;
+  s
+      << ("SELECT id, rollout_id, machine_id, image_version, state, started_at, finished_at, error "
+          "FROM attempts " +
+          where + " ORDER BY id DESC"),
+      into(id), into(rollout), into(machine), into(version), into(state), into(started),
+      into(finished), into(error), use(p), now;
+  std::vector<AttemptRecord> out;
+  for (size_t k = 0; k < id.size(); ++k) {
+    AttemptRecord a{static_cast<uint64_t>(id[k]),
+                    static_cast<uint64_t>(rollout[k]),
+                    machine[k],
+                    version[k],
+                    state[k],
+                    started[k],
+                    finished[k],
+                    error[k],
+                    {}};
+    std::vector<Int64> seq, done, total;
+    std::vector<std::string> step, status, message, at;
+    Int64 attempt = id[k];
+    s << "SELECT sequence, step, status, bytes_done, bytes_total, message, at FROM step_events "
+         "WHERE attempt_id = ? ORDER BY sequence",
+        into(seq), into(step), into(status), into(done), into(total), into(message), into(at),
+        use(attempt), now;
+    for (size_t e = 0; e < seq.size(); ++e) {
+      a.events.push_back({static_cast<uint64_t>(seq[e]), step[e], status[e],
+                          static_cast<uint64_t>(done[e]), static_cast<uint64_t>(total[e]),
+                          message[e], at[e]});
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::optional<AttemptRecord>> FleetStore::FindAttempt(uint64_t id) {
+  std::lock_guard lock(s_->mutex);
+  return Guard("find an attempt", [&] {
+    auto rows = SelectAttempts(*s_->session, "WHERE id = ?", static_cast<Int64>(id));
+    return rows.empty() ? std::optional<AttemptRecord>{} : std::optional<AttemptRecord>{rows[0]};
+  });
+}
+
+Result<FleetStore::EventsResult> FleetStore::AddEvents(uint64_t attempt_id,
+                                                       const std::vector<StepEvent>& events) {
+  std::lock_guard lock(s_->mutex);
+  return Guard("record step events", [&] {
+    Int64 attempt = static_cast<Int64>(attempt_id);
+    s_->session->begin();
+    try {
+      std::vector<Int64> max_sequence;
+      std::vector<Int64> rollout;
+      std::vector<std::string> machine, attempt_state;
+      *s_->session
+          << "SELECT max_sequence, rollout_id, machine_id, state FROM attempts WHERE id = ?",
+          into(max_sequence), into(rollout), into(machine), into(attempt_state), use(attempt), now;
+      if (max_sequence.empty())
+        throw Poco::NotFoundException("attempt " + std::to_string(attempt_id));
+      Int64 highest = max_sequence[0];
+      // A machine that reports is online, even while an apply keeps it from heartbeating.
+      *s_->session << (std::string("UPDATE machines SET last_seen = ") + s_->dialect.now +
+                       " WHERE id = ?"),
+          use(machine[0]), now;
+      for (const auto& e : events) {
+        if (static_cast<Int64>(e.sequence) <= highest) continue;  // already stored: a retry
+        Int64 seq = static_cast<Int64>(e.sequence), done = static_cast<Int64>(e.bytes_done),
+              total = static_cast<Int64>(e.bytes_total);
+        std::string step = e.step, status = e.status, message = e.message, at = e.at;
+        *s_->session << "INSERT INTO step_events(attempt_id, sequence, step, status, bytes_done, "
+                        "bytes_total, message, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            use(attempt), use(seq), use(step), use(status), use(done), use(total), use(message),
+            use(at), now;
+        highest = seq;
+        std::string state = e.status == "succeeded" && e.step == "done" ? "succeeded"
+                            : e.status == "failed"                      ? "failed"
+                                                                        : "running";
+        std::string error = e.status == "failed" ? e.message : "";
+        bool final_state = state != "running";
+        *s_->session << (std::string("UPDATE attempts SET state = ?, error = ?, finished_at = ") +
+                         (final_state ? s_->dialect.now : "finished_at") + " WHERE id = ?"),
+            use(state), use(error), use(attempt), now;
+        *s_->session << (std::string("UPDATE rollout_members SET state = ?, finished_at = ") +
+                         (final_state ? s_->dialect.now : "finished_at") +
+                         " WHERE rollout_id = ? AND machine_id = ? AND last_attempt_id = ?"),
+            use(state), use(rollout[0]), use(machine[0]), use(attempt), now;
+        attempt_state[0] = state;
+        if (state == "succeeded") {
+          // The machine now runs the attempt's version, before its next heartbeat says so.
+          *s_->session << "UPDATE machines SET installed_version = (SELECT image_version FROM "
+                          "attempts WHERE id = ?) WHERE id = ?",
+              use(attempt), use(machine[0]), now;
+        }
+      }
+      *s_->session << "UPDATE attempts SET max_sequence = ? WHERE id = ?", use(highest),
+          use(attempt), now;
+      s_->session->commit();
+      return FleetStore::EventsResult{static_cast<uint64_t>(highest), attempt_state[0],
+                                      static_cast<uint64_t>(rollout[0]), machine[0]};
+    } catch (...) {
+      s_->session->rollback();
+      throw;
+    }
+  });
+}
+
+Result<std::vector<AttemptRecord>> FleetStore::Attempts(const std::string& machine_id) {
+  std::lock_guard lock(s_->mutex);
+  return Guard("read attempts",
+               [&] { return SelectAttempts(*s_->session, "WHERE machine_id = ?", machine_id); });
+}
+
+Result<FleetSummary> FleetStore::Summary(const std::string& offline_before) {
+  std::lock_guard lock(s_->mutex);
+  return Guard("summarize the fleet", [&] {
+    FleetSummary s;
+    if (!offline_before.empty()) {
+      int offline = 0;
+      std::string cutoff = offline_before;
+      // RFC 3339 in one format and zone: text order is time order.
+      *s_->session << "SELECT COUNT(*) FROM machines WHERE last_seen < ?", into(offline),
+          use(cutoff), now;
+      s.offline = static_cast<uint32_t>(offline);
+    }
+    std::vector<std::string> keys;
+    std::vector<Int64> counts;
+    *s_->session << "SELECT state, COUNT(*) FROM machines GROUP BY state", into(keys), into(counts),
+        now;
+    for (size_t k = 0; k < keys.size(); ++k) {
+      s.by_state[keys[k]] = static_cast<uint32_t>(counts[k]);
+      s.machines += static_cast<uint32_t>(counts[k]);
+    }
+    keys.clear();
+    counts.clear();
+    *s_->session << "SELECT installed_version, COUNT(*) FROM machines GROUP BY installed_version",
+        into(keys), into(counts), now;
+    for (size_t k = 0; k < keys.size(); ++k)
+      s.by_version[keys[k]] = static_cast<uint32_t>(counts[k]);
+    int active = 0;
+    *s_->session << "SELECT COUNT(*) FROM rollouts WHERE state IN ('active', 'paused', 'halted')",
+        into(active), now;
+    s.active_rollouts = static_cast<uint32_t>(active);
+    return s;
+  });
+}
+
+}  // namespace lifeboat::controller

@@ -1,0 +1,43 @@
+// The controller's one database connection, shared by its two stores (fleet_store: images,
+// machines, rollouts; access_store: operators, tokens, revocations, audit): the Poco::Data
+// session, the SQL that differs between backends, and the lock that serialises calls on them.
+// Included only by the two stores' .cpp files, the one place Poco::Data is used.
+#pragma once
+
+#include <Poco/Data/Session.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "common/sqlite_file.h"
+
+namespace lifeboat::controller {
+
+// The SQL that differs between backends. Everything else is written to run on both; a
+// PostgreSQL backend is its connector and a Dialect like
+// {"to_char(now() at time zone 'utc', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')", "SELECT lastval()",
+//  "BIGSERIAL PRIMARY KEY"}.
+struct Dialect {
+  const char* now;      // current time as RFC 3339 text, UTC
+  const char* last_id;  // the id the last INSERT generated, in this session
+  const char* id_column;
+};
+
+struct StoreSession {
+  StoreSession(std::unique_ptr<Poco::Data::Session> s, const Dialect& d, std::string p)
+      : session(std::move(s)), dialect(d), path(std::move(p)) {}
+  std::unique_ptr<Poco::Data::Session> session;
+  const Dialect& dialect;
+  const std::string path;
+  std::mutex mutex;  // one call at a time on the session
+};
+
+// Runs one store call, its Poco exceptions turned into errors naming the fleet store.
+template <typename F>
+auto Guard(const char* what, F&& f) -> Result<decltype(f())> {
+  return GuardStore("fleet store", what, std::forward<F>(f));
+}
+
+}  // namespace lifeboat::controller

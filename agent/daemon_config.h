@@ -1,5 +1,5 @@
 // The agent's config file (packaging/agent.conf explains every key), read by `lifeboat-agent run`
-// to check it and by each contact with the controller (agent/contact.h).
+// to check it and by each contact with the controller (agent/contact/contact.h).
 #pragma once
 
 #include <map>

@@ -1,7 +1,7 @@
-// Times the agent's image download (agent/controller_client.h: a gRPC stream of chunks; the
+// Times the agent's image download (agent/contact/controller_client.h: a gRPC stream of chunks; the
 // file's running SHA-256 is checked after each chunk, before it is written, and at the end is the
 // whole image's), for bench/download_vs_curl.sh. Like a real agent it shows its own client
-// certificate, enrolling with TOKEN the first time (agent/enrollment.h; kept in STATE_DIR).
+// certificate, enrolling with TOKEN the first time (agent/contact/enrollment.h; kept in STATE_DIR).
 //   lifeboat-bench-download CONTROLLER CA.pem STATE_DIR TOKEN SHA256 OUT
 // prints the seconds the download took (enrollment not counted).
 #include <fcntl.h>
@@ -13,9 +13,9 @@
 #include <iostream>
 #include <map>
 
-#include "agent/controller_client.h"
-#include "agent/daemon_state.h"
-#include "agent/enrollment.h"
+#include "agent/contact/controller_client.h"
+#include "agent/contact/daemon_state.h"
+#include "agent/contact/enrollment.h"
 #include "common/sha256.h"
 
 int main(int argc, char** argv) {

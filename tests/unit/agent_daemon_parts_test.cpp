@@ -7,9 +7,9 @@
 #include <set>
 #include <vector>
 
-#include "agent/contact_report.h"
-#include "agent/daemon.h"
-#include "agent/daemon_state.h"
+#include "agent/daemon/contact_report.h"
+#include "agent/daemon/daemon.h"
+#include "agent/contact/daemon_state.h"
 #include "agent/inventory.h"
 #include "agent/step_event.h"
 #include "common/process.h"

@@ -1,6 +1,6 @@
 // Which images an agent accepts: the manifest's exact form, and every way a signature can be
 // wrong, with real Ed25519 keys.
-#include "agent/image_trust.h"
+#include "agent/contact/image_trust.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "agent/daemon.h"
+#include "agent/daemon/daemon.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -11,9 +11,9 @@
 #include <cmath>
 #include <cstring>
 
-#include "agent/agent_log.h"
+#include "agent/daemon/agent_log.h"
+#include "agent/daemon/stop_signals.h"
 #include "agent/exit_codes.h"
-#include "agent/stop_signals.h"
 
 extern char** environ;
 

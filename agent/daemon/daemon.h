@@ -1,8 +1,8 @@
 // The agent's daemon, lifeboat-agent-daemon (`lifeboat-agent run` hands over to it): the one part
 // of the agent that stays resident. It holds no network code at all. It starts a contact with the
-// controller, lifeboat-agent-contact (agent/contact.h), waits for it to exit, and starts the next
-// one when the controller asked for it (with jitter, so a fleet's contacts spread out), or after a
-// growing backoff while the controller cannot be reached.
+// controller, lifeboat-agent-contact (agent/contact/contact.h), waits for it to exit, and starts
+// the next one when the controller asked for it (with jitter, so a fleet's contacts spread out), or
+// after a growing backoff while the controller cannot be reached.
 //
 // Between heartbeats only this small program is in memory, and the controller holds no connection
 // for the machine. A contact that has work to do (an install) lives until the work is done.
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/contact_report.h"
+#include "agent/daemon/contact_report.h"
 
 namespace lifeboat::agent {
 

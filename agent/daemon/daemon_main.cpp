@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-#include "agent/daemon.h"
+#include "agent/daemon/daemon.h"
 #include "agent/exit_codes.h"
 
 int main(int argc, char** argv) {

@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <string>
 
-#include "agent/contact.h"
-#include "agent/contact_report.h"
+#include "agent/contact/contact.h"
+#include "agent/daemon/contact_report.h"
 #include "agent/exit_codes.h"
 #include "common/cli.h"
 

@@ -1,4 +1,4 @@
-#include "agent/daemon_state.h"
+#include "agent/contact/daemon_state.h"
 
 #include <sqlite3.h>
 

@@ -1,4 +1,4 @@
-#include "agent/stop_signals.h"
+#include "agent/daemon/stop_signals.h"
 
 #include <cerrno>
 #include <chrono>

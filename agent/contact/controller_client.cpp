@@ -1,4 +1,4 @@
-#include "agent/controller_client.h"
+#include "agent/contact/controller_client.h"
 
 #include <fcntl.h>
 #include <grpcpp/create_channel.h>

@@ -1,4 +1,4 @@
-#include "agent/contact.h"
+#include "agent/contact/contact.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -11,13 +11,13 @@
 #include <random>
 #include <vector>
 
-#include "agent/agent_log.h"
-#include "agent/controller_client.h"
-#include "agent/daemon_state.h"
-#include "agent/enrollment.h"
+#include "agent/contact/controller_client.h"
+#include "agent/contact/daemon_state.h"
+#include "agent/contact/enrollment.h"
+#include "agent/contact/image_trust.h"
+#include "agent/daemon/agent_log.h"
+#include "agent/daemon/stop_signals.h"
 #include "agent/exit_codes.h"
-#include "agent/image_trust.h"
-#include "agent/stop_signals.h"
 #include "common/process.h"
 #include "common/sha256.h"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/controller_client.h"
+#include "agent/contact/controller_client.h"
 #include "common/error.h"
 
 namespace lifeboat::agent {

@@ -1,6 +1,6 @@
 // One contact with the controller, the lifeboat-agent-contact program that the resident daemon
-// (agent/daemon.h) starts for each heartbeat:
-//   1. enroll, if the state directory holds no certificate yet (agent/enrollment.h);
+// (agent/daemon/daemon.h) starts for each heartbeat:
+//   1. enroll, if the state directory holds no certificate yet (agent/contact/enrollment.h);
 //   2. register, when the daemon asks (its first contact, or after the controller was away);
 //   3. send the reports still waiting in the outbox;
 //   4. heartbeat with the machine's inventory, and carry out what the answer asks: a boot-once
@@ -17,7 +17,7 @@
 
 #include <string>
 
-#include "agent/contact_report.h"
+#include "agent/daemon/contact_report.h"
 #include "agent/daemon_config.h"
 
 namespace lifeboat::agent {

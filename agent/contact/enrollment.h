@@ -8,9 +8,9 @@
 #include <map>
 #include <string>
 
-#include "agent/controller_client.h"
+#include "agent/contact/controller_client.h"
+#include "agent/contact/daemon_state.h"
 #include "agent/daemon_config.h"
-#include "agent/daemon_state.h"
 #include "common/error.h"
 
 namespace lifeboat::agent {

@@ -1,4 +1,4 @@
-#include "agent/agent_log.h"
+#include "agent/daemon/agent_log.h"
 
 #include <cstdio>
 #include <ctime>

@@ -1,4 +1,4 @@
-#include "agent/image_trust.h"
+#include "agent/contact/image_trust.h"
 
 #include <fstream>
 

@@ -1,9 +1,9 @@
-#include "agent/enrollment.h"
+#include "agent/contact/enrollment.h"
 
 #include <optional>
 #include <sstream>
 
-#include "agent/agent_log.h"
+#include "agent/daemon/agent_log.h"
 #include "common/files.h"
 #include "common/pki.h"
 

@@ -1,4 +1,4 @@
-#include "agent/contact_report.h"
+#include "agent/daemon/contact_report.h"
 
 #include <charconv>
 

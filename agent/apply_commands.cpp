@@ -73,10 +73,10 @@ Result<BootStoreState> GatherBootStore(const BootStoreFile& file, const DiskMode
   auto loaded = ReadStoreForEdit(file);
   if (!loaded && !dry_run && loaded.error().code != ErrorCode::kIo) {
     auto backup = journal.InterruptedBcdBackup(model.disk_id);
-    if (!backup) return std::unexpected(backup.error());
+    LIFEBOAT_TRY(backup);
     if (*backup) {
       say("Restoring the BCD store from the journal: an earlier run stopped while writing it");
-      if (auto r = file.Write(**backup); !r) return std::unexpected(r.error());
+      LIFEBOAT_TRY(file.Write(**backup));
       loaded = ReadStoreForEdit(file);
     }
   }
@@ -95,27 +95,27 @@ Result<BootStoreState> GatherBootStore(const BootStoreFile& file, const DiskMode
 Result<RecoveryVolumeState> GatherVolume(const std::string& disk, const DiskModel& model,
                                          const Partition& partition, const ApplyRequest& request) {
   auto volume = RecoveryVolume::Open(disk, model, partition, false);
-  if (!volume) return std::unexpected(volume.error());
+  LIFEBOAT_TRY(volume);
   RecoveryVolume& v = **volume;
   RecoveryVolumeState state;
   auto versions = v.Versions();
-  if (!versions) return std::unexpected(versions.error());
+  LIFEBOAT_TRY(versions);
   state.versions = *versions;
   for (const auto& version : state.versions) {
     auto size = v.WimSize(version);
-    if (!size) return std::unexpected(size.error());
+    LIFEBOAT_TRY(size);
     if (*size) state.version_sizes[version] = Bytes{**size};
   }
   auto manifest = v.ReadManifest(request.version);
-  if (!manifest) return std::unexpected(manifest.error());
+  LIFEBOAT_TRY(manifest);
   state.target_manifest = *manifest;
   if (*manifest && (*manifest)->sha256 == request.image.sha256) {
     if (auto hash = v.HashWim(request.version)) state.target_wim_sha256 = *hash;
   }
   auto free = v.FreeSpace();
-  if (!free) return std::unexpected(free.error());
+  LIFEBOAT_TRY(free);
   state.free_space = *free;
-  if (auto r = v.Close(); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(v.Close());
   return state;
 }
 
@@ -131,19 +131,19 @@ class DiskApplyTarget : public ApplyTarget {
     int64_t run = step.resume_run;
     if (run == 0) {
       auto begun = BeginPartitionRun(step.plan, journal_);
-      if (!begun) return std::unexpected(begun.error());
+      LIFEBOAT_TRY(begun);
       run = *begun;
     } else {
       say_("Resuming partition run " + std::to_string(run) + " from the journal");
     }
     auto done = RunPartitionPlan(step.plan, run, disk_, journal_, say_);
-    if (!done) return std::unexpected(done.error());
+    LIFEBOAT_TRY(done);
     return std::string(step.resume_run ? "resumed" : "prepared");
   }
 
   Result<uint32_t> LifeboatPartitionNumber() override {
     auto model = Model();
-    if (!model) return std::unexpected(model.error());
+    LIFEBOAT_TRY(model);
     const Partition* lifeboat = model_->WithRole(Role::kLifeboat);
     if (lifeboat == nullptr) {
       return Fail(ErrorCode::kVerification,
@@ -154,21 +154,21 @@ class DiskApplyTarget : public ApplyTarget {
 
   Result<std::unique_ptr<RecoveryFiles>> OpenRecoveryFiles() override {
     auto model = Model();
-    if (!model) return std::unexpected(model.error());
+    LIFEBOAT_TRY(model);
     const Partition* lifeboat = model_->WithRole(Role::kLifeboat);
     if (lifeboat == nullptr)
       return Fail(ErrorCode::kVerification, "Lifeboat's partition is not on the disk");
     auto volume = RecoveryVolume::Open(path_, *model_, *lifeboat, true);
-    if (!volume) return std::unexpected(volume.error());
+    LIFEBOAT_TRY(volume);
     return std::unique_ptr<RecoveryFiles>(std::move(*volume));
   }
 
   Result<const BootStoreIo*> BootStore() override {
     if (!store_) {
       auto model = Model();
-      if (!model) return std::unexpected(model.error());
+      LIFEBOAT_TRY(model);
       auto location = LocateBootStore(*model_);
-      if (!location) return std::unexpected(location.error());
+      LIFEBOAT_TRY(location);
       store_.emplace(path_, *location);
     }
     return &*store_;
@@ -181,7 +181,7 @@ class DiskApplyTarget : public ApplyTarget {
   Result<void> Model() {
     if (model_) return {};
     auto model = ReadDisk(disk_);
-    if (!model) return std::unexpected(model.error());
+    LIFEBOAT_TRY(model);
     model_ = *model;
     return {};
   }

@@ -36,21 +36,21 @@ class ApplyRun {
     for (const auto& step : plan_.steps) {
       const std::string name = ApplyStepName(step);
       hooks_.crash_point("apply:" + name + ":before");
-      if (auto r = journal_.ApplyStepStarted(run_, name); !r) return std::unexpected(r.error());
+      LIFEBOAT_TRY(journal_.ApplyStepStarted(run_, name));
       hooks_.event(Event(name, "started"));
       auto done = std::visit([&](const auto& s) { return Do(s); }, step);
       if (!done) {
         hooks_.event(Event(name, "failed", done.error().message));
         return std::unexpected(done.error());
       }
-      if (auto r = journal_.ApplyStepDone(run_, name, *done); !r) return std::unexpected(r.error());
+      LIFEBOAT_TRY(journal_.ApplyStepDone(run_, name, *done));
       outcome_.lines.push_back(name + ": " + *done);
       hooks_.say(name + ": " + *done);
       hooks_.event(Event(name, "succeeded", *done));
       hooks_.crash_point("apply:" + name + ":after");
     }
     if (files_) {
-      if (auto r = files_->Close(); !r) return std::unexpected(r.error());
+      LIFEBOAT_TRY(files_->Close());
     }
     return outcome_;
   }
@@ -59,7 +59,7 @@ class ApplyRun {
   Result<RecoveryFiles*> Files() {
     if (!files_) {
       auto opened = target_.OpenRecoveryFiles();
-      if (!opened) return std::unexpected(opened.error());
+      LIFEBOAT_TRY(opened);
       files_ = std::move(*opened);
     }
     return files_.get();
@@ -67,10 +67,10 @@ class ApplyRun {
 
   Result<std::string> Do(const PreparePartitionStep& s) {
     auto result = target_.PreparePartition(s);
-    if (!result) return std::unexpected(result.error());
+    LIFEBOAT_TRY(result);
     outcome_.partition_result = *result;
     auto number = target_.LifeboatPartitionNumber();
-    if (!number) return std::unexpected(number.error());
+    LIFEBOAT_TRY(number);
     outcome_.partition_number = *number;
     return *result;
   }
@@ -78,15 +78,15 @@ class ApplyRun {
   Result<std::string> Do(const WriteImageStep& s) {
     if (s.already_written) return std::string("already written");
     auto files = Files();
-    if (!files) return std::unexpected(files.error());
+    LIFEBOAT_TRY(files);
     RecoveryFiles& v = **files;
     for (const auto& old : s.remove_first) {
-      if (auto r = v.RemoveVersion(old); !r) return std::unexpected(r.error());
+      LIFEBOAT_TRY(v.RemoveVersion(old));
     }
     // The plan decided from the volume as it was; a fresh partition is checked here.
     const Bytes needed = RoomNeeded(request_);
     auto free = v.FreeSpace();
-    if (!free) return std::unexpected(free.error());
+    LIFEBOAT_TRY(free);
     if (*free < needed) {
       return Fail(ErrorCode::kRefused, "Lifeboat's partition has " + HumanSize(*free) +
                                            " free and the image needs " + HumanSize(needed));
@@ -106,42 +106,40 @@ class ApplyRun {
       }
       return true;
     };
-    if (auto r = v.WriteVersion(s.version, request_.image, sdi_, progress); !r)
-      return std::unexpected(r.error());
+    LIFEBOAT_TRY(v.WriteVersion(s.version, request_.image, sdi_, progress));
     return "wrote " + HumanSize(s.size) + " to " + s.wim_path;
   }
 
   Result<std::string> Do(const VerifyImageStep& s) {
     auto files = Files();
-    if (!files) return std::unexpected(files.error());
+    LIFEBOAT_TRY(files);
     RecoveryFiles& v = **files;
-    if (auto r = v.VerifyVersion(s.version, request_.image, s.sdi_sha256); !r)
-      return std::unexpected(r.error());
+    LIFEBOAT_TRY(v.VerifyVersion(s.version, request_.image, s.sdi_sha256));
     if (s.write_manifest) {
       const auto& image = request_.image;
       Manifest m{s.version,  image.sha256,      image.size.value,  s.sdi_sha256,
                  image.name, image.description, image.architecture};
-      if (auto r = v.WriteManifest(m); !r) return std::unexpected(r.error());
+      LIFEBOAT_TRY(v.WriteManifest(m));
     }
     // The volume is closed (flushed, unmounted) before the boot entry may point at it.
-    if (auto r = v.Close(); !r) return std::unexpected(r.error());
+    LIFEBOAT_TRY(v.Close());
     files_.reset();
-    if (auto r = target_.Flush(); !r) return std::unexpected(r.error());
+    LIFEBOAT_TRY(target_.Flush());
     return "read back; SHA-256 " + s.sha256 + " matches";
   }
 
   Result<std::string> Do(const EditBcdStep& s) {
     auto store = target_.BootStore();
-    if (!store) return std::unexpected(store.error());
+    LIFEBOAT_TRY(store);
     auto loaded = ReadStoreForEdit(**store);
-    if (!loaded) return std::unexpected(loaded.error());
+    LIFEBOAT_TRY(loaded);
     original_ = loaded->bytes;
     std::vector<bcd::Object> objects = s.objects;
     if (Sha256Hex(loaded->bytes) != s.store_sha256) {
       // Changed since the plan: by an earlier attempt of this run (the objects are in it) or by
       // someone else, whose changes are not overwritten with objects made from the old store.
       auto again = bcd::PlanEntryEdit(loaded->store, s.spec, s.moves);
-      if (!again) return std::unexpected(again.error());
+      LIFEBOAT_TRY(again);
       if (!again->empty()) {
         return Fail(ErrorCode::kVerification,
                     "the BCD store " + s.store +
@@ -151,13 +149,11 @@ class ApplyRun {
       objects.clear();
     }
     if (objects.empty()) return std::string("boot entry already points at " + plan_.version);
-    if (auto r = journal_.SaveBcdBackup(run_, plan_.disk_id, loaded->bytes); !r)
-      return std::unexpected(r.error());
+    LIFEBOAT_TRY(journal_.SaveBcdBackup(run_, plan_.disk_id, loaded->bytes));
     hooks_.crash_point("apply:edit-bcd:backed-up");
     auto bytes = EditStore(loaded->bytes, objects);
-    if (!bytes) return std::unexpected(bytes.error());
-    if (auto r = ReplaceStore(**store, *bytes, loaded->bytes); !r)
-      return std::unexpected(r.error());
+    LIFEBOAT_TRY(bytes);
+    LIFEBOAT_TRY(ReplaceStore(**store, *bytes, loaded->bytes));
     std::string changed;
     for (const auto& object : objects)
       changed += (changed.empty() ? "" : ", ") + bcd::DisplayName(object.id);
@@ -166,12 +162,12 @@ class ApplyRun {
 
   Result<std::string> Do(const VerifyBcdStep& s) {
     auto store = target_.BootStore();
-    if (!store) return std::unexpected(store.error());
+    LIFEBOAT_TRY(store);
     auto reread = ReadStoreForEdit(**store);
-    if (!reread) return std::unexpected(reread.error());
+    LIFEBOAT_TRY(reread);
     if (!bcd::EntryIntact(reread->store, s.spec)) {
       if (!original_.empty()) {
-        if (auto r = (*store)->Write(original_); !r) return std::unexpected(r.error());
+        LIFEBOAT_TRY((*store)->Write(original_));
       }
       return Fail(
           ErrorCode::kVerification,
@@ -183,25 +179,23 @@ class ApplyRun {
   Result<std::string> Do(const RemoveOldStep& s) {
     if (s.versions.empty()) return std::string("nothing to remove");
     auto files = Files();
-    if (!files) return std::unexpected(files.error());
+    LIFEBOAT_TRY(files);
     std::string gone;
     for (const auto& old : s.versions) {
-      if (auto r = (*files)->RemoveVersion(old); !r) return std::unexpected(r.error());
+      LIFEBOAT_TRY((*files)->RemoveVersion(old));
       gone += (gone.empty() ? "" : ", ") + old;
     }
-    if (auto r = (*files)->Close(); !r) return std::unexpected(r.error());
+    LIFEBOAT_TRY((*files)->Close());
     files_.reset();
     return "removed " + gone;
   }
 
   Result<std::string> Do(const RecordStep&) {
     const auto& image = request_.image;
-    if (auto r = journal_.RecordInstall({plan_.disk_id, plan_.disk, plan_.version, image.sha256,
+    LIFEBOAT_TRY(journal_.RecordInstall({plan_.disk_id, plan_.disk, plan_.version, image.sha256,
                                          image.size.value, image.name, plan_.wim_path,
                                          image::FirmwareName(plan_.firmware),
-                                         bcd::LinkPolicyName(plan_.link), ""});
-        !r)
-      return std::unexpected(r.error());
+                                         bcd::LinkPolicyName(plan_.link), ""}));
     return "version " + plan_.version + " recorded in the journal";
   }
 

@@ -224,7 +224,7 @@ std::variant<ApplyPlan, ApplyRefusal> PlanApply(const ApplyInputs& in, const App
 
   auto spec_for = [&](const Partition& p) -> Result<bcd::EntrySpec> {
     auto ref = PartitionRefFor(disk, p);
-    if (!ref) return std::unexpected(ref.error());
+    LIFEBOAT_TRY(ref);
     return bcd::EntrySpec{plan.loader,
                           options,
                           *ref,

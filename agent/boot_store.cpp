@@ -22,7 +22,7 @@ template <typename F>
 auto WithNtfs(const std::string& disk, const BootStoreLocation& l, bool writable, F&& work)
     -> decltype(work(std::declval<image::NtfsVolume&>())) {
   auto loop = partition::LoopDevice::Attach(disk, l.offset, l.size, l.sector_size, !writable);
-  if (!loop) return std::unexpected(loop.error());
+  LIFEBOAT_TRY(loop);
   auto volume =
       image::NtfsVolume::Open(loop->path(), writable ? image::NtfsVolume::Mode::kReadWrite
                                                      : image::NtfsVolume::Mode::kReadOnly);
@@ -135,24 +135,24 @@ Result<std::vector<std::pair<std::string, std::vector<uint8_t>>>> BootStoreFile:
   const std::string leaf = location_.path.substr(folder.size() + 1);
   auto collect = [&](auto& volume) -> Result<void> {
     auto names = volume.List(folder);
-    if (!names) return std::unexpected(names.error());
+    LIFEBOAT_TRY(names);
     for (const auto& name : *names) {
       std::string upper;
       for (char c : name) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       if (!upper.starts_with(leaf + ".LOG")) continue;
       auto bytes = volume.ReadFile(folder + "\\" + name);
-      if (!bytes) return std::unexpected(bytes.error());
+      LIFEBOAT_TRY(bytes);
       logs.emplace_back(name, std::move(*bytes));
     }
     return {};
   };
   if (location_.fat) {
     image::FatVolume fat(disk_path_, location_.offset.value);
-    if (auto r = collect(fat); !r) return std::unexpected(r.error());
+    LIFEBOAT_TRY(collect(fat));
   } else {
     auto r =
         WithNtfs(disk_path_, location_, false, [&](image::NtfsVolume& v) { return collect(v); });
-    if (!r) return std::unexpected(r.error());
+    LIFEBOAT_TRY(r);
   }
   return logs;
 }

@@ -25,7 +25,7 @@ Result<DaemonConfig> ReadDaemonConfig(const std::string& path) {
   auto entries = ReadConfigFile(
       path, {"controller", "machine_id", "disk", "state_dir", "ca", "enrollment_token", "link",
              "labels", "trusted_keys", "maintenance_window", "lock_wait"});
-  if (!entries) return std::unexpected(entries.error());
+  LIFEBOAT_TRY(entries);
   DaemonConfig c;
   for (const auto& [key, value, where] : *entries) {
     if (key == "controller")

@@ -186,10 +186,10 @@ Result<std::variant<PrepareOutcome, Refusal>> PrepareDisk(
   outcome.result = "prepared";
   int64_t run = 0;
   auto unfinished = store.UnfinishedRun(model.disk_id);
-  if (!unfinished) return std::unexpected(unfinished.error());
+  LIFEBOAT_TRY(unfinished);
   if (*unfinished && !model.disk_id.empty()) {
     auto saved = PlanFromJson((*unfinished)->plan_json);
-    if (!saved) return std::unexpected(saved.error());
+    LIFEBOAT_TRY(saved);
     outcome.plan = *saved;
     outcome.plan.disk_path = o.disk;
     run = (*unfinished)->id;
@@ -207,12 +207,12 @@ Result<std::variant<PrepareOutcome, Refusal>> PrepareDisk(
     }
     outcome.plan.disk_path = o.disk;
     auto begun = BeginPartitionRun(outcome.plan, store);
-    if (!begun) return std::unexpected(begun.error());
+    LIFEBOAT_TRY(begun);
     run = *begun;
     if (!o.json) PrintPlan(outcome.plan);
   }
   auto done = RunPartitionPlan(outcome.plan, run, disk, store, say);
-  if (!done) return std::unexpected(done.error());
+  LIFEBOAT_TRY(done);
   outcome.lines = *done;
   return outcome;
 }
@@ -238,7 +238,7 @@ Result<std::vector<std::string>> RunPartitionPlan(
         done.error().Context("prepare " + plan.disk_path + " (run " + std::to_string(run) +
                              " is kept in the journal; running again resumes it)"));
   }
-  if (auto r = store.FinishRun(run, true, ""); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(store.FinishRun(run, true, ""));
   return *done;
 }
 

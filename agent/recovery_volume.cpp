@@ -34,7 +34,7 @@ Result<std::unique_ptr<RecoveryVolume>> RecoveryVolume::Open(const std::string& 
   auto loop = partition::LoopDevice::Attach(disk, ToBytes(p.start, model.sector_size),
                                             ToBytes(p.size, model.sector_size), model.sector_size,
                                             !writable);
-  if (!loop) return std::unexpected(loop.error());
+  LIFEBOAT_TRY(loop);
   auto volume =
       image::NtfsVolume::Open(loop->path(), writable ? image::NtfsVolume::Mode::kReadWrite
                                                      : image::NtfsVolume::Mode::kReadOnly);
@@ -83,13 +83,13 @@ Result<void> RecoveryVolume::VerifyVersion(const std::string& version,
                                            const image::ImageInfo& image,
                                            const std::string& sdi_sha256) {
   auto wim = volume_->HashFile(WimPath(version));
-  if (!wim) return std::unexpected(wim.error());
+  LIFEBOAT_TRY(wim);
   if (*wim != image.sha256) {
     return Fail(ErrorCode::kVerification, WimPath(version) + " reads back with SHA-256 " + *wim +
                                               ", not the image's " + image.sha256);
   }
   auto sdi = volume_->HashFile(SdiPath(version));
-  if (!sdi) return std::unexpected(sdi.error());
+  LIFEBOAT_TRY(sdi);
   if (*sdi != sdi_sha256) {
     return Fail(ErrorCode::kVerification,
                 SdiPath(version) + " reads back with SHA-256 " + *sdi + ", not " + sdi_sha256);

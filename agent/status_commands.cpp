@@ -57,9 +57,9 @@ void PrintStatus(const StatusReport& r) {
 
 Result<StatusReport> InspectStatus(const StatusOptions& o) {
   auto disk = DiskHandle::Open(o.disk, DiskHandle::Mode::kReadOnly);
-  if (!disk) return std::unexpected(disk.error());
+  LIFEBOAT_TRY(disk);
   auto model = ReadDisk(*disk);
-  if (!model) return std::unexpected(model.error());
+  LIFEBOAT_TRY(model);
   StatusReport r;
   r.disk = o.disk;
   r.disk_id = model->disk_id;

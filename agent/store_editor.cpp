@@ -60,9 +60,9 @@ class TempHive {
 }  // namespace
 
 Result<bcd::Store> ParseStore(const std::vector<uint8_t>& bytes) {
-  if (auto header = bcd::ReadHiveHeader(bytes); !header) return std::unexpected(header.error());
+  LIFEBOAT_TRY(bcd::ReadHiveHeader(bytes));
   TempHive temp(bytes);
-  if (auto r = temp.Ready(); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(temp.Ready());
   auto hive = bcd::Hive::Open(temp.path(), false);
   if (!hive) return std::unexpected(Error{ErrorCode::kCorrupt, temp.Unnamed(hive.error().message)});
   return bcd::LoadStore(**hive);
@@ -71,7 +71,7 @@ Result<bcd::Store> ParseStore(const std::vector<uint8_t>& bytes) {
 Result<LoadedStore> ReadStoreForEdit(const BootStoreIo& file) {
   const std::string where = file.Describe();
   auto bytes = file.Read();
-  if (!bytes) return std::unexpected(bytes.error());
+  LIFEBOAT_TRY(bytes);
   auto header = bcd::ReadHiveHeader(*bytes);
   if (!header) return std::unexpected(header.error().Context("the BCD store " + where));
   if (header->sequence1 != header->sequence2) {
@@ -83,7 +83,7 @@ Result<LoadedStore> ReadStoreForEdit(const BootStoreIo& file) {
                     "Windows once so that it finishes the write; nothing was changed");
   }
   auto logs = file.Logs();
-  if (!logs) return std::unexpected(logs.error());
+  LIFEBOAT_TRY(logs);
   for (const auto& [name, log] : *logs) {
     if (bcd::LogHoldsPendingData(log, *header)) {
       return Fail(ErrorCode::kRefused,
@@ -100,12 +100,12 @@ Result<LoadedStore> ReadStoreForEdit(const BootStoreIo& file) {
 Result<std::vector<uint8_t>> EditStore(const std::vector<uint8_t>& bytes,
                                        const std::vector<bcd::Object>& objects) {
   TempHive temp(bytes);
-  if (auto r = temp.Ready(); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(temp.Ready());
   {
     auto hive = bcd::Hive::Open(temp.path(), true);
     if (!hive) return std::unexpected(Error{hive.error().code, temp.Unnamed(hive.error().message)});
-    if (auto r = bcd::SaveObjects(**hive, objects); !r) return std::unexpected(r.error());
-    if (auto r = (*hive)->Commit(); !r) return std::unexpected(r.error());
+    LIFEBOAT_TRY(bcd::SaveObjects(**hive, objects));
+    LIFEBOAT_TRY((*hive)->Commit());
   }
   return temp.Bytes();
 }

@@ -16,14 +16,14 @@ std::string ElementKeyName(uint32_t id) {
 Result<Hive::Node> Need(const Hive& hive, Hive::Node parent, const std::string& name,
                         const std::string& where) {
   auto child = hive.Child(parent, name);
-  if (!child) return std::unexpected(child.error());
+  LIFEBOAT_TRY(child);
   if (!*child) return Fail(ErrorCode::kCorrupt, where + " has no " + name + " key");
   return **child;
 }
 
 Result<Hive::Node> Ensure(Hive& hive, Hive::Node parent, const std::string& name) {
   auto child = hive.Child(parent, name);
-  if (!child) return std::unexpected(child.error());
+  LIFEBOAT_TRY(child);
   if (*child) return **child;
   return hive.AddChild(parent, name);
 }
@@ -110,22 +110,22 @@ Result<Store> LoadStore(const Hive& hive) {
   store.root_name = hive.Name(root);
   if (auto d = hive.Child(root, "Description"); d && *d) {
     auto values = hive.Values(**d);
-    if (!values) return std::unexpected(values.error());
+    LIFEBOAT_TRY(values);
     store.description = *values;
   }
   auto objects = Need(hive, root, "Objects", "the store's root key");
-  if (!objects) return std::unexpected(objects.error());
+  LIFEBOAT_TRY(objects);
   auto keys = hive.Children(*objects);
-  if (!keys) return std::unexpected(keys.error());
+  LIFEBOAT_TRY(keys);
   for (const auto& [name, node] : *keys) {
     auto id = Guid::Parse(name);
     if (!id) return Fail(ErrorCode::kCorrupt, "object key \"" + name + "\" is not a GUID");
     Object object;
     object.id = *id;
     auto description = Need(hive, node, "Description", "object " + name);
-    if (!description) return std::unexpected(description.error());
+    LIFEBOAT_TRY(description);
     auto values = hive.Values(*description);
-    if (!values) return std::unexpected(values.error());
+    LIFEBOAT_TRY(values);
     bool typed = false;
     for (const auto& v : *values) {
       if (v.name == "Type" && v.type == kRegDword && v.data.size() == 4) {
@@ -135,10 +135,10 @@ Result<Store> LoadStore(const Hive& hive) {
     }
     if (!typed) return Fail(ErrorCode::kCorrupt, "object " + name + " has no REG_DWORD Type");
     auto element_keys = hive.Child(node, "Elements");
-    if (!element_keys) return std::unexpected(element_keys.error());
+    LIFEBOAT_TRY(element_keys);
     if (*element_keys) {
       auto elements = hive.Children(**element_keys);
-      if (!elements) return std::unexpected(elements.error());
+      LIFEBOAT_TRY(elements);
       for (const auto& [element_name, element_node] : *elements) {
         char* end = nullptr;
         unsigned long element_id = std::strtoul(element_name.c_str(), &end, 16);
@@ -147,7 +147,7 @@ Result<Store> LoadStore(const Hive& hive) {
                                                element_name + "\" that is not 8 hex digits");
         }
         auto element_values = hive.Values(element_node);
-        if (!element_values) return std::unexpected(element_values.error());
+        LIFEBOAT_TRY(element_values);
         for (const auto& v : *element_values) {
           if (v.name == "Element")
             object.elements[static_cast<uint32_t>(element_id)] = {v.type, v.data};
@@ -161,29 +161,29 @@ Result<Store> LoadStore(const Hive& hive) {
 
 Result<void> SaveObjects(Hive& hive, const std::vector<Object>& objects) {
   auto loaded = LoadStore(hive);
-  if (!loaded) return std::unexpected(loaded.error());
+  LIFEBOAT_TRY(loaded);
   auto objects_key = Need(hive, hive.Root(), "Objects", "the store's root key");
-  if (!objects_key) return std::unexpected(objects_key.error());
+  LIFEBOAT_TRY(objects_key);
   for (const auto& object : objects) {
     const Object* before = loaded->Find(object.id);
     auto key = Ensure(hive, *objects_key, object.id.Text());
-    if (!key) return std::unexpected(key.error());
+    LIFEBOAT_TRY(key);
     if (before == nullptr || before->type != object.type) {
       auto description = Ensure(hive, *key, "Description");
-      if (!description) return std::unexpected(description.error());
+      LIFEBOAT_TRY(description);
       RegValue type{"Type", kRegDword, EncodeInteger(object.type)};
       type.data.resize(4);
       if (auto r = hive.SetValue(*description, type); !r) return r;
     }
     auto elements_key = Ensure(hive, *key, "Elements");
-    if (!elements_key) return std::unexpected(elements_key.error());
+    LIFEBOAT_TRY(elements_key);
     for (const auto& [id, element] : object.elements) {
       if (before) {
         auto it = before->elements.find(id);
         if (it != before->elements.end() && it->second == element) continue;
       }
       auto element_key = Ensure(hive, *elements_key, ElementKeyName(id));
-      if (!element_key) return std::unexpected(element_key.error());
+      LIFEBOAT_TRY(element_key);
       if (auto r = hive.SetValue(*element_key, {"Element", element.type, element.data}); !r)
         return r;
     }
@@ -191,7 +191,7 @@ Result<void> SaveObjects(Hive& hive, const std::vector<Object>& objects) {
       for (const auto& [id, element] : before->elements) {
         if (object.elements.contains(id)) continue;
         auto element_key = hive.Child(*elements_key, ElementKeyName(id));
-        if (!element_key) return std::unexpected(element_key.error());
+        LIFEBOAT_TRY(element_key);
         if (*element_key) {
           if (auto r = hive.DeleteKey(**element_key); !r) return r;
         }

@@ -45,6 +45,15 @@ inline std::unexpected<Error> Fail(ErrorCode code, std::string message) {
   return std::unexpected(Error{code, std::move(message)});
 }
 
+// Returns from the enclosing function (which returns a Result, or another std::expected with the
+// same error type) with the error of `result` when it failed: the one way an error is passed up
+// unchanged. `result` is evaluated once and not copied.
+#define LIFEBOAT_TRY(result)                                    \
+  do {                                                          \
+    if (auto&& lifeboat_try_ = (result); !lifeboat_try_)        \
+      return std::unexpected(std::move(lifeboat_try_).error()); \
+  } while (false)
+
 // Adds context to the error of a failed result; passes a success through unchanged.
 template <typename T>
 Result<T> WithContext(Result<T> result, const std::string& what) {

@@ -130,7 +130,7 @@ Result<std::string> NewPrivateKey() {
 
 Result<KeyAndCertificate> NewCertificateAuthority(const std::string& name, int days) {
   auto key_pem = NewPrivateKey();
-  if (!key_pem) return std::unexpected(key_pem.error());
+  LIFEBOAT_TRY(key_pem);
   Key key = ReadPrivateKey(*key_pem);
   Cert cert = key ? NewCertificate(key.get(), name, days) : nullptr;
   // Self-signed: the subject is its own issuer, so the extensions can name both.
@@ -140,7 +140,7 @@ Result<KeyAndCertificate> NewCertificateAuthority(const std::string& name, int d
       !AddExtension(cert.get(), cert.get(), NID_subject_key_identifier, "hash"))
     return Fail(ErrorCode::kIo, "could not make the CA certificate");
   auto pem = Signed(cert.get(), cert.get(), key.get());
-  if (!pem) return std::unexpected(pem.error());
+  LIFEBOAT_TRY(pem);
   return KeyAndCertificate{*key_pem, *pem};
 }
 
@@ -193,11 +193,11 @@ Result<std::string> IssueCertificate(const KeyAndCertificate& ca, const std::str
 Result<KeyAndCertificate> IssueWithNewKey(const KeyAndCertificate& ca,
                                           const CertificateSpec& spec) {
   auto key = NewPrivateKey();
-  if (!key) return std::unexpected(key.error());
+  LIFEBOAT_TRY(key);
   auto request = NewCertificateRequest(*key, spec.common_name);
-  if (!request) return std::unexpected(request.error());
+  LIFEBOAT_TRY(request);
   auto cert = IssueCertificate(ca, *request, spec);
-  if (!cert) return std::unexpected(cert.error());
+  LIFEBOAT_TRY(cert);
   return KeyAndCertificate{*key, *cert};
 }
 

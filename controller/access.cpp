@@ -39,16 +39,16 @@ std::string HashOf(const std::string& token) {
 
 Result<void> Access::Bootstrap(const std::string& token_file) {
   auto revoked = store_.RevokedMachines();
-  if (!revoked) return std::unexpected(revoked.error());
+  LIFEBOAT_TRY(revoked);
   {
     std::unique_lock lock(revoked_mutex_);
     revoked_.insert(revoked->begin(), revoked->end());
   }
   auto existing = store_.ListOperators();
-  if (!existing) return std::unexpected(existing.error());
+  LIFEBOAT_TRY(existing);
   if (!existing->empty()) return {};
   auto token = AddOperator("admin", Role::kAdmin);
-  if (!token) return std::unexpected(token.error());
+  LIFEBOAT_TRY(token);
   if (auto r = WriteFileAtomically(token_file, *token + "\n", 0600); !r) {
     (void)store_.RemoveOperator("admin");
     return Fail(ErrorCode::kIo, "the first admin's token: " + r.error().message);
@@ -59,7 +59,7 @@ Result<void> Access::Bootstrap(const std::string& token_file) {
 Result<OperatorRecord> Access::Authorize(const std::string& authorization, Role needed) const {
   auto op = Identify(authorization);
   if (!op) return op;
-  if (auto allowed = Allow(*op, needed); !allowed) return std::unexpected(allowed.error());
+  LIFEBOAT_TRY(Allow(*op, needed));
   return op;
 }
 
@@ -77,7 +77,7 @@ Result<OperatorRecord> Access::Identify(const std::string& authorization) const 
                 "no operator token (lifeboatctl --token-file FILE, or an Authorization: Bearer "
                 "header)");
   auto found = store_.FindOperatorByToken(HashOf(authorization.substr(kBearer.size())));
-  if (!found) return std::unexpected(found.error());
+  LIFEBOAT_TRY(found);
   if (!*found) return Fail(ErrorCode::kUnauthenticated, "this token belongs to no operator");
   return **found;
 }
@@ -85,8 +85,7 @@ Result<OperatorRecord> Access::Identify(const std::string& authorization) const 
 Result<std::string> Access::AddOperator(const std::string& name, Role role) {
   if (!ValidVersion(name)) return Fail(ErrorCode::kInvalidArgument, NotAName("name", name));
   const std::string token = "lbo_" + RandomHex(32);
-  if (auto r = store_.AddOperator({name, role, HashOf(token), ""}); !r)
-    return std::unexpected(r.error());
+  LIFEBOAT_TRY(store_.AddOperator({name, role, HashOf(token), ""}));
   return token;
 }
 
@@ -107,8 +106,7 @@ Result<Access::EnrollmentToken> Access::CreateEnrollmentToken(
   }
   const std::string token = "lbe_" + RandomHex(32);
   const std::time_t expires = std::time(nullptr) + seconds;
-  if (auto r = store_.AddEnrollmentToken(HashOf(token), text, expires, created_by); !r)
-    return std::unexpected(r.error());
+  LIFEBOAT_TRY(store_.AddEnrollmentToken(HashOf(token), text, expires, created_by));
   char at[32];
   std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&expires));
   return EnrollmentToken{token, at};
@@ -117,7 +115,7 @@ Result<Access::EnrollmentToken> Access::CreateEnrollmentToken(
 Result<std::map<std::string, std::string>> Access::UseEnrollmentToken(
     const std::string& token, const std::string& machine_id) {
   auto text = store_.UseEnrollmentToken(HashOf(token), machine_id, std::time(nullptr));
-  if (!text) return std::unexpected(text.error());
+  LIFEBOAT_TRY(text);
   std::map<std::string, std::string> labels;
   std::istringstream lines(*text);
   for (std::string line; std::getline(lines, line);) {

@@ -24,7 +24,7 @@ Result<void> AccessStore::AddOperator(const OperatorRecord& op) {
     *s_->session << "SELECT COUNT(*) FROM operators WHERE name = ?", into(n), use(name), now;
     return n;
   });
-  if (!existing) return std::unexpected(existing.error());
+  LIFEBOAT_TRY(existing);
   if (*existing > 0)
     return Fail(ErrorCode::kAlreadyExists, "name: operator " + op.name + " exists already");
   return Guard("add an operator", [&] {
@@ -77,7 +77,7 @@ Result<void> AccessStore::RemoveOperator(const std::string& name) {
     st << "DELETE FROM operators WHERE name = ?", use(n);
     return st.execute();
   });
-  if (!removed) return std::unexpected(removed.error());
+  LIFEBOAT_TRY(removed);
   if (*removed == 0) return Fail(ErrorCode::kNotFound, "name: no operator " + name);
   return {};
 }
@@ -142,7 +142,7 @@ Result<std::string> AccessStore::UseEnrollmentToken(const std::string& token_sha
         use(id), use(hash), use(when);
     return update.execute();
   });
-  if (!used) return std::unexpected(used.error());
+  LIFEBOAT_TRY(used);
   auto row = Guard("read an enrollment token", [&] {
     std::vector<std::string> labels, used_by, used_at;
     std::vector<Int64> expires;
@@ -152,7 +152,7 @@ Result<std::string> AccessStore::UseEnrollmentToken(const std::string& token_sha
         into(labels), into(used_by), into(used_at), into(expires), use(hash), now;
     return std::make_tuple(labels, used_by, used_at, expires);
   });
-  if (!row) return std::unexpected(row.error());
+  LIFEBOAT_TRY(row);
   const auto& [labels, used_by, used_at, expires] = *row;
   if (labels.empty()) return Fail(ErrorCode::kUnauthenticated, "token: no such enrollment token");
   if (*used == 0 && !used_by[0].empty())

@@ -57,7 +57,7 @@ Result<void> Fleet::LoadOpenRollouts() {
   open_.clear();
   rollout_of_.clear();
   auto all = store_.ListRollouts();
-  if (!all) return std::unexpected(all.error());
+  LIFEBOAT_TRY(all);
   for (const auto& r : *all) {
     if (r.state == RolloutState::kCompleted || r.state == RolloutState::kAborted ||
         r.state == RolloutState::kCompletedWithFailures)
@@ -65,10 +65,10 @@ Result<void> Fleet::LoadOpenRollouts() {
     OpenRollout open;
     open.record = r;
     auto image = catalog_.Image(r.spec.image_version);
-    if (!image) return std::unexpected(image.error());
+    LIFEBOAT_TRY(image);
     open.image = *image;
     auto members = store_.Members(r.id);
-    if (!members) return std::unexpected(members.error());
+    LIFEBOAT_TRY(members);
     open.members = std::move(*members);
     for (size_t i = 0; i < open.members.size(); ++i) {
       open.index[open.members[i].member.machine_id] = i;
@@ -100,7 +100,7 @@ Result<Evaluation> Fleet::EvaluateAndSkip(const RolloutRecord& rollout,
   Evaluation e = Evaluate(rollout.spec, rollout.wave_ends, plain, context);
   // Skipping only happens while the rollout runs; a paused one leaves its machines as they are.
   if (e.to_skip.empty() || rollout.state != RolloutState::kActive) return e;
-  if (auto s = store_.SkipMembers(rollout.id, e.to_skip); !s) return std::unexpected(s.error());
+  LIFEBOAT_TRY(store_.SkipMembers(rollout.id, e.to_skip));
   const std::unordered_set<std::string> skip(e.to_skip.begin(), e.to_skip.end());
   for (size_t i = 0; i < members.size(); ++i) {
     if (!skip.contains(members[i].member.machine_id)) continue;
@@ -122,8 +122,7 @@ Result<bool> Fleet::RecordOutcome(RolloutRecord& rollout, const Evaluation& e) {
     if (!rollout.message.empty() && rollout.message != message)
       message = rollout.message + "; " + message;
   }
-  if (auto s = store_.SetRolloutState(rollout.id, next, message); !s)
-    return std::unexpected(s.error());
+  LIFEBOAT_TRY(store_.SetRolloutState(rollout.id, next, message));
   rollout.state = next;
   rollout.message = message;
   return next != RolloutState::kHalted;
@@ -135,12 +134,12 @@ Result<void> Fleet::Settle(OpenRollout& r) {
   const TimePoint now = clock_();
   if (!r.evaluation || now - r.evaluated_at >= std::chrono::seconds(1)) {
     auto e = EvaluateAndSkip(r.record, r.members);
-    if (!e) return std::unexpected(e.error());
+    LIFEBOAT_TRY(e);
     r.evaluation = std::move(*e);
     r.evaluated_at = now;
   }
   auto finished = RecordOutcome(r.record, *r.evaluation);
-  if (!finished) return std::unexpected(finished.error());
+  LIFEBOAT_TRY(finished);
   if (*finished) Forget(r.record.id);
   return {};
 }
@@ -169,9 +168,9 @@ Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id
   h.installed_version = installed_version;
   h.state = state;
   h.current_step = current_step;
-  if (auto r = batcher_.Record(h); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(batcher_.Record(h));
   std::lock_guard lock(state_mutex_);
-  if (auto r = LoadOpenRollouts(); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(LoadOpenRollouts());
   auto owner = rollout_of_.find(machine_id);
   if (owner == rollout_of_.end()) return std::optional<Assignment>{};
   OpenRollout& r = open_.at(owner->second);
@@ -182,13 +181,13 @@ Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id
     return std::optional<Assignment>{Assignment{me.last_attempt_id, r.record.id, r.image}};
   }
   const uint64_t rollout_id = r.record.id;
-  if (auto s = Settle(r); !s) return std::unexpected(s.error());
+  LIFEBOAT_TRY(Settle(r));
   if (!open_.contains(rollout_id)) return std::optional<Assignment>{};  // it just completed
   if (!ShouldAssign(r.record.spec, r.record.state, r.record.wave_ends, *r.evaluation, me.member)) {
     return std::optional<Assignment>{};
   }
   auto attempt = store_.StartAttempt(rollout_id, machine_id, r.image.version, installed_version);
-  if (!attempt) return std::unexpected(attempt.error());
+  LIFEBOAT_TRY(attempt);
   // The store holds it; the cache follows. Assigning changes counts, not which waves are open.
   if (me.member.attempts == 0) me.previous_version = installed_version;
   ++me.member.attempts;
@@ -208,13 +207,13 @@ Result<uint64_t> Fleet::Report(const std::string& machine_id, uint64_t attempt_i
       return Fail(ErrorCode::kInvalidArgument, "events: sequence numbers start at 1");
   }
   auto attempt = store_.FindAttempt(attempt_id);
-  if (!attempt) return std::unexpected(attempt.error());
+  LIFEBOAT_TRY(attempt);
   if (!*attempt || (*attempt)->machine_id != machine_id) {
     return Fail(ErrorCode::kNotFound, "attempt_id: no attempt " + std::to_string(attempt_id) +
                                           " for machine " + machine_id);
   }
   auto result = store_.AddEvents(attempt_id, events);
-  if (!result) return std::unexpected(result.error());
+  LIFEBOAT_TRY(result);
   std::lock_guard lock(state_mutex_);
   if (!loaded_) return result->highest_sequence;  // the cache will be read from the store
   auto it = open_.find(result->rollout_id);
@@ -231,7 +230,7 @@ Result<uint64_t> Fleet::Report(const std::string& machine_id, uint64_t attempt_i
     if (*state == MemberState::kSucceeded || *state == MemberState::kFailed)
       me.member.finished_at = clock_();
     r.evaluation.reset();  // a finished machine may close a wave
-    if (auto s = Settle(r); !s) return std::unexpected(s.error());
+    LIFEBOAT_TRY(Settle(r));
   }
   return result->highest_sequence;
 }
@@ -240,21 +239,21 @@ Result<uint64_t> Fleet::Report(const std::string& machine_id, uint64_t attempt_i
 
 Result<RolloutView> Fleet::Refresh(const RolloutRecord& rollout) {
   auto members = store_.Members(rollout.id);
-  if (!members) return std::unexpected(members.error());
+  LIFEBOAT_TRY(members);
   auto evaluation = EvaluateAndSkip(rollout, *members);
-  if (!evaluation) return std::unexpected(evaluation.error());
+  LIFEBOAT_TRY(evaluation);
   RolloutView view{rollout, *evaluation};
   auto changed = RecordOutcome(view.rollout, view.evaluation);
-  if (!changed) return std::unexpected(changed.error());
+  LIFEBOAT_TRY(changed);
   if (view.rollout.state != rollout.state || !evaluation->to_skip.empty())
     loaded_ = false;  // the cache reloads what changed
   return view;
 }
 
 Result<RolloutView> Fleet::CreateRollout(const RolloutSpec& spec, uint64_t rollback_of) {
-  if (auto r = ValidateSpec(spec); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(ValidateSpec(spec));
   auto image = store_.FindImage(spec.image_version);
-  if (!image) return std::unexpected(image.error());
+  LIFEBOAT_TRY(image);
   if (!*image) return Fail(ErrorCode::kNotFound, "image_version: no image " + spec.image_version);
   if ((*image)->retired) {
     return Fail(ErrorCode::kConflict, "image_version: " + spec.image_version + " is retired");
@@ -271,13 +270,13 @@ Result<RolloutView> Fleet::CreateRollout(const RolloutSpec& spec, uint64_t rollb
   if (!spec.selector.machine_ids.empty()) {
     for (const auto& id : spec.selector.machine_ids) {
       auto m = store_.FindMachine(id);
-      if (!m) return std::unexpected(m.error());
+      LIFEBOAT_TRY(m);
       if (!*m) return Fail(ErrorCode::kNotFound, "selector.machine_ids: no machine " + id);
       targets.push_back(**m);
     }
   } else {
     auto all = store_.ListMachines(spec.selector.labels);
-    if (!all) return std::unexpected(all.error());
+    LIFEBOAT_TRY(all);
     targets = std::move(*all);
   }
   // One open rollout per machine: machines in another are left out, and the rollout says so.
@@ -285,7 +284,7 @@ Result<RolloutView> Fleet::CreateRollout(const RolloutSpec& spec, uint64_t rollb
   uint32_t busy = 0;
   for (const auto& m : targets) {
     auto open = store_.OpenRolloutOf(m.id);
-    if (!open) return std::unexpected(open.error());
+    LIFEBOAT_TRY(open);
     if (*open) {
       ++busy;
       continue;
@@ -314,7 +313,7 @@ Result<RolloutView> Fleet::CreateRollout(const RolloutSpec& spec, uint64_t rollb
     record.message =
         std::to_string(busy) + " matching machine(s) left out: in another unfinished rollout";
   auto id = store_.CreateRollout(record, ids);
-  if (!id) return std::unexpected(id.error());
+  LIFEBOAT_TRY(id);
   {
     std::lock_guard lock(state_mutex_);
     loaded_ = false;
@@ -324,13 +323,13 @@ Result<RolloutView> Fleet::CreateRollout(const RolloutSpec& spec, uint64_t rollb
 
 Result<RolloutView> Fleet::Rollout(uint64_t id) {
   auto found = store_.FindRollout(id);
-  if (!found) return std::unexpected(found.error());
+  LIFEBOAT_TRY(found);
   if (!*found) return Fail(ErrorCode::kNotFound, "id: no rollout " + std::to_string(id));
   std::lock_guard lock(state_mutex_);
   // An open rollout's view comes from the cache, which is never behind the store.
-  if (auto r = LoadOpenRollouts(); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(LoadOpenRollouts());
   if (auto it = open_.find(id); it != open_.end()) {
-    if (auto s = Settle(it->second); !s) return std::unexpected(s.error());
+    LIFEBOAT_TRY(Settle(it->second));
     if (auto still = open_.find(id); still != open_.end())
       return RolloutView{still->second.record, *still->second.evaluation};
   }
@@ -339,11 +338,11 @@ Result<RolloutView> Fleet::Rollout(uint64_t id) {
 
 Result<std::vector<RolloutView>> Fleet::Rollouts() {
   auto all = store_.ListRollouts();
-  if (!all) return std::unexpected(all.error());
+  LIFEBOAT_TRY(all);
   std::vector<RolloutView> views;
   for (const auto& r : *all) {
     auto view = Rollout(r.id);
-    if (!view) return std::unexpected(view.error());
+    LIFEBOAT_TRY(view);
     views.push_back(std::move(*view));
   }
   return views;
@@ -373,8 +372,7 @@ Result<RolloutView> Fleet::Pause(uint64_t id) {
     return Fail(ErrorCode::kConflict, "id: rollout " + std::to_string(id) + " is " +
                                           RolloutStateName(view->rollout.state));
   }
-  if (auto r = SetState(id, RolloutState::kPaused, "paused by an operator"); !r)
-    return std::unexpected(r.error());
+  LIFEBOAT_TRY(SetState(id, RolloutState::kPaused, "paused by an operator"));
   return Rollout(id);
 }
 
@@ -389,13 +387,11 @@ Result<RolloutView> Fleet::Resume(uint64_t id) {
   }
   // A halted rollout goes on past the failures it halted for; a new one halts it again.
   if (view->rollout.state == RolloutState::kHalted) {
-    if (auto r = store_.AcceptFailures(id, view->evaluation.failed); !r)
-      return std::unexpected(r.error());
+    LIFEBOAT_TRY(store_.AcceptFailures(id, view->evaluation.failed));
   }
   // Through SetState, which also drops the cached copy: heartbeats read the cache, and a resume
   // written only to the store left the rollout paused there until a restart.
-  if (auto r = SetState(id, RolloutState::kActive, "resumed by an operator"); !r)
-    return std::unexpected(r.error());
+  LIFEBOAT_TRY(SetState(id, RolloutState::kActive, "resumed by an operator"));
   return Rollout(id);
 }
 
@@ -409,8 +405,7 @@ Result<RolloutView> Fleet::Abort(uint64_t id) {
                                           RolloutStateName(view->rollout.state) +
                                           "; roll it back instead");
   }
-  if (auto r = SetState(id, RolloutState::kAborted, "aborted by an operator"); !r)
-    return std::unexpected(r.error());
+  LIFEBOAT_TRY(SetState(id, RolloutState::kAborted, "aborted by an operator"));
   return Rollout(id);
 }
 
@@ -418,7 +413,7 @@ Result<RolloutView> Fleet::Rollback(uint64_t id) {
   auto view = Rollout(id);
   if (!view) return view;
   auto members = store_.Members(id);
-  if (!members) return std::unexpected(members.error());
+  LIFEBOAT_TRY(members);
   std::set<std::string> previous;
   std::vector<std::string> changed;
   for (const auto& m : *members) {
@@ -441,8 +436,7 @@ Result<RolloutView> Fleet::Rollback(uint64_t id) {
                                           "); roll them back with one rollout per version");
   }
   if (!Finished(view->rollout.state)) {
-    if (auto r = SetState(id, RolloutState::kAborted, "rolled back"); !r)
-      return std::unexpected(r.error());
+    LIFEBOAT_TRY(SetState(id, RolloutState::kAborted, "rolled back"));
   }
   RolloutSpec spec = view->rollout.spec;
   spec.image_version = *previous.begin();
@@ -453,7 +447,7 @@ Result<RolloutView> Fleet::Rollback(uint64_t id) {
 
 Result<std::vector<MachineRecord>> Fleet::Machines(
     const std::map<std::string, std::string>& labels) {
-  if (auto r = Flush(); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(Flush());
   auto machines = store_.ListMachines(labels);
   if (!machines) return machines;
   for (auto& m : *machines) m.offline = Offline(m.last_seen);
@@ -461,25 +455,25 @@ Result<std::vector<MachineRecord>> Fleet::Machines(
 }
 
 Result<MachineView> Fleet::Machine(const std::string& id) {
-  if (auto r = Flush(); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(Flush());
   auto machine = store_.FindMachine(id);
-  if (!machine) return std::unexpected(machine.error());
+  LIFEBOAT_TRY(machine);
   if (!*machine) return Fail(ErrorCode::kNotFound, "id: no machine " + id);
   auto attempts = store_.Attempts(id);
-  if (!attempts) return std::unexpected(attempts.error());
+  LIFEBOAT_TRY(attempts);
   MachineView view{**machine, *attempts};
   view.machine.offline = Offline(view.machine.last_seen);
   return view;
 }
 
 Result<MachineRecord> Fleet::RequestBootRecovery(const std::string& machine_id) {
-  if (auto r = store_.SetBootRecovery(machine_id, true); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(store_.SetBootRecovery(machine_id, true));
   {
     std::lock_guard lock(machines_mutex_);
     boot_recovery_.insert(machine_id);
   }
   auto view = Machine(machine_id);
-  if (!view) return std::unexpected(view.error());
+  LIFEBOAT_TRY(view);
   return view->machine;
 }
 
@@ -497,7 +491,7 @@ Result<void> Fleet::BootRecoveryDone(const std::string& machine_id) {
 }
 
 Result<void> Fleet::StoreHealth() {
-  if (auto answers = Summary(); !answers) return std::unexpected(answers.error());
+  LIFEBOAT_TRY(Summary());
   std::lock_guard lock(health_mutex_);
   const TimePoint now = Clock::now();
   if (!health_checked_at_ || now - *health_checked_at_ >= std::chrono::seconds(5)) {
@@ -508,7 +502,7 @@ Result<void> Fleet::StoreHealth() {
 }
 
 Result<FleetSummary> Fleet::Summary() {
-  if (auto r = Flush(); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(Flush());
   return store_.Summary(FormatTime(clock_() - offline_after_));
 }
 

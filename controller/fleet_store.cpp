@@ -185,7 +185,7 @@ Result<void> FleetStore::AddImage(const ImageRecord& i) {
     *s_->session << "SELECT COUNT(*) FROM images WHERE version = ?", into(n), use(v), now;
     return n;
   });
-  if (!existing) return std::unexpected(existing.error());
+  LIFEBOAT_TRY(existing);
   if (*existing > 0)
     return Fail(ErrorCode::kAlreadyExists, "version " + i.version + " is already published");
   return Guard("add an image", [&] {
@@ -288,7 +288,7 @@ Result<ImageRecord> FleetStore::RetireImage(const std::string& version) {
         into(users), use(v), now;
     return std::make_pair(rows, users);
   });
-  if (!found) return std::unexpected(found.error());
+  LIFEBOAT_TRY(found);
   if (found->first.empty()) return Fail(ErrorCode::kNotFound, "no image version " + version);
   if (found->second > 0) {
     return Fail(ErrorCode::kConflict, "image " + version + " is used by " +
@@ -299,7 +299,7 @@ Result<ImageRecord> FleetStore::RetireImage(const std::string& version) {
     std::string v = version;
     *s_->session << "UPDATE images SET retired = 1 WHERE version = ?", use(v), now;
   });
-  if (!done) return std::unexpected(done.error());
+  LIFEBOAT_TRY(done);
   ImageRecord image = found->first[0];
   image.retired = true;
   return image;
@@ -374,7 +374,7 @@ Result<void> FleetStore::SetBootRecovery(const std::string& id, bool pending) {
     update << "UPDATE machines SET boot_recovery = ? WHERE id = ?", use(flag), use(i);
     return update.execute();
   });
-  if (!updated) return std::unexpected(updated.error());
+  LIFEBOAT_TRY(updated);
   if (*updated == 0) return Fail(ErrorCode::kNotFound, "machine_id: no machine " + id);
   return {};
 }

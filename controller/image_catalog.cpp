@@ -113,8 +113,7 @@ Result<ImageRecord> ImageCatalog::Adopt(const std::string& version, const std::s
                 "image: version " + version + " is not a usable recovery image: " + e.message);
   }
   if (signed_by) {
-    if (auto r = CheckSignedBy(*signed_by, version, *checked); !r)
-      return std::unexpected(r.error());
+    LIFEBOAT_TRY(CheckSignedBy(*signed_by, version, *checked));
   }
   const std::string blob = (fs::path(data_dir_) / "images" / (checked->sha256 + ".wim")).string();
   std::error_code ec;
@@ -135,7 +134,7 @@ Result<ImageRecord> ImageCatalog::Adopt(const std::string& version, const std::s
     fs::remove(file, ec);
   }
   if (!fs::exists(blob + ".prefixes")) {
-    if (auto r = WritePrefixHashes(blob); !r) return std::unexpected(r.error());
+    LIFEBOAT_TRY(WritePrefixHashes(blob));
   }
   ImageRecord record;
   record.version = version;
@@ -151,7 +150,7 @@ Result<ImageRecord> ImageCatalog::Adopt(const std::string& version, const std::s
   record.has_boot_sdi = !checked->boot_sdi.empty();
   record.blob_path = blob;
   if (signed_by) record.signature = signed_by->signature;
-  if (auto r = store_.AddImage(record); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(store_.AddImage(record));
   return Image(version);
 }
 
@@ -161,7 +160,7 @@ Result<ImageRecord> ImageCatalog::PublishFromPath(const std::string& version,
   if (!ValidVersion(version))
     return Fail(ErrorCode::kInvalidArgument, NotAName("version", version));
   auto existing = store_.FindImage(version);
-  if (!existing) return std::unexpected(existing.error());
+  LIFEBOAT_TRY(existing);
   if (*existing)
     return Fail(ErrorCode::kAlreadyExists, "version: " + version + " is already published");
   return Adopt(version, path, signed_by, false);
@@ -231,7 +230,7 @@ Result<std::unique_ptr<ImageCatalog::Upload>> ImageCatalog::StartUpload(
   }
   if (size == 0) return Fail(ErrorCode::kInvalidArgument, "header.size_bytes: must not be 0");
   auto existing = store_.FindImage(version);
-  if (!existing) return std::unexpected(existing.error());
+  LIFEBOAT_TRY(existing);
   if (*existing)
     return Fail(ErrorCode::kAlreadyExists, "header.version: " + version + " is already published");
   std::string temp = (fs::path(data_dir_) / "uploads" / (sha256 + ".XXXXXX")).string();
@@ -246,7 +245,7 @@ Result<std::vector<ImageRecord>> ImageCatalog::Images(bool include_retired) {
 
 Result<ImageRecord> ImageCatalog::Image(const std::string& version) {
   auto found = store_.FindImage(version);
-  if (!found) return std::unexpected(found.error());
+  LIFEBOAT_TRY(found);
   if (!*found) return Fail(ErrorCode::kNotFound, "version: no image " + version);
   return **found;
 }
@@ -257,7 +256,7 @@ Result<ImageRecord> ImageCatalog::RetireImage(const std::string& version) {
 
 Result<ImageRecord> ImageCatalog::ImageBySha(const std::string& sha256) {
   auto found = store_.FindImageBySha(sha256);
-  if (!found) return std::unexpected(found.error());
+  LIFEBOAT_TRY(found);
   if (!*found) return Fail(ErrorCode::kNotFound, "sha256: no image " + sha256);
   return **found;
 }

@@ -200,7 +200,7 @@ Result<RolloutSpec> FromProto(const v1::RolloutSpec& in) {
   spec.allow_unsigned = in.allow_unsigned();
   if (in.has_machine_deadline_seconds())
     spec.machine_deadline = std::chrono::seconds(in.machine_deadline_seconds());
-  if (auto r = ValidateSpec(spec); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(ValidateSpec(spec));
   return spec;
 }
 

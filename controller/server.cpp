@@ -13,17 +13,16 @@ namespace lifeboat::controller {
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   std::unique_ptr<Server> s(new Server);
   auto store = FleetStore::OpenSqlite(options.data_dir + "/fleet.db");
-  if (!store) return std::unexpected(store.error());
+  LIFEBOAT_TRY(store);
   s->store_ = std::move(*store);
   s->fleet_ =
       std::make_unique<Fleet>(*s->store_, options.data_dir, Clock::now, options.offline_after);
   s->access_ = std::make_unique<Access>(s->store_->access());
-  if (auto r = s->access_->Bootstrap(options.data_dir + "/admin.token"); !r)
-    return std::unexpected(r.error());
+  LIFEBOAT_TRY(s->access_->Bootstrap(options.data_dir + "/admin.token"));
   auto tls = LoadOrCreateTls(options.data_dir, options.tls_names);
-  if (!tls) return std::unexpected(tls.error());
+  LIFEBOAT_TRY(tls);
   // Every agent contact is a new connection that never resumes a session: tickets are waste.
-  if (auto r = TurnOffTlsSessionTickets(); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(TurnOffTlsSessionTickets());
   s->agent_ = std::make_unique<AgentServiceImpl>(*s->fleet_, *s->access_, tls->ca,
                                                  options.heartbeat_seconds);
   // The first start made an admin whose token only root can read (DATA_DIR/admin.token).
@@ -53,7 +52,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
     auto http =
         HttpApi::Start(options.http_listen, *s->fleet_, s->metrics_, *s->access_,
                        options.data_dir + "/tls/server.key", options.data_dir + "/tls/server.pem");
-    if (!http) return std::unexpected(http.error());
+    LIFEBOAT_TRY(http);
     s->http_ = std::move(*http);
   }
   return s;

@@ -37,15 +37,12 @@ Result<TlsMaterial> LoadOrCreateTls(const std::string& data_dir,
     char host[256] = {};
     gethostname(host, sizeof host - 1);
     auto ca = NewCertificateAuthority(std::string("Lifeboat controller CA (") + host + ")", 3650);
-    if (!ca) return std::unexpected(ca.error());
-    if (auto r = WriteFileAtomically(dir / "ca.key", ca->key_pem, 0600); !r)
-      return std::unexpected(r.error());
-    if (auto r = WriteFileAtomically(dir / "ca.pem", ca->certificate_pem, 0644); !r)
-      return std::unexpected(r.error());
+    LIFEBOAT_TRY(ca);
+    LIFEBOAT_TRY(WriteFileAtomically(dir / "ca.key", ca->key_pem, 0600));
+    LIFEBOAT_TRY(WriteFileAtomically(dir / "ca.pem", ca->certificate_pem, 0644));
     tls.ca = *ca;
   }
-  if (auto r = WriteFileAtomically(fs::path(data_dir) / "ca.pem", tls.ca.certificate_pem, 0644); !r)
-    return std::unexpected(r.error());
+  LIFEBOAT_TRY(WriteFileAtomically(fs::path(data_dir) / "ca.pem", tls.ca.certificate_pem, 0644));
 
   auto server_key = ReadTextFile(dir / "server.key"),
        server_cert = ReadTextFile(dir / "server.pem");
@@ -65,11 +62,9 @@ Result<TlsMaterial> LoadOrCreateTls(const std::string& data_dir,
   for (const auto& name : names)
     (IsIpAddress(name) ? spec.ip_addresses : spec.dns_names).push_back(name);
   auto server = IssueWithNewKey(tls.ca, spec);
-  if (!server) return std::unexpected(server.error());
-  if (auto r = WriteFileAtomically(dir / "server.key", server->key_pem, 0600); !r)
-    return std::unexpected(r.error());
-  if (auto r = WriteFileAtomically(dir / "server.pem", server->certificate_pem, 0644); !r)
-    return std::unexpected(r.error());
+  LIFEBOAT_TRY(server);
+  LIFEBOAT_TRY(WriteFileAtomically(dir / "server.key", server->key_pem, 0600));
+  LIFEBOAT_TRY(WriteFileAtomically(dir / "server.pem", server->certificate_pem, 0644));
   tls.server = *server;
   return tls;
 }

@@ -62,7 +62,7 @@ Result<bool> FatVolume::Exists(const std::string& path) const {
   auto argv = Mtool("mdir");
   argv.insert(argv.end(), {"-b", "-i", Image(), MtoolsPath(path)});
   auto run = RunProcess(argv);
-  if (!run) return std::unexpected(run.error());
+  LIFEBOAT_TRY(run);
   if (run->exit_code == 0) return true;
   if (NotFoundText(run->err + run->out)) return false;
   return Fail(ErrorCode::kTool, "look for " + path + " on the FAT volume at byte " +
@@ -74,7 +74,7 @@ Result<std::vector<std::string>> FatVolume::List(const std::string& dir) const {
   auto argv = Mtool("mdir");
   argv.insert(argv.end(), {"-b", "-i", Image(), MtoolsPath(dir) + "/"});
   auto run = RunProcess(argv);
-  if (!run) return std::unexpected(run.error());
+  LIFEBOAT_TRY(run);
   if (run->exit_code != 0) {
     if (NotFoundText(run->err + run->out))
       return Fail(ErrorCode::kNotFound, dir + " does not exist on the FAT volume of " + device_);
@@ -101,7 +101,7 @@ Result<std::vector<uint8_t>> FatVolume::ReadFile(const std::string& path) const 
   auto argv = Mtool("mcopy");
   argv.insert(argv.end(), {"-n", "-o", "-i", Image(), MtoolsPath(path), local.path()});
   auto run = RunProcess(argv);
-  if (!run) return std::unexpected(run.error());
+  LIFEBOAT_TRY(run);
   if (run->exit_code != 0) {
     if (NotFoundText(run->err + run->out))
       return Fail(ErrorCode::kNotFound, path + " does not exist on the FAT volume at byte " +
@@ -127,7 +127,7 @@ Result<void> FatVolume::WriteFile(const std::string& path,
   auto argv = Mtool("mcopy");
   argv.insert(argv.end(), {"-n", "-o", "-i", Image(), local.path(), MtoolsPath(path)});
   auto run = RunProcess(argv);
-  if (!run) return std::unexpected(run.error());
+  LIFEBOAT_TRY(run);
   if (run->exit_code != 0)
     return Fail(ErrorCode::kTool,
                 "write " + path + " to " + device_ + ": " + run->Summary("mcopy"));

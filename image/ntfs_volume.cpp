@@ -111,9 +111,9 @@ struct NtfsVolume::Impl {
     std::string parent_path;
     for (size_t i = 0; i + 1 < parts.size(); ++i) parent_path += "\\" + parts[i];
     auto parent = Lookup(parent_path);
-    if (!parent) return std::unexpected(parent.error());
+    LIFEBOAT_TRY(parent);
     UName name;
-    if (auto r = ToUName(parts.back(), name); !r) return std::unexpected(r.error());
+    LIFEBOAT_TRY(ToUName(parts.back(), name));
     ntfs_inode* ni = ntfs_create(parent->get(), 0, name.chars, name.length, mode);
     if (ni == nullptr) {
       return Fail(errno == ENOSPC ? ErrorCode::kRefused : ErrorCode::kIo,
@@ -141,9 +141,9 @@ struct NtfsVolume::Impl {
   // Opens `path`, creating it if needed, with its data emptied.
   Result<std::pair<Inode, Attr>> OpenEmpty(const std::string& path) {
     auto ni = OpenOrCreate(path, S_IFREG);
-    if (!ni) return std::unexpected(ni.error());
+    LIFEBOAT_TRY(ni);
     auto na = Data(ni->get(), path);
-    if (!na) return std::unexpected(na.error());
+    LIFEBOAT_TRY(na);
     if (ntfs_attr_truncate(na->get(), 0) != 0) {
       return Fail(ErrorCode::kIo, "truncate " + path + " on " + device + ": " + ErrnoText());
     }
@@ -230,9 +230,9 @@ Result<bool> NtfsVolume::Exists(const std::string& path) {
 
 Result<uint64_t> NtfsVolume::FileSize(const std::string& path) {
   auto ni = impl_->Lookup(path);
-  if (!ni) return std::unexpected(ni.error());
+  LIFEBOAT_TRY(ni);
   auto na = impl_->Data(ni->get(), path);
-  if (!na) return std::unexpected(na.error());
+  LIFEBOAT_TRY(na);
   return static_cast<uint64_t>((*na)->data_size);
 }
 
@@ -257,7 +257,7 @@ int AddName(void* dirent, const ntfschar* name, const int name_len, const int na
 
 Result<std::vector<std::string>> NtfsVolume::List(const std::string& dir) {
   auto ni = impl_->Lookup(dir);
-  if (!ni) return std::unexpected(ni.error());
+  LIFEBOAT_TRY(ni);
   Listing listing;
   s64 pos = 0;
   if (ntfs_readdir(ni->get(), &pos, &listing, AddName) != 0) {
@@ -272,16 +272,16 @@ Result<void> NtfsVolume::MakeDirectories(const std::string& dir) {
   for (const auto& part : Components(dir)) {
     path += "\\" + part;
     auto ni = impl_->OpenOrCreate(path, S_IFDIR);
-    if (!ni) return std::unexpected(ni.error());
+    LIFEBOAT_TRY(ni);
   }
   return {};
 }
 
 Result<std::vector<uint8_t>> NtfsVolume::ReadFile(const std::string& path) {
   auto ni = impl_->Lookup(path);
-  if (!ni) return std::unexpected(ni.error());
+  LIFEBOAT_TRY(ni);
   auto na = impl_->Data(ni->get(), path);
-  if (!na) return std::unexpected(na.error());
+  LIFEBOAT_TRY(na);
   std::vector<uint8_t> bytes(static_cast<size_t>((*na)->data_size));
   size_t done = 0;
   while (done < bytes.size()) {
@@ -296,7 +296,7 @@ Result<std::vector<uint8_t>> NtfsVolume::ReadFile(const std::string& path) {
 
 Result<void> NtfsVolume::WriteFile(const std::string& path, const std::vector<uint8_t>& bytes) {
   auto file = impl_->OpenEmpty(path);
-  if (!file) return std::unexpected(file.error());
+  LIFEBOAT_TRY(file);
   auto& [ni, na] = *file;
   if (auto r = impl_->WriteAll(na.get(), 0, bytes.data(), bytes.size(), path); !r) return r;
   return {};
@@ -315,7 +315,7 @@ Result<void> NtfsVolume::CopyIn(const std::string& local_file, const std::string
   const s64 size = st.st_size;
 
   auto file = impl_->OpenEmpty(path);
-  if (!file) return std::unexpected(file.error());
+  LIFEBOAT_TRY(file);
   auto& [ni, na] = *file;
   // libntfs-3g allocates every cluster up front (no holes), then the bytes go straight to those
   // clusters in large sequential writes, as dd would write them; libntfs-3g's own write path
@@ -400,9 +400,9 @@ Result<void> NtfsVolume::CopyIn(const std::string& local_file, const std::string
 
 Result<std::string> NtfsVolume::HashFile(const std::string& path) {
   auto ni = impl_->Lookup(path);
-  if (!ni) return std::unexpected(ni.error());
+  LIFEBOAT_TRY(ni);
   auto na = impl_->Data(ni->get(), path);
-  if (!na) return std::unexpected(na.error());
+  LIFEBOAT_TRY(na);
   Sha256 hash;
   std::vector<uint8_t> buffer(kChunk);
   s64 size = (*na)->data_size;
@@ -425,7 +425,7 @@ Result<void> NtfsVolume::Remove(const std::string& path) {
   ni->reset();
   if (is_dir) {
     auto children = List(path);
-    if (!children) return std::unexpected(children.error());
+    LIFEBOAT_TRY(children);
     for (const auto& child : *children) {
       if (auto r = Remove(path + "\\" + child); !r) return r;
     }
@@ -434,9 +434,9 @@ Result<void> NtfsVolume::Remove(const std::string& path) {
   std::string parent_path;
   for (size_t i = 0; i + 1 < parts.size(); ++i) parent_path += "\\" + parts[i];
   auto parent = impl_->Lookup(parent_path);
-  if (!parent) return std::unexpected(parent.error());
+  LIFEBOAT_TRY(parent);
   auto target = impl_->Lookup(path);
-  if (!target) return std::unexpected(target.error());
+  LIFEBOAT_TRY(target);
   UName name;
   if (auto r = ToUName(parts.back(), name); !r) return r;
   // ntfs_delete closes both inodes, whatever it returns.

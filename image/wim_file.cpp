@@ -107,7 +107,7 @@ Result<std::string> FirstPresent(const Wim& wim, int image,
                                  const std::array<const char*, N>& paths) {
   for (const char* p : paths) {
     auto has = HasFile(wim, image, p);
-    if (!has) return std::unexpected(has.error());
+    LIFEBOAT_TRY(has);
     if (*has) return std::string(p);
   }
   return std::string();
@@ -241,11 +241,10 @@ Result<ImageInfo> CheckImage(const std::string& path) {
                 path + ": " + std::strerror(errno));
   }
   if (!S_ISREG(st.st_mode)) return Fail(ErrorCode::kUnsupported, path + " is not a regular file");
-  if (auto header = CheckWimHeader(path, static_cast<uint64_t>(st.st_size)); !header)
-    return std::unexpected(header.error());
+  LIFEBOAT_TRY(CheckWimHeader(path, static_cast<uint64_t>(st.st_size)));
 
   Wim wim;
-  if (auto opened = OpenWim(path, wim); !opened) return std::unexpected(opened.error());
+  LIFEBOAT_TRY(OpenWim(path, wim));
   wimlib_wim_info info{};
   wimlib_get_wim_info(wim.get(), &info);
 
@@ -304,7 +303,7 @@ Result<ImageInfo> CheckImage(const std::string& path) {
   out.expanded_size = totals.bytes;
 
   auto sha = Sha256File(path);
-  if (!sha) return std::unexpected(sha.error());
+  LIFEBOAT_TRY(sha);
   out.sha256 = *sha;
   return out;
 }
@@ -312,7 +311,7 @@ Result<ImageInfo> CheckImage(const std::string& path) {
 Result<std::vector<uint8_t>> ReadImageFile(const ImageInfo& image,
                                            const std::string& path_in_image) {
   Wim wim;
-  if (auto opened = OpenWim(image.path, wim); !opened) return std::unexpected(opened.error());
+  LIFEBOAT_TRY(OpenWim(image.path, wim));
   char temp[] = "/tmp/lifeboat-wim-XXXXXX";
   if (mkdtemp(temp) == nullptr) {
     return Fail(ErrorCode::kIo, std::string("make a temporary folder: ") + std::strerror(errno));

@@ -69,7 +69,7 @@ Result<DiskHandle> DiskHandle::Open(const std::string& path, Mode mode,
     auto use = FindDiskUse(path);
     if (!use || *use) {
       close(fd);
-      if (!use) return std::unexpected(use.error());
+      LIFEBOAT_TRY(use);
       const DiskUse& u = **use;
       return Fail(ErrorCode::kBusy,
                   path + " is in use: " + u.device + " (" + u.how + ") is " +

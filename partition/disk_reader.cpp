@@ -23,7 +23,7 @@ constexpr uint8_t kProtectiveType = 0xEE;
 // The four entries of sector 0, raw, as libfdisk does not show them on a GPT disk.
 Result<std::vector<MbrEntry>> ReadMbrEntries(const DiskHandle& disk) {
   unsigned char sector[512];
-  if (auto r = disk.ReadAt(Bytes{0}, sector, sizeof sector); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(disk.ReadAt(Bytes{0}, sector, sizeof sector));
   std::vector<MbrEntry> entries;
   if (sector[510] != 0x55 || sector[511] != 0xAA) return entries;
   for (uint32_t slot = 0; slot < 4; ++slot) {
@@ -43,14 +43,13 @@ Result<std::string> DiagnoseProtectiveMbr(const DiskHandle& disk, const DiskMode
   auto header_at = [&](uint64_t offset) -> Result<std::optional<std::vector<unsigned char>>> {
     if (disk.size().value < offset + 512) return std::optional<std::vector<unsigned char>>{};
     std::vector<unsigned char> h(512);
-    if (auto r = disk.ReadAt(Bytes{offset}, h.data(), h.size()); !r)
-      return std::unexpected(r.error());
+    LIFEBOAT_TRY(disk.ReadAt(Bytes{offset}, h.data(), h.size()));
     if (std::memcmp(h.data(), "EFI PART", 8) != 0)
       return std::optional<std::vector<unsigned char>>{};
     return std::optional{h};
   };
   auto own = header_at(ss);
-  if (!own) return std::unexpected(own.error());
+  LIFEBOAT_TRY(own);
   if (*own) {
     const auto& h = **own;
     const uint64_t backup = LittleEndian(h.data() + 32, 8);
@@ -67,7 +66,7 @@ Result<std::string> DiagnoseProtectiveMbr(const DiskHandle& disk, const DiskMode
            "entries that do not fit), and no usable backup: repair it with gdisk";
   }
   auto foreign = header_at(other);
-  if (!foreign) return std::unexpected(foreign.error());
+  LIFEBOAT_TRY(foreign);
   if (*foreign) {
     return model.path + " holds a GPT written for " + std::to_string(other) +
            "-byte sectors, but this device has " + std::to_string(ss) +
@@ -85,18 +84,18 @@ Result<std::string> DiagnoseProtectiveMbr(const DiskHandle& disk, const DiskMode
 
 Result<DiskModel> ReadDisk(const DiskHandle& disk, const ReadOptions& options) {
   auto table = PartitionTable::Open(disk);
-  if (!table) return std::unexpected(table.error());
+  LIFEBOAT_TRY(table);
   auto model = table->Read();
   if (!model) return model;
   if (model->label != LabelKind::kNone) {
     auto entries = ReadMbrEntries(disk);
-    if (!entries) return std::unexpected(entries.error());
+    LIFEBOAT_TRY(entries);
     if (model->label == LabelKind::kGpt) model->mbr_entries = *entries;
     const bool protective_only = model->label == LabelKind::kMbr && entries->size() == 1 &&
                                  entries->front().type == kProtectiveType;
     if (protective_only) {
       auto why = DiagnoseProtectiveMbr(disk, *model);
-      if (!why) return std::unexpected(why.error());
+      LIFEBOAT_TRY(why);
       model->unreadable_gpt = *why;
     }
   }

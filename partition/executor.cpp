@@ -26,7 +26,7 @@ class Runner {
 
   Result<std::vector<std::string>> Run() {
     auto model = ReadTable();
-    if (!model) return std::unexpected(model.error());
+    LIFEBOAT_TRY(model);
     if (model->disk_id != plan_.disk_id || model->sector_size != plan_.sector_size) {
       return Fail(ErrorCode::kRefused,
                   disk_.path() + " is not the disk this plan was made for (disk id " +
@@ -36,7 +36,7 @@ class Runner {
     for (size_t i = 0; i < plan_.steps.size(); ++i) {
       const Step& step = plan_.steps[i];
       auto record = journal_.Step(i);
-      if (!record) return std::unexpected(record.error());
+      LIFEBOAT_TRY(record);
       const std::string title = "step " + std::to_string(i + 1) + "/" +
                                 std::to_string(plan_.steps.size()) + ": " + DescribeStep(step, ss_);
       if (record->done) {
@@ -45,14 +45,14 @@ class Runner {
       }
       Report(title + (record->started ? " (resuming)" : ""));
       MaybeCrash(std::to_string(i) + ":before");
-      if (auto r = journal_.StepStarted(i); !r) return std::unexpected(r.error());
+      LIFEBOAT_TRY(journal_.StepStarted(i));
       index_ = i;
       progress_ = record->progress;
       auto outcome = std::visit([this](const auto& s) { return Do(s); }, step);
       if (!outcome)
         return std::unexpected(outcome.error().Context(std::string(StepKind(step)) + " (step " +
                                                        std::to_string(i + 1) + ")"));
-      if (auto r = journal_.StepDone(i, *outcome); !r) return std::unexpected(r.error());
+      LIFEBOAT_TRY(journal_.StepDone(i, *outcome));
       MaybeCrash(std::to_string(i) + ":after");
       done.push_back(title + ": " + *outcome);
     }
@@ -70,13 +70,13 @@ class Runner {
 
   Result<DiskModel> ReadTable() const {
     auto table = PartitionTable::Open(disk_);
-    if (!table) return std::unexpected(table.error());
+    LIFEBOAT_TRY(table);
     return table->Read();
   }
 
   Result<Partition> Find(uint32_t number) const {
     auto model = ReadTable();
-    if (!model) return std::unexpected(model.error());
+    LIFEBOAT_TRY(model);
     for (const auto& p : model->partitions) {
       if (p.number == number) return p;
     }
@@ -96,36 +96,34 @@ class Runner {
 
   Result<std::vector<uint8_t>> ReadSectors(Lba start, Sectors count) const {
     std::vector<uint8_t> bytes(ToBytes(count, ss_).value);
-    if (auto r = disk_.ReadAt(ToBytes(start, ss_), bytes.data(), bytes.size()); !r)
-      return std::unexpected(r.error());
+    LIFEBOAT_TRY(disk_.ReadAt(ToBytes(start, ss_), bytes.data(), bytes.size()));
     return bytes;
   }
 
   Result<std::string> Do(const BackupTableStep&) {
     auto table = PartitionTable::Open(disk_);
-    if (!table) return std::unexpected(table.error());
+    LIFEBOAT_TRY(table);
     auto model = table->Read();
-    if (!model) return std::unexpected(model.error());
+    LIFEBOAT_TRY(model);
     auto dump = table->Dump();
-    if (!dump) return std::unexpected(dump.error());
+    LIFEBOAT_TRY(dump);
     auto head = ReadSectors(
         Lba{0}, model->label == LabelKind::kGpt ? model->first_usable - Lba{0} : Sectors{1});
-    if (!head) return std::unexpected(head.error());
+    LIFEBOAT_TRY(head);
     std::vector<uint8_t> tail;
     if (model->label == LabelKind::kGpt) {
       const Lba backup_start = model->last_usable + Sectors{1};
       auto t = ReadSectors(backup_start, Lba{model->total.count} - backup_start);
-      if (!t) return std::unexpected(t.error());
+      LIFEBOAT_TRY(t);
       tail = std::move(*t);
     }
-    if (auto r = journal_.SaveTableBackup(*head, tail, *dump); !r)
-      return std::unexpected(r.error());
+    LIFEBOAT_TRY(journal_.SaveTableBackup(*head, tail, *dump));
     return "saved " + std::to_string(head->size() + tail.size()) + " bytes of partition table";
   }
 
   Result<std::string> Do(const ShrinkNtfsStep& s) {
     auto part = Find(s.number);
-    if (!part) return std::unexpected(part.error());
+    LIFEBOAT_TRY(part);
     if (part->start != s.start) {
       return Fail(ErrorCode::kVerification, "partition " + std::to_string(s.number) +
                                                 " starts at sector " +
@@ -134,7 +132,7 @@ class Runner {
     }
     const Bytes offset = ToBytes(part->start, ss_);
     auto before = ReadNtfsVolumeSize(disk_, offset);
-    if (!before) return std::unexpected(before.error());
+    LIFEBOAT_TRY(before);
     if (!*before)
       return Fail(ErrorCode::kVerification,
                   "partition " + std::to_string(s.number) + " no longer holds NTFS");
@@ -150,10 +148,9 @@ class Runner {
       MaybeCrash(std::to_string(index_) + ":launched");
       return {};
     };
-    if (auto r = ShrinkNtfs(Location(part->start, part->size), s.new_size, shrink); !r)
-      return std::unexpected(r.error());
+    LIFEBOAT_TRY(ShrinkNtfs(Location(part->start, part->size), s.new_size, shrink));
     auto after = ReadNtfsVolumeSize(disk_, offset);
-    if (!after) return std::unexpected(after.error());
+    LIFEBOAT_TRY(after);
     if (!*after || **after > s.new_size) {
       return Fail(ErrorCode::kVerification,
                   "after ntfsresize the NTFS volume is still larger than " + HumanSize(s.new_size));
@@ -163,23 +160,23 @@ class Runner {
 
   Result<std::string> Do(const ResizePartitionStep& s) {
     auto part = Find(s.number);
-    if (!part) return std::unexpected(part.error());
+    LIFEBOAT_TRY(part);
     if (part->size == s.new_size)
       return std::string("already " + HumanSize(ToBytes(s.new_size, ss_)));
     // Never cut into a filesystem: the NTFS volume must already fit.
     auto fs = ReadNtfsVolumeSize(disk_, ToBytes(part->start, ss_));
-    if (!fs) return std::unexpected(fs.error());
+    LIFEBOAT_TRY(fs);
     if (!*fs || **fs > ToBytes(s.new_size, ss_)) {
       return Fail(ErrorCode::kVerification,
                   "the filesystem of partition " + std::to_string(s.number) + " does not fit in " +
                       HumanSize(ToBytes(s.new_size, ss_)) + "; the partition was left as it is");
     }
     auto table = PartitionTable::Open(disk_);
-    if (!table) return std::unexpected(table.error());
-    if (auto r = table->SetSize(s.number, s.new_size); !r) return std::unexpected(r.error());
-    if (auto r = Commit(*table); !r) return std::unexpected(r.error());
+    LIFEBOAT_TRY(table);
+    LIFEBOAT_TRY(table->SetSize(s.number, s.new_size));
+    LIFEBOAT_TRY(Commit(*table));
     auto check = Find(s.number);
-    if (!check) return std::unexpected(check.error());
+    LIFEBOAT_TRY(check);
     if (check->size != s.new_size)
       return Fail(ErrorCode::kVerification, "the table still shows the old size");
     return "partition " + std::to_string(s.number) + " is now " +
@@ -188,7 +185,7 @@ class Runner {
 
   Result<std::string> Do(const MovePartitionStep& s) {
     auto model = ReadTable();
-    if (!model) return std::unexpected(model.error());
+    LIFEBOAT_TRY(model);
     const Partition* part = nullptr;
     for (const auto& p : model->partitions) {
       if (p.number == s.number) part = &p;
@@ -222,24 +219,22 @@ class Runner {
     int last_percent = -1;
     while (offset < total) {
       const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk, total - offset));
-      if (auto r = disk_.ReadAt(src + Bytes{offset}, buffer.data(), n); !r)
-        return std::unexpected(r.error());
-      if (auto r = disk_.WriteAt(dst + Bytes{offset}, buffer.data(), n); !r)
-        return std::unexpected(r.error());
-      if (auto r = disk_.Flush(); !r) return std::unexpected(r.error());
+      LIFEBOAT_TRY(disk_.ReadAt(src + Bytes{offset}, buffer.data(), n));
+      LIFEBOAT_TRY(disk_.WriteAt(dst + Bytes{offset}, buffer.data(), n));
+      LIFEBOAT_TRY(disk_.Flush());
       offset += n;
-      if (auto r = journal_.StepProgress(index_, offset); !r) return std::unexpected(r.error());
+      LIFEBOAT_TRY(journal_.StepProgress(index_, offset));
       MaybeCrash(std::to_string(index_) + ":chunk:" + std::to_string(++chunks));
       const int percent = static_cast<int>(offset * 100 / total);
       if (percent / 10 != last_percent / 10) Report("  copied " + std::to_string(percent) + "%");
       last_percent = percent;
     }
     auto table = PartitionTable::Open(disk_);
-    if (!table) return std::unexpected(table.error());
-    if (auto r = table->SetStart(s.number, s.to); !r) return std::unexpected(r.error());
-    if (auto r = Commit(*table); !r) return std::unexpected(r.error());
+    LIFEBOAT_TRY(table);
+    LIFEBOAT_TRY(table->SetStart(s.number, s.to));
+    LIFEBOAT_TRY(Commit(*table));
     auto check = Find(s.number);
-    if (!check) return std::unexpected(check.error());
+    LIFEBOAT_TRY(check);
     if (check->start != s.to || check->size != s.size || check->uuid != s.uuid) {
       return Fail(ErrorCode::kVerification, "the table does not show partition " +
                                                 std::to_string(s.number) + " at its new place");
@@ -250,7 +245,7 @@ class Runner {
 
   Result<std::string> Do(const CreatePartitionStep& s) {
     auto model = ReadTable();
-    if (!model) return std::unexpected(model.error());
+    LIFEBOAT_TRY(model);
     for (const auto& p : model->partitions) {
       if (p.start == s.start && p.size == s.size && p.type == s.type &&
           (s.uuid.empty() || p.uuid == s.uuid))
@@ -261,17 +256,17 @@ class Runner {
       }
     }
     auto table = PartitionTable::Open(disk_);
-    if (!table) return std::unexpected(table.error());
+    LIFEBOAT_TRY(table);
     auto number = table->Add({s.start, s.size, s.type, s.name, s.attributes, s.uuid});
-    if (!number) return std::unexpected(number.error());
-    if (auto r = Commit(*table); !r) return std::unexpected(r.error());
+    LIFEBOAT_TRY(number);
+    LIFEBOAT_TRY(Commit(*table));
     return "created partition " + std::to_string(*number) +
            (s.uuid.empty() ? std::string() : " (" + s.uuid + ")");
   }
 
   Result<std::string> Do(const FormatNtfsStep& s) {
     auto model = ReadTable();
-    if (!model) return std::unexpected(model.error());
+    LIFEBOAT_TRY(model);
     const bool ours =
         std::any_of(model->partitions.begin(), model->partitions.end(), [&](const Partition& p) {
           return p.start == s.start && p.size == s.size &&
@@ -281,10 +276,9 @@ class Runner {
     if (!ours)
       return Fail(ErrorCode::kVerification, "no Lifeboat partition at sector " +
                                                 std::to_string(s.start.value) + " to format");
-    if (auto r = FormatNtfs(Location(s.start, s.size), s.start, s.label); !r)
-      return std::unexpected(r.error());
+    LIFEBOAT_TRY(FormatNtfs(Location(s.start, s.size), s.start, s.label));
     auto fs = ProbeFilesystem(disk_, ToBytes(s.start, ss_), ToBytes(s.size, ss_));
-    if (!fs) return std::unexpected(fs.error());
+    LIFEBOAT_TRY(fs);
     if (fs->kind != FilesystemKind::kNtfs || fs->label != s.label) {
       return Fail(ErrorCode::kVerification,
                   "after mkntfs the partition does not hold NTFS labelled " + s.label);
@@ -309,13 +303,13 @@ Result<std::vector<std::string>> ExecutePlan(const Plan& plan, const DiskHandle&
     return Fail(ErrorCode::kInvalidArgument, disk.path() + " is open read-only");
   auto result = Runner(plan, disk, journal, options).Run();
   if (!result) return result;
-  if (auto v = VerifyPlanResult(plan, disk); !v) return std::unexpected(v.error());
+  LIFEBOAT_TRY(VerifyPlanResult(plan, disk));
   return result;
 }
 
 Result<void> VerifyPlanResult(const Plan& plan, const DiskHandle& disk) {
   auto model = ReadDisk(disk, {.look_inside_ntfs = false});
-  if (!model) return std::unexpected(model.error());
+  LIFEBOAT_TRY(model);
   const Partition* lifeboat = model->WithRole(Role::kLifeboat);
   if (!lifeboat)
     return Fail(ErrorCode::kVerification, disk.path() + ": no Lifeboat partition after the run");
@@ -341,7 +335,7 @@ Result<void> VerifyPlanResult(const Plan& plan, const DiskHandle& disk) {
   for (const auto& p : model->partitions) {
     if (p.filesystem != FilesystemKind::kNtfs) continue;
     auto fs = ReadNtfsVolumeSize(disk, ToBytes(p.start, model->sector_size));
-    if (!fs) return std::unexpected(fs.error());
+    LIFEBOAT_TRY(fs);
     if (*fs && **fs > ToBytes(p.size, model->sector_size)) {
       return Fail(ErrorCode::kVerification, disk.path() + ": the NTFS volume of partition " +
                                                 std::to_string(p.number) +

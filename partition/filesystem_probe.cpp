@@ -20,7 +20,7 @@ Result<FilesystemInfo> ProbeFilesystem(const DiskHandle& disk, Bytes offset, Byt
   // BitLocker first, by its signature: a volume encrypted by BitLocker must never be shrunk
   // as if it were NTFS, whatever else a prober might make of it.
   unsigned char boot[16] = {};
-  if (auto r = disk.ReadAt(offset, boot, sizeof boot); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(disk.ReadAt(offset, boot, sizeof boot));
   if (std::memcmp(boot + 3, "-FVE-FS-", 8) == 0) {
     info.kind = FilesystemKind::kBitLocker;
     return info;
@@ -60,7 +60,7 @@ Result<FilesystemInfo> ProbeFilesystem(const DiskHandle& disk, Bytes offset, Byt
 
 Result<std::optional<Bytes>> ReadNtfsVolumeSize(const DiskHandle& disk, Bytes offset) {
   unsigned char boot[512];
-  if (auto r = disk.ReadAt(offset, boot, sizeof boot); !r) return std::unexpected(r.error());
+  LIFEBOAT_TRY(disk.ReadAt(offset, boot, sizeof boot));
   if (std::memcmp(boot + 3, "NTFS    ", 8) != 0) return std::optional<Bytes>{};
   const uint64_t bytes_per_sector = LittleEndian(boot + 0x0B, 2);
   const uint64_t total_sectors = LittleEndian(boot + 0x28, 8);

@@ -23,14 +23,14 @@ Result<LoopDevice> Attach(const PartitionLocation& where, bool read_only) {
 
 Result<NtfsDetails> InspectNtfs(const PartitionLocation& where) {
   auto loop = Attach(where, true);
-  if (!loop) return std::unexpected(loop.error());
+  LIFEBOAT_TRY(loop);
   NtfsDetails details;
   auto ls = RunProcess({"ntfsls", "--force", "--path", "/Windows", loop->path()});
-  if (!ls) return std::unexpected(ls.error());
+  LIFEBOAT_TRY(ls);
   details.has_windows_dir = ls->exit_code == 0;
 
   auto info = RunProcess({"ntfsresize", "--info", "--no-progress-bar", loop->path()});
-  if (!info) return std::unexpected(info.error());
+  LIFEBOAT_TRY(info);
   const std::string text = info->out + info->err;
   details.dirty = text.find("scheduled for check") != std::string::npos;
   details.hibernated =
@@ -50,7 +50,7 @@ Result<NtfsDetails> InspectNtfs(const PartitionLocation& where) {
 Result<void> ShrinkNtfs(const PartitionLocation& where, Bytes new_size,
                         const ShrinkOptions& options) {
   auto loop = Attach(where, false);
-  if (!loop) return std::unexpected(loop.error());
+  LIFEBOAT_TRY(loop);
   const std::string size = std::to_string(new_size.value);
   // --force accepts the check flag (a second --force would skip ntfsresize's other checks).
   auto check_args = [&](std::vector<std::string> argv) {
@@ -59,7 +59,7 @@ Result<void> ShrinkNtfs(const PartitionLocation& where, Bytes new_size,
     return argv;
   };
   auto info = RunProcess(check_args({"ntfsresize", "--info", "--no-progress-bar"}));
-  if (!info) return std::unexpected(info.error());
+  LIFEBOAT_TRY(info);
   const std::string text = info->out + info->err;
   if (info->exit_code != 0 && text.find("scheduled for check") != std::string::npos) {
     return Fail(ErrorCode::kRefused,
@@ -100,7 +100,7 @@ Result<void> ShrinkNtfs(const PartitionLocation& where, Bytes new_size,
 
 Result<void> FormatNtfs(const PartitionLocation& where, Lba start, const std::string& label) {
   auto loop = Attach(where, false);
-  if (!loop) return std::unexpected(loop.error());
+  LIFEBOAT_TRY(loop);
   auto run = RunChecked({"mkntfs", "--quick", "--force", "--label", label, "--partition-start",
                          std::to_string(start.value), "--heads", "255", "--sectors-per-track", "63",
                          "--sector-size", std::to_string(where.sector_size), loop->path()});

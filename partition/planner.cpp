@@ -245,7 +245,7 @@ std::expected<Plan, Refusal> MakePlan(const DiskModel& d, const PlanPolicy& poli
   // Make room: shrink Windows by the deficit and slide WinRE (if any) down by the same amount.
   const Sectors deficit{AlignUp(want.count - available, grain)};
   auto ntfs = ShrinkableWindows(d, *windows);
-  if (!ntfs) return std::unexpected(ntfs.error());
+  LIFEBOAT_TRY(ntfs);
   const Bytes margin = policy.shrink_margin.value_or(DefaultShrinkMargin(*ntfs->min_size));
   const Bytes floor = *ntfs->min_size + margin;
   const Bytes windows_bytes = ToBytes(windows->size, ss);

@@ -129,12 +129,12 @@ class Contact {
     if (!disk_.empty()) argv.push_back(disk_);
     argv.insert(argv.end(), {"--state-dir", config_.state_dir});
     auto run = RunProcess(argv);
-    if (!run) return std::unexpected(run.error());
+    LIFEBOAT_TRY(run);
     if (run->exit_code != 0)
       return Fail(run->exit_code == kExitNotFound ? ErrorCode::kNotFound : ErrorCode::kTool,
                   run->Summary("lifeboat-agent inventory"));
     auto inventory = InventoryFromJson(run->out);
-    if (!inventory) return std::unexpected(inventory.error());
+    LIFEBOAT_TRY(inventory);
     (void)state_.SetValue("inventory", run->out);
     (void)state_.SetValue("inventory_read_at", std::to_string(std::time(nullptr)));
     return inventory;

@@ -41,12 +41,12 @@ Result<void> LoadOrEnroll(const DaemonConfig& config, const std::string& machine
   // The key is made once and kept, so a retried enrollment asks for the same key.
   if (!key) {
     auto made = NewPrivateKey();
-    if (!made) return std::unexpected(made.error());
+    LIFEBOAT_TRY(made);
     if (auto r = WriteFileAtomically(key_path, *made, 0600); !r) return r;
     key = *made;
   }
   auto request = NewCertificateRequest(*key, machine_id);
-  if (!request) return std::unexpected(request.error());
+  LIFEBOAT_TRY(request);
   ClientTls server_only;
   server_only.ca_pem = tls.ca_pem;
   ControllerClient client(config.controller, server_only);

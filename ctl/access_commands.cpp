@@ -13,106 +13,70 @@ namespace {
 
 int CreateToken(Context& ctx, const std::vector<std::string>& labels, const std::string& expires) {
   v1::CreateEnrollmentTokenRequest request;
-  for (const auto& label : labels) {
-    const size_t eq = label.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return Usage("--label '" + label + "' is not KEY=VALUE");
-    (*request.mutable_labels())[label.substr(0, eq)] = label.substr(eq + 1);
-  }
+  int code = 0;
+  if (!ParseLabels(labels, *request.mutable_labels(), code)) return code;
+  // Checked by the option's validator already.
   if (!expires.empty()) {
-    auto seconds = ParseDuration(expires);
-    if (!seconds || seconds->count() == 0)
-      return Usage("--expires '" + expires + "' is not a duration above 0 (3600, 90m, 24h, 7d)");
-    request.set_expires_seconds(static_cast<uint32_t>(seconds->count()));
+    const auto seconds = ParseDuration(expires)->count();
+    if (seconds == 0) return Usage("--expires must be more than 0");
+    request.set_expires_seconds(static_cast<uint32_t>(seconds));
   }
-  auto* stub = ctx.Stub();
-  if (!stub) return ctx.exit_code;
-  v1::CreateEnrollmentTokenResponse response;
-  auto s = stub->CreateEnrollmentToken(Context::Call().get(), request, &response);
-  if (!s.ok()) return Fail(s, ctx.json);
-  if (ctx.json)
-    std::cout << Json(response) << "\n";
-  else
-    std::cout << "enrollment token, for one agent, until " << response.expires_at()
-              << " (put it in the agent's config as enrollment_token):\n"
-              << response.token() << "\n";
-  return 0;
+  return ctx.Run<v1::CreateEnrollmentTokenRequest, v1::CreateEnrollmentTokenResponse>(
+      &v1::AdminService::Stub::CreateEnrollmentToken, request, [](const auto& response) {
+        std::cout << "enrollment token, for one agent, until " << response.expires_at()
+                  << " (put it in the agent's config as enrollment_token):\n"
+                  << response.token() << "\n";
+      });
 }
 
 int AddOperator(Context& ctx, const std::string& name, const std::string& role) {
-  auto* stub = ctx.Stub();
-  if (!stub) return ctx.exit_code;
   v1::CreateOperatorRequest request;
   request.set_name(name);
   request.set_role(role);
-  v1::CreateOperatorResponse response;
-  auto s = stub->CreateOperator(Context::Call().get(), request, &response);
-  if (!s.ok()) return Fail(s, ctx.json);
-  if (ctx.json)
-    std::cout << Json(response) << "\n";
-  else
-    std::cout << "operator " << response.operator_().name() << " (" << response.operator_().role()
-              << "); their token, shown only now:\n"
-              << response.token() << "\n";
-  return 0;
+  return ctx.Run<v1::CreateOperatorRequest, v1::CreateOperatorResponse>(
+      &v1::AdminService::Stub::CreateOperator, request, [](const auto& response) {
+        std::cout << "operator " << response.operator_().name() << " ("
+                  << response.operator_().role() << "); their token, shown only now:\n"
+                  << response.token() << "\n";
+      });
 }
 
 int ListOperators(Context& ctx) {
-  auto* stub = ctx.Stub();
-  if (!stub) return ctx.exit_code;
-  v1::ListOperatorsResponse response;
-  auto s = stub->ListOperators(Context::Call().get(), v1::ListOperatorsRequest(), &response);
-  if (!s.ok()) return Fail(s, ctx.json);
-  if (ctx.json) {
-    std::cout << Json(response) << "\n";
-    return 0;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& op : response.operators())
-    rows.push_back({op.name(), op.role(), op.created_at()});
-  Table({"NAME", "ROLE", "CREATED"}, rows);
-  return 0;
+  return ctx.Run<v1::ListOperatorsRequest, v1::ListOperatorsResponse>(
+      &v1::AdminService::Stub::ListOperators, {}, [](const auto& response) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& op : response.operators())
+          rows.push_back({op.name(), op.role(), op.created_at()});
+        Table({"NAME", "ROLE", "CREATED"}, rows);
+      });
 }
 
 int RemoveOperator(Context& ctx, const std::string& name) {
-  auto* stub = ctx.Stub();
-  if (!stub) return ctx.exit_code;
   v1::RemoveOperatorRequest request;
   request.set_name(name);
-  v1::RemoveOperatorResponse response;
-  auto s = stub->RemoveOperator(Context::Call().get(), request, &response);
-  if (!s.ok()) return Fail(s, ctx.json);
-  if (ctx.json)
-    std::cout << Json(response) << "\n";
-  else
-    std::cout << "removed operator " << name << "\n";
-  return 0;
+  return ctx.Run<v1::RemoveOperatorRequest, v1::RemoveOperatorResponse>(
+      &v1::AdminService::Stub::RemoveOperator, request,
+      [&](const auto&) { std::cout << "removed operator " << name << "\n"; });
 }
 
 int ListAudit(Context& ctx, const std::string& limit) {
   v1::ListAuditRequest request;
   if (!limit.empty()) {
-    auto n = ParseCount(limit);
-    if (!n || *n == 0 || *n > 10000) return Usage("--limit is a number from 1 to 10000");
-    request.set_limit(*n);
+    const uint32_t n = *ParseCount(limit);  // checked by the option's validator
+    if (n == 0 || n > 10000) return Usage("--limit is a number from 1 to 10000");
+    request.set_limit(n);
   }
-  auto* stub = ctx.Stub();
-  if (!stub) return ctx.exit_code;
-  v1::ListAuditResponse response;
-  auto s = stub->ListAudit(Context::Call().get(), request, &response);
-  if (!s.ok()) return Fail(s, ctx.json);
-  if (ctx.json) {
-    std::cout << Json(response) << "\n";
-    return 0;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& e : response.entries()) {
-    std::string detail = e.detail().size() > 60 ? e.detail().substr(0, 57) + "..." : e.detail();
-    rows.push_back({std::to_string(e.id()), e.at(), e.who().empty() ? "-" : e.who(), e.action(),
-                    e.target(), e.outcome(), e.peer(), detail});
-  }
-  Table({"ID", "AT", "WHO", "ACTION", "TARGET", "OUTCOME", "FROM", "DETAIL"}, rows);
-  return 0;
+  return ctx.Run<v1::ListAuditRequest, v1::ListAuditResponse>(
+      &v1::AdminService::Stub::ListAudit, request, [](const auto& response) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& e : response.entries()) {
+          std::string detail =
+              e.detail().size() > 60 ? e.detail().substr(0, 57) + "..." : e.detail();
+          rows.push_back({std::to_string(e.id()), e.at(), e.who().empty() ? "-" : e.who(),
+                          e.action(), e.target(), e.outcome(), e.peer(), detail});
+        }
+        Table({"ID", "AT", "WHO", "ACTION", "TARGET", "OUTCOME", "FROM", "DETAIL"}, rows);
+      });
 }
 
 }  // namespace

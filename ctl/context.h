@@ -5,9 +5,12 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <functional>
+#include <iostream>
 #include <memory>
 #include <string>
 
+#include "ctl/output.h"
 #include "lifeboat/v1/admin_service.grpc.pb.h"
 
 namespace lifeboat::ctl {
@@ -28,6 +31,25 @@ struct Context {
   v1::AdminService::Stub* Stub();
   // A context for one call, with the deadline every call gets.
   static std::unique_ptr<grpc::ClientContext> Call();
+
+  // One call of the controller: prints its response (as JSON with --json: the response, or what
+  // `to_json` makes of it; else through `print`) or its failure; returns the exit code.
+  template <typename Request, typename Response>
+  int Run(grpc::Status (v1::AdminService::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                         Response*),
+          const Request& request, const std::function<void(const Response&)>& print,
+          const std::function<std::string(const Response&)>& to_json = {}) {
+    auto* stub = Stub();
+    if (stub == nullptr) return exit_code;
+    Response response;
+    const grpc::Status status = (stub->*method)(Call().get(), request, &response);
+    if (!status.ok()) return Fail(status, json);
+    if (json)
+      std::cout << (to_json ? to_json(response) : Json(response)) << "\n";
+    else
+      print(response);
+    return 0;
+  }
 
  private:
   std::unique_ptr<v1::AdminService::Stub> stub_;

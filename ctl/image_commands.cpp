@@ -124,44 +124,34 @@ int Publish(Context& ctx, const PublishOptions& o) {
       return Complain(made.error().message, made.error().code == ErrorCode::kNotFound ? 5 : 2);
     signed_by = *made;
   }
-  auto* stub = ctx.Stub();
-  if (!stub) return ctx.exit_code;
-  if (!o.from_path) return PublishUpload(*stub, o.file, o.version, signed_by, ctx.json);
+  if (!o.from_path) {
+    auto* stub = ctx.Stub();
+    if (stub == nullptr) return ctx.exit_code;
+    return PublishUpload(*stub, o.file, o.version, signed_by, ctx.json);
+  }
   v1::PublishImageFromPathRequest request;
   request.set_version(o.version);
   request.set_path(o.file);
   if (signed_by) *request.mutable_signed_by() = *signed_by;
-  v1::PublishImageFromPathResponse response;
-  auto s = stub->PublishImageFromPath(Context::Call().get(), request, &response);
-  if (!s.ok()) return Fail(s, ctx.json);
-  if (ctx.json)
-    std::cout << Json(response) << "\n";
-  else
-    PrintPublished(response.image());
-  return 0;
+  return ctx.Run<v1::PublishImageFromPathRequest, v1::PublishImageFromPathResponse>(
+      &v1::AdminService::Stub::PublishImageFromPath, request,
+      [](const auto& response) { PrintPublished(response.image()); });
 }
 
 int List(Context& ctx, bool all) {
-  auto* stub = ctx.Stub();
-  if (!stub) return ctx.exit_code;
   v1::ListImagesRequest request;
   request.set_include_retired(all);
-  v1::ListImagesResponse response;
-  auto s = stub->ListImages(Context::Call().get(), request, &response);
-  if (!s.ok()) return Fail(s, ctx.json);
-  if (ctx.json) {
-    std::cout << Json(response) << "\n";
-    return 0;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& i : response.images()) {
-    rows.push_back({i.version(), i.name(), i.architecture(), Size(i.size_bytes()),
-                    i.sha256().substr(0, 12),
-                    i.has_signature() ? i.signature().key_id() : "unsigned", i.published_at(),
-                    i.retired() ? "retired" : ""});
-  }
-  Table({"VERSION", "NAME", "ARCH", "SIZE", "SHA256", "SIGNED BY", "PUBLISHED", ""}, rows);
-  return 0;
+  return ctx.Run<v1::ListImagesRequest, v1::ListImagesResponse>(
+      &v1::AdminService::Stub::ListImages, request, [](const auto& response) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& i : response.images()) {
+          rows.push_back({i.version(), i.name(), i.architecture(), Size(i.size_bytes()),
+                          i.sha256().substr(0, 12),
+                          i.has_signature() ? i.signature().key_id() : "unsigned", i.published_at(),
+                          i.retired() ? "retired" : ""});
+        }
+        Table({"VERSION", "NAME", "ARCH", "SIZE", "SHA256", "SIGNED BY", "PUBLISHED", ""}, rows);
+      });
 }
 
 void PrintImage(const v1::Image& image) {
@@ -177,33 +167,20 @@ void PrintImage(const v1::Image& image) {
             << "\n  published     " << image.published_at() << "\n";
 }
 
-int Show(Context& ctx, const std::string& version, bool retire) {
-  auto* stub = ctx.Stub();
-  if (!stub) return ctx.exit_code;
-  grpc::Status s;
-  std::unique_ptr<google::protobuf::Message> response;
-  const v1::Image* image = nullptr;
-  if (retire) {
-    v1::RetireImageRequest request;
-    request.set_version(version);
-    auto retired = std::make_unique<v1::RetireImageResponse>();
-    s = stub->RetireImage(Context::Call().get(), request, retired.get());
-    image = &retired->image();
-    response = std::move(retired);
-  } else {
-    v1::GetImageRequest request;
-    request.set_version(version);
-    auto got = std::make_unique<v1::GetImageResponse>();
-    s = stub->GetImage(Context::Call().get(), request, got.get());
-    image = &got->image();
-    response = std::move(got);
-  }
-  if (!s.ok()) return Fail(s, ctx.json);
-  if (ctx.json)
-    std::cout << Json(*response) << "\n";
-  else
-    PrintImage(*image);
-  return 0;
+int Show(Context& ctx, const std::string& version) {
+  v1::GetImageRequest request;
+  request.set_version(version);
+  return ctx.Run<v1::GetImageRequest, v1::GetImageResponse>(
+      &v1::AdminService::Stub::GetImage, request,
+      [](const auto& response) { PrintImage(response.image()); });
+}
+
+int Retire(Context& ctx, const std::string& version) {
+  v1::RetireImageRequest request;
+  request.set_version(version);
+  return ctx.Run<v1::RetireImageRequest, v1::RetireImageResponse>(
+      &v1::AdminService::Stub::RetireImage, request,
+      [](const auto& response) { PrintImage(response.image()); });
 }
 
 }  // namespace
@@ -245,7 +222,9 @@ void AddImageCommands(CLI::App& app, Context& ctx) {
         ->required()
         ->type_name("")
         ->check(VersionCheck());
-    command->callback([&ctx, version, retire] { ctx.exit_code = Show(ctx, *version, retire); });
+    command->callback([&ctx, version, retire] {
+      ctx.exit_code = retire ? Retire(ctx, *version) : Show(ctx, *version);
+    });
   }
 }
 

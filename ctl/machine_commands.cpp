@@ -13,44 +13,22 @@ namespace {
 
 int List(Context& ctx, const std::vector<std::string>& labels) {
   v1::ListMachinesRequest request;
-  for (const auto& label : labels) {
-    const size_t eq = label.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return Usage("--label '" + label + "' is not KEY=VALUE");
-    (*request.mutable_labels())[label.substr(0, eq)] = label.substr(eq + 1);
-  }
-  auto* stub = ctx.Stub();
-  if (!stub) return ctx.exit_code;
-  v1::ListMachinesResponse response;
-  auto s = stub->ListMachines(Context::Call().get(), request, &response);
-  if (!s.ok()) return Fail(s, ctx.json);
-  if (ctx.json) {
-    std::cout << Json(response) << "\n";
-    return 0;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& m : response.machines()) {
-    rows.push_back({m.id(), m.hostname(),
-                    m.installed_version().empty() ? "-" : m.installed_version(),
-                    AgentStateText(m.state()) + (m.offline() ? ", offline" : ""), m.current_step(),
-                    m.last_seen()});
-  }
-  Table({"ID", "HOSTNAME", "VERSION", "STATE", "STEP", "LAST SEEN"}, rows);
-  return 0;
+  int code = 0;
+  if (!ParseLabels(labels, *request.mutable_labels(), code)) return code;
+  return ctx.Run<v1::ListMachinesRequest, v1::ListMachinesResponse>(
+      &v1::AdminService::Stub::ListMachines, request, [](const auto& response) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& m : response.machines()) {
+          rows.push_back({m.id(), m.hostname(),
+                          m.installed_version().empty() ? "-" : m.installed_version(),
+                          AgentStateText(m.state()) + (m.offline() ? ", offline" : ""),
+                          m.current_step(), m.last_seen()});
+        }
+        Table({"ID", "HOSTNAME", "VERSION", "STATE", "STEP", "LAST SEEN"}, rows);
+      });
 }
 
-int Show(Context& ctx, const std::string& id) {
-  auto* stub = ctx.Stub();
-  if (!stub) return ctx.exit_code;
-  v1::GetMachineRequest request;
-  request.set_id(id);
-  v1::GetMachineResponse response;
-  auto s = stub->GetMachine(Context::Call().get(), request, &response);
-  if (!s.ok()) return Fail(s, ctx.json);
-  if (ctx.json) {
-    std::cout << Json(response) << "\n";
-    return 0;
-  }
+void PrintMachine(const v1::GetMachineResponse& response) {
   const auto& m = response.machine();
   std::cout << "machine " << m.id() << " (" << m.hostname() << ")\n  version    "
             << (m.installed_version().empty() ? "none" : m.installed_version()) << "\n  state      "
@@ -71,61 +49,50 @@ int Show(Context& ctx, const std::string& id) {
                 << (e.message().empty() ? "" : ": " + e.message()) << "\n";
     }
   }
-  return 0;
+}
+
+int Show(Context& ctx, const std::string& id) {
+  v1::GetMachineRequest request;
+  request.set_id(id);
+  return ctx.Run<v1::GetMachineRequest, v1::GetMachineResponse>(&v1::AdminService::Stub::GetMachine,
+                                                                request, PrintMachine);
 }
 
 int BootRecovery(Context& ctx, const std::string& id) {
-  auto* stub = ctx.Stub();
-  if (!stub) return ctx.exit_code;
   v1::RequestBootRecoveryRequest request;
   request.set_machine_id(id);
-  v1::RequestBootRecoveryResponse response;
-  auto s = stub->RequestBootRecovery(Context::Call().get(), request, &response);
-  if (!s.ok()) return Fail(s, ctx.json);
-  if (ctx.json)
-    std::cout << Json(response) << "\n";
-  else
-    std::cout << "requested: " << id
-              << " boots into Lifeboat once, after its agent next calls in\n";
-  return 0;
+  return ctx.Run<v1::RequestBootRecoveryRequest, v1::RequestBootRecoveryResponse>(
+      &v1::AdminService::Stub::RequestBootRecovery, request, [&](const auto&) {
+        std::cout << "requested: " << id
+                  << " boots into Lifeboat once, after its agent next calls in\n";
+      });
 }
 
 int Revoke(Context& ctx, const std::string& id) {
-  auto* stub = ctx.Stub();
-  if (!stub) return ctx.exit_code;
   v1::RevokeMachineRequest request;
   request.set_machine_id(id);
-  v1::RevokeMachineResponse response;
-  auto s = stub->RevokeMachine(Context::Call().get(), request, &response);
-  if (!s.ok()) return Fail(s, ctx.json);
-  if (ctx.json)
-    std::cout << Json(response) << "\n";
-  else
-    std::cout << "revoked: the controller refuses " << id << " from now on\n";
-  return 0;
+  return ctx.Run<v1::RevokeMachineRequest, v1::RevokeMachineResponse>(
+      &v1::AdminService::Stub::RevokeMachine, request, [&](const auto&) {
+        std::cout << "revoked: the controller refuses " << id << " from now on\n";
+      });
 }
 
 int Summary(Context& ctx) {
-  auto* stub = ctx.Stub();
-  if (!stub) return ctx.exit_code;
-  v1::GetFleetSummaryResponse response;
-  auto s = stub->GetFleetSummary(Context::Call().get(), v1::GetFleetSummaryRequest(), &response);
-  if (!s.ok()) return Fail(s, ctx.json);
-  if (ctx.json) {
-    std::cout << Json(response) << "\n";
-    return 0;
-  }
-  std::cout << response.machines() << " machines (" << response.offline() << " offline), "
-            << response.active_rollouts() << " unfinished rollouts\n";
-  std::map<std::string, uint32_t> by_state(response.by_state().begin(), response.by_state().end());
-  std::map<std::string, uint32_t> by_version(response.by_version().begin(),
-                                             response.by_version().end());
-  std::cout << "by state:  ";
-  for (const auto& [k, v] : by_state) std::cout << " " << k << "=" << v;
-  std::cout << "\nby version:";
-  for (const auto& [k, v] : by_version) std::cout << " " << (k.empty() ? "none" : k) << "=" << v;
-  std::cout << "\n";
-  return 0;
+  return ctx.Run<v1::GetFleetSummaryRequest, v1::GetFleetSummaryResponse>(
+      &v1::AdminService::Stub::GetFleetSummary, {}, [](const auto& response) {
+        std::cout << response.machines() << " machines (" << response.offline() << " offline), "
+                  << response.active_rollouts() << " unfinished rollouts\n";
+        std::map<std::string, uint32_t> by_state(response.by_state().begin(),
+                                                 response.by_state().end());
+        std::map<std::string, uint32_t> by_version(response.by_version().begin(),
+                                                   response.by_version().end());
+        std::cout << "by state:  ";
+        for (const auto& [k, v] : by_state) std::cout << " " << k << "=" << v;
+        std::cout << "\nby version:";
+        for (const auto& [k, v] : by_version)
+          std::cout << " " << (k.empty() ? "none" : k) << "=" << v;
+        std::cout << "\n";
+      });
 }
 
 }  // namespace

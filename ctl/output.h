@@ -41,4 +41,18 @@ std::string AgentStateText(v1::AgentState state);
 std::string Size(uint64_t bytes);
 void PrintRollout(const v1::Rollout& rollout);
 
+// "K=V" labels into a protobuf map; false (with the usage error printed) for one that is not.
+template <typename Map>
+bool ParseLabels(const std::vector<std::string>& labels, Map& out, int& exit_code) {
+  for (const auto& label : labels) {
+    const size_t eq = label.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      exit_code = Usage("--label '" + label + "' is not KEY=VALUE");
+      return false;
+    }
+    out[label.substr(0, eq)] = label.substr(eq + 1);
+  }
+  return true;
+}
+
 }  // namespace lifeboat::ctl

@@ -25,12 +25,8 @@ int Create(Context& ctx, const CreateOptions& o) {
   auto* spec = request.mutable_spec();
   spec->set_image_version(o.image);
   spec->mutable_selector()->set_all(o.all);
-  for (const auto& label : o.labels) {
-    const size_t eq = label.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return Usage("--label '" + label + "' is not KEY=VALUE");
-    (*spec->mutable_selector()->mutable_labels())[label.substr(0, eq)] = label.substr(eq + 1);
-  }
+  int code = 0;
+  if (!ParseLabels(o.labels, *spec->mutable_selector()->mutable_labels(), code)) return code;
   for (const auto& id : o.machines) spec->mutable_selector()->add_machine_ids(id);
   if (!o.waves.empty()) {
     std::string item;
@@ -56,37 +52,24 @@ int Create(Context& ctx, const CreateOptions& o) {
     spec->set_machine_deadline_seconds(
         static_cast<uint32_t>(ParseDuration(o.machine_deadline)->count()));
   spec->set_allow_unsigned(o.allow_unsigned);
-  auto* stub = ctx.Stub();
-  if (!stub) return ctx.exit_code;
-  v1::CreateRolloutResponse response;
-  auto s = stub->CreateRollout(Context::Call().get(), request, &response);
-  if (!s.ok()) return Fail(s, ctx.json);
-  if (ctx.json)
-    std::cout << Json(response) << "\n";
-  else
-    PrintRollout(response.rollout());
-  return 0;
+  return ctx.Run<v1::CreateRolloutRequest, v1::CreateRolloutResponse>(
+      &v1::AdminService::Stub::CreateRollout, request,
+      [](const auto& response) { PrintRollout(response.rollout()); });
 }
 
 int List(Context& ctx) {
-  auto* stub = ctx.Stub();
-  if (!stub) return ctx.exit_code;
-  v1::ListRolloutsResponse response;
-  auto s = stub->ListRollouts(Context::Call().get(), v1::ListRolloutsRequest(), &response);
-  if (!s.ok()) return Fail(s, ctx.json);
-  if (ctx.json) {
-    std::cout << Json(response) << "\n";
-    return 0;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& r : response.rollouts()) {
-    const auto& p = r.progress();
-    rows.push_back({std::to_string(r.id()), r.spec().image_version(), StateName(r.state()),
-                    std::to_string(p.succeeded()) + "/" + std::to_string(p.targeted()),
-                    std::to_string(p.failed()), std::to_string(p.in_progress()), r.created_at()});
-  }
-  Table({"ID", "IMAGE", "STATE", "DONE", "FAILED", "RUNNING", "CREATED"}, rows);
-  return 0;
+  return ctx.Run<v1::ListRolloutsRequest, v1::ListRolloutsResponse>(
+      &v1::AdminService::Stub::ListRollouts, {}, [](const auto& response) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& r : response.rollouts()) {
+          const auto& p = r.progress();
+          rows.push_back({std::to_string(r.id()), r.spec().image_version(), StateName(r.state()),
+                          std::to_string(p.succeeded()) + "/" + std::to_string(p.targeted()),
+                          std::to_string(p.failed()), std::to_string(p.in_progress()),
+                          r.created_at()});
+        }
+        Table({"ID", "IMAGE", "STATE", "DONE", "FAILED", "RUNNING", "CREATED"}, rows);
+      });
 }
 
 // One call on one rollout, returning it: show, pause, resume, abort, rollback.
@@ -94,18 +77,11 @@ template <typename Request, typename Response>
 int OnRollout(Context& ctx, uint64_t id,
               grpc::Status (v1::AdminService::Stub::*call)(grpc::ClientContext*, const Request&,
                                                            Response*)) {
-  auto* stub = ctx.Stub();
-  if (!stub) return ctx.exit_code;
   Request request;
   request.set_id(id);
-  Response response;
-  auto s = (stub->*call)(Context::Call().get(), request, &response);
-  if (!s.ok()) return Fail(s, ctx.json);
-  if (ctx.json)
-    std::cout << Json(response.rollout()) << "\n";
-  else
-    PrintRollout(response.rollout());
-  return 0;
+  return ctx.Run<Request, Response>(
+      call, request, [](const Response& response) { PrintRollout(response.rollout()); },
+      [](const Response& response) { return Json(response.rollout()); });
 }
 
 }  // namespace

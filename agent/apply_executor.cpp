@@ -10,13 +10,7 @@ namespace {
 
 StepEvent Event(const std::string& step, const std::string& status, const std::string& message = "",
                 uint64_t done = 0, uint64_t total = 0) {
-  StepEvent e;
-  e.step = step;
-  e.status = status;
-  e.message = message;
-  e.bytes_done = done;
-  e.bytes_total = total;
-  return e;
+  return StepEvent{0, step, status, done, total, message, ""};
 }
 
 // One run of the plan: the executor's state between steps.

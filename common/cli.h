@@ -5,8 +5,10 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "common/units.h"
 #include "common/version.h"
@@ -29,35 +31,42 @@ inline std::optional<int> ParseCommandLine(CLI::App& app, int argc, char** argv)
   }
 }
 
-// A size as ParseSize reads it, not zero: "2G", "1536M", "1073741824".
-inline CLI::Validator SizeCheck() {
+// A validator: `ok` tells a good value; a bad one is named, quoted, as "not <expected>".
+inline CLI::Validator CheckWith(std::function<bool(const std::string&)> ok, std::string expected) {
   return CLI::Validator(
-      [](std::string& text) -> std::string {
-        auto size = ParseSize(text);
-        if (size && size->value > 0) return "";
-        return "'" + text + "' is not a size (try 2G, 1536M, 1073741824)";
+      [ok = std::move(ok), expected = std::move(expected)](std::string& text) -> std::string {
+        return ok(text) ? "" : Quoted(text) + " is not " + expected;
       },
       "");
+}
+
+// A size as ParseSize reads it, not zero: "2G", "1536M", "1073741824".
+inline CLI::Validator SizeCheck() {
+  return CheckWith(
+      [](const std::string& text) {
+        auto size = ParseSize(text);
+        return size && size->value > 0;
+      },
+      "a size (try 2G, 1536M, 1073741824)");
 }
 
 // A duration as ParseDuration reads it: "90" (seconds), "30s", "5m", "1h", "7d".
 inline CLI::Validator DurationCheck() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        if (ParseDuration(text)) return "";
-        return "'" + text + "' is not a duration (try 90, 30s, 5m, 1h, 7d)";
-      },
-      "");
+  return CheckWith([](const std::string& text) { return ParseDuration(text).has_value(); },
+                   "a duration (try 90, 30s, 5m, 1h, 7d)");
 }
 
 // A count as ParseCount reads it: "0" to "4294967295".
 inline CLI::Validator CountCheck() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        if (ParseCount(text)) return "";
-        return "'" + text + "' is not a whole number";
-      },
-      "");
+  return CheckWith([](const std::string& text) { return ParseCount(text).has_value(); },
+                   "a whole number");
+}
+
+// A version as it enters (ValidVersion): checked here so that an absurd one (100,000 characters)
+// is named as the option it is, before anything is sent or done.
+inline CLI::Validator VersionCheck() {
+  return CheckWith([](const std::string& text) { return ValidVersion(text); },
+                   "a version: use 1 to 64 of letters, digits, '.', '_' or '-'");
 }
 
 // `text` broken into lines of at most `width` characters, at spaces.
@@ -94,19 +103,6 @@ class WrappingFormatter : public CLI::Formatter {
     return Wrap(CLI::Formatter::make_option_desc(option), 66);
   }
 };
-
-// A version as it enters (ValidVersion): checked here so that an absurd one (100,000 characters)
-// is named as the option it is, before anything is sent or done.
-inline CLI::Validator VersionCheck() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        return ValidVersion(text) ? ""
-                                  : Quoted(text) +
-                                        " is not a version: use 1 to 64 of letters, digits, "
-                                        "'.', '_' or '-'";
-      },
-      "");
-}
 
 // The same look for every program: options in a 30-column name column, descriptions wrapped.
 inline void StyleHelp(CLI::App& app) {

@@ -51,6 +51,14 @@ constexpr Sectors ToSectorsFloor(Bytes b, uint32_t sector_size) { return {b.valu
 constexpr uint64_t AlignUp(uint64_t v, uint64_t grain) { return (v + grain - 1) / grain * grain; }
 constexpr uint64_t AlignDown(uint64_t v, uint64_t grain) { return v / grain * grain; }
 
+// The unsigned number stored little-endian in `bytes` bytes at `p` (on-disk structures: MBR, GPT,
+// NTFS boot sectors, WIM headers).
+constexpr uint64_t LittleEndian(const unsigned char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
 // "1.5 GiB", "512 MiB", "4096 B": for messages a person reads.
 std::string HumanSize(Bytes b);
 

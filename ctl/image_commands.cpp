@@ -167,20 +167,15 @@ void PrintImage(const v1::Image& image) {
             << "\n  published     " << image.published_at() << "\n";
 }
 
-int Show(Context& ctx, const std::string& version) {
-  v1::GetImageRequest request;
+// One call on one image, returning it: show, retire.
+template <typename Request, typename Response>
+int OnImage(Context& ctx, const std::string& version,
+            grpc::Status (v1::AdminService::Stub::*call)(grpc::ClientContext*, const Request&,
+                                                         Response*)) {
+  Request request;
   request.set_version(version);
-  return ctx.Run<v1::GetImageRequest, v1::GetImageResponse>(
-      &v1::AdminService::Stub::GetImage, request,
-      [](const auto& response) { PrintImage(response.image()); });
-}
-
-int Retire(Context& ctx, const std::string& version) {
-  v1::RetireImageRequest request;
-  request.set_version(version);
-  return ctx.Run<v1::RetireImageRequest, v1::RetireImageResponse>(
-      &v1::AdminService::Stub::RetireImage, request,
-      [](const auto& response) { PrintImage(response.image()); });
+  return ctx.Run<Request, Response>(call, request,
+                                    [](const Response& response) { PrintImage(response.image()); });
 }
 
 }  // namespace
@@ -223,7 +218,11 @@ void AddImageCommands(CLI::App& app, Context& ctx) {
         ->type_name("")
         ->check(VersionCheck());
     command->callback([&ctx, version, retire] {
-      ctx.exit_code = retire ? Retire(ctx, *version) : Show(ctx, *version);
+      using S = v1::AdminService::Stub;
+      ctx.exit_code =
+          retire ? OnImage<v1::RetireImageRequest, v1::RetireImageResponse>(ctx, *version,
+                                                                            &S::RetireImage)
+                 : OnImage<v1::GetImageRequest, v1::GetImageResponse>(ctx, *version, &S::GetImage);
     });
   }
 }

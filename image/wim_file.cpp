@@ -149,11 +149,7 @@ Result<void> CheckWimHeader(const std::string& path, uint64_t file_size) {
   const size_t n = std::fread(h, 1, sizeof h, f);
   std::fclose(f);
   if (n < sizeof h || std::memcmp(h, "MSWIM\0\0\0", 8) != 0) return {};  // wimlib says what it is
-  auto u64 = [&](size_t at, int bytes) {
-    uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | h[at + static_cast<size_t>(i)];
-    return v;
-  };
+  auto u64 = [&](size_t at, int bytes) { return LittleEndian(h + at, bytes); };
   // wimlib allocates a slot per image the header counts (fuzzing: 788 million, 6.3 GB).
   if (const uint64_t images = u64(0x2C, 4); images > 65536) {
     return Fail(ErrorCode::kCorrupt,
@@ -162,11 +158,7 @@ Result<void> CheckWimHeader(const std::string& path, uint64_t file_size) {
   // A resource header (24 bytes: stored size in 7, flags, offset, original size) must lie inside
   // the file and expand plausibly.
   auto check_resource = [&](const std::string& name, const unsigned char* r) -> Result<void> {
-    auto field = [&](size_t at, int bytes) {
-      uint64_t v = 0;
-      for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | r[at + static_cast<size_t>(i)];
-      return v;
-    };
+    auto field = [&](size_t at, int bytes) { return LittleEndian(r + at, bytes); };
     const uint64_t stored = field(0, 7), offset = field(8, 8), original = field(16, 8);
     // Absent only when it announces nothing: wimlib reads an integrity table whose offset is set
     // even if its stored size is 0, and allocates its original size (fuzzing: 3.5 GB).
@@ -220,8 +212,7 @@ Result<void> CheckWimHeader(const std::string& path, uint64_t file_size) {
         continue;
       }
       // Inside a solid resource (flag 0x10) only the whole file bounds it.
-      uint64_t original = 0;
-      for (int i = 7; i >= 0; --i) original = (original << 8) | entry[16 + static_cast<size_t>(i)];
+      const uint64_t original = LittleEndian(entry + 16, 8);
       if (original / 256 > file_size) {
         return Fail(ErrorCode::kCorrupt, path + " is damaged: its header's " + name +
                                              " announces " + std::to_string(original) +

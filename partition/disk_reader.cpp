@@ -11,12 +11,6 @@
 namespace lifeboat::partition {
 namespace {
 
-uint64_t LittleEndian(const unsigned char* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
 constexpr size_t kMbrEntries = 446;
 constexpr uint8_t kProtectiveType = 0xEE;
 

@@ -5,15 +5,7 @@
 #include <cstring>
 
 namespace lifeboat::partition {
-namespace {
-
-uint64_t LittleEndian(const unsigned char* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Result<FilesystemInfo> ProbeFilesystem(const DiskHandle& disk, Bytes offset, Bytes size) {
   FilesystemInfo info;

@@ -84,6 +84,17 @@ class Runner {
                 "partition " + std::to_string(number) + " is gone from " + disk_.path());
   }
 
+  // Opens the table, lets `change` edit it, writes it, and returns partition `number` as the
+  // table now shows it (for the step to verify).
+  template <typename Change>
+  Result<Partition> Rewrite(uint32_t number, Change change) const {
+    auto table = PartitionTable::Open(disk_);
+    LIFEBOAT_TRY(table);
+    LIFEBOAT_TRY(change(*table));
+    LIFEBOAT_TRY(Commit(*table));
+    return Find(number);
+  }
+
   Result<void> Commit(PartitionTable& table) const {
     if (auto r = table.Write(); !r) return r;
     for (const auto& m : table.TakeMessages()) Report("  libfdisk: " + m);
@@ -171,11 +182,8 @@ class Runner {
                   "the filesystem of partition " + std::to_string(s.number) + " does not fit in " +
                       HumanSize(ToBytes(s.new_size, ss_)) + "; the partition was left as it is");
     }
-    auto table = PartitionTable::Open(disk_);
-    LIFEBOAT_TRY(table);
-    LIFEBOAT_TRY(table->SetSize(s.number, s.new_size));
-    LIFEBOAT_TRY(Commit(*table));
-    auto check = Find(s.number);
+    auto check =
+        Rewrite(s.number, [&](PartitionTable& t) { return t.SetSize(s.number, s.new_size); });
     LIFEBOAT_TRY(check);
     if (check->size != s.new_size)
       return Fail(ErrorCode::kVerification, "the table still shows the old size");
@@ -229,11 +237,7 @@ class Runner {
       if (percent / 10 != last_percent / 10) Report("  copied " + std::to_string(percent) + "%");
       last_percent = percent;
     }
-    auto table = PartitionTable::Open(disk_);
-    LIFEBOAT_TRY(table);
-    LIFEBOAT_TRY(table->SetStart(s.number, s.to));
-    LIFEBOAT_TRY(Commit(*table));
-    auto check = Find(s.number);
+    auto check = Rewrite(s.number, [&](PartitionTable& t) { return t.SetStart(s.number, s.to); });
     LIFEBOAT_TRY(check);
     if (check->start != s.to || check->size != s.size || check->uuid != s.uuid) {
       return Fail(ErrorCode::kVerification, "the table does not show partition " +

@@ -90,6 +90,13 @@ class AgentDaemonTest : public ::testing::Test {
               0);
   }
   // Publishes v1.wim as `version`, signed with the agents' trusted key; returns lifeboatctl's code.
+  // Waits (up to 10 s) until the controller lists the machine: its agent has registered.
+  void WaitForMachine(int port, const std::string& id) {
+    for (int i = 0; i < 40 && Ctl(port, "machine list --json").out.find(id) == std::string::npos;
+         ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+
   int Publish(int port, const std::string& version) {
     auto r = Ctl(port, "image publish " + Quote(dir_ / "v1.wim") + " --version " + version +
                            " --sign-key " + Quote(dir_ / "signer.key"));
@@ -501,9 +508,7 @@ TEST_F(AgentDaemonTest, AMachineWithoutRoomFailsClearlyAndTheThresholdHaltsTheRo
   ASSERT_EQ(Publish(port, "1.0"), 0);
   auto good = Spawn(port, "pc-good", dir_ / "disk.img", "good");
   auto full = Spawn(port, "pc-full", dir_ / "full.img", "full");
-  for (int i = 0;
-       i < 40 && Ctl(port, "machine list --json").out.find("pc-full") == std::string::npos; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  WaitForMachine(port, "pc-full");
   ASSERT_EQ(
       Ctl(port, "rollout create --image 1.0 --all --waves 1,2 --failure-threshold 50").exit_code,
       0);
@@ -529,9 +534,7 @@ TEST_F(AgentDaemonTest, AbortStopsNewWorkAndLeavesEveryMachineConsistent) {
   ASSERT_EQ(Publish(port, "1.0"), 0);
   auto first = Spawn(port, "pc-a", dir_ / "disk.img", "a");
   auto second = Spawn(port, "pc-b", dir_ / "second.img", "b");
-  for (int i = 0; i < 40 && Ctl(port, "machine list --json").out.find("pc-b") == std::string::npos;
-       ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  WaitForMachine(port, "pc-b");
   // The second wave waits an hour: abort it before it opens.
   ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --all --waves 1,2 --wait 3600").exit_code, 0);
   std::string done;

@@ -229,6 +229,15 @@ TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
     return v1::AgentService::NewStub(
         AgentChannel(controller.address(), controller.data_dir(), identities[id]));
   };
+  // A heartbeat with nothing to report, as the machine's own agent.
+  auto heartbeat = [&](const std::string& id) {
+    grpc::ClientContext context;
+    v1::HeartbeatRequest request;
+    request.set_machine_id(id);
+    v1::HeartbeatResponse beat;
+    EXPECT_TRUE(agent(id)->Heartbeat(&context, request, &beat).ok()) << id;
+    return beat;
+  };
   for (int i = 0; i < 6; ++i) {
     grpc::ClientContext context;
     v1::RegisterRequest request;
@@ -249,13 +258,9 @@ TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
   // is acknowledged.
   std::vector<std::pair<std::string, uint64_t>> given;
   for (int i = 0; i < 6; ++i) {
-    grpc::ClientContext context;
-    v1::HeartbeatRequest request;
-    request.set_machine_id("pc" + std::to_string(i));
-    v1::HeartbeatResponse beat;
-    ASSERT_TRUE(agent(request.machine_id())->Heartbeat(&context, request, &beat).ok());
-    if (beat.has_assignment())
-      given.emplace_back(request.machine_id(), beat.assignment().attempt_id());
+    const std::string id = "pc" + std::to_string(i);
+    const v1::HeartbeatResponse beat = heartbeat(id);
+    if (beat.has_assignment()) given.emplace_back(id, beat.assignment().attempt_id());
   }
   int finished = 0;
   for (const auto& [machine, attempt] : given) {
@@ -301,11 +306,7 @@ TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
   // And the rollout carries on where it was: the second wave is handed out.
   int assigned = 0;
   for (int i = 0; i < 6; ++i) {
-    grpc::ClientContext context;
-    v1::HeartbeatRequest request;
-    request.set_machine_id("pc" + std::to_string(i));
-    v1::HeartbeatResponse beat;
-    ASSERT_TRUE(agent(request.machine_id())->Heartbeat(&context, request, &beat).ok());
+    const v1::HeartbeatResponse beat = heartbeat("pc" + std::to_string(i));
     assigned += beat.has_assignment();
   }
   EXPECT_EQ(assigned, 3);

@@ -161,12 +161,6 @@ INSTANTIATE_TEST_SUITE_P(EveryStep, ApplyCrashTest, ::testing::ValuesIn(CrashPoi
                            return n;
                          });
 
-}  // namespace
-}  // namespace lifeboat::test
-
-namespace lifeboat::test {
-namespace {
-
 // A first install that must shrink Windows and move WinRE, killed inside the disk engine and
 // inside the image write: the rerun finishes the job and no Windows file changed.
 TEST(ApplyFreshInstallCrash, KilledInsidePrepareAndWriteThenResumed) {

@@ -108,12 +108,6 @@ TEST(SectorSize, A512ByteGptThroughA4096ByteDeviceIsNamed) {
   EXPECT_EQ(ImageChecksum(disk), before);
 }
 
-}  // namespace
-}  // namespace lifeboat::test
-
-namespace lifeboat::test {
-namespace {
-
 // Item 4: sizes no disk could take are refused before a run is begun in the journal.
 TEST_F(UnsafeTableTest, AbsurdSizesChangeNothing) {
   TempDir dir;
@@ -159,12 +153,6 @@ TEST_F(UnsafeTableTest, AbsurdSizesChangeNothing) {
                  " 'SELECT (SELECT count(*) FROM runs) + (SELECT count(*) FROM apply_runs)'");
   EXPECT_EQ(runs.out, "0\n") << runs.err;
 }
-
-}  // namespace
-}  // namespace lifeboat::test
-
-namespace lifeboat::test {
-namespace {
 
 // Item 8: messages say what is wrong where the user can act on it.
 TEST_F(UnsafeTableTest, ADamagedJournalAndACutShortStoreAreNamed) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "partition/planner.h"
+#include "tests/support/disk_builder.h"
 
 namespace lifeboat::partition {
 namespace {
@@ -23,21 +24,13 @@ Partition Part(uint32_t number, uint64_t start_mib, uint64_t size_mib, std::stri
 
 // A 4 GiB Windows disk as Windows Setup lays it out: ESP, MSR, Windows, WinRE.
 DiskModel Gpt() {
-  DiskModel d;
+  DiskModel d = test::DiskBuilder(LabelKind::kGpt, 512, 4096)
+                    .UefiBoot()
+                    .Windows(117, 3000, 1024)
+                    .WinRe(3117, 200)
+                    .Build();
   d.path = "disk.img";
-  d.label = LabelKind::kGpt;
-  d.disk_id = "11111111-2222-3333-4444-555555555555";
-  d.total = Sectors{4096 * kMiBSectors};
-  d.first_usable = Lba{34};
-  d.last_usable = Lba{d.total.count - 34};
-  d.partitions = {Part(1, 1, 100, types::kGptEsp), Part(2, 101, 16, types::kGptMsr),
-                  Part(3, 117, 3000, types::kGptBasicData),
-                  Part(4, 3117, 200, types::kGptRecovery)};
-  d.partitions[2].filesystem = FilesystemKind::kNtfs;
-  d.partitions[2].ntfs =
-      NtfsDetails{true, false, false, Bytes{3000ULL << 20}, Bytes{1ULL << 30}, ""};
   d.mbr_entries = {{1, 0xEE, Lba{1}, Sectors{d.total.count - 1}}};
-  ClassifyPartitions(d);
   return d;
 }
 

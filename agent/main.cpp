@@ -59,6 +59,12 @@ struct DiskFlags {
             const std::string& what = "a block device such as /dev/sda, or a disk image file") {
     c->add_option(name, disk, what)->required()->type_name("");
   }
+  // A read-only command's arguments: what it reads, and --json.
+  void Readable(CLI::App* c, const std::string& name = "DISK",
+                const std::string& what = "a block device such as /dev/sda, or a disk image file") {
+    Disk(c, name, what);
+    Json(c);
+  }
   void Json(CLI::App* c) {
     c->add_flag("--json", json, "machine-readable output on stdout (docs/cli.md)");
   }
@@ -204,23 +210,19 @@ int main(int argc, char** argv) {
   f.StateDir(status);
   f.Json(status);
 
-  auto* image = AddCommand(app, "image", "recovery images: check");
-  image->require_subcommand(1);
+  auto* image = AddGroup(app, "image", "recovery images: check");
   auto* image_check = AddCommand(
       *image, "check", "check a recovery image as apply would",
       "Check a recovery image as apply would, and show its name, architecture, size, files and "
       "SHA-256. Changes nothing.");
-  f.Disk(image_check, "FILE", "the WIM file");
-  f.Json(image_check);
+  f.Readable(image_check, "FILE", "the WIM file");
 
-  auto* bcd = AddCommand(app, "bcd", "the boot configuration (BCD store): show, boot-once");
-  bcd->require_subcommand(1);
+  auto* bcd = AddGroup(app, "bcd", "the boot configuration (BCD store): show, boot-once");
   auto* bcd_show = AddCommand(
       *bcd, "show", "decode every object and element of a BCD store",
       "Decode every object and element of a BCD store (a store file, or the one on DISK), named "
       "the way bcdedit names them. Changes nothing.");
-  f.Disk(bcd_show, "STORE", "a BCD store file, or a disk whose store to read");
-  f.Json(bcd_show);
+  f.Readable(bcd_show, "STORE", "a BCD store file, or a disk whose store to read");
   auto* boot_once =
       AddCommand(*bcd, "boot-once", "make the next boot (only) start Lifeboat",
                  "Make the next boot, and only that one, start Lifeboat (the boot manager's "
@@ -230,15 +232,13 @@ int main(int argc, char** argv) {
   f.LockWait(boot_once);
   f.Json(boot_once);
 
-  auto* disk = AddCommand(app, "disk", "the disk and Lifeboat's partition: show, plan, prepare");
-  disk->require_subcommand(1);
+  auto* disk = AddGroup(app, "disk", "the disk and Lifeboat's partition: show, plan, prepare");
   auto* disk_show = AddCommand(
       *disk, "show", "partitions, filesystems and what Lifeboat recognises",
       "Inspect DISK: partition table, partitions, filesystems, free space, and what Lifeboat "
       "recognises (ESP, MSR, Windows, WinRE, Lifeboat). Changes nothing. As root it also looks "
       "inside NTFS volumes.");
-  f.Disk(disk_show);
-  f.Json(disk_show);
+  f.Readable(disk_show);
   auto* disk_plan = AddCommand(
       *disk, "plan", "what disk prepare would change, or why it refuses",
       "Print exactly what `disk prepare` would change, or why it refuses. Changes nothing.");

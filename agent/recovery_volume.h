@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/image_manifest.h"
 #include "common/version.h"
 #include "image/ntfs_volume.h"
 #include "image/wim_file.h"
@@ -29,14 +30,9 @@ std::string ManifestPath(const std::string& version);
 // The version whose folder holds `wim_path`, or empty.
 std::string VersionOfWimPath(const std::string& wim_path);
 
-struct Manifest {
-  std::string version;
-  std::string sha256;  // of boot.wim
-  uint64_t size = 0;
+// The image's identity (sha256 is boot.wim's), and boot.sdi's hash beside it.
+struct Manifest : ImageManifest {
   std::string sdi_sha256;
-  std::string name;
-  std::string description;
-  std::string architecture;
 };
 
 // What apply does with the files of Lifeboat's partition: RecoveryVolume on a disk; in memory for

@@ -96,6 +96,13 @@ inline CLI::App* AddCommand(CLI::App& parent, const std::string& name, const std
   return command;
 }
 
+// A group of subcommands ("disk": show, plan, prepare): one of them must follow.
+inline CLI::App* AddGroup(CLI::App& parent, const std::string& name, const std::string& summary) {
+  CLI::App* group = AddCommand(parent, name, summary);
+  group->require_subcommand(1);
+  return group;
+}
+
 // Option descriptions wrapped beside their column (CLI11 2.1 prints each on one line).
 class WrappingFormatter : public CLI::Formatter {
  public:

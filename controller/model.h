@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/image_manifest.h"
 #include "common/step_event.h"
 #include "controller/rollout_engine.h"
 
@@ -57,13 +58,9 @@ struct SignedBy {
   std::string public_key;  // PEM
 };
 
-struct ImageRecord {
-  std::string version;
-  std::string sha256;
-  uint64_t size = 0;
-  std::string name;
-  std::string description;
-  std::string architecture;
+// A published image: its identity (version, SHA-256, size, name, description, architecture; the
+// one type agents and the catalog share) and what the catalog knows besides.
+struct ImageRecord : ImageManifest {
   uint32_t boot_index = 0;
   uint64_t file_count = 0;
   bool has_winload_efi = false;

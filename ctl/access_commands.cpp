@@ -82,8 +82,7 @@ int ListAudit(Context& ctx, const std::string& limit) {
 }  // namespace
 
 void AddAccessCommands(CLI::App& app, Context& ctx) {
-  auto* token = AddCommand(app, "token", "(admin) enrollment tokens for new agents: create");
-  token->require_subcommand(1);
+  auto* token = AddGroup(app, "token", "(admin) enrollment tokens for new agents: create");
   struct TokenOptions {
     std::vector<std::string> labels;
     std::string expires;
@@ -99,8 +98,7 @@ void AddAccessCommands(CLI::App& app, Context& ctx) {
       ->check(DurationCheck());
   create->callback([&ctx, t] { ctx.exit_code = CreateToken(ctx, t->labels, t->expires); });
 
-  auto* op = AddCommand(app, "operator", "(admin) operators and their roles: add, list, remove");
-  op->require_subcommand(1);
+  auto* op = AddGroup(app, "operator", "(admin) operators and their roles: add, list, remove");
   struct OperatorOptions {
     std::string name, role;
   };
@@ -120,8 +118,7 @@ void AddAccessCommands(CLI::App& app, Context& ctx) {
   remove->add_option("NAME", *removed, "the operator's name")->required()->type_name("");
   remove->callback([&ctx, removed] { ctx.exit_code = RemoveOperator(ctx, *removed); });
 
-  auto* audit = AddCommand(app, "audit", "the audit log: list");
-  audit->require_subcommand(1);
+  auto* audit = AddGroup(app, "audit", "the audit log: list");
   auto limit = std::make_shared<std::string>();
   auto* list = AddCommand(*audit, "list",
                           "every change and every refused call, newest first: who, when, what, "

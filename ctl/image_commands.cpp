@@ -181,8 +181,7 @@ int OnImage(Context& ctx, const std::string& version,
 }  // namespace
 
 void AddImageCommands(CLI::App& app, Context& ctx) {
-  auto* image = AddCommand(app, "image", "the image catalog: publish, list, show, retire");
-  image->require_subcommand(1);
+  auto* image = AddGroup(app, "image", "the image catalog: publish, list, show, retire");
 
   auto publish_options = std::make_shared<PublishOptions>();
   auto* publish = AddCommand(

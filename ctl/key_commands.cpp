@@ -58,8 +58,7 @@ int Generate(const std::string& prefix, bool json) {
 }  // namespace
 
 void AddKeyCommands(CLI::App& app, Context& ctx) {
-  auto* key = AddCommand(app, "key", "image signing keys (local; no controller needed): generate");
-  key->require_subcommand(1);
+  auto* key = AddGroup(app, "key", "image signing keys (local; no controller needed): generate");
   auto prefix = std::make_shared<std::string>();
   auto* generate = AddCommand(*key, "generate", "a new Ed25519 key pair for signing images",
                               "Writes PREFIX.key (private, mode 0600, never overwritten) and "

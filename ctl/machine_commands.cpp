@@ -99,8 +99,7 @@ int Summary(Context& ctx) {
 
 void AddMachineCommands(CLI::App& app, Context& ctx) {
   auto* machine =
-      AddCommand(app, "machine", "the fleet's machines: list, show, boot-recovery, revoke");
-  machine->require_subcommand(1);
+      AddGroup(app, "machine", "the fleet's machines: list, show, boot-recovery, revoke");
   auto labels = std::make_shared<std::vector<std::string>>();
   auto* list = AddCommand(*machine, "list", "machines, their versions and states");
   list->add_option("--label", *labels, "only machines with this label (repeatable)")
@@ -123,8 +122,7 @@ void AddMachineCommands(CLI::App& app, Context& ctx) {
     command->callback([&ctx, id, run = verb.run] { ctx.exit_code = run(ctx, *id); });
   }
 
-  auto* fleet = AddCommand(app, "fleet", "the fleet at a glance: summary");
-  fleet->require_subcommand(1);
+  auto* fleet = AddGroup(app, "fleet", "the fleet at a glance: summary");
   AddCommand(*fleet, "summary", "machines by state and version, offline, rollouts")
       ->callback([&ctx] { ctx.exit_code = Summary(ctx); });
 }

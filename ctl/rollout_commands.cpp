@@ -87,10 +87,9 @@ int OnRollout(Context& ctx, uint64_t id,
 }  // namespace
 
 void AddRolloutCommands(CLI::App& app, Context& ctx) {
-  auto* rollout = AddCommand(app, "rollout",
-                             "rollouts in waves: create, list, show, pause, "
-                             "resume, abort, rollback");
-  rollout->require_subcommand(1);
+  auto* rollout = AddGroup(app, "rollout",
+                           "rollouts in waves: create, list, show, pause, "
+                           "resume, abort, rollback");
 
   auto o = std::make_shared<CreateOptions>();
   auto* create = AddCommand(

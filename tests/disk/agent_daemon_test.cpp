@@ -97,6 +97,12 @@ class AgentDaemonTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
 
+  // A controller with `version` published: its port, or 0 when either failed.
+  int StartWithImage(const std::string& version) {
+    const int port = StartController();
+    return port != 0 && Publish(port, version) == 0 ? port : 0;
+  }
+
   int Publish(int port, const std::string& version) {
     auto r = Ctl(port, "image publish " + Quote(dir_ / "v1.wim") + " --version " + version +
                            " --sign-key " + Quote(dir_ / "signer.key"));
@@ -187,8 +193,8 @@ class AgentDaemonTest : public ::testing::Test {
   // A controller, image 1.0 published, and agent pc-1 installing it in a rollout, held after the
   // image is written until the file `go` exists. Returns the controller's port (0: it failed).
   int StartAnInstallHeldAfterTheWrite(const std::string& go) {
-    const int port = StartController();
-    if (port == 0 || Publish(port, "1.0") != 0) return 0;
+    const int port = StartWithImage("1.0");
+    if (port == 0) return 0;
     agent_ = SpawnHeldAfterTheWrite(port, go);
     WaitUntilRegistered(port, "pc-1");
     if (Ctl(port, "rollout create --image 1.0 --all").exit_code != 0) return 0;
@@ -272,9 +278,8 @@ TEST_F(AgentDaemonTest, RolloutInstallsTheImageAndTheControllerRecordsEveryStep)
 }
 
 TEST_F(AgentDaemonTest, StepsReachTheControllerWhileApplyRuns) {
-  int port = StartController();
-  ASSERT_GT(port, 0);
-  ASSERT_EQ(Publish(port, "1.0"), 0);
+  int port = StartWithImage("1.0");
+  ASSERT_GT(port, 0) << "the controller did not start, or 1.0 was not published";
   const auto go = dir_ / "go";
   // apply stops after writing the image until the test says go.
   agent_ = SpawnHeldAfterTheWrite(port, go);
@@ -316,9 +321,8 @@ std::string WindowFromNow(int from_hours, int hours) {
 
 TEST_F(AgentDaemonTest, AnAssignmentWaitsForTheMaintenanceWindow) {
   const std::string before = ImageChecksum(dir_ / "disk.img");
-  int port = StartController();
-  ASSERT_GT(port, 0);
-  ASSERT_EQ(Publish(port, "1.0"), 0);
+  int port = StartWithImage("1.0");
+  ASSERT_GT(port, 0) << "the controller did not start, or 1.0 was not published";
   // A window that opens in two hours: the agent heartbeats but does not act.
   agent_ = Spawn(port, "pc-1", dir_ / "disk.img", "agent",
                  "maintenance_window = " + WindowFromNow(2, 2) + "\n");
@@ -503,9 +507,8 @@ TEST_F(AgentDaemonTest, AMachineWithoutRoomFailsClearlyAndTheThresholdHaltsTheRo
   MakeWindowsDisk(dir_ / "full.img",
                   "--label gpt --disk-size 2G --windows-size 1900M --winre-size 0 --fill-mb 300");
   const std::string full_before = ImageChecksum(dir_ / "full.img");
-  int port = StartController();
-  ASSERT_GT(port, 0);
-  ASSERT_EQ(Publish(port, "1.0"), 0);
+  int port = StartWithImage("1.0");
+  ASSERT_GT(port, 0) << "the controller did not start, or 1.0 was not published";
   auto good = Spawn(port, "pc-good", dir_ / "disk.img", "good");
   auto full = Spawn(port, "pc-full", dir_ / "full.img", "full");
   WaitForMachine(port, "pc-full");
@@ -529,9 +532,8 @@ TEST_F(AgentDaemonTest, AMachineWithoutRoomFailsClearlyAndTheThresholdHaltsTheRo
 TEST_F(AgentDaemonTest, AbortStopsNewWorkAndLeavesEveryMachineConsistent) {
   MakeWindowsDisk(dir_ / "second.img", "--label mbr --fill-mb 20");
   const std::string second_before = ImageChecksum(dir_ / "second.img");
-  int port = StartController();
-  ASSERT_GT(port, 0);
-  ASSERT_EQ(Publish(port, "1.0"), 0);
+  int port = StartWithImage("1.0");
+  ASSERT_GT(port, 0) << "the controller did not start, or 1.0 was not published";
   auto first = Spawn(port, "pc-a", dir_ / "disk.img", "a");
   auto second = Spawn(port, "pc-b", dir_ / "second.img", "b");
   WaitForMachine(port, "pc-b");
@@ -581,9 +583,8 @@ TEST_F(AgentDaemonTest, AbortStopsNewWorkAndLeavesEveryMachineConsistent) {
 }
 
 TEST_F(AgentDaemonTest, KilledControllerAndKilledAgentBothRecover) {
-  int port = StartController();
-  ASSERT_GT(port, 0);
-  ASSERT_EQ(Publish(port, "1.0"), 0);
+  int port = StartWithImage("1.0");
+  ASSERT_GT(port, 0) << "the controller did not start, or 1.0 was not published";
   // The agent's apply is killed (SIGKILL) in the middle of writing the image.
   agent_ = Spawn(port, "pc-1", dir_ / "disk.img", "agent", "",
                  "LIFEBOAT_TEST_CRASH_AT=apply:write-image:chunk:1");
@@ -622,9 +623,8 @@ TEST_F(AgentDaemonTest, ASwitchedOffMachineIsSkippedAndServedWhenItComesBack) {
   // the first wave.
   MakeWindowsDisk(dir_ / "disk2.img", "--label gpt --fill-mb 20");
   controller_flags_ = "--offline-after 3";
-  const int port = StartController();
-  ASSERT_GT(port, 0);
-  ASSERT_EQ(Publish(port, "1.0"), 0);
+  int port = StartWithImage("1.0");
+  ASSERT_GT(port, 0) << "the controller did not start, or 1.0 was not published";
   const std::string go = dir_ / "go";
   agent_ = SpawnHeldAfterTheWrite(port, go);
   auto laptop = Spawn(port, "pc-2", dir_ / "disk2.img", "laptop");

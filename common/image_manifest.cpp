@@ -4,6 +4,8 @@
 #include <sstream>
 #include <vector>
 
+#include "common/units.h"
+
 namespace lifeboat {
 
 namespace {
@@ -73,10 +75,9 @@ Result<ImageManifest> ParseManifestText(const std::string& text) {
     if (key == "description") m.description = *value;
     if (key == "architecture") m.architecture = *value;
     if (key == "size") {
-      if (value->empty() || value->size() > 20 ||
-          value->find_first_not_of("0123456789") != std::string::npos)
-        return bad("size '" + *value + "' is not a number");
-      m.size = std::stoull(*value);
+      auto size = ParseNumber(*value);
+      if (!size) return bad("size '" + *value + "' is not a number of bytes");
+      m.size = *size;
     }
   }
   if (std::getline(in, line)) return bad("there is more after 'architecture'");

@@ -107,6 +107,8 @@ std::optional<std::chrono::seconds> ParseDuration(std::string_view text) {
   return std::chrono::seconds(seconds);
 }
 
+std::optional<uint64_t> ParseNumber(std::string_view text) { return Digits(text); }
+
 std::optional<uint32_t> ParseCount(std::string_view text) {
   auto number = Digits(text);
   if (!number || *number > 0xFFFFFFFFULL) return std::nullopt;

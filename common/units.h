@@ -69,6 +69,10 @@ std::optional<Bytes> ParseSize(std::string_view text);
 // 2^32 seconds (136 years: every duration Lifeboat takes fits a 32-bit field).
 std::optional<std::chrono::seconds> ParseDuration(std::string_view text);
 
+// Parses a plain decimal number ("0" to "18446744073709551615"); nullopt for anything else (a
+// sign, a blank, a suffix, overflow).
+std::optional<uint64_t> ParseNumber(std::string_view text);
+
 // Parses a plain decimal count ("0" to "4294967295"); nullopt for anything else (a sign, a blank,
 // a suffix, overflow).
 std::optional<uint32_t> ParseCount(std::string_view text);

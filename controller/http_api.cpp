@@ -17,6 +17,7 @@
 
 #include <sstream>
 
+#include "common/units.h"
 #include "controller/proto_convert.h"
 
 namespace lifeboat::controller {
@@ -123,11 +124,12 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       Send(response, HTTPResponse::HTTP_OK, "application/json", Json(out) + "\n");
     } else if (path.starts_with("/api/v1/rollouts/")) {
       const std::string id = path.substr(17);
-      if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos) {
+      const auto number = ParseNumber(id);
+      if (!number) {
         return SendError(response,
                          {ErrorCode::kInvalidArgument, "id: '" + id + "' is not a rollout id"});
       }
-      auto view = fleet_.Rollout(std::stoull(id));
+      auto view = fleet_.Rollout(*number);
       if (!view) return SendError(response, view.error());
       v1::Rollout out;
       ToProto(*view, &out);

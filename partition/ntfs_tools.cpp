@@ -11,7 +11,7 @@ namespace {
 std::optional<uint64_t> Find(const std::string& text, const std::regex& pattern) {
   std::smatch m;
   if (!std::regex_search(text, m, pattern)) return std::nullopt;
-  return std::stoull(m[1].str());
+  return ParseNumber(m[1].str());  // nothing for a number past 64 bits
 }
 
 Result<LoopDevice> Attach(const PartitionLocation& where, bool read_only) {

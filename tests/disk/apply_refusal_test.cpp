@@ -2,6 +2,7 @@
 // image is byte-for-byte what it was (cksum of the image).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -30,9 +31,12 @@ class ApplyRefusalTest : public ::testing::Test {
         Sh("cp --sparse=always " + Quote(*dir_ / "pristine.img") + " " + Quote(disk_)).exit_code,
         0);
   }
+  // `extra` may give its own --version (an option given twice is a usage error).
   CommandResult Apply(const std::string& wim, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"apply",     disk_, "--image",     wim,
-                                     "--version", "1.0", "--state-dir", work_ / "state"};
+    std::vector<std::string> args = {"apply", disk_,         "--image",
+                                     wim,     "--state-dir", work_ / "state"};
+    if (std::find(extra.begin(), extra.end(), "--version") == extra.end())
+      extra.insert(extra.end(), {"--version", "1.0"});
     args.insert(args.end(), extra.begin(), extra.end());
     return Agent(args);
   }

@@ -24,13 +24,16 @@ TEST_P(RefusalTest, RefusesClearlyAndChangesNothing) {
   const std::string disk = dir / "disk.img";
   MakeWindowsDisk(disk, c.fixture);
   const std::string before = ImageChecksum(disk);
-  for (const char* command : {"plan", "prepare"}) {
-    auto r = Agent({"disk", command, disk, "--size", c.size, "--state-dir", dir / "state"});
+  for (const std::string command : {"plan", "prepare"}) {
+    // Only prepare keeps a journal: plan takes no --state-dir.
+    std::vector<std::string> args = {"disk", command, disk, "--size", c.size};
+    if (command == "prepare") args.insert(args.end(), {"--state-dir", dir / "state"});
+    auto r = Agent(args);
     EXPECT_EQ(r.exit_code, c.exit_code) << command << ": " << r.out << r.err;
     EXPECT_NE(r.err.find(c.message), std::string::npos) << command << ": " << r.err;
     EXPECT_NE(r.err.find("disk.img"), std::string::npos) << "the message names the disk: " << r.err;
-    auto json =
-        Agent({"disk", command, disk, "--size", c.size, "--state-dir", dir / "state", "--json"});
+    args.push_back("--json");
+    auto json = Agent(args);
     EXPECT_EQ(json.exit_code, c.exit_code);
     EXPECT_NE(json.out.find("\"result\": \"refused\""), std::string::npos) << json.out;
   }

@@ -95,6 +95,13 @@ TEST(CommandLine, AgentCommandsHaveTheirOwnHelpAndRefuseOthersOptions) {
       });
 }
 
+TEST(CommandLine, AnOptionGivenTwiceIsAUsageError) {
+  // Which of two versions was meant is not guessed on a command that rewrites disks.
+  auto r = Sh(Quote(LIFEBOAT_AGENT) + " apply x.img --image x.wim --version 1 --version 2");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--version"), std::string::npos) << r.err;
+}
+
 TEST(CommandLine, ControllerTakesItsOptionsAndDurationsWithUnits) {
   CheckProgram(LIFEBOAT_CONTROLLER, "lifeboat-controller",
                {{"",

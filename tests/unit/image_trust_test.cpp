@@ -30,7 +30,10 @@ TEST(ImageManifest, AnythingButTheCanonicalFormIsRefused) {
   for (const std::string& bad :
        {text.substr(0, text.size() - 1), "x" + text, text + "extra: 1\n",
         std::string(text).replace(text.find("size: 10"), 8, "size: 010"),
-        std::string(text).replace(text.find("sha256: a"), 9, "sha256: A"), std::string()}) {
+        std::string(text).replace(text.find("sha256: a"), 9, "sha256: A"),
+        // 20 digits past 2^64: refused, not thrown (std::stoull did).
+        std::string(text).replace(text.find("size: 10"), 8, "size: 99999999999999999999"),
+        std::string()}) {
     auto parsed = ParseManifestText(bad);
     EXPECT_FALSE(parsed) << bad;
     if (!parsed) {

@@ -9,10 +9,11 @@ namespace lifeboat::image {
 namespace {
 
 TEST(WimHeader, ResourcesBeyondTheFileAreRefusedBeforeWimlibReadsThem) {
-  // Each made wimlib ask for gigabytes: 13 GB, 2.5 GB, 6.3 GB, 3.5 GB and 4.3 GB.
+  // Each made wimlib ask for gigabytes: 13 GB, 2.5 GB, 6.3 GB, 3.5 GB, 4.3 GB and 16 GB.
   for (const char* name :
        {"wim-xml-size-beyond-file", "wim-lookup-table-expands", "wim-image-count-788-million",
-        "wim-integrity-table-of-size-0", "wim-metadata-resource-4-gb"}) {
+        "wim-integrity-table-of-size-0", "wim-metadata-resource-4-gb",
+        "wim-metadata-in-a-compressed-lookup-table"}) {
     auto r = CheckImage(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/fuzz/" + name);
     ASSERT_FALSE(r) << name;
     EXPECT_EQ(r.error().code, ErrorCode::kCorrupt) << name;

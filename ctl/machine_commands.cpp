@@ -11,6 +11,8 @@ namespace lifeboat::ctl {
 
 namespace {
 
+std::string Labels(const v1::Machine& m);
+
 int List(Context& ctx, const std::vector<std::string>& labels) {
   v1::ListMachinesRequest request;
   int code = 0;
@@ -22,10 +24,18 @@ int List(Context& ctx, const std::vector<std::string>& labels) {
           rows.push_back({m.id(), m.hostname(),
                           m.installed_version().empty() ? "-" : m.installed_version(),
                           AgentStateText(m.state()) + (m.offline() ? ", offline" : ""),
-                          m.current_step(), m.last_seen()});
+                          m.current_step(), m.last_seen(), Labels(m)});
         }
-        Table({"ID", "HOSTNAME", "VERSION", "STATE", "STEP", "LAST SEEN"}, rows);
+        Table({"ID", "HOSTNAME", "VERSION", "STATE", "STEP", "LAST SEEN", "LABELS"}, rows);
       });
+}
+
+// "k=v k=v", sorted (protobuf maps have no order).
+std::string Labels(const v1::Machine& m) {
+  const std::map<std::string, std::string> sorted(m.labels().begin(), m.labels().end());
+  std::string out;
+  for (const auto& [k, v] : sorted) out += (out.empty() ? "" : " ") + k + "=" + v;
+  return out;
 }
 
 void PrintMachine(const v1::GetMachineResponse& response) {
@@ -34,17 +44,21 @@ void PrintMachine(const v1::GetMachineResponse& response) {
             << (m.installed_version().empty() ? "none" : m.installed_version()) << "\n  state      "
             << AgentStateText(m.state())
             << (m.current_step().empty() ? "" : " (" + m.current_step() + ")") << "\n  last seen  "
-            << m.last_seen() << (m.offline() ? " (offline)" : "") << "\n  labels    ";
-  for (const auto& [k, v] : m.labels()) std::cout << " " << k << "=" << v;
-  std::cout << "\n";
-  for (const auto& at : response.attempts()) {
-    std::cout << "\nattempt " << at.id() << " (rollout " << at.rollout_id() << ", image "
+            << m.last_seen() << (m.offline() ? " (offline)" : "") << "\n  labels     " << Labels(m)
+            << "\n";
+  if (m.boot_recovery_pending())
+    std::cout << "  requested  boot into Lifeboat once, when its agent next calls in\n";
+  // Attempts come newest first; they are numbered per machine, from 1 for its first.
+  const int count = response.attempts_size();
+  for (int i = 0; i < count; ++i) {
+    const auto& at = response.attempts(i);
+    std::cout << "\nattempt " << count - i << " (rollout " << at.rollout_id() << ", image "
               << at.image_version() << "): " << at.state() << ", started " << at.started_at()
               << (at.finished_at().empty() ? "" : ", finished " + at.finished_at()) << "\n";
     if (!at.error().empty()) std::cout << "  error: " << at.error() << "\n";
     for (const auto& e : at.events()) {
       std::cout << "  " << e.sequence() << ". " << e.step() << " "
-                << v1::StepEvent::Status_Name(e.status())
+                << ShortName(v1::StepEvent::Status_Name(e.status()), "STATUS_")
                 << (e.bytes_total() ? " " + Size(e.bytes_done()) + "/" + Size(e.bytes_total()) : "")
                 << (e.message().empty() ? "" : ": " + e.message()) << "\n";
     }

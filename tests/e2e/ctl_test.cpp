@@ -312,6 +312,20 @@ TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
   EXPECT_EQ(assigned, 3);
   auto history = Ctl(controller, "machine show pc0");
   EXPECT_EQ(history.exit_code, 0) << history.err;
+  // For people: attempts numbered per machine, steps as words, labels, a pending request. A
+  // machine of the first wave has reported its steps.
+  ASSERT_FALSE(given.empty());
+  history = Ctl(controller, "machine show " + given[0].first);
+  EXPECT_NE(history.out.find("\nattempt 1 (rollout "), std::string::npos) << history.out;
+  EXPECT_NE(history.out.find(" succeeded"), std::string::npos) << history.out;
+  EXPECT_EQ(history.out.find("STATUS_"), std::string::npos) << history.out;
+  EXPECT_EQ(history.out.find("requested"), std::string::npos) << history.out;
+  ASSERT_EQ(Ctl(controller, "machine boot-recovery " + given[0].first).exit_code, 0);
+  auto requested = Ctl(controller, "machine show " + given[0].first);
+  EXPECT_NE(requested.out.find("requested  boot into Lifeboat once"), std::string::npos)
+      << requested.out;
+  auto list = Ctl(controller, "machine list");
+  EXPECT_NE(list.out.find("LABELS"), std::string::npos) << list.out;
 }
 
 TEST(CtlKeys, GenerateWritesAKeyPairOpensslReadsAndNeverOverwrites) {

@@ -205,9 +205,19 @@ grpc::Status AdminServiceImpl::PublishImage(grpc::ServerContext* context,
       return {grpc::StatusCode::INVALID_ARGUMENT, "header: the first message must be the header"};
     }
     target = part.header().version();
-    auto upload = fleet_.catalog().StartUpload(
-        part.header().version(), part.header().sha256(), part.header().size_bytes(),
-        FromProto(part.header().signed_by(), part.header().has_signed_by()));
+    const auto signed_by = FromProto(part.header().signed_by(), part.header().has_signed_by());
+    // The same bytes again: answered at once, without the upload (the client stops sending).
+    auto published =
+        fleet_.catalog().Republished("header.version", part.header().version(),
+                                     part.header().sha256(), part.header().size_bytes(), signed_by);
+    if (!published) return ToStatus(published.error());
+    if (*published) {
+      ToProto(**published, response->mutable_image());
+      response->set_unchanged(true);
+      return grpc::Status::OK;
+    }
+    auto upload = fleet_.catalog().StartUpload(part.header().version(), part.header().sha256(),
+                                               part.header().size_bytes(), signed_by);
     if (!upload) return ToStatus(upload.error());
     while (reader->Read(&part)) {
       if (part.part_case() != v1::PublishImageRequest::kChunk) {
@@ -232,7 +242,10 @@ grpc::Status AdminServiceImpl::PublishImageFromPath(grpc::ServerContext* context
     return Answer(
         fleet_.catalog().PublishFromPath(request->version(), request->path(),
                                          FromProto(request->signed_by(), request->has_signed_by())),
-        [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
+        [&](const Published& p) {
+          ToProto(p, response->mutable_image());
+          response->set_unchanged(p.unchanged);
+        });
   }();
   Record(context, caller->name, "PublishImageFromPath", request->version(), status);
   return status;

@@ -154,16 +154,44 @@ Result<ImageRecord> ImageCatalog::Adopt(const std::string& version, const std::s
   return Image(version);
 }
 
-Result<ImageRecord> ImageCatalog::PublishFromPath(const std::string& version,
-                                                  const std::string& path,
-                                                  const std::optional<SignedBy>& signed_by) {
+Result<std::optional<ImageRecord>> ImageCatalog::Republished(
+    const std::string& field, const std::string& version, const std::string& sha256, uint64_t size,
+    const std::optional<SignedBy>& signed_by) {
+  auto existing = store_.FindImage(version);
+  LIFEBOAT_TRY(existing);
+  if (!*existing) return std::optional<ImageRecord>{};
+  const ImageRecord& image = **existing;
+  const bool same_signature =
+      !signed_by || (signed_by->signature.key_id == image.signature.key_id &&
+                     signed_by->signature.signature == image.signature.signature);
+  if (image.sha256 == sha256 && image.size == size && same_signature) return *existing;
+  return Fail(ErrorCode::kAlreadyExists,
+              field + ": " + version + " is already published with " +
+                  (same_signature ? "other bytes (SHA-256 " + image.sha256 + ")"
+                                  : std::string("another signature")) +
+                  "; a version names one image");
+}
+
+Result<Published> ImageCatalog::PublishFromPath(const std::string& version, const std::string& path,
+                                                const std::optional<SignedBy>& signed_by) {
   if (!ValidVersion(version))
     return Fail(ErrorCode::kInvalidArgument, NotAName("version", version));
   auto existing = store_.FindImage(version);
   LIFEBOAT_TRY(existing);
-  if (*existing)
-    return Fail(ErrorCode::kAlreadyExists, "version: " + version + " is already published");
-  return Adopt(version, path, signed_by, false);
+  if (*existing) {
+    // The same file again is "unchanged"; hashing it is what tells.
+    std::error_code ec;
+    const uint64_t size = fs::file_size(path, ec);
+    if (ec) return Fail(ErrorCode::kNotFound, "path: " + path + ": " + ec.message());
+    auto sha = Sha256File(path);
+    LIFEBOAT_TRY(sha);
+    auto same = Republished("version", version, *sha, size, signed_by);
+    LIFEBOAT_TRY(same);
+    return Published{**same, true};
+  }
+  auto adopted = Adopt(version, path, signed_by, false);
+  LIFEBOAT_TRY(adopted);
+  return Published{*adopted, false};
 }
 
 ImageCatalog::Upload::Upload(ImageCatalog& catalog, std::string version, std::string sha256,

@@ -15,6 +15,12 @@
 
 namespace lifeboat::controller {
 
+// A publish's outcome: the image, and whether it was published already with these same bytes
+// (publishing again is then "unchanged", so that configuration management can repeat it).
+struct Published : ImageRecord {
+  bool unchanged = false;
+};
+
 class ImageCatalog {
  public:
   ImageCatalog(FleetStore& store, std::string data_dir);
@@ -24,9 +30,14 @@ class ImageCatalog {
   // WIM, or a signature that does not describe or match the image), kAlreadyExists, kNotFound
   // (no such file), kVerification (bytes do not match the declared SHA-256 or size). A signature
   // is optional here: agents decide which keys they trust, and refuse unsigned images.
-  [[nodiscard]] Result<ImageRecord> PublishFromPath(const std::string& version,
-                                                    const std::string& path,
-                                                    const std::optional<SignedBy>& signed_by = {});
+  [[nodiscard]] Result<Published> PublishFromPath(const std::string& version,
+                                                  const std::string& path,
+                                                  const std::optional<SignedBy>& signed_by = {});
+  // When `version` is published already: with the same bytes (size and SHA-256) and no other
+  // signature, that image; with others, kAlreadyExists naming `field`. Nothing for a new version.
+  [[nodiscard]] Result<std::optional<ImageRecord>> Republished(
+      const std::string& field, const std::string& version, const std::string& sha256,
+      uint64_t size, const std::optional<SignedBy>& signed_by);
   // A partly received upload: Append the bytes in order, then Finish. Abandoned uploads are removed
   // when the object goes.
   class Upload {

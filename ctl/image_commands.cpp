@@ -51,9 +51,10 @@ Result<v1::SignedBy> SignImage(const std::string& file, const std::string& versi
   return signed_by;
 }
 
-void PrintPublished(const v1::Image& image) {
-  std::cout << "published " << image.version() << " (" << image.name() << ", "
-            << Size(image.size_bytes()) << ", sha256 " << image.sha256() << ", "
+void PrintPublished(const v1::Image& image, bool unchanged) {
+  std::cout << (unchanged ? "unchanged: already published " : "published ") << image.version()
+            << " (" << image.name() << ", " << Size(image.size_bytes()) << ", sha256 "
+            << image.sha256() << ", "
             << (image.has_signature() ? "signed by key " + image.signature().key_id()
                                       : std::string("unsigned: agents will not install it"))
             << ")\n";
@@ -107,7 +108,7 @@ int PublishUpload(v1::AdminService::Stub& stub, const std::string& file, const s
   if (json)
     std::cout << Json(response) << "\n";
   else
-    PrintPublished(response.image());
+    PrintPublished(response.image(), response.unchanged());
   return 0;
 }
 
@@ -135,7 +136,7 @@ int Publish(Context& ctx, const PublishOptions& o) {
   if (signed_by) *request.mutable_signed_by() = *signed_by;
   return ctx.Run<v1::PublishImageFromPathRequest, v1::PublishImageFromPathResponse>(
       &v1::AdminService::Stub::PublishImageFromPath, request,
-      [](const auto& response) { PrintPublished(response.image()); });
+      [](const auto& response) { PrintPublished(response.image(), response.unchanged()); });
 }
 
 int List(Context& ctx, bool all) {

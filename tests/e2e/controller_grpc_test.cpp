@@ -174,8 +174,18 @@ TEST_F(ControllerGrpcTest, UploadsAreVerifiedAndBadOnesRejectedWithTheRightCode)
   ASSERT_TRUE(ok.ok()) << ok.error_message();
   EXPECT_EQ(response.image().sha256(), sha);
   EXPECT_TRUE(response.image().has_boot_sdi());
-  auto dup = Upload("1.0", bytes, sha, &response);
+  // The same bytes again are "unchanged"; other bytes under the same version are refused.
+  v1::PublishImageResponse again;
+  auto same = Upload("1.0", bytes, sha, &again);
+  ASSERT_TRUE(same.ok()) << same.error_message();
+  EXPECT_TRUE(again.unchanged());
+  EXPECT_EQ(again.image().sha256(), sha);
+  const std::string other = bytes.substr(0, bytes.size() - 1);
+  auto dup =
+      Upload("1.0", other,
+             Sha256Hex({reinterpret_cast<const uint8_t*>(other.data()), other.size()}), &response);
   EXPECT_EQ(dup.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_NE(dup.error_message().find("other bytes"), std::string::npos) << dup.error_message();
   const std::string junk(300000, 'x');
   const std::string junk_sha =
       Sha256Hex({reinterpret_cast<const uint8_t*>(junk.data()), junk.size()});

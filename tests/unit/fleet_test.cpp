@@ -80,6 +80,11 @@ TEST_F(FleetTest, PublishChecksImagesAndStoresThemByHash) {
   EXPECT_EQ(a->architecture, "x64");
   EXPECT_TRUE(a->has_winload_efi);
   EXPECT_TRUE(std::filesystem::exists(a->blob_path));
+  EXPECT_FALSE(a->unchanged);
+  auto again = fleet_->catalog().PublishFromPath("1.0", *wims_ / "a.wim");
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(again->unchanged);
+  EXPECT_EQ(again->sha256, a->sha256);
   EXPECT_EQ(fleet_->catalog().PublishFromPath("1.0", *wims_ / "b.wim").error().code,
             ErrorCode::kAlreadyExists);
   EXPECT_EQ(fleet_->catalog().PublishFromPath("bad version!", *wims_ / "b.wim").error().code,

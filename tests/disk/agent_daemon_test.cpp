@@ -598,9 +598,9 @@ TEST_F(AgentDaemonTest, KilledControllerAndKilledAgentBothRecover) {
   ASSERT_TRUE(failed_once) << agent_->Log();
   // It failed where it was killed: inside write-image, after the signature and download.
   const std::string history = Ctl(port, "machine show pc-1").out;
-  EXPECT_NE(history.find("verify-signature STATUS_SUCCEEDED"), std::string::npos) << history;
-  EXPECT_NE(history.find("write-image STATUS_STARTED"), std::string::npos) << history;
-  EXPECT_EQ(history.find("write-image STATUS_SUCCEEDED"), std::string::npos) << history;
+  EXPECT_NE(history.find("verify-signature succeeded"), std::string::npos) << history;
+  EXPECT_NE(history.find("write-image started"), std::string::npos) << history;
+  EXPECT_EQ(history.find("write-image succeeded"), std::string::npos) << history;
   // Now the agent itself and the controller are killed, and both come back.
   agent_->Kill();
   controller_->Kill();

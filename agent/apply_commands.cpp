@@ -198,8 +198,18 @@ void PrintApply(const ApplyReport& r) {
   if (r.result == "planned") {
     std::cout << "Plan for " << r.disk << ": install Lifeboat " << r.version << " ("
               << HumanSize(r.image.size) << ", " << r.image.name << ")\n";
-    for (size_t i = 0; i < r.steps.size(); ++i)
-      std::cout << "  " << i + 1 << ". " << r.steps[i] << "\n";
+    for (size_t i = 0; i < r.steps.size(); ++i) {
+      // The partition plan's own steps, one a line under it.
+      const auto* prepare = r.plan ? std::get_if<PreparePartitionStep>(&r.plan->steps[i]) : nullptr;
+      if (prepare == nullptr || prepare->plan.NothingToDo()) {
+        std::cout << "  " << i + 1 << ". " << r.steps[i] << "\n";
+        continue;
+      }
+      std::cout << "  " << i + 1 << ". " << (prepare->resume_run ? "resume" : "run")
+                << " the partition plan:\n";
+      for (const auto& step : prepare->plan.steps)
+        std::cout << "       - " << DescribeStep(step, prepare->plan.sector_size) << "\n";
+    }
     std::cout << "Nothing was changed (--dry-run).\n";
     return;
   }

@@ -53,9 +53,9 @@ int ApplyRefusalExit(const ApplyRefusal& r) {
   return r.reason == ApplyRefusalReason::kImageUnsuitable ? kExitBadImage : kExitRefused;
 }
 
-int ReportApplyRefusal(const ApplyRefusal& r, const std::string& disk, bool json) {
+int ReportApplyRefusal(const ApplyRefusal& r, bool json) {
   if (json) {
-    std::cout << ApplyRefusalToJson(r, disk) << "\n";
+    std::cout << ApplyRefusalToJson(r) << "\n";
   } else {
     std::cerr << "lifeboat-agent: refused (" << ApplyRefusalName(r) << "): " << r.message
               << "\nNothing was changed.\n";
@@ -310,7 +310,7 @@ int Apply(const ApplyOptions& o) {
   // What to do.
   auto planned = PlanApply(inputs, request);
   if (auto* refusal = std::get_if<ApplyRefusal>(&planned))
-    return ReportApplyRefusal(*refusal, o.disk.disk, json);
+    return ReportApplyRefusal(*refusal, json);
   const ApplyPlan& plan = std::get<ApplyPlan>(planned);
 
   ApplyReport report;

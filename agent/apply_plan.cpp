@@ -4,6 +4,7 @@
 
 #include "common/overloaded.h"
 #include "common/sha256.h"
+#include "common/version.h"
 
 namespace lifeboat::agent {
 
@@ -161,6 +162,8 @@ const char* ApplyResultName(ApplyResult result) {
       return "installed";
     case ApplyResult::kUpgraded:
       return "upgraded";
+    case ApplyResult::kDowngraded:
+      return "downgraded";
     case ApplyResult::kRepaired:
       return "repaired";
     case ApplyResult::kUnchanged:
@@ -340,9 +343,10 @@ std::variant<ApplyPlan, ApplyRefusal> PlanApply(const ApplyInputs& in, const App
   std::erase(remaining, req.version);
   plan.steps.push_back(RemoveOldStep{remaining});
   plan.steps.push_back(RecordStep{});
-  plan.result = plan.previous_version.empty()          ? ApplyResult::kInstalled
-                : plan.previous_version == req.version ? ApplyResult::kRepaired
-                                                       : ApplyResult::kUpgraded;
+  plan.result = plan.previous_version.empty()                             ? ApplyResult::kInstalled
+                : plan.previous_version == req.version                    ? ApplyResult::kRepaired
+                : CompareVersions(req.version, plan.previous_version) < 0 ? ApplyResult::kDowngraded
+                                                                          : ApplyResult::kUpgraded;
   return plan;
 }
 

@@ -123,7 +123,8 @@ const char* ApplyStepName(const ApplyStep& step);
 // One line a person reads.
 std::string DescribeApplyStep(const ApplyStep& step);
 
-enum class ApplyResult { kInstalled, kUpgraded, kRepaired, kUnchanged };
+// What an apply does to the installed version: kDowngraded goes to an older one (CompareVersions).
+enum class ApplyResult { kInstalled, kUpgraded, kDowngraded, kRepaired, kUnchanged };
 const char* ApplyResultName(ApplyResult result);
 
 struct ApplyPlan {

@@ -132,7 +132,7 @@ namespace {}  // namespace
 
 int ReportRefusal(const Refusal& r, const DiskOptions& o) {
   if (o.json) {
-    std::cout << RefusalToJson(r, o.disk) << "\n";
+    std::cout << RefusalToJson(r) << "\n";
   } else {
     std::cerr << "lifeboat-agent: refused (" << RefusalName(r.reason) << "): " << r.message
               << "\nNothing was changed.\n";

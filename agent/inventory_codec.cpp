@@ -1,8 +1,9 @@
-// protobuf's JSON support, so that the inventory's JSON is exactly the message the controller gets.
-#include <google/protobuf/util/json_util.h>
+// The inventory as the controller gets it (v1::Inventory), and read back from the JSON shape of
+// docs/json.md that `lifeboat-agent inventory --json` prints (the contact reads it).
 
 #include "agent/inventory.h"
 #include "agent/inventory_proto.h"
+#include "proto/api_json_read.h"
 
 namespace lifeboat::agent {
 
@@ -53,23 +54,11 @@ Inventory FromProto(const v1::Inventory& in) {
   return out;
 }
 
-std::string InventoryToJson(const Inventory& inventory) {
-  v1::Inventory message;
-  ToProto(inventory, &message);
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  return json;
-}
-
 Result<Inventory> InventoryFromJson(const std::string& json) {
   v1::Inventory message;
-  auto status = google::protobuf::util::JsonStringToMessage(json, &message);
-  if (!status.ok())
-    return Fail(ErrorCode::kInvalidArgument,
-                "inventory: not an inventory's JSON: " + std::string(status.message()));
+  std::string why;
+  if (!api::MessageFromJson(json, &message, &why))
+    return BadInput("inventory", "inventory: not an inventory's JSON: " + why);
   return FromProto(message);
 }
 

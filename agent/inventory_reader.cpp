@@ -7,10 +7,13 @@
 #include <iostream>
 
 #include "agent/exit_codes.h"
+#include "agent/inventory_proto.h"
+#include "agent/json_codec.h"
 #include "agent/status_commands.h"
 #include "common/version.h"
 #include "partition/disk_handle.h"
 #include "partition/disk_reader.h"
+#include "proto/api_json.h"
 
 namespace lifeboat::agent {
 
@@ -63,11 +66,19 @@ Inventory ReadInventory(const std::string& disk, const std::string& state_dir) {
   return inv;
 }
 
+std::string InventoryToJson(const Inventory& inventory) {
+  v1::Inventory message;
+  ToProto(inventory, &message);
+  return api::MessageJson(message, true);
+}
+
 int InventoryCommand(const std::string& disk, const std::string& state_dir) {
   std::string path = disk;
   if (path.empty()) {
     auto found = FindWindowsDisk();
     if (!found) {
+      // The output is always JSON, so a failure is too (docs/json.md), and a line for people.
+      std::cout << ErrorToJson(found.error()) << "\n";
       std::cerr << "lifeboat-agent: " << found.error().message << "\n";
       return kExitNotFound;
     }

@@ -11,6 +11,7 @@
 #include "bcd/describe.h"
 #include "common/overloaded.h"
 #include "partition/layout_check.h"
+#include "proto/api_json.h"
 
 namespace lifeboat::agent {
 
@@ -26,11 +27,7 @@ std::string Hex64(uint64_t v) {
   return buf;
 }
 
-std::string Stringify(const Object::Ptr& object) {
-  std::ostringstream out;
-  object->stringify(out, 2);
-  return out.str();
-}
+std::string Stringify(const Object::Ptr& object) { return api::Text(object, true); }
 
 Object::Ptr RegionJson(Lba start, Sectors size, uint32_t ss) {
   Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
@@ -171,13 +168,9 @@ std::string DiskToJson(const DiskModel& d) {
 
 std::string PlanToJson(const Plan& plan) { return Stringify(PlanObject(plan)); }
 
-std::string RefusalToJson(const Refusal& refusal, const std::string& disk) {
-  Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  o->set("disk", disk);
-  o->set("result", std::string("refused"));
-  o->set("reason", std::string(RefusalName(refusal.reason)));
-  o->set("message", refusal.message);
-  return Stringify(o);
+std::string RefusalToJson(const Refusal& refusal) {
+  return Stringify(api::ErrorObject(ErrorCodeName(ErrorCode::kRefused), refusal.message, {},
+                                    RefusalName(refusal.reason)));
 }
 
 std::string BootOnceToJson(const std::string& disk, const std::string& result,
@@ -190,11 +183,7 @@ std::string BootOnceToJson(const std::string& disk, const std::string& result,
 }
 
 std::string ErrorToJson(const Error& error) {
-  Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  o->set("result", std::string("error"));
-  o->set("code", std::string(ErrorCodeName(error.code)));
-  o->set("message", error.message);
-  return Stringify(o);
+  return Stringify(api::ErrorObject(ErrorCodeName(error.code), error.message, error.field));
 }
 
 std::string PrepareResultToJson(const std::string& result, const Plan& plan,
@@ -365,13 +354,9 @@ Object::Ptr ApplyPlanObject(const ApplyPlan& plan) {
 
 std::string ApplyPlanToJson(const ApplyPlan& plan) { return Stringify(ApplyPlanObject(plan)); }
 
-std::string ApplyRefusalToJson(const ApplyRefusal& refusal, const std::string& disk) {
-  Object::Ptr o = NewObject();
-  o->set("disk", disk);
-  o->set("result", std::string("refused"));
-  o->set("reason", ApplyRefusalName(refusal));
-  o->set("message", refusal.message);
-  return Stringify(o);
+std::string ApplyRefusalToJson(const ApplyRefusal& refusal) {
+  return Stringify(api::ErrorObject(ErrorCodeName(ErrorCode::kRefused), refusal.message, {},
+                                    ApplyRefusalName(refusal)));
 }
 
 std::string ImageInfoToJson(const image::ImageInfo& image) {

@@ -1,4 +1,4 @@
-// JSON for configuration-management tools (the shapes are documented in docs/cli.md) and for
+// JSON for configuration-management tools (the shapes are documented in docs/json.md) and for
 // the plan stored in the journal. Poco::JSON is used here and in nowhere else in the agent.
 #pragma once
 
@@ -16,7 +16,9 @@ namespace lifeboat::agent {
 
 std::string DiskToJson(const partition::DiskModel& disk);
 std::string PlanToJson(const partition::Plan& plan);
-std::string RefusalToJson(const partition::Refusal& refusal, const std::string& disk);
+// A refusal or an error in the one error shape of docs/json.md: {"error": {"code", "message",
+// "field", "reason"}}; a refusal's code is "refused" and its reason the planner's word.
+std::string RefusalToJson(const partition::Refusal& refusal);
 // `bcd boot-once --json`: {"disk", "result": "set"|"unchanged", "loader_guid"}.
 std::string BootOnceToJson(const std::string& disk, const std::string& result,
                            const std::string& loader_guid);
@@ -31,8 +33,7 @@ std::string ImageInfoToJson(const image::ImageInfo& image);
 std::string ApplyReportToJson(const ApplyReport& report);
 // An apply plan: its steps typed, as `apply --dry-run --json` shows them and the journal keeps.
 std::string ApplyPlanToJson(const ApplyPlan& plan);
-// {"disk", "result": "refused", "reason", "message"}
-std::string ApplyRefusalToJson(const ApplyRefusal& refusal, const std::string& disk);
+std::string ApplyRefusalToJson(const ApplyRefusal& refusal);
 std::string StatusReportToJson(const StatusReport& report);
 // Every object and element of a store, decoded (bcd show --json).
 std::string StoreToJson(const bcd::Store& store, const std::string& source);

@@ -15,6 +15,7 @@
 #include "agent/daemon_config.h"
 #include "agent/disk_commands.h"
 #include "agent/inventory_reader.h"
+#include "agent/json_codec.h"
 #include "agent/status_commands.h"
 #include "common/cli.h"
 #include "common/version.h"
@@ -161,6 +162,8 @@ int main(int argc, char** argv) {
       "Without DISK, the disk holding the Windows partition. Changes nothing.");
   inventory->add_option("DISK", inventory_disk, "the disk (default: the one holding Windows)")
       ->type_name("");
+  inventory->add_flag("--json")->description(
+      "taken like every command's: the output is always JSON");
   f.StateDir(inventory);
 
   ApplyOptions apply_options;
@@ -258,7 +261,10 @@ int main(int argc, char** argv) {
   f.Json(disk_prepare);
 
   app.footer(kOverview);  // after the commands: they would inherit it
-  if (auto exit = ParseCommandLine(app, argc, argv)) return *exit;
+  auto json_usage_error = [](const std::string& message, const std::string& field) {
+    std::cout << ErrorToJson({ErrorCode::kInvalidArgument, message, field}) << "\n";
+  };
+  if (auto exit = ParseCommandLine(app, argc, argv, json_usage_error)) return *exit;
 
   if (*run) {
     auto read = ReadDaemonConfig(config);

@@ -17,9 +17,16 @@ namespace lifeboat {
 
 inline constexpr int kExitCommandLine = 2;
 
+// What a program prints for a command-line mistake when --json was given: the message, and the
+// option or argument it names (CLI11 begins its message with it, "--size: ..."), or "".
+using JsonUsageError = std::function<void(const std::string& message, const std::string& field)>;
+
 // Parses argv. Returns nothing when the command should run; otherwise the exit code, with what
 // CLI11 had to say (the help, the version, or the mistake and how to get help) already printed.
-inline std::optional<int> ParseCommandLine(CLI::App& app, int argc, char** argv) {
+// With --json among the arguments a mistake also goes to `json_error`, so that a tool reading JSON
+// gets the one error shape of docs/json.md on stdout.
+inline std::optional<int> ParseCommandLine(CLI::App& app, int argc, char** argv,
+                                           const JsonUsageError& json_error = {}) {
   try {
     app.parse(argc, argv);
     return std::nullopt;
@@ -27,6 +34,14 @@ inline std::optional<int> ParseCommandLine(CLI::App& app, int argc, char** argv)
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
+    bool json = false;
+    for (int i = 1; i < argc; ++i) json = json || std::string(argv[i]) == "--json";
+    if (json && json_error) {
+      const std::string message = e.what();
+      const size_t colon = message.find(": ");
+      const bool names_one = colon != std::string::npos && message.find(' ') > colon;
+      json_error(message, names_one ? message.substr(0, colon) : std::string());
+    }
     return kExitCommandLine;
   }
 }

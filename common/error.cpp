@@ -23,13 +23,13 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kDatabase:
       return "database";
     case ErrorCode::kAlreadyExists:
-      return "already-exists";
+      return "already_exists";
     case ErrorCode::kConflict:
       return "conflict";
     case ErrorCode::kUnauthenticated:
       return "unauthenticated";
     case ErrorCode::kPermissionDenied:
-      return "permission-denied";
+      return "permission_denied";
     case ErrorCode::kVerification:
       return "verification";
   }

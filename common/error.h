@@ -30,11 +30,14 @@ const char* ErrorCodeName(ErrorCode code);
 struct Error {
   ErrorCode code;
   std::string message;
+  // The option or request field the error is about ("version", "machine_id"); empty when none.
+  // JSON output carries it as the error's "field" (docs/json.md).
+  std::string field = {};
 
   // Returns a copy whose message is prefixed with what was being done: "shrink NTFS ...:
   // <message>".
   [[nodiscard]] Error Context(const std::string& what) const {
-    return {code, what + ": " + message};
+    return {code, what + ": " + message, field};
   }
 };
 
@@ -43,6 +46,11 @@ using Result = std::expected<T, Error>;
 
 inline std::unexpected<Error> Fail(ErrorCode code, std::string message) {
   return std::unexpected(Error{code, std::move(message)});
+}
+
+// A malformed input named by its option or request field: invalid_argument with that field.
+inline std::unexpected<Error> BadInput(std::string field, std::string message) {
+  return std::unexpected(Error{ErrorCode::kInvalidArgument, std::move(message), std::move(field)});
 }
 
 // Returns from the enclosing function (which returns a Result, or another std::expected with the

@@ -55,9 +55,7 @@ std::string ManifestText(const ImageManifest& m) {
 Result<ImageManifest> ParseManifestText(const std::string& text) {
   static const std::vector<std::string> kKeys = {"version", "sha256",      "size",
                                                  "name",    "description", "architecture"};
-  auto bad = [](const std::string& why) {
-    return Fail(ErrorCode::kInvalidArgument, "manifest: " + why);
-  };
+  auto bad = [](const std::string& why) { return BadInput("manifest", "manifest: " + why); };
   if (text.empty() || text.back() != '\n') return bad("it does not end with a line break");
   std::istringstream in(text);
   std::string line;

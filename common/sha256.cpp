@@ -2,11 +2,14 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 namespace lifeboat {
@@ -88,9 +91,16 @@ Result<std::string> Sha256File(const std::string& path) {
                 path + ": " + std::strerror(errno));
   }
   Sha256 hash;
-  std::vector<uint8_t> buffer(4 << 20);
+  // A buffer no larger than the file (small files are hashed often: manifests, fuzz inputs), and
+  // not zero-filled: read() fills what is used.
+  struct stat st {};
+  constexpr size_t kMaxBuffer = 4 << 20;
+  size_t buffer_size = kMaxBuffer;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0)
+    buffer_size = std::clamp<size_t>(static_cast<size_t>(st.st_size) + 1, 4096, kMaxBuffer);
+  std::unique_ptr<uint8_t[]> buffer(new uint8_t[buffer_size]);
   for (;;) {
-    ssize_t n = read(fd, buffer.data(), buffer.size());
+    ssize_t n = read(fd, buffer.get(), buffer_size);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int saved = errno;
@@ -98,7 +108,7 @@ Result<std::string> Sha256File(const std::string& path) {
       return Fail(ErrorCode::kIo, "read " + path + ": " + std::strerror(saved));
     }
     if (n == 0) break;
-    hash.Update({buffer.data(), static_cast<size_t>(n)});
+    hash.Update({buffer.get(), static_cast<size_t>(n)});
   }
   close(fd);
   return hash.HexDigest();

@@ -20,6 +20,35 @@ inline bool ValidVersion(const std::string& v) {
   return true;
 }
 
+// The order of versions as people read them: runs of digits compare as numbers, the rest byte by
+// byte ("1.10" after "1.9", "2.0-rc1" before "2.0-rc2"; leading zeros do not count, "1.01" equals
+// "1.1" in order only). <0, 0 or >0 as a is older than, level with or newer than b. It says
+// whether an install goes up or down ("upgraded" or "downgraded"); the catalog does not sort by it.
+inline int CompareVersions(const std::string& a, const std::string& b) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (digit(a[i]) && digit(b[j])) {
+      while (i < a.size() && a[i] == '0') ++i;
+      while (j < b.size() && b[j] == '0') ++j;
+      size_t ei = i, ej = j;
+      while (ei < a.size() && digit(a[ei])) ++ei;
+      while (ej < b.size() && digit(b[ej])) ++ej;
+      if (ei - i != ej - j) return ei - i < ej - j ? -1 : 1;  // more digits: a larger number
+      for (; i < ei; ++i, ++j)
+        if (a[i] != b[j]) return a[i] < b[j] ? -1 : 1;
+    } else {
+      if (a[i] != b[j])
+        return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]) ? -1 : 1;
+      ++i;
+      ++j;
+    }
+  }
+  if (i < a.size()) return 1;
+  if (j < b.size()) return -1;
+  return 0;
+}
+
 // A value a user gave, fit to quote in a message: at most 40 characters (then "..." and its
 // length), control characters shown as \xNN. Messages must stay small: gRPC carries them in
 // trailing metadata, which a 100,000-character echo would overflow.

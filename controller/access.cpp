@@ -83,7 +83,7 @@ Result<OperatorRecord> Access::Identify(const std::string& authorization) const 
 }
 
 Result<std::string> Access::AddOperator(const std::string& name, Role role) {
-  if (!ValidVersion(name)) return Fail(ErrorCode::kInvalidArgument, NotAName("name", name));
+  if (!ValidVersion(name)) return BadInput("name", NotAName("name", name));
   const std::string token = "lbo_" + RandomHex(32);
   LIFEBOAT_TRY(store_.AddOperator({name, role, HashOf(token), ""}));
   return token;
@@ -96,12 +96,12 @@ Result<Access::EnrollmentToken> Access::CreateEnrollmentToken(
     const std::string& created_by) {
   if (seconds == 0) seconds = 24 * 3600;
   if (seconds > 30 * 24 * 3600)
-    return Fail(ErrorCode::kInvalidArgument, "expires_seconds: at most 30 days");
+    return BadInput("expires_seconds", "expires_seconds: at most 30 days");
   std::string text;
   for (const auto& [k, v] : labels) {
     if (k.empty() || k.find_first_of("=\n") != std::string::npos ||
         v.find('\n') != std::string::npos)
-      return Fail(ErrorCode::kInvalidArgument, "labels: '" + k + "' is not a label key");
+      return BadInput("labels", "labels: '" + k + "' is not a label key");
     text += k + "=" + v + "\n";
   }
   const std::string token = "lbe_" + RandomHex(32);

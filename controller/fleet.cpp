@@ -41,10 +41,10 @@ Result<void> Fleet::Flush() { return batcher_.Flush(); }
 // ---- agents ----
 
 Result<void> Fleet::Register(const MachineRecord& machine) {
-  if (machine.id.empty()) return Fail(ErrorCode::kInvalidArgument, "machine_id is empty");
-  if (machine.hostname.empty()) return Fail(ErrorCode::kInvalidArgument, "hostname is empty");
+  if (machine.id.empty()) return BadInput("machine_id", "machine_id is empty");
+  if (machine.hostname.empty()) return BadInput("hostname", "hostname is empty");
   for (const auto& [key, value] : machine.labels) {
-    if (key.empty()) return Fail(ErrorCode::kInvalidArgument, "labels: a label has an empty key");
+    if (key.empty()) return BadInput("labels", "labels: a label has an empty key");
   }
   if (auto r = store_.RegisterMachine(machine); !r) return r;
   std::lock_guard lock(machines_mutex_);
@@ -153,7 +153,7 @@ Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id
                                                    const std::string& installed_version,
                                                    const std::string& state,
                                                    const std::string& current_step) {
-  if (machine_id.empty()) return Fail(ErrorCode::kInvalidArgument, "machine_id is empty");
+  if (machine_id.empty()) return BadInput("machine_id", "machine_id is empty");
   {
     std::lock_guard lock(machines_mutex_);
     if (!known_.contains(machine_id)) {
@@ -203,8 +203,7 @@ Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id
 Result<uint64_t> Fleet::Report(const std::string& machine_id, uint64_t attempt_id,
                                const std::vector<StepEvent>& events) {
   for (const auto& e : events) {
-    if (e.sequence == 0)
-      return Fail(ErrorCode::kInvalidArgument, "events: sequence numbers start at 1");
+    if (e.sequence == 0) return BadInput("events", "events: sequence numbers start at 1");
   }
   auto attempt = store_.FindAttempt(attempt_id);
   LIFEBOAT_TRY(attempt);

@@ -60,7 +60,8 @@ grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* context,
                                       v1::EnrollResponse* response) {
   const std::string& id = request->machine_id();
   auto status = [&]() -> grpc::Status {
-    if (!ValidVersion(id)) return {grpc::StatusCode::INVALID_ARGUMENT, NotAName("machine_id", id)};
+    if (!ValidVersion(id))
+      return ToStatus({ErrorCode::kInvalidArgument, NotAName("machine_id", id), "machine_id"});
     if (access_.IsRevoked(id))
       return {grpc::StatusCode::PERMISSION_DENIED, "machine " + id + " is revoked"};
     // The certificate is made before the token is used, so a bad request wastes no token.
@@ -202,7 +203,8 @@ grpc::Status AdminServiceImpl::PublishImage(grpc::ServerContext* context,
   auto status = [&]() -> grpc::Status {
     v1::PublishImageRequest part;
     if (!reader->Read(&part) || part.part_case() != v1::PublishImageRequest::kHeader) {
-      return {grpc::StatusCode::INVALID_ARGUMENT, "header: the first message must be the header"};
+      return ToStatus(
+          {ErrorCode::kInvalidArgument, "header: the first message must be the header", "header"});
     }
     target = part.header().version();
     const auto signed_by = FromProto(part.header().signed_by(), part.header().has_signed_by());
@@ -221,7 +223,8 @@ grpc::Status AdminServiceImpl::PublishImage(grpc::ServerContext* context,
     if (!upload) return ToStatus(upload.error());
     while (reader->Read(&part)) {
       if (part.part_case() != v1::PublishImageRequest::kChunk) {
-        return {grpc::StatusCode::INVALID_ARGUMENT, "chunk: only one header may be sent"};
+        return ToStatus(
+            {ErrorCode::kInvalidArgument, "chunk: only one header may be sent", "chunk"});
       }
       if (auto r = (*upload)->Append(part.chunk().data(), part.chunk().size()); !r)
         return ToStatus(r.error());
@@ -535,7 +538,8 @@ grpc::Status AdminServiceImpl::RevokeMachine(grpc::ServerContext* context,
   if (!caller) return caller.error();
   grpc::Status status = grpc::Status::OK;
   if (!ValidVersion(request->machine_id()))
-    status = {grpc::StatusCode::INVALID_ARGUMENT, NotAName("machine_id", request->machine_id())};
+    status = ToStatus(
+        {ErrorCode::kInvalidArgument, NotAName("machine_id", request->machine_id()), "machine_id"});
   else if (auto r = access_.Revoke(request->machine_id(), caller->name); !r)
     status = ToStatus(r.error());
   Record(context, caller->name, "RevokeMachine", "machine " + request->machine_id(), status);

@@ -13,12 +13,12 @@
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/URI.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <sstream>
 
 #include "common/units.h"
 #include "controller/proto_convert.h"
+#include "proto/api_json.h"
 
 namespace lifeboat::controller {
 
@@ -28,14 +28,7 @@ using Poco::Net::HTTPServerResponse;
 
 namespace {
 
-std::string Json(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
-  return out;
-}
+std::string Json(const google::protobuf::Message& m) { return api::MessageJson(m, false); }
 
 // A Prometheus label value: backslash, double quote and line feed escaped, as its text format
 // requires.
@@ -66,14 +59,8 @@ void SendError(HTTPServerResponse& response, const Error& e) {
                 : e.code == ErrorCode::kUnauthenticated  ? HTTPResponse::HTTP_UNAUTHORIZED
                 : e.code == ErrorCode::kPermissionDenied ? HTTPResponse::HTTP_FORBIDDEN
                                                          : HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
-  Poco::JSON::Object::Ptr error = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  error->set("code", std::string(ErrorCodeName(e.code)));
-  error->set("message", e.message);
-  Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
-  body->set("error", error);
-  std::ostringstream text;
-  body->stringify(text);
-  Send(response, status, "application/json", text.str() + "\n");
+  Send(response, status, "application/json",
+       api::Text(api::ErrorObject(ErrorCodeName(e.code), e.message, e.field)) + "\n");
 }
 
 class Handler : public Poco::Net::HTTPRequestHandler {
@@ -126,13 +113,13 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       const std::string id = path.substr(17);
       const auto number = ParseNumber(id);
       if (!number) {
-        return SendError(response,
-                         {ErrorCode::kInvalidArgument, "id: '" + id + "' is not a rollout id"});
+        return SendError(
+            response, {ErrorCode::kInvalidArgument, "id: '" + id + "' is not a rollout id", "id"});
       }
       auto view = fleet_.Rollout(*number);
       if (!view) return SendError(response, view.error());
-      v1::Rollout out;
-      ToProto(*view, &out);
+      v1::GetRolloutResponse out;
+      ToProto(*view, out.mutable_rollout());
       Send(response, HTTPResponse::HTTP_OK, "application/json", Json(out) + "\n");
     } else {
       Send(response, HTTPResponse::HTTP_NOT_FOUND, "text/plain",

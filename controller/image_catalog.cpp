@@ -73,9 +73,7 @@ namespace {
 // A signature given at publish must describe exactly the image that was checked, and match.
 Result<void> CheckSignedBy(const SignedBy& s, const std::string& version,
                            const image::ImageInfo& image) {
-  auto bad = [](const std::string& why) {
-    return Fail(ErrorCode::kInvalidArgument, "signed_by: " + why);
-  };
+  auto bad = [](const std::string& why) { return BadInput("signed_by", "signed_by: " + why); };
   const ImageManifest expected{version,    image.sha256,      image.size.value,
                                image.name, image.description, image.architecture};
   auto offered = ParseManifestText(s.signature.manifest);
@@ -109,8 +107,8 @@ Result<ImageRecord> ImageCatalog::Adopt(const std::string& version, const std::s
       for (size_t at = e.message.find(file); at != std::string::npos; at = e.message.find(file, at))
         e.message.replace(at, file.size(), "the uploaded image");
     }
-    return Fail(ErrorCode::kInvalidArgument,
-                "image: version " + version + " is not a usable recovery image: " + e.message);
+    return BadInput("image",
+                    "image: version " + version + " is not a usable recovery image: " + e.message);
   }
   if (signed_by) {
     LIFEBOAT_TRY(CheckSignedBy(*signed_by, version, *checked));
@@ -174,8 +172,7 @@ Result<std::optional<ImageRecord>> ImageCatalog::Republished(
 
 Result<Published> ImageCatalog::PublishFromPath(const std::string& version, const std::string& path,
                                                 const std::optional<SignedBy>& signed_by) {
-  if (!ValidVersion(version))
-    return Fail(ErrorCode::kInvalidArgument, NotAName("version", version));
+  if (!ValidVersion(version)) return BadInput("version", NotAName("version", version));
   auto existing = store_.FindImage(version);
   LIFEBOAT_TRY(existing);
   if (*existing) {
@@ -252,11 +249,11 @@ Result<std::unique_ptr<ImageCatalog::Upload>> ImageCatalog::StartUpload(
     const std::string& version, const std::string& sha256, uint64_t size,
     const std::optional<SignedBy>& signed_by) {
   if (!ValidVersion(version))
-    return Fail(ErrorCode::kInvalidArgument, NotAName("header.version", version));
+    return BadInput("header.version", NotAName("header.version", version));
   if (sha256.size() != 64 || sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    return Fail(ErrorCode::kInvalidArgument, "header.sha256: expected 64 lower-case hex digits");
+    return BadInput("header.sha256", "header.sha256: expected 64 lower-case hex digits");
   }
-  if (size == 0) return Fail(ErrorCode::kInvalidArgument, "header.size_bytes: must not be 0");
+  if (size == 0) return BadInput("header.size_bytes", "header.size_bytes: must not be 0");
   auto existing = store_.FindImage(version);
   LIFEBOAT_TRY(existing);
   if (*existing)

@@ -43,9 +43,15 @@ grpc::Status ToStatus(const Error& e) {
   // gRPC sends the message in trailing metadata, whose size is limited (8 KiB by default): a
   // longer one would turn into a metadata error that says nothing about the call.
   constexpr size_t kMaxMessage = 4096;
-  if (e.message.size() > kMaxMessage)
-    return {code, e.message.substr(0, kMaxMessage) + "... (message cut short)"};
-  return {code, e.message};
+  std::string message = e.message;
+  if (message.size() > kMaxMessage)
+    message = message.substr(0, kMaxMessage) + "... (message cut short)";
+  // The words of the JSON error shape travel in the details, so that lifeboatctl --json says
+  // "refused" or "corrupt" where the gRPC code alone cannot.
+  v1::ErrorDetail detail;
+  detail.set_code(ErrorCodeName(e.code));
+  detail.set_field(e.field);
+  return {code, message, detail.SerializeAsString()};
 }
 
 void ToProto(const ImageRecord& in, v1::Image* out) {

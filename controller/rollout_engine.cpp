@@ -72,17 +72,15 @@ std::optional<MemberState> ParseMemberState(const std::string& name) {
 }
 
 Result<void> ValidateSpec(const RolloutSpec& spec) {
-  if (spec.image_version.empty())
-    return Fail(ErrorCode::kInvalidArgument, "image_version is empty");
+  if (spec.image_version.empty()) return BadInput("image_version", "image_version is empty");
   const Selector& s = spec.selector;
   int kinds = (s.all ? 1 : 0) + (s.labels.empty() ? 0 : 1) + (s.machine_ids.empty() ? 0 : 1);
   if (kinds != 1) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "selector: give exactly one of all, labels or machine_ids");
+    return BadInput("selector", "selector: give exactly one of all, labels or machine_ids");
   }
   for (const auto& [key, value] : s.labels) {
     if (key.empty())
-      return Fail(ErrorCode::kInvalidArgument, "selector.labels: a label has an empty key");
+      return BadInput("selector.labels", "selector.labels: a label has an empty key");
   }
   uint32_t last_percent = 0, last_count = 0;
   bool seen_percent = false, seen_count = false;
@@ -109,10 +107,10 @@ Result<void> ValidateSpec(const RolloutSpec& spec) {
     }
   }
   if (seen_percent && seen_count) {
-    return Fail(ErrorCode::kInvalidArgument, "waves: use percents or counts, not both");
+    return BadInput("waves", "waves: use percents or counts, not both");
   }
   if (spec.failure_threshold_percent > 100) {
-    return Fail(ErrorCode::kInvalidArgument, "failure_threshold_percent must be 0 to 100");
+    return BadInput("failure_threshold_percent", "failure_threshold_percent must be 0 to 100");
   }
   return {};
 }

@@ -38,7 +38,13 @@ void Context::AddConnectionOptions(CLI::App* command) {
                    "$LIFEBOAT_TOKEN); the first admin's is DATA_DIR/admin.token on the "
                    "controller")
       ->type_name("FILE");
-  command->add_flag("--json", json, "print the response as JSON on stdout");
+  command->add_flag_callback(
+      "--json",
+      [this] {
+        json = true;
+        PrintErrorsAsJson(true);
+      },
+      "print the response as JSON on stdout (and a failure as {\"error\": ...}, docs/json.md)");
 }
 
 std::unique_ptr<grpc::ClientContext> Context::Call() {

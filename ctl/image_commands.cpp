@@ -121,8 +121,7 @@ int Publish(Context& ctx, const PublishOptions& o) {
   std::optional<v1::SignedBy> signed_by;
   if (!o.sign_key.empty()) {
     auto made = SignImage(o.file, o.version, o.sign_key);
-    if (!made)
-      return Complain(made.error().message, made.error().code == ErrorCode::kNotFound ? 5 : 2);
+    if (!made) return Complain(made.error(), made.error().code == ErrorCode::kNotFound ? 5 : 2);
     signed_by = *made;
   }
   if (!o.from_path) {

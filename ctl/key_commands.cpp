@@ -33,7 +33,7 @@ bool WriteNewFile(const std::string& path, const std::string& bytes, mode_t mode
 
 int Generate(const std::string& prefix, bool json) {
   auto pair = GenerateSigningKey();
-  if (!pair) return Complain(pair.error().message, 1);
+  if (!pair) return Complain(pair.error(), 1);
   auto id = KeyId(pair->public_pem);
   const std::string private_path = prefix + ".key", public_path = prefix + ".pub";
   if (!id || !WriteNewFile(private_path, pair->private_pem, 0600)) return 1;
@@ -66,7 +66,13 @@ void AddKeyCommands(CLI::App& app, Context& ctx) {
   generate->add_option("--out", *prefix, "where to write the pair")
       ->required()
       ->type_name("PREFIX");
-  generate->add_flag("--json", ctx.json, "print the key's id and files as JSON");
+  generate->add_flag_callback(
+      "--json",
+      [&ctx] {
+        ctx.json = true;
+        PrintErrorsAsJson(true);
+      },
+      "print the key's id and files as JSON");
   generate->callback([&ctx, prefix] { ctx.exit_code = Generate(*prefix, ctx.json); });
 }
 

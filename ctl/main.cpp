@@ -47,6 +47,6 @@ int main(int argc, char** argv) {
   ctl::AddKeyCommands(app, context);
   AddConnectionOptionsToCommands(app, context);
   app.footer(kAbout);  // after the commands: they would inherit it
-  if (auto exit = ParseCommandLine(app, argc, argv)) return *exit;
+  if (auto exit = ParseCommandLine(app, argc, argv, ctl::PrintCommandLineErrorJson)) return *exit;
   return context.exit_code;
 }

@@ -1,18 +1,35 @@
 #include "ctl/output.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
 
+#include "proto/api_json.h"
+
 namespace lifeboat::ctl {
 
+namespace {
+bool errors_as_json = false;  // --json was given: failures print the error shape on stdout too
+
+void PrintErrorJson(const std::string& code, const std::string& message,
+                    const std::string& field = {}) {
+  if (errors_as_json) std::cout << api::Text(api::ErrorObject(code, message, field), true) << "\n";
+}
+}  // namespace
+
+void PrintErrorsAsJson(bool on) { errors_as_json = on; }
+
 int Usage(const std::string& problem) {
+  PrintErrorJson("invalid_argument", problem);
   std::cerr << "lifeboatctl: " << problem << "\nRun 'lifeboatctl --help' for usage.\n";
   return kExitUsage;
+}
+
+void PrintCommandLineErrorJson(const std::string& message, const std::string& field) {
+  errors_as_json = true;
+  PrintErrorJson("invalid_argument", message, field);
 }
 
 int ExitFor(const grpc::Status& s) {
@@ -40,40 +57,58 @@ int ExitFor(const grpc::Status& s) {
   }
 }
 
-std::string JsonText(const Poco::JSON::Object::Ptr& object) {
-  std::ostringstream out;
-  object->stringify(out);
-  return out.str();
+std::string JsonText(const Poco::JSON::Object::Ptr& object) { return api::Text(object, true); }
+
+// The word of the JSON error shape for a failed call: the controller's own (in the status's
+// details) when it sent one, else the nearest for the gRPC code (a transport failure, say).
+std::string CodeWord(const grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::OUT_OF_RANGE:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "invalid_argument";
+    case grpc::StatusCode::NOT_FOUND:
+      return "not_found";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "already_exists";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "conflict";
+    case grpc::StatusCode::DATA_LOSS:
+      return "corrupt";
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "unavailable";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "unauthenticated";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "permission_denied";
+    default:
+      return "internal";
+  }
 }
 
 int Fail(const grpc::Status& s, bool json) {
   if (json) {
-    Poco::JSON::Object::Ptr error = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    error->set("code", static_cast<int>(s.error_code()));
-    error->set("message", s.error_message());
-    Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
-    out->set("error", error);
-    std::cout << JsonText(out) << "\n";
+    v1::ErrorDetail detail;
+    if (!detail.ParseFromString(s.error_details()) || detail.code().empty())
+      detail.set_code(CodeWord(s.error_code()));
+    std::cout << api::Text(api::ErrorObject(detail.code(), s.error_message(), detail.field(),
+                                            detail.reason()),
+                           true)
+              << "\n";
   } else {
     std::cerr << "lifeboatctl: " << s.error_message() << "\n";
   }
   return ExitFor(s);
 }
 
-int Complain(const std::string& message, int code) {
-  std::cerr << "lifeboatctl: " << message << "\n";
-  return code;
+int Complain(const Error& error, int exit_code) {
+  PrintErrorJson(ErrorCodeName(error.code), error.message, error.field);
+  std::cerr << "lifeboatctl: " << error.message << "\n";
+  return exit_code;
 }
 
-std::string Json(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
-  return out;
-}
+std::string Json(const google::protobuf::Message& m) { return api::MessageJson(m, true); }
 
 void Table(const std::vector<std::string>& header,
            const std::vector<std::vector<std::string>>& rows) {

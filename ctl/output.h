@@ -9,20 +9,26 @@
 #include <string>
 #include <vector>
 
+#include "common/error.h"
 #include "lifeboat/v1/admin_service.pb.h"
 
 namespace lifeboat::ctl {
 
 inline constexpr int kExitUsage = 2;
 
-// Prints "lifeboatctl: <problem>" and how to get help; returns 2.
+// With --json, failures are printed in the error shape of docs/json.md on stdout as well
+// (Context turns this on when it reads --json).
+void PrintErrorsAsJson(bool on);
+// Prints "lifeboatctl: <problem>" and how to get help (and the error as JSON); returns 2.
 int Usage(const std::string& problem);
+// A mistake CLI11 found on a command line with --json: the error as JSON (common/cli.h).
+void PrintCommandLineErrorJson(const std::string& message, const std::string& field);
 // The exit code for a controller's answer (docs/lifeboatctl.md).
 int ExitFor(const grpc::Status& status);
 // Prints a failed call (as {"error": {...}} with --json) and returns its exit code.
 int Fail(const grpc::Status& status, bool json);
-// Prints a local error ("lifeboatctl: <message>") and returns `code`.
-int Complain(const std::string& message, int code);
+// Prints a local error ("lifeboatctl: <message>", and the error as JSON) and returns `exit_code`.
+int Complain(const Error& error, int exit_code);
 
 // A response as JSON (protobuf's mapping, field names as in the .proto).
 std::string Json(const google::protobuf::Message& message);

@@ -80,8 +80,7 @@ int OnRollout(Context& ctx, uint64_t id,
   Request request;
   request.set_id(id);
   return ctx.Run<Request, Response>(
-      call, request, [](const Response& response) { PrintRollout(response.rollout()); },
-      [](const Response& response) { return Json(response.rollout()); });
+      call, request, [](const Response& response) { PrintRollout(response.rollout()); });
 }
 
 }  // namespace

@@ -14,8 +14,7 @@ Result<TrustedKeys> TrustedKeys::Load(const std::vector<std::string>& files) {
     if (!in) return Fail(ErrorCode::kNotFound, "trusted_keys: cannot read " + file);
     std::string pem{std::istreambuf_iterator<char>(in), {}};
     auto id = KeyId(pem);
-    if (!id)
-      return Fail(ErrorCode::kInvalidArgument, "trusted_keys: " + file + ": " + id.error().message);
+    if (!id) return BadInput("trusted_keys", "trusted_keys: " + file + ": " + id.error().message);
     trusted.keys_[*id] = std::move(pem);
   }
   return trusted;

@@ -23,11 +23,6 @@
 namespace lifeboat::test {
 namespace {
 
-Poco::JSON::Object::Ptr Json(const std::string& text) {
-  Poco::JSON::Parser parser;
-  return parser.parse(text).extract<Poco::JSON::Object::Ptr>();
-}
-
 // A process started in the background with its output in a log file, killed when the object goes.
 class Background {
  public:
@@ -198,16 +193,17 @@ class AgentDaemonTest : public ::testing::Test {
     agent_ = SpawnHeldAfterTheWrite(port, go);
     WaitUntilRegistered(port, "pc-1");
     if (Ctl(port, "rollout create --image 1.0 --all").exit_code != 0) return 0;
-    const std::string events = WaitForEvent(port, "pc-1", "write-image STATUS_SUCCEEDED");
-    return events.find("write-image STATUS_SUCCEEDED") != std::string::npos ? port : 0;
+    const std::string events = WaitForEvent(port, "pc-1", "write-image succeeded");
+    return events.find("write-image succeeded") != std::string::npos ? port : 0;
   }
   // Waits until rollout `id` reaches a state other than active (or `seconds` pass).
   std::string WaitUntilSettled(int port, int id, int seconds) {
     std::string state;
     for (int i = 0; i < seconds * 4; ++i) {
       auto shown = Ctl(port, "rollout show " + std::to_string(id) + " --json");
-      if (shown.exit_code == 0) state = Json(shown.out)->getValue<std::string>("state");
-      if (!state.empty() && state != "ROLLOUT_STATE_ACTIVE") break;
+      if (shown.exit_code == 0)
+        state = Json(shown.out)->getObject("rollout")->getValue<std::string>("state");
+      if (!state.empty() && state != "active") break;
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
     return state;
@@ -218,8 +214,8 @@ class AgentDaemonTest : public ::testing::Test {
     for (int i = 0; i < seconds * 4; ++i) {
       auto shown = Ctl(port, "rollout show 1 --json");
       if (shown.exit_code == 0) {
-        rollout = Json(shown.out);
-        if (rollout->getValue<std::string>("state") == "ROLLOUT_STATE_COMPLETED") break;
+        rollout = Json(shown.out)->getObject("rollout");
+        if (rollout->getValue<std::string>("state") == "completed") break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
@@ -242,7 +238,7 @@ TEST_F(AgentDaemonTest, RolloutInstallsTheImageAndTheControllerRecordsEveryStep)
   ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --label ring=canary").exit_code, 0);
   auto rollout = WaitForRollout(port, 60);
   ASSERT_TRUE(rollout);
-  EXPECT_EQ(rollout->getValue<std::string>("state"), "ROLLOUT_STATE_COMPLETED") << agent_->Log();
+  EXPECT_EQ(rollout->getValue<std::string>("state"), "completed") << agent_->Log();
   // The damaged chunk was refused and fetched again.
   EXPECT_NE(agent_->Log().find("arrived damaged"), std::string::npos) << agent_->Log();
   // The controller's history has the download and every apply step; the disk has the image.
@@ -285,25 +281,26 @@ TEST_F(AgentDaemonTest, StepsReachTheControllerWhileApplyRuns) {
   agent_ = SpawnHeldAfterTheWrite(port, go);
   WaitUntilRegistered(port, "pc-1");
   ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --label ring=canary").exit_code, 0);
-  std::string events = WaitForEvent(port, "pc-1", "write-image STATUS_SUCCEEDED");
+  std::string events = WaitForEvent(port, "pc-1", "write-image succeeded");
   // While apply is held: the controller already has the steps so far, with the write's progress
   // in bytes, and nothing after them.
-  EXPECT_NE(events.find("prepare-partition STATUS_SUCCEEDED"), std::string::npos) << events;
-  EXPECT_NE(events.find("write-image STATUS_STARTED"), std::string::npos) << events;
-  EXPECT_NE(events.find("write-image STATUS_SUCCEEDED"), std::string::npos) << events;
+  EXPECT_NE(events.find("prepare-partition succeeded"), std::string::npos) << events;
+  EXPECT_NE(events.find("write-image started"), std::string::npos) << events;
+  EXPECT_NE(events.find("write-image succeeded"), std::string::npos) << events;
   const std::string size = std::to_string(std::filesystem::file_size(dir_ / "v1.wim"));
-  EXPECT_NE(events.find("write-image STATUS_PROGRESS " + size + "/" + size), std::string::npos)
-      << events;
+  EXPECT_NE(events.find("write-image progress " + size + "/" + size), std::string::npos) << events;
   EXPECT_EQ(events.find("verify-image"), std::string::npos) << events;
-  EXPECT_EQ(Json(Ctl(port, "rollout show 1 --json").out)->getValue<std::string>("state"),
-            "ROLLOUT_STATE_ACTIVE");
+  EXPECT_EQ(Json(Ctl(port, "rollout show 1 --json").out)
+                ->getObject("rollout")
+                ->getValue<std::string>("state"),
+            "active");
   std::ofstream(go).put('\n');
   auto rollout = WaitForRollout(port, 60);
   ASSERT_TRUE(rollout);
-  EXPECT_EQ(rollout->getValue<std::string>("state"), "ROLLOUT_STATE_COMPLETED") << agent_->Log();
+  EXPECT_EQ(rollout->getValue<std::string>("state"), "completed") << agent_->Log();
   events = Events(port, "pc-1");
-  EXPECT_NE(events.find("verify-bcd STATUS_SUCCEEDED"), std::string::npos) << events;
-  EXPECT_NE(events.find("done STATUS_SUCCEEDED"), std::string::npos) << events;
+  EXPECT_NE(events.find("verify-bcd succeeded"), std::string::npos) << events;
+  EXPECT_NE(events.find("done succeeded"), std::string::npos) << events;
 }
 
 // "HH:MM-HH:MM" of local time, starting `from_hours` from now and lasting `hours`.
@@ -347,7 +344,7 @@ TEST_F(AgentDaemonTest, AnAssignmentWaitsForTheMaintenanceWindow) {
                  "maintenance_window = " + WindowFromNow(-1, 2) + "\n");
   auto rollout = WaitForRollout(port, 60);
   ASSERT_TRUE(rollout);
-  EXPECT_EQ(rollout->getValue<std::string>("state"), "ROLLOUT_STATE_COMPLETED") << agent_->Log();
+  EXPECT_EQ(rollout->getValue<std::string>("state"), "completed") << agent_->Log();
   EXPECT_NE(agent_->Log().find("starting the download over"), std::string::npos) << agent_->Log();
 }
 
@@ -477,8 +474,8 @@ TEST_F(AgentDaemonTest, StoppingTheAgentLetsTheApplyInProgressFinishAndReportFir
   EXPECT_NE(agent_->Log().find("lifeboat-agent: stopped"), std::string::npos) << agent_->Log();
   // The apply ran to its end and every step reached the controller before the contact exited.
   const std::string events = Events(port, "pc-1");
-  EXPECT_NE(events.find("verify-bcd STATUS_SUCCEEDED"), std::string::npos) << events;
-  EXPECT_NE(events.find("done STATUS_SUCCEEDED"), std::string::npos) << events;
+  EXPECT_NE(events.find("verify-bcd succeeded"), std::string::npos) << events;
+  EXPECT_NE(events.find("done succeeded"), std::string::npos) << events;
 }
 
 TEST_F(AgentDaemonTest, AKilledDaemonTakesItsContactWithIt) {
@@ -515,8 +512,8 @@ TEST_F(AgentDaemonTest, AMachineWithoutRoomFailsClearlyAndTheThresholdHaltsTheRo
   ASSERT_EQ(
       Ctl(port, "rollout create --image 1.0 --all --waves 1,2 --failure-threshold 50").exit_code,
       0);
-  EXPECT_EQ(WaitUntilSettled(port, 1, 90), "ROLLOUT_STATE_HALTED") << full->Log();
-  auto rollout = Json(Ctl(port, "rollout show 1 --json").out);
+  EXPECT_EQ(WaitUntilSettled(port, 1, 90), "halted") << full->Log();
+  auto rollout = Json(Ctl(port, "rollout show 1 --json").out)->getObject("rollout");
   EXPECT_NE(rollout->getValue<std::string>("message").find("over the threshold"),
             std::string::npos);
   auto history = Json(Ctl(port, "machine show pc-full --json").out);
@@ -541,7 +538,7 @@ TEST_F(AgentDaemonTest, AbortStopsNewWorkAndLeavesEveryMachineConsistent) {
   ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --all --waves 1,2 --wait 3600").exit_code, 0);
   std::string done;
   for (int i = 0; i < 240 && done.empty(); ++i) {
-    auto rollout = Json(Ctl(port, "rollout show 1 --json").out);
+    auto rollout = Json(Ctl(port, "rollout show 1 --json").out)->getObject("rollout");
     if (rollout->getObject("progress")->getValue<int>("succeeded") == 1) done = "yes";
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
@@ -549,8 +546,8 @@ TEST_F(AgentDaemonTest, AbortStopsNewWorkAndLeavesEveryMachineConsistent) {
   ASSERT_EQ(Ctl(port, "rollout abort 1").exit_code, 0);
   std::this_thread::sleep_for(
       std::chrono::seconds(3));  // several heartbeats: nothing new is handed out
-  auto rollout = Json(Ctl(port, "rollout show 1 --json").out);
-  EXPECT_EQ(rollout->getValue<std::string>("state"), "ROLLOUT_STATE_ABORTED");
+  auto rollout = Json(Ctl(port, "rollout show 1 --json").out)->getObject("rollout");
+  EXPECT_EQ(rollout->getValue<std::string>("state"), "aborted");
   EXPECT_EQ(rollout->getObject("progress")->getValue<int>("succeeded"), 1);
   EXPECT_EQ(rollout->getObject("progress")->getValue<int>("in_progress"), 0);
   first->Kill();
@@ -608,7 +605,7 @@ TEST_F(AgentDaemonTest, KilledControllerAndKilledAgentBothRecover) {
   StartAgent(port);
   auto rollout = WaitForRollout(port, 90);
   ASSERT_TRUE(rollout);
-  EXPECT_EQ(rollout->getValue<std::string>("state"), "ROLLOUT_STATE_COMPLETED") << agent_->Log();
+  EXPECT_EQ(rollout->getValue<std::string>("state"), "completed") << agent_->Log();
   agent_->Kill();
   auto status =
       Agent({"status", dir_ / "disk.img", "--verify", "--json", "--state-dir", dir_ / "agent"});
@@ -634,9 +631,9 @@ TEST_F(AgentDaemonTest, ASwitchedOffMachineIsSkippedAndServedWhenItComesBack) {
   auto created = Ctl(port, "rollout create --image 1.0 --all --waves 1,2 --machine-deadline 3s");
   ASSERT_EQ(created.exit_code, 0) << created.err;
   // pc-2 is offline, skipped past the deadline, and no longer holds up pc-1's wave.
-  const std::string pc1 = WaitForEvent(port, "pc-1", "write-image STATUS_SUCCEEDED");
-  ASSERT_NE(pc1.find("write-image STATUS_SUCCEEDED"), std::string::npos) << agent_->Log();
-  auto rollout = Json(Ctl(port, "rollout show 1 --json").out);
+  const std::string pc1 = WaitForEvent(port, "pc-1", "write-image succeeded");
+  ASSERT_NE(pc1.find("write-image succeeded"), std::string::npos) << agent_->Log();
+  auto rollout = Json(Ctl(port, "rollout show 1 --json").out)->getObject("rollout");
   EXPECT_EQ(rollout->getObject("progress")->getValue<int>("skipped"), 1);
   EXPECT_EQ(rollout->getObject("progress")->getValue<int>("failed"), 0);
   auto list = Ctl(port, "machine list");
@@ -647,12 +644,12 @@ TEST_F(AgentDaemonTest, ASwitchedOffMachineIsSkippedAndServedWhenItComesBack) {
   EXPECT_GE(Json(Ctl(port, "fleet summary --json").out)->getValue<int>("offline"), 1);
   // pc-2 comes back while the rollout is open: it is still served.
   laptop = Spawn(port, "pc-2", dir_ / "disk2.img", "laptop");
-  const std::string pc2 = WaitForEvent(port, "pc-2", "download STATUS_STARTED");
-  EXPECT_NE(pc2.find("download STATUS_STARTED"), std::string::npos) << laptop->Log();
+  const std::string pc2 = WaitForEvent(port, "pc-2", "download started");
+  EXPECT_NE(pc2.find("download started"), std::string::npos) << laptop->Log();
   std::ofstream(go).put('\n');
   auto done = WaitForRollout(port, 90);
   ASSERT_TRUE(done);
-  EXPECT_EQ(done->getValue<std::string>("state"), "ROLLOUT_STATE_COMPLETED") << laptop->Log();
+  EXPECT_EQ(done->getValue<std::string>("state"), "completed") << laptop->Log();
   EXPECT_EQ(done->getObject("progress")->getValue<int>("succeeded"), 2);
   EXPECT_EQ(done->getObject("progress")->getValue<int>("skipped"), 0);
   EXPECT_FALSE(Json(Ctl(port, "machine show pc-2 --json").out)

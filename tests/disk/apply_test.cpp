@@ -16,11 +16,6 @@ namespace {
 
 const char* kBootMgr = "{9dea862c-5cdd-4e70-acc1-f32b344d4795}";
 
-Poco::JSON::Object::Ptr Json(const std::string& text) {
-  Poco::JSON::Parser parser;
-  return parser.parse(text).extract<Poco::JSON::Object::Ptr>();
-}
-
 std::string FileSha(const std::string& path) {
   auto r = Sh("sha256sum " + Quote(path) + " | cut -d' ' -f1");
   return r.out.substr(0, 64);

@@ -35,7 +35,9 @@ TEST_P(RefusalTest, RefusesClearlyAndChangesNothing) {
     args.push_back("--json");
     auto json = Agent(args);
     EXPECT_EQ(json.exit_code, c.exit_code);
-    EXPECT_NE(json.out.find("\"result\": \"refused\""), std::string::npos) << json.out;
+    auto error = Json(json.out)->getObject("error");
+    EXPECT_EQ(error->getValue<std::string>("code"), "refused") << json.out;
+    EXPECT_FALSE(error->getValue<std::string>("reason").empty()) << json.out;
   }
   EXPECT_EQ(ImageChecksum(disk), before);
 }

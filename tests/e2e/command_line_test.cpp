@@ -78,7 +78,7 @@ TEST(CommandLine, AgentCommandsHaveTheirOwnHelpAndRefuseOthersOptions) {
       LIFEBOAT_AGENT, "lifeboat-agent",
       {
           {"run", {"--config"}, "--config x.conf"},
-          {"inventory", {"--state-dir"}, ""},
+          {"inventory", {"--json", "--state-dir"}, ""},
           {"apply",
            with(disk, {"--image", "--version", "--link", "--dry-run", "--state-dir", "--lock-wait",
                        "--json", "--events"}),

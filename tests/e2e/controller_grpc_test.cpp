@@ -740,6 +740,16 @@ TEST(ControllerHttp, HealthMetricsAndJsonApi) {
   EXPECT_EQ(
       Sh("curl -s -o /dev/null -w '%{http_code}' -X POST " + auth + base + "/api/v1/machines").out,
       "405");
+  // Every answer in the shape of docs/json.md, judged by python3-jsonschema.
+  EXPECT_EQ(test::JsonShapeProblem(machines.out, "machine_list"), "");
+  EXPECT_EQ(test::JsonShapeProblem(one.out, "machine_show"), "");
+  EXPECT_EQ(test::JsonShapeProblem(odd.out, "error"), "");
+  auto not_an_id = Sh("curl -s " + auth + base + "/api/v1/rollouts/abc");
+  EXPECT_EQ(test::JsonShapeProblem(not_an_id.out, "error"), "");
+  EXPECT_EQ(test::Json(not_an_id.out)->getObject("error")->getValue<std::string>("field"), "id");
+  auto missing = Sh("curl -s " + auth + base + "/api/v1/rollouts/7");
+  EXPECT_EQ(test::Json(missing.out)->getObject("error")->getValue<std::string>("code"),
+            "not_found");
 }
 
 // Overwrites page `page` (4 KiB pages) of an SQLite file with random bytes, after folding its

@@ -6,10 +6,30 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "common/process.h"
 
 namespace lifeboat::test {
+
+Poco::JSON::Object::Ptr Json(const std::string& text) {
+  Poco::JSON::Parser parser;
+  return parser.parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+std::string JsonShapeProblem(const std::string& text, const std::string& name) {
+  TempDir dir;
+  const std::string file = dir / "document.json";
+  {
+    std::ofstream out(file);
+    out << text;
+  }
+  const std::string source = LIFEBOAT_SOURCE_DIR;
+  auto r = Sh(Quote(source + "/tests/support/check-json-shape") + " " +
+              Quote(source + "/docs/json.schema.json") + " " + Quote(name) + " " + Quote(file));
+  if (r.exit_code == 0) return "";
+  return r.out + r.err + "in: " + text.substr(0, 2000);
+}
 
 std::string Quote(const std::string& s) {
   std::string q = "'";

@@ -2,6 +2,8 @@
 // disks, and read results back with tools Lifeboat did not write (sfdisk, sha256sum, ntfs-3g).
 #pragma once
 
+#include <Poco/JSON/Object.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,6 +22,12 @@ CommandResult Sh(const std::string& script);
 // Runs lifeboat-agent with the arguments (shell-quoted here) and extra environment assignments.
 CommandResult Agent(const std::vector<std::string>& args, const std::string& env = "");
 std::string Quote(const std::string& s);
+
+// JSON text as an object; throws (failing the test) when it is not one.
+Poco::JSON::Object::Ptr Json(const std::string& text);
+// "" when `text` conforms to the definition `name` of docs/json.schema.json, as python3-jsonschema
+// (a validator Lifeboat did not write) judges it; else what it says is wrong, and where.
+std::string JsonShapeProblem(const std::string& text, const std::string& name);
 
 // A fresh folder under /var/tmp, removed with everything in it when the object goes.
 class TempDir {

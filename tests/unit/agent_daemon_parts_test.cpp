@@ -7,9 +7,9 @@
 #include <set>
 #include <vector>
 
+#include "agent/contact/daemon_state.h"
 #include "agent/daemon/contact_report.h"
 #include "agent/daemon/daemon.h"
-#include "agent/contact/daemon_state.h"
 #include "agent/inventory.h"
 #include "agent/step_event.h"
 #include "common/process.h"
@@ -101,10 +101,12 @@ TEST(InventoryJson, RoundTripsEveryField) {
   in.winre_present = true;
   in.bitlocker_found = true;
   in.agent_version = "0.3.0";
-  in.disks.push_back({"/dev/sda", "0x1234abcd", "dos", 64424509440ull, {}});
+  in.disks.push_back({"/dev/sda", "0x1234abcd", "mbr", 64424509440ull, {}});
   in.disks[0].partitions.push_back({2, 1048576, 42949672960ull, "7", "windows", "ntfs"});
   const std::string json = InventoryToJson(in);
-  EXPECT_NE(json.find("\"installed_version\":\"2.1\""), std::string::npos) << json;
+  // The JSON shape of docs/json.md: numbers as numbers, the firmware as a word.
+  EXPECT_NE(json.find("\"size_bytes\": 64424509440"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"firmware\": \"bios\""), std::string::npos) << json;
   auto out = InventoryFromJson(json);
   ASSERT_TRUE(out) << out.error().message;
   EXPECT_EQ(out->hostname, "pc-17");

@@ -152,6 +152,19 @@ std::vector<Case> Cases() {
          EXPECT_EQ(Find<EditBcdStep>(plan)->objects.size(), 2u);
        },
        ""});
+  cases.push_back(
+      {"going_to_an_older_version_is_a_downgrade",
+       [=] {
+         auto disk = GptDisk(true);
+         return ApplyInputs{
+             disk, Boot(WithEntry(windows, disk, "v10")), Volume({"v10"}, 800), std::nullopt, {}};
+       },
+       Request("v9"), kAllSteps, ApplyResult::kDowngraded,
+       [](const ApplyPlan& plan) {
+         EXPECT_EQ(plan.previous_version, "v10");
+         EXPECT_EQ(Find<RemoveOldStep>(plan)->versions, std::vector<std::string>{"v10"});
+       },
+       ""});
   cases.push_back({"leftovers_no_entry_boots_are_removed_first_when_room_is_short",
                    [=] {
                      auto disk = GptDisk(true);

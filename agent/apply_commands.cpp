@@ -106,11 +106,11 @@ Result<RecoveryVolumeState> GatherVolume(const std::string& disk, const DiskMode
     LIFEBOAT_TRY(size);
     if (*size) state.version_sizes[version] = Bytes{**size};
   }
-  auto manifest = v.ReadManifest(request.version);
+  auto manifest = v.ReadManifest(request.version.str());
   LIFEBOAT_TRY(manifest);
   state.target_manifest = *manifest;
   if (*manifest && (*manifest)->sha256 == request.image.sha256) {
-    if (auto hash = v.HashWim(request.version)) state.target_wim_sha256 = *hash;
+    if (auto hash = v.HashWim(request.version.str())) state.target_wim_sha256 = *hash;
   }
   auto free = v.FreeSpace();
   LIFEBOAT_TRY(free);
@@ -239,17 +239,15 @@ int PrintReport(const ApplyReport& report, bool json) {
 int Apply(const ApplyOptions& o) {
   const bool json = o.disk.json;
   auto say = [&](const std::string& line) { (json ? std::cerr : std::cout) << line << "\n"; };
-  if (!ValidVersion(o.version)) {
-    return Report({ErrorCode::kInvalidArgument, NotAName("--version", o.version)}, json);
-  }
+  auto version = Version::Parse(o.version, "--version");
+  if (!version) return Report(version.error(), json);
 
   say("Checking image " + o.image);
   auto image = image::CheckImage(o.image);
   if (!image) return ReportImageError(image.error(), json);
   auto sdi = image::ReadImageFile(*image, image->boot_sdi);
   if (!sdi) return ReportImageError(sdi.error(), json);
-  ApplyRequest request;
-  request.version = o.version;
+  ApplyRequest request(*version);
   request.image = *image;
   request.sdi_size = Bytes{sdi->size()};
   request.sdi_sha256 = Sha256Hex(*sdi);

@@ -8,7 +8,7 @@ namespace lifeboat::agent {
 
 namespace {
 
-StepEvent Event(const std::string& step, const std::string& status, const std::string& message = "",
+StepEvent Event(const std::string& step, StepStatus status, const std::string& message = "",
                 uint64_t done = 0, uint64_t total = 0) {
   return StepEvent{0, step, status, done, total, message, ""};
 }
@@ -31,16 +31,16 @@ class ApplyRun {
       const std::string name = ApplyStepName(step);
       hooks_.crash_point("apply:" + name + ":before");
       LIFEBOAT_TRY(journal_.ApplyStepStarted(run_, name));
-      hooks_.event(Event(name, "started"));
+      hooks_.event(Event(name, StepStatus::kStarted));
       auto done = std::visit([&](const auto& s) { return Do(s); }, step);
       if (!done) {
-        hooks_.event(Event(name, "failed", done.error().message));
+        hooks_.event(Event(name, StepStatus::kFailed, done.error().message));
         return std::unexpected(done.error());
       }
       LIFEBOAT_TRY(journal_.ApplyStepDone(run_, name, *done));
       outcome_.lines.push_back(name + ": " + *done);
       hooks_.say(name + ": " + *done);
-      hooks_.event(Event(name, "succeeded", *done));
+      hooks_.event(Event(name, StepStatus::kSucceeded, *done));
       hooks_.crash_point("apply:" + name + ":after");
     }
     if (files_) {
@@ -96,7 +96,7 @@ class ApplyRun {
       }
       if (percent >= last_event_percent + 5) {
         last_event_percent = percent;
-        hooks_.event(Event("write-image", "progress", "", done, total));
+        hooks_.event(Event("write-image", StepStatus::kProgress, "", done, total));
       }
       return true;
     };

@@ -195,17 +195,18 @@ std::string ApplyRefusalName(const ApplyRefusal& r) {
 }
 
 std::variant<ApplyPlan, ApplyRefusal> PlanApply(const ApplyInputs& in, const ApplyRequest& req) {
+  const std::string& version = req.version.str();
   const DiskModel& disk = in.disk;
   ApplyPlan plan;
   plan.disk = disk.path;
   plan.disk_id = disk.disk_id;
-  plan.version = req.version;
+  plan.version = version;
   plan.image_sha256 = req.image.sha256;
   plan.firmware = in.boot.location.firmware;
   plan.store = in.boot.location.Describe();
   plan.link = req.link;
   plan.loader = LoaderGuid(disk.disk_id);
-  plan.wim_path = WimPath(req.version);
+  plan.wim_path = WimPath(version);
 
   const std::string winload = req.image.WinloadFor(plan.firmware);
   if (winload.empty()) {
@@ -231,10 +232,10 @@ std::variant<ApplyPlan, ApplyRefusal> PlanApply(const ApplyInputs& in, const App
     return bcd::EntrySpec{plan.loader,
                           options,
                           *ref,
-                          WimPath(req.version),
-                          SdiPath(req.version),
+                          WimPath(version),
+                          SdiPath(version),
                           winload,
-                          Description(req.image, req.version),
+                          Description(req.image, version),
                           req.link};
   };
 
@@ -246,7 +247,7 @@ std::variant<ApplyPlan, ApplyRefusal> PlanApply(const ApplyInputs& in, const App
                        volume->target_wim_sha256 == req.image.sha256;
   if (volume && volume->target_manifest && volume->target_manifest->sha256 != req.image.sha256) {
     return Refuse(ApplyRefusalReason::kVersionConflict,
-                  "version " + req.version + " is already on " + disk.path +
+                  "version " + version + " is already on " + disk.path +
                       " with a different image (SHA-256 " + volume->target_manifest->sha256 +
                       ", this one " + req.image.sha256 + "); give the new image a new version");
   }
@@ -256,7 +257,7 @@ std::variant<ApplyPlan, ApplyRefusal> PlanApply(const ApplyInputs& in, const App
     plan.partition_number = existing->number;
     auto spec = spec_for(*existing);
     if (!spec) return Refuse(ApplyRefusalReason::kBootStoreUnusable, spec.error().message);
-    if (written && volume->versions == std::vector<std::string>{req.version} &&
+    if (written && volume->versions == std::vector<std::string>{version} &&
         bcd::EntryIntact(store, *spec)) {
       plan.result = ApplyResult::kUnchanged;
       plan.steps.push_back(RecordStep{});
@@ -302,7 +303,7 @@ std::variant<ApplyPlan, ApplyRefusal> PlanApply(const ApplyInputs& in, const App
   const auto moves = Moves(in, prepare.plan, spec->partition);
   plan.steps.push_back(prepare);
 
-  WriteImageStep write{req.version, WimPath(req.version), req.image.size, {}, written};
+  WriteImageStep write{version, WimPath(version), req.image.size, {}, written};
   std::vector<std::string> remaining = volume ? volume->versions : std::vector<std::string>{};
   if (volume && !written) {
     const Bytes needed = RoomNeeded(req);
@@ -333,20 +334,20 @@ std::variant<ApplyPlan, ApplyRefusal> PlanApply(const ApplyInputs& in, const App
     }
   }
   plan.steps.push_back(write);
-  plan.steps.push_back(VerifyImageStep{req.version, req.image.sha256, req.sdi_sha256, !written});
+  plan.steps.push_back(VerifyImageStep{version, req.image.sha256, req.sdi_sha256, !written});
 
   auto objects = bcd::PlanEntryEdit(store, *spec, moves);
   if (!objects) return Refuse(ApplyRefusalReason::kBootStoreUnusable, objects.error().message);
   plan.steps.push_back(EditBcdStep{plan.store, in.boot.sha256, *objects, *spec, moves});
   plan.steps.push_back(VerifyBcdStep{*spec});
 
-  std::erase(remaining, req.version);
+  std::erase(remaining, version);
   plan.steps.push_back(RemoveOldStep{remaining});
   plan.steps.push_back(RecordStep{});
-  plan.result = plan.previous_version.empty()                             ? ApplyResult::kInstalled
-                : plan.previous_version == req.version                    ? ApplyResult::kRepaired
-                : CompareVersions(req.version, plan.previous_version) < 0 ? ApplyResult::kDowngraded
-                                                                          : ApplyResult::kUpgraded;
+  plan.result = plan.previous_version.empty()                         ? ApplyResult::kInstalled
+                : plan.previous_version == version                    ? ApplyResult::kRepaired
+                : CompareVersions(version, plan.previous_version) < 0 ? ApplyResult::kDowngraded
+                                                                      : ApplyResult::kUpgraded;
   return plan;
 }
 

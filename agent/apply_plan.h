@@ -17,6 +17,7 @@
 #include "bcd/lifeboat_entry.h"
 #include "bcd/store.h"
 #include "common/error.h"
+#include "common/version.h"
 #include "image/wim_file.h"
 #include "partition/disk_model.h"
 #include "partition/plan.h"
@@ -45,7 +46,8 @@ struct RecoveryVolumeState {
 };
 
 struct ApplyRequest {
-  std::string version;
+  explicit ApplyRequest(Version v) : version(std::move(v)) {}
+  Version version;  // checked where it entered (--version)
   image::ImageInfo image;
   Bytes sdi_size;
   std::string sdi_sha256;

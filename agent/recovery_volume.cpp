@@ -20,7 +20,8 @@ std::string VersionOfWimPath(const std::string& wim_path) {
   if (!wim_path.starts_with(prefix) || !wim_path.ends_with(suffix)) return {};
   std::string version =
       wim_path.substr(prefix.size(), wim_path.size() - prefix.size() - suffix.size());
-  return ValidVersion(version) ? version : std::string();
+  auto checked = Version::Parse(version);  // a folder name found on the disk
+  return checked ? checked->str() : std::string();
 }
 
 RecoveryVolume::RecoveryVolume(partition::LoopDevice loop,

@@ -77,10 +77,10 @@ inline CLI::Validator CountCheck() {
                    "a whole number");
 }
 
-// A version as it enters (ValidVersion): checked here so that an absurd one (100,000 characters)
+// A version as it enters (Version::Parse): checked here so that an absurd one (100,000 characters)
 // is named as the option it is, before anything is sent or done.
 inline CLI::Validator VersionCheck() {
-  return CheckWith([](const std::string& text) { return ValidVersion(text); },
+  return CheckWith([](const std::string& text) { return Version::Parse(text).has_value(); },
                    "a version: use 1 to 64 of letters, digits, '.', '_' or '-'");
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/units.h"
+#include "common/version.h"
 
 namespace lifeboat {
 
@@ -79,6 +80,9 @@ Result<ImageManifest> ParseManifestText(const std::string& text) {
     }
   }
   if (std::getline(in, line)) return bad("there is more after 'architecture'");
+  // A signed version still names a folder on every machine: it is checked like any other.
+  if (auto version = Version::Parse(m.version, "manifest"); !version)
+    return bad("version " + Quoted(m.version) + " is not a version");
   if (m.sha256.size() != 64 || m.sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
     return bad("sha256 is not 64 lower-case hex digits");
   if (ManifestText(m) != text) return bad("it is not in its one canonical form");

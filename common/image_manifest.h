@@ -31,6 +31,15 @@ struct ImageManifest {
   bool operator==(const ImageManifest&) const = default;
 };
 
+// A signer's statement about an image as published (lifeboat.v1.ImageSignature): the manifest's
+// exact text, its Ed25519 signature over that text, and the signer's key id. An empty manifest:
+// unsigned.
+struct ImageSignature {
+  std::string manifest;
+  std::string signature;
+  std::string key_id;
+};
+
 [[nodiscard]] std::string ManifestText(const ImageManifest& manifest);
 
 // Exactly the form ManifestText writes, nothing else. Errors: kInvalidArgument naming the line.

@@ -3,14 +3,20 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
+#include <utility>
+
+#include "common/error.h"
 
 namespace lifeboat {
 
 // This build's version (the CMake project version).
 inline constexpr const char* kLifeboatVersion = LIFEBOAT_VERSION;
 
-// 1 to 64 of A-Z a-z 0-9 . _ - (and not "." or "..").
-inline bool ValidVersion(const std::string& v) {
+// 1 to 64 of A-Z a-z 0-9 . _ - (and not "." or ".."): what Lifeboat accepts as a name that becomes
+// a folder, a row or a certificate's name: machine ids, operator names, and (through Version)
+// image versions.
+inline bool ValidName(std::string_view v) {
   if (v.empty() || v.size() > 64 || v == "." || v == "..") return false;
   for (char c : v) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -76,5 +82,29 @@ inline std::string NotAName(const std::string& field, const std::string& value) 
   return field + ": " + Quoted(value) +
          " is not a version or name: use 1 to 64 of letters, digits, '.', '_' or '-'";
 }
+
+// A version of a recovery image. It names a folder on every machine and a row in the catalog, so it
+// is checked once, where it enters Lifeboat (a command line, an RPC, a signed manifest, a folder
+// found on Lifeboat's partition), and code past that point holds a Version and checks nothing.
+class Version {
+ public:
+  // The version `text`, or invalid_argument naming `field` (the option or request field it came
+  // in) when it is not a ValidName.
+  [[nodiscard]] static Result<Version> Parse(std::string text,
+                                             const std::string& field = "version") {
+    if (!ValidName(text)) return BadInput(field, NotAName(field, text));
+    return Version(std::move(text));
+  }
+  [[nodiscard]] const std::string& str() const { return text_; }
+  // <0, 0 or >0 as this version is older than, level with or newer than `other` (CompareVersions).
+  [[nodiscard]] int Compare(const Version& other) const {
+    return CompareVersions(text_, other.text_);
+  }
+  bool operator==(const Version&) const = default;
+
+ private:
+  explicit Version(std::string text) : text_(std::move(text)) {}
+  std::string text_;
+};
 
 }  // namespace lifeboat

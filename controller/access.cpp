@@ -83,7 +83,7 @@ Result<OperatorRecord> Access::Identify(const std::string& authorization) const 
 }
 
 Result<std::string> Access::AddOperator(const std::string& name, Role role) {
-  if (!ValidVersion(name)) return BadInput("name", NotAName("name", name));
+  if (!ValidName(name)) return BadInput("name", NotAName("name", name));
   const std::string token = "lbo_" + RandomHex(32);
   LIFEBOAT_TRY(store_.AddOperator({name, role, HashOf(token), ""}));
   return token;

@@ -151,7 +151,7 @@ bool Fleet::Offline(const std::string& last_seen) const {
 Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id,
                                                    const std::string& inventory,
                                                    const std::string& installed_version,
-                                                   const std::string& state,
+                                                   AgentState state,
                                                    const std::string& current_step) {
   if (machine_id.empty()) return BadInput("machine_id", "machine_id is empty");
   {
@@ -223,10 +223,10 @@ Result<uint64_t> Fleet::Report(const std::string& machine_id, uint64_t attempt_i
   MemberRecord& me = r.members[at->second];
   me.member.last_seen = clock_();  // reporting is a contact too
   if (me.last_attempt_id != attempt_id) return result->highest_sequence;  // an old attempt
-  auto state = ParseMemberState(result->attempt_state);
-  if (state && *state != me.member.state) {
-    me.member.state = *state;
-    if (*state == MemberState::kSucceeded || *state == MemberState::kFailed)
+  const MemberState state = result->attempt_state;
+  if (state != me.member.state) {
+    me.member.state = state;
+    if (state == MemberState::kSucceeded || state == MemberState::kFailed)
       me.member.finished_at = clock_();
     r.evaluation.reset();  // a finished machine may close a wave
     LIFEBOAT_TRY(Settle(r));

@@ -66,7 +66,7 @@ class Fleet {
   [[nodiscard]] Result<std::optional<Assignment>> Heartbeat(const std::string& machine_id,
                                                             const std::string& inventory,
                                                             const std::string& installed_version,
-                                                            const std::string& state,
+                                                            AgentState state,
                                                             const std::string& current_step);
   // Returns the highest sequence stored. kNotFound (attempt of another machine or unknown).
   [[nodiscard]] Result<uint64_t> Report(const std::string& machine_id, uint64_t attempt_id,

@@ -73,7 +73,7 @@ std::vector<std::string> Migrations(const Dialect& d) {
           "  bytes_total INTEGER NOT NULL, message TEXT NOT NULL, at TEXT NOT NULL,"
           "  PRIMARY KEY (attempt_id, sequence));",
       "ALTER TABLE machines ADD COLUMN boot_recovery INTEGER NOT NULL DEFAULT 0;",
-      // Signatures given at publish (ImageSignatureRecord; the signature as hex).
+      // Signatures given at publish (ImageSignature; the signature as hex).
       "ALTER TABLE images ADD COLUMN signed_manifest TEXT NOT NULL DEFAULT '';"
       "ALTER TABLE images ADD COLUMN signature TEXT NOT NULL DEFAULT '';"
       "ALTER TABLE images ADD COLUMN signing_key_id TEXT NOT NULL DEFAULT '';",
@@ -311,7 +311,7 @@ Result<void> FleetStore::RegisterMachine(const MachineRecord& m) {
   std::lock_guard lock(s_->mutex);
   return Guard("register a machine", [&] {
     std::string id = m.id, host = m.hostname, inventory = m.inventory,
-                installed = m.installed_version, state = m.state.empty() ? "idle" : m.state,
+                installed = m.installed_version, state = AgentStateName(m.state),
                 step = m.current_step;
     s_->session->begin();
     int n = 0;
@@ -346,8 +346,8 @@ Result<void> FleetStore::RecordHeartbeats(const std::vector<Heartbeat>& heartbea
     s_->session->begin();
     try {
       for (const auto& h : heartbeats) {
-        std::string i = h.id, inv = h.inventory, installed = h.installed_version, st = h.state,
-                    step = h.current_step;
+        std::string i = h.id, inv = h.inventory, installed = h.installed_version,
+                    st = AgentStateName(h.state), step = h.current_step;
         *s_->session
             << (std::string(
                     "UPDATE machines SET "
@@ -409,8 +409,11 @@ std::vector<MachineRecord> SelectMachines(Poco::Data::Session& s, const std::str
   for (size_t k = 0; k < label_machine.size(); ++k) labels[label_machine[k]][keys[k]] = values[k];
   std::vector<MachineRecord> out;
   for (size_t k = 0; k < id.size(); ++k) {
-    out.push_back({id[k], host[k], labels[id[k]], inventory[k], installed[k], state[k], step[k],
-                   seen[k], registered[k], boot[k] != 0});
+    const auto machine_state = ParseAgentState(state[k]);  // the store's word, read once here
+    if (!machine_state)
+      throw Poco::DataFormatException("machine " + id[k] + " has the state '" + state[k] + "'");
+    out.push_back({id[k], host[k], labels[id[k]], inventory[k], installed[k], *machine_state,
+                   step[k], seen[k], registered[k], boot[k] != 0});
   }
   return out;
 }

@@ -45,7 +45,7 @@ class FleetStore {
     std::string id;
     std::string inventory;
     std::string installed_version;
-    std::string state;
+    AgentState state = AgentState::kIdle;
     std::string current_step;
   };
   [[nodiscard]] Result<void> RecordHeartbeats(const std::vector<Heartbeat>& heartbeats);
@@ -84,7 +84,7 @@ class FleetStore {
   // final one (succeeded or failed) to the attempt and its member. kNotFound for no attempt.
   struct EventsResult {
     uint64_t highest_sequence = 0;
-    std::string attempt_state;  // assigned, running, succeeded, failed: after the events
+    MemberState attempt_state = MemberState::kAssigned;  // after the events (never kPending)
     uint64_t rollout_id = 0;
     std::string machine_id;
   };

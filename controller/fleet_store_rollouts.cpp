@@ -286,7 +286,7 @@ Result<AttemptRecord> FleetStore::StartAttempt(uint64_t rollout_id, const std::s
       a.rollout_id = rollout_id;
       a.machine_id = machine_id;
       a.image_version = image_version;
-      a.state = "assigned";
+      a.state = MemberState::kAssigned;
       a.started_at = started;
       return a;
     } catch (...) {
@@ -312,11 +312,16 @@ std::vector<AttemptRecord> SelectAttempts(Poco::Data::Session& s, const std::str
       into(finished), into(error), use(p), now;
   std::vector<AttemptRecord> out;
   for (size_t k = 0; k < id.size(); ++k) {
+    // States are words in the file and enums everywhere else: read here, once.
+    const auto attempt_state = ParseMemberState(state[k]);
+    if (!attempt_state || *attempt_state == MemberState::kPending)
+      throw Poco::DataFormatException("attempt " + std::to_string(id[k]) + " has the state '" +
+                                      state[k] + "'");
     AttemptRecord a{static_cast<uint64_t>(id[k]),
                     static_cast<uint64_t>(rollout[k]),
                     machine[k],
                     version[k],
-                    state[k],
+                    *attempt_state,
                     started[k],
                     finished[k],
                     error[k],
@@ -329,7 +334,12 @@ std::vector<AttemptRecord> SelectAttempts(Poco::Data::Session& s, const std::str
         into(seq), into(step), into(status), into(done), into(total), into(message), into(at),
         use(attempt), now;
     for (size_t e = 0; e < seq.size(); ++e) {
-      a.events.push_back({static_cast<uint64_t>(seq[e]), step[e], status[e],
+      const auto event_status = ParseStepStatus(status[e]);
+      if (!event_status)
+        throw Poco::DataFormatException("event " + std::to_string(seq[e]) + " of attempt " +
+                                        std::to_string(id[k]) + " has the status '" + status[e] +
+                                        "'");
+      a.events.push_back({static_cast<uint64_t>(seq[e]), step[e], *event_status,
                           static_cast<uint64_t>(done[e]), static_cast<uint64_t>(total[e]),
                           message[e], at[e]});
     }
@@ -372,17 +382,21 @@ Result<FleetStore::EventsResult> FleetStore::AddEvents(uint64_t attempt_id,
         if (static_cast<Int64>(e.sequence) <= highest) continue;  // already stored: a retry
         Int64 seq = static_cast<Int64>(e.sequence), done = static_cast<Int64>(e.bytes_done),
               total = static_cast<Int64>(e.bytes_total);
-        std::string step = e.step, status = e.status, message = e.message, at = e.at;
+        std::string step = e.step, status = StepStatusName(e.status), message = e.message,
+                    at = e.at;
         *s_->session << "INSERT INTO step_events(attempt_id, sequence, step, status, bytes_done, "
                         "bytes_total, message, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             use(attempt), use(seq), use(step), use(status), use(done), use(total), use(message),
             use(at), now;
         highest = seq;
-        std::string state = e.status == "succeeded" && e.step == "done" ? "succeeded"
-                            : e.status == "failed"                      ? "failed"
-                                                                        : "running";
-        std::string error = e.status == "failed" ? e.message : "";
-        bool final_state = state != "running";
+        // The attempt succeeds with its step "done", fails with any failed step, and runs until.
+        const MemberState after = e.status == StepStatus::kSucceeded && e.step == "done"
+                                      ? MemberState::kSucceeded
+                                  : e.status == StepStatus::kFailed ? MemberState::kFailed
+                                                                    : MemberState::kRunning;
+        std::string state = MemberStateName(after);
+        std::string error = e.status == StepStatus::kFailed ? e.message : "";
+        bool final_state = after != MemberState::kRunning;
         *s_->session << (std::string("UPDATE attempts SET state = ?, error = ?, finished_at = ") +
                          (final_state ? s_->dialect.now : "finished_at") + " WHERE id = ?"),
             use(state), use(error), use(attempt), now;
@@ -391,7 +405,7 @@ Result<FleetStore::EventsResult> FleetStore::AddEvents(uint64_t attempt_id,
                          " WHERE rollout_id = ? AND machine_id = ? AND last_attempt_id = ?"),
             use(state), use(rollout[0]), use(machine[0]), use(attempt), now;
         attempt_state[0] = state;
-        if (state == "succeeded") {
+        if (after == MemberState::kSucceeded) {
           // The machine now runs the attempt's version, before its next heartbeat says so.
           *s_->session << "UPDATE machines SET installed_version = (SELECT image_version FROM "
                           "attempts WHERE id = ?) WHERE id = ?",
@@ -401,7 +415,11 @@ Result<FleetStore::EventsResult> FleetStore::AddEvents(uint64_t attempt_id,
       *s_->session << "UPDATE attempts SET max_sequence = ? WHERE id = ?", use(highest),
           use(attempt), now;
       s_->session->commit();
-      return FleetStore::EventsResult{static_cast<uint64_t>(highest), attempt_state[0],
+      const auto final_attempt_state = ParseMemberState(attempt_state[0]);
+      if (!final_attempt_state)
+        throw Poco::DataFormatException("attempt " + std::to_string(attempt_id) +
+                                        " has the state '" + attempt_state[0] + "'");
+      return FleetStore::EventsResult{static_cast<uint64_t>(highest), *final_attempt_state,
                                       static_cast<uint64_t>(rollout[0]), machine[0]};
     } catch (...) {
       s_->session->rollback();

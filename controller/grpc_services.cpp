@@ -60,7 +60,7 @@ grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* context,
                                       v1::EnrollResponse* response) {
   const std::string& id = request->machine_id();
   auto status = [&]() -> grpc::Status {
-    if (!ValidVersion(id))
+    if (!ValidName(id))
       return ToStatus({ErrorCode::kInvalidArgument, NotAName("machine_id", id), "machine_id"});
     if (access_.IsRevoked(id))
       return {grpc::StatusCode::PERMISSION_DENIED, "machine " + id + " is revoked"};
@@ -106,7 +106,7 @@ grpc::Status AgentServiceImpl::Heartbeat(grpc::ServerContext* context,
       request->has_inventory() ? InventoryToText(request->inventory()) : "";
   auto assignment =
       fleet_.Heartbeat(request->machine_id(), inventory, request->inventory().installed_version(),
-                       AgentStateName(request->state()), request->current_step());
+                       FromProto(request->state()), request->current_step());
   if (assignment && request->boot_recovery_set()) {
     if (auto r = fleet_.BootRecoveryDone(request->machine_id()); !r) return ToStatus(r.error());
   }
@@ -187,7 +187,11 @@ grpc::Status AgentServiceImpl::ReportProgress(grpc::ServerContext* context,
                                               v1::ReportProgressResponse* response) {
   if (auto denied = Deny(context, request->machine_id(), "ReportProgress")) return *denied;
   std::vector<StepEvent> events;
-  for (const auto& e : request->events()) events.push_back(FromProto(e));
+  for (const auto& e : request->events()) {
+    auto event = FromProto(e);
+    if (!event) return ToStatus(event.error());
+    events.push_back(std::move(*event));
+  }
   return Answer(fleet_.Report(request->machine_id(), request->attempt_id(), events),
                 [&](uint64_t highest) { response->set_acknowledged_sequence(highest); });
 }
@@ -537,7 +541,7 @@ grpc::Status AdminServiceImpl::RevokeMachine(grpc::ServerContext* context,
   auto caller = Caller(context, Role::kAdmin, "RevokeMachine");
   if (!caller) return caller.error();
   grpc::Status status = grpc::Status::OK;
-  if (!ValidVersion(request->machine_id()))
+  if (!ValidName(request->machine_id()))
     status = ToStatus(
         {ErrorCode::kInvalidArgument, NotAName("machine_id", request->machine_id()), "machine_id"});
   else if (auto r = access_.Revoke(request->machine_id(), caller->name); !r)

@@ -172,7 +172,7 @@ Result<std::optional<ImageRecord>> ImageCatalog::Republished(
 
 Result<Published> ImageCatalog::PublishFromPath(const std::string& version, const std::string& path,
                                                 const std::optional<SignedBy>& signed_by) {
-  if (!ValidVersion(version)) return BadInput("version", NotAName("version", version));
+  LIFEBOAT_TRY(Version::Parse(version, "version"));
   auto existing = store_.FindImage(version);
   LIFEBOAT_TRY(existing);
   if (*existing) {
@@ -248,8 +248,7 @@ Result<ImageRecord> ImageCatalog::Upload::Finish() {
 Result<std::unique_ptr<ImageCatalog::Upload>> ImageCatalog::StartUpload(
     const std::string& version, const std::string& sha256, uint64_t size,
     const std::optional<SignedBy>& signed_by) {
-  if (!ValidVersion(version))
-    return BadInput("header.version", NotAName("header.version", version));
+  LIFEBOAT_TRY(Version::Parse(version, "header.version"));
   if (sha256.size() != 64 || sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return BadInput("header.sha256", "header.sha256: expected 64 lower-case hex digits");
   }

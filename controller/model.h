@@ -45,16 +45,9 @@ struct AuditRecord {
   std::string peer;     // where the call came from, as gRPC names it (ipv4:10.0.0.5:53412)
 };
 
-// An image's signature as published (lifeboat.v1.ImageSignature). An empty manifest: unsigned.
-struct ImageSignatureRecord {
-  std::string manifest;   // common/image_manifest.h
-  std::string signature;  // Ed25519, 64 raw bytes
-  std::string key_id;
-};
-
 // A signature offered at publish, with the public key to check it against.
 struct SignedBy {
-  ImageSignatureRecord signature;
+  ImageSignature signature;
   std::string public_key;  // PEM
 };
 
@@ -69,8 +62,33 @@ struct ImageRecord : ImageManifest {
   std::string blob_path;  // where the bytes are, content-addressed by sha256
   std::string published_at;
   bool retired = false;
-  ImageSignatureRecord signature;
+  ImageSignature signature;  // common/image_manifest.h; an empty manifest: unsigned
 };
+
+// What an agent says it is doing, with every heartbeat. Held as this enum; its word ("idle", ...)
+// is written only in the store and JSON, and read back from the store by ParseAgentState.
+enum class AgentState { kIdle, kDownloading, kApplying, kFailed };
+
+inline const char* AgentStateName(AgentState state) {
+  switch (state) {
+    case AgentState::kIdle:
+      return "idle";
+    case AgentState::kDownloading:
+      return "downloading";
+    case AgentState::kApplying:
+      return "applying";
+    case AgentState::kFailed:
+      return "failed";
+  }
+  return "idle";
+}
+
+inline std::optional<AgentState> ParseAgentState(const std::string& name) {
+  for (AgentState s :
+       {AgentState::kIdle, AgentState::kDownloading, AgentState::kApplying, AgentState::kFailed})
+    if (name == AgentStateName(s)) return s;
+  return std::nullopt;
+}
 
 struct MachineRecord {
   std::string id;
@@ -78,7 +96,7 @@ struct MachineRecord {
   std::map<std::string, std::string> labels;
   std::string inventory;  // opaque to the store: the edge's serialized inventory
   std::string installed_version;
-  std::string state;  // idle, downloading, applying, failed
+  AgentState state = AgentState::kIdle;
   std::string current_step;
   std::string last_seen;
   std::string registered_at;
@@ -108,7 +126,7 @@ struct AttemptRecord {
   uint64_t rollout_id = 0;
   std::string machine_id;
   std::string image_version;
-  std::string state;  // assigned, running, succeeded, failed
+  MemberState state = MemberState::kAssigned;  // as its member's (never kPending)
   std::string started_at;
   std::string finished_at;
   std::string error;

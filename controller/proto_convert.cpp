@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "proto/step_status.h"
+
 namespace lifeboat::controller {
 
 grpc::Status ToStatus(const Error& e) {
@@ -146,7 +148,7 @@ void ToProto(const MachineRecord& in, v1::Machine* out) {
   for (const auto& [k, v] : in.labels) (*out->mutable_labels())[k] = v;
   InventoryFromText(in.inventory, out->mutable_inventory());
   out->set_installed_version(in.installed_version);
-  out->set_state(AgentStateFromName(in.state));
+  out->set_state(ToProto(in.state));
   out->set_current_step(in.current_step);
   out->set_last_seen(in.last_seen);
   out->set_registered_at(in.registered_at);
@@ -157,12 +159,7 @@ void ToProto(const MachineRecord& in, v1::Machine* out) {
 void ToProto(const StepEvent& in, v1::StepEvent* out) {
   out->set_sequence(in.sequence);
   out->set_step(in.step);
-  v1::StepEvent::Status status = v1::StepEvent::STATUS_UNSPECIFIED;
-  if (in.status == "started") status = v1::StepEvent::STATUS_STARTED;
-  if (in.status == "progress") status = v1::StepEvent::STATUS_PROGRESS;
-  if (in.status == "succeeded") status = v1::StepEvent::STATUS_SUCCEEDED;
-  if (in.status == "failed") status = v1::StepEvent::STATUS_FAILED;
-  out->set_status(status);
+  out->set_status(api::ToProto(in.status));
   out->set_bytes_done(in.bytes_done);
   out->set_bytes_total(in.bytes_total);
   out->set_message(in.message);
@@ -173,7 +170,7 @@ void ToProto(const AttemptRecord& in, v1::Attempt* out) {
   out->set_id(in.id);
   out->set_rollout_id(in.rollout_id);
   out->set_image_version(in.image_version);
-  out->set_state(in.state);
+  out->set_state(MemberStateName(in.state));
   out->set_started_at(in.started_at);
   out->set_finished_at(in.finished_at);
   out->set_error(in.error);
@@ -210,27 +207,15 @@ Result<RolloutSpec> FromProto(const v1::RolloutSpec& in) {
   return spec;
 }
 
-StepEvent FromProto(const v1::StepEvent& in) {
+Result<StepEvent> FromProto(const v1::StepEvent& in) {
   StepEvent e;
   e.sequence = in.sequence();
   e.step = in.step();
-  switch (in.status()) {
-    case v1::StepEvent::STATUS_STARTED:
-      e.status = "started";
-      break;
-    case v1::StepEvent::STATUS_PROGRESS:
-      e.status = "progress";
-      break;
-    case v1::StepEvent::STATUS_SUCCEEDED:
-      e.status = "succeeded";
-      break;
-    case v1::StepEvent::STATUS_FAILED:
-      e.status = "failed";
-      break;
-    default:
-      e.status = "unspecified";
-      break;
-  }
+  auto status = api::FromProto(in.status());
+  if (!status)
+    return BadInput("events.status", "events.status: event " + std::to_string(in.sequence()) +
+                                         " of step '" + in.step() + "' has no known status");
+  e.status = *status;
   e.bytes_done = in.bytes_done();
   e.bytes_total = in.bytes_total();
   e.message = in.message();
@@ -253,24 +238,30 @@ void InventoryFromText(const std::string& text, v1::Inventory* out) {
   if (!text.empty()) (void)google::protobuf::util::JsonStringToMessage(text, out);
 }
 
-const char* AgentStateName(v1::AgentState state) {
+AgentState FromProto(v1::AgentState state) {
   switch (state) {
     case v1::AGENT_STATE_DOWNLOADING:
-      return "downloading";
+      return AgentState::kDownloading;
     case v1::AGENT_STATE_APPLYING:
-      return "applying";
+      return AgentState::kApplying;
     case v1::AGENT_STATE_FAILED:
-      return "failed";
-    default:
-      return "idle";
+      return AgentState::kFailed;
+    default:  // idle, unspecified, or a state of a newer agent
+      return AgentState::kIdle;
   }
 }
 
-v1::AgentState AgentStateFromName(const std::string& name) {
-  if (name == "downloading") return v1::AGENT_STATE_DOWNLOADING;
-  if (name == "applying") return v1::AGENT_STATE_APPLYING;
-  if (name == "failed") return v1::AGENT_STATE_FAILED;
-  if (name == "idle") return v1::AGENT_STATE_IDLE;
+v1::AgentState ToProto(AgentState state) {
+  switch (state) {
+    case AgentState::kIdle:
+      return v1::AGENT_STATE_IDLE;
+    case AgentState::kDownloading:
+      return v1::AGENT_STATE_DOWNLOADING;
+    case AgentState::kApplying:
+      return v1::AGENT_STATE_APPLYING;
+    case AgentState::kFailed:
+      return v1::AGENT_STATE_FAILED;
+  }
   return v1::AGENT_STATE_UNSPECIFIED;
 }
 

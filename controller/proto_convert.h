@@ -21,7 +21,7 @@ void ToProto(const StepEvent& in, v1::StepEvent* out);
 
 // Errors: kInvalidArgument naming the field.
 [[nodiscard]] Result<RolloutSpec> FromProto(const v1::RolloutSpec& in);
-StepEvent FromProto(const v1::StepEvent& in);
+[[nodiscard]] Result<StepEvent> FromProto(const v1::StepEvent& in);
 // The signature offered with a publish, if the request carries one (`present`).
 std::optional<SignedBy> FromProto(const v1::SignedBy& in, bool present);
 std::map<std::string, std::string> FromProto(
@@ -31,7 +31,8 @@ std::map<std::string, std::string> FromProto(
 std::string InventoryToText(const v1::Inventory& inventory);
 void InventoryFromText(const std::string& text, v1::Inventory* out);
 
-const char* AgentStateName(v1::AgentState state);
-v1::AgentState AgentStateFromName(const std::string& name);
+// An agent's state on the wire; unspecified (or a newer agent's state) reads as idle.
+AgentState FromProto(v1::AgentState state);
+v1::AgentState ToProto(AgentState state);
 
 }  // namespace lifeboat::controller

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/version.h"
+
 namespace lifeboat::controller {
 
 namespace {
@@ -72,7 +74,7 @@ std::optional<MemberState> ParseMemberState(const std::string& name) {
 }
 
 Result<void> ValidateSpec(const RolloutSpec& spec) {
-  if (spec.image_version.empty()) return BadInput("image_version", "image_version is empty");
+  LIFEBOAT_TRY(Version::Parse(spec.image_version, "image_version"));
   const Selector& s = spec.selector;
   int kinds = (s.all ? 1 : 0) + (s.labels.empty() ? 0 : 1) + (s.machine_ids.empty() ? 0 : 1);
   if (kinds != 1) {

@@ -164,7 +164,7 @@ class Contact {
     auto logged = state_.GetValue("waiting_logged");
     if (logged && *logged && **logged == attempt) return;  // said once is enough
     (void)state_.SetValue("waiting_logged", attempt);
-    LogLine("assignment: install " + a.version + " (attempt " + attempt +
+    LogLine("assignment: install " + a.image.version + " (attempt " + attempt +
             ") waits for the maintenance window " + config_.window_text);
   }
 
@@ -178,8 +178,8 @@ class Contact {
     return from <= to ? (now >= from && now < to) : (now >= from || now < to);
   }
 
-  void Queue(uint64_t attempt, const std::string& step, const std::string& status,
-             uint64_t done = 0, uint64_t total = 0, const std::string& message = "") {
+  void Queue(uint64_t attempt, const std::string& step, StepStatus status, uint64_t done = 0,
+             uint64_t total = 0, const std::string& message = "") {
     auto queued = state_.QueueEvent(attempt, {0, step, status, done, total, message, ""});
     if (!queued) LogLine("daemon state: " + queued.error().message);
   }
@@ -221,14 +221,14 @@ class Contact {
     const fs::path dir = fs::path(config_.state_dir) / "downloads";
     std::error_code ec;
     fs::create_directories(dir, ec);
-    const std::string path = (dir / (a.sha256 + ".wim")).string();
+    const std::string path = (dir / (a.image.sha256 + ".wim")).string();
     if (fs::exists(path)) {
       auto sha = Sha256File(path);
-      if (sha && *sha == a.sha256) return path;
+      if (sha && *sha == a.image.sha256) return path;
       fs::remove(path, ec);
     }
     const std::string partial = path + ".partial";
-    Queue(a.attempt_id, "download", "started", 0, a.size);
+    Queue(a.attempt_id, "download", StepStatus::kStarted, 0, a.image.size);
     uint64_t last_reported = 0;
     std::optional<Sha256> whole;
     bool complete = false;
@@ -244,11 +244,12 @@ class Contact {
            offset += static_cast<uint64_t>(n))
         whole->Update({buffer.data(), static_cast<size_t>(n)});
       if (offset > 0)
-        LogLine("resuming the download of " + a.version + " at byte " + std::to_string(offset));
-      auto got = client_.Download(a.sha256, offset, fd, *whole, [&](uint64_t at) {
-        if (a.size && (at - last_reported) * 10 >= a.size) {
+        LogLine("resuming the download of " + a.image.version + " at byte " +
+                std::to_string(offset));
+      auto got = client_.Download(a.image.sha256, offset, fd, *whole, [&](uint64_t at) {
+        if (a.image.size && (at - last_reported) * 10 >= a.image.size) {
           last_reported = at;
-          Queue(a.attempt_id, "download", "progress", at, a.size);
+          Queue(a.attempt_id, "download", StepStatus::kProgress, at, a.image.size);
         }
       });
       fsync(fd);
@@ -271,38 +272,40 @@ class Contact {
         return Fail(ErrorCode::kIo, "stopped");
     }
     const std::string sha = whole ? whole->HexDigest() : std::string();
-    if (!complete || sha != a.sha256) {
+    if (!complete || sha != a.image.sha256) {
       fs::remove(partial, ec);
       return Fail(ErrorCode::kVerification,
-                  complete ? "download: the image hashes to " + sha + ", not " + a.sha256
+                  complete ? "download: the image hashes to " + sha + ", not " + a.image.sha256
                            : "download: gave up after repeated failures");
     }
     fs::rename(partial, path, ec);
     if (ec) return Fail(ErrorCode::kIo, "download: " + ec.message());
-    Queue(a.attempt_id, "download", "succeeded", a.size, a.size);
+    Queue(a.attempt_id, "download", StepStatus::kSucceeded, a.image.size, a.image.size);
     return path;
   }
 
   void RunJob(const Assignment& a) {
-    LogLine("assignment: install " + a.version + " (attempt " + std::to_string(a.attempt_id) + ")");
+    LogLine("assignment: install " + a.image.version + " (attempt " + std::to_string(a.attempt_id) +
+            ")");
     // Nothing is downloaded, let alone installed, unless a trusted key signed this very image.
     auto signer = trusted_.Check(a);
     if (!signer) {
-      Queue(a.attempt_id, "verify-signature", "failed", 0, 0, signer.error().message);
+      Queue(a.attempt_id, "verify-signature", StepStatus::kFailed, 0, 0, signer.error().message);
       LogLine(signer.error().message);
       (void)state_.SetValue("finished:" + std::to_string(a.attempt_id), "failed");
       SendOutbox();
       return;
     }
-    Queue(a.attempt_id, "verify-signature", "succeeded", 0, 0, "signed by trusted key " + *signer);
+    Queue(a.attempt_id, "verify-signature", StepStatus::kSucceeded, 0, 0,
+          "signed by trusted key " + *signer);
     auto image = Download(a);
     if (!image) {
-      Queue(a.attempt_id, "download", "failed", 0, a.size, image.error().message);
+      Queue(a.attempt_id, "download", StepStatus::kFailed, 0, a.image.size, image.error().message);
       SendOutbox();
       return;
     }
     SendOutbox();
-    Queue(a.attempt_id, "apply", "started");
+    Queue(a.attempt_id, "apply", StepStatus::kStarted);
     // apply reports its steps as they happen (--events, a few dozen lines); each goes on to the
     // controller at once. If the controller is away they wait in the outbox, and no more sends
     // are tried until the job ends, so apply is never held up by an unreachable controller.
@@ -314,21 +317,21 @@ class Contact {
             event->message);
       if (controller_there) controller_there = SendOutbox();
     };
-    auto run = RunProcess({agent_, "apply", disk_, "--image", *image, "--version", a.version,
+    auto run = RunProcess({agent_, "apply", disk_, "--image", *image, "--version", a.image.version,
                            "--state-dir", config_.state_dir, "--link", config_.link, "--lock-wait",
                            std::to_string(config_.lock_wait_seconds), "--json", "--events"},
                           {}, forward);
     ForgetInventory();  // the next contact reads it again
     if (run && run->exit_code == 0) {
-      Queue(a.attempt_id, "done", "succeeded");
-      LogLine("installed " + a.version);
+      Queue(a.attempt_id, "done", StepStatus::kSucceeded);
+      LogLine("installed " + a.image.version);
     } else {
       std::string message = run ? run->out + run->err : run.error().message;
       auto at = message.find("\"message\"");
       if (at != std::string::npos) message = message.substr(at);
       if (message.size() > 2000) message.resize(2000);
-      Queue(a.attempt_id, "apply", "failed", 0, 0, message);
-      LogLine("apply of " + a.version + " failed: " + message);
+      Queue(a.attempt_id, "apply", StepStatus::kFailed, 0, 0, message);
+      LogLine("apply of " + a.image.version + " failed: " + message);
     }
     (void)state_.SetValue("finished:" + std::to_string(a.attempt_id),
                           run && run->exit_code == 0 ? "ok" : "failed");

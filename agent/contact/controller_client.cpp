@@ -16,6 +16,7 @@
 #include "agent/inventory_proto.h"
 #include "common/sha256.h"
 #include "lifeboat/v1/agent_service.grpc.pb.h"
+#include "proto/step_status.h"
 
 namespace lifeboat::agent {
 
@@ -182,14 +183,13 @@ Result<ControllerClient::HeartbeatReply> ControllerClient::Heartbeat(
   reply.next_heartbeat_seconds = response.next_heartbeat_seconds();
   if (response.has_assignment()) {
     const auto& a = response.assignment();
-    reply.assignment = Assignment{a.attempt_id(),
-                                  a.rollout_id(),
-                                  a.image().version(),
-                                  a.image().sha256(),
-                                  a.image().size_bytes(),
-                                  a.image().signature().manifest(),
-                                  a.image().signature().signature(),
-                                  a.image().signature().key_id()};
+    const auto& image = a.image();
+    reply.assignment = Assignment{
+        a.attempt_id(),
+        a.rollout_id(),
+        {image.version(), image.sha256(), image.size_bytes(), image.name(), image.description(),
+         image.architecture()},
+        {image.signature().manifest(), image.signature().signature(), image.signature().key_id()}};
   }
   return reply;
 }
@@ -283,11 +283,7 @@ Result<uint64_t> ControllerClient::Report(const std::string& machine_id, uint64_
     auto* out = request.add_events();
     out->set_sequence(e.sequence);
     out->set_step(e.step);
-    out->set_status(e.status == "started"     ? v1::StepEvent::STATUS_STARTED
-                    : e.status == "progress"  ? v1::StepEvent::STATUS_PROGRESS
-                    : e.status == "succeeded" ? v1::StepEvent::STATUS_SUCCEEDED
-                    : e.status == "failed"    ? v1::StepEvent::STATUS_FAILED
-                                              : v1::StepEvent::STATUS_UNSPECIFIED);
+    out->set_status(api::ToProto(e.status));
     out->set_bytes_done(e.bytes_done);
     out->set_bytes_total(e.bytes_total);
     out->set_message(e.message);

@@ -14,6 +14,7 @@
 #include "agent/inventory.h"
 #include "agent/step_event.h"
 #include "common/error.h"
+#include "common/image_manifest.h"
 #include "common/sha256.h"
 
 namespace lifeboat::agent {
@@ -21,13 +22,8 @@ namespace lifeboat::agent {
 struct Assignment {
   uint64_t attempt_id = 0;
   uint64_t rollout_id = 0;
-  std::string version;
-  std::string sha256;
-  uint64_t size = 0;
-  // The image's signature as published (empty manifest: unsigned), checked by agent/image_trust.
-  std::string manifest;
-  std::string signature;
-  std::string key_id;
+  ImageManifest image;       // the image as published: version, sha256, size, name, ...
+  ImageSignature signature;  // as published (empty manifest: unsigned), checked by image_trust
 };
 
 // TLS: the controller's CA certificate, to verify the controller, and once the agent is enrolled

@@ -93,7 +93,7 @@ Result<StepEvent> DaemonState::QueueEvent(uint64_t attempt_id, StepEvent event) 
       "RETURNING sequence, at");
   insert.Bind(static_cast<int64_t>(attempt_id))
       .Bind(event.step)
-      .Bind(event.status)
+      .Bind(std::string(StepStatusName(event.status)))
       .Bind(static_cast<int64_t>(event.bytes_done))
       .Bind(static_cast<int64_t>(event.bytes_total))
       .Bind(event.message);
@@ -116,8 +116,12 @@ Result<std::vector<std::pair<uint64_t, std::vector<StepEvent>>>> DaemonState::Un
     auto attempt = static_cast<uint64_t>(select.Int(0));
     if (out.empty() || out.back().first != attempt)
       out.emplace_back(attempt, std::vector<StepEvent>{});
-    out.back().second.push_back({static_cast<uint64_t>(select.Int(1)), select.Text(2),
-                                 select.Text(3), static_cast<uint64_t>(select.Int(4)),
+    const auto status = ParseStepStatus(select.Text(3));
+    if (!status)
+      return Fail(ErrorCode::kCorrupt,
+                  path_ + ": outbox holds an event of unknown status '" + select.Text(3) + "'");
+    out.back().second.push_back({static_cast<uint64_t>(select.Int(1)), select.Text(2), *status,
+                                 static_cast<uint64_t>(select.Int(4)),
                                  static_cast<uint64_t>(select.Int(5)), select.Text(6),
                                  select.Text(7)});
   }

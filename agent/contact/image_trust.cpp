@@ -21,29 +21,30 @@ Result<TrustedKeys> TrustedKeys::Load(const std::vector<std::string>& files) {
 }
 
 Result<std::string> TrustedKeys::Check(const Assignment& a) const {
-  const std::string image = "image " + a.version + " (" + a.sha256 + ")";
+  const std::string image = "image " + a.image.version + " (" + a.image.sha256 + ")";
   auto refuse = [&](const std::string& why) {
     return Fail(ErrorCode::kRefused, image + " is not installed: " + why);
   };
   if (keys_.empty())
     return refuse("this agent trusts no signing key (set trusted_keys in its config)");
-  if (a.manifest.empty())
+  if (a.signature.manifest.empty())
     return refuse("it is unsigned (publish it with lifeboatctl image publish --sign-key)");
-  auto key = keys_.find(a.key_id);
+  auto key = keys_.find(a.signature.key_id);
   if (key == keys_.end())
-    return refuse("it is signed by key " + a.key_id + ", which is not among this agent's " +
-                  "trusted_keys");
-  if (!Verify(key->second, a.manifest, a.signature))
-    return refuse("the signature does not match its manifest under key " + a.key_id +
+    return refuse("it is signed by key " + a.signature.key_id +
+                  ", which is not among this agent's " + "trusted_keys");
+  if (!Verify(key->second, a.signature.manifest, a.signature.signature))
+    return refuse("the signature does not match its manifest under key " + a.signature.key_id +
                   " (the manifest or the signature was altered)");
-  auto manifest = ParseManifestText(a.manifest);
+  auto manifest = ParseManifestText(a.signature.manifest);
   if (!manifest) return refuse(manifest.error().message);
-  if (manifest->version != a.version || manifest->sha256 != a.sha256 || manifest->size != a.size)
+  if (manifest->version != a.image.version || manifest->sha256 != a.image.sha256 ||
+      manifest->size != a.image.size)
     return refuse("the signed manifest is for version " + manifest->version + " (" +
                   manifest->sha256 + ", " + std::to_string(manifest->size) +
-                  " bytes), not for what the controller assigned (" + std::to_string(a.size) +
+                  " bytes), not for what the controller assigned (" + std::to_string(a.image.size) +
                   " bytes)");
-  return a.key_id;
+  return a.signature.key_id;
 }
 
 }  // namespace lifeboat::agent

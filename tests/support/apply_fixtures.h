@@ -35,8 +35,7 @@ inline bcd::Store WindowsStore() {
 }
 
 inline ApplyRequest Request(const std::string& version, const std::string& sha = kSha) {
-  ApplyRequest r;
-  r.version = version;
+  ApplyRequest r(*Version::Parse(version));
   r.image.path = "recovery.wim";
   r.image.sha256 = sha;
   r.image.size = Bytes{300 * MiB};

@@ -68,7 +68,7 @@ TEST(ContactSchedule, FollowsTheControllersPeriodWithJitterAndBacksOffWhileItIsA
 TEST(StepEventLine, RoundTripsAndKeepsTheMessageOnOneLine) {
   StepEvent e;
   e.step = "write-image";
-  e.status = "progress";
+  e.status = StepStatus::kProgress;
   e.bytes_done = 1048576;
   e.bytes_total = 524288000;
   e.message = "first line\nsecond line";
@@ -77,7 +77,7 @@ TEST(StepEventLine, RoundTripsAndKeepsTheMessageOnOneLine) {
   auto back = ParseEventLine(line);
   ASSERT_TRUE(back);
   EXPECT_EQ(back->step, "write-image");
-  EXPECT_EQ(back->status, "progress");
+  EXPECT_EQ(back->status, StepStatus::kProgress);
   EXPECT_EQ(back->bytes_done, 1048576u);
   EXPECT_EQ(back->bytes_total, 524288000u);
   EXPECT_EQ(back->message, "first line second line");
@@ -136,7 +136,7 @@ TEST(DaemonState, TheOutboxNumbersEventsPerAttemptAndSurvivesReopening) {
     ASSERT_TRUE(state) << state.error().message;
     StepEvent e;
     e.step = "download";
-    e.status = "started";
+    e.status = StepStatus::kStarted;
     for (uint64_t attempt : {7, 7, 9, 7}) {
       auto queued = (*state)->QueueEvent(attempt, e);
       ASSERT_TRUE(queued) << queued.error().message;

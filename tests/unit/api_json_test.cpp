@@ -5,6 +5,9 @@
 #include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "common/error.h"
 #include "common/version.h"
 #include "lifeboat/v1/admin_service.pb.h"
@@ -104,6 +107,23 @@ TEST(ApiJson, OneErrorShape) {
     const std::string word = ErrorCodeName(c);
     EXPECT_EQ(word.find('-'), std::string::npos) << word;
   }
+}
+
+TEST(VersionType, CheckedOnceWhereItEntersAndNamingItsField) {
+  auto good = Version::Parse("2024.1-rc2");
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->str(), "2024.1-rc2");
+  EXPECT_LT(good->Compare(*Version::Parse("2024.10")), 0);
+  for (const std::string& bad :
+       std::vector<std::string>{"", ".", "..", "a/b", "a b", "../x", std::string(65, 'v'),
+                                std::string("a\0b", 3)}) {
+    auto parsed = Version::Parse(bad, "--version");
+    ASSERT_FALSE(parsed) << bad;
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(parsed.error().field, "--version");
+  }
+  EXPECT_TRUE(ValidName("pc-0042.corp"));
+  EXPECT_FALSE(ValidName("pc 42"));
 }
 
 TEST(VersionOrder, NumbersCompareAsNumbers) {

@@ -86,22 +86,22 @@ TEST_F(FleetStoreTest, MachinesRegisterIdempotentlyAndFilterByLabels) {
   EXPECT_EQ((*paris)[0].id, "m2");
   // One batch: a full heartbeat, an unregistered machine (skipped), and a state-only heartbeat
   // that keeps the inventory and version.
-  ASSERT_TRUE(store_->RecordHeartbeats({{"m2", "inv2", "1.0", "applying", "write-image"},
-                                        {"nobody", "", "", "idle", ""},
-                                        {"m1", "", "", "downloading", "download"}}));
+  ASSERT_TRUE(store_->RecordHeartbeats({{"m2", "inv2", "1.0", AgentState::kApplying, "write-image"},
+                                        {"nobody", "", "", AgentState::kIdle, ""},
+                                        {"m1", "", "", AgentState::kDownloading, "download"}}));
   auto m2 = *store_->FindMachine("m2");
   EXPECT_EQ(m2->installed_version, "1.0");
   EXPECT_EQ(m2->inventory, "inv2");
-  EXPECT_EQ(m2->state, "applying");
+  EXPECT_EQ(m2->state, AgentState::kApplying);
   EXPECT_EQ(m2->current_step, "write-image");
-  ASSERT_TRUE(store_->RecordHeartbeats({{"m2", "", "", "idle", ""}}));
+  ASSERT_TRUE(store_->RecordHeartbeats({{"m2", "", "", AgentState::kIdle, ""}}));
   m2 = *store_->FindMachine("m2");
   EXPECT_EQ(m2->inventory, "inv2");
   EXPECT_EQ(m2->installed_version, "1.0");
-  EXPECT_EQ(m2->state, "idle");
-  EXPECT_EQ((*store_->FindMachine("m1"))->state, "downloading");
-  ASSERT_TRUE(
-      store_->RecordHeartbeats({{"m1", "", "2.0", "idle", ""}}));  // a version, no inventory
+  EXPECT_EQ(m2->state, AgentState::kIdle);
+  EXPECT_EQ((*store_->FindMachine("m1"))->state, AgentState::kDownloading);
+  ASSERT_TRUE(store_->RecordHeartbeats(
+      {{"m1", "", "2.0", AgentState::kIdle, ""}}));  // a version, no inventory
   EXPECT_EQ((*store_->FindMachine("m1"))->installed_version, "2.0");
   EXPECT_FALSE(*store_->FindMachine("nobody"));
   EXPECT_EQ(store_->MachineIds()->size(), 2u);
@@ -122,18 +122,18 @@ TEST_F(FleetStoreTest, AttemptsEventsAreIdempotentBySequenceAndSurviveReopening)
   EXPECT_EQ(**store_->OpenRolloutOf("m1"), *id);
   auto attempt = store_->StartAttempt(*id, "m2", "1.0", "0.9");
   ASSERT_TRUE(attempt) << attempt.error().message;
-  std::vector<StepEvent> events = {{1, "download", "started", 0, 100, "", "t1"},
-                                     {2, "download", "progress", 50, 100, "", "t2"}};
+  std::vector<StepEvent> events = {{1, "download", StepStatus::kStarted, 0, 100, "", "t1"},
+                                   {2, "download", StepStatus::kProgress, 50, 100, "", "t2"}};
   EXPECT_EQ(store_->AddEvents(attempt->id, events)->highest_sequence, 2u);
   auto retried = store_->AddEvents(attempt->id, events);  // a retried report
   EXPECT_EQ(retried->highest_sequence, 2u);
-  EXPECT_EQ(retried->attempt_state, "running");
+  EXPECT_EQ(retried->attempt_state, MemberState::kRunning);
   EXPECT_EQ(retried->machine_id, "m2");
-  events = {{2, "download", "progress", 50, 100, "", "t2"},
-            {3, "done", "succeeded", 100, 100, "", "t3"}};
+  events = {{2, "download", StepStatus::kProgress, 50, 100, "", "t2"},
+            {3, "done", StepStatus::kSucceeded, 100, 100, "", "t3"}};
   auto final_report = store_->AddEvents(attempt->id, events);
   EXPECT_EQ(final_report->highest_sequence, 3u);
-  EXPECT_EQ(final_report->attempt_state, "succeeded");
+  EXPECT_EQ(final_report->attempt_state, MemberState::kSucceeded);
 
   store_.reset();  // everything acknowledged is on disk
   auto reopened = FleetStore::OpenSqlite(dir_ / "fleet.db");
@@ -155,17 +155,17 @@ TEST_F(FleetStoreTest, AttemptsEventsAreIdempotentBySequenceAndSurviveReopening)
   EXPECT_EQ(members[1].member.state, MemberState::kPending);
   auto history = *(*reopened)->Attempts("m2");
   ASSERT_EQ(history.size(), 1u);
-  EXPECT_EQ(history[0].state, "succeeded");
+  EXPECT_EQ(history[0].state, MemberState::kSucceeded);
   ASSERT_EQ(history[0].events.size(), 3u);
   EXPECT_EQ(history[0].events[1].bytes_done, 50u);
 
   // A failure carries its error text to the attempt.
   auto second = (*reopened)->StartAttempt(*id, "m1", "1.0", "");
   ASSERT_TRUE(second);
-  ASSERT_TRUE(
-      (*reopened)->AddEvents(second->id, {{1, "write-image", "failed", 0, 0, "disk full", "t"}}));
+  ASSERT_TRUE((*reopened)->AddEvents(
+      second->id, {{1, "write-image", StepStatus::kFailed, 0, 0, "disk full", "t"}}));
   auto failed = *(*reopened)->FindAttempt(second->id);
-  EXPECT_EQ(failed->state, "failed");
+  EXPECT_EQ(failed->state, MemberState::kFailed);
   EXPECT_EQ(failed->error, "disk full");
   EXPECT_EQ((*(*reopened)->Members(*id))[1].member.state, MemberState::kFailed);
   EXPECT_EQ((*reopened)->AddEvents(999, {}).error().code, ErrorCode::kNotFound);

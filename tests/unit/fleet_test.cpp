@@ -49,17 +49,18 @@ class FleetTest : public ::testing::Test {
     auto machines = fleet_->Machines({});
     EXPECT_TRUE(machines);
     for (const auto& m : *machines) {
-      auto a = fleet_->Heartbeat(m.id, "", m.installed_version, "idle", "");
+      auto a = fleet_->Heartbeat(m.id, "", m.installed_version, AgentState::kIdle, "");
       EXPECT_TRUE(a) << a.error().message;
       if (a && *a) given.emplace_back(m.id, **a);
     }
     for (const auto& [id, a] : given) {
-      std::vector<StepEvent> events = {{1, "download", "started", 0, 0, "", ""},
-                                       {2, ok ? "done" : "write-image", ok ? "succeeded" : "failed",
-                                        0, 0, ok ? "" : "disk full", ""}};
+      std::vector<StepEvent> events = {
+          {1, "download", StepStatus::kStarted, 0, 0, "", ""},
+          {2, ok ? "done" : "write-image", ok ? StepStatus::kSucceeded : StepStatus::kFailed, 0, 0,
+           ok ? "" : "disk full", ""}};
       EXPECT_TRUE(fleet_->Report(id, a.attempt_id, events));
       if (ok) {
-        EXPECT_TRUE(fleet_->Heartbeat(id, "", a.image.version, "idle", ""));
+        EXPECT_TRUE(fleet_->Heartbeat(id, "", a.image.version, AgentState::kIdle, ""));
       }
     }
     now_ += std::chrono::seconds(30);
@@ -141,7 +142,7 @@ TEST_F(FleetTest, WavesReachEveryMachineAndTheRolloutCompletes) {
   auto history = fleet_->Machine("prod3");
   ASSERT_TRUE(history);
   ASSERT_EQ(history->attempts.size(), 1u);
-  EXPECT_EQ(history->attempts[0].state, "succeeded");
+  EXPECT_EQ(history->attempts[0].state, MemberState::kSucceeded);
   EXPECT_EQ(history->attempts[0].events.size(), 2u);
 }
 
@@ -286,9 +287,11 @@ TEST_F(FleetTest, BadRolloutsAndAgentsAreRefused) {
   ASSERT_TRUE(fleet_->CreateRollout(spec));
   EXPECT_EQ(fleet_->CreateRollout(spec).error().code,
             ErrorCode::kConflict);  // one open rollout each
-  EXPECT_EQ(fleet_->Heartbeat("ghost", "", "", "idle", "").error().code, ErrorCode::kNotFound);
-  EXPECT_EQ(fleet_->Report("lab0", 12345, {{1, "x", "started", 0, 0, "", ""}}).error().code,
+  EXPECT_EQ(fleet_->Heartbeat("ghost", "", "", AgentState::kIdle, "").error().code,
             ErrorCode::kNotFound);
+  EXPECT_EQ(
+      fleet_->Report("lab0", 12345, {{1, "x", StepStatus::kStarted, 0, 0, "", ""}}).error().code,
+      ErrorCode::kNotFound);
   EXPECT_EQ(fleet_->Register(MachineRecord{}).error().code, ErrorCode::kInvalidArgument);
 }
 

@@ -33,7 +33,8 @@ TEST(ImageManifest, AnythingButTheCanonicalFormIsRefused) {
         std::string(text).replace(text.find("sha256: a"), 9, "sha256: A"),
         // 20 digits past 2^64: refused, not thrown (std::stoull did).
         std::string(text).replace(text.find("size: 10"), 8, "size: 99999999999999999999"),
-        std::string()}) {
+        // A signed version is still a folder's name: "../x" is refused like on a command line.
+        std::string(text).replace(text.find("version: 8.1"), 12, "version: ../x"), std::string()}) {
     auto parsed = ParseManifestText(bad);
     EXPECT_FALSE(parsed) << bad;
     if (!parsed) {
@@ -55,9 +56,9 @@ class TrustTest : public ::testing::Test {
   }
   // An assignment for `m`, signed with `key`.
   static Assignment Signed(const ImageManifest& m, const SigningKeyPair& key) {
-    Assignment a{7, 1, m.version, m.sha256, m.size, ManifestText(m), "", ""};
-    a.signature = Sign(key.private_pem, a.manifest).value();
-    a.key_id = KeyId(key.public_pem).value();
+    Assignment a{7, 1, m, {ManifestText(m), "", ""}};
+    a.signature.signature = Sign(key.private_pem, a.signature.manifest).value();
+    a.signature.key_id = KeyId(key.public_pem).value();
     return a;
   }
   TrustedKeys Load() {
@@ -83,7 +84,7 @@ TEST_F(TrustTest, EitherTrustedKeyIsAccepted) {
 TEST_F(TrustTest, EveryWrongSignatureIsRefusedWithItsReason) {
   TrustedKeys keys = Load();
   Assignment unsigned_image = Signed(image_, trusted_a_);
-  unsigned_image.manifest.clear();
+  unsigned_image.signature.manifest.clear();
   EXPECT_NE(Why(keys.Check(unsigned_image)).find("unsigned"), std::string::npos);
 
   EXPECT_NE(Why(keys.Check(Signed(image_, stranger_))).find("not among this agent's trusted_keys"),
@@ -91,24 +92,24 @@ TEST_F(TrustTest, EveryWrongSignatureIsRefusedWithItsReason) {
 
   // A stranger's signature presented under a trusted key's id.
   Assignment forged = Signed(image_, stranger_);
-  forged.key_id = KeyId(trusted_a_.public_pem).value();
+  forged.signature.key_id = KeyId(trusted_a_.public_pem).value();
   EXPECT_NE(Why(keys.Check(forged)).find("does not match"), std::string::npos);
 
   Assignment tampered = Signed(image_, trusted_a_);
-  tampered.manifest.replace(tampered.manifest.find("DaRT"), 4, "EVIL");
+  tampered.signature.manifest.replace(tampered.signature.manifest.find("DaRT"), 4, "EVIL");
   EXPECT_NE(Why(keys.Check(tampered)).find("does not match"), std::string::npos);
 
   // A genuine signature of another image's manifest, assigned with this image's bytes.
   ImageManifest other = image_;
   other.sha256 = std::string(64, 'd');
   Assignment swapped = Signed(other, trusted_a_);
-  swapped.sha256 = image_.sha256;
+  swapped.image.sha256 = image_.sha256;
   EXPECT_NE(Why(keys.Check(swapped)).find("signed manifest is for"), std::string::npos);
   Assignment resized = Signed(image_, trusted_a_);
-  resized.size = 4097;
+  resized.image.size = 4097;
   EXPECT_FALSE(keys.Check(resized));
   Assignment renamed = Signed(image_, trusted_a_);
-  renamed.version = "8.2";
+  renamed.image.version = "8.2";
   EXPECT_FALSE(keys.Check(renamed));
 
   for (const auto& r : {keys.Check(unsigned_image), keys.Check(forged), keys.Check(swapped)}) {

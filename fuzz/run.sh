@@ -37,7 +37,8 @@ for t in "${targets[@]}"; do
   # read from a header) gets NULL as from glibc, instead of ASan stopping the run.
   # close_fd_mask=3: wimlib and libxml2 print an error per bad input (gigabytes of log over a run);
   # libFuzzer's own report still goes to the log.
-  ASAN_OPTIONS=allocator_may_return_null=1 \
+  # lsan-suppressions.txt: leaks of libraries we call, each explained there.
+  ASAN_OPTIONS=allocator_may_return_null=1 LSAN_OPTIONS=suppressions=fuzz/lsan-suppressions.txt \
   build-fuzz/bin/${t}_fuzz -runs="$runs" -rss_limit_mb=2048 -max_len=$max_len -print_final_stats=1 \
     -close_fd_mask=3 \
     -artifact_prefix=build-fuzz/crashes/$t- "$work" build-fuzz/corpus/$t > build-fuzz/$t.log 2>&1 \

@@ -168,8 +168,14 @@ Result<DiskModel> PartitionTable::Read() const {
   if (fdisk_get_freespaces(cxt, &free_tb) == 0 && free_tb) {
     fdisk_iter* fitr = fdisk_new_iter(FDISK_ITER_FORWARD);
     while (fdisk_table_next_partition(free_tb, fitr, &pa) == 0) {
-      model.free.push_back(
-          {Lba{fdisk_partition_get_start(pa)}, Sectors{fdisk_partition_get_size(pa)}});
+      // libfdisk counts the gaps between entries, also entries that lie past the disk (a damaged
+      // table): free space is only ever what lies within the usable sectors.
+      const uint64_t start =
+          std::max<uint64_t>(fdisk_partition_get_start(pa), model.first_usable.value);
+      const uint64_t end =
+          std::min<uint64_t>(fdisk_partition_get_start(pa) + fdisk_partition_get_size(pa),
+                             model.last_usable.value + 1);
+      if (start < end) model.free.push_back({Lba{start}, Sectors{end - start}});
     }
     fdisk_free_iter(fitr);
     fdisk_unref_table(free_tb);

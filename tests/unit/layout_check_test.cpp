@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include "partition/disk_handle.h"
+#include "partition/disk_reader.h"
 #include "partition/planner.h"
 #include "tests/support/disk_builder.h"
+#include "tests/support/test_support.h"
 
 namespace lifeboat::partition {
 namespace {
@@ -147,6 +150,43 @@ TEST(LayoutCheck, ThePlannerRefusesBeforeAnyArithmetic) {
   EXPECT_NE(plan.error().message.find("disk.img"), std::string::npos);
   EXPECT_FALSE(RequireSafeLayout(d).has_value());
   EXPECT_EQ(RequireSafeLayout(d).error().code, ErrorCode::kRefused);
+}
+
+// Found by disk_model_fuzz: an MBR whose entries (and extended chain) lie a terabyte past an 8 MiB
+// disk. The layout check refuses it; the free space reported stays on the disk (libfdisk counted a
+// terabyte of gap past it); nothing can be planned. (libfdisk itself loses 1,536 bytes reading
+// this table, as `valgrind sfdisk --dump` shows too: fuzz/lsan-suppressions.txt.)
+TEST(LayoutCheck, AnMbrWhoseEntriesLieFarPastTheDiskIsRefusedAndItsFreeSpaceStaysOnIt) {
+  test::TempDir dir;
+  const std::string disk = dir / "disk.img";
+  // As fuzz/disk_model_fuzz.cpp lays an input out: its first half at the start of an 8 MiB disk,
+  // the rest at its end.
+  auto r =
+      test::Sh("f=" +
+               test::Quote(std::string(LIFEBOAT_SOURCE_DIR) +
+                           "/tests/fixtures/fuzz/mbr-extended-chain-past-the-disk") +
+               "; n=$(stat -c %s \"$f\"); h=$(( (n + 1) / 2 )); truncate -s 8M " +
+               test::Quote(disk) + " && dd if=\"$f\" of=" + test::Quote(disk) +
+               " bs=1 count=$h conv=notrunc status=none && tail -c +$((h + 1)) \"$f\" | dd of=" +
+               test::Quote(disk) + " bs=1 seek=$(( 8388608 - n + h )) conv=notrunc status=none");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto handle = DiskHandle::Open(disk, DiskHandle::Mode::kReadOnly);
+  ASSERT_TRUE(handle) << handle.error().message;
+  auto model = ReadDisk(*handle, {.look_inside_ntfs = false});
+  ASSERT_TRUE(model) << model.error().message;
+  for (const auto& f : model->free) {
+    EXPECT_GE(f.start.value, model->first_usable.value);
+    EXPECT_LE(f.start.value + f.size.count, model->last_usable.value + 1);
+  }
+  // What disk plan, disk prepare and apply refuse with (unsafe-partition-table) before planning.
+  const auto problems = CheckLayout(*model);
+  ASSERT_FALSE(problems.empty());
+  EXPECT_NE(problems[0].message.find("past the end of the disk"), std::string::npos)
+      << problems[0].message;
+  ClassifyPartitions(*model);
+  PlanPolicy policy;
+  policy.recovery_size = Bytes{64 << 20};
+  EXPECT_FALSE(MakePlan(*model, policy));
 }
 
 }  // namespace

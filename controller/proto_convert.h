@@ -13,6 +13,14 @@ namespace lifeboat::controller {
 
 grpc::Status ToStatus(const Error& error);
 
+// Runs a Fleet call that returns a value and hands it to `fill`; errors become statuses.
+template <typename R, typename F>
+grpc::Status Answer(R&& result, F&& fill) {
+  if (!result) return ToStatus(result.error());
+  fill(*result);
+  return grpc::Status::OK;
+}
+
 void ToProto(const ImageRecord& in, v1::Image* out);
 void ToProto(const RolloutView& in, v1::Rollout* out);
 void ToProto(const MachineRecord& in, v1::Machine* out);

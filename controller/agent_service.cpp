@@ -1,0 +1,185 @@
+// The AgentService: what agents call (enroll, register, heartbeat, download, report).
+#include <fcntl.h>
+#include <grpc/grpc_security_constants.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <iostream>
+#include <vector>
+
+#include "common/sha256.h"
+#include "common/version.h"
+#include "controller/grpc_services.h"
+#include "controller/proto_convert.h"
+
+namespace lifeboat::controller {
+
+std::optional<grpc::Status> AgentServiceImpl::Deny(grpc::ServerContext* context,
+                                                   const std::string& machine_id,
+                                                   const std::string& action) {
+  // Set by gRPC from a client certificate the handshake verified against the controller's CA.
+  auto names = context->auth_context()->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
+  const std::string id =
+      names.empty() ? "" : std::string(names.front().data(), names.front().size());
+  std::optional<grpc::Status> refusal;
+  if (id.empty())
+    refusal = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                           "this call needs the agent's client certificate: enroll it first "
+                           "(enrollment_token in its config, from lifeboatctl token create)");
+  else if (access_.IsRevoked(id))
+    refusal = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "machine " + id + " is revoked");
+  else if (!machine_id.empty() && machine_id != id)
+    refusal = grpc::Status(
+        grpc::StatusCode::PERMISSION_DENIED,
+        "machine_id: this certificate is machine " + id + "'s, not " + machine_id + "'s");
+  if (refusal)
+    (void)access_.Audit({0, "", id.empty() ? "" : "machine " + id, action,
+                         machine_id.empty() ? "" : "machine " + machine_id, "denied",
+                         refusal->error_message(), context->peer()});
+  return refusal;
+}
+
+grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* context,
+                                      const v1::EnrollRequest* request,
+                                      v1::EnrollResponse* response) {
+  const std::string& id = request->machine_id();
+  auto status = [&]() -> grpc::Status {
+    if (!ValidName(id))
+      return ToStatus({ErrorCode::kInvalidArgument, NotAName("machine_id", id), "machine_id"});
+    if (access_.IsRevoked(id))
+      return {grpc::StatusCode::PERMISSION_DENIED, "machine " + id + " is revoked"};
+    // The certificate is made before the token is used, so a bad request wastes no token.
+    auto certificate =
+        IssueCertificate(ca_, request->certificate_request(), {id, {}, {}, false, true, 825});
+    if (!certificate)
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              "certificate_request: " + certificate.error().message};
+    auto labels = access_.UseEnrollmentToken(request->token(), id);
+    if (!labels) return ToStatus(labels.error());
+    response->set_certificate(*certificate);
+    for (const auto& [k, v] : *labels) (*response->mutable_labels())[k] = v;
+    return grpc::Status::OK;
+  }();
+  // Every enrollment, made or refused, is in the audit log.
+  (void)access_.Audit({0, "", "", "Enroll", "machine " + id, status.ok() ? "ok" : "denied",
+                       status.error_message(), context->peer()});
+  return status;
+}
+
+grpc::Status AgentServiceImpl::Register(grpc::ServerContext* context,
+                                        const v1::RegisterRequest* request,
+                                        v1::RegisterResponse* response) {
+  if (auto denied = Deny(context, request->machine_id(), "Register")) return *denied;
+  MachineRecord m;
+  m.id = request->machine_id();
+  m.hostname = request->hostname();
+  m.labels = FromProto(request->labels());
+  m.inventory = InventoryToText(request->inventory());
+  m.installed_version = request->inventory().installed_version();
+  if (auto r = fleet_.Register(m); !r) return ToStatus(r.error());
+  response->set_machine_id(m.id);
+  response->set_heartbeat_interval_seconds(heartbeat_seconds_);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentServiceImpl::Heartbeat(grpc::ServerContext* context,
+                                         const v1::HeartbeatRequest* request,
+                                         v1::HeartbeatResponse* response) {
+  if (auto denied = Deny(context, request->machine_id(), "Heartbeat")) return *denied;
+  const std::string inventory =
+      request->has_inventory() ? InventoryToText(request->inventory()) : "";
+  auto assignment =
+      fleet_.Heartbeat(request->machine_id(), inventory, request->inventory().installed_version(),
+                       FromProto(request->state()), request->current_step());
+  if (assignment && request->boot_recovery_set()) {
+    if (auto r = fleet_.BootRecoveryDone(request->machine_id()); !r) return ToStatus(r.error());
+  }
+  return Answer(assignment, [&](const std::optional<Assignment>& a) {
+    response->set_next_heartbeat_seconds(heartbeat_seconds_);
+    response->set_boot_recovery_once(fleet_.BootRecoveryPending(request->machine_id()));
+    if (!a) return;
+    auto* out = response->mutable_assignment();
+    out->set_attempt_id(a->attempt_id);
+    out->set_rollout_id(a->rollout_id);
+    ToProto(a->image, out->mutable_image());
+  });
+}
+
+grpc::Status AgentServiceImpl::DownloadImage(
+    grpc::ServerContext* context, const v1::DownloadImageRequest* request,
+    grpc::ServerWriter<v1::DownloadImageResponse>* writer) {
+  if (auto denied = Deny(context, "", "DownloadImage")) return *denied;  // any enrolled machine
+  auto image = fleet_.catalog().ImageBySha(request->sha256());
+  if (!image) return ToStatus(image.error());
+  if (request->offset() > image->size) {
+    return {grpc::StatusCode::OUT_OF_RANGE, "offset: " + std::to_string(request->offset()) +
+                                                " is beyond the image's " +
+                                                std::to_string(image->size) + " bytes"};
+  }
+  const int fd = open(image->blob_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return {grpc::StatusCode::INTERNAL, "the image's bytes are missing from the controller"};
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{fd};
+  uint64_t offset = request->offset();
+  bool first = true;
+  v1::DownloadImageResponse message;
+  do {
+    if (context->IsCancelled()) return {grpc::StatusCode::CANCELLED, "the agent went away"};
+    const uint64_t end = std::min<uint64_t>(
+        offset / ImageCatalog::kChunkBytes * ImageCatalog::kChunkBytes + ImageCatalog::kChunkBytes,
+        image->size);
+    const size_t n = static_cast<size_t>(end - offset);
+    // Read straight into the message: one copy fewer per chunk.
+    std::string& data = *message.mutable_data();
+    data.resize(n);
+    for (size_t got = 0; got < n;) {
+      ssize_t r = pread(fd, data.data() + got, n - got, static_cast<off_t>(offset + got));
+      if (r <= 0) return {grpc::StatusCode::INTERNAL, "reading the image failed"};
+      got += static_cast<size_t>(r);
+    }
+    message.set_offset(offset);
+    auto prefix = fleet_.catalog().PrefixHash(*image, end);  // computed at publish
+    if (!prefix)
+      return {grpc::StatusCode::INTERNAL,
+              "the image's prefix hashes are missing from the controller"};
+    message.set_prefix_sha256(*prefix);
+    // Fault injection for the tests: LIFEBOAT_TEST_CORRUPT_CHUNK=1 damages one chunk in transit,
+    // once per controller process, after its hash was taken.
+    static std::atomic<bool> corrupted{false};
+    if (std::getenv("LIFEBOAT_TEST_CORRUPT_CHUNK") && !corrupted.exchange(true) && n > 0) {
+      (*message.mutable_data())[n / 2] ^= 0x5a;
+    }
+    if (first) {
+      message.set_total_bytes(image->size);
+      message.set_sha256(image->sha256);
+      first = false;
+    } else {
+      message.clear_total_bytes();
+      message.clear_sha256();
+    }
+    if (!writer->Write(message)) return {grpc::StatusCode::CANCELLED, "the agent went away"};
+    offset += n;
+  } while (offset < image->size);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentServiceImpl::ReportProgress(grpc::ServerContext* context,
+                                              const v1::ReportProgressRequest* request,
+                                              v1::ReportProgressResponse* response) {
+  if (auto denied = Deny(context, request->machine_id(), "ReportProgress")) return *denied;
+  std::vector<StepEvent> events;
+  for (const auto& e : request->events()) {
+    auto event = FromProto(e);
+    if (!event) return ToStatus(event.error());
+    events.push_back(std::move(*event));
+  }
+  return Answer(fleet_.Report(request->machine_id(), request->attempt_id(), events),
+                [&](uint64_t highest) { response->set_acknowledged_sequence(highest); });
+}
+
+}  // namespace lifeboat::controller

@@ -273,7 +273,10 @@ int Apply(const ApplyOptions& o) {
   auto location = LocateBootStore(inputs.disk);
   if (!location) {
     Error e = location.error();
-    if (IsRefusal(e)) e.code = ErrorCode::kRefused;
+    if (IsRefusal(e)) {
+      e.code = ErrorCode::kRefused;
+      e.reason = "boot-store-unusable";
+    }
     return Report(e, json);
   }
   auto journal = JournalStore::Open(o.disk.state_dir + "/journal.db");

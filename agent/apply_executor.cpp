@@ -82,8 +82,8 @@ class ApplyRun {
     auto free = v.FreeSpace();
     LIFEBOAT_TRY(free);
     if (*free < needed) {
-      return Fail(ErrorCode::kRefused, "Lifeboat's partition has " + HumanSize(*free) +
-                                           " free and the image needs " + HumanSize(needed));
+      return Refuse("no-room", "Lifeboat's partition has " + HumanSize(*free) +
+                                   " free and the image needs " + HumanSize(needed));
     }
     uint64_t chunk = 0, last_percent = 0, last_event_percent = 0;
     const uint64_t total = request_.image.size.value;

@@ -89,7 +89,9 @@ int BcdBootOnce(const BcdOptions& o) {
   if (!model) return Report(model.error(), o.json);
   if (auto safe = RequireSafeLayout(*model); !safe) return Report(safe.error(), o.json);
   auto location = LocateBootStore(*model);
-  if (!location) return Report({ErrorCode::kRefused, location.error().message}, o.json);
+  if (!location)
+    return Report({ErrorCode::kRefused, location.error().message, {}, "boot-store-unusable"},
+                  o.json);
   BootStoreFile file(o.target, *location);
   auto loaded = ReadStoreForEdit(file);
   if (!loaded) return Report(loaded.error(), o.json);

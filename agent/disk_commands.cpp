@@ -141,9 +141,10 @@ int ReportRefusal(const Refusal& r, const DiskOptions& o) {
 }
 
 Error RefusalError(const Refusal& r) {
-  return {
-      r.reason == RefusalReason::kInvalidPolicy ? ErrorCode::kInvalidArgument : ErrorCode::kRefused,
-      std::string(RefusalName(r.reason)) + ": " + r.message};
+  const std::string reason = RefusalName(r.reason);
+  if (r.reason == RefusalReason::kInvalidPolicy)
+    return {ErrorCode::kInvalidArgument, reason + ": " + r.message};
+  return {ErrorCode::kRefused, reason + ": " + r.message, {}, reason};
 }
 
 int RefusalExit(const Refusal& r) {

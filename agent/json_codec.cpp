@@ -183,7 +183,8 @@ std::string BootOnceToJson(const std::string& disk, const std::string& result,
 }
 
 std::string ErrorToJson(const Error& error) {
-  return Stringify(api::ErrorObject(ErrorCodeName(error.code), error.message, error.field));
+  return Stringify(
+      api::ErrorObject(ErrorCodeName(error.code), error.message, error.field, error.reason));
 }
 
 std::string PrepareResultToJson(const std::string& result, const Plan& plan,

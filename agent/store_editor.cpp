@@ -75,21 +75,22 @@ Result<LoadedStore> ReadStoreForEdit(const BootStoreIo& file) {
   auto header = bcd::ReadHiveHeader(*bytes);
   if (!header) return std::unexpected(header.error().Context("the BCD store " + where));
   if (header->sequence1 != header->sequence2) {
-    return Fail(ErrorCode::kRefused,
-                "the BCD store " + where + " was not completely written (header sequence numbers " +
-                    std::to_string(header->sequence1) + " and " +
-                    std::to_string(header->sequence2) +
-                    " differ): Windows would replay its transaction log over any change. Boot "
-                    "Windows once so that it finishes the write; nothing was changed");
+    return Refuse(
+        "boot-store-unusable",
+        "the BCD store " + where + " was not completely written (header sequence numbers " +
+            std::to_string(header->sequence1) + " and " + std::to_string(header->sequence2) +
+            " differ): Windows would replay its transaction log over any change. Boot "
+            "Windows once so that it finishes the write; nothing was changed");
   }
   auto logs = file.Logs();
   LIFEBOAT_TRY(logs);
   for (const auto& [name, log] : *logs) {
     if (bcd::LogHoldsPendingData(log, *header)) {
-      return Fail(ErrorCode::kRefused,
-                  "the BCD store " + where + " has pending changes in its transaction log " + name +
-                      " that Windows would replay over any change. Boot Windows once so that it "
-                      "applies them; nothing was changed");
+      return Refuse("boot-store-unusable",
+                    "the BCD store " + where + " has pending changes in its transaction log " +
+                        name +
+                        " that Windows would replay over any change. Boot Windows once so that it "
+                        "applies them; nothing was changed");
     }
   }
   auto store = ParseStore(*bytes);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/enum_table.h"
+
 namespace lifeboat::bcd {
 
 namespace {
@@ -25,22 +27,18 @@ std::optional<Guid> DefaultLoader(const Object& bootmgr, const Store& store) {
 
 }  // namespace
 
-const char* LinkPolicyName(LinkPolicy policy) {
-  switch (policy) {
-    case LinkPolicy::kToolsMenu:
-      return "tools-menu";
-    case LinkPolicy::kMainMenu:
-      return "main-menu";
-    case LinkPolicy::kRecoverySequence:
-      return "recovery-sequence";
-  }
-  return "?";
-}
+namespace {
+constexpr auto kLinkPolicyWords = MakeEnumTable<LinkPolicy, const char*>({
+    {LinkPolicy::kToolsMenu, "tools-menu"},
+    {LinkPolicy::kMainMenu, "main-menu"},
+    {LinkPolicy::kRecoverySequence, "recovery-sequence"},
+});
+}  // namespace
+
+const char* LinkPolicyName(LinkPolicy policy) { return kLinkPolicyWords.To(policy).value_or("?"); }
 
 std::optional<LinkPolicy> ParseLinkPolicy(const std::string& name) {
-  for (auto p : {LinkPolicy::kToolsMenu, LinkPolicy::kMainMenu, LinkPolicy::kRecoverySequence})
-    if (name == LinkPolicyName(p)) return p;
-  return std::nullopt;
+  return kLinkPolicyWords.From(name.c_str());
 }
 
 std::vector<Object> EntryObjects(const EntrySpec& spec) {

@@ -33,11 +33,14 @@ struct Error {
   // The option or request field the error is about ("version", "machine_id"); empty when none.
   // JSON output carries it as the error's "field" (docs/json.md).
   std::string field = {};
+  // For a refusal (kRefused): why, as a word ("no-room", "boot-store-unusable"); JSON carries it
+  // as the error's "reason". Refuse() is the one way to make a refusal, so none lacks it.
+  std::string reason = {};
 
   // Returns a copy whose message is prefixed with what was being done: "shrink NTFS ...:
   // <message>".
   [[nodiscard]] Error Context(const std::string& what) const {
-    return {code, what + ": " + message, field};
+    return {code, what + ": " + message, field, reason};
   }
 };
 
@@ -46,6 +49,12 @@ using Result = std::expected<T, Error>;
 
 inline std::unexpected<Error> Fail(ErrorCode code, std::string message) {
   return std::unexpected(Error{code, std::move(message)});
+}
+
+// A refusal: the state of the disk or the request is one Lifeboat will not act on, and nothing was
+// changed. `reason` is a word that tools can act on; `message` says what, where, why, what to do.
+inline std::unexpected<Error> Refuse(std::string reason, std::string message) {
+  return std::unexpected(Error{ErrorCode::kRefused, std::move(message), {}, std::move(reason)});
 }
 
 // A malformed input named by its option or request field: invalid_argument with that field.

@@ -8,31 +8,27 @@
 #include <string>
 #include <string_view>
 
+#include "common/enum_table.h"
+
 namespace lifeboat {
 
 // Where a step is. Held as this enum everywhere; its word is written only at the edges (the agent's
 // event lines and outbox, the controller's store, JSON) and read back there by ParseStepStatus.
 enum class StepStatus { kStarted, kProgress, kSucceeded, kFailed };
 
+inline constexpr auto kStepStatusWords = MakeEnumTable<StepStatus, const char*>({
+    {StepStatus::kStarted, "started"},
+    {StepStatus::kProgress, "progress"},
+    {StepStatus::kSucceeded, "succeeded"},
+    {StepStatus::kFailed, "failed"},
+});
+
 inline const char* StepStatusName(StepStatus status) {
-  switch (status) {
-    case StepStatus::kStarted:
-      return "started";
-    case StepStatus::kProgress:
-      return "progress";
-    case StepStatus::kSucceeded:
-      return "succeeded";
-    case StepStatus::kFailed:
-      return "failed";
-  }
-  return "started";
+  return kStepStatusWords.To(status).value_or("started");
 }
 
-inline std::optional<StepStatus> ParseStepStatus(std::string_view word) {
-  for (StepStatus s :
-       {StepStatus::kStarted, StepStatus::kProgress, StepStatus::kSucceeded, StepStatus::kFailed})
-    if (word == StepStatusName(s)) return s;
-  return std::nullopt;
+inline std::optional<StepStatus> ParseStepStatus(const std::string& word) {
+  return kStepStatusWords.From(word.c_str());
 }
 
 struct StepEvent {

@@ -3,6 +3,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "common/enum_table.h"
 #include "common/files.h"
 #include "common/pki.h"
 #include "common/sha256.h"
@@ -10,24 +11,17 @@
 
 namespace lifeboat::controller {
 
-const char* RoleName(Role role) {
-  switch (role) {
-    case Role::kViewer:
-      return "viewer";
-    case Role::kOperator:
-      return "operator";
-    case Role::kAdmin:
-      return "admin";
-  }
-  return "viewer";
-}
+namespace {
+constexpr auto kRoleWords = MakeEnumTable<Role, const char*>({
+    {Role::kViewer, "viewer"},
+    {Role::kOperator, "operator"},
+    {Role::kAdmin, "admin"},
+});
+}  // namespace
 
-std::optional<Role> ParseRole(const std::string& name) {
-  if (name == "viewer") return Role::kViewer;
-  if (name == "operator") return Role::kOperator;
-  if (name == "admin") return Role::kAdmin;
-  return std::nullopt;
-}
+const char* RoleName(Role role) { return kRoleWords.To(role).value_or("viewer"); }
+
+std::optional<Role> ParseRole(const std::string& name) { return kRoleWords.From(name.c_str()); }
 
 namespace {
 

@@ -60,7 +60,7 @@ void SendError(HTTPServerResponse& response, const Error& e) {
                 : e.code == ErrorCode::kPermissionDenied ? HTTPResponse::HTTP_FORBIDDEN
                                                          : HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
   Send(response, status, "application/json",
-       api::Text(api::ErrorObject(ErrorCodeName(e.code), e.message, e.field)) + "\n");
+       api::Text(api::ErrorObject(ErrorCodeName(e.code), e.message, e.field, e.reason)) + "\n");
 }
 
 class Handler : public Poco::Net::HTTPRequestHandler {

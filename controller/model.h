@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/enum_table.h"
 #include "common/image_manifest.h"
 #include "common/step_event.h"
 #include "controller/rollout_engine.h"
@@ -69,25 +70,19 @@ struct ImageRecord : ImageManifest {
 // is written only in the store and JSON, and read back from the store by ParseAgentState.
 enum class AgentState { kIdle, kDownloading, kApplying, kFailed };
 
+inline constexpr auto kAgentStateWords = MakeEnumTable<AgentState, const char*>({
+    {AgentState::kIdle, "idle"},
+    {AgentState::kDownloading, "downloading"},
+    {AgentState::kApplying, "applying"},
+    {AgentState::kFailed, "failed"},
+});
+
 inline const char* AgentStateName(AgentState state) {
-  switch (state) {
-    case AgentState::kIdle:
-      return "idle";
-    case AgentState::kDownloading:
-      return "downloading";
-    case AgentState::kApplying:
-      return "applying";
-    case AgentState::kFailed:
-      return "failed";
-  }
-  return "idle";
+  return kAgentStateWords.To(state).value_or("idle");
 }
 
 inline std::optional<AgentState> ParseAgentState(const std::string& name) {
-  for (AgentState s :
-       {AgentState::kIdle, AgentState::kDownloading, AgentState::kApplying, AgentState::kFailed})
-    if (name == AgentStateName(s)) return s;
-  return std::nullopt;
+  return kAgentStateWords.From(name.c_str());
 }
 
 struct MachineRecord {

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "common/enum_table.h"
 #include "proto/step_status.h"
 
 namespace lifeboat::controller {
@@ -53,6 +54,7 @@ grpc::Status ToStatus(const Error& e) {
   v1::ErrorDetail detail;
   detail.set_code(ErrorCodeName(e.code));
   detail.set_field(e.field);
+  detail.set_reason(e.reason);
   return {code, message, detail.SerializeAsString()};
 }
 
@@ -238,31 +240,22 @@ void InventoryFromText(const std::string& text, v1::Inventory* out) {
   if (!text.empty()) (void)google::protobuf::util::JsonStringToMessage(text, out);
 }
 
+namespace {
+constexpr auto kAgentStateOnTheWire = MakeEnumTable<AgentState, v1::AgentState>({
+    {AgentState::kIdle, v1::AGENT_STATE_IDLE},
+    {AgentState::kDownloading, v1::AGENT_STATE_DOWNLOADING},
+    {AgentState::kApplying, v1::AGENT_STATE_APPLYING},
+    {AgentState::kFailed, v1::AGENT_STATE_FAILED},
+});
+}  // namespace
+
 AgentState FromProto(v1::AgentState state) {
-  switch (state) {
-    case v1::AGENT_STATE_DOWNLOADING:
-      return AgentState::kDownloading;
-    case v1::AGENT_STATE_APPLYING:
-      return AgentState::kApplying;
-    case v1::AGENT_STATE_FAILED:
-      return AgentState::kFailed;
-    default:  // idle, unspecified, or a state of a newer agent
-      return AgentState::kIdle;
-  }
+  // Unspecified, or a state of a newer agent: idle.
+  return kAgentStateOnTheWire.From(state).value_or(AgentState::kIdle);
 }
 
 v1::AgentState ToProto(AgentState state) {
-  switch (state) {
-    case AgentState::kIdle:
-      return v1::AGENT_STATE_IDLE;
-    case AgentState::kDownloading:
-      return v1::AGENT_STATE_DOWNLOADING;
-    case AgentState::kApplying:
-      return v1::AGENT_STATE_APPLYING;
-    case AgentState::kFailed:
-      return v1::AGENT_STATE_FAILED;
-  }
-  return v1::AGENT_STATE_UNSPECIFIED;
+  return kAgentStateOnTheWire.To(state).value_or(v1::AGENT_STATE_UNSPECIFIED);
 }
 
 }  // namespace lifeboat::controller

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/enum_table.h"
 #include "common/version.h"
 
 namespace lifeboat::controller {
@@ -24,53 +25,40 @@ bool Done(const RolloutSpec& spec, const Member& m) {
 
 }  // namespace
 
+namespace {
+
+// The words the fleet store keeps (and metrics and messages show).
+constexpr auto kRolloutStateWords = MakeEnumTable<RolloutState, const char*>({
+    {RolloutState::kActive, "active"},
+    {RolloutState::kPaused, "paused"},
+    {RolloutState::kHalted, "halted"},
+    {RolloutState::kCompleted, "completed"},
+    {RolloutState::kAborted, "aborted"},
+    {RolloutState::kCompletedWithFailures, "completed-with-failures"},
+});
+
+constexpr auto kMemberStateWords = MakeEnumTable<MemberState, const char*>({
+    {MemberState::kPending, "pending"},
+    {MemberState::kAssigned, "assigned"},
+    {MemberState::kRunning, "running"},
+    {MemberState::kSucceeded, "succeeded"},
+    {MemberState::kFailed, "failed"},
+});
+
+}  // namespace
+
 const char* RolloutStateName(RolloutState state) {
-  switch (state) {
-    case RolloutState::kActive:
-      return "active";
-    case RolloutState::kPaused:
-      return "paused";
-    case RolloutState::kHalted:
-      return "halted";
-    case RolloutState::kCompleted:
-      return "completed";
-    case RolloutState::kAborted:
-      return "aborted";
-    case RolloutState::kCompletedWithFailures:
-      return "completed-with-failures";
-  }
-  return "?";
+  return kRolloutStateWords.To(state).value_or("?");
 }
 
 std::optional<RolloutState> ParseRolloutState(const std::string& name) {
-  for (auto s :
-       {RolloutState::kActive, RolloutState::kPaused, RolloutState::kHalted,
-        RolloutState::kCompleted, RolloutState::kAborted, RolloutState::kCompletedWithFailures})
-    if (name == RolloutStateName(s)) return s;
-  return std::nullopt;
+  return kRolloutStateWords.From(name.c_str());
 }
 
-const char* MemberStateName(MemberState state) {
-  switch (state) {
-    case MemberState::kPending:
-      return "pending";
-    case MemberState::kAssigned:
-      return "assigned";
-    case MemberState::kRunning:
-      return "running";
-    case MemberState::kSucceeded:
-      return "succeeded";
-    case MemberState::kFailed:
-      return "failed";
-  }
-  return "?";
-}
+const char* MemberStateName(MemberState state) { return kMemberStateWords.To(state).value_or("?"); }
 
 std::optional<MemberState> ParseMemberState(const std::string& name) {
-  for (auto s : {MemberState::kPending, MemberState::kAssigned, MemberState::kRunning,
-                 MemberState::kSucceeded, MemberState::kFailed})
-    if (name == MemberStateName(s)) return s;
-  return std::nullopt;
+  return kMemberStateWords.From(name.c_str());
 }
 
 Result<void> ValidateSpec(const RolloutSpec& spec) {

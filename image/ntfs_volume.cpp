@@ -32,6 +32,12 @@ extern "C" {
 namespace lifeboat::image {
 
 namespace {
+// A write that failed: a refusal with reason "no-room" when the volume is full (nothing more fits,
+// a state Lifeboat will not force), else an I/O error. Reads errno.
+std::unexpected<Error> FailWriting(std::string message) {
+  if (errno == ENOSPC) return Refuse("no-room", std::move(message));
+  return Fail(ErrorCode::kIo, std::move(message));
+}
 
 constexpr size_t kChunk = 8 << 20;  // large writes let libntfs-3g allocate long runs
 
@@ -116,8 +122,7 @@ struct NtfsVolume::Impl {
     LIFEBOAT_TRY(ToUName(parts.back(), name));
     ntfs_inode* ni = ntfs_create(parent->get(), 0, name.chars, name.length, mode);
     if (ni == nullptr) {
-      return Fail(errno == ENOSPC ? ErrorCode::kRefused : ErrorCode::kIo,
-                  "create " + path + " on " + device + ": " + ErrnoText());
+      return FailWriting("create " + path + " on " + device + ": " + ErrnoText());
     }
     // The folder's index already names the new record: write the record too, so that a process
     // killed from here on leaves a file that can be looked up (and replaced).
@@ -164,9 +169,9 @@ struct NtfsVolume::Impl {
     while (size > 0) {
       s64 n = ntfs_attr_pwrite(na, offset, static_cast<s64>(size), data);
       if (n <= 0) {
-        return Fail(errno == ENOSPC ? ErrorCode::kRefused : ErrorCode::kIo,
-                    "write " + path + " on " + device + " at byte " + std::to_string(offset) +
-                        ": " + (errno == ENOSPC ? "the volume is full" : ErrnoText()));
+        return FailWriting("write " + path + " on " + device + " at byte " +
+                           std::to_string(offset) + ": " +
+                           (errno == ENOSPC ? "the volume is full" : ErrnoText()));
       }
       offset += n;
       data += n;
@@ -333,9 +338,9 @@ Result<void> NtfsVolume::CopyIn(const std::string& local_file, const std::string
   }
   if (impl_->data_fd < 0) return Fail(ErrorCode::kIo, "open " + impl_->device + " for writing");
   if (ntfs_attr_truncate_solid(na.get(), size) != 0) {
-    return Fail(errno == ENOSPC ? ErrorCode::kRefused : ErrorCode::kIo,
-                "allocate " + std::to_string(size) + " bytes for " + path + " on " + impl_->device +
-                    ": " + (errno == ENOSPC ? "the volume is full" : ErrnoText()));
+    return FailWriting("allocate " + std::to_string(size) + " bytes for " + path + " on " +
+                       impl_->device + ": " +
+                       (errno == ENOSPC ? "the volume is full" : ErrnoText()));
   }
   // Record the allocation before the long write: killed during it, the file is whole but reads
   // as zeros (its initialized size is still 0).

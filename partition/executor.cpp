@@ -28,9 +28,10 @@ class Runner {
     auto model = ReadTable();
     LIFEBOAT_TRY(model);
     if (model->disk_id != plan_.disk_id || model->sector_size != plan_.sector_size) {
-      return Fail(ErrorCode::kRefused,
-                  disk_.path() + " is not the disk this plan was made for (disk id " +
-                      model->disk_id + ", plan is for " + plan_.disk_id + "); nothing was changed");
+      return Refuse("wrong-disk", disk_.path() +
+                                      " is not the disk this plan was made for (disk id " +
+                                      model->disk_id + ", plan is for " + plan_.disk_id +
+                                      "); nothing was changed");
     }
     std::vector<std::string> done;
     for (size_t i = 0; i < plan_.steps.size(); ++i) {

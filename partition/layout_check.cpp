@@ -110,8 +110,8 @@ std::string DescribeLayoutProblems(const DiskModel& d, const std::vector<LayoutP
 Result<void> RequireSafeLayout(const DiskModel& disk) {
   auto problems = CheckLayout(disk);
   if (problems.empty()) return {};
-  return Fail(ErrorCode::kRefused,
-              "unsafe-partition-table: " + DescribeLayoutProblems(disk, problems));
+  return Refuse("unsafe-partition-table",
+                "unsafe-partition-table: " + DescribeLayoutProblems(disk, problems));
 }
 
 }  // namespace lifeboat::partition

@@ -62,10 +62,11 @@ Result<void> ShrinkNtfs(const PartitionLocation& where, Bytes new_size,
   LIFEBOAT_TRY(info);
   const std::string text = info->out + info->err;
   if (info->exit_code != 0 && text.find("scheduled for check") != std::string::npos) {
-    return Fail(ErrorCode::kRefused,
-                "the NTFS volume is marked for chkdsk, and not by an ntfsresize Lifeboat started: "
-                "Lifeboat never overrides that. Boot Windows so that it checks the volume (or run "
-                "'chkdsk /f'), then run again: the run resumes from the journal");
+    return Refuse(
+        "ntfs-dirty",
+        "the NTFS volume is marked for chkdsk, and not by an ntfsresize Lifeboat started: "
+        "Lifeboat never overrides that. Boot Windows so that it checks the volume (or run "
+        "'chkdsk /f'), then run again: the run resumes from the journal");
   }
   if (info->exit_code != 0 && text.find("inconsistent") != std::string::npos) {
     return Fail(ErrorCode::kCorrupt,
@@ -79,10 +80,10 @@ Result<void> ShrinkNtfs(const PartitionLocation& where, Bytes new_size,
                 "check the NTFS volume before shrinking: " + info->Summary("ntfsresize --info"));
   auto minimum = Find(info->out, std::regex(R"(You might resize at (\d+) bytes)"));
   if (!minimum || *minimum > new_size.value) {
-    return Fail(ErrorCode::kRefused, "the NTFS volume can no longer shrink to " +
-                                         HumanSize(new_size) + " (ntfsresize's minimum is now " +
-                                         (minimum ? HumanSize(Bytes{*minimum}) : "unknown") +
-                                         "); nothing was changed");
+    return Refuse("not-enough-space", "the NTFS volume can no longer shrink to " +
+                                          HumanSize(new_size) + " (ntfsresize's minimum is now " +
+                                          (minimum ? HumanSize(Bytes{*minimum}) : "unknown") +
+                                          "); nothing was changed");
   }
   auto rehearsal =
       RunChecked(check_args({"ntfsresize", "--no-action", "--no-progress-bar", "--size", size}));

@@ -244,7 +244,8 @@ Result<uint32_t> PartitionTable::Add(const NewPartition& partition) {
     type = fdisk_label_get_parttype_from_code(
         label, static_cast<unsigned>(std::strtoul(partition.type.c_str(), nullptr, 16)));
     while (partno < 4 && fdisk_is_partition_used(cxt, partno)) ++partno;
-    if (partno == 4) return Fail(ErrorCode::kRefused, "MBR has no free primary partition slot");
+    if (partno == 4)
+      return Refuse("no-free-primary-slot", "MBR has no free primary partition slot");
   }
   if (!type) return Fail(ErrorCode::kInvalidArgument, "unknown partition type " + partition.type);
   fdisk_partition* pa = fdisk_new_partition();

@@ -4,39 +4,26 @@
 
 #include <optional>
 
+#include "common/enum_table.h"
 #include "common/step_event.h"
 #include "lifeboat/v1/types.pb.h"
 
 namespace lifeboat::api {
 
+inline constexpr auto kStepStatusOnTheWire = MakeEnumTable<StepStatus, v1::StepEvent::Status>({
+    {StepStatus::kStarted, v1::StepEvent::STATUS_STARTED},
+    {StepStatus::kProgress, v1::StepEvent::STATUS_PROGRESS},
+    {StepStatus::kSucceeded, v1::StepEvent::STATUS_SUCCEEDED},
+    {StepStatus::kFailed, v1::StepEvent::STATUS_FAILED},
+});
+
 inline v1::StepEvent::Status ToProto(StepStatus status) {
-  switch (status) {
-    case StepStatus::kStarted:
-      return v1::StepEvent::STATUS_STARTED;
-    case StepStatus::kProgress:
-      return v1::StepEvent::STATUS_PROGRESS;
-    case StepStatus::kSucceeded:
-      return v1::StepEvent::STATUS_SUCCEEDED;
-    case StepStatus::kFailed:
-      return v1::StepEvent::STATUS_FAILED;
-  }
-  return v1::StepEvent::STATUS_UNSPECIFIED;
+  return kStepStatusOnTheWire.To(status).value_or(v1::StepEvent::STATUS_UNSPECIFIED);
 }
 
 // Nothing for STATUS_UNSPECIFIED or a value this build does not know: the caller refuses the event.
 inline std::optional<StepStatus> FromProto(v1::StepEvent::Status status) {
-  switch (status) {
-    case v1::StepEvent::STATUS_STARTED:
-      return StepStatus::kStarted;
-    case v1::StepEvent::STATUS_PROGRESS:
-      return StepStatus::kProgress;
-    case v1::StepEvent::STATUS_SUCCEEDED:
-      return StepStatus::kSucceeded;
-    case v1::StepEvent::STATUS_FAILED:
-      return StepStatus::kFailed;
-    default:
-      return std::nullopt;
-  }
+  return kStepStatusOnTheWire.From(status);
 }
 
 }  // namespace lifeboat::api

@@ -35,9 +35,9 @@ Result<void> LoadOrEnroll(const DaemonConfig& config, const std::string& machine
     return {};
   }
   if (config.enrollment_token.empty())
-    return Fail(ErrorCode::kRefused,
-                "this agent is not enrolled: put a token from `lifeboatctl token create` in its "
-                "config as enrollment_token");
+    return Refuse("not-enrolled",
+                  "this agent is not enrolled: put a token from `lifeboatctl token create` in its "
+                  "config as enrollment_token");
   // The key is made once and kept, so a retried enrollment asks for the same key.
   if (!key) {
     auto made = NewPrivateKey();
@@ -63,10 +63,10 @@ Result<void> LoadOrEnroll(const DaemonConfig& config, const std::string& machine
       return {};
     }
     if (enrolled.error().code != ErrorCode::kBusy)
-      return Fail(ErrorCode::kRefused, "enrollment refused: " + enrolled.error().message);
+      return Refuse("enrollment-refused", "enrollment refused: " + enrolled.error().message);
     LogLine(enrolled.error().message + "; retrying in " +
             std::to_string(static_cast<int>(backoff)) + " s");
-    if (!wait(backoff)) return Fail(ErrorCode::kRefused, "stopped before enrollment");
+    if (!wait(backoff)) return Refuse("stopped", "stopped before enrollment");
   }
 }
 

@@ -23,7 +23,7 @@ Result<TrustedKeys> TrustedKeys::Load(const std::vector<std::string>& files) {
 Result<std::string> TrustedKeys::Check(const Assignment& a) const {
   const std::string image = "image " + a.image.version + " (" + a.image.sha256 + ")";
   auto refuse = [&](const std::string& why) {
-    return Fail(ErrorCode::kRefused, image + " is not installed: " + why);
+    return Refuse("untrusted-image", image + " is not installed: " + why);
   };
   if (keys_.empty())
     return refuse("this agent trusts no signing key (set trusted_keys in its config)");

@@ -109,14 +109,29 @@ TEST(ApiJson, OneErrorShape) {
   }
 }
 
+TEST(ApiJson, EveryRefusalCarriesItsReason) {
+  // Refuse() is the one way to make a refusal; its reason travels with the error, also through
+  // WithContext, into the error shape.
+  auto refused =
+      WithContext(Result<int>(Refuse("no-room", "Lifeboat's partition is full")), "write-image");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kRefused);
+  EXPECT_EQ(refused.error().reason, "no-room");
+  auto e =
+      Parse(api::Text(api::ErrorObject(ErrorCodeName(refused.error().code), refused.error().message,
+                                       refused.error().field, refused.error().reason)))
+          ->getObject("error");
+  EXPECT_EQ(e->getValue<std::string>("reason"), "no-room");
+  EXPECT_EQ(e->getValue<std::string>("message"), "write-image: Lifeboat's partition is full");
+}
+
 TEST(VersionType, CheckedOnceWhereItEntersAndNamingItsField) {
   auto good = Version::Parse("2024.1-rc2");
   ASSERT_TRUE(good);
   EXPECT_EQ(good->str(), "2024.1-rc2");
   EXPECT_LT(good->Compare(*Version::Parse("2024.10")), 0);
-  for (const std::string& bad :
-       std::vector<std::string>{"", ".", "..", "a/b", "a b", "../x", std::string(65, 'v'),
-                                std::string("a\0b", 3)}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", ".", "..", "a/b", "a b", "../x", std::string(65, 'v'), std::string("a\0b", 3)}) {
     auto parsed = Version::Parse(bad, "--version");
     ASSERT_FALSE(parsed) << bad;
     EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument);

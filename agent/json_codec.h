@@ -1,5 +1,6 @@
 // JSON for configuration-management tools (the shapes are documented in docs/json.md) and for
-// the plan stored in the journal. Poco::JSON is used here and in nowhere else in the agent.
+// the plan stored in the journal. Poco::JSON is used here (and, for the API's messages such as
+// the inventory, through proto/api_json.h) and nowhere else in the agent.
 #pragma once
 
 #include <string>

@@ -1,7 +1,7 @@
 // The controller's HTTP side (Poco::Net, used only in http_api.cpp): /healthz, /metrics in the
 // Prometheus text format, and read-only JSON for tools that do not speak gRPC:
-// /api/v1/machines, /api/v1/machines/{id}, /api/v1/rollouts/{id}. The JSON is protobuf's JSON
-// mapping of the same messages the gRPC API returns.
+// /api/v1/machines, /api/v1/machines/{id}, /api/v1/rollouts/{id}. The JSON is the same messages
+// the gRPC API returns, in the one shape of docs/json.md (proto/api_json.h).
 #pragma once
 
 #include <memory>

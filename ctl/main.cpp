@@ -1,5 +1,5 @@
 // lifeboatctl: the operator's command line over gRPC (AdminService). Tables for people, --json
-// (protobuf's JSON form of the response) for tools. Exit codes are in docs/lifeboatctl.md. The
+// (the response in the JSON shape of docs/json.md) for tools. Exit codes are in docs/lifeboatctl.md. The
 // commands live in a file a group (ctl/commands.h); what they print, in ctl/output.
 #include "common/cli.h"
 #include "common/version.h"

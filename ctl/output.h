@@ -1,5 +1,5 @@
-// What lifeboatctl prints: tables and summaries for people, protobuf's JSON form of a response
-// for tools (--json), errors with the exit codes of docs/lifeboatctl.md.
+// What lifeboatctl prints: tables and summaries for people, a response in the JSON shape of
+// docs/json.md for tools (--json), errors with the exit codes of docs/lifeboatctl.md.
 #pragma once
 
 #include <Poco/JSON/Object.h>
@@ -30,7 +30,7 @@ int Fail(const grpc::Status& status, bool json);
 // Prints a local error ("lifeboatctl: <message>", and the error as JSON) and returns `exit_code`.
 int Complain(const Error& error, int exit_code);
 
-// A response as JSON (protobuf's mapping, field names as in the .proto).
+// A response as JSON in the shape of docs/json.md (proto/api_json.h), indented for reading.
 std::string Json(const google::protobuf::Message& message);
 // JSON text of an object, through Poco's JSON (escapes every control character).
 std::string JsonText(const Poco::JSON::Object::Ptr& object);

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <sstream>
+#include <utility>
 
 #include "common/config_file.h"
 #include "common/units.h"
@@ -19,6 +20,23 @@ std::optional<int> MinuteOfDay(const std::string& hhmm) {
   return h * 60 + m;
 }
 
+// The settings taken as written, and the field each one fills.
+constexpr std::pair<const char*, std::string DaemonConfig::*> kTextSettings[] = {
+    {"controller", &DaemonConfig::controller},
+    {"machine_id", &DaemonConfig::machine_id},
+    {"disk", &DaemonConfig::disk},
+    {"state_dir", &DaemonConfig::state_dir},
+    {"ca", &DaemonConfig::ca},
+    {"enrollment_token", &DaemonConfig::enrollment_token},
+    {"link", &DaemonConfig::link},
+};
+
+std::string DaemonConfig::*TextSetting(const std::string& key) {
+  for (const auto& [name, field] : kTextSettings)
+    if (key == name) return field;
+  return nullptr;
+}
+
 }  // namespace
 
 Result<DaemonConfig> ReadDaemonConfig(const std::string& path) {
@@ -28,20 +46,8 @@ Result<DaemonConfig> ReadDaemonConfig(const std::string& path) {
   LIFEBOAT_TRY(entries);
   DaemonConfig c;
   for (const auto& [key, value, where] : *entries) {
-    if (key == "controller")
-      c.controller = value;
-    else if (key == "machine_id")
-      c.machine_id = value;
-    else if (key == "disk")
-      c.disk = value;
-    else if (key == "state_dir")
-      c.state_dir = value;
-    else if (key == "ca")
-      c.ca = value;
-    else if (key == "enrollment_token")
-      c.enrollment_token = value;
-    else if (key == "link")
-      c.link = value;
+    if (auto field = TextSetting(key))
+      c.*field = value;
     else if (key == "labels") {
       std::istringstream items(value);
       std::string item;

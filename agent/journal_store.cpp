@@ -4,7 +4,6 @@
 #include <Poco/Data/Session.h>
 #include <Poco/Exception.h>
 
-#include <filesystem>
 #include <vector>
 
 #include "common/sqlite_file.h"
@@ -158,12 +157,6 @@ JournalStore::JournalStore(std::unique_ptr<Poco::Data::Session> session)
 JournalStore::~JournalStore() = default;
 
 Result<std::unique_ptr<JournalStore>> JournalStore::Open(const std::string& path) {
-  std::error_code ec;
-  const auto folder = std::filesystem::path(path).parent_path();
-  if (!folder.empty()) std::filesystem::create_directories(folder, ec);
-  if (ec)
-    return Fail(ErrorCode::kDatabase,
-                "journal: cannot create " + folder.string() + ": " + ec.message());
   try {
     auto session = OpenSqliteFile(path, kMigrations);
     return std::unique_ptr<JournalStore>(new JournalStore(std::move(session)));

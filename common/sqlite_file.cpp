@@ -2,6 +2,8 @@
 
 #include <Poco/Data/SQLite/Connector.h>
 
+#include <filesystem>
+
 namespace lifeboat {
 
 POCO_IMPLEMENT_EXCEPTION(DamagedSqliteFile, Poco::Data::DataException, "Damaged SQLite file")
@@ -41,6 +43,10 @@ std::unique_ptr<Poco::Data::Session> OpenSqliteFile(const std::string& path,
   using Poco::Data::Keywords::into;
   using Poco::Data::Keywords::now;
   Poco::Data::SQLite::Connector::registerConnector();
+  std::error_code ec;
+  const auto folder = std::filesystem::path(path).parent_path();
+  if (!folder.empty()) std::filesystem::create_directories(folder, ec);
+  if (ec) throw Poco::CreateFileException("cannot create " + folder.string() + ": " + ec.message());
   auto session = std::make_unique<Poco::Data::Session>("SQLite", path);
   // A file that is not a database fails its first statement; one with damaged pages, only the
   // quick_check below (calls would fail later, each with "database disk image is malformed").

@@ -26,8 +26,8 @@ POCO_DECLARE_EXCEPTION(, DamagedSqliteFile, Poco::Data::DataException)
 // what is wrong (the first few problems). Throws DamagedSqliteFile when it is not a database.
 [[nodiscard]] std::string QuickCheckSqliteFile(const std::string& path);
 
-// Before any migration the file is checked (quick_check): a damaged one throws DamagedSqliteFile
-// rather than being used until a call touches its bad pages.
+// The file's folder is created if missing. Before any migration the file is checked (quick_check):
+// a damaged one throws DamagedSqliteFile rather than being used until a call touches its bad pages.
 // `migrations[i]` takes the schema from version i to i + 1 (semicolon-separated statements, no
 // semicolon inside one), each in its own transaction. Append; never edit a released one.
 // Throws Poco::Exception; the stores turn it into their own error.

@@ -18,14 +18,10 @@ AccessStore::~AccessStore() = default;
 
 Result<void> AccessStore::AddOperator(const OperatorRecord& op) {
   std::lock_guard lock(s_->mutex);
-  auto existing = Guard("find an operator", [&] {
-    int n = 0;
-    std::string name = op.name;
-    *s_->session << "SELECT COUNT(*) FROM operators WHERE name = ?", into(n), use(name), now;
-    return n;
-  });
-  LIFEBOAT_TRY(existing);
-  if (*existing > 0)
+  auto taken =
+      AnyRow(*s_, "find an operator", "SELECT COUNT(*) FROM operators WHERE name = ?", op.name);
+  LIFEBOAT_TRY(taken);
+  if (*taken)
     return Fail(ErrorCode::kAlreadyExists, "name: operator " + op.name + " exists already");
   return Guard("add an operator", [&] {
     std::string name = op.name, role = RoleName(op.role), hash = op.token_sha256;

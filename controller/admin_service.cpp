@@ -144,54 +144,37 @@ grpc::Status AdminServiceImpl::GetRollout(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::PauseRollout(grpc::ServerContext* context,
                                             const v1::PauseRolloutRequest* request,
                                             v1::PauseRolloutResponse* response) {
-  auto caller = Caller(context, Role::kOperator, "PauseRollout");
-  if (!caller) return caller.error();
-  auto status = [&]() -> grpc::Status {
-    return Answer(fleet_.Pause(request->id()),
-                  [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
-  }();
-  Record(context, caller->name, "PauseRollout", "rollout " + std::to_string(request->id()), status);
-  return status;
+  return ChangeRollout(context, "PauseRollout", request->id(), &Fleet::Pause,
+                       response->mutable_rollout());
 }
 
 grpc::Status AdminServiceImpl::ResumeRollout(grpc::ServerContext* context,
                                              const v1::ResumeRolloutRequest* request,
                                              v1::ResumeRolloutResponse* response) {
-  auto caller = Caller(context, Role::kOperator, "ResumeRollout");
-  if (!caller) return caller.error();
-  auto status = [&]() -> grpc::Status {
-    return Answer(fleet_.Resume(request->id()),
-                  [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
-  }();
-  Record(context, caller->name, "ResumeRollout", "rollout " + std::to_string(request->id()),
-         status);
-  return status;
+  return ChangeRollout(context, "ResumeRollout", request->id(), &Fleet::Resume,
+                       response->mutable_rollout());
 }
 
 grpc::Status AdminServiceImpl::AbortRollout(grpc::ServerContext* context,
                                             const v1::AbortRolloutRequest* request,
                                             v1::AbortRolloutResponse* response) {
-  auto caller = Caller(context, Role::kOperator, "AbortRollout");
-  if (!caller) return caller.error();
-  auto status = [&]() -> grpc::Status {
-    return Answer(fleet_.Abort(request->id()),
-                  [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
-  }();
-  Record(context, caller->name, "AbortRollout", "rollout " + std::to_string(request->id()), status);
-  return status;
+  return ChangeRollout(context, "AbortRollout", request->id(), &Fleet::Abort,
+                       response->mutable_rollout());
 }
 
 grpc::Status AdminServiceImpl::RollbackRollout(grpc::ServerContext* context,
                                                const v1::RollbackRolloutRequest* request,
                                                v1::RollbackRolloutResponse* response) {
-  auto caller = Caller(context, Role::kOperator, "RollbackRollout");
+  return ChangeRollout(context, "RollbackRollout", request->id(), &Fleet::Rollback,
+                       response->mutable_rollout());
+}
+
+grpc::Status AdminServiceImpl::ChangeRollout(grpc::ServerContext* context, const char* action,
+                                             uint64_t id, RolloutChange change, v1::Rollout* out) {
+  auto caller = Caller(context, Role::kOperator, action);
   if (!caller) return caller.error();
-  auto status = [&]() -> grpc::Status {
-    return Answer(fleet_.Rollback(request->id()),
-                  [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
-  }();
-  Record(context, caller->name, "RollbackRollout", "rollout " + std::to_string(request->id()),
-         status);
+  auto status = Answer((fleet_.*change)(id), [&](const RolloutView& r) { ToProto(r, out); });
+  Record(context, caller->name, action, "rollout " + std::to_string(id), status);
   return status;
 }
 

@@ -361,16 +361,19 @@ bool Finished(RolloutState s) {
          s == RolloutState::kCompletedWithFailures;
 }
 
+// An operator's change refused because of the state rollout `id` is in; `then` says what to do.
+std::unexpected<Error> RefusedIn(uint64_t id, RolloutState state, const std::string& then = "") {
+  return Fail(ErrorCode::kConflict,
+              "id: rollout " + std::to_string(id) + " is " + RolloutStateName(state) + then);
+}
+
 }  // namespace
 
 Result<RolloutView> Fleet::Pause(uint64_t id) {
   auto view = Rollout(id);
   if (!view) return view;
   if (view->rollout.state == RolloutState::kPaused) return view;
-  if (Finished(view->rollout.state)) {
-    return Fail(ErrorCode::kConflict, "id: rollout " + std::to_string(id) + " is " +
-                                          RolloutStateName(view->rollout.state));
-  }
+  if (Finished(view->rollout.state)) return RefusedIn(id, view->rollout.state);
   LIFEBOAT_TRY(SetState(id, RolloutState::kPaused, "paused by an operator"));
   return Rollout(id);
 }
@@ -379,11 +382,8 @@ Result<RolloutView> Fleet::Resume(uint64_t id) {
   auto view = Rollout(id);
   if (!view) return view;
   if (view->rollout.state == RolloutState::kActive) return view;
-  if (Finished(view->rollout.state)) {
-    return Fail(ErrorCode::kConflict, "id: rollout " + std::to_string(id) + " is " +
-                                          RolloutStateName(view->rollout.state) +
-                                          " and cannot resume");
-  }
+  if (Finished(view->rollout.state))
+    return RefusedIn(id, view->rollout.state, " and cannot resume");
   // A halted rollout goes on past the failures it halted for; a new one halts it again.
   if (view->rollout.state == RolloutState::kHalted) {
     LIFEBOAT_TRY(store_.AcceptFailures(id, view->evaluation.failed));
@@ -399,11 +399,8 @@ Result<RolloutView> Fleet::Abort(uint64_t id) {
   if (!view) return view;
   if (view->rollout.state == RolloutState::kAborted) return view;
   if (view->rollout.state == RolloutState::kCompleted ||
-      view->rollout.state == RolloutState::kCompletedWithFailures) {
-    return Fail(ErrorCode::kConflict, "id: rollout " + std::to_string(id) + " is " +
-                                          RolloutStateName(view->rollout.state) +
-                                          "; roll it back instead");
-  }
+      view->rollout.state == RolloutState::kCompletedWithFailures)
+    return RefusedIn(id, view->rollout.state, "; roll it back instead");
   LIFEBOAT_TRY(SetState(id, RolloutState::kAborted, "aborted by an operator"));
   return Rollout(id);
 }

@@ -2,7 +2,6 @@
 
 #include <Poco/Exception.h>
 
-#include <filesystem>
 #include <sstream>
 #include <tuple>
 
@@ -148,12 +147,6 @@ FleetStore::FleetStore(std::shared_ptr<StoreSession> session)
 FleetStore::~FleetStore() = default;
 
 Result<std::unique_ptr<FleetStore>> FleetStore::OpenSqlite(const std::string& path) {
-  std::error_code ec;
-  const auto folder = std::filesystem::path(path).parent_path();
-  if (!folder.empty()) std::filesystem::create_directories(folder, ec);
-  if (ec)
-    return Fail(ErrorCode::kDatabase,
-                "fleet store: cannot create " + folder.string() + ": " + ec.message());
   try {
     auto session =
         std::make_shared<StoreSession>(OpenSqliteFile(path, Migrations(kSqlite)), kSqlite, path);
@@ -179,14 +172,10 @@ Result<void> FleetStore::CheckIntegrity() {
 
 Result<void> FleetStore::AddImage(const ImageRecord& i) {
   std::lock_guard lock(s_->mutex);
-  auto existing = Guard("find an image", [&] {
-    int n = 0;
-    std::string v = i.version;
-    *s_->session << "SELECT COUNT(*) FROM images WHERE version = ?", into(n), use(v), now;
-    return n;
-  });
-  LIFEBOAT_TRY(existing);
-  if (*existing > 0)
+  auto taken =
+      AnyRow(*s_, "find an image", "SELECT COUNT(*) FROM images WHERE version = ?", i.version);
+  LIFEBOAT_TRY(taken);
+  if (*taken)
     return Fail(ErrorCode::kAlreadyExists, "version " + i.version + " is already published");
   return Guard("add an image", [&] {
     std::string version = i.version, sha = i.sha256, name = i.name, desc = i.description,

@@ -92,6 +92,11 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   // Records a change's outcome (ok, or failed with the status message) in the audit log.
   void Record(grpc::ServerContext* context, const std::string& who, const std::string& action,
               const std::string& target, const grpc::Status& status);
+  // One operator's change to one rollout (pause, resume, abort, roll back): authorized, applied,
+  // answered with the rollout as it then stands, and recorded under `action`.
+  using RolloutChange = Result<RolloutView> (Fleet::*)(uint64_t);
+  grpc::Status ChangeRollout(grpc::ServerContext* context, const char* action, uint64_t id,
+                             RolloutChange change, v1::Rollout* out);
   Fleet& fleet_;
   Access& access_;
 };

@@ -267,11 +267,20 @@ Result<std::vector<ImageRecord>> ImageCatalog::Images(bool include_retired) {
   return store_.ListImages(include_retired);
 }
 
-Result<ImageRecord> ImageCatalog::Image(const std::string& version) {
-  auto found = store_.FindImage(version);
+namespace {
+
+// The image a lookup by `field` = `key` found, or kNotFound naming both.
+Result<ImageRecord> Found(Result<std::optional<ImageRecord>> found, const std::string& field,
+                          const std::string& key) {
   LIFEBOAT_TRY(found);
-  if (!*found) return Fail(ErrorCode::kNotFound, "version: no image " + version);
+  if (!*found) return Fail(ErrorCode::kNotFound, field + ": no image " + key);
   return **found;
+}
+
+}  // namespace
+
+Result<ImageRecord> ImageCatalog::Image(const std::string& version) {
+  return Found(store_.FindImage(version), "version", version);
 }
 
 Result<ImageRecord> ImageCatalog::RetireImage(const std::string& version) {
@@ -279,10 +288,7 @@ Result<ImageRecord> ImageCatalog::RetireImage(const std::string& version) {
 }
 
 Result<ImageRecord> ImageCatalog::ImageBySha(const std::string& sha256) {
-  auto found = store_.FindImageBySha(sha256);
-  LIFEBOAT_TRY(found);
-  if (!*found) return Fail(ErrorCode::kNotFound, "sha256: no image " + sha256);
-  return **found;
+  return Found(store_.FindImageBySha(sha256), "sha256", sha256);
 }
 
 }  // namespace lifeboat::controller

@@ -4,6 +4,8 @@
 // Included only by the two stores' .cpp files, the one place Poco::Data is used.
 #pragma once
 
+#include <Poco/Data/Binding.h>
+#include <Poco/Data/Extraction.h>
 #include <Poco/Data/Session.h>
 
 #include <memory>
@@ -38,6 +40,18 @@ struct StoreSession {
 template <typename F>
 auto Guard(const char* what, F&& f) -> Result<decltype(f())> {
   return GuardStore("fleet store", what, std::forward<F>(f));
+}
+
+// Whether `count_sql` (a SELECT COUNT(*) with one placeholder, bound to `key`) counts any row.
+// The caller holds the session's mutex.
+inline Result<bool> AnyRow(StoreSession& s, const char* what, const char* count_sql,
+                           std::string key) {
+  return Guard(what, [&] {
+    using namespace Poco::Data::Keywords;
+    int n = 0;
+    *s.session << count_sql, into(n), use(key), now;
+    return n > 0;
+  });
 }
 
 }  // namespace lifeboat::controller

@@ -18,6 +18,26 @@ namespace {
 
 std::string Errno() { return std::strerror(errno); }
 
+// Moves `length` bytes at `offset` by calling `once(done)` (one pread or pwrite of what is left
+// after `done` bytes) until all have moved: the kernel may move fewer than asked, or be
+// interrupted. Nothing moved at all is an error too (reading past the end of the disk).
+template <typename Once>
+Result<void> Fully(const std::string& path, const char* verb, Bytes offset, size_t length,
+                   Once once) {
+  size_t done = 0;
+  while (done < length) {
+    const ssize_t moved = once(done);
+    if (moved < 0 && errno == EINTR) continue;
+    if (moved <= 0) {
+      return Fail(ErrorCode::kIo, path + ": " + verb + " at byte " +
+                                      std::to_string(offset.value + done) + ": " +
+                                      (moved == 0 ? std::string("beyond the end") : Errno()));
+    }
+    done += static_cast<size_t>(moved);
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<DiskHandle> DiskHandle::Open(const std::string& path, Mode mode,
@@ -114,32 +134,16 @@ DiskHandle::~DiskHandle() {
 
 Result<void> DiskHandle::ReadAt(Bytes offset, void* buffer, size_t length) const {
   auto* p = static_cast<char*>(buffer);
-  size_t done = 0;
-  while (done < length) {
-    ssize_t r = pread(fd_, p + done, length - done, static_cast<off_t>(offset.value + done));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      return Fail(ErrorCode::kIo, path_ + ": read at byte " + std::to_string(offset.value + done) +
-                                      ": " + (r == 0 ? std::string("beyond the end") : Errno()));
-    }
-    done += static_cast<size_t>(r);
-  }
-  return {};
+  return Fully(path_, "read", offset, length, [&](size_t done) {
+    return pread(fd_, p + done, length - done, static_cast<off_t>(offset.value + done));
+  });
 }
 
 Result<void> DiskHandle::WriteAt(Bytes offset, const void* buffer, size_t length) const {
   const auto* p = static_cast<const char*>(buffer);
-  size_t done = 0;
-  while (done < length) {
-    ssize_t w = pwrite(fd_, p + done, length - done, static_cast<off_t>(offset.value + done));
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      return Fail(ErrorCode::kIo, path_ + ": write at byte " + std::to_string(offset.value + done) +
-                                      ": " + Errno());
-    }
-    done += static_cast<size_t>(w);
-  }
-  return {};
+  return Fully(path_, "write", offset, length, [&](size_t done) {
+    return pwrite(fd_, p + done, length - done, static_cast<off_t>(offset.value + done));
+  });
 }
 
 Result<void> DiskHandle::Flush() const {

@@ -75,9 +75,7 @@ inline bool AContactRunsFor(const std::filesystem::path& config) {
 class AgentDaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
-                Quote(dir_ / "v1.wim") + " --size-mb 12");
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_NO_FATAL_FAILURE(MakeTestWim(dir_ / "v1.wim", "--size-mb 12"));
     MakeWindowsDisk(dir_ / "disk.img", "--label gpt --fill-mb 20");
     // The key that signs the images the agents trust.
     ASSERT_EQ(Sh(Quote(LIFEBOAT_CTL) + " key generate --out " + Quote(dir_ / "signer")).exit_code,

@@ -27,11 +27,8 @@ class ApplyCrashTest : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir;
-    for (const char* v : {"v1", "v2"}) {
-      auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
-                  Quote(*dir_ / (std::string(v) + ".wim")) + " --size-mb 24");
-      ASSERT_EQ(r.exit_code, 0) << r.err;
-    }
+    for (const char* v : {"v1", "v2"})
+      ASSERT_NO_FATAL_FAILURE(MakeTestWim(*dir_ / (std::string(v) + ".wim"), "--size-mb 24"));
     // The starting point: version 1 installed on a GPT disk.
     MakeWindowsDisk(*dir_ / "base.img", "--label gpt --fill-mb 20");
     auto r = Agent({"apply", *dir_ / "base.img", "--image", *dir_ / "v1.wim", "--version", "1",
@@ -167,9 +164,7 @@ TEST(ApplyFreshInstallCrash, KilledInsidePrepareAndWriteThenResumed) {
   TempDir dir;
   const std::string disk = dir / "disk.img";
   MakeWindowsDisk(disk, "--label gpt --fill-mb 40");
-  auto wim = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
-                Quote(dir / "v.wim") + " --size-mb 16");
-  ASSERT_EQ(wim.exit_code, 0) << wim.err;
+  ASSERT_NO_FATAL_FAILURE(MakeTestWim(dir / "v.wim", "--size-mb 16"));
   const SfTable before = Sfdisk(disk);
   const auto& windows = before.partitions[2];
   const std::string files = NtfsFileSums(disk, windows.start * 512, windows.size * 512);

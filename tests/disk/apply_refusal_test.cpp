@@ -16,11 +16,9 @@ class ApplyRefusalTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir;
-    for (const char* v : {"good", "corrupt", "split", "no-boot-index", "no-winload", "no-sdi"}) {
-      auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
-                  Quote(*dir_ / (std::string(v) + ".wim")) + " --variant " + v);
-      ASSERT_EQ(r.exit_code, 0) << r.err;
-    }
+    for (const char* v : {"good", "corrupt", "split", "no-boot-index", "no-winload", "no-sdi"})
+      ASSERT_NO_FATAL_FAILURE(
+          MakeTestWim(*dir_ / (std::string(v) + ".wim"), std::string("--variant ") + v));
     MakeWindowsDisk(*dir_ / "pristine.img", "--label gpt --fill-mb 20");
   }
   static void TearDownTestSuite() { delete dir_; }

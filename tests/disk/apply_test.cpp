@@ -31,9 +31,7 @@ class ApplyTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete dir_; }
   static void MakeWim(const std::string& name, const std::string& options) {
-    auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
-                Quote(*dir_ / name) + " " + options);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_NO_FATAL_FAILURE(MakeTestWim(*dir_ / name, options));
   }
   static std::string Wim(const std::string& name) { return *dir_ / name; }
 

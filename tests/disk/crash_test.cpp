@@ -53,6 +53,15 @@ class CrashTest : public ::testing::TestWithParam<std::string> {
     return disk;
   }
 
+  // Runs `disk prepare` killed (SIGKILL, by the agent's test hook) at `point`.
+  static void PrepareKilledAt(const std::string& disk, const std::string& state,
+                              const std::string& point) {
+    auto killed = Agent({"disk", "prepare", disk, "--size", "1G", "--state-dir", state},
+                        "LIFEBOAT_TEST_CRASH_AT=" + point);
+    ASSERT_EQ(killed.exit_code, 128 + 9)
+        << "expected SIGKILL at " << point << ": " << killed.out << killed.err;
+  }
+
   void ExpectConverged(const std::string& disk, const std::string& state) {
     auto rerun = Agent({"disk", "prepare", disk, "--size", "1G", "--state-dir", state});
     ASSERT_EQ(rerun.exit_code, 0) << rerun.out << rerun.err;
@@ -77,10 +86,7 @@ TEST_P(CrashTest, KilledRunResumesToTheSameDisk) {
   for (char& c : name) c = c == ':' ? '_' : c;
   const std::string disk = Copy(name);
   const std::string state = *dir_ / (name + "-state");
-  auto killed = Agent({"disk", "prepare", disk, "--size", "1G", "--state-dir", state},
-                      "LIFEBOAT_TEST_CRASH_AT=" + point);
-  ASSERT_EQ(killed.exit_code, 128 + 9)
-      << "expected SIGKILL at " << point << ": " << killed.out << killed.err;
+  ASSERT_NO_FATAL_FAILURE(PrepareKilledAt(disk, state, point));
   ExpectConverged(disk, state);
 }
 
@@ -95,19 +101,27 @@ INSTANTIATE_TEST_SUITE_P(EveryStep, CrashTest,
                            return n;
                          });
 
+// Starts `disk prepare` and kills it with SIGKILL the moment its ntfsresize child doing the real
+// resize (not the --info or --no-action run) appears: the agent alone, or with `group`, the agent
+// in a process group of its own killed as a group. Prints "killed" if it was, then "rc=" and the
+// agent's exit status.
+CommandResult PrepareKilledDuringNtfsresize(const std::string& disk, const std::string& state,
+                                            bool group) {
+  return Sh(std::string(group ? "setsid " : "") + Quote(LIFEBOAT_AGENT) + " disk prepare " +
+            Quote(disk) + " --size 1G --state-dir " + Quote(state) +
+            " >/dev/null 2>&1 & agent=$!; "
+            "for i in $(seq 1 2000); do "
+            "  if pgrep -P $agent -f 'ntfsresize --force' >/dev/null; then kill -9 -- " +
+            (group ? "-$agent" : "$agent") +
+            "; echo killed; break; fi; "
+            "  sleep 0.005; "
+            "done; wait $agent; echo rc=$?");
+}
+
 TEST_F(CrashTest, KilledWhileNtfsresizeRunsWaitsForItAndConverges) {
   const std::string disk = Copy("inside-shrink");
   const std::string state = *dir_ / "inside-shrink-state";
-  // Start prepare, and kill it with SIGKILL the moment its ntfsresize child doing the real
-  // resize (not the --info or --no-action run) appears.
-  auto r = Sh(Quote(LIFEBOAT_AGENT) + " disk prepare " + Quote(disk) + " --size 1G --state-dir " +
-              Quote(state) +
-              " >/dev/null 2>&1 & agent=$!; "
-              "for i in $(seq 1 2000); do "
-              "  if pgrep -P $agent -f 'ntfsresize --force' >/dev/null; then kill -9 $agent; echo "
-              "killed; break; fi; "
-              "  sleep 0.005; "
-              "done; wait $agent; echo rc=$?");
+  auto r = PrepareKilledDuringNtfsresize(disk, state, false);
   EXPECT_NE(r.out.find("killed"), std::string::npos)
       << "ntfsresize was never seen running: " << r.out;
   EXPECT_NE(r.out.find("rc=137"), std::string::npos) << r.out;
@@ -130,9 +144,7 @@ TEST_F(CrashTest, AResizeCutShortAfterMarkingTheVolumeConverges) {
   // Issue 12, item 6: every rerun failed with "Volume is scheduled for check".
   const std::string disk = Copy("cut-short-resize");
   const std::string state = *dir_ / "cut-short-resize-state";
-  auto killed = Agent({"disk", "prepare", disk, "--size", "1G", "--state-dir", state},
-                      "LIFEBOAT_TEST_CRASH_AT=1:launched");
-  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.out << killed.err;
+  ASSERT_NO_FATAL_FAILURE(PrepareKilledAt(disk, state, "1:launched"));
   MarkForChkdsk(disk, windows_);
   ExpectConverged(disk, state);
 }
@@ -141,9 +153,7 @@ TEST_F(CrashTest, ACheckFlagLifeboatDidNotSetIsNeverOverridden) {
   const std::string disk = Copy("foreign-flag");
   const std::string state = *dir_ / "foreign-flag-state";
   // The run stops before the shrink starts; then someone else marks the volume for chkdsk.
-  auto killed = Agent({"disk", "prepare", disk, "--size", "1G", "--state-dir", state},
-                      "LIFEBOAT_TEST_CRASH_AT=1:before");
-  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.out << killed.err;
+  ASSERT_NO_FATAL_FAILURE(PrepareKilledAt(disk, state, "1:before"));
   MarkForChkdsk(disk, windows_);
   const std::string table = Sh("sfdisk --dump " + Quote(disk)).out;
   auto rerun = Agent({"disk", "prepare", disk, "--size", "1G", "--state-dir", state});
@@ -156,17 +166,10 @@ TEST_F(CrashTest, ACheckFlagLifeboatDidNotSetIsNeverOverridden) {
 TEST_F(CrashTest, AGroupKillDoesNotCutNtfsresizeShort) {
   const std::string disk = Copy("group-kill");
   const std::string state = *dir_ / "group-kill-state";
-  // The agent in a process group of its own, killed as a group (as `timeout -s KILL` or a
-  // supervisor does) the moment the real ntfsresize appears: the tool has a session of its own
-  // and finishes, so the volume is never left half-resized.
-  auto r = Sh("setsid " + Quote(LIFEBOAT_AGENT) + " disk prepare " + Quote(disk) +
-              " --size 1G --state-dir " + Quote(state) +
-              " >/dev/null 2>&1 & agent=$!; "
-              "for i in $(seq 1 2000); do "
-              "  if pgrep -P $agent -f 'ntfsresize --force' >/dev/null; then kill -9 -- -$agent; "
-              "echo killed; break; fi; "
-              "  sleep 0.005; "
-              "done; wait $agent; echo rc=$?");
+  // Killed as a group (as `timeout -s KILL` or a supervisor does) the moment the real ntfsresize
+  // appears: the tool has a session of its own and finishes, so the volume is never left
+  // half-resized.
+  auto r = PrepareKilledDuringNtfsresize(disk, state, true);
   EXPECT_NE(r.out.find("killed"), std::string::npos)
       << "ntfsresize was never seen running: " << r.out;
   ExpectConverged(disk, state);

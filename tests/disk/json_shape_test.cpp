@@ -22,8 +22,7 @@ TEST(AgentJson, EveryOutputHasTheDocumentedShape) {
   TempDir dir;
   const std::string disk = dir / "disk.img";
   MakeWindowsDisk(disk, "--label gpt --fill-mb 20");
-  const std::string make_wim = std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim";
-  ASSERT_EQ(Sh(Quote(make_wim) + " " + Quote(dir / "a.wim") + " --variant good").exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(MakeTestWim(dir / "a.wim", "--variant good"));
   const std::string state = dir / "state";
   auto apply = [&](const std::string& version) -> std::vector<std::string> {
     return {"apply", disk, "--image", dir / "a.wim", "--version", version, "--state-dir", state};

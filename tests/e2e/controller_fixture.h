@@ -36,11 +36,9 @@ class ControllerGrpcTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     wims_ = new TempDir;
-    for (const char* name : {"a", "b"}) {
-      auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
-                  Quote(*wims_ / (std::string(name) + ".wim")) + " --size-mb 12");
-      ASSERT_EQ(r.exit_code, 0) << r.err;
-    }
+    for (const char* name : {"a", "b"})
+      ASSERT_NO_FATAL_FAILURE(
+          test::MakeTestWim(*wims_ / (std::string(name) + ".wim"), "--size-mb 12"));
   }
   static void TearDownTestSuite() { delete wims_; }
 
@@ -84,6 +82,17 @@ class ControllerGrpcTest : public ::testing::Test {
     }
     writer->WritesDone();
     return writer->Finish();
+  }
+
+  // Publishes the test image `wim` as `version`, read by the controller from its own disk.
+  grpc::Status PublishFromPath(const std::string& version, const std::string& wim = "a.wim",
+                               v1::PublishImageFromPathResponse* response = nullptr) {
+    grpc::ClientContext context;
+    v1::PublishImageFromPathRequest request;
+    request.set_version(version);
+    request.set_path(*wims_ / wim);
+    v1::PublishImageFromPathResponse unread;
+    return admin_->PublishImageFromPath(&context, request, response ? response : &unread);
   }
 
   void RegisterMachines(int n) {

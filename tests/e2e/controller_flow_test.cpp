@@ -7,13 +7,7 @@ namespace {
 
 TEST_F(ControllerGrpcTest, AgentsGetAssignmentsDownloadWithResumeAndReport) {
   v1::PublishImageFromPathResponse published;
-  {
-    grpc::ClientContext context;
-    v1::PublishImageFromPathRequest request;
-    request.set_version("1.0");
-    request.set_path(*wims_ / "a.wim");
-    ASSERT_TRUE(admin_->PublishImageFromPath(&context, request, &published).ok());
-  }
+  ASSERT_TRUE(PublishFromPath("1.0", "a.wim", &published).ok());
   RegisterMachines(4);
   v1::CreateRolloutResponse created;
   {
@@ -153,14 +147,7 @@ TEST_F(ControllerGrpcTest, BadRequestsGetStatusCodesNamingTheField) {
       return admin_->CreateRollout(&context, request, &response);
     };
   };
-  {
-    grpc::ClientContext context;
-    v1::PublishImageFromPathRequest request;
-    request.set_version("1.0");
-    request.set_path(*wims_ / "a.wim");
-    v1::PublishImageFromPathResponse response;
-    ASSERT_TRUE(admin_->PublishImageFromPath(&context, request, &response).ok());
-  }
+  ASSERT_TRUE(PublishFromPath("1.0").ok());
   const Case cases[] = {
       {rollout([](v1::RolloutSpec* s) { s->set_image_version("9"); }), grpc::StatusCode::NOT_FOUND,
        "image_version"},
@@ -182,14 +169,7 @@ TEST_F(ControllerGrpcTest, BadRequestsGetStatusCodesNamingTheField) {
        },
        grpc::StatusCode::NOT_FOUND, "id"},
       // Issue 12, item 10: a 100,000-character version got a metadata-size error naming nothing.
-      {[this] {
-         grpc::ClientContext context;
-         v1::PublishImageFromPathRequest request;
-         request.set_version(std::string(100000, '7'));
-         request.set_path(*wims_ / "a.wim");
-         v1::PublishImageFromPathResponse response;
-         return admin_->PublishImageFromPath(&context, request, &response);
-       },
+      {[this] { return PublishFromPath(std::string(100000, '7')); },
        grpc::StatusCode::INVALID_ARGUMENT, "version: '7777"},
       {[this] {
          grpc::ClientContext context;

@@ -257,14 +257,8 @@ TEST_F(ControllerGrpcTest, AgentsNeedTheirOwnCertificateAndTokensWorkOnce) {
 TEST_F(ControllerGrpcTest, ASignatureIsKeptOnlyIfItDescribesAndMatchesTheImage) {
   // The image's metadata as the controller reads it, from an unsigned publish.
   v1::PublishImageFromPathResponse plain;
-  {
-    grpc::ClientContext context;
-    v1::PublishImageFromPathRequest request;
-    request.set_version("0.9");
-    request.set_path(*wims_ / "a.wim");
-    ASSERT_TRUE(admin_->PublishImageFromPath(&context, request, &plain).ok());
-    EXPECT_FALSE(plain.image().has_signature());
-  }
+  ASSERT_TRUE(PublishFromPath("0.9", "a.wim", &plain).ok());
+  EXPECT_FALSE(plain.image().has_signature());
   const auto& i = plain.image();
   auto key = GenerateSigningKey().value();
   auto other = GenerateSigningKey().value();

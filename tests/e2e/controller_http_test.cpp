@@ -4,20 +4,30 @@
 namespace lifeboat::controller {
 namespace {
 
-// The HTTP side, read with curl: health, Prometheus metrics that count the gRPC calls made, and
-// the read-only JSON API.
-TEST(ControllerHttp, HealthMetricsAndJsonApi) {
-  TempDir dir;
+// A controller in `dir` with gRPC and HTTPS on free loopback ports.
+ServerOptions OnLoopback(const TempDir& dir) {
   ServerOptions options;
   options.listen = "127.0.0.1:0";
   options.http_listen = "127.0.0.1:0";
   options.data_dir = dir.path();
-  auto server = Server::Start(options);
+  return options;
+}
+
+// curl's arguments that reach `host`'s HTTPS port, checking the certificate against the CA the
+// controller made in its data folder.
+std::string HttpsBase(const TempDir& dir, const std::string& host, const Server& server) {
+  return "--cacert " + Quote(dir / "ca.pem") + " https://" + host + ":" +
+         std::to_string(server.http_port());
+}
+
+// The HTTP side, read with curl: health, Prometheus metrics that count the gRPC calls made, and
+// the read-only JSON API.
+TEST(ControllerHttp, HealthMetricsAndJsonApi) {
+  TempDir dir;
+  auto server = Server::Start(OnLoopback(dir));
   ASSERT_TRUE(server) << server.error().message;
-  // HTTPS with the controller's certificate: curl checks it against DATA_DIR/ca.pem. (Each curl
-  // call below gets the CA through `base`'s prefix.)
-  const std::string base = "--cacert " + Quote(dir / "ca.pem") +
-                           " https://127.0.0.1:" + std::to_string((*server)->http_port());
+  // Each curl call below gets the CA through `base`'s prefix.
+  const std::string base = HttpsBase(dir, "127.0.0.1", **server);
   const std::string auth = "-H 'Authorization: Bearer " + test::AdminToken(dir.path()) + "' ";
   const std::string address = "127.0.0.1:" + std::to_string((*server)->port());
   auto agent = [&](const std::string& id) {
@@ -123,16 +133,12 @@ void DamagePage(const std::string& db, int page) {
 // with "database disk image is malformed".
 TEST(ControllerStore, ADamagedStoreIsRefusedAtStartAndHealthzSaysSo) {
   TempDir dir;
-  ServerOptions options;
-  options.listen = "127.0.0.1:0";
-  options.http_listen = "127.0.0.1:0";
-  options.data_dir = dir.path();
+  const ServerOptions options = OnLoopback(dir);
   const std::string db = dir / "fleet.db";
   {
     auto server = Server::Start(options);
     ASSERT_TRUE(server) << server.error().message;
-    const std::string base = "--cacert " + Quote(dir / "ca.pem") +
-                             " https://localhost:" + std::to_string((*server)->http_port());
+    const std::string base = HttpsBase(dir, "localhost", **server);
     EXPECT_EQ(Sh("curl -sf " + base + "/healthz").out, "ok\n");
     // Pages 3 and on hold tables; page 1 holds the schema, which would fail the very first read.
     DamagePage(db, 3);

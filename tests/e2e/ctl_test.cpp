@@ -116,9 +116,7 @@ class CtlTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     wims_ = new TempDir;
-    auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
-                Quote(*wims_ / "a.wim") + " --size-mb 12");
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_NO_FATAL_FAILURE(test::MakeTestWim(*wims_ / "a.wim", "--size-mb 12"));
   }
   static void TearDownTestSuite() { delete wims_; }
   static TempDir* wims_;

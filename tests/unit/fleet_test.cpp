@@ -19,11 +19,8 @@ class FleetTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     wims_ = new TempDir;
-    for (const char* name : {"a", "b"}) {
-      auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") + " " +
-                  Quote(*wims_ / (std::string(name) + ".wim")));
-      ASSERT_EQ(r.exit_code, 0) << r.err;
-    }
+    for (const char* name : {"a", "b"})
+      ASSERT_NO_FATAL_FAILURE(test::MakeTestWim(*wims_ / (std::string(name) + ".wim"), ""));
   }
   static void TearDownTestSuite() { delete wims_; }
 

@@ -24,10 +24,7 @@ TEST(WimHeader, ResourcesBeyondTheFileAreRefusedBeforeWimlibReadsThem) {
 
 TEST(WimHeader, ARealImagePassesTheHeaderCheck) {
   test::TempDir dir;
-  auto made =
-      test::Sh(test::Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-test-wim") +
-               " " + test::Quote(dir / "a.wim") + " --size-mb 1");
-  ASSERT_EQ(made.exit_code, 0) << made.err;
+  ASSERT_NO_FATAL_FAILURE(test::MakeTestWim(dir / "a.wim", "--size-mb 1"));
   auto r = CheckImage(dir / "a.wim");
   EXPECT_TRUE(r) << r.error().message;
 }

@@ -42,7 +42,7 @@ auto Guard(const char* what, F&& f) -> Result<decltype(f())> {
   return GuardStore("fleet store", what, std::forward<F>(f));
 }
 
-// Whether `count_sql` (a SELECT COUNT(*) with one placeholder, bound to `key`) counts any row.
+// Whether `count_sql` (a SELECT COUNT(*) whose one `?` is bound to `key`) counts any row.
 // The caller holds the session's mutex.
 inline Result<bool> AnyRow(StoreSession& s, const char* what, const char* count_sql,
                            std::string key) {

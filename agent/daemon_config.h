@@ -25,6 +25,7 @@ struct DaemonConfig {
   std::vector<std::string> trusted_keys;    // public key files; images must be signed by one
   std::string ca = "/etc/lifeboat/ca.pem";  // the controller's CA certificate
   std::string enrollment_token;             // used once, when state_dir holds no certificate
+  std::string sysfs = "/sys";  // where the hardware identity is read (not a config key)
 };
 
 // key = value lines: controller, machine_id, labels (k=v,k=v), disk, state_dir, link,

@@ -184,7 +184,7 @@ grpc::Status AdminServiceImpl::ListMachines(grpc::ServerContext* context,
   if (auto caller = Caller(context, Role::kViewer, "ListMachines"); !caller) return caller.error();
   return Answer(fleet_.Machines(FromProto(request->labels())),
                 [&](const std::vector<MachineRecord>& all) {
-                  for (const auto& m : all) ToProto(m, response->add_machines());
+                  for (const auto& m : all) Fill(m, response->add_machines());
                 });
 }
 
@@ -193,7 +193,7 @@ grpc::Status AdminServiceImpl::GetMachine(grpc::ServerContext* context,
                                           v1::GetMachineResponse* response) {
   if (auto caller = Caller(context, Role::kViewer, "GetMachine"); !caller) return caller.error();
   return Answer(fleet_.Machine(request->id()), [&](const MachineView& v) {
-    ToProto(v.machine, response->mutable_machine());
+    Fill(v.machine, response->mutable_machine());
     for (const auto& a : v.attempts) ToProto(a, response->add_attempts());
   });
 }

@@ -79,6 +79,19 @@ grpc::Status AgentServiceImpl::Register(grpc::ServerContext* context,
   m.inventory = InventoryToText(request->inventory());
   m.installed_version = request->inventory().installed_version();
   if (auto r = fleet_.Register(m); !r) return ToStatus(r.error());
+  if (request->has_identity()) {
+    const auto& id = request->identity();
+    auto identity =
+        NormalizeIdentity(id.smbios_uuid(), {id.macs().begin(), id.macs().end()},
+                          {id.disk_serials().begin(), id.disk_serials().end()}, "identity");
+    if (!identity) return ToStatus(identity.error());
+    // A machine registers even when its hardware is recorded as another machine's (an image
+    // cloned with its machine id, a board swapped): the conflict goes to the audit log for an
+    // operator to settle, and the identity stays with the machine that had it.
+    if (auto r = admission_.RecordIdentity(m.id, *identity); !r)
+      (void)access_.Audit({0, "", "machine " + m.id, "Register", "machine " + m.id,
+                           "identity not recorded", r.error().message, context->peer()});
+  }
   response->set_machine_id(m.id);
   response->set_heartbeat_interval_seconds(heartbeat_seconds_);
   return grpc::Status::OK;
@@ -99,6 +112,8 @@ grpc::Status AgentServiceImpl::Heartbeat(grpc::ServerContext* context,
   return Answer(assignment, [&](const std::optional<Assignment>& a) {
     response->set_next_heartbeat_seconds(heartbeat_seconds_);
     response->set_boot_recovery_once(fleet_.BootRecoveryPending(request->machine_id()));
+    auto work = fleet_.HasWork(request->machine_id());
+    response->set_work_pending(a.has_value() || (work && *work));
     if (!a) return;
     auto* out = response->mutable_assignment();
     out->set_attempt_id(a->attempt_id);
@@ -180,6 +195,62 @@ grpc::Status AgentServiceImpl::ReportProgress(grpc::ServerContext* context,
   }
   return Answer(fleet_.Report(request->machine_id(), request->attempt_id(), events),
                 [&](uint64_t highest) { response->set_acknowledged_sequence(highest); });
+}
+
+grpc::Status AgentServiceImpl::ServiceHello(grpc::ServerContext* context,
+                                            const v1::ServiceHelloRequest* request,
+                                            v1::ServiceHelloResponse* response) {
+  const auto& id = request->identity();
+  std::string target = "machine " + id.smbios_uuid();
+  auto status = [&]() -> grpc::Status {
+    auto identity =
+        NormalizeIdentity(id.smbios_uuid(), {id.macs().begin(), id.macs().end()},
+                          {id.disk_serials().begin(), id.disk_serials().end()}, "identity");
+    if (!identity) return ToStatus(identity.error());
+    target = "machine " + PendingId(*identity);
+    auto decision = admission_.Hello(*identity, request->computer_name(),
+                                     InventoryToText(request->inventory()), context->peer());
+    if (!decision) return ToStatus(decision.error());
+    response->set_message(decision->message);
+    response->set_heartbeat_interval_seconds(heartbeat_seconds_);
+    switch (decision->outcome) {
+      case VisitDecision::Outcome::kPending:
+        response->set_outcome(v1::ServiceHelloResponse::OUTCOME_PENDING);
+        return grpc::Status::OK;
+      case VisitDecision::Outcome::kNoWork:
+        response->set_outcome(v1::ServiceHelloResponse::OUTCOME_NO_WORK);
+        response->set_machine_id(decision->machine_id);
+        return grpc::Status::OK;
+      case VisitDecision::Outcome::kService:
+        break;
+    }
+    target = "machine " + decision->machine_id;
+    if (access_.IsRevoked(decision->machine_id))
+      return {grpc::StatusCode::PERMISSION_DENIED,
+              "machine " + decision->machine_id + " is revoked"};
+    // The certificate lasts a day: long enough for a visit, short enough that one copied from a
+    // RAM disk is of little use. The next visit makes a new key and gets a new one.
+    auto certificate = IssueCertificate(ca_, request->certificate_request(),
+                                        {decision->machine_id, {}, {}, false, true, 1});
+    if (!certificate)
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              "certificate_request: " + certificate.error().message};
+    response->set_outcome(v1::ServiceHelloResponse::OUTCOME_SERVICE);
+    response->set_machine_id(decision->machine_id);
+    response->set_certificate(*certificate);
+    for (const auto& [k, v] : decision->labels) (*response->mutable_labels())[k] = v;
+    return grpc::Status::OK;
+  }();
+  // Every visit, whatever came of it, is in the audit log: the help desk's "what happened?".
+  const char* outcome =
+      !status.ok()                                                       ? "denied"
+      : response->outcome() == v1::ServiceHelloResponse::OUTCOME_PENDING ? "pending"
+      : response->outcome() == v1::ServiceHelloResponse::OUTCOME_SERVICE ? "service"
+                                                                         : "no work";
+  (void)access_.Audit({0, "", "", "ServiceHello", target, outcome,
+                       status.ok() ? response->message() : status.error_message(),
+                       context->peer()});
+  return status;
 }
 
 }  // namespace lifeboat::controller

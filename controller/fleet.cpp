@@ -200,6 +200,39 @@ Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id
   return std::optional<Assignment>{Assignment{attempt->id, rollout_id, r.image}};
 }
 
+bool Fleet::MemberHasWork(const OpenRollout& r, const MemberRecord& me) {
+  return me.member.state == MemberState::kAssigned || me.member.state == MemberState::kRunning ||
+         ShouldAssign(r.record.spec, r.record.state, r.record.wave_ends, *r.evaluation, me.member);
+}
+
+Result<bool> Fleet::HasWork(const std::string& machine_id) {
+  std::lock_guard lock(state_mutex_);
+  LIFEBOAT_TRY(LoadOpenRollouts());
+  auto owner = rollout_of_.find(machine_id);
+  if (owner == rollout_of_.end()) return false;
+  const uint64_t rollout_id = owner->second;
+  LIFEBOAT_TRY(Settle(open_.at(rollout_id)));
+  auto it = open_.find(rollout_id);
+  if (it == open_.end()) return false;  // it just completed
+  return MemberHasWork(it->second, it->second.members[it->second.index.at(machine_id)]);
+}
+
+Result<std::unordered_set<std::string>> Fleet::MachinesWithWork() {
+  std::lock_guard lock(state_mutex_);
+  LIFEBOAT_TRY(LoadOpenRollouts());
+  std::vector<uint64_t> ids;
+  for (const auto& [id, r] : open_) ids.push_back(id);
+  std::unordered_set<std::string> out;
+  for (uint64_t id : ids) {
+    LIFEBOAT_TRY(Settle(open_.at(id)));
+    auto it = open_.find(id);
+    if (it == open_.end()) continue;  // it just completed
+    for (const auto& me : it->second.members)
+      if (MemberHasWork(it->second, me)) out.insert(me.member.machine_id);
+  }
+  return out;
+}
+
 Result<uint64_t> Fleet::Report(const std::string& machine_id, uint64_t attempt_id,
                                const std::vector<StepEvent>& events) {
   for (const auto& e : events) {

@@ -83,6 +83,12 @@ class Fleet {
   [[nodiscard]] Result<RolloutView> Abort(uint64_t id);
   [[nodiscard]] Result<RolloutView> Rollback(uint64_t id);
 
+  // Whether the machine has work: an assignment not reported finished, or one the rollout engine
+  // would give it now. A service environment stays while it has; the netboot tree sends the
+  // machines that have to the service environment. Assigns nothing.
+  [[nodiscard]] Result<bool> HasWork(const std::string& machine_id);
+  [[nodiscard]] Result<std::unordered_set<std::string>> MachinesWithWork();
+
   [[nodiscard]] Result<std::vector<MachineRecord>> Machines(
       const std::map<std::string, std::string>& labels);
   // Whether a machine last seen at `last_seen` (RFC 3339) counts as offline now.
@@ -121,6 +127,8 @@ class Fleet {
     TimePoint evaluated_at;
   };
   [[nodiscard]] Result<void> LoadOpenRollouts();  // with state_mutex_ held
+  // Whether `member` of `r` has work (see HasWork); `r` settled, state_mutex_ held.
+  static bool MemberHasWork(const OpenRollout& r, const MemberRecord& member);
   // Evaluates (if needed) and records a halt or completion. With state_mutex_ held.
   [[nodiscard]] Result<void> Settle(OpenRollout& rollout);
   void Forget(uint64_t rollout_id);  // with state_mutex_ held

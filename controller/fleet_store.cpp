@@ -96,6 +96,17 @@ std::vector<std::string> Migrations(const Dialect& d) {
       "ALTER TABLE rollouts ADD COLUMN allow_unsigned INTEGER NOT NULL DEFAULT 0;"
       "ALTER TABLE rollouts ADD COLUMN accepted_failures INTEGER NOT NULL DEFAULT 0;"
       "ALTER TABLE rollout_members ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;",
+      // Machines known by their hardware (controller/identity_store.h). MACs and disk serials
+      // are space-separated words.
+      "CREATE TABLE machine_identities("
+      "  machine_id TEXT PRIMARY KEY REFERENCES machines(id), smbios_uuid TEXT NOT NULL,"
+      "  macs TEXT NOT NULL, disk_serials TEXT NOT NULL,"
+      "  service_requested INTEGER NOT NULL DEFAULT 0);"
+      "CREATE TABLE pending_machines("
+      "  id TEXT PRIMARY KEY, smbios_uuid TEXT NOT NULL, macs TEXT NOT NULL,"
+      "  disk_serials TEXT NOT NULL, computer_name TEXT NOT NULL, inventory TEXT NOT NULL,"
+      "  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, visits INTEGER NOT NULL,"
+      "  peer TEXT NOT NULL);",
   };
 }
 
@@ -143,7 +154,9 @@ std::string Damaged(const std::string& path, const std::string& what) {
 }  // namespace
 
 FleetStore::FleetStore(std::shared_ptr<StoreSession> session)
-    : s_(std::move(session)), access_(std::make_unique<AccessStore>(s_)) {}
+    : s_(std::move(session)),
+      access_(std::make_unique<AccessStore>(s_)),
+      identities_(std::make_unique<IdentityStore>(s_)) {}
 FleetStore::~FleetStore() = default;
 
 Result<std::unique_ptr<FleetStore>> FleetStore::OpenSqlite(const std::string& path) {

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "controller/access_store.h"
+#include "controller/identity_store.h"
 #include "controller/model.h"
 
 namespace lifeboat::controller {
@@ -98,11 +99,13 @@ class FleetStore {
 
   // Operators, enrollment tokens, revocations and the audit log, on the same connection.
   [[nodiscard]] AccessStore& access() { return *access_; }
+  [[nodiscard]] IdentityStore& identities() { return *identities_; }
 
  private:
   explicit FleetStore(std::shared_ptr<StoreSession> session);
   std::shared_ptr<StoreSession> s_;
   std::unique_ptr<AccessStore> access_;
+  std::unique_ptr<IdentityStore> identities_;
 };
 
 }  // namespace lifeboat::controller

@@ -4,6 +4,7 @@
 
 #include "common/pki.h"
 #include "controller/access.h"
+#include "controller/admission.h"
 #include "controller/fleet.h"
 #include "lifeboat/v1/admin_service.grpc.pb.h"
 #include "lifeboat/v1/agent_service.grpc.pb.h"
@@ -13,8 +14,13 @@ namespace lifeboat::controller {
 class AgentServiceImpl final : public v1::AgentService::Service {
  public:
   // `ca` issues the agents' client certificates at enrollment.
-  AgentServiceImpl(Fleet& fleet, Access& access, KeyAndCertificate ca, uint32_t heartbeat_seconds)
-      : fleet_(fleet), access_(access), ca_(std::move(ca)), heartbeat_seconds_(heartbeat_seconds) {}
+  AgentServiceImpl(Fleet& fleet, Access& access, Admission& admission, KeyAndCertificate ca,
+                   uint32_t heartbeat_seconds)
+      : fleet_(fleet),
+        access_(access),
+        admission_(admission),
+        ca_(std::move(ca)),
+        heartbeat_seconds_(heartbeat_seconds) {}
   grpc::Status Enroll(grpc::ServerContext*, const v1::EnrollRequest*, v1::EnrollResponse*) override;
   grpc::Status Register(grpc::ServerContext*, const v1::RegisterRequest*,
                         v1::RegisterResponse*) override;
@@ -24,6 +30,8 @@ class AgentServiceImpl final : public v1::AgentService::Service {
                              grpc::ServerWriter<v1::DownloadImageResponse>*) override;
   grpc::Status ReportProgress(grpc::ServerContext*, const v1::ReportProgressRequest*,
                               v1::ReportProgressResponse*) override;
+  grpc::Status ServiceHello(grpc::ServerContext*, const v1::ServiceHelloRequest*,
+                            v1::ServiceHelloResponse*) override;
 
  private:
   // The refusal unless the caller shows a client certificate of a machine that is not revoked
@@ -32,13 +40,15 @@ class AgentServiceImpl final : public v1::AgentService::Service {
                                    const std::string& action);
   Fleet& fleet_;
   Access& access_;
+  Admission& admission_;
   const KeyAndCertificate ca_;
   uint32_t heartbeat_seconds_;
 };
 
 class AdminServiceImpl final : public v1::AdminService::Service {
  public:
-  AdminServiceImpl(Fleet& fleet, Access& access) : fleet_(fleet), access_(access) {}
+  AdminServiceImpl(Fleet& fleet, Access& access, Admission& admission)
+      : fleet_(fleet), access_(access), admission_(admission) {}
   grpc::Status PublishImage(grpc::ServerContext*, grpc::ServerReader<v1::PublishImageRequest>*,
                             v1::PublishImageResponse*) override;
   grpc::Status PublishImageFromPath(grpc::ServerContext*, const v1::PublishImageFromPathRequest*,
@@ -83,6 +93,15 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                                      v1::CreateEnrollmentTokenResponse*) override;
   grpc::Status RevokeMachine(grpc::ServerContext*, const v1::RevokeMachineRequest*,
                              v1::RevokeMachineResponse*) override;
+  // Machines known by their hardware (admin_machines.cpp).
+  grpc::Status ImportMachines(grpc::ServerContext*, const v1::ImportMachinesRequest*,
+                              v1::ImportMachinesResponse*) override;
+  grpc::Status ListPendingMachines(grpc::ServerContext*, const v1::ListPendingMachinesRequest*,
+                                   v1::ListPendingMachinesResponse*) override;
+  grpc::Status AcceptMachine(grpc::ServerContext*, const v1::AcceptMachineRequest*,
+                             v1::AcceptMachineResponse*) override;
+  grpc::Status RequestService(grpc::ServerContext*, const v1::RequestServiceRequest*,
+                              v1::RequestServiceResponse*) override;
 
  private:
   // The operator behind the call, if their role allows `needed`. Otherwise the refusal is
@@ -97,8 +116,11 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   using RolloutChange = Result<RolloutView> (Fleet::*)(uint64_t);
   grpc::Status ChangeRollout(grpc::ServerContext* context, const char* action, uint64_t id,
                              RolloutChange change, v1::Rollout* out);
+  // A machine as the API shows it: its record and its hardware identity.
+  void Fill(const MachineRecord& machine, v1::Machine* out);
   Fleet& fleet_;
   Access& access_;
+  Admission& admission_;
 };
 
 }  // namespace lifeboat::controller

@@ -47,9 +47,11 @@ int main(int argc, char** argv) {
                        "print the version and exit");
   app.footer(kAbout);
   std::string config_path, listen, http, data_dir, heartbeat, offline_after, tls_names;
+  std::string netboot_dir, netboot_address, service_env, kernel_args, trusted_keys;
   app.add_option("--config", config_path,
                  "key = value lines: listen, http_listen, data_dir, heartbeat_seconds, "
-                 "offline_after_seconds, tls_names ('#' starts a comment)")
+                 "offline_after_seconds, tls_names, netboot_dir, netboot_address, service_env, "
+                 "netboot_kernel_args, netboot_trusted_keys ('#' starts a comment)")
       ->type_name("FILE");
   app.add_option("--listen", listen,
                  "gRPC address (default 127.0.0.1:7443; port 0 picks a free one, which is "
@@ -75,15 +77,37 @@ int main(int argc, char** argv) {
                  "server certificate (localhost, 127.0.0.1, ::1 and the host name are always in "
                  "it)")
       ->type_name("NAME,NAME");
+  app.add_option("--netboot-dir", netboot_dir,
+                 "render the network boot tree here, for the site's TFTP server: the loaders "
+                 "(uefi/bootx64.efi, bios/lifeboat.0), grub/grub.cfg, the service environment and "
+                 "each known machine's boot choice (docs/deployment.md)")
+      ->type_name("DIR");
+  app.add_option("--netboot-address", netboot_address,
+                 "where network-booted machines reach this controller's gRPC (needed with "
+                 "--netboot-dir; its host is added to the server certificate's names)")
+      ->type_name("HOST:PORT");
+  app.add_option("--service-env", service_env,
+                 "the service environment built by packaging/service-env/build OUTDIR (needed "
+                 "with --netboot-dir)")
+      ->type_name("OUTDIR");
+  app.add_option("--netboot-kernel-args", kernel_args,
+                 "the service environment's kernel command line (default: quiet "
+                 "console=ttyS0,115200 console=tty0; add lifeboat.after=poweroff to power machines "
+                 "off after a visit)")
+      ->type_name("ARGS");
+  app.add_option("--netboot-trusted-keys", trusted_keys,
+                 "public key files the service environment's agent trusts image signatures of")
+      ->type_name("FILE,FILE");
   if (auto exit = ParseCommandLine(app, argc, argv)) return *exit;
 
   // Each setting from its flag, else the config file (with where it was written), else the
   // default.
   std::map<std::string, ConfigEntry> config;
   if (!config_path.empty()) {
-    auto entries =
-        ReadConfigFile(config_path, {"listen", "http_listen", "data_dir", "heartbeat_seconds",
-                                     "offline_after_seconds", "tls_names"});
+    auto entries = ReadConfigFile(
+        config_path, {"listen", "http_listen", "data_dir", "heartbeat_seconds",
+                      "offline_after_seconds", "tls_names", "netboot_dir", "netboot_address",
+                      "service_env", "netboot_kernel_args", "netboot_trusted_keys"});
     if (!entries) {
       std::cerr << "lifeboat-controller: " << entries.error().message << "\n";
       return kExitCommandLine;
@@ -115,6 +139,23 @@ int main(int argc, char** argv) {
       name = Trim(name);
       if (!name.empty()) options.tls_names.push_back(name);
     }
+  }
+  if (auto v = setting(netboot_dir, "netboot_dir", where)) options.netboot_dir = *v;
+  if (auto v = setting(netboot_address, "netboot_address", where)) options.netboot_address = *v;
+  if (auto v = setting(service_env, "service_env", where)) options.service_env = *v;
+  if (auto v = setting(kernel_args, "netboot_kernel_args", where)) options.netboot_kernel_args = *v;
+  if (auto v = setting(trusted_keys, "netboot_trusted_keys", where)) {
+    std::istringstream files(*v);
+    std::string file;
+    while (std::getline(files, file, ','))
+      if (!Trim(file).empty()) options.netboot_trusted_keys.push_back(Trim(file));
+  }
+  if (!options.netboot_dir.empty() &&
+      (options.service_env.empty() || options.netboot_address.empty() ||
+       options.netboot_address.rfind(':') == std::string::npos)) {
+    std::cerr << "lifeboat-controller: --netboot-dir needs --service-env OUTDIR and "
+                 "--netboot-address HOST:PORT (where the machines reach this controller)\n";
+    return kExitCommandLine;
   }
   if (auto v = setting(heartbeat, "heartbeat_seconds", where)) {
     auto seconds = ParseDuration(*v);
@@ -153,7 +194,11 @@ int main(int argc, char** argv) {
   g_server = server->get();
   std::cout << "lifeboat-controller: serving gRPC on port " << (*server)->port();
   if ((*server)->http_port()) std::cout << ", HTTP on port " << (*server)->http_port();
-  std::cout << ", state in " << options.data_dir << std::endl;
+  std::cout << ", state in " << options.data_dir;
+  if (!options.netboot_dir.empty())
+    std::cout << ", network boot tree in " << options.netboot_dir << " (machines reach it at "
+              << options.netboot_address << ")";
+  std::cout << std::endl;
   // Shutdown from a plain thread: signal handlers may not call into gRPC.
   std::thread stopper([&] {
     int sig = 0;

@@ -5,6 +5,7 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include "common/files.h"
 #include "common/pki.h"
 #include "controller/tls_setup.h"
 
@@ -19,14 +20,38 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
       std::make_unique<Fleet>(*s->store_, options.data_dir, Clock::now, options.offline_after);
   s->access_ = std::make_unique<Access>(s->store_->access());
   LIFEBOAT_TRY(s->access_->Bootstrap(options.data_dir + "/admin.token"));
-  auto tls = LoadOrCreateTls(options.data_dir, options.tls_names);
+  Server* server = s.get();
+  s->admission_ = std::make_unique<Admission>(s->store_->identities(), *s->fleet_, [server] {
+    if (server->netboot_) server->netboot_->Poke();
+  });
+  std::vector<std::string> tls_names = options.tls_names;
+  if (!options.netboot_address.empty())  // the service environment checks the name it dials
+    tls_names.push_back(options.netboot_address.substr(0, options.netboot_address.rfind(':')));
+  auto tls = LoadOrCreateTls(options.data_dir, tls_names);
   LIFEBOAT_TRY(tls);
+  if (!options.netboot_dir.empty()) {
+    NetbootSettings settings{options.netboot_dir,
+                             options.service_env,
+                             options.netboot_address,
+                             tls->ca.certificate_pem,
+                             {},
+                             options.netboot_kernel_args};
+    for (const auto& file : options.netboot_trusted_keys) {
+      auto key = ReadTextFile(file);
+      if (!key) return Fail(ErrorCode::kNotFound, "netboot_trusted_keys: cannot read " + file);
+      settings.trusted_keys.push_back(*key);
+    }
+    auto tree = NetbootTree::Create(settings);
+    LIFEBOAT_TRY(tree);
+    s->netboot_ = std::make_unique<NetbootPublisher>(std::move(*tree), *s->admission_);
+    LIFEBOAT_TRY(s->netboot_->PublishNow());
+  }
   // Every agent contact is a new connection that never resumes a session: tickets are waste.
   LIFEBOAT_TRY(TurnOffTlsSessionTickets());
-  s->agent_ = std::make_unique<AgentServiceImpl>(*s->fleet_, *s->access_, tls->ca,
+  s->agent_ = std::make_unique<AgentServiceImpl>(*s->fleet_, *s->access_, *s->admission_, tls->ca,
                                                  options.heartbeat_seconds);
   // The first start made an admin whose token only root can read (DATA_DIR/admin.token).
-  s->admin_ = std::make_unique<AdminServiceImpl>(*s->fleet_, *s->access_);
+  s->admin_ = std::make_unique<AdminServiceImpl>(*s->fleet_, *s->access_, *s->admission_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -65,6 +90,7 @@ void Server::Wait() {
 }
 
 void Server::Shutdown() {
+  netboot_.reset();
   http_.reset();
   if (server_) server_->Shutdown();
 }

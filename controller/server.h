@@ -10,11 +10,13 @@
 #include <vector>
 
 #include "common/error.h"
+#include "controller/admission.h"
 #include "controller/fleet.h"
 #include "controller/fleet_store.h"
 #include "controller/grpc_services.h"
 #include "controller/http_api.h"
 #include "controller/metrics.h"
+#include "controller/netboot.h"
 
 namespace lifeboat::controller {
 
@@ -26,6 +28,12 @@ struct ServerOptions {
   int max_message_bytes = 8 << 20;     // larger messages are refused (RESOURCE_EXHAUSTED)
   std::string http_listen;             // /healthz, /metrics, /api/v1/...; empty: no HTTP
   std::vector<std::string> tls_names;  // names (or addresses) clients reach the controller by
+  // The network service environment (controller/netboot.h); off when netboot_dir is empty.
+  std::string netboot_dir;      // the TFTP tree to render
+  std::string netboot_address;  // HOST:PORT machines reach this controller's gRPC at
+  std::string service_env;      // packaging/service-env/build's OUTDIR
+  std::string netboot_kernel_args = "quiet console=ttyS0,115200 console=tty0";
+  std::vector<std::string> netboot_trusted_keys;  // public key files, for the service environment
 };
 
 class Server {
@@ -43,6 +51,8 @@ class Server {
   std::unique_ptr<FleetStore> store_;
   std::unique_ptr<Fleet> fleet_;
   std::unique_ptr<Access> access_;
+  std::unique_ptr<Admission> admission_;
+  std::unique_ptr<NetbootPublisher> netboot_;
   std::unique_ptr<AgentServiceImpl> agent_;
   std::unique_ptr<AdminServiceImpl> admin_;
   RpcMetrics metrics_;

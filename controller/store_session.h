@@ -1,7 +1,8 @@
-// The controller's one database connection, shared by its two stores (fleet_store: images,
-// machines, rollouts; access_store: operators, tokens, revocations, audit): the Poco::Data
-// session, the SQL that differs between backends, and the lock that serialises calls on them.
-// Included only by the two stores' .cpp files, the one place Poco::Data is used.
+// The controller's one database connection, shared by its stores (fleet_store: images, machines,
+// rollouts; access_store: operators, tokens, revocations, audit; identity_store: hardware
+// identities and pending machines): the Poco::Data session, the SQL that differs between
+// backends, and the lock that serialises calls on them. Included only by the stores' .cpp files,
+// the one place Poco::Data is used.
 #pragma once
 
 #include <Poco/Data/Binding.h>

@@ -1,4 +1,6 @@
-// lifeboatctl machine list | show | boot-recovery | revoke, and fleet summary.
+// lifeboatctl machine list | show | boot-recovery | revoke | import | accept | service, and fleet
+// summary.
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -13,7 +15,31 @@ namespace {
 
 std::string Labels(const v1::Machine& m);
 
-int List(Context& ctx, const std::vector<std::string>& labels) {
+std::string Identity(const v1::MachineIdentity& identity) {
+  std::string out = identity.smbios_uuid().empty() ? "no UUID" : identity.smbios_uuid();
+  for (const auto& mac : identity.macs()) out += " " + mac;
+  return out;
+}
+
+int ListPending(Context& ctx) {
+  return ctx.Run<v1::ListPendingMachinesRequest, v1::ListPendingMachinesResponse>(
+      &v1::AdminService::Stub::ListPendingMachines, {}, [](const auto& response) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& m : response.machines()) {
+          std::string macs;
+          for (const auto& mac : m.identity().macs()) macs += (macs.empty() ? "" : " ") + mac;
+          rows.push_back({m.id(), m.computer_name().empty() ? "-" : m.computer_name(), macs,
+                          std::to_string(m.visits()), m.first_seen(), m.last_seen(), m.peer()});
+        }
+        Table({"PENDING ID", "WINDOWS NAME", "MACS", "VISITS", "FIRST SEEN", "LAST SEEN", "FROM"},
+              rows);
+        if (!rows.empty())
+          std::cout << "\naccept one with: lifeboatctl machine accept PENDING_ID [--as ID]\n";
+      });
+}
+
+int List(Context& ctx, const std::vector<std::string>& labels, bool pending) {
+  if (pending) return ListPending(ctx);
   v1::ListMachinesRequest request;
   int code = 0;
   if (!ParseLabels(labels, *request.mutable_labels(), code)) return code;
@@ -46,6 +72,16 @@ void PrintMachine(const v1::GetMachineResponse& response) {
             << (m.current_step().empty() ? "" : " (" + m.current_step() + ")") << "\n  last seen  "
             << m.last_seen() << (m.offline() ? " (offline)" : "") << "\n  labels     " << Labels(m)
             << "\n";
+  if (m.has_identity())
+    std::cout << "  hardware   " << Identity(m.identity())
+              << (m.identity().disk_serials().empty() ? "" : ", disks") <<
+        [&] {
+          std::string serials;
+          for (const auto& s : m.identity().disk_serials()) serials += " " + s;
+          return serials;
+        }() << "\n";
+  if (m.service_requested())
+    std::cout << "  requested  boot the service environment at its next network boot\n";
   if (m.boot_recovery_pending())
     std::cout << "  requested  boot into Lifeboat once, when its agent next calls in\n";
   // Attempts come newest first; they are numbered per machine, from 1 for its first.
@@ -91,6 +127,46 @@ int Revoke(Context& ctx, const std::string& id) {
       });
 }
 
+int Service(Context& ctx, const std::string& id) {
+  v1::RequestServiceRequest request;
+  request.set_machine_id(id);
+  return ctx.Run<v1::RequestServiceRequest, v1::RequestServiceResponse>(
+      &v1::AdminService::Stub::RequestService, request, [&](const auto&) {
+        std::cout << "requested: " << id
+                  << " boots the service environment at its next network boot (once)\n";
+      });
+}
+
+int Import(Context& ctx, const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Complain({ErrorCode::kNotFound, "cannot read " + file, "FILE"}, kExitCommandLine);
+  v1::ImportMachinesRequest request;
+  request.set_csv(std::string{std::istreambuf_iterator<char>(in), {}});
+  return ctx.Run<v1::ImportMachinesRequest, v1::ImportMachinesResponse>(
+      &v1::AdminService::Stub::ImportMachines, request, [&](const auto& response) {
+        std::cout << "imported " << file << ": " << response.added() << " machines added, "
+                  << response.updated() << " updated\n";
+      });
+}
+
+struct AcceptOptions {
+  std::string id, as;
+  std::vector<std::string> labels;
+};
+
+int Accept(Context& ctx, const AcceptOptions& o) {
+  v1::AcceptMachineRequest request;
+  request.set_id(o.id);
+  request.set_machine_id(o.as);
+  int code = 0;
+  if (!ParseLabels(o.labels, *request.mutable_labels(), code)) return code;
+  return ctx.Run<v1::AcceptMachineRequest, v1::AcceptMachineResponse>(
+      &v1::AdminService::Stub::AcceptMachine, request, [&](const auto& response) {
+        std::cout << "accepted: pending " << o.id << " is machine " << response.machine().id()
+                  << "; its next network boot goes to its local disk unless it has work\n";
+      });
+}
+
 int Summary(Context& ctx) {
   return ctx.Run<v1::GetFleetSummaryRequest, v1::GetFleetSummaryResponse>(
       &v1::AdminService::Stub::GetFleetSummary, {}, [](const auto& response) {
@@ -113,32 +189,66 @@ int Summary(Context& ctx) {
 
 void AddMachineCommands(CLI::App& app, Context& ctx) {
   auto* machine =
-      AddGroup(app, "machine", "the fleet's machines: list, show, boot-recovery, revoke");
+      AddGroup(app, "machine",
+               "the fleet's machines: list, show, boot-recovery, service, import, accept, revoke");
   auto labels = std::make_shared<std::vector<std::string>>();
+  auto pending = std::make_shared<bool>(false);
   auto* list = AddCommand(*machine, "list", "machines, their versions and states");
   list->add_option("--label", *labels, "only machines with this label (repeatable)")
       ->type_name("K=V");
-  list->callback([&ctx, labels] { ctx.exit_code = List(ctx, *labels); });
+  list->add_flag("--pending", *pending,
+                 "machines that network-booted and wait to be accepted, instead");
+  list->callback([&ctx, labels, pending] { ctx.exit_code = List(ctx, *labels, *pending); });
 
-  struct Verb {
-    const char* name;
-    const char* summary;
-    int (*run)(Context&, const std::string&);
-  };
-  for (const Verb& verb : {
-           Verb{"show", "one machine, with the history of every attempt and step", Show},
-           Verb{"boot-recovery", "the machine's next boot (only) starts Lifeboat", BootRecovery},
-           Verb{"revoke", "(admin) refuse that agent from now on", Revoke},
-       }) {
-    auto id = std::make_shared<std::string>();
-    auto* command = AddCommand(*machine, verb.name, verb.summary);
-    command->add_option("ID", *id, "the machine's id")->required()->type_name("");
-    command->callback([&ctx, id, run = verb.run] { ctx.exit_code = run(ctx, *id); });
-  }
+  auto file = std::make_shared<std::string>();
+  auto* import = AddCommand(
+      *machine, "import",
+      "(admin) pre-authorize machines by their hardware, from a CSV file with the header "
+      "id,smbios_uuid,macs,name,labels (MACs and k=v labels separated by spaces; what a CMDB or "
+      "ConfigMgr export has). All or nothing; importing again updates the machines listed");
+  import->add_option("FILE", *file, "the CSV file")->required()->type_name("");
+  import->callback([&ctx, file] { ctx.exit_code = Import(ctx, *file);
+});
 
-  auto* fleet = AddGroup(app, "fleet", "the fleet at a glance: summary");
-  AddCommand(*fleet, "summary", "machines by state and version, offline, rollouts")
-      ->callback([&ctx] { ctx.exit_code = Summary(ctx); });
+auto accept_options = std::make_shared<AcceptOptions>();
+auto* accept = AddCommand(*machine, "accept",
+                          "(admin) trust a pending machine (lifeboatctl machine list --pending)");
+accept->add_option("PENDING_ID", accept_options->id, "its pending id (its SMBIOS UUID or MAC)")
+    ->required()
+    ->type_name("");
+accept
+    ->add_option("--as", accept_options->as,
+                 "its machine id (default: its Windows computer name in lower case, else its "
+                 "pending id)")
+    ->type_name("ID");
+accept->add_option("--label", accept_options->labels, "a label it gets (repeatable)")
+    ->type_name("K=V");
+accept->callback([&ctx, accept_options] { ctx.exit_code = Accept(ctx, *accept_options); });
+
+struct Verb {
+  const char* name;
+  const char* summary;
+  int (*run)(Context&, const std::string&);
+};
+for (const Verb& verb : {
+         Verb{"show", "one machine, with the history of every attempt and step", Show},
+         Verb{"boot-recovery", "the machine's next boot (only) starts Lifeboat", BootRecovery},
+         Verb{"service",
+              "the machine's next network boot starts the service environment (once), even "
+              "without an assignment",
+              Service},
+         Verb{"revoke", "(admin) refuse that agent from now on", Revoke},
+     }) {
+  auto id = std::make_shared<std::string>();
+  auto* command = AddCommand(*machine, verb.name, verb.summary);
+  command->add_option("ID", *id, "the machine's id")->required()->type_name("");
+  command->callback([&ctx, id, run = verb.run] { ctx.exit_code = run(ctx, *id); });
 }
+
+auto* fleet = AddGroup(app, "fleet", "the fleet at a glance: summary");
+AddCommand(*fleet, "summary", "machines by state and version, offline, rollouts")->callback([&ctx] {
+  ctx.exit_code = Summary(ctx);
+});
+}  // namespace lifeboat::ctl
 
 }  // namespace lifeboat::ctl

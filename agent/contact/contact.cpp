@@ -14,6 +14,7 @@
 #include "agent/contact/controller_client.h"
 #include "agent/contact/daemon_state.h"
 #include "agent/contact/enrollment.h"
+#include "agent/contact/hardware_identity.h"
 #include "agent/contact/image_trust.h"
 #include "agent/daemon/agent_log.h"
 #include "agent/daemon/stop_signals.h"
@@ -115,7 +116,7 @@ class Contact {
     if (boot_recovery_set) (void)state_.SetValue("boot_recovery_set", "0");  // acknowledged
     if (beat->boot_recovery_once && !boot_recovery_set) BootRecoveryOnce();
     if (beat->assignment) Consider(*beat->assignment);
-    return {true, beat->next_heartbeat_seconds};
+    return {true, beat->next_heartbeat_seconds, beat->work_pending};
   }
 
  private:
@@ -143,7 +144,8 @@ class Contact {
   void ForgetInventory() { (void)state_.SetValue("inventory_read_at", "0"); }
 
   bool Register() {
-    auto r = client_.Register(machine_id_, config_.labels, inventory_);
+    auto r = client_.Register(machine_id_, config_.labels, inventory_,
+                              ReadHardwareIdentity(config_.sysfs));
     if (!r) {
       LogLine("cannot register with " + config_.controller + " (" + r.error().message + ")");
       return false;

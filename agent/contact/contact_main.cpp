@@ -1,6 +1,7 @@
 // lifeboat-agent-contact: one contact with the controller, started by lifeboat-agent-daemon for
-// each heartbeat. Not meant to be started by hand.
-//   lifeboat-agent-contact --config FILE --agent LIFEBOAT_AGENT [--register]
+// each heartbeat; or, with --service-visit, the whole visit of the network-booted service
+// environment (agent/contact/service_visit.h). Not meant to be started by hand.
+//   lifeboat-agent-contact --config FILE --agent LIFEBOAT_AGENT [--register | --service-visit]
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "agent/contact/contact.h"
+#include "agent/contact/service_visit.h"
 #include "agent/daemon/contact_report.h"
 #include "agent/exit_codes.h"
 #include "common/cli.h"
@@ -24,18 +26,26 @@ int main(int argc, char** argv) {
       "lifeboat-agent-daemon ('lifeboat-agent run'); not meant to be started by hand",
       "lifeboat-agent-contact"};
   lifeboat::StyleHelp(app);
-  std::string config_path, agent;
-  bool register_first = false;
+  std::string config_path, agent, sysfs = "/sys";
+  bool register_first = false, service_visit = false;
   app.add_option("--config", config_path, "the agent's configuration")->required();
   app.add_option("--agent", agent, "the lifeboat-agent program that does the disk work")
       ->required();
   app.add_flag("--register", register_first, "register (or enroll) before the heartbeat");
+  app.add_flag("--service-visit", service_visit,
+               "the service environment's visit: say who this machine is by its hardware, and "
+               "carry out what the controller has for it");
+  app.add_option("--sysfs", sysfs,
+                 "where --service-visit reads the hardware from (default /sys; for tests and "
+                 "containers)")
+      ->type_name("DIR");
   if (auto exit = lifeboat::ParseCommandLine(app, argc, argv)) return *exit;
   auto config = ReadDaemonConfig(config_path);
   if (!config) {
     std::fprintf(stderr, "lifeboat-agent-contact: %s\n", config.error().message.c_str());
     return config.error().code == lifeboat::ErrorCode::kNotFound ? kExitNotFound : kExitUsage;
   }
+  if (service_visit) return RunServiceVisit(*config, agent, sysfs);
   ContactReport report;
   const int code = RunContact(*config, agent, register_first, report);
   if (code == kExitOk) std::fputs(FormatContactReport(report).c_str(), stdout);

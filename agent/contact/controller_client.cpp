@@ -148,9 +148,52 @@ Result<ControllerClient::Enrollment> ControllerClient::Enroll(
   return e;
 }
 
+namespace {
+
+void ToProto(const HardwareIdentity& in, v1::MachineIdentity* out) {
+  out->set_smbios_uuid(in.smbios_uuid);
+  for (const auto& mac : in.macs) out->add_macs(mac);
+  for (const auto& serial : in.disk_serials) out->add_disk_serials(serial);
+}
+
+}  // namespace
+
+Result<ControllerClient::ServiceAnswer> ControllerClient::ServiceHello(
+    const HardwareIdentity& identity, const Inventory& inventory, const std::string& computer_name,
+    const std::string& certificate_request_pem) {
+  grpc::ClientContext context;
+  Deadline(context, 30);
+  v1::ServiceHelloRequest request;
+  ToProto(identity, request.mutable_identity());
+  ToProto(inventory, request.mutable_inventory());
+  request.set_computer_name(computer_name);
+  request.set_certificate_request(certificate_request_pem);
+  v1::ServiceHelloResponse response;
+  auto status = impl_->rpc->ServiceHello(&context, request, &response);
+  if (!status.ok()) return std::unexpected(FromStatus(status, "service hello"));
+  ServiceAnswer answer;
+  switch (response.outcome()) {
+    case v1::ServiceHelloResponse::OUTCOME_SERVICE:
+      answer.outcome = ServiceAnswer::Outcome::kService;
+      break;
+    case v1::ServiceHelloResponse::OUTCOME_NO_WORK:
+      answer.outcome = ServiceAnswer::Outcome::kNoWork;
+      break;
+    default:
+      answer.outcome = ServiceAnswer::Outcome::kPending;
+      break;
+  }
+  answer.machine_id = response.machine_id();
+  answer.certificate_pem = response.certificate();
+  for (const auto& [k, v] : response.labels()) answer.labels[k] = v;
+  answer.message = response.message();
+  return answer;
+}
+
 Result<uint32_t> ControllerClient::Register(const std::string& machine_id,
                                             const std::map<std::string, std::string>& labels,
-                                            const Inventory& inventory) {
+                                            const Inventory& inventory,
+                                            const HardwareIdentity& identity) {
   grpc::ClientContext context;
   Deadline(context, 10);
   v1::RegisterRequest request;
@@ -158,6 +201,8 @@ Result<uint32_t> ControllerClient::Register(const std::string& machine_id,
   request.set_hostname(inventory.hostname);
   for (const auto& [k, v] : labels) (*request.mutable_labels())[k] = v;
   ToProto(inventory, request.mutable_inventory());
+  if (!identity.smbios_uuid.empty() || !identity.macs.empty())
+    ToProto(identity, request.mutable_identity());
   v1::RegisterResponse response;
   auto status = impl_->rpc->Register(&context, request, &response);
   if (!status.ok()) return std::unexpected(FromStatus(status, "register"));
@@ -181,6 +226,7 @@ Result<ControllerClient::HeartbeatReply> ControllerClient::Heartbeat(
   HeartbeatReply reply;
   reply.boot_recovery_once = response.boot_recovery_once();
   reply.next_heartbeat_seconds = response.next_heartbeat_seconds();
+  reply.work_pending = response.work_pending();
   if (response.has_assignment()) {
     const auto& a = response.assignment();
     const auto& image = a.image();

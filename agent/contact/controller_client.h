@@ -26,6 +26,13 @@ struct Assignment {
   ImageSignature signature;  // as published (empty manifest: unsigned), checked by image_trust
 };
 
+// Who the machine is by its hardware (controller/machine_identity.h has the rules).
+struct HardwareIdentity {
+  std::string smbios_uuid;
+  std::vector<std::string> macs;
+  std::vector<std::string> disk_serials;
+};
+
 // TLS: the controller's CA certificate, to verify the controller, and once the agent is enrolled
 // its own key and certificate, to prove who it is.
 struct ClientTls {
@@ -50,13 +57,30 @@ class ControllerClient {
                                           const std::string& certificate_request_pem);
 
   // Returns the heartbeat interval the controller asks for.
+  // `identity` is sent when it names anything.
   [[nodiscard]] Result<uint32_t> Register(const std::string& machine_id,
                                           const std::map<std::string, std::string>& labels,
-                                          const Inventory& inventory);
+                                          const Inventory& inventory,
+                                          const HardwareIdentity& identity = {});
+
+  // The service environment says who the machine is (no client certificate: it holds no
+  // secret). Errors: kInvalidArgument, kPermissionDenied (revoked), kBusy (unreachable).
+  struct ServiceAnswer {
+    enum class Outcome { kPending, kNoWork, kService } outcome = Outcome::kPending;
+    std::string machine_id;
+    std::string certificate_pem;  // kService
+    std::map<std::string, std::string> labels;
+    std::string message;
+  };
+  [[nodiscard]] Result<ServiceAnswer> ServiceHello(const HardwareIdentity& identity,
+                                                   const Inventory& inventory,
+                                                   const std::string& computer_name,
+                                                   const std::string& certificate_request_pem);
   struct HeartbeatReply {
     std::optional<Assignment> assignment;
     bool boot_recovery_once = false;      // the next boot should start Lifeboat, once
     uint32_t next_heartbeat_seconds = 0;  // 0: the controller did not say
+    bool work_pending = false;            // more work is coming: a service visit stays
   };
   // `boot_recovery_set`: a boot-recovery request was carried out since the last heartbeat.
   [[nodiscard]] Result<HeartbeatReply> Heartbeat(const std::string& machine_id,

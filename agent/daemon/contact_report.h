@@ -15,6 +15,7 @@ namespace lifeboat::agent {
 struct ContactReport {
   bool reached = false;
   uint32_t next_contact_seconds = 0;
+  bool work_pending = false;  // the controller has more work coming (a service visit stays)
 };
 
 [[nodiscard]] std::string FormatContactReport(const ContactReport& report);

@@ -1,0 +1,97 @@
+// AdminService: machines known by their hardware, for the network service environment (import,
+// pending, accept, service requests), each call authorized by role and recorded in the audit log.
+#include "controller/grpc_services.h"
+#include "controller/proto_convert.h"
+
+namespace lifeboat::controller {
+
+namespace {
+
+void ToProto(const MachineIdentity& in, v1::MachineIdentity* out) {
+  out->set_smbios_uuid(in.smbios_uuid);
+  for (const auto& mac : in.macs) out->add_macs(mac);
+  for (const auto& serial : in.disk_serials) out->add_disk_serials(serial);
+}
+
+}  // namespace
+
+void AdminServiceImpl::Fill(const MachineRecord& machine, v1::Machine* out) {
+  ToProto(machine, out);
+  if (auto identity = admission_.IdentityOf(machine.id); identity && *identity) {
+    ToProto((*identity)->identity, out->mutable_identity());
+    out->set_service_requested((*identity)->service_requested);
+  }
+}
+
+grpc::Status AdminServiceImpl::ImportMachines(grpc::ServerContext* context,
+                                              const v1::ImportMachinesRequest* request,
+                                              v1::ImportMachinesResponse* response) {
+  auto caller = Caller(context, Role::kAdmin, "ImportMachines");
+  if (!caller) return caller.error();
+  size_t rows_read = 0;
+  auto status = [&]() -> grpc::Status {
+    auto rows = ParseImportCsv(request->csv());
+    if (!rows) return ToStatus(rows.error());
+    rows_read = rows->size();
+    return Answer(admission_.Import(*rows), [&](size_t added) {
+      response->set_added(static_cast<uint32_t>(added));
+      response->set_updated(static_cast<uint32_t>(rows->size() - added));
+    });
+  }();
+  Record(context, caller->name, "ImportMachines", std::to_string(rows_read) + " machines", status);
+  return status;
+}
+
+grpc::Status AdminServiceImpl::ListPendingMachines(grpc::ServerContext* context,
+                                                   const v1::ListPendingMachinesRequest*,
+                                                   v1::ListPendingMachinesResponse* response) {
+  if (auto caller = Caller(context, Role::kViewer, "ListPendingMachines"); !caller)
+    return caller.error();
+  return Answer(admission_.Pending(), [&](const std::vector<PendingRecord>& all) {
+    for (const auto& p : all) {
+      auto* out = response->add_machines();
+      out->set_id(p.id);
+      ToProto(p.identity, out->mutable_identity());
+      out->set_computer_name(p.computer_name);
+      InventoryFromText(p.inventory, out->mutable_inventory());
+      out->set_first_seen(p.first_seen);
+      out->set_last_seen(p.last_seen);
+      out->set_visits(p.visits);
+      out->set_peer(p.peer);
+    }
+  });
+}
+
+grpc::Status AdminServiceImpl::AcceptMachine(grpc::ServerContext* context,
+                                             const v1::AcceptMachineRequest* request,
+                                             v1::AcceptMachineResponse* response) {
+  auto caller = Caller(context, Role::kAdmin, "AcceptMachine");
+  if (!caller) return caller.error();
+  std::string accepted;
+  auto status = [&]() -> grpc::Status {
+    auto id = admission_.Accept(request->id(), request->machine_id(), FromProto(request->labels()));
+    if (!id) return ToStatus(id.error());
+    accepted = *id;
+    return Answer(fleet_.Machine(*id),
+                  [&](const MachineView& v) { Fill(v.machine, response->mutable_machine()); });
+  }();
+  Record(context, caller->name, "AcceptMachine",
+         "pending " + request->id() + (accepted.empty() ? "" : " as machine " + accepted), status);
+  return status;
+}
+
+grpc::Status AdminServiceImpl::RequestService(grpc::ServerContext* context,
+                                              const v1::RequestServiceRequest* request,
+                                              v1::RequestServiceResponse* response) {
+  auto caller = Caller(context, Role::kOperator, "RequestService");
+  if (!caller) return caller.error();
+  auto status = [&]() -> grpc::Status {
+    if (auto r = admission_.RequestService(request->machine_id()); !r) return ToStatus(r.error());
+    return Answer(fleet_.Machine(request->machine_id()),
+                  [&](const MachineView& v) { Fill(v.machine, response->mutable_machine()); });
+  }();
+  Record(context, caller->name, "RequestService", "machine " + request->machine_id(), status);
+  return status;
+}
+
+}  // namespace lifeboat::controller

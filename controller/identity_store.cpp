@@ -1,0 +1,163 @@
+#include "controller/identity_store.h"
+
+#include <Poco/Exception.h>
+
+#include "controller/store_session.h"
+
+namespace lifeboat::controller {
+
+using namespace Poco::Data::Keywords;
+
+IdentityStore::IdentityStore(std::shared_ptr<StoreSession> session) : s_(std::move(session)) {}
+IdentityStore::~IdentityStore() = default;
+
+Result<std::vector<IdentityRecord>> IdentityStore::Identities() {
+  std::lock_guard lock(s_->mutex);
+  return Guard("read machine identities", [&] {
+    std::vector<std::string> id, uuid, macs, serials;
+    std::vector<int> service;
+    *s_->session << "SELECT machine_id, smbios_uuid, macs, disk_serials, service_requested "
+                    "FROM machine_identities ORDER BY machine_id",
+        into(id), into(uuid), into(macs), into(serials), into(service), now;
+    std::vector<IdentityRecord> out;
+    for (size_t k = 0; k < id.size(); ++k)
+      out.push_back(
+          {id[k], {uuid[k], SplitWords(macs[k]), SplitWords(serials[k])}, service[k] != 0});
+    return out;
+  });
+}
+
+namespace {
+
+void UpsertIdentity(Poco::Data::Session& s, const std::string& machine_id,
+                    const MachineIdentity& identity) {
+  std::string id = machine_id, uuid = identity.smbios_uuid, macs = JoinWords(identity.macs),
+              serials = JoinWords(identity.disk_serials);
+  s << "INSERT INTO machine_identities(machine_id, smbios_uuid, macs, disk_serials) "
+       "VALUES (?, ?, ?, ?) ON CONFLICT(machine_id) DO UPDATE SET smbios_uuid = "
+       "excluded.smbios_uuid, "
+       "macs = excluded.macs, disk_serials = excluded.disk_serials",
+      use(id), use(uuid), use(macs), use(serials), now;
+}
+
+}  // namespace
+
+Result<void> IdentityStore::AddMachines(const std::vector<NewMachine>& machines) {
+  std::lock_guard lock(s_->mutex);
+  return Guard("add machines", [&] {
+    s_->session->begin();
+    try {
+      for (const auto& m : machines) {
+        std::string id = m.id, name = m.name, idle = "idle", blank;
+        int n = 0;
+        *s_->session << "SELECT COUNT(*) FROM machines WHERE id = ?", into(n), use(id), now;
+        if (n == 0) {
+          // Never seen: last_seen stays empty (offline until its first visit).
+          *s_->session << (std::string("INSERT INTO machines(id, hostname, inventory, "
+                                       "installed_version, state, current_step, last_seen, "
+                                       "registered_at) VALUES (?, ?, '', '', ?, '', '', ") +
+                           s_->dialect.now + ")"),
+              use(id), use(name), use(idle), now;
+        } else if (!name.empty()) {
+          *s_->session << "UPDATE machines SET hostname = ? WHERE id = ?", use(name), use(id), now;
+        }
+        *s_->session << "DELETE FROM machine_labels WHERE machine_id = ?", use(id), now;
+        for (const auto& [key, value] : m.labels) {
+          std::string k = key, v = value;
+          *s_->session << "INSERT INTO machine_labels(machine_id, key, value) VALUES (?, ?, ?)",
+              use(id), use(k), use(v), now;
+        }
+        UpsertIdentity(*s_->session, m.id, m.identity);
+        std::string uuid = m.identity.smbios_uuid,
+                    mac = m.identity.macs.empty() ? "" : m.identity.macs.front();
+        *s_->session << "DELETE FROM pending_machines WHERE id = ? OR id = ?", use(uuid), use(mac),
+            now;
+      }
+      s_->session->commit();
+    } catch (...) {
+      s_->session->rollback();
+      throw;
+    }
+  });
+}
+
+Result<void> IdentityStore::SetIdentity(const std::string& machine_id,
+                                        const MachineIdentity& identity) {
+  std::lock_guard lock(s_->mutex);
+  auto known =
+      AnyRow(*s_, "find a machine", "SELECT COUNT(*) FROM machines WHERE id = ?", machine_id);
+  LIFEBOAT_TRY(known);
+  if (!*known) return Fail(ErrorCode::kNotFound, "machine_id: no machine " + machine_id);
+  return Guard("record a machine's identity",
+               [&] { UpsertIdentity(*s_->session, machine_id, identity); });
+}
+
+Result<void> IdentityStore::SetServiceRequested(const std::string& machine_id, bool requested) {
+  std::lock_guard lock(s_->mutex);
+  auto changed = Guard("record a service request", [&] {
+    std::string id = machine_id;
+    int value = requested;
+    Poco::Data::Statement st(*s_->session);
+    st << "UPDATE machine_identities SET service_requested = ? WHERE machine_id = ?", use(value),
+        use(id);
+    return st.execute();
+  });
+  LIFEBOAT_TRY(changed);
+  if (*changed == 0)
+    return Fail(ErrorCode::kNotFound,
+                "machine_id: machine " + machine_id +
+                    " has no hardware identity (import it, or accept it when it network-boots)");
+  return {};
+}
+
+Result<void> IdentityStore::SavePending(const PendingRecord& p) {
+  std::lock_guard lock(s_->mutex);
+  return Guard("record a pending machine", [&] {
+    std::string id = p.id, uuid = p.identity.smbios_uuid, macs = JoinWords(p.identity.macs),
+                serials = JoinWords(p.identity.disk_serials), name = p.computer_name,
+                inventory = p.inventory, peer = p.peer;
+    *s_->session << (std::string("INSERT INTO pending_machines(id, smbios_uuid, macs, "
+                                 "disk_serials, computer_name, inventory, first_seen, last_seen, "
+                                 "visits, peer) VALUES (?, ?, ?, ?, ?, ?, ") +
+                     s_->dialect.now + ", " + s_->dialect.now +
+                     ", 1, ?) ON CONFLICT(id) DO UPDATE SET smbios_uuid = excluded.smbios_uuid, "
+                     "macs = excluded.macs, disk_serials = excluded.disk_serials, "
+                     "computer_name = excluded.computer_name, inventory = excluded.inventory, "
+                     "last_seen = excluded.last_seen, visits = visits + 1, peer = excluded.peer"),
+        use(id), use(uuid), use(macs), use(serials), use(name), use(inventory), use(peer), now;
+  });
+}
+
+Result<std::vector<PendingRecord>> IdentityStore::Pending() {
+  std::lock_guard lock(s_->mutex);
+  return Guard("list pending machines", [&] {
+    std::vector<std::string> id, uuid, macs, serials, name, inventory, first, last, peer;
+    std::vector<int> visits;
+    *s_->session
+        << "SELECT id, smbios_uuid, macs, disk_serials, computer_name, inventory, "
+           "first_seen, last_seen, visits, peer FROM pending_machines ORDER BY first_seen, id",
+        into(id), into(uuid), into(macs), into(serials), into(name), into(inventory), into(first),
+        into(last), into(visits), into(peer), now;
+    std::vector<PendingRecord> out;
+    for (size_t k = 0; k < id.size(); ++k)
+      out.push_back({id[k],
+                     {uuid[k], SplitWords(macs[k]), SplitWords(serials[k])},
+                     name[k],
+                     inventory[k],
+                     first[k],
+                     last[k],
+                     static_cast<uint32_t>(visits[k]),
+                     peer[k]});
+    return out;
+  });
+}
+
+Result<void> IdentityStore::RemovePending(const std::string& id) {
+  std::lock_guard lock(s_->mutex);
+  return Guard("remove a pending machine", [&] {
+    std::string key = id;
+    *s_->session << "DELETE FROM pending_machines WHERE id = ?", use(key), now;
+  });
+}
+
+}  // namespace lifeboat::controller

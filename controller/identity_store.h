@@ -1,0 +1,71 @@
+// Machines known by their hardware (controller/machine_identity.h), in the controller's database
+// (on FleetStore's connection, see controller/store_session.h): the identity of each accepted
+// machine, the machines that network-booted and wait for an operator to accept them, and the
+// operators' requests to service a machine at its next network boot. Thread-safe: calls are
+// serialized on that one session.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "controller/machine_identity.h"
+
+namespace lifeboat::controller {
+
+struct StoreSession;
+
+// An accepted machine's identity.
+struct IdentityRecord {
+  std::string machine_id;
+  MachineIdentity identity;
+  bool service_requested = false;  // boot the service environment at the next network boot
+};
+
+// A machine that network-booted and is not accepted: what it said about itself.
+struct PendingRecord {
+  std::string id;  // its SMBIOS UUID, or its first MAC address when it has no usable UUID
+  MachineIdentity identity;
+  std::string computer_name;  // Windows' name for it, read from its SYSTEM hive ("" unknown)
+  std::string inventory;      // as the agent reported it (serialized, opaque here)
+  std::string first_seen;
+  std::string last_seen;
+  uint32_t visits = 0;
+  std::string peer;  // where it called from
+};
+
+// A machine to add (import, accept): made with this identity, name and labels, never seen yet.
+struct NewMachine {
+  std::string id;
+  MachineIdentity identity;
+  std::string name;
+  std::map<std::string, std::string> labels;
+};
+
+class IdentityStore {
+ public:
+  explicit IdentityStore(std::shared_ptr<StoreSession> session);
+  ~IdentityStore();
+
+  [[nodiscard]] Result<std::vector<IdentityRecord>> Identities();
+  // Adds each machine, or for an id that exists already sets its identity, name and labels; and
+  // drops pending entries with these ids. One transaction: all or nothing.
+  [[nodiscard]] Result<void> AddMachines(const std::vector<NewMachine>& machines);
+  // Records the identity of a machine that exists (kNotFound otherwise).
+  [[nodiscard]] Result<void> SetIdentity(const std::string& machine_id,
+                                         const MachineIdentity& identity);
+  [[nodiscard]] Result<void> SetServiceRequested(const std::string& machine_id, bool requested);
+
+  // Pending machines, by id.
+  [[nodiscard]] Result<void> SavePending(const PendingRecord& pending);
+  [[nodiscard]] Result<std::vector<PendingRecord>> Pending();
+  [[nodiscard]] Result<void> RemovePending(const std::string& id);
+
+ private:
+  std::shared_ptr<StoreSession> s_;
+};
+
+}  // namespace lifeboat::controller

@@ -1,0 +1,238 @@
+#include "controller/netboot.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <system_error>
+
+#include "common/cpio_archive.h"
+#include "common/files.h"
+
+namespace lifeboat::controller {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kGrubCfg =
+    R"(# Written by lifeboat-controller at each start (controller/netboot.h); edits are lost.
+# This machine's own file decides, found by its SMBIOS UUID or the MAC address it booted from.
+set timeout=0
+smbios --type 1 --get-uuid 8 --set lifeboat_uuid
+echo "lifeboat-netboot: machine uuid=$lifeboat_uuid mac=$net_default_mac"
+if [ -n "$lifeboat_uuid" ]; then
+  if [ -f /lifeboat/machines/$lifeboat_uuid.cfg ]; then source /lifeboat/machines/$lifeboat_uuid.cfg; fi
+fi
+if [ -f /lifeboat/machines/$net_default_mac.cfg ]; then source /lifeboat/machines/$net_default_mac.cfg; fi
+# No file: a machine the controller does not know. The service environment introduces it (it shows
+# up as pending) and reboots; from then on its file sends it to its local disk.
+echo "lifeboat-netboot: an unknown machine: introducing it to the controller"
+source /lifeboat/service.cfg
+)";
+
+constexpr const char* kLocalCfg =
+    R"(# Written by lifeboat-controller: the local disk, reached by chainloading its own boot manager
+# (see controller/netboot.h for why not GRUB's exit).
+echo "lifeboat-netboot: starting the local disk"
+if [ "$grub_platform" = efi ]; then
+  search --no-floppy --file --set=lifeboat_esp /EFI/Microsoft/Boot/bootmgfw.efi
+  if [ -n "$lifeboat_esp" ]; then
+    chainloader ($lifeboat_esp)/EFI/Microsoft/Boot/bootmgfw.efi
+    boot
+  fi
+  search --no-floppy --file --set=lifeboat_esp /EFI/Boot/bootx64.efi
+  if [ -n "$lifeboat_esp" ]; then
+    chainloader ($lifeboat_esp)/EFI/Boot/bootx64.efi
+    boot
+  fi
+  echo "lifeboat-netboot: no boot manager found on the disks: back to the firmware"
+  exit
+else
+  chainloader (hd0)+1
+  boot
+  echo "lifeboat-netboot: the first disk does not start: back to the firmware"
+  exit
+fi
+)";
+
+// Written to a temporary name in the same folder and renamed into place: a TFTP server reading
+// it sees the old file or the new one. Not fsynced: the tree is rendered again at every start.
+Result<void> Publish(const fs::path& path, const std::string& content) {
+  const fs::path partial = path.string() + ".partial";
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    if (!out.flush()) return Fail(ErrorCode::kIo, "netboot: cannot write " + partial.string());
+  }
+  std::error_code ec;
+  fs::permissions(partial, fs::perms(0644), ec);
+  fs::rename(partial, path, ec);
+  if (ec) return Fail(ErrorCode::kIo, "netboot: " + path.string() + ": " + ec.message());
+  return {};
+}
+
+Result<void> PublishCopy(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  const fs::path partial = to.string() + ".partial";
+  fs::copy_file(from, partial, fs::copy_options::overwrite_existing, ec);
+  if (!ec) fs::permissions(partial, fs::perms(0644), ec);
+  if (!ec) fs::rename(partial, to, ec);
+  if (ec)
+    return Fail(ErrorCode::kIo,
+                "netboot: copying " + from.string() + " to " + to.string() + ": " + ec.message());
+  return {};
+}
+
+}  // namespace
+
+std::string RenderServiceConf(const NetbootSettings& s) {
+  std::string conf =
+      "# Written by lifeboat-controller: the service environment's agent (packaging/agent.conf\n"
+      "# explains the keys). It reaches the controller here, and trusts it by this CA.\n"
+      "controller = " +
+      s.address + "\nca = /etc/lifeboat/ca.pem\n";
+  std::string keys;
+  for (size_t i = 0; i < s.trusted_keys.size(); ++i)
+    keys += (i ? ", " : "") + std::string("/etc/lifeboat/keys/") + std::to_string(i + 1) + ".pem";
+  if (!keys.empty()) conf += "trusted_keys = " + keys + "\n";
+  return conf;
+}
+
+std::map<std::string, std::string> RenderNetbootConfigs(const NetbootSettings& s) {
+  return {
+      {"grub/grub.cfg", kGrubCfg},
+      {"lifeboat/local.cfg", kLocalCfg},
+      {"lifeboat/service.cfg",
+       "# Written by lifeboat-controller: the Lifeboat service environment.\n"
+       "echo \"lifeboat-netboot: starting the service environment\"\n"
+       "linux /lifeboat/vmlinuz " +
+           s.kernel_args +
+           "\n"
+           "initrd /lifeboat/initrd.img /lifeboat/site.cpio\n"
+           "boot\n"
+           "echo \"lifeboat-netboot: the service environment did not start\"\n"
+           "source /lifeboat/local.cfg\n"},
+  };
+}
+
+std::map<std::string, std::string> RenderMachineFiles(const std::vector<NetbootEntry>& entries) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : entries) {
+    const std::string content =
+        "# " + e.machine + "\nsource /lifeboat/" +
+        (e.choice == NetbootChoice::kServiceEnvironment ? "service" : "local") + ".cfg\n";
+    // The first entry for a UUID or MAC wins: accepted machines come before pending ones.
+    if (!e.identity.smbios_uuid.empty()) files.emplace(e.identity.smbios_uuid + ".cfg", content);
+    for (const auto& mac : e.identity.macs) files.emplace(mac + ".cfg", content);
+  }
+  return files;
+}
+
+Result<NetbootTree> NetbootTree::Create(const NetbootSettings& s) {
+  const fs::path env(s.service_env), dir(s.dir);
+  const std::vector<std::pair<std::string, std::string>> copies = {
+      {"loaders/uefi/bootx64.efi", "uefi/bootx64.efi"},
+      {"loaders/uefi/grubx64.efi", "uefi/grubx64.efi"},
+      {"loaders/bios/lifeboat.0", "bios/lifeboat.0"},
+      {"vmlinuz", "lifeboat/vmlinuz"},
+      {"initrd.img", "lifeboat/initrd.img"},
+  };
+  for (const auto& [from, to] : copies)
+    if (!fs::is_regular_file(env / from))
+      return Fail(ErrorCode::kNotFound, "--service-env: " + (env / from).string() +
+                                            " is missing: build the service environment with "
+                                            "packaging/service-env/build " +
+                                            s.service_env);
+  std::error_code ec;
+  for (const char* sub : {"uefi", "bios", "grub", "lifeboat/machines"}) {
+    fs::create_directories(dir / sub, ec);
+    if (ec)
+      return Fail(ErrorCode::kIo,
+                  "--netboot-dir: cannot make " + (dir / sub).string() + ": " + ec.message());
+  }
+  for (const auto& [from, to] : copies) LIFEBOAT_TRY(PublishCopy(env / from, dir / to));
+  for (const auto& [path, content] : RenderNetbootConfigs(s))
+    LIFEBOAT_TRY(Publish(dir / path, content));
+
+  std::vector<CpioEntry> site = {{"etc", "", 0755, true},
+                                 {"etc/lifeboat", "", 0755, true},
+                                 {"etc/lifeboat/service.conf", RenderServiceConf(s)},
+                                 {"etc/lifeboat/ca.pem", s.ca_pem}};
+  if (!s.trusted_keys.empty()) site.push_back({"etc/lifeboat/keys", "", 0755, true});
+  for (size_t i = 0; i < s.trusted_keys.size(); ++i)
+    site.push_back({"etc/lifeboat/keys/" + std::to_string(i + 1) + ".pem", s.trusted_keys[i]});
+  auto cpio = MakeCpio(site);
+  LIFEBOAT_TRY(cpio);
+  LIFEBOAT_TRY(Publish(dir / "lifeboat/site.cpio", *cpio));
+
+  NetbootTree tree((dir / "lifeboat/machines").string());
+  // What an earlier run left is taken as written, so that the first SetMachineFiles removes what
+  // no longer applies.
+  for (const auto& entry : fs::directory_iterator(tree.machines_dir_, ec))
+    tree.written_[entry.path().filename().string()] = "";
+  return tree;
+}
+
+Result<size_t> NetbootTree::SetMachineFiles(const std::map<std::string, std::string>& files) {
+  size_t changes = 0;
+  for (auto it = written_.begin(); it != written_.end();) {
+    if (files.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    std::error_code ec;
+    fs::remove(fs::path(machines_dir_) / it->first, ec);
+    it = written_.erase(it);
+    ++changes;
+  }
+  for (const auto& [name, content] : files) {
+    auto it = written_.find(name);
+    if (it != written_.end() && it->second == content) continue;
+    LIFEBOAT_TRY(Publish(fs::path(machines_dir_) / name, content));
+    written_[name] = content;
+    ++changes;
+  }
+  return changes;
+}
+
+NetbootPublisher::NetbootPublisher(NetbootTree tree, Admission& admission)
+    : tree_(std::move(tree)), admission_(admission) {
+  thread_ = std::jthread([this](std::stop_token stop) { Loop(stop); });
+}
+
+NetbootPublisher::~NetbootPublisher() {
+  thread_.request_stop();
+  poked_.notify_all();
+}
+
+void NetbootPublisher::Poke() {
+  {
+    std::lock_guard lock(poke_mutex_);
+    pending_ = true;
+  }
+  poked_.notify_all();
+}
+
+Result<size_t> NetbootPublisher::PublishNow() {
+  auto entries = admission_.NetbootEntries();
+  LIFEBOAT_TRY(entries);
+  std::lock_guard lock(mutex_);
+  return tree_.SetMachineFiles(RenderMachineFiles(*entries));
+}
+
+void NetbootPublisher::Loop(std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    {
+      std::unique_lock lock(poke_mutex_);
+      poked_.wait_for(lock, stop, std::chrono::seconds(2), [&] { return pending_; });
+      pending_ = false;
+    }
+    if (stop.stop_requested()) return;
+    if (auto r = PublishNow(); !r)
+      std::cerr << "lifeboat-controller: netboot: " << r.error().message << std::endl;
+  }
+}
+
+}  // namespace lifeboat::controller

@@ -1,0 +1,93 @@
+// What machines load when they boot from the network: the TFTP tree the controller renders into
+// its --netboot-dir, which the site's TFTP server (dnsmasq, packaging/dnsmasq-lifeboat.conf) or
+// QEMU serves.
+//
+//   DIR/uefi/bootx64.efi, DIR/uefi/grubx64.efi, DIR/bios/lifeboat.0   the loaders (from the
+//       service environment's build, packaging/service-env/build OUTDIR -> OUTDIR/loaders)
+//   DIR/grub/grub.cfg              what both GRUBs run: this machine's file, else discovery
+//   DIR/lifeboat/vmlinuz, initrd.img   the service environment
+//   DIR/lifeboat/site.cpio         a second initramfs: where the controller is, its CA
+//                                  certificate and the image-signing keys agents trust
+//   DIR/lifeboat/service.cfg, local.cfg   the two things a machine can be told to boot
+//   DIR/lifeboat/machines/<SMBIOS UUID>.cfg, <MAC>.cfg   each known machine's choice
+//
+// Per-machine choices are files, not HTTP answers: Debian's signed network GRUB (the one Secure
+// Boot accepts) reads only TFTP. A machine with no file of its own is unknown: it boots the service
+// environment once, which introduces it to the controller (it shows up as pending) and reboots;
+// its file then sends it to its local disk until an operator gives it work.
+//
+// The local disk is reached by chainloading the disk's own boot manager from GRUB (UEFI: the ESP's
+// \EFI\Microsoft\Boot\bootmgfw.efi, checked by the firmware's Secure Boot db like any boot; BIOS:
+// the disk's MBR), not by GRUB's `exit`: what firmware does after a network loader exits differs
+// between vendors (the next boot option, a menu, the network again), the failure FOG's users report
+// most; a chainload does the same thing on every machine.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/error.h"
+#include "controller/admission.h"
+
+namespace lifeboat::controller {
+
+struct NetbootSettings {
+  std::string dir;          // the TFTP tree
+  std::string service_env;  // packaging/service-env/build's OUTDIR
+  std::string address;      // HOST:PORT the service environment reaches the controller's gRPC at
+  std::string ca_pem;       // the controller's CA certificate
+  std::vector<std::string> trusted_keys;  // PEM public keys images must be signed by
+  std::string kernel_args = "quiet";      // added to the service environment's command line
+};
+
+// The files of the tree that depend on nothing but the settings (paths relative to DIR).
+std::map<std::string, std::string> RenderNetbootConfigs(const NetbootSettings& settings);
+// Each entry's file(s) under lifeboat/machines/: one per usable UUID and one per MAC address.
+std::map<std::string, std::string> RenderMachineFiles(const std::vector<NetbootEntry>& entries);
+// service.conf of the service environment's agent (in site.cpio).
+std::string RenderServiceConf(const NetbootSettings& settings);
+
+// The tree on disk. Every file is written to a temporary name and renamed into place, so a TFTP
+// server never serves half a file.
+class NetbootTree {
+ public:
+  // Writes everything but the machines' files: checks that the service environment and its
+  // loaders are there (kNotFound naming the file and how to make it). Errors: kIo.
+  [[nodiscard]] static Result<NetbootTree> Create(const NetbootSettings& settings);
+  // Makes lifeboat/machines/ hold exactly `files` (name -> content), writing only what changed.
+  // Returns how many files it wrote or removed.
+  [[nodiscard]] Result<size_t> SetMachineFiles(const std::map<std::string, std::string>& files);
+
+ private:
+  explicit NetbootTree(std::string machines_dir) : machines_dir_(std::move(machines_dir)) {}
+  std::string machines_dir_;
+  std::map<std::string, std::string> written_;  // what lifeboat/machines/ holds
+};
+
+// Keeps the machines' files in step with the controller's decisions: re-renders them when poked
+// (Admission's change callback) and every few seconds besides (a wave opening, a rollout
+// finishing). Owns its thread.
+class NetbootPublisher {
+ public:
+  NetbootPublisher(NetbootTree tree, Admission& admission);
+  ~NetbootPublisher();
+  void Poke();
+  // Renders now, on the caller's thread (the first time, before machines are served).
+  [[nodiscard]] Result<size_t> PublishNow();
+
+ private:
+  void Loop(std::stop_token stop);
+  NetbootTree tree_;
+  Admission& admission_;
+  std::mutex mutex_;  // the tree; one render at a time
+  std::mutex poke_mutex_;
+  std::condition_variable_any poked_;
+  bool pending_ = false;
+  std::jthread thread_;
+};
+
+}  // namespace lifeboat::controller

@@ -1,0 +1,209 @@
+// The service visit of a network-booted machine, end to end on this host: a real controller
+// rendering its netboot tree, lifeboat-agent-contact --service-visit run as the service
+// environment runs it, with the hardware read from a folder shaped like sysfs (SMBIOS UUID, MAC,
+// disk serial) and a Windows-like disk image. An unknown machine is pending and boots its disk; an
+// imported machine in a rollout is serviced and then boots its disk; an operator's request is for
+// one visit. The disk is checked with sfdisk and ntfs-3g; the JSON with the schema.
+#include "tests/disk/agent_daemon_fixture.h"
+
+namespace lifeboat::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kUuid1 = "5b7c3e2a-1111-4222-8333-944455556666";
+constexpr const char* kUuid2 = "6b7c3e2a-1111-4222-8333-944455556666";
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+class ServiceVisitTest : public AgentDaemonTest {
+ protected:
+  void SetUp() override {
+    AgentDaemonTest::SetUp();
+    // The service environment's build output (its real build is the boot test's): the controller
+    // copies these into the tree.
+    for (const char* f : {"loaders/uefi/bootx64.efi", "loaders/uefi/grubx64.efi",
+                          "loaders/bios/lifeboat.0", "vmlinuz", "initrd.img"}) {
+      fs::create_directories((fs::path(dir_ / "env") / f).parent_path());
+      std::ofstream(dir_ / "env" + "/" + f) << f;
+    }
+    controller_flags_ = "--netboot-dir " + Quote(dir_ / "tftp") + " --service-env " +
+                        Quote(dir_ / "env") + " --netboot-address 127.0.0.1:7443" +
+                        " --netboot-trusted-keys " + Quote(dir_ / "signer.pub");
+  }
+  // A folder shaped like sysfs for a machine with this UUID, one adapter and one disk.
+  std::string Hardware(const std::string& name, const std::string& uuid, const std::string& mac) {
+    const fs::path sys = dir_ / ("sys-" + name);
+    fs::create_directories(sys / "class/dmi/id");
+    fs::create_directories(sys / "class/net/eth0/device");
+    fs::create_directories(sys / "class/net/lo");
+    fs::create_directories(sys / "block/vda");
+    std::ofstream(sys / "class/dmi/id/product_uuid") << uuid << "\n";
+    std::ofstream(sys / "class/net/eth0/address") << mac << "\n";
+    std::ofstream(sys / "class/net/lo/address") << "00:00:00:00:00:00\n";
+    std::ofstream(sys / "block/vda/serial") << "SERIAL-" << name << "\n";
+    return sys.string();
+  }
+  // One service visit of machine `name`, as packaging/service-env/init runs it.
+  CommandResult Visit(int port, const std::string& name, const std::string& sys,
+                      const std::string& disk) {
+    std::ofstream config(dir_ / (name + "-visit.conf"));
+    config << "controller = 127.0.0.1:" << port << "\nca = " << (dir_ / "controller/ca.pem")
+           << "\ntrusted_keys = " << (dir_ / "signer.pub") << "\ndisk = " << disk
+           << "\nstate_dir = " << (dir_ / (name + "-ram")) << "\n";
+    config.close();
+    const std::string contact = (fs::path(LIFEBOAT_AGENT).parent_path() / "lifeboat-agent-contact");
+    return Sh("timeout 300 " + Quote(contact) + " --config " +
+              Quote(dir_ / (name + "-visit.conf")) + " --agent " + Quote(LIFEBOAT_AGENT) +
+              " --service-visit --sysfs " + Quote(sys));
+  }
+  // What the tree tells the machine with this UUID or MAC to boot, once it says `expected`
+  // (waits up to 10 s for the controller to re-render it).
+  std::string BootFile(const std::string& key, const std::string& expected) {
+    const fs::path file = fs::path(dir_ / "tftp/lifeboat/machines") / (key + ".cfg");
+    std::string text;
+    for (int i = 0; i < 40; ++i) {
+      text = ReadFile(file);
+      if (text.find(expected) != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    return text;
+  }
+};
+
+TEST_F(ServiceVisitTest, AnUnknownMachineIsPendingAndBootsItsDiskUntilAccepted) {
+  const int port = StartController();
+  ASSERT_GT(port, 0);
+  // The tree: loaders, GRUB's configuration, the site archive.
+  for (const char* f : {"uefi/bootx64.efi", "uefi/grubx64.efi", "bios/lifeboat.0", "grub/grub.cfg",
+                        "lifeboat/site.cpio", "lifeboat/service.cfg", "lifeboat/local.cfg"})
+    EXPECT_TRUE(fs::exists(dir_ / "tftp" + "/" + f)) << f;
+  EXPECT_FALSE(fs::exists(dir_ / "tftp/lifeboat/machines/" + std::string(kUuid1) + ".cfg"));
+
+  const std::string sys = Hardware("pc", kUuid1, "52:54:00:12:34:56");
+  const std::string disk_before = ImageChecksum(dir_ / "disk.img");
+  auto visit = Visit(port, "pc", sys, dir_ / "disk.img");
+  EXPECT_EQ(visit.exit_code, 0) << visit.err;
+  EXPECT_NE(visit.err.find("visit: pending: this machine is not accepted"), std::string::npos)
+      << visit.err;
+  EXPECT_EQ(ImageChecksum(dir_ / "disk.img"), disk_before);
+  // Pending, and nothing else: no machine, no certificate on the machine.
+  auto pending = Ctl(port, "machine list --pending --json");
+  ASSERT_EQ(pending.exit_code, 0) << pending.err;
+  EXPECT_EQ(JsonShapeProblem(pending.out, "pending_machine_list"), "");
+  EXPECT_NE(pending.out.find(kUuid1), std::string::npos) << pending.out;
+  EXPECT_NE(pending.out.find("52:54:00:12:34:56"), std::string::npos) << pending.out;
+  EXPECT_NE(pending.out.find("SERIAL-pc"), std::string::npos) << pending.out;
+  EXPECT_EQ(Json(Ctl(port, "machine list --json").out)->getArray("machines")->size(), 0u);
+  EXPECT_FALSE(fs::exists(dir_ / "pc-ram/agent.pem"));
+  // Its next network boots go to its disk, by UUID and by MAC.
+  EXPECT_NE(BootFile(kUuid1, "local.cfg").find("source /lifeboat/local.cfg"), std::string::npos);
+  EXPECT_NE(BootFile("52:54:00:12:34:56", "local.cfg").find("local.cfg"), std::string::npos);
+
+  auto accepted =
+      Ctl(port, std::string("machine accept ") + kUuid1 + " --as pc9 --label ring=a --json");
+  ASSERT_EQ(accepted.exit_code, 0) << accepted.err;
+  EXPECT_EQ(JsonShapeProblem(accepted.out, "machine_accept"), "");
+  auto shown = Ctl(port, "machine show pc9");
+  EXPECT_NE(shown.out.find(std::string("hardware   ") + kUuid1 + " 52:54:00:12:34:56"),
+            std::string::npos)
+      << shown.out;
+  EXPECT_TRUE(Json(Ctl(port, "machine list --pending --json").out)->getArray("machines")->size() ==
+              0);
+  // Accepted with nothing to do: the visit ends, the disk is untouched.
+  auto again = Visit(port, "pc", sys, dir_ / "disk.img");
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.err.find("visit: no work: machine pc9 has nothing to do"), std::string::npos)
+      << again.err;
+  EXPECT_EQ(ImageChecksum(dir_ / "disk.img"), disk_before);
+  // Every visit is in the audit log.
+  auto audit = Ctl(port, "audit list");
+  EXPECT_NE(audit.out.find("ServiceHello"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("AcceptMachine"), std::string::npos) << audit.out;
+}
+
+TEST_F(ServiceVisitTest, AnImportedMachineInARolloutIsServicedThenBootsItsDisk) {
+  const int port = StartWithImage("1.0");
+  ASSERT_GT(port, 0);
+  std::ofstream(dir_ / "fleet.csv") << "id,smbios_uuid,macs,name,labels\n"
+                                    << "vm1," << kUuid1 << ",52:54:00:12:34:56,PC one,ring=canary\n"
+                                    << "vm2," << kUuid2 << ",52:54:00:12:34:57,PC two,\n";
+  auto imported = Ctl(port, "machine import " + Quote(dir_ / "fleet.csv") + " --json");
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  EXPECT_EQ(JsonShapeProblem(imported.out, "machine_import"), "");
+  EXPECT_EQ(Json(imported.out)->getValue<int>("added"), 2);
+  EXPECT_NE(BootFile(kUuid1, "local.cfg").find("local.cfg"), std::string::npos);
+
+  ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --machine vm1").exit_code, 0);
+  EXPECT_NE(BootFile(kUuid1, "service.cfg").find("source /lifeboat/service.cfg"),
+            std::string::npos);
+  EXPECT_NE(BootFile(kUuid2, "local.cfg").find("local.cfg"), std::string::npos);
+
+  const std::string disk = dir_ / "disk.img";
+  const SfTable before = Sfdisk(disk);
+  const auto& windows = before.partitions[2];
+  const std::string files = NtfsFileSums(disk, windows.start * 512, windows.size * 512);
+  auto visit = Visit(port, "vm1", Hardware("vm1", kUuid1, "52:54:00:12:34:56"), disk);
+  ASSERT_EQ(visit.exit_code, 0) << visit.err;
+  EXPECT_NE(visit.err.find("visit: service"), std::string::npos) << visit.err;
+  EXPECT_NE(visit.err.find("installed 1.0"), std::string::npos) << visit.err;
+  EXPECT_NE(visit.err.find("visit: done"), std::string::npos) << visit.err;
+  auto rollout = WaitForRollout(port, 10);
+  ASSERT_TRUE(rollout);
+  EXPECT_EQ(rollout->getValue<std::string>("state"), "completed");
+  const std::string events = Events(port, "vm1");
+  EXPECT_NE(events.find("done succeeded"), std::string::npos) << events;
+  EXPECT_EQ(Json(Ctl(port, "machine show vm1 --json").out)
+                ->getObject("machine")
+                ->getValue<std::string>("installed_version"),
+            "1.0");
+  // The next network boot goes to the disk.
+  EXPECT_NE(BootFile(kUuid1, "local.cfg").find("local.cfg"), std::string::npos);
+  // Checked with tools we did not write: Lifeboat's partition is there, Windows' files unchanged.
+  const SfTable after = Sfdisk(disk);
+  EXPECT_TRUE(Named(after, "Lifeboat").has_value());
+  EXPECT_EQ(Sh("sfdisk --verify " + Quote(disk)).exit_code, 0);
+  EXPECT_EQ(NtfsFileSums(disk, windows.start * 512, after.partitions[2].size * 512), files);
+  // The certificate of the visit names vm1 and lasts a day.
+  auto cert = Sh("openssl x509 -noout -subject -startdate -enddate -in " +
+                 Quote(dir_ / "vm1-ram/agent.pem"));
+  EXPECT_NE(cert.out.find("CN = vm1"), std::string::npos) << cert.out;
+}
+
+TEST_F(ServiceVisitTest, AnOperatorsRequestIsForOneVisitAndBadImportsChangeNothing) {
+  const int port = StartController();
+  ASSERT_GT(port, 0);
+  std::ofstream(dir_ / "bad.csv") << "id,smbios_uuid,macs,name,labels\n"
+                                  << "vm1," << kUuid1 << ",,,\n"
+                                  << "vm2,not-a-uuid,,,\n";
+  auto bad = Ctl(port, "machine import " + Quote(dir_ / "bad.csv"));
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("line 3: smbios_uuid 'not-a-uuid' is not a UUID"), std::string::npos)
+      << bad.err;
+  EXPECT_EQ(Json(Ctl(port, "machine list --json").out)->getArray("machines")->size(), 0u);
+  EXPECT_NE(Ctl(port, "machine import " + Quote(dir_ / "none.csv")).exit_code, 0);
+
+  std::ofstream(dir_ / "one.csv") << "id,smbios_uuid,macs,name,labels\nvm1," << kUuid1 << ",,,\n";
+  ASSERT_EQ(Ctl(port, "machine import " + Quote(dir_ / "one.csv")).exit_code, 0);
+  auto requested = Ctl(port, "machine service vm1 --json");
+  ASSERT_EQ(requested.exit_code, 0) << requested.err;
+  EXPECT_EQ(JsonShapeProblem(requested.out, "machine_service"), "");
+  EXPECT_NE(BootFile(kUuid1, "service.cfg").find("service.cfg"), std::string::npos);
+  EXPECT_NE(Ctl(port, "machine service nobody").exit_code, 0);
+
+  const std::string sys = Hardware("vm1", kUuid1, "52:54:00:12:34:56");
+  auto visit = Visit(port, "vm1", sys, dir_ / "disk.img");
+  EXPECT_EQ(visit.exit_code, 0) << visit.err;
+  EXPECT_NE(visit.err.find("visit: service"), std::string::npos) << visit.err;
+  EXPECT_NE(visit.err.find("registered as vm1"), std::string::npos) << visit.err;
+  EXPECT_NE(visit.err.find("visit: done"), std::string::npos) << visit.err;
+  EXPECT_NE(BootFile(kUuid1, "local.cfg").find("local.cfg"), std::string::npos);
+  auto next = Visit(port, "vm1", sys, dir_ / "disk.img");
+  EXPECT_NE(next.err.find("visit: no work"), std::string::npos) << next.err;
+}
+
+}  // namespace
+}  // namespace lifeboat::test

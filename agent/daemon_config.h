@@ -26,6 +26,9 @@ struct DaemonConfig {
   std::string ca = "/etc/lifeboat/ca.pem";  // the controller's CA certificate
   std::string enrollment_token;             // used once, when state_dir holds no certificate
   std::string sysfs = "/sys";  // where the hardware identity is read (not a config key)
+  // Register under Windows' computer name rather than the Linux host name: a service visit, whose
+  // RAM disk has no name of its own (not a config key).
+  bool register_windows_name = false;
 };
 
 // key = value lines: controller, machine_id, labels (k=v,k=v), disk, state_dir, link,

@@ -32,6 +32,8 @@ struct Inventory {
   bool winre_present = false;
   bool bitlocker_found = false;
   std::string agent_version;
+  std::string windows_computer_name;  // from the offline SYSTEM hive; empty when unknown
+  bool secure_boot = false;           // the firmware has Secure Boot on (service environment)
 };
 
 [[nodiscard]] std::string InventoryToJson(const Inventory& inventory);

@@ -32,6 +32,8 @@ void ToProto(const Inventory& in, v1::Inventory* out) {
   out->set_winre_present(in.winre_present);
   out->set_bitlocker_found(in.bitlocker_found);
   out->set_agent_version(in.agent_version);
+  out->set_windows_computer_name(in.windows_computer_name);
+  out->set_secure_boot(in.secure_boot);
 }
 
 Inventory FromProto(const v1::Inventory& in) {
@@ -51,6 +53,8 @@ Inventory FromProto(const v1::Inventory& in) {
   out.winre_present = in.winre_present();
   out.bitlocker_found = in.bitlocker_found();
   out.agent_version = in.agent_version();
+  out.windows_computer_name = in.windows_computer_name();
+  out.secure_boot = in.secure_boot();
   return out;
 }
 

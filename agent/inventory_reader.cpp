@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "agent/exit_codes.h"
 #include "agent/inventory_proto.h"
 #include "agent/json_codec.h"
 #include "agent/status_commands.h"
+#include "agent/windows_name.h"
 #include "common/version.h"
 #include "partition/disk_handle.h"
 #include "partition/disk_reader.h"
@@ -40,6 +42,15 @@ Result<std::string> FindWindowsDisk() {
               "no disk holds a Windows partition; set disk = ... in the config");
 }
 
+// Whether the firmware runs with Secure Boot on: the SecureBoot variable (EFI global GUID) is 1.
+// efivarfs gives four bytes of attributes, then the value. Off on BIOS machines.
+bool SecureBootOn() {
+  std::ifstream in("/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c",
+                   std::ios::binary);
+  char bytes[5] = {};
+  return in.read(bytes, 5) && bytes[4] == 1;
+}
+
 Inventory ReadInventory(const std::string& disk, const std::string& state_dir) {
   Inventory inv;
   char host[256] = {};
@@ -56,9 +67,12 @@ Inventory ReadInventory(const std::string& disk, const std::string& state_dir) {
         if (p.filesystem == FilesystemKind::kBitLocker) inv.bitlocker_found = true;
       }
       inv.winre_present = model->WithRole(Role::kWinRe) != nullptr;
+      // A name that cannot be read (no hive, a BitLocker volume) is left out, not an error.
+      if (auto name = ReadWindowsComputerName(disk, *model)) inv.windows_computer_name = *name;
       inv.disks.push_back(std::move(d));
     }
   }
+  inv.secure_boot = SecureBootOn();
   if (auto status = InspectStatus({disk, false, false, state_dir})) {
     inv.firmware = status->firmware;
     inv.installed_version = status->version;

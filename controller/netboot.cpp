@@ -21,11 +21,18 @@ constexpr const char* kGrubCfg =
 # This machine's own file decides, found by its SMBIOS UUID or the MAC address it booted from.
 set timeout=0
 smbios --type 1 --get-uuid 8 --set lifeboat_uuid
-echo "lifeboat-netboot: machine uuid=$lifeboat_uuid mac=$net_default_mac"
+# The adapter it booted from: GRUB for UEFI names it net_default_mac, GRUB for PXE BIOSes net_pxe_mac.
+set lifeboat_mac="$net_default_mac"
+if [ -z "$lifeboat_mac" ]; then set lifeboat_mac="$net_pxe_mac"; fi
+# (One value a line: GRUB's BIOS console wraps at 80 columns.)
+echo "lifeboat-netboot: uuid=$lifeboat_uuid"
+echo "lifeboat-netboot: mac=$lifeboat_mac"
 if [ -n "$lifeboat_uuid" ]; then
   if [ -f /lifeboat/machines/$lifeboat_uuid.cfg ]; then source /lifeboat/machines/$lifeboat_uuid.cfg; fi
 fi
-if [ -f /lifeboat/machines/$net_default_mac.cfg ]; then source /lifeboat/machines/$net_default_mac.cfg; fi
+if [ -n "$lifeboat_mac" ]; then
+  if [ -f /lifeboat/machines/$lifeboat_mac.cfg ]; then source /lifeboat/machines/$lifeboat_mac.cfg; fi
+fi
 # No file: a machine the controller does not know. The service environment introduces it (it shows
 # up as pending) and reboots; from then on its file sends it to its local disk.
 echo "lifeboat-netboot: an unknown machine: introducing it to the controller"

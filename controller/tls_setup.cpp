@@ -46,7 +46,16 @@ Result<TlsMaterial> LoadOrCreateTls(const std::string& data_dir,
 
   auto server_key = ReadTextFile(dir / "server.key"),
        server_cert = ReadTextFile(dir / "server.pem");
-  if (server_key && server_cert) {
+  // The names a certificate the controller made was issued for (server.names, one a line): a
+  // name added since (to tls_names, or the host of --netboot-address) gets a new certificate from
+  // the same CA, so nobody has to trust anything new. A certificate put there by hand (no
+  // server.names) is never replaced while it is valid.
+  const auto issued_for = ReadTextFile(dir / "server.names");
+  bool covers = true;
+  for (const auto& name : extra_names)
+    if (issued_for && ("\n" + *issued_for).find("\n" + name + "\n") == std::string::npos)
+      covers = false;
+  if (server_key && server_cert && covers) {
     auto info = ReadCertificate(*server_cert);
     if (info && info->not_after > std::time(nullptr) + 30LL * 86400) {
       tls.server = {*server_key, *server_cert};
@@ -65,6 +74,9 @@ Result<TlsMaterial> LoadOrCreateTls(const std::string& data_dir,
   LIFEBOAT_TRY(server);
   LIFEBOAT_TRY(WriteFileAtomically(dir / "server.key", server->key_pem, 0600));
   LIFEBOAT_TRY(WriteFileAtomically(dir / "server.pem", server->certificate_pem, 0644));
+  std::string written;
+  for (const auto& name : extra_names) written += name + "\n";
+  LIFEBOAT_TRY(WriteFileAtomically(dir / "server.names", written, 0644));
   tls.server = *server;
   return tls;
 }

@@ -144,8 +144,11 @@ class Contact {
   void ForgetInventory() { (void)state_.SetValue("inventory_read_at", "0"); }
 
   bool Register() {
-    auto r = client_.Register(machine_id_, config_.labels, inventory_,
-                              ReadHardwareIdentity(config_.sysfs));
+    Inventory shown = inventory_;
+    if (config_.register_windows_name && !shown.windows_computer_name.empty())
+      shown.hostname = shown.windows_computer_name;
+    auto r =
+        client_.Register(machine_id_, config_.labels, shown, ReadHardwareIdentity(config_.sysfs));
     if (!r) {
       LogLine("cannot register with " + config_.controller + " (" + r.error().message + ")");
       return false;

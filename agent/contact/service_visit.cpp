@@ -66,6 +66,7 @@ int RunServiceVisit(const DaemonConfig& config, const std::string& agent,
   const HardwareIdentity identity = ReadHardwareIdentity(sysfs);
   DaemonConfig visit = config;
   visit.sysfs = sysfs;
+  visit.register_windows_name = true;
   LogLine("this machine: " + Describe(identity));
   const Inventory inventory = ReadInventoryFor(agent, config);
   // A key for this visit only: the certificate the controller gives for it is the visit's.
@@ -79,7 +80,7 @@ int RunServiceVisit(const DaemonConfig& config, const std::string& agent,
   ControllerClient client(config.controller, tls);
   Result<ControllerClient::ServiceAnswer> answer = std::unexpected(Error{ErrorCode::kBusy, ""});
   for (double waited = 0, backoff = 1;; waited += backoff, backoff = std::min(backoff * 2, 30.0)) {
-    answer = client.ServiceHello(identity, inventory, "", *request);
+    answer = client.ServiceHello(identity, inventory, inventory.windows_computer_name, *request);
     if (answer || answer.error().code != ErrorCode::kBusy) break;
     if (waited >= kGiveUpSeconds) {
       LogLine("gave up: the controller at " + config.controller + " cannot be reached (" +

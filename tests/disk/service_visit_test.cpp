@@ -97,6 +97,9 @@ TEST_F(ServiceVisitTest, AnUnknownMachineIsPendingAndBootsItsDiskUntilAccepted) 
   EXPECT_NE(pending.out.find(kUuid1), std::string::npos) << pending.out;
   EXPECT_NE(pending.out.find("52:54:00:12:34:56"), std::string::npos) << pending.out;
   EXPECT_NE(pending.out.find("SERIAL-pc"), std::string::npos) << pending.out;
+  // Windows' name for it, read from the disk's SYSTEM hive (the fixture's, made with hivexsh).
+  EXPECT_NE(pending.out.find("\"computer_name\": \"DESKTOP-LIFEBOAT\""), std::string::npos)
+      << pending.out;
   EXPECT_EQ(Json(Ctl(port, "machine list --json").out)->getArray("machines")->size(), 0u);
   EXPECT_FALSE(fs::exists(dir_ / "pc-ram/agent.pem"));
   // Its next network boots go to its disk, by UUID and by MAC.
@@ -156,10 +159,9 @@ TEST_F(ServiceVisitTest, AnImportedMachineInARolloutIsServicedThenBootsItsDisk) 
   EXPECT_EQ(rollout->getValue<std::string>("state"), "completed");
   const std::string events = Events(port, "vm1");
   EXPECT_NE(events.find("done succeeded"), std::string::npos) << events;
-  EXPECT_EQ(Json(Ctl(port, "machine show vm1 --json").out)
-                ->getObject("machine")
-                ->getValue<std::string>("installed_version"),
-            "1.0");
+  auto vm1 = Json(Ctl(port, "machine show vm1 --json").out)->getObject("machine");
+  EXPECT_EQ(vm1->getValue<std::string>("installed_version"), "1.0");
+  EXPECT_EQ(vm1->getValue<std::string>("hostname"), "DESKTOP-LIFEBOAT");  // Windows' name
   // The next network boot goes to the disk.
   EXPECT_NE(BootFile(kUuid1, "local.cfg").find("local.cfg"), std::string::npos);
   // Checked with tools we did not write: Lifeboat's partition is there, Windows' files unchanged.

@@ -118,6 +118,7 @@ grpc::Status AgentServiceImpl::Heartbeat(grpc::ServerContext* context,
     auto* out = response->mutable_assignment();
     out->set_attempt_id(a->attempt_id);
     out->set_rollout_id(a->rollout_id);
+    out->set_reported_sequence(a->reported_sequence);
     ToProto(a->image, out->mutable_image());
   });
 }

@@ -178,7 +178,13 @@ Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id
   me.member.last_seen = clock_();  // it is online: the store has it too, since the flush
   // Work already given and not reported finished is given again: a heartbeat is idempotent.
   if (me.member.state == MemberState::kAssigned || me.member.state == MemberState::kRunning) {
-    return std::optional<Assignment>{Assignment{me.last_attempt_id, r.record.id, r.image}};
+    auto attempt = store_.FindAttempt(me.last_attempt_id);
+    LIFEBOAT_TRY(attempt);
+    uint64_t reported = 0;
+    if (*attempt)
+      for (const auto& e : (*attempt)->events) reported = std::max(reported, e.sequence);
+    return std::optional<Assignment>{
+        Assignment{me.last_attempt_id, r.record.id, r.image, reported}};
   }
   const uint64_t rollout_id = r.record.id;
   LIFEBOAT_TRY(Settle(r));

@@ -42,6 +42,9 @@ struct Assignment {
   uint64_t attempt_id = 0;
   uint64_t rollout_id = 0;
   ImageRecord image;
+  // The highest step-event sequence stored for the attempt: an agent that lost its own record (a
+  // service visit's RAM disk, cut by a power loss) numbers its events on from there.
+  uint64_t reported_sequence = 0;
 };
 
 // Heartbeats are answered once committed (controller/heartbeat_batcher.h). Open rollouts are cached

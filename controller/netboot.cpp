@@ -27,12 +27,10 @@ if [ -z "$lifeboat_mac" ]; then set lifeboat_mac="$net_pxe_mac"; fi
 # (One value a line: GRUB's BIOS console wraps at 80 columns.)
 echo "lifeboat-netboot: uuid=$lifeboat_uuid"
 echo "lifeboat-netboot: mac=$lifeboat_mac"
-if [ -n "$lifeboat_uuid" ]; then
-  if [ -f /lifeboat/machines/$lifeboat_uuid.cfg ]; then source /lifeboat/machines/$lifeboat_uuid.cfg; fi
-fi
-if [ -n "$lifeboat_mac" ]; then
-  if [ -f /lifeboat/machines/$lifeboat_mac.cfg ]; then source /lifeboat/machines/$lifeboat_mac.cfg; fi
-fi
+# Each file boots something and does not return; a missing one is an error GRUB prints and passes
+# over. (GRUB's test -f cannot see files over TFTP, which lists no folders.)
+if [ -n "$lifeboat_uuid" ]; then source /lifeboat/machines/$lifeboat_uuid.cfg; fi
+if [ -n "$lifeboat_mac" ]; then source /lifeboat/machines/$lifeboat_mac.cfg; fi
 # No file: a machine the controller does not know. The service environment introduces it (it shows
 # up as pending) and reboots; from then on its file sends it to its local disk.
 echo "lifeboat-netboot: an unknown machine: introducing it to the controller"

@@ -160,6 +160,8 @@ class Contact {
   // An assignment not finished yet is carried out now, or waits for the maintenance window.
   void Consider(const Assignment& a) {
     const std::string attempt = std::to_string(a.attempt_id);
+    if (auto r = state_.RaiseSequenceFloor(a.attempt_id, a.reported_sequence); !r)
+      LogLine("daemon state: " + r.error().message);
     auto done = state_.GetValue("finished:" + attempt);
     if (!done || *done) return;
     if (InWindow()) {

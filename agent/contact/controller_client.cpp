@@ -235,7 +235,8 @@ Result<ControllerClient::HeartbeatReply> ControllerClient::Heartbeat(
         a.rollout_id(),
         {image.version(), image.sha256(), image.size_bytes(), image.name(), image.description(),
          image.architecture()},
-        {image.signature().manifest(), image.signature().signature(), image.signature().key_id()}};
+        {image.signature().manifest(), image.signature().signature(), image.signature().key_id()},
+        a.reported_sequence()};
   }
   return reply;
 }

@@ -24,6 +24,7 @@ struct Assignment {
   uint64_t rollout_id = 0;
   ImageManifest image;       // the image as published: version, sha256, size, name, ...
   ImageSignature signature;  // as published (empty manifest: unsigned), checked by image_trust
+  uint64_t reported_sequence = 0;  // the controller's highest event sequence for the attempt
 };
 
 // Who the machine is by its hardware (controller/machine_identity.h has the rules).

@@ -88,7 +88,9 @@ Result<StepEvent> DaemonState::QueueEvent(uint64_t attempt_id, StepEvent event) 
   Statement insert(
       db_,
       "INSERT INTO outbox(attempt_id, sequence, step, status, bytes_done, bytes_total, "
-      "message, at) SELECT ?1, COALESCE(MAX(sequence), 0) + 1, ?2, ?3, ?4, ?5, ?6, "
+      "message, at) SELECT ?1, MAX(COALESCE(MAX(sequence), 0), "
+      "COALESCE((SELECT CAST(value AS INTEGER) FROM daemon_values "
+      "WHERE key = 'sequence_floor:' || ?1), 0)) + 1, ?2, ?3, ?4, ?5, ?6, "
       "strftime('%Y-%m-%dT%H:%M:%fZ','now') FROM outbox WHERE attempt_id = ?1 "
       "RETURNING sequence, at");
   insert.Bind(static_cast<int64_t>(attempt_id))
@@ -155,6 +157,14 @@ Result<void> DaemonState::SetValue(const std::string& key, const std::string& va
   if (upsert.Failed())
     return Fail(ErrorCode::kIo, "write " + key + " to " + path_ + ": " + sqlite3_errmsg(db_));
   return {};
+}
+
+Result<void> DaemonState::RaiseSequenceFloor(uint64_t attempt_id, uint64_t sequence) {
+  const std::string key = "sequence_floor:" + std::to_string(attempt_id);
+  auto floor = GetValue(key);
+  LIFEBOAT_TRY(floor);
+  if (*floor && std::stoull(**floor) >= sequence) return {};
+  return SetValue(key, std::to_string(sequence));
 }
 
 }  // namespace lifeboat::agent

@@ -30,7 +30,11 @@ class DaemonState {
   DaemonState& operator=(const DaemonState&) = delete;
 
   // Gives the event the attempt's next sequence number and its time, and returns it as stored.
+  // Sequences continue after the floor set for the attempt, if higher than what the outbox holds.
   [[nodiscard]] Result<StepEvent> QueueEvent(uint64_t attempt_id, StepEvent event);
+  // The controller holds events of the attempt up to `sequence` (ones this state never saw: it was
+  // lost with a RAM disk): the next event is numbered after it.
+  [[nodiscard]] Result<void> RaiseSequenceFloor(uint64_t attempt_id, uint64_t sequence);
   // Per attempt, in order.
   [[nodiscard]] Result<std::vector<std::pair<uint64_t, std::vector<StepEvent>>>> UnsentEvents();
   [[nodiscard]] Result<void> MarkSent(uint64_t attempt_id, uint64_t upto);

@@ -49,14 +49,14 @@ class ServiceVisitTest : public AgentDaemonTest {
   }
   // One service visit of machine `name`, as packaging/service-env/init runs it.
   CommandResult Visit(int port, const std::string& name, const std::string& sys,
-                      const std::string& disk) {
+                      const std::string& disk, const std::string& env = "") {
     std::ofstream config(dir_ / (name + "-visit.conf"));
     config << "controller = 127.0.0.1:" << port << "\nca = " << (dir_ / "controller/ca.pem")
            << "\ntrusted_keys = " << (dir_ / "signer.pub") << "\ndisk = " << disk
            << "\nstate_dir = " << (dir_ / (name + "-ram")) << "\n";
     config.close();
     const std::string contact = (fs::path(LIFEBOAT_AGENT).parent_path() / "lifeboat-agent-contact");
-    return Sh("timeout 300 " + Quote(contact) + " --config " +
+    return Sh(env + " timeout 300 " + Quote(contact) + " --config " +
               Quote(dir_ / (name + "-visit.conf")) + " --agent " + Quote(LIFEBOAT_AGENT) +
               " --service-visit --sysfs " + Quote(sys));
   }
@@ -205,6 +205,57 @@ TEST_F(ServiceVisitTest, AnOperatorsRequestIsForOneVisitAndBadImportsChangeNothi
   EXPECT_NE(BootFile(kUuid1, "local.cfg").find("local.cfg"), std::string::npos);
   auto next = Visit(port, "vm1", sys, dir_ / "disk.img");
   EXPECT_NE(next.err.find("visit: no work"), std::string::npos) << next.err;
+}
+
+// A power cut in the middle of the image write: the visit and its apply die at once, and the RAM
+// disk with them (its state folder is gone). The controller still has the assignment open, so the
+// machine's next network boot is a visit again, which takes the same attempt and converges.
+TEST_F(ServiceVisitTest, AVisitCutByAPowerLossInTheImageWriteConvergesOnTheNext) {
+  const int port = StartWithImage("1.0");
+  ASSERT_GT(port, 0);
+  std::ofstream(dir_ / "one.csv") << "id,smbios_uuid,macs,name,labels\nvm1," << kUuid1 << ",,,\n";
+  ASSERT_EQ(Ctl(port, "machine import " + Quote(dir_ / "one.csv")).exit_code, 0);
+  ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --machine vm1").exit_code, 0);
+  const std::string disk = dir_ / "disk.img";
+  const SfTable before = Sfdisk(disk);
+  const auto& windows = before.partitions[2];
+  const std::string files = NtfsFileSums(disk, windows.start * 512, windows.size * 512);
+  const std::string sys = Hardware("vm1", kUuid1, "52:54:00:12:34:56");
+
+  // The first visit, held after the image's first chunk is written (the go file never comes).
+  std::thread first([&] {
+    (void)Visit(port, "vm1", sys, disk,
+                "LIFEBOAT_TEST_HOLD_AT=apply:write-image:chunk:1 LIFEBOAT_TEST_HOLD_FILE=" +
+                    Quote(dir_ / "never"));
+  });
+  const std::string apply = "pgrep -f " + Quote("lifeboat-agent apply " + disk);
+  const std::string events = WaitForEvent(port, "vm1", "write-image started");
+  ASSERT_NE(events.find("write-image started"), std::string::npos) << events;
+  // The power cut: everything of the visit at once, and the RAM disk.
+  // (One command per call: a shell running both would match the patterns itself.)
+  Sh("pkill -9 -f " + Quote("lifeboat-agent-contact --config " + dir_ / "vm1-visit.conf"));
+  Sh("pkill -9 -f " + Quote("lifeboat-agent apply " + disk));
+  first.join();
+  for (int i = 0; i < 40 && Sh(apply).exit_code == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  ASSERT_NE(Sh(apply).exit_code, 0) << "the apply outlived the power cut: " << Sh(apply).out;
+  fs::remove_all(dir_ / "vm1-ram");
+  EXPECT_NE(BootFile(kUuid1, "service.cfg").find("service.cfg"), std::string::npos);
+
+  auto again = Visit(port, "vm1", sys, disk);
+  ASSERT_EQ(again.exit_code, 0) << again.err << Events(port, "vm1");
+  EXPECT_NE(again.err.find("installed 1.0"), std::string::npos) << again.err;
+  auto rollout = WaitForRollout(port, 10);
+  ASSERT_TRUE(rollout);
+  EXPECT_EQ(rollout->getValue<std::string>("state"), "completed");
+  EXPECT_NE(BootFile(kUuid1, "local.cfg").find("local.cfg"), std::string::npos);
+  const SfTable after = Sfdisk(disk);
+  EXPECT_TRUE(Named(after, "Lifeboat").has_value());
+  EXPECT_EQ(Sh("sfdisk --verify " + Quote(disk)).exit_code, 0);
+  EXPECT_EQ(NtfsFileSums(disk, windows.start * 512, after.partitions[2].size * 512), files);
+  auto status = Sh(Quote(LIFEBOAT_AGENT) + " status " + Quote(disk) + " --json --state-dir " +
+                   Quote(dir_ / "status-state"));
+  EXPECT_NE(status.out.find("\"state\": \"installed\""), std::string::npos) << status.out;
 }
 
 }  // namespace

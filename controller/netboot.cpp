@@ -39,23 +39,28 @@ source /lifeboat/service.cfg
 
 constexpr const char* kLocalCfg =
     R"(# Written by lifeboat-controller: the local disk, reached by chainloading its own boot manager
-# (see controller/netboot.h for why not GRUB's exit).
+# (see controller/netboot.h for why not GRUB's exit). The root is set to the disk first: GRUB hands
+# the chainloaded program the root device as its own, and a boot manager looks for its files there
+# (on the network it would find none).
 echo "lifeboat-netboot: starting the local disk"
 if [ "$grub_platform" = efi ]; then
   search --no-floppy --file --set=lifeboat_esp /EFI/Microsoft/Boot/bootmgfw.efi
   if [ -n "$lifeboat_esp" ]; then
-    chainloader ($lifeboat_esp)/EFI/Microsoft/Boot/bootmgfw.efi
+    set root=$lifeboat_esp
+    chainloader /EFI/Microsoft/Boot/bootmgfw.efi
     boot
   fi
   search --no-floppy --file --set=lifeboat_esp /EFI/Boot/bootx64.efi
   if [ -n "$lifeboat_esp" ]; then
-    chainloader ($lifeboat_esp)/EFI/Boot/bootx64.efi
+    set root=$lifeboat_esp
+    chainloader /EFI/Boot/bootx64.efi
     boot
   fi
   echo "lifeboat-netboot: no boot manager found on the disks: back to the firmware"
   exit
 else
-  chainloader (hd0)+1
+  set root=(hd0)
+  chainloader +1
   boot
   echo "lifeboat-netboot: the first disk does not start: back to the firmware"
   exit

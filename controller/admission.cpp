@@ -88,7 +88,8 @@ Result<VisitDecision> Admission::Hello(const MachineIdentity& identity,
     }
     decision.machine_id = *machine;
     IdentityRecord& record = known_.at(*machine);
-    // What else it reports (another adapter, its disks) is kept as supporting evidence.
+    // What it reports now (its adapters, its disks) replaces what was recorded: the UUID, which
+    // decides, stays.
     if (record.identity != identity) {
       MachineIdentity merged = identity;
       if (merged.smbios_uuid.empty()) merged.smbios_uuid = record.identity.smbios_uuid;

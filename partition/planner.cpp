@@ -22,10 +22,14 @@ std::string Describe(const Partition& p) {
 std::expected<NtfsDetails, Refusal> ShrinkableWindows(const DiskModel& d, const Partition& w) {
   const std::string who = d.path + " partition " + std::to_string(w.number) + " (Windows)";
   if (w.filesystem == FilesystemKind::kBitLocker) {
+    // Suspending BitLocker leaves the volume encrypted (only its key is left in the clear), and
+    // no Linux tool resizes an encrypted volume: the room can only be made from Windows.
     return Refuse(RefusalReason::kBitLocker,
                   who +
-                      " is BitLocker-encrypted and there is no free space for Lifeboat: shrink it "
-                      "from Windows (Disk Management) or suspend BitLocker, then try again");
+                      " is BitLocker-encrypted and there is no free space for Lifeboat: an "
+                      "encrypted volume is never shrunk from Linux (suspending BitLocker does not "
+                      "decrypt it). Shrink the volume from Windows (Disk Management, or "
+                      "Resize-Partition) to leave room after it, then try again");
   }
   if (w.filesystem != FilesystemKind::kNtfs) {
     return Refuse(RefusalReason::kNotNtfs, who + " does not hold NTFS; Lifeboat only shrinks NTFS");

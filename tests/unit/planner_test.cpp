@@ -363,6 +363,25 @@ INSTANTIATE_TEST_SUITE_P(Layouts, PlannerTest,
                                   std::to_string(std::get<1>(param_info.param));
                          });
 
+// An encrypted volume is never shrunk from Linux, suspended or not: the refusal says to make room
+// from Windows, and no longer that suspending BitLocker would let Lifeboat shrink it.
+TEST(PlannerBitLocker, TheRefusalSaysRoomIsMadeFromWindowsNotBySuspending) {
+  const DiskModel disk = DiskBuilder(LabelKind::kGpt, 512, 8192)
+                             .UefiBoot()
+                             .Add(117, 7000, types::kGptBasicData, FilesystemKind::kBitLocker)
+                             .WinRe(7117, 500)
+                             .Build();
+  auto plan = MakePlan(disk, Size(1024));
+  ASSERT_FALSE(plan.has_value());
+  EXPECT_EQ(plan.error().reason, RefusalReason::kBitLocker);
+  EXPECT_NE(plan.error().message.find("never shrunk from Linux"), std::string::npos)
+      << plan.error().message;
+  EXPECT_NE(plan.error().message.find("Shrink the volume from Windows"), std::string::npos)
+      << plan.error().message;
+  EXPECT_EQ(plan.error().message.find("or suspend BitLocker"), std::string::npos)
+      << plan.error().message;
+}
+
 TEST(PlannerDefaults, RecoverySizeHoldsTwoImagesAndAtLeastOneGiB) {
   EXPECT_EQ(DefaultRecoverySize(std::nullopt), kGiB);
   EXPECT_EQ(DefaultRecoverySize(Bytes{300 * MiB}), kGiB);

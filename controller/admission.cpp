@@ -13,8 +13,9 @@ std::string PendingId(const MachineIdentity& identity) {
   return identity.macs.empty() ? "" : identity.macs.front();
 }
 
-Admission::Admission(IdentityStore& store, Fleet& fleet, std::function<void()> changed)
-    : store_(store), fleet_(fleet), changed_(std::move(changed)) {}
+Admission::Admission(IdentityStore& store, Fleet& fleet, std::function<void()> changed,
+                     size_t max_pending)
+    : store_(store), fleet_(fleet), changed_(std::move(changed)), max_pending_(max_pending) {}
 
 Result<void> Admission::Load() {
   if (loaded_) return {};
@@ -76,8 +77,13 @@ Result<VisitDecision> Admission::Hello(const MachineIdentity& identity,
     auto machine = Find(identity);
     if (!machine) {
       PendingRecord p{PendingId(identity), identity, computer_name, inventory, "", "", 0, peer};
-      LIFEBOAT_TRY(store_.SavePending(p));
       const bool first = !pending_.contains(p.id);
+      if (first && pending_.size() >= max_pending_)
+        return Fail(ErrorCode::kRefused,
+                    std::to_string(pending_.size()) +
+                        " machines wait as pending already: accept or import the fleet's "
+                        "machines (lifeboatctl machine list --pending) before more can wait");
+      LIFEBOAT_TRY(store_.SavePending(p));
       pending_[p.id] = std::move(p);
       decision.outcome = VisitDecision::Outcome::kPending;
       decision.message =

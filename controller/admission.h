@@ -44,15 +44,21 @@ struct NetbootEntry {
   NetbootChoice choice = NetbootChoice::kLocalDisk;
 };
 
+// At most this many machines wait as pending. Anyone on the boot network can say hello with made-up
+// identities; past this, new ones are refused (the ones already pending still count their visits),
+// so that the list an operator reads and the database stay bounded.
+inline constexpr size_t kMaxPending = 10000;
+
 class Admission {
  public:
   // `changed` is called after anything that changes a machine's boot decision (the netboot tree
   // re-renders).
   Admission(
-      IdentityStore& store, Fleet& fleet, std::function<void()> changed = [] {});
+      IdentityStore& store, Fleet& fleet, std::function<void()> changed = [] {},
+      size_t max_pending = kMaxPending);
 
   // A machine in the service environment says who it is. Unknown: recorded as pending (again, if
-  // it was), kPending. Errors: kDatabase.
+  // it was), kPending. Errors: kDatabase; kRefused when kMaxPending machines wait already.
   [[nodiscard]] Result<VisitDecision> Hello(const MachineIdentity& identity,
                                             const std::string& computer_name,
                                             const std::string& inventory, const std::string& peer);
@@ -92,6 +98,7 @@ class Admission {
   IdentityStore& store_;
   Fleet& fleet_;
   std::function<void()> changed_;
+  size_t max_pending_;
   std::mutex mutex_;
   bool loaded_ = false;
   std::map<std::string, IdentityRecord> known_;   // by machine id

@@ -174,6 +174,23 @@ TEST_F(AdmissionTest, AnUnknownMachineIsPendingGetsNothingAndIsSentToItsDisk) {
   EXPECT_TRUE(fleet_->Machines({})->empty());
 }
 
+TEST_F(AdmissionTest, MadeUpIdentitiesCannotGrowThePendingListWithoutBound) {
+  Admission small(
+      store_->identities(), *fleet_, [] {}, 2);
+  ASSERT_TRUE(small.Hello(Id("", {"52:54:00:00:00:01"}), "", "", ""));
+  ASSERT_TRUE(small.Hello(Id("", {"52:54:00:00:00:02"}), "", "", ""));
+  auto third = small.Hello(Id("", {"52:54:00:00:00:03"}), "", "", "");
+  ASSERT_FALSE(third);
+  EXPECT_EQ(third.error().code, ErrorCode::kRefused);
+  EXPECT_NE(third.error().message.find("2 machines wait as pending already"), std::string::npos)
+      << third.error().message;
+  // One already pending still counts its visits; an accepted one is served as ever.
+  ASSERT_TRUE(small.Hello(Id("", {"52:54:00:00:00:02"}), "", "", ""));
+  EXPECT_EQ(small.Pending()->size(), 2u);
+  ASSERT_TRUE(small.Accept("52:54:00:00:00:01", "pc1", {}));
+  ASSERT_TRUE(small.Hello(Id("", {"52:54:00:00:00:03"}), "", "", ""));  // room again
+}
+
 TEST_F(AdmissionTest, AcceptedMachinesAreNamedFromWindowsAndKeptAcrossARestart) {
   ASSERT_TRUE(admission_->Hello(Id(kUuid1, {"52:54:00:12:34:56"}), "DESKTOP-7Q2", "", ""));
   ASSERT_TRUE(admission_->Hello(Id("", {"52:54:00:00:00:09"}), "", "", ""));

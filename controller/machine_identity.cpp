@@ -88,7 +88,7 @@ Result<MachineIdentity> NormalizeIdentity(const std::string& smbios_uuid,
     return BadInput(field, field + ": neither a usable SMBIOS UUID" +
                                std::string(uuid.empty() ? ""
                                                         : " (" + uuid +
-                                                              " is a placeholder "
+                                                              " is a factory default "
                                                               "many boards share)") +
                                " nor a MAC address: nothing to recognise the machine by");
   return id;

@@ -20,8 +20,8 @@ struct MachineIdentity {
 };
 
 // Whether `uuid` (normalised) can tell machines apart. Boards without a real UUID report all
-// zeros, all ones, or the well-known placeholder 03000200-0400-0500-0006-000700080009; those are
-// shared by many machines and must never identify one.
+// zeros, all ones, or the well-known factory default 03000200-0400-0500-0006-000700080009; those
+// are shared by many machines and must never identify one.
 bool UsableUuid(const std::string& uuid);
 
 // The identity in its one written form: UUID and MACs lower-case (MACs written with '-' or ':'

@@ -32,7 +32,7 @@ MachineIdentity Id(const std::string& uuid, std::vector<std::string> macs) {
   return id.value_or(MachineIdentity{});
 }
 
-TEST(MachineIdentity, IsWrittenOneWayAndPlaceholderUuidsAreDropped) {
+TEST(MachineIdentity, IsWrittenOneWayAndFactoryDefaultUuidsAreDropped) {
   auto id = NormalizeIdentity("5B7C3E2A-1111-4222-8333-944455556666",
                               {"52-54-00-AB-CD-EF", "52:54:00:12:34:56", "52:54:00:12:34:56"},
                               {"S2", "S1"}, "identity");
@@ -40,15 +40,15 @@ TEST(MachineIdentity, IsWrittenOneWayAndPlaceholderUuidsAreDropped) {
   EXPECT_EQ(id->smbios_uuid, kUuid1);
   EXPECT_EQ(id->macs, (std::vector<std::string>{"52:54:00:12:34:56", "52:54:00:ab:cd:ef"}));
   EXPECT_EQ(id->disk_serials, (std::vector<std::string>{"S1", "S2"}));
-  for (const char* placeholder :
+  for (const char* shared_uuid :
        {"00000000-0000-0000-0000-000000000000", "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
         "03000200-0400-0500-0006-000700080009"}) {
-    auto p = NormalizeIdentity(placeholder, {"52:54:00:12:34:56"}, {}, "identity");
+    auto p = NormalizeIdentity(shared_uuid, {"52:54:00:12:34:56"}, {}, "identity");
     ASSERT_TRUE(p);
-    EXPECT_EQ(p->smbios_uuid, "") << placeholder;
-    auto alone = NormalizeIdentity(placeholder, {}, {}, "identity");
-    ASSERT_FALSE(alone) << placeholder;
-    EXPECT_NE(alone.error().message.find("placeholder"), std::string::npos)
+    EXPECT_EQ(p->smbios_uuid, "") << shared_uuid;
+    auto alone = NormalizeIdentity(shared_uuid, {}, {}, "identity");
+    ASSERT_FALSE(alone) << shared_uuid;
+    EXPECT_NE(alone.error().message.find("factory default"), std::string::npos)
         << alone.error().message;
   }
   EXPECT_FALSE(NormalizeIdentity("not-a-uuid", {}, {}, "identity"));

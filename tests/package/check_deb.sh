@@ -10,7 +10,9 @@ contents=$(dpkg-deb -c "$deb")
 for f in ./usr/bin/lifeboat-agent ./usr/bin/lifeboat-controller ./usr/bin/lifeboatctl \
          ./usr/libexec/lifeboat/lifeboat-agent-daemon ./usr/libexec/lifeboat/lifeboat-agent-contact \
          ./usr/lib/systemd/system/lifeboat-agent.service ./usr/lib/systemd/system/lifeboat-controller.service \
-         ./etc/lifeboat/agent.conf ./etc/lifeboat/controller.conf; do
+         ./etc/lifeboat/agent.conf ./etc/lifeboat/controller.conf \
+         ./usr/share/lifeboat/service-env/build ./usr/share/lifeboat/service-env/init \
+         ./usr/share/doc/lifeboat/dnsmasq-lifeboat.conf; do
   grep -qF " $f" <<<"$contents" || { echo "missing from the package: $f"; exit 1; }
 done
 info=$(dpkg-deb -I "$deb")

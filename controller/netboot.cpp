@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -9,6 +10,7 @@
 
 #include "common/cpio_archive.h"
 #include "common/files.h"
+#include "common/version.h"
 
 namespace lifeboat::controller {
 
@@ -140,7 +142,28 @@ std::map<std::string, std::string> RenderMachineFiles(const std::vector<NetbootE
   return files;
 }
 
+namespace {
+
+// Whether every character of `text` is one of `allowed` or a letter or digit: the kernel's command
+// line goes into a GRUB script and the address into the agent's config, where a quote, a ';', a
+// '$' or a line break would be read as more than a value.
+bool PlainText(const std::string& text, const std::string& allowed) {
+  for (char c : text)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && allowed.find(c) == std::string::npos)
+      return false;
+  return true;
+}
+
+}  // namespace
+
 Result<NetbootTree> NetbootTree::Create(const NetbootSettings& s) {
+  if (!PlainText(s.kernel_args, " =,._:/+-"))
+    return BadInput("netboot_kernel_args",
+                    "netboot_kernel_args: " + Quoted(s.kernel_args) +
+                        " may hold only letters, digits, spaces and = , . _ : / + -");
+  if (s.address.empty() || !PlainText(s.address, ".-:[]"))
+    return BadInput("netboot_address", "netboot_address: " + Quoted(s.address) +
+                                           " is not HOST:PORT (a name or address and a port)");
   const fs::path env(s.service_env), dir(s.dir);
   const std::vector<std::pair<std::string, std::string>> copies = {
       {"loaders/uefi/bootx64.efi", "uefi/bootx64.efi"},

@@ -302,6 +302,19 @@ TEST(NetbootTree, RendersTheLoadersConfigsSiteArchiveAndOneFilePerIdentity) {
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("packaging/service-env/build"), std::string::npos);
 
+  // What goes into GRUB's script and the agent's config is a value, never more.
+  for (const char* args : {"quiet\nlinux /evil", "quiet; boot", "console=$x", "a\"b"}) {
+    NetbootSettings bad = settings;
+    bad.kernel_args = args;
+    auto refused = NetbootTree::Create(bad);
+    ASSERT_FALSE(refused) << args;
+    EXPECT_EQ(refused.error().field, "netboot_kernel_args");
+  }
+  NetbootSettings bad_address = settings;
+  bad_address.address = "10.0.2.2:7443\ntrusted_keys = /tmp/mine.pem";
+  EXPECT_FALSE(NetbootTree::Create(bad_address));
+  EXPECT_FALSE(std::filesystem::exists(tftp)) << "a refused tree writes nothing";
+
   auto tree = NetbootTree::Create(settings);
   ASSERT_TRUE(tree) << tree.error().message;
   EXPECT_EQ(ReadFile(tftp + "/uefi/bootx64.efi"), "contents of loaders/uefi/bootx64.efi");

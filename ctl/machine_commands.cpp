@@ -201,11 +201,13 @@ void AddMachineCommands(CLI::App& app, Context& ctx) {
   list->callback([&ctx, labels, pending] { ctx.exit_code = List(ctx, *labels, *pending); });
 
   auto file = std::make_shared<std::string>();
-  auto* import = AddCommand(
-      *machine, "import",
-      "(admin) pre-authorize machines by their hardware, from a CSV file with the header "
-      "id,smbios_uuid,macs,name,labels (MACs and k=v labels separated by spaces; what a CMDB or "
-      "ConfigMgr export has). All or nothing; importing again updates the machines listed");
+  auto* import = AddCommand(*machine, "import",
+                            "(admin) pre-authorize machines by their hardware, from a CSV file");
+  import->footer(
+      "The CSV's header names the columns id,smbios_uuid,macs,name,labels (any order; other "
+      "columns are ignored), as a CMDB or ConfigMgr export has them: MACs and k=v labels "
+      "separated by spaces, fields quoted as spreadsheets write them. All or nothing: an error "
+      "names its line and adds no machine. Importing again updates the machines listed.");
   import->add_option("FILE", *file, "the CSV file")->required()->type_name("");
   import->callback([&ctx, file] { ctx.exit_code = Import(ctx, *file);
 });

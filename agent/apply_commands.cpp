@@ -3,10 +3,6 @@
 // killed is resumed by running apply again: it plans from what the disk then holds.
 #include "agent/apply_commands.h"
 
-#include <signal.h>
-#include <unistd.h>
-
-#include <filesystem>
 #include <iostream>
 
 #include "agent/apply_executor.h"
@@ -16,6 +12,7 @@
 #include "agent/recovery_volume.h"
 #include "agent/step_event.h"
 #include "agent/store_editor.h"
+#include "agent/test_points.h"
 #include "common/sha256.h"
 #include "partition/disk_reader.h"
 #include "partition/layout_check.h"
@@ -25,21 +22,6 @@ namespace lifeboat::agent {
 using namespace partition;
 
 namespace {
-
-// Fault injection for the crash tests: "apply:<step>:before|after", "apply:write-image:chunk:<n>",
-// "apply:edit-bcd:backed-up" (the store is in the journal and not yet replaced). The same points
-// can hold apply until a file exists (LIFEBOAT_TEST_HOLD_AT, LIFEBOAT_TEST_HOLD_FILE), for tests
-// that look at what others see while apply runs.
-void CrashPoint(const std::string& point) {
-  static const char* at = std::getenv("LIFEBOAT_TEST_CRASH_AT");
-  if (at != nullptr && point == at) kill(getpid(), SIGKILL);
-  static const char* hold_at = std::getenv("LIFEBOAT_TEST_HOLD_AT");
-  static const char* hold_file = std::getenv("LIFEBOAT_TEST_HOLD_FILE");
-  if (hold_at != nullptr && hold_file != nullptr && point == hold_at) {
-    std::error_code ec;
-    for (int i = 0; i < 1200 && !std::filesystem::exists(hold_file, ec); ++i) usleep(100'000);
-  }
-}
 
 // Problems with the disk's boot store are refusals: the disk is in a state Lifeboat will not
 // change, and nothing was changed.
@@ -279,7 +261,7 @@ int Apply(const ApplyOptions& o) {
     }
     return Report(e, json);
   }
-  auto journal = JournalStore::Open(o.disk.state_dir + "/journal.db");
+  auto journal = OpenJournal(o.disk);
   if (!journal) return Report(journal.error(), json);
   JournalStore& j = **journal;
   BootStoreFile store_file(o.disk.disk, *location);
@@ -357,7 +339,7 @@ int Apply(const ApplyOptions& o) {
   hooks.event = [&](const StepEvent& e) {
     if (o.events) std::cerr << EventLine(e) << std::endl;
   };
-  hooks.crash_point = CrashPoint;
+  hooks.crash_point = TestPoint;
   auto done = ExecuteApply(plan, request, *sdi, target, j, *run, hooks);
   if (!done) {
     (void)j.FinishApply(*run, false, "", done.error().message);

@@ -29,6 +29,9 @@ struct DaemonConfig {
   // Register under Windows' computer name rather than the Linux host name: a service visit, whose
   // RAM disk has no name of its own (not a config key).
   bool register_windows_name = false;
+  // Keep apply's journal with the controller (agent/contact/journal_keeper.h): a service visit,
+  // whose state folder is a RAM disk (not a config key).
+  bool journal_with_controller = false;
 };
 
 // key = value lines: controller, machine_id, labels (k=v,k=v), disk, state_dir, link,

@@ -3,8 +3,10 @@
 #include <cstdio>
 #include <iostream>
 
+#include "agent/journal_mirror.h"
 #include "agent/journal_store.h"
 #include "agent/json_codec.h"
+#include "agent/test_points.h"
 #include "partition/disk_handle.h"
 #include "partition/disk_reader.h"
 #include "partition/executor.h"
@@ -231,7 +233,7 @@ Result<std::vector<std::string>> RunPartitionPlan(
   auto journal = store.ForRun(run);
   ExecuteOptions exec;
   exec.report = say;
-  if (const char* crash = std::getenv("LIFEBOAT_TEST_CRASH_AT")) exec.crash_at = crash;
+  exec.at_point = TestPoint;
   auto done = ExecutePlan(plan, disk, *journal, exec);
   if (!done) {
     (void)store.FinishRun(run, false, done.error().message);
@@ -243,6 +245,12 @@ Result<std::vector<std::string>> RunPartitionPlan(
   return *done;
 }
 
+Result<std::unique_ptr<JournalStore>> OpenJournal(const DiskOptions& o) {
+  return JournalStore::Open(o.state_dir + "/journal.db", o.journal_mirror.empty()
+                                                             ? JournalStore::Mirror{}
+                                                             : JournalMirrorAt(o.journal_mirror));
+}
+
 int DiskPrepare(const DiskOptions& o) {
   if (o.dry_run) return DiskPlan(o);
   auto disk = DiskHandle::Open(o.disk, DiskHandle::Mode::kExclusive,
@@ -250,7 +258,7 @@ int DiskPrepare(const DiskOptions& o) {
   if (!disk) return Report(disk.error(), o.json);
   auto model = ReadDisk(*disk);
   if (!model) return Report(model.error(), o.json);
-  auto store = JournalStore::Open(o.state_dir + "/journal.db");
+  auto store = OpenJournal(o);
   if (!store) return Report(store.error(), o.json);
   auto say = [&](const std::string& line) { (o.json ? std::cerr : std::cout) << line << "\n"; };
   auto prepared = PrepareDisk(o, *disk, *model, **store, say);

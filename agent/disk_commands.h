@@ -25,8 +25,12 @@ struct DiskOptions {
   bool allow_gpt_repair = false;
   bool dry_run = false;
   std::string state_dir = "/var/lib/lifeboat";
+  std::string journal_mirror;  // --journal-mirror SOCKET (agent/journal_mirror.h), or none
   int lock_wait_seconds = 600;
 };
+
+// The journal in options.state_dir, kept safe through options.journal_mirror when one is given.
+[[nodiscard]] Result<std::unique_ptr<JournalStore>> OpenJournal(const DiskOptions& options);
 
 // Maps an error to the exit code documented in docs/cli.md.
 int ExitFor(const Error& e);

@@ -4,6 +4,7 @@
 #include <Poco/Data/Session.h>
 #include <Poco/Exception.h>
 
+#include <filesystem>
 #include <vector>
 
 #include "common/sqlite_file.h"
@@ -91,9 +92,19 @@ auto Guard(const char* what, F&& f) -> Result<decltype(f())> {
 
 }  // namespace
 
+template <typename F>
+auto JournalStore::Write(const char* what, F&& f) -> Result<decltype(f())> {
+  auto written = Guard(what, std::forward<F>(f));
+  if (written && mirror_) {
+    if (auto kept = KeepMirrored(); !kept) return std::unexpected(kept.error());
+  }
+  return written;
+}
+
 class RunJournal : public partition::Journal {
  public:
-  RunJournal(Poco::Data::Session& session, int64_t run) : session_(session), run_(run) {}
+  RunJournal(JournalStore& store, int64_t run)
+      : store_(store), session_(*store.session_), run_(run) {}
 
   Result<partition::StepRecord> Step(size_t index) override {
     return Guard("read step", [&] {
@@ -111,7 +122,7 @@ class RunJournal : public partition::Journal {
                              " WHERE run_id = ? AND idx = ?");
   }
   Result<void> StepProgress(size_t index, uint64_t bytes_done) override {
-    return Guard("record progress", [&] {
+    return Write("record progress", [&] {
       Poco::Int64 idx = static_cast<Poco::Int64>(index),
                   done = static_cast<Poco::Int64>(bytes_done);
       session_ << "UPDATE steps SET progress = ? WHERE run_id = ? AND idx = ?", use(done),
@@ -119,7 +130,7 @@ class RunJournal : public partition::Journal {
     });
   }
   Result<void> StepDone(size_t index, const std::string& outcome) override {
-    return Guard("record step done", [&] {
+    return Write("record step done", [&] {
       Poco::Int64 idx = static_cast<Poco::Int64>(index);
       std::string text = outcome;
       session_ << (std::string("UPDATE steps SET state = 'done', outcome = ?, done_at = ") + kNow +
@@ -129,7 +140,7 @@ class RunJournal : public partition::Journal {
   }
   Result<void> SaveTableBackup(const std::vector<uint8_t>& head, const std::vector<uint8_t>& tail,
                                const std::string& sfdisk_dump) override {
-    return Guard("save the partition table backup", [&] {
+    return Write("save the partition table backup", [&] {
       Poco::Data::BLOB head_blob(head.data(), head.size()), tail_blob(tail.data(), tail.size());
       std::string dump = sfdisk_dump;
       session_ << (std::string("INSERT OR REPLACE INTO table_backups(run_id, head, tail, "
@@ -142,24 +153,47 @@ class RunJournal : public partition::Journal {
 
  private:
   Result<void> Update(size_t index, const std::string& sql) {
-    return Guard("record step", [&] {
+    return Write("record step", [&] {
       Poco::Int64 idx = static_cast<Poco::Int64>(index);
       session_ << sql, use(run_), use(idx), now;
     });
   }
 
+  template <typename F>
+  auto Write(const char* what, F&& f) -> Result<decltype(f())> {
+    return store_.Write(what, std::forward<F>(f));
+  }
+
+  JournalStore& store_;
   Poco::Data::Session& session_;
   Poco::Int64 run_;
 };
 
-JournalStore::JournalStore(std::unique_ptr<Poco::Data::Session> session)
-    : session_(std::move(session)) {}
+JournalStore::JournalStore(std::unique_ptr<Poco::Data::Session> session, std::string path,
+                           Mirror mirror)
+    : session_(std::move(session)), path_(std::move(path)), mirror_(std::move(mirror)) {}
 JournalStore::~JournalStore() = default;
 
-Result<std::unique_ptr<JournalStore>> JournalStore::Open(const std::string& path) {
+Result<void> JournalStore::KeepMirrored() {
+  // A consistent copy of the whole file, WAL included, made by SQLite itself; the file it writes
+  // must not exist yet.
+  const std::string copy = path_ + ".mirror";
+  std::error_code ec;
+  std::filesystem::remove(copy, ec);
+  LIFEBOAT_TRY(Guard("copy the journal", [&] {
+    std::string target = copy;
+    *session_ << "VACUUM INTO ?", use(target), now;
+  }));
+  if (auto kept = mirror_(copy); !kept)
+    return std::unexpected(kept.error().Context("keep the journal " + path_ + " safe"));
+  return {};
+}
+
+Result<std::unique_ptr<JournalStore>> JournalStore::Open(const std::string& path, Mirror mirror) {
   try {
     auto session = OpenSqliteFile(path, kMigrations);
-    return std::unique_ptr<JournalStore>(new JournalStore(std::move(session)));
+    return std::unique_ptr<JournalStore>(
+        new JournalStore(std::move(session), path, std::move(mirror)));
   } catch (const DamagedSqliteFile& e) {
     return Fail(ErrorCode::kCorrupt,
                 "the journal " + path + " is damaged (" + e.message() +
@@ -177,7 +211,7 @@ Result<int64_t> JournalStore::BeginApply(const std::string& disk_id, const std::
                                          const std::string& version,
                                          const std::string& image_sha256,
                                          const std::string& plan_json) {
-  return Guard("begin an apply run", [&] {
+  return Write("begin an apply run", [&] {
     std::string id = disk_id, path = disk_path, v = version, sha = image_sha256, plan = plan_json;
     *session_ << (std::string("INSERT INTO apply_runs(disk_id, disk_path, version, image_sha256, "
                               "plan_json, state, created_at) VALUES (?, ?, ?, ?, ?, 'running', ") +
@@ -190,7 +224,7 @@ Result<int64_t> JournalStore::BeginApply(const std::string& disk_id, const std::
 }
 
 Result<void> JournalStore::ApplyStepStarted(int64_t run, const std::string& name) {
-  return Guard("record an apply step", [&] {
+  return Write("record an apply step", [&] {
     Poco::Int64 id = run;
     std::string n = name;
     *session_ << (std::string("INSERT OR REPLACE INTO apply_steps(run_id, name, state, started_at) "
@@ -202,7 +236,7 @@ Result<void> JournalStore::ApplyStepStarted(int64_t run, const std::string& name
 
 Result<void> JournalStore::ApplyStepDone(int64_t run, const std::string& name,
                                          const std::string& outcome) {
-  return Guard("record an apply step", [&] {
+  return Write("record an apply step", [&] {
     Poco::Int64 id = run;
     std::string n = name, text = outcome;
     *session_ << (std::string("UPDATE apply_steps SET state = 'done', outcome = ?, done_at = ") +
@@ -213,7 +247,7 @@ Result<void> JournalStore::ApplyStepDone(int64_t run, const std::string& name,
 
 Result<void> JournalStore::FinishApply(int64_t run, bool ok, const std::string& result,
                                        const std::string& message) {
-  return Guard("finish an apply run", [&] {
+  return Write("finish an apply run", [&] {
     Poco::Int64 id = run;
     std::string state = ok ? "done" : "failed", r = result, text = message;
     *session_ << (std::string("UPDATE apply_runs SET state = ?, result = ?, message = ?, "
@@ -247,7 +281,7 @@ Result<std::optional<ApplyRecord>> JournalStore::LastApply(const std::string& di
 
 Result<void> JournalStore::SaveBcdBackup(int64_t run, const std::string& disk_id,
                                          const std::vector<uint8_t>& store) {
-  return Guard("save the BCD store backup", [&] {
+  return Write("save the BCD store backup", [&] {
     Poco::Data::BLOB blob(store.data(), store.size());
     Poco::Int64 id = run;
     std::string disk = disk_id;
@@ -284,7 +318,7 @@ Result<std::optional<std::vector<uint8_t>>> JournalStore::InterruptedBcdBackup(
 }
 
 Result<void> JournalStore::RecordInstall(const InstallRecord& r) {
-  return Guard("record the installed version", [&] {
+  return Write("record the installed version", [&] {
     std::string disk = r.disk_id, path = r.disk_path, version = r.version, sha = r.image_sha256,
                 name = r.image_name, wim = r.wim_path, firmware = r.firmware, link = r.link;
     Poco::Int64 size = static_cast<Poco::Int64>(r.image_size);
@@ -340,7 +374,7 @@ Result<std::optional<RunRecord>> JournalStore::UnfinishedRun(const std::string& 
 Result<int64_t> JournalStore::BeginRun(
     const std::string& disk_id, const std::string& disk_path, const std::string& plan_json,
     const std::vector<std::pair<std::string, std::string>>& steps) {
-  return Guard("begin a run", [&] {
+  return Write("begin a run", [&] {
     std::string id = disk_id, path = disk_path, plan = plan_json;
     session_->begin();
     *session_ << (std::string("INSERT INTO runs(disk_id, disk_path, plan_json, state, created_at) "
@@ -362,7 +396,7 @@ Result<int64_t> JournalStore::BeginRun(
 }
 
 Result<void> JournalStore::FinishRun(int64_t run, bool ok, const std::string& message) {
-  return Guard("finish a run", [&] {
+  return Write("finish a run", [&] {
     Poco::Int64 id = run;
     std::string state = ok ? "done" : "failed", text = message;
     *session_ << (std::string("UPDATE runs SET state = ?, message = ?, finished_at = ") + kNow +
@@ -372,7 +406,7 @@ Result<void> JournalStore::FinishRun(int64_t run, bool ok, const std::string& me
 }
 
 std::unique_ptr<partition::Journal> JournalStore::ForRun(int64_t run) {
-  return std::make_unique<RunJournal>(*session_, run);
+  return std::make_unique<RunJournal>(*this, run);
 }
 
 Result<std::optional<std::string>> JournalStore::TableDump(int64_t run) {

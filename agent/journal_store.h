@@ -3,6 +3,7 @@
 // synchronous=FULL: a call that returned survives a crash or power loss.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,8 +55,16 @@ struct InstallRecord {
 
 class JournalStore {
  public:
-  // Opens or creates the database at `path`, creating its folder, and migrates its schema.
-  [[nodiscard]] static Result<std::unique_ptr<JournalStore>> Open(const std::string& path);
+  // Keeps a copy of the journal where a power cut cannot lose it. Given the path of a consistent
+  // copy of the whole file, made after a write; returns once the copy is safe. A service visit,
+  // whose journal lives in a RAM disk, keeps it with the controller (agent/journal_mirror.h).
+  using Mirror = std::function<Result<void>(const std::string& copy_path)>;
+
+  // Opens or creates the database at `path`, creating its folder, and migrates its schema. With a
+  // `mirror`, every write is done only once the mirror has kept the journal as it is after it:
+  // a write whose copy could not be kept fails, and the step it records does not go on.
+  [[nodiscard]] static Result<std::unique_ptr<JournalStore>> Open(const std::string& path,
+                                                                  Mirror mirror = {});
   ~JournalStore();
 
   // The newest run on this disk that has not finished (running, or failed and to be resumed).
@@ -95,9 +104,16 @@ class JournalStore {
   [[nodiscard]] Result<std::optional<std::string>> TableDump(int64_t run);
 
  private:
-  explicit JournalStore(std::unique_ptr<Poco::Data::Session> session);
+  JournalStore(std::unique_ptr<Poco::Data::Session> session, std::string path, Mirror mirror);
   friend class RunJournal;
+  // Runs one write, then has the mirror keep the journal as it now is.
+  template <typename F>
+  auto Write(const char* what, F&& f) -> Result<decltype(f())>;
+  [[nodiscard]] Result<void> KeepMirrored();
+
   std::unique_ptr<Poco::Data::Session> session_;
+  const std::string path_;
+  const Mirror mirror_;
 };
 
 }  // namespace lifeboat::agent

@@ -55,6 +55,7 @@ struct DiskFlags {
   bool allow_gpt_repair = false;
   bool dry_run = false;
   std::string state_dir = DiskOptions{}.state_dir;
+  std::string journal_mirror;
 
   void Disk(CLI::App* c, const std::string& name = "DISK",
             const std::string& what = "a block device such as /dev/sda, or a disk image file") {
@@ -73,6 +74,14 @@ struct DiskFlags {
     c->add_option("--state-dir", state_dir,
                   "where the journal and agent state live (default /var/lib/lifeboat)")
         ->type_name("DIR");
+  }
+  // For commands that change a disk: where the journal is kept safe when it lives in a RAM disk.
+  void JournalMirror(CLI::App* c) {
+    c->add_option("--journal-mirror", journal_mirror,
+                  "a Unix socket whose keeper stores a copy of the journal after every write "
+                  "before the step goes on (a service visit's contact, which keeps it with the "
+                  "controller); without it the journal is only in --state-dir")
+        ->type_name("SOCKET");
   }
   void LockWait(CLI::App* c) {
     c->add_option("--lock-wait", lock_wait,
@@ -110,6 +119,7 @@ struct DiskFlags {
     o.dry_run = dry_run;
     o.allow_gpt_repair = allow_gpt_repair;
     o.state_dir = state_dir;
+    o.journal_mirror = journal_mirror;
     // Checked by the options' validators already.
     if (!size.empty()) o.size = ParseSize(size);
     if (!image_size.empty()) o.image_size = ParseSize(image_size);
@@ -197,6 +207,7 @@ int main(int argc, char** argv) {
   f.Sizing(apply, false);
   f.DryRun(apply);
   f.StateDir(apply);
+  f.JournalMirror(apply);
   f.LockWait(apply);
   f.Json(apply);
   apply->add_flag("--events", apply_options.events,
@@ -257,6 +268,7 @@ int main(int argc, char** argv) {
   f.Sizing(disk_prepare, true);
   f.DryRun(disk_prepare);
   f.StateDir(disk_prepare);
+  f.JournalMirror(disk_prepare);
   f.LockWait(disk_prepare);
   f.Json(disk_prepare);
 

@@ -248,4 +248,18 @@ Result<std::vector<NetbootEntry>> Admission::NetbootEntries() {
   return out;
 }
 
+Result<void> Admission::SaveJournal(const std::string& machine_id, const std::string& journal) {
+  static const std::string kSqliteHeader("SQLite format 3\0", 16);
+  if (journal.size() > kMaxJournalBytes)
+    return BadInput("journal", "the journal is " + std::to_string(journal.size()) +
+                                   " bytes, more than " + std::to_string(kMaxJournalBytes));
+  if (journal.compare(0, kSqliteHeader.size(), kSqliteHeader) != 0)
+    return BadInput("journal", "the journal is not an SQLite file");
+  return store_.SaveJournal(machine_id, journal);
+}
+
+Result<std::optional<std::string>> Admission::LoadJournal(const std::string& machine_id) {
+  return store_.LoadJournal(machine_id);
+}
+
 }  // namespace lifeboat::controller

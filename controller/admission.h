@@ -49,6 +49,10 @@ struct NetbootEntry {
 // so that the list an operator reads and the database stay bounded.
 inline constexpr size_t kMaxPending = 10000;
 
+// A journal holds the plans, steps and table and BCD backups of a machine's runs: tens of KiB.
+// The bound keeps one under gRPC's message limit and a misbehaving agent from filling the store.
+constexpr size_t kMaxJournalBytes = 4 << 20;
+
 class Admission {
  public:
   // `changed` is called after anything that changes a machine's boot decision (the netboot tree
@@ -82,6 +86,11 @@ class Admission {
                                             const MachineIdentity& identity);
   // The identity recorded for a machine, if any.
   [[nodiscard]] Result<std::optional<IdentityRecord>> IdentityOf(const std::string& machine_id);
+
+  // The agent journal of a machine serviced from a RAM disk, kept here between its visits.
+  // kInvalidArgument for anything but an SQLite file of at most kMaxJournalBytes.
+  [[nodiscard]] Result<void> SaveJournal(const std::string& machine_id, const std::string& journal);
+  [[nodiscard]] Result<std::optional<std::string>> LoadJournal(const std::string& machine_id);
 
   // Every known and pending machine's next network boot, for the netboot tree.
   [[nodiscard]] Result<std::vector<NetbootEntry>> NetbootEntries();

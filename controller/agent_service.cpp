@@ -198,6 +198,26 @@ grpc::Status AgentServiceImpl::ReportProgress(grpc::ServerContext* context,
                 [&](uint64_t highest) { response->set_acknowledged_sequence(highest); });
 }
 
+grpc::Status AgentServiceImpl::SaveJournal(grpc::ServerContext* context,
+                                           const v1::SaveJournalRequest* request,
+                                           v1::SaveJournalResponse*) {
+  if (auto denied = Deny(context, request->machine_id(), "SaveJournal")) return *denied;
+  if (auto saved = admission_.SaveJournal(request->machine_id(), request->journal()); !saved)
+    return ToStatus(saved.error());
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentServiceImpl::LoadJournal(grpc::ServerContext* context,
+                                           const v1::LoadJournalRequest* request,
+                                           v1::LoadJournalResponse* response) {
+  if (auto denied = Deny(context, request->machine_id(), "LoadJournal")) return *denied;
+  return Answer(admission_.LoadJournal(request->machine_id()),
+                [&](const std::optional<std::string>& journal) {
+                  response->set_found(journal.has_value());
+                  if (journal) response->set_journal(*journal);
+                });
+}
+
 grpc::Status AgentServiceImpl::ServiceHello(grpc::ServerContext* context,
                                             const v1::ServiceHelloRequest* request,
                                             v1::ServiceHelloResponse* response) {

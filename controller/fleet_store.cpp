@@ -107,6 +107,10 @@ std::vector<std::string> Migrations(const Dialect& d) {
       "  disk_serials TEXT NOT NULL, computer_name TEXT NOT NULL, inventory TEXT NOT NULL,"
       "  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, visits INTEGER NOT NULL,"
       "  peer TEXT NOT NULL);",
+      // The journal of each machine serviced from a RAM disk (controller/identity_store.h).
+      "CREATE TABLE agent_journals("
+      "  machine_id TEXT PRIMARY KEY REFERENCES machines(id), journal BLOB NOT NULL,"
+      "  saved_at TEXT NOT NULL);",
   };
 }
 

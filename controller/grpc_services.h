@@ -32,6 +32,10 @@ class AgentServiceImpl final : public v1::AgentService::Service {
                               v1::ReportProgressResponse*) override;
   grpc::Status ServiceHello(grpc::ServerContext*, const v1::ServiceHelloRequest*,
                             v1::ServiceHelloResponse*) override;
+  grpc::Status SaveJournal(grpc::ServerContext*, const v1::SaveJournalRequest*,
+                           v1::SaveJournalResponse*) override;
+  grpc::Status LoadJournal(grpc::ServerContext*, const v1::LoadJournalRequest*,
+                           v1::LoadJournalResponse*) override;
 
  private:
   // The refusal unless the caller shows a client certificate of a machine that is not revoked

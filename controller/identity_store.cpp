@@ -1,5 +1,6 @@
 #include "controller/identity_store.h"
 
+#include <Poco/Data/LOB.h>
 #include <Poco/Exception.h>
 
 #include "controller/store_session.h"
@@ -157,6 +158,37 @@ Result<void> IdentityStore::RemovePending(const std::string& id) {
   return Guard("remove a pending machine", [&] {
     std::string key = id;
     *s_->session << "DELETE FROM pending_machines WHERE id = ?", use(key), now;
+  });
+}
+
+Result<void> IdentityStore::SaveJournal(const std::string& machine_id, const std::string& journal) {
+  std::lock_guard lock(s_->mutex);
+  auto known =
+      AnyRow(*s_, "find a machine", "SELECT COUNT(*) FROM machines WHERE id = ?", machine_id);
+  LIFEBOAT_TRY(known);
+  if (!*known) return Fail(ErrorCode::kNotFound, "machine " + machine_id + " is not known");
+  return Guard("save an agent journal", [&] {
+    std::string id = machine_id;
+    Poco::Data::BLOB blob(reinterpret_cast<const unsigned char*>(journal.data()), journal.size());
+    *s_->session << (std::string("INSERT INTO agent_journals(machine_id, journal, saved_at) "
+                                 "VALUES (?, ?, ") +
+                     s_->dialect.now +
+                     ") ON CONFLICT(machine_id) DO UPDATE SET journal = excluded.journal, "
+                     "saved_at = excluded.saved_at"),
+        use(id), use(blob), now;
+  });
+}
+
+Result<std::optional<std::string>> IdentityStore::LoadJournal(const std::string& machine_id) {
+  std::lock_guard lock(s_->mutex);
+  return Guard("read an agent journal", [&]() -> std::optional<std::string> {
+    std::string id = machine_id;
+    std::vector<Poco::Data::BLOB> blobs;
+    *s_->session << "SELECT journal FROM agent_journals WHERE machine_id = ?", into(blobs), use(id),
+        now;
+    if (blobs.empty()) return std::nullopt;
+    return std::string(reinterpret_cast<const char*>(blobs.front().rawContent()),
+                       blobs.front().size());
   });
 }
 

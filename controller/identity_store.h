@@ -1,7 +1,8 @@
 // Machines known by their hardware (controller/machine_identity.h), in the controller's database
 // (on FleetStore's connection, see controller/store_session.h): the identity of each accepted
 // machine, the machines that network-booted and wait for an operator to accept them, and the
-// operators' requests to service a machine at its next network boot. Thread-safe: calls are
+// operators' requests to service a machine at its next network boot, and the agent journal of each
+// machine serviced from a RAM disk (which a power cut would lose). Thread-safe: calls are
 // serialized on that one session.
 #pragma once
 
@@ -63,6 +64,11 @@ class IdentityStore {
   [[nodiscard]] Result<void> SavePending(const PendingRecord& pending);
   [[nodiscard]] Result<std::vector<PendingRecord>> Pending();
   [[nodiscard]] Result<void> RemovePending(const std::string& id);
+
+  // The agent journal kept for a machine: replaced whole, durable when the call returns
+  // (kNotFound for an unknown machine).
+  [[nodiscard]] Result<void> SaveJournal(const std::string& machine_id, const std::string& journal);
+  [[nodiscard]] Result<std::optional<std::string>> LoadJournal(const std::string& machine_id);
 
  private:
   std::shared_ptr<StoreSession> s_;

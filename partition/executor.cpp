@@ -1,7 +1,6 @@
 // Crash contract: see executor.h. This file performs the dangerous operations.
 #include "partition/executor.h"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,7 +44,7 @@ class Runner {
         continue;
       }
       Report(title + (record->started ? " (resuming)" : ""));
-      MaybeCrash(std::to_string(i) + ":before");
+      AtPoint(std::to_string(i) + ":before");
       LIFEBOAT_TRY(journal_.StepStarted(i));
       index_ = i;
       progress_ = record->progress;
@@ -54,7 +53,7 @@ class Runner {
         return std::unexpected(outcome.error().Context(std::string(StepKind(step)) + " (step " +
                                                        std::to_string(i + 1) + ")"));
       LIFEBOAT_TRY(journal_.StepDone(i, *outcome));
-      MaybeCrash(std::to_string(i) + ":after");
+      AtPoint(std::to_string(i) + ":after");
       done.push_back(title + ": " + *outcome);
     }
     return done;
@@ -65,8 +64,8 @@ class Runner {
     if (options_.report) options_.report(line);
   }
 
-  void MaybeCrash(const std::string& point) const {
-    if (!options_.crash_at.empty() && options_.crash_at == point) kill(getpid(), SIGKILL);
+  void AtPoint(const std::string& point) const {
+    if (options_.at_point) options_.at_point(point);
   }
 
   Result<DiskModel> ReadTable() const {
@@ -157,7 +156,7 @@ class Runner {
     shrink.own_check_flag = progress_ >= kNtfsresizeLaunched;
     shrink.before_resize = [this]() -> Result<void> {
       if (auto r = journal_.StepProgress(index_, kNtfsresizeLaunched); !r) return r;
-      MaybeCrash(std::to_string(index_) + ":launched");
+      AtPoint(std::to_string(index_) + ":launched");
       return {};
     };
     LIFEBOAT_TRY(ShrinkNtfs(Location(part->start, part->size), s.new_size, shrink));
@@ -233,7 +232,7 @@ class Runner {
       LIFEBOAT_TRY(disk_.Flush());
       offset += n;
       LIFEBOAT_TRY(journal_.StepProgress(index_, offset));
-      MaybeCrash(std::to_string(index_) + ":chunk:" + std::to_string(++chunks));
+      AtPoint(std::to_string(index_) + ":chunk:" + std::to_string(++chunks));
       const int percent = static_cast<int>(offset * 100 / total);
       if (percent / 10 != last_percent / 10) Report("  copied " + std::to_string(percent) + "%");
       last_percent = percent;

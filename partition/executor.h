@@ -27,11 +27,12 @@ namespace lifeboat::partition {
 struct ExecuteOptions {
   // Progress lines for a person ("step 3/6: move partition 4 ... 45%").
   std::function<void(const std::string&)> report;
-  // Fault injection for crash tests: "<step index>:before", "<step index>:after",
-  // "<step index>:chunk:<n>" (the move's copy) or "<step index>:launched" (the shrink, with the
-  // launch of the real ntfsresize recorded and the tool not yet started) makes the process kill
-  // itself (SIGKILL) at that point.
-  std::string crash_at;
+  // Called at each point a crash test may stop the run: "<step index>:before",
+  // "<step index>:after", "<step index>:chunk:<n>" (the move's copy, after chunk n is recorded) or
+  // "<step index>:launched" (the shrink, with the launch of the real ntfsresize recorded and the
+  // tool not yet started). The agent's fault injection (agent/test_points.h) kills or holds the
+  // process there.
+  std::function<void(const std::string&)> at_point;
 };
 
 // The disk must be open exclusively. Returns what the run did, one line per step.

@@ -16,6 +16,7 @@
 #include "agent/contact/enrollment.h"
 #include "agent/contact/hardware_identity.h"
 #include "agent/contact/image_trust.h"
+#include "agent/contact/journal_keeper.h"
 #include "agent/daemon/agent_log.h"
 #include "agent/daemon/stop_signals.h"
 #include "agent/exit_codes.h"
@@ -100,6 +101,7 @@ class Contact {
 
   ContactReport Run(bool register_first) {
     if (register_first && !Register()) return {};
+    if (register_first && config_.journal_with_controller && !RestoreJournal()) return {};
     SendOutbox();
     auto set = state_.GetValue("boot_recovery_set");
     const bool boot_recovery_set = set && *set && **set == "1";
@@ -156,6 +158,21 @@ class Contact {
     LogLine("registered as " + machine_id_ + " with " + config_.controller + ", disk " + disk_);
     return true;
   }
+
+  // The journal the controller keeps for this machine, into a state folder that has none (a RAM
+  // disk after a power cut). No disk work is done before this succeeds: a move resumed without
+  // its journal could copy bytes it has overwritten already.
+  bool RestoreJournal() {
+    auto restored = agent::RestoreJournal(client_, machine_id_, JournalPath());
+    if (!restored) {
+      LogLine("cannot restore the journal from the controller: " + restored.error().message);
+      return false;
+    }
+    if (*restored) LogLine("journal restored from the controller");
+    return true;
+  }
+
+  std::string JournalPath() const { return config_.state_dir + "/journal.db"; }
 
   // An assignment not finished yet is carried out now, or waits for the maintenance window.
   void Consider(const Assignment& a) {
@@ -324,10 +341,41 @@ class Contact {
             event->message);
       if (controller_there) controller_there = SendOutbox();
     };
-    auto run = RunProcess({agent_, "apply", disk_, "--image", *image, "--version", a.image.version,
-                           "--state-dir", config_.state_dir, "--link", config_.link, "--lock-wait",
-                           std::to_string(config_.lock_wait_seconds), "--json", "--events"},
-                          {}, forward);
+    std::vector<std::string> argv = {agent_,
+                                     "apply",
+                                     disk_,
+                                     "--image",
+                                     *image,
+                                     "--version",
+                                     a.image.version,
+                                     "--state-dir",
+                                     config_.state_dir,
+                                     "--link",
+                                     config_.link,
+                                     "--lock-wait",
+                                     std::to_string(config_.lock_wait_seconds),
+                                     "--json",
+                                     "--events"};
+    std::unique_ptr<JournalKeeper> keeper;
+    if (config_.journal_with_controller) {
+      auto started =
+          JournalKeeper::Start(client_, machine_id_, config_.state_dir + "/journal-keeper.sock",
+                               JournalPath() + ".mirror");
+      if (!started) {
+        Queue(a.attempt_id, "apply", StepStatus::kFailed, 0, 0, started.error().message);
+        LogLine(started.error().message);
+        SendOutbox();
+        return;
+      }
+      keeper = std::move(*started);
+      argv.insert(argv.end(), {"--journal-mirror", keeper->socket_path()});
+    }
+    auto run = RunProcess(argv, {}, forward);
+    if (keeper) {
+      LogLine("journal: " + std::to_string(keeper->copies_kept()) +
+              " copies kept with the controller");
+      keeper.reset();
+    }
     ForgetInventory();  // the next contact reads it again
     if (run && run->exit_code == 0) {
       Queue(a.attempt_id, "done", StepStatus::kSucceeded);

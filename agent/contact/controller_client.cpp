@@ -342,4 +342,29 @@ Result<uint64_t> ControllerClient::Report(const std::string& machine_id, uint64_
   return response.acknowledged_sequence();
 }
 
+Result<void> ControllerClient::SaveJournal(const std::string& machine_id,
+                                           const std::string& journal) {
+  grpc::ClientContext context;
+  Deadline(context, 30);
+  v1::SaveJournalRequest request;
+  request.set_machine_id(machine_id);
+  request.set_journal(journal);
+  v1::SaveJournalResponse response;
+  auto status = impl_->rpc->SaveJournal(&context, request, &response);
+  if (!status.ok()) return std::unexpected(FromStatus(status, "save the journal"));
+  return {};
+}
+
+Result<std::optional<std::string>> ControllerClient::LoadJournal(const std::string& machine_id) {
+  grpc::ClientContext context;
+  Deadline(context, 30);
+  v1::LoadJournalRequest request;
+  request.set_machine_id(machine_id);
+  v1::LoadJournalResponse response;
+  auto status = impl_->rpc->LoadJournal(&context, request, &response);
+  if (!status.ok()) return std::unexpected(FromStatus(status, "load the journal"));
+  if (!response.found()) return std::nullopt;
+  return response.journal();
+}
+
 }  // namespace lifeboat::agent

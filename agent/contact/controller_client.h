@@ -103,6 +103,12 @@ class ControllerClient {
   // Returns the highest sequence the controller holds for the attempt.
   [[nodiscard]] Result<uint64_t> Report(const std::string& machine_id, uint64_t attempt_id,
                                         const std::vector<StepEvent>& events);
+  // The agent journal kept with the controller (a service visit's, whose own copy is in a RAM
+  // disk): SaveJournal returns once the controller holds `journal` durably; LoadJournal returns
+  // what it holds, or nothing when nothing was ever saved. Errors: kBusy (unreachable),
+  // kInvalidArgument, kNotFound.
+  [[nodiscard]] Result<void> SaveJournal(const std::string& machine_id, const std::string& journal);
+  [[nodiscard]] Result<std::optional<std::string>> LoadJournal(const std::string& machine_id);
 
  private:
   struct Impl;

@@ -67,6 +67,7 @@ int RunServiceVisit(const DaemonConfig& config, const std::string& agent,
   DaemonConfig visit = config;
   visit.sysfs = sysfs;
   visit.register_windows_name = true;
+  visit.journal_with_controller = true;
   LogLine("this machine: " + Describe(identity));
   const Inventory inventory = ReadInventoryFor(agent, config);
   // A key for this visit only: the certificate the controller gives for it is the visit's.

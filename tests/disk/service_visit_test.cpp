@@ -258,5 +258,73 @@ TEST_F(ServiceVisitTest, AVisitCutByAPowerLossInTheImageWriteConvergesOnTheNext)
   EXPECT_NE(status.out.find("\"state\": \"installed\""), std::string::npos) << status.out;
 }
 
+// A power cut in the middle of moving WinRE, on a disk where WinRE moves down by less than its own
+// size: its first 30 chunks are copied and its old first bytes overwritten, so a copy started
+// again from the beginning would spoil it. The visit's RAM disk, and its journal, are lost. The
+// journal's copy kept with the controller after every chunk brings the next visit back to the
+// exact chunk, and WinRE arrives byte for byte.
+TEST_F(ServiceVisitTest, AVisitCutByAPowerLossInTheMoveOfWinReResumesFromTheControllersJournal) {
+  const int port = StartWithImage("1.0");
+  ASSERT_GT(port, 0);
+  std::ofstream(dir_ / "one.csv") << "id,smbios_uuid,macs,name,labels\nvm1," << kUuid1 << ",,,\n";
+  ASSERT_EQ(Ctl(port, "machine import " + Quote(dir_ / "one.csv")).exit_code, 0);
+  ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --machine vm1").exit_code, 0);
+  // 984 MiB free at the end for Lifeboat's 1 GiB: Windows gives 41 MiB and WinRE (300 MiB, 75
+  // chunks of 4 MiB) moves down by that much (apply --dry-run says so).
+  const std::string disk = dir_ / "tight.img";
+  MakeWindowsDisk(disk, "--label gpt --fill-mb 20 --winre-size 300M --disk-size 4401M");
+  const SfTable before = Sfdisk(disk);
+  const auto& windows = before.partitions[2];
+  const auto& winre = before.partitions[3];
+  const std::string files = NtfsFileSums(disk, windows.start * 512, windows.size * 512);
+  const std::string winre_bytes = Sha256(disk, winre.start * 512, winre.size * 512);
+  const std::string sys = Hardware("vm1", kUuid1, "52:54:00:12:34:56");
+
+  std::thread first([&] {
+    (void)Visit(
+        port, "vm1", sys, disk,
+        "LIFEBOAT_TEST_HOLD_AT=3:chunk:30 LIFEBOAT_TEST_HOLD_FILE=" + Quote(dir_ / "never"));
+  });
+  // Held after chunk 30, once the controller's copy of the journal shows it (read with sqlite3
+  // from the controller's own database).
+  const std::string held = std::to_string(30ull * 4 * 1024 * 1024) + "\n";
+  const std::string copy = dir_ / "controller-copy.db";
+  std::string progress;
+  for (int i = 0; i < 600 && progress != held; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    fs::remove(copy);
+    Sh("sqlite3 " + Quote(dir_ / "controller/fleet.db") + " \"SELECT writefile('" + copy +
+       "', journal) FROM agent_journals WHERE machine_id = 'vm1'\"");
+    progress = Sh("sqlite3 " + Quote(copy) + " \"SELECT progress FROM steps WHERE idx = 3\"").out;
+  }
+  ASSERT_EQ(progress, held) << Events(port, "vm1");
+  // The power cut.
+  Sh("pkill -9 -f " + Quote("lifeboat-agent-contact --config " + dir_ / "vm1-visit.conf"));
+  Sh("pkill -9 -f " + Quote("lifeboat-agent apply " + disk));
+  first.join();
+  const std::string apply = "pgrep -f " + Quote("lifeboat-agent apply " + disk);
+  for (int i = 0; i < 40 && Sh(apply).exit_code == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  ASSERT_NE(Sh(apply).exit_code, 0) << "the apply outlived the power cut";
+  fs::remove_all(dir_ / "vm1-ram");
+
+  auto again = Visit(port, "vm1", sys, disk);
+  ASSERT_EQ(again.exit_code, 0) << again.err << Events(port, "vm1");
+  EXPECT_NE(again.err.find("journal restored from the controller"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("installed 1.0"), std::string::npos) << again.err;
+  auto rollout = WaitForRollout(port, 10);
+  ASSERT_TRUE(rollout);
+  EXPECT_EQ(rollout->getValue<std::string>("state"), "completed");
+  // Checked with tools we did not write: WinRE is the same bytes at its new place, with its GUID;
+  // Windows' files are unchanged; Lifeboat is installed.
+  const SfTable after = Sfdisk(disk);
+  EXPECT_EQ(Sh("sfdisk --verify " + Quote(disk)).exit_code, 0);
+  ASSERT_EQ(after.partitions[3].uuid, winre.uuid);
+  EXPECT_EQ(after.partitions[3].start, winre.start - 41 * 2048);
+  EXPECT_EQ(Sha256(disk, after.partitions[3].start * 512, winre.size * 512), winre_bytes);
+  EXPECT_EQ(NtfsFileSums(disk, windows.start * 512, after.partitions[2].size * 512), files);
+  EXPECT_TRUE(Named(after, "Lifeboat").has_value());
+}
+
 }  // namespace
 }  // namespace lifeboat::test

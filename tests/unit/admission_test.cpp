@@ -284,6 +284,33 @@ TEST_F(AdmissionTest, WorkSendsAMachineToTheServiceEnvironmentUntilItIsDone) {
   EXPECT_EQ(next->outcome, VisitDecision::Outcome::kNoWork);
 }
 
+// The journal a service visit keeps here: replaced whole, kept across a restart, and only an SQLite
+// file of a known machine, of bounded size.
+TEST_F(AdmissionTest, AJournalIsKeptPerMachineAcrossARestartAndOnlyAnSqliteFile) {
+  ASSERT_TRUE(admission_->Import(Rows("vm1," + std::string(kUuid1) + ",,,\n")));
+  EXPECT_FALSE(admission_->LoadJournal("vm1").value().has_value());
+  const std::string first = std::string("SQLite format 3\0", 16) + "first";
+  const std::string second = std::string("SQLite format 3\0", 16) + std::string(70000, 'x');
+  ASSERT_TRUE(admission_->SaveJournal("vm1", first));
+  ASSERT_TRUE(admission_->SaveJournal("vm1", second));
+  Open();
+  EXPECT_EQ(admission_->LoadJournal("vm1").value().value(), second);
+
+  auto unknown = admission_->SaveJournal("vm9", first);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+  auto text = admission_->SaveJournal("vm1", "not a database");
+  ASSERT_FALSE(text);
+  EXPECT_EQ(text.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(text.error().message, "the journal is not an SQLite file");
+  auto huge = admission_->SaveJournal(
+      "vm1", std::string("SQLite format 3\0", 16) + std::string(kMaxJournalBytes, 'x'));
+  ASSERT_FALSE(huge);
+  EXPECT_NE(huge.error().message.find("more than 4194304"), std::string::npos)
+      << huge.error().message;
+  EXPECT_EQ(admission_->LoadJournal("vm1").value().value(), second);  // refusals changed nothing
+}
+
 TEST(NetbootTree, RendersTheLoadersConfigsSiteArchiveAndOneFilePerIdentity) {
   TempDir dir;
   const std::string env = dir / "env", tftp = dir / "tftp";

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/journal_mirror.h"
 #include "tests/support/test_support.h"
 
 namespace lifeboat::agent {
@@ -56,6 +57,55 @@ TEST(JournalStore, UnwritableLocationIsAClearError) {
   ASSERT_FALSE(store.has_value());
   EXPECT_NE(store.error().message.find("/proc/lifeboat"), std::string::npos)
       << store.error().message;
+}
+
+// With a mirror, each write is handed over as a whole, consistent copy of the journal (read here
+// with the sqlite3 tool), and a write the mirror could not keep fails.
+TEST(JournalStore, AMirrorGetsAWholeCopyAfterEveryWriteAndItsFailureFailsTheWrite) {
+  test::TempDir dir;
+  const std::string db = dir / "journal.db";
+  std::vector<std::string> copies;  // the progress each copy shows
+  bool refuse = false;
+  auto store = JournalStore::Open(db, [&](const std::string& copy) -> Result<void> {
+    if (refuse) return Fail(ErrorCode::kBusy, "the controller is away");
+    EXPECT_EQ(copy, db + ".mirror");
+    auto rows = test::Sh("sqlite3 " + test::Quote(copy) +
+                         " \"SELECT COALESCE(MAX(progress), -1) FROM steps;\"");
+    copies.push_back(rows.out);
+    return {};
+  });
+  ASSERT_TRUE(store) << store.error().message;
+  auto run = (*store)->BeginRun("DISK-1", "/dev/sda", "{}", {{"move-partition", "m"}});
+  ASSERT_TRUE(run);
+  auto journal = (*store)->ForRun(*run);
+  ASSERT_TRUE(journal->StepStarted(0));
+  ASSERT_TRUE(journal->StepProgress(0, 4096));
+  EXPECT_EQ(copies, (std::vector<std::string>{"0\n", "0\n", "4096\n"}));
+  // Reads are not copied.
+  ASSERT_TRUE(journal->Step(0));
+  ASSERT_TRUE((*store)->UnfinishedRun("DISK-1"));
+  EXPECT_EQ(copies.size(), 3u);
+
+  refuse = true;
+  auto refused = journal->StepProgress(0, 8192);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kBusy);
+  EXPECT_NE(
+      refused.error().message.find("keep the journal " + db + " safe: the controller is away"),
+      std::string::npos)
+      << refused.error().message;
+}
+
+TEST(JournalStore, AMirrorNobodyListensToIsAClearErrorAndNoStepGoesOn) {
+  test::TempDir dir;
+  auto store = JournalStore::Open(dir / "journal.db", JournalMirrorAt(dir / "nobody.sock"));
+  ASSERT_TRUE(store) << store.error().message;
+  auto run = (*store)->BeginRun("DISK-1", "/dev/sda", "{}", {{"move-partition", "m"}});
+  ASSERT_FALSE(run);
+  EXPECT_NE(run.error().message.find("the journal keeper at " + std::string(dir / "nobody.sock") +
+                                     " does not answer"),
+            std::string::npos)
+      << run.error().message;
 }
 
 }  // namespace

@@ -87,7 +87,10 @@ Result<std::vector<OperatorRecord>> Access::Operators() { return store_.ListOper
 
 Result<Access::EnrollmentToken> Access::CreateEnrollmentToken(
     const std::map<std::string, std::string>& labels, uint32_t seconds,
-    const std::string& created_by) {
+    const std::string& created_by, uint32_t uses) {
+  if (uses == 0) uses = 1;
+  if (uses > kMaxTokenUses)
+    return BadInput("uses", "uses: at most " + std::to_string(kMaxTokenUses));
   if (seconds == 0) seconds = 24 * 3600;
   if (seconds > 30 * 24 * 3600)
     return BadInput("expires_seconds", "expires_seconds: at most 30 days");
@@ -100,10 +103,18 @@ Result<Access::EnrollmentToken> Access::CreateEnrollmentToken(
   }
   const std::string token = "lbe_" + RandomHex(32);
   const std::time_t expires = std::time(nullptr) + seconds;
-  LIFEBOAT_TRY(store_.AddEnrollmentToken(HashOf(token), text, expires, created_by));
+  const std::string hash = HashOf(token);
+  LIFEBOAT_TRY(store_.AddEnrollmentToken(hash, text, expires, created_by, uses));
   char at[32];
   std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&expires));
-  return EnrollmentToken{token, at};
+  return EnrollmentToken{token, hash.substr(0, 12), at};
+}
+
+Result<void> Access::RevokeEnrollmentToken(const std::string& id) {
+  if (id.size() != 12 || id.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return BadInput("id",
+                    "id: '" + id + "' is not a token id (12 hex digits, as token list shows)");
+  return store_.RevokeEnrollmentToken(id);
 }
 
 Result<std::map<std::string, std::string>> Access::UseEnrollmentToken(

@@ -25,19 +25,27 @@ class Access {
   // 0600. Loads the revoked machines.
   [[nodiscard]] Result<void> Bootstrap(const std::string& token_file);
 
-  // A one-time enrollment token for one agent, valid for `seconds`. Returns the token and when it
-  // expires (RFC 3339). kInvalidArgument.
+  // An enrollment token for `uses` agents (1: one machine; more: a site's key for zero-touch
+  // enrollment, at most kMaxTokenUses), valid for `seconds`, giving each machine `labels`. Returns
+  // the token (shown only now), its id and when it expires (RFC 3339). kInvalidArgument.
   struct EnrollmentToken {
     std::string token;
+    std::string id;
     std::string expires_at;
   };
+  static constexpr uint32_t kMaxTokenUses = 100000;
   [[nodiscard]] Result<EnrollmentToken> CreateEnrollmentToken(
       const std::map<std::string, std::string>& labels, uint32_t seconds,
-      const std::string& created_by);
-  // Uses a token for `machine_id` and returns its labels. kUnauthenticated (unknown, used,
-  // expired).
+      const std::string& created_by, uint32_t uses = 1);
+  // Uses a token for `machine_id` and returns its labels. kUnauthenticated (unknown, spent,
+  // revoked, expired).
   [[nodiscard]] Result<std::map<std::string, std::string>> UseEnrollmentToken(
       const std::string& token, const std::string& machine_id);
+  [[nodiscard]] Result<std::vector<EnrollmentTokenRecord>> EnrollmentTokens() {
+    return store_.EnrollmentTokens();
+  }
+  // Stops a token working at once (idempotent). kInvalidArgument, kNotFound.
+  [[nodiscard]] Result<void> RevokeEnrollmentToken(const std::string& id);
 
   // Revoked machines are refused every agent call and enrollment (kept in memory: every
   // heartbeat asks).

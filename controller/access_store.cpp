@@ -115,14 +115,15 @@ Result<std::vector<AuditRecord>> AccessStore::AuditLog(uint32_t limit) {
 
 Result<void> AccessStore::AddEnrollmentToken(const std::string& token_sha256,
                                              const std::string& labels, int64_t expires_at,
-                                             const std::string& created_by) {
+                                             const std::string& created_by, uint32_t max_uses) {
   std::lock_guard lock(s_->mutex);
   return Guard("add an enrollment token", [&] {
     std::string hash = token_sha256, l = labels, by = created_by;
-    Int64 expires = expires_at;
-    *s_->session << "INSERT INTO enrollment_tokens(token_sha256, labels, expires_at, created_by) "
-                    "VALUES (?, ?, ?, ?)",
-        use(hash), use(l), use(expires), use(by), now;
+    Int64 expires = expires_at, uses = max_uses;
+    *s_->session << (std::string("INSERT INTO enrollment_tokens(token_sha256, labels, expires_at, "
+                                 "created_by, max_uses, created_at) VALUES (?, ?, ?, ?, ?, ") +
+                     s_->dialect.now + ")"),
+        use(hash), use(l), use(expires), use(by), use(uses), now;
   });
 }
 
@@ -133,29 +134,74 @@ Result<std::string> AccessStore::UseEnrollmentToken(const std::string& token_sha
     std::string hash = token_sha256, id = machine_id;
     Int64 when = at;
     Poco::Data::Statement update(*s_->session);
-    update << (std::string("UPDATE enrollment_tokens SET used_by = ?, used_at = ") +
-               s_->dialect.now + " WHERE token_sha256 = ? AND used_by = '' AND expires_at > ?"),
+    update << (std::string(
+                   "UPDATE enrollment_tokens SET uses = uses + 1, used_by = ?, used_at = ") +
+               s_->dialect.now +
+               " WHERE token_sha256 = ? AND uses < max_uses AND revoked_at = '' AND "
+               "expires_at > ?"),
         use(id), use(hash), use(when);
     return update.execute();
   });
   LIFEBOAT_TRY(used);
   auto row = Guard("read an enrollment token", [&] {
-    std::vector<std::string> labels, used_by, used_at;
-    std::vector<Int64> expires;
+    std::vector<std::string> labels, used_by, used_at, revoked_at;
+    std::vector<Int64> uses;
     std::string hash = token_sha256;
-    *s_->session << "SELECT labels, used_by, used_at, expires_at FROM enrollment_tokens "
+    *s_->session << "SELECT labels, used_by, used_at, revoked_at, max_uses FROM enrollment_tokens "
                     "WHERE token_sha256 = ?",
-        into(labels), into(used_by), into(used_at), into(expires), use(hash), now;
-    return std::make_tuple(labels, used_by, used_at, expires);
+        into(labels), into(used_by), into(used_at), into(revoked_at), into(uses), use(hash), now;
+    return std::make_tuple(labels, used_by, used_at, revoked_at, uses);
   });
   LIFEBOAT_TRY(row);
-  const auto& [labels, used_by, used_at, expires] = *row;
+  const auto& [labels, used_by, used_at, revoked_at, uses] = *row;
   if (labels.empty()) return Fail(ErrorCode::kUnauthenticated, "token: no such enrollment token");
-  if (*used == 0 && !used_by[0].empty())
+  if (*used > 0) return labels[0];
+  if (!revoked_at[0].empty())
+    return Fail(ErrorCode::kUnauthenticated, "token: revoked at " + revoked_at[0]);
+  if (!used_by[0].empty() && uses[0] == 1)
     return Fail(ErrorCode::kUnauthenticated, "token: already used, by " + used_by[0] + " at " +
-                                                 used_at[0] + "; enrollment tokens work once");
-  if (*used == 0) return Fail(ErrorCode::kUnauthenticated, "token: expired");
-  return labels[0];
+                                                 used_at[0] + "; this token works once");
+  if (!used_by[0].empty())
+    return Fail(ErrorCode::kUnauthenticated, "token: all its " + std::to_string(uses[0]) +
+                                                 " uses are spent (the last by " + used_by[0] +
+                                                 " at " + used_at[0] + ")");
+  return Fail(ErrorCode::kUnauthenticated, "token: expired");
+}
+
+Result<std::vector<EnrollmentTokenRecord>> AccessStore::EnrollmentTokens() {
+  std::lock_guard lock(s_->mutex);
+  return Guard("list enrollment tokens", [&] {
+    std::vector<std::string> hash, labels, by, created, used_by, used_at, revoked;
+    std::vector<Int64> expires, max_uses, uses;
+    *s_->session << "SELECT token_sha256, labels, expires_at, created_by, created_at, max_uses, "
+                    "uses, used_by, used_at, revoked_at FROM enrollment_tokens "
+                    "ORDER BY rowid DESC",
+        into(hash), into(labels), into(expires), into(by), into(created), into(max_uses),
+        into(uses), into(used_by), into(used_at), into(revoked), now;
+    std::vector<EnrollmentTokenRecord> out;
+    for (size_t i = 0; i < hash.size(); ++i)
+      out.push_back({hash[i].substr(0, 12), labels[i], expires[i], by[i], created[i],
+                     static_cast<uint32_t>(max_uses[i]), static_cast<uint32_t>(uses[i]), used_by[i],
+                     used_at[i], revoked[i]});
+    return out;
+  });
+}
+
+Result<void> AccessStore::RevokeEnrollmentToken(const std::string& id) {
+  std::lock_guard lock(s_->mutex);
+  auto found = Guard("revoke an enrollment token", [&] {
+    std::string prefix = id, again = id;
+    int n = 0;
+    *s_->session << "SELECT COUNT(*) FROM enrollment_tokens WHERE substr(token_sha256, 1, 12) = ?",
+        into(n), use(prefix), now;
+    *s_->session << (std::string("UPDATE enrollment_tokens SET revoked_at = ") + s_->dialect.now +
+                     " WHERE substr(token_sha256, 1, 12) = ? AND revoked_at = ''"),
+        use(again), now;
+    return n;
+  });
+  LIFEBOAT_TRY(found);
+  if (*found == 0) return Fail(ErrorCode::kNotFound, "no enrollment token " + id);
+  return {};
 }
 
 Result<void> AccessStore::RevokeMachine(const std::string& machine_id, const std::string& by) {

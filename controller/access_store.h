@@ -28,14 +28,18 @@ class AccessStore {
   [[nodiscard]] Result<std::vector<OperatorRecord>> ListOperators();
   [[nodiscard]] Result<void> RemoveOperator(const std::string& name);
 
-  // Enrollment tokens, kept as SHA-256. UseEnrollmentToken marks one used by `machine_id` if it
-  // is unused and not expired at `now` (seconds since the epoch), in one statement, and returns
-  // its labels (k=v lines). kUnauthenticated naming why otherwise.
+  // Enrollment tokens, kept as SHA-256. UseEnrollmentToken counts one use by `machine_id` if it
+  // has uses left, is not revoked and not expired at `now` (seconds since the epoch), in one
+  // statement, and returns its labels (k=v lines). kUnauthenticated naming why otherwise.
   [[nodiscard]] Result<void> AddEnrollmentToken(const std::string& token_sha256,
                                                 const std::string& labels, int64_t expires_at,
-                                                const std::string& created_by);
+                                                const std::string& created_by, uint32_t max_uses);
   [[nodiscard]] Result<std::string> UseEnrollmentToken(const std::string& token_sha256,
                                                        const std::string& machine_id, int64_t now);
+  // Newest first.
+  [[nodiscard]] Result<std::vector<EnrollmentTokenRecord>> EnrollmentTokens();
+  // Revokes the token with this id (idempotent); kNotFound when there is none.
+  [[nodiscard]] Result<void> RevokeEnrollmentToken(const std::string& id);
   // Revoked machines (idempotent).
   [[nodiscard]] Result<void> RevokeMachine(const std::string& machine_id, const std::string& by);
   [[nodiscard]] Result<std::vector<std::string>> RevokedMachines();

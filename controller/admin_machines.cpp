@@ -94,4 +94,37 @@ grpc::Status AdminServiceImpl::RequestService(grpc::ServerContext* context,
   return status;
 }
 
+grpc::Status AdminServiceImpl::SetMachineLabels(grpc::ServerContext* context,
+                                                const v1::SetMachineLabelsRequest* request,
+                                                v1::SetMachineLabelsResponse* response) {
+  auto caller = Caller(context, Role::kOperator, "SetMachineLabels");
+  if (!caller) return caller.error();
+  const auto set = FromProto(request->labels());
+  std::string change;
+  for (const auto& [k, v] : set) change += " " + k + "=" + v;
+  for (const auto& k : request->remove()) change += " -" + k;
+  auto status = Answer(fleet_.ChangeLabels(request->machine_id(), set,
+                                           {request->remove().begin(), request->remove().end()}),
+                       [&](const MachineRecord& m) { Fill(m, response->mutable_machine()); });
+  Record(context, caller->name, "SetMachineLabels",
+         "machine " + request->machine_id() + ":" + change, status);
+  return status;
+}
+
+grpc::Status AdminServiceImpl::DeleteMachine(grpc::ServerContext* context,
+                                             const v1::DeleteMachineRequest* request,
+                                             v1::DeleteMachineResponse* response) {
+  auto caller = Caller(context, Role::kAdmin, "DeleteMachine");
+  if (!caller) return caller.error();
+  auto status = Answer(fleet_.DeleteMachine(request->machine_id()), [&](uint64_t attempts) {
+    response->set_attempts_deleted(static_cast<uint32_t>(attempts));
+    admission_.Forget(request->machine_id());
+  });
+  Record(context, caller->name, "DeleteMachine",
+         "machine " + request->machine_id() + " (" + std::to_string(response->attempts_deleted()) +
+             " attempts)",
+         status);
+  return status;
+}
+
 }  // namespace lifeboat::controller

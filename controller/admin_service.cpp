@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <ctime>
 #include <iostream>
+#include <sstream>
 #include <vector>
 
 #include "common/sha256.h"
@@ -326,14 +328,64 @@ grpc::Status AdminServiceImpl::CreateEnrollmentToken(
     v1::CreateEnrollmentTokenResponse* response) {
   auto caller = Caller(context, Role::kAdmin, "CreateEnrollmentToken");
   if (!caller) return caller.error();
-  auto status = Answer(access_.CreateEnrollmentToken(FromProto(request->labels()),
-                                                     request->expires_seconds(), caller->name),
-                       [&](const Access::EnrollmentToken& t) {
-                         response->set_token(t.token);
-                         response->set_expires_at(t.expires_at);
-                       });
-  Record(context, caller->name, "CreateEnrollmentToken", "expires " + response->expires_at(),
+  auto status =
+      Answer(access_.CreateEnrollmentToken(FromProto(request->labels()), request->expires_seconds(),
+                                           caller->name, request->uses()),
+             [&](const Access::EnrollmentToken& t) {
+               response->set_token(t.token);
+               response->set_expires_at(t.expires_at);
+               response->set_id(t.id);
+             });
+  Record(context, caller->name, "CreateEnrollmentToken",
+         "token " + response->id() + ", " +
+             (request->uses() > 1 ? std::to_string(request->uses()) + " uses" : "one use") +
+             ", expires " + response->expires_at(),
          status);
+  return status;
+}
+
+grpc::Status AdminServiceImpl::ListEnrollmentTokens(grpc::ServerContext* context,
+                                                    const v1::ListEnrollmentTokensRequest*,
+                                                    v1::ListEnrollmentTokensResponse* response) {
+  auto caller = Caller(context, Role::kAdmin, "ListEnrollmentTokens");
+  if (!caller) return caller.error();
+  const std::time_t now = std::time(nullptr);
+  return Answer(access_.EnrollmentTokens(), [&](const std::vector<EnrollmentTokenRecord>& all) {
+    for (const auto& t : all) {
+      auto* out = response->add_tokens();
+      out->set_id(t.id);
+      std::istringstream lines(t.labels);
+      for (std::string line; std::getline(lines, line);) {
+        auto eq = line.find('=');
+        if (eq != std::string::npos)
+          (*out->mutable_labels())[line.substr(0, eq)] = line.substr(eq + 1);
+      }
+      const std::time_t expires = t.expires_at;
+      char at[32];
+      std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&expires));
+      out->set_expires_at(at);
+      out->set_created_by(t.created_by);
+      out->set_created_at(t.created_at);
+      out->set_uses(t.uses);
+      out->set_max_uses(t.max_uses);
+      out->set_last_used_by(t.last_used_by);
+      out->set_last_used_at(t.last_used_at);
+      out->set_state(!t.revoked_at.empty()  ? "revoked"
+                     : t.uses >= t.max_uses ? "spent"
+                     : expires <= now       ? "expired"
+                                            : "usable");
+    }
+  });
+}
+
+grpc::Status AdminServiceImpl::RevokeEnrollmentToken(
+    grpc::ServerContext* context, const v1::RevokeEnrollmentTokenRequest* request,
+    v1::RevokeEnrollmentTokenResponse*) {
+  auto caller = Caller(context, Role::kAdmin, "RevokeEnrollmentToken");
+  if (!caller) return caller.error();
+  grpc::Status status = grpc::Status::OK;
+  if (auto r = access_.RevokeEnrollmentToken(request->id()); !r) status = ToStatus(r.error());
+  Record(context, caller->name, "RevokeEnrollmentToken", "token " + request->id(), status);
   return status;
 }
 

@@ -248,6 +248,14 @@ Result<std::vector<NetbootEntry>> Admission::NetbootEntries() {
   return out;
 }
 
+void Admission::Forget(const std::string& machine_id) {
+  {
+    std::lock_guard lock(mutex_);
+    known_.erase(machine_id);
+  }
+  changed_();
+}
+
 Result<void> Admission::SaveJournal(const std::string& machine_id, const std::string& journal) {
   static const std::string kSqliteHeader("SQLite format 3\0", 16);
   if (journal.size() > kMaxJournalBytes)

@@ -84,6 +84,9 @@ class Admission {
   // another machine's.
   [[nodiscard]] Result<void> RecordIdentity(const std::string& machine_id,
                                             const MachineIdentity& identity);
+  // Forgets the identity of a machine that was deleted (its rows went with it): it is unknown at
+  // its next network boot.
+  void Forget(const std::string& machine_id);
   // The identity recorded for a machine, if any.
   [[nodiscard]] Result<std::optional<IdentityRecord>> IdentityOf(const std::string& machine_id);
 

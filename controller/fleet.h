@@ -106,6 +106,14 @@ class Fleet {
   // Help desk: the machine's next boot (only) should start Lifeboat. The request waits in the
   // store until the agent says it has set it. kNotFound.
   [[nodiscard]] Result<MachineRecord> RequestBootRecovery(const std::string& machine_id);
+  // An operator's change to a machine's labels (kept over what its agent reports). Label keys are
+  // non-empty text without '=' or line breaks. kInvalidArgument, kNotFound.
+  [[nodiscard]] Result<MachineRecord> ChangeLabels(const std::string& machine_id,
+                                                   const std::map<std::string, std::string>& set,
+                                                   const std::vector<std::string>& remove);
+  // Forgets a machine and its history (FleetStore::DeleteMachine); returns how many attempts went.
+  // kConflict while it is a member of a rollout that is not finished; kNotFound.
+  [[nodiscard]] Result<uint64_t> DeleteMachine(const std::string& machine_id);
   [[nodiscard]] bool BootRecoveryPending(const std::string& machine_id);
   [[nodiscard]] Result<void> BootRecoveryDone(const std::string& machine_id);
 

@@ -111,6 +111,17 @@ std::vector<std::string> Migrations(const Dialect& d) {
       "CREATE TABLE agent_journals("
       "  machine_id TEXT PRIMARY KEY REFERENCES machines(id), journal BLOB NOT NULL,"
       "  saved_at TEXT NOT NULL);",
+      // Enrollment tokens with several uses (a site's key), listed by id and revocable.
+      "ALTER TABLE enrollment_tokens ADD COLUMN max_uses INTEGER NOT NULL DEFAULT 1;"
+      "ALTER TABLE enrollment_tokens ADD COLUMN uses INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE enrollment_tokens ADD COLUMN created_at TEXT NOT NULL DEFAULT '';"
+      "ALTER TABLE enrollment_tokens ADD COLUMN revoked_at TEXT NOT NULL DEFAULT '';"
+      "UPDATE enrollment_tokens SET uses = 1 WHERE used_by <> '';",
+      // Operators' changes to machines' labels, applied again over what an agent reports when it
+      // registers (FleetStore::ChangeLabels).
+      "CREATE TABLE machine_label_changes("
+      "  machine_id TEXT NOT NULL REFERENCES machines(id), key TEXT NOT NULL, value TEXT NOT NULL,"
+      "  removed INTEGER NOT NULL, PRIMARY KEY (machine_id, key));",
   };
 }
 
@@ -313,6 +324,21 @@ Result<ImageRecord> FleetStore::RetireImage(const std::string& version) {
 
 // ---- machines ----
 
+namespace {
+
+// An operator's label changes (machine_label_changes) over the labels the agent reported.
+void ApplyLabelChanges(Poco::Data::Session& s, const std::string& machine_id) {
+  std::string a = machine_id, b = machine_id, c = machine_id;
+  s << "DELETE FROM machine_labels WHERE machine_id = ? AND key IN "
+       "(SELECT key FROM machine_label_changes WHERE machine_id = ?)",
+      use(a), use(b), now;
+  s << "INSERT INTO machine_labels(machine_id, key, value) SELECT machine_id, key, value "
+       "FROM machine_label_changes WHERE machine_id = ? AND removed = 0",
+      use(c), now;
+}
+
+}  // namespace
+
 Result<void> FleetStore::RegisterMachine(const MachineRecord& m) {
   std::lock_guard lock(s_->mutex);
   return Guard("register a machine", [&] {
@@ -341,7 +367,68 @@ Result<void> FleetStore::RegisterMachine(const MachineRecord& m) {
       *s_->session << "INSERT INTO machine_labels(machine_id, key, value) VALUES (?, ?, ?)",
           use(id), use(k), use(v), now;
     }
+    ApplyLabelChanges(*s_->session, id);
     s_->session->commit();
+  });
+}
+
+Result<void> FleetStore::ChangeLabels(const std::string& machine_id,
+                                      const std::map<std::string, std::string>& set,
+                                      const std::vector<std::string>& remove) {
+  std::lock_guard lock(s_->mutex);
+  auto known =
+      AnyRow(*s_, "find a machine", "SELECT COUNT(*) FROM machines WHERE id = ?", machine_id);
+  LIFEBOAT_TRY(known);
+  if (!*known) return Fail(ErrorCode::kNotFound, "machine_id: no machine " + machine_id);
+  return Guard("change a machine's labels", [&] {
+    s_->session->begin();
+    try {
+      auto record = [&](const std::string& key, const std::string& value, int removed) {
+        std::string id = machine_id, k = key, v = value;
+        *s_->session << "INSERT INTO machine_label_changes(machine_id, key, value, removed) "
+                        "VALUES (?, ?, ?, ?) ON CONFLICT(machine_id, key) DO UPDATE SET "
+                        "value = excluded.value, removed = excluded.removed",
+            use(id), use(k), use(v), use(removed), now;
+      };
+      for (const auto& [key, value] : set) record(key, value, 0);
+      for (const auto& key : remove) record(key, "", 1);
+      ApplyLabelChanges(*s_->session, machine_id);
+      s_->session->commit();
+    } catch (...) {
+      s_->session->rollback();
+      throw;
+    }
+  });
+}
+
+Result<uint64_t> FleetStore::DeleteMachine(const std::string& machine_id) {
+  std::lock_guard lock(s_->mutex);
+  auto known =
+      AnyRow(*s_, "find a machine", "SELECT COUNT(*) FROM machines WHERE id = ?", machine_id);
+  LIFEBOAT_TRY(known);
+  if (!*known) return Fail(ErrorCode::kNotFound, "machine_id: no machine " + machine_id);
+  return Guard("delete a machine", [&] {
+    s_->session->begin();
+    try {
+      std::string id = machine_id;
+      Poco::Int64 attempts = 0;
+      *s_->session << "SELECT COUNT(*) FROM attempts WHERE machine_id = ?", into(attempts), use(id),
+          now;
+      *s_->session << "DELETE FROM step_events WHERE attempt_id IN "
+                      "(SELECT id FROM attempts WHERE machine_id = ?)",
+          use(id), now;
+      for (const char* table : {"attempts", "rollout_members", "machine_labels",
+                                "machine_label_changes", "machine_identities", "agent_journals"}) {
+        *s_->session << (std::string("DELETE FROM ") + table + " WHERE machine_id = ?"), use(id),
+            now;
+      }
+      *s_->session << "DELETE FROM machines WHERE id = ?", use(id), now;
+      s_->session->commit();
+      return static_cast<uint64_t>(attempts);
+    } catch (...) {
+      s_->session->rollback();
+      throw;
+    }
   });
 }
 

@@ -5,6 +5,7 @@
 // a connector and a dialect away. Thread-safe: calls are serialized on one session.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,6 +54,15 @@ class FleetStore {
   [[nodiscard]] Result<std::vector<std::string>> MachineIds();
   // Marks (or clears) a pending boot-recovery request. kNotFound.
   [[nodiscard]] Result<void> SetBootRecovery(const std::string& id, bool pending);
+  // An operator's change to a machine's labels: these set, those removed. Kept apart from what
+  // the agent reports, and applied again over it at each registration, so that an agent
+  // registering again does not undo it. kNotFound.
+  [[nodiscard]] Result<void> ChangeLabels(const std::string& machine_id,
+                                          const std::map<std::string, std::string>& set,
+                                          const std::vector<std::string>& remove);
+  // Forgets a machine: its row, labels, identity, journal, rollout memberships, attempts and
+  // their step events, in one transaction. Returns how many attempts went. kNotFound.
+  [[nodiscard]] Result<uint64_t> DeleteMachine(const std::string& machine_id);
   [[nodiscard]] Result<std::optional<MachineRecord>> FindMachine(const std::string& id);
   // Machines carrying every label (all when empty), by id.
   [[nodiscard]] Result<std::vector<MachineRecord>> ListMachines(

@@ -95,6 +95,10 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                          v1::ListAuditResponse*) override;
   grpc::Status CreateEnrollmentToken(grpc::ServerContext*, const v1::CreateEnrollmentTokenRequest*,
                                      v1::CreateEnrollmentTokenResponse*) override;
+  grpc::Status ListEnrollmentTokens(grpc::ServerContext*, const v1::ListEnrollmentTokensRequest*,
+                                    v1::ListEnrollmentTokensResponse*) override;
+  grpc::Status RevokeEnrollmentToken(grpc::ServerContext*, const v1::RevokeEnrollmentTokenRequest*,
+                                     v1::RevokeEnrollmentTokenResponse*) override;
   grpc::Status RevokeMachine(grpc::ServerContext*, const v1::RevokeMachineRequest*,
                              v1::RevokeMachineResponse*) override;
   // Machines known by their hardware (admin_machines.cpp).
@@ -106,6 +110,10 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                              v1::AcceptMachineResponse*) override;
   grpc::Status RequestService(grpc::ServerContext*, const v1::RequestServiceRequest*,
                               v1::RequestServiceResponse*) override;
+  grpc::Status SetMachineLabels(grpc::ServerContext*, const v1::SetMachineLabelsRequest*,
+                                v1::SetMachineLabelsResponse*) override;
+  grpc::Status DeleteMachine(grpc::ServerContext*, const v1::DeleteMachineRequest*,
+                             v1::DeleteMachineResponse*) override;
 
  private:
   // The operator behind the call, if their role allows `needed`. Otherwise the refusal is

@@ -62,6 +62,8 @@ Result<void> IdentityStore::AddMachines(const std::vector<NewMachine>& machines)
         } else if (!name.empty()) {
           *s_->session << "UPDATE machines SET hostname = ? WHERE id = ?", use(name), use(id), now;
         }
+        // The file's labels are the operator's word now: earlier changes made one by one go.
+        *s_->session << "DELETE FROM machine_label_changes WHERE machine_id = ?", use(id), now;
         *s_->session << "DELETE FROM machine_labels WHERE machine_id = ?", use(id), now;
         for (const auto& [key, value] : m.labels) {
           std::string k = key, v = value;

@@ -34,6 +34,21 @@ struct OperatorRecord {
   std::string created_at;
 };
 
+// An enrollment token as the controller keeps it: never the token itself, only its hash, whose
+// first 12 hex digits name it. A site's key is a token with several uses.
+struct EnrollmentTokenRecord {
+  std::string id;
+  std::string labels;      // k=v lines, given to every machine that enrolls with it
+  int64_t expires_at = 0;  // seconds since the epoch
+  std::string created_by;
+  std::string created_at;
+  uint32_t max_uses = 1;
+  uint32_t uses = 0;
+  std::string last_used_by;
+  std::string last_used_at;
+  std::string revoked_at;  // empty while it works
+};
+
 // One entry of the audit log: a change made (or refused) through AdminService.
 struct AuditRecord {
   uint64_t id = 0;

@@ -1,5 +1,5 @@
-// lifeboatctl token create, operator add | list | remove, audit list: who may do what, and what
-// was done.
+// lifeboatctl token create | list | revoke, operator add | list | remove, audit list: who may do
+// what, and what was done.
 #include <iostream>
 #include <memory>
 
@@ -11,8 +11,10 @@ namespace lifeboat::ctl {
 
 namespace {
 
-int CreateToken(Context& ctx, const std::vector<std::string>& labels, const std::string& expires) {
+int CreateToken(Context& ctx, const std::vector<std::string>& labels, const std::string& expires,
+                uint32_t uses) {
   v1::CreateEnrollmentTokenRequest request;
+  request.set_uses(uses);
   int code = 0;
   if (!ParseLabels(labels, *request.mutable_labels(), code)) return code;
   // Checked by the option's validator already.
@@ -22,10 +24,38 @@ int CreateToken(Context& ctx, const std::vector<std::string>& labels, const std:
     request.set_expires_seconds(static_cast<uint32_t>(seconds));
   }
   return ctx.Run<v1::CreateEnrollmentTokenRequest, v1::CreateEnrollmentTokenResponse>(
-      &v1::AdminService::Stub::CreateEnrollmentToken, request, [](const auto& response) {
-        std::cout << "enrollment token, for one agent, until " << response.expires_at()
-                  << " (put it in the agent's config as enrollment_token):\n"
+      &v1::AdminService::Stub::CreateEnrollmentToken, request, [uses](const auto& response) {
+        std::cout << "enrollment token " << response.id() << ", for "
+                  << (uses > 1 ? std::to_string(uses) + " agents" : std::string("one agent"))
+                  << ", until " << response.expires_at()
+                  << " (put it in the agent's config as enrollment_token; shown only now):\n"
                   << response.token() << "\n";
+      });
+}
+
+int ListTokens(Context& ctx) {
+  return ctx.Run<v1::ListEnrollmentTokensRequest, v1::ListEnrollmentTokensResponse>(
+      &v1::AdminService::Stub::ListEnrollmentTokens, {}, [](const auto& response) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& t : response.tokens()) {
+          std::string labels;
+          for (const auto& [k, v] : t.labels()) labels += (labels.empty() ? "" : ",") + k + "=" + v;
+          rows.push_back({t.id(), t.state(),
+                          std::to_string(t.uses()) + "/" + std::to_string(t.max_uses()),
+                          t.expires_at(), t.last_used_by().empty() ? "-" : t.last_used_by(),
+                          labels.empty() ? "-" : labels, t.created_by()});
+        }
+        Table({"ID", "STATE", "USES", "EXPIRES", "LAST USED BY", "LABELS", "CREATED BY"}, rows);
+      });
+}
+
+int RevokeToken(Context& ctx, const std::string& id) {
+  v1::RevokeEnrollmentTokenRequest request;
+  request.set_id(id);
+  return ctx.Run<v1::RevokeEnrollmentTokenRequest, v1::RevokeEnrollmentTokenResponse>(
+      &v1::AdminService::Stub::RevokeEnrollmentToken, request, [&](const auto&) {
+        std::cout << "revoked enrollment token " << id
+                  << "; machines enrolled with it stay enrolled (machine revoke refuses one)\n";
       });
 }
 
@@ -82,21 +112,41 @@ int ListAudit(Context& ctx, const std::string& limit) {
 }  // namespace
 
 void AddAccessCommands(CLI::App& app, Context& ctx) {
-  auto* token = AddGroup(app, "token", "(admin) enrollment tokens for new agents: create");
+  auto* token =
+      AddGroup(app, "token", "(admin) enrollment tokens for new agents: create, list, revoke");
   struct TokenOptions {
     std::vector<std::string> labels;
     std::string expires;
+    uint32_t uses = 1;
+    std::string id;
   };
   auto t = std::make_shared<TokenOptions>();
   auto* create = AddCommand(*token, "create",
-                            "a one-time token with which one agent gets its client certificate "
-                            "(enrollment_token in its config)");
+                            "a token with which an agent gets its client certificate "
+                            "(enrollment_token in its config): once, or --uses times");
   create->add_option("--label", t->labels, "a label the machine gets (repeatable)")
       ->type_name("K=V");
   create->add_option("--expires", t->expires, "how long the token is valid (default 24h)")
       ->type_name("DURATION")
       ->check(DurationCheck());
-  create->callback([&ctx, t] { ctx.exit_code = CreateToken(ctx, t->labels, t->expires); });
+  create
+      ->add_option("--uses", t->uses,
+                   "how many agents may enroll with it (default 1). More makes a site's key for "
+                   "zero-touch enrollment: keep it like a password, give it fixed --label's and a "
+                   "short --expires, and revoke it when the site is done")
+      ->type_name("N")
+      ->check(CLI::Range(1u, 100000u).description("1 to 100000"));
+  create->callback([&ctx, t] { ctx.exit_code = CreateToken(ctx, t->labels, t->expires, t->uses); });
+  auto* token_list = AddCommand(*token, "list",
+                                "every token made, newest first: state, uses, expiry, labels (the "
+                                "tokens themselves are never shown again)");
+  token_list->callback([&ctx] { ctx.exit_code = ListTokens(ctx); });
+  auto* revoke =
+      AddCommand(*token, "revoke", "a token stops working at once; machines enrolled with it stay");
+  revoke->add_option("ID", t->id, "the token's id, as token create and token list show it")
+      ->required()
+      ->type_name("");
+  revoke->callback([&ctx, t] { ctx.exit_code = RevokeToken(ctx, t->id); });
 
   auto* op = AddGroup(app, "operator", "(admin) operators and their roles: add, list, remove");
   struct OperatorOptions {

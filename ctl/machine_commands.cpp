@@ -1,5 +1,5 @@
-// lifeboatctl machine list | show | boot-recovery | revoke | import | accept | service, and fleet
-// summary.
+// lifeboatctl machine list | show | boot-recovery | revoke | import | accept | service | label |
+// delete, and fleet summary.
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -127,6 +127,30 @@ int Revoke(Context& ctx, const std::string& id) {
       });
 }
 
+int Delete(Context& ctx, const std::string& id) {
+  v1::DeleteMachineRequest request;
+  request.set_machine_id(id);
+  return ctx.Run<v1::DeleteMachineRequest, v1::DeleteMachineResponse>(
+      &v1::AdminService::Stub::DeleteMachine, request, [&](const auto& response) {
+        std::cout << "deleted " << id << " and the history of its " << response.attempts_deleted()
+                  << " attempts; if it calls again it starts over (machine revoke refuses it)\n";
+      });
+}
+
+int Label(Context& ctx, const std::string& id, const std::vector<std::string>& labels,
+          const std::vector<std::string>& remove) {
+  v1::SetMachineLabelsRequest request;
+  request.set_machine_id(id);
+  int code = 0;
+  if (!ParseLabels(labels, *request.mutable_labels(), code)) return code;
+  for (const auto& key : remove) request.add_remove(key);
+  return ctx.Run<v1::SetMachineLabelsRequest, v1::SetMachineLabelsResponse>(
+      &v1::AdminService::Stub::SetMachineLabels, request, [&](const auto& response) {
+        const std::string now = Labels(response.machine());
+        std::cout << id << ": " << (now.empty() ? "no labels" : now) << "\n";
+      });
+}
+
 int Service(Context& ctx, const std::string& id) {
   v1::RequestServiceRequest request;
   request.set_machine_id(id);
@@ -190,7 +214,8 @@ int Summary(Context& ctx) {
 void AddMachineCommands(CLI::App& app, Context& ctx) {
   auto* machine =
       AddGroup(app, "machine",
-               "the fleet's machines: list, show, boot-recovery, service, import, accept, revoke");
+               "the fleet's machines: list, show, boot-recovery, service, import, accept, label, "
+               "revoke, delete");
   auto labels = std::make_shared<std::vector<std::string>>();
   auto pending = std::make_shared<bool>(false);
   auto* list = AddCommand(*machine, "list", "machines, their versions and states");
@@ -240,12 +265,29 @@ for (const Verb& verb : {
               "without an assignment",
               Service},
          Verb{"revoke", "(admin) refuse that agent from now on", Revoke},
+         Verb{"delete",
+              "(admin) forget the machine and its history (not while a rollout holds it); "
+              "one that calls again starts over",
+              Delete},
      }) {
   auto id = std::make_shared<std::string>();
   auto* command = AddCommand(*machine, verb.name, verb.summary);
   command->add_option("ID", *id, "the machine's id")->required()->type_name("");
   command->callback([&ctx, id, run = verb.run] { ctx.exit_code = run(ctx, *id); });
 }
+
+struct LabelOptions {
+  std::string id;
+  std::vector<std::string> labels, remove;
+};
+auto l = std::make_shared<LabelOptions>();
+auto* label = AddCommand(*machine, "label",
+                         "change a machine's labels: they are kept over what its agent reports, "
+                         "and rollouts made afterwards select by them");
+label->add_option("ID", l->id, "the machine's id")->required()->type_name("");
+label->add_option("LABELS", l->labels, "labels to set")->type_name("K=V ...");
+label->add_option("--remove", l->remove, "a label to remove (repeatable)")->type_name("K");
+label->callback([&ctx, l] { ctx.exit_code = Label(ctx, l->id, l->labels, l->remove); });
 
 auto* fleet = AddGroup(app, "fleet", "the fleet at a glance: summary");
 AddCommand(*fleet, "summary", "machines by state and version, offline, rollouts")->callback([&ctx] {

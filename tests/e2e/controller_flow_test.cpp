@@ -129,6 +129,107 @@ TEST_F(ControllerGrpcTest, AgentsGetAssignmentsDownloadWithResumeAndReport) {
   }
 }
 
+// Labels an operator changes stay when the machine's agent registers again with its own; a
+// machine in an open rollout cannot be deleted; a deleted one is forgotten, history and label
+// changes with it, and starts over when it calls again.
+TEST_F(ControllerGrpcTest, LabelChangesOutliveRegistrationAndDeleteForgetsAMachine) {
+  RegisterMachines(2);  // pc0 site=paris, pc1 site=lyon
+  auto register_pc0 = [&] {
+    grpc::ClientContext context;
+    v1::RegisterRequest request;
+    request.set_machine_id("pc0");
+    request.set_hostname("pc0.corp");
+    (*request.mutable_labels())["site"] = "paris";
+    (*request.mutable_labels())["ring"] = "a";
+    v1::RegisterResponse response;
+    return Agent("pc0").Register(&context, request, &response);
+  };
+  auto labels_of = [&](const std::string& id) {
+    grpc::ClientContext context;
+    v1::GetMachineRequest request;
+    request.set_id(id);
+    v1::GetMachineResponse response;
+    auto status = admin_->GetMachine(&context, request, &response);
+    std::map<std::string, std::string> out(response.machine().labels().begin(),
+                                           response.machine().labels().end());
+    return std::make_pair(status, out);
+  };
+  auto change = [&](const std::string& id, std::map<std::string, std::string> set,
+                    std::vector<std::string> remove, v1::SetMachineLabelsResponse* out) {
+    grpc::ClientContext context;
+    v1::SetMachineLabelsRequest request;
+    request.set_machine_id(id);
+    for (const auto& [k, v] : set) (*request.mutable_labels())[k] = v;
+    for (const auto& k : remove) request.add_remove(k);
+    return admin_->SetMachineLabels(&context, request, out);
+  };
+  auto remove_machine = [&](const std::string& id, v1::DeleteMachineResponse* out) {
+    grpc::ClientContext context;
+    v1::DeleteMachineRequest request;
+    request.set_machine_id(id);
+    return admin_->DeleteMachine(&context, request, out);
+  };
+  using Labels = std::map<std::string, std::string>;
+
+  ASSERT_TRUE(register_pc0().ok());
+  v1::SetMachineLabelsResponse changed;
+  ASSERT_TRUE(change("pc0", {{"ring", "b"}, {"owner", "it"}}, {"site"}, &changed).ok());
+  EXPECT_EQ(Labels(changed.machine().labels().begin(), changed.machine().labels().end()),
+            (Labels{{"ring", "b"}, {"owner", "it"}}));
+  // The agent registers again with its own labels: the operator's changes stay on top.
+  ASSERT_TRUE(register_pc0().ok());
+  EXPECT_EQ(labels_of("pc0").second, (Labels{{"ring", "b"}, {"owner", "it"}}));
+  // Refusals change nothing.
+  EXPECT_EQ(change("pc0", {}, {}, &changed).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(change("pc0", {{"a=b", "c"}}, {}, &changed).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(change("pc0", {{"ring", "c"}}, {"ring"}, &changed).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(change("nobody", {{"ring", "c"}}, {}, &changed).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(labels_of("pc0").second, (Labels{{"ring", "b"}, {"owner", "it"}}));
+
+  // pc1 is held by an open rollout: it stays.
+  ASSERT_TRUE(PublishFromPath("1.0").ok());
+  {
+    grpc::ClientContext context;
+    v1::CreateRolloutRequest request;
+    request.mutable_spec()->set_image_version("1.0");
+    (*request.mutable_spec()->mutable_selector()->mutable_labels())["site"] = "lyon";
+    request.mutable_spec()->set_allow_unsigned(true);  // this test's image is unsigned
+    v1::CreateRolloutResponse created;
+    ASSERT_TRUE(admin_->CreateRollout(&context, request, &created).ok());
+  }
+  v1::DeleteMachineResponse deleted;
+  auto held = remove_machine("pc1", &deleted);
+  EXPECT_EQ(held.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(held.error_message().find("is in rollout 1, which is not finished"), std::string::npos)
+      << held.error_message();
+  EXPECT_TRUE(labels_of("pc1").first.ok());
+
+  // pc0 is forgotten, and starts over when it registers again: its agent's labels only.
+  ASSERT_TRUE(remove_machine("pc0", &deleted).ok());
+  EXPECT_EQ(deleted.attempts_deleted(), 0u);
+  EXPECT_EQ(labels_of("pc0").first.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(remove_machine("pc0", &deleted).error_code(), grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(register_pc0().ok());
+  EXPECT_EQ(labels_of("pc0").second, (Labels{{"site", "paris"}, {"ring", "a"}}));
+  // Both are in the audit log.
+  grpc::ClientContext context;
+  v1::ListAuditResponse audit;
+  ASSERT_TRUE(admin_->ListAudit(&context, v1::ListAuditRequest(), &audit).ok());
+  std::string actions;
+  for (const auto& e : audit.entries())
+    actions += e.action() + ":" + e.target() + ":" + e.outcome() + "\n";
+  EXPECT_NE(actions.find("SetMachineLabels:machine pc0: owner=it ring=b -site:ok"),
+            std::string::npos)
+      << actions;
+  EXPECT_NE(actions.find("DeleteMachine:machine pc0 (0 attempts):ok"), std::string::npos)
+      << actions;
+  EXPECT_NE(actions.find("DeleteMachine:machine pc1 (0 attempts):failed"), std::string::npos)
+      << actions;
+}
+
 TEST_F(ControllerGrpcTest, BadRequestsGetStatusCodesNamingTheField) {
   RegisterMachines(1);
   struct Case {

@@ -246,12 +246,94 @@ TEST_F(ControllerGrpcTest, AgentsNeedTheirOwnCertificateAndTokensWorkOnce) {
   for (const auto& e : audit.entries())
     actions += e.action() + ":" + e.target() + ":" + e.outcome() + " ";
   EXPECT_NE(actions.find("RevokeMachine:machine pc-a:ok"), std::string::npos) << actions;
-  EXPECT_NE(actions.find("CreateEnrollmentToken:expires"), std::string::npos) << actions;
+  EXPECT_NE(actions.find("CreateEnrollmentToken:token "), std::string::npos) << actions;
   // And every refusal of an agent call or enrollment.
   for (const char* refused :
        {"Enroll:machine pc-b:denied", "Enroll:machine pc-a:ok", "Register:machine pc-b:denied",
         "Register:machine pc-a:denied", "Enroll:machine pc-a:denied"})
     EXPECT_NE(actions.find(refused), std::string::npos) << refused << "\n" << actions;
+}
+
+// A site's key: one token for several machines, each given its fixed labels, until its uses are
+// spent; listed without the token itself; revoked at once.
+TEST_F(ControllerGrpcTest, ASiteKeyEnrollsSeveralMachinesUntilSpentOrRevoked) {
+  const std::string address = "127.0.0.1:" + std::to_string(server_->port());
+  auto make = [&](uint32_t uses, v1::CreateEnrollmentTokenResponse* out) {
+    grpc::ClientContext context;
+    v1::CreateEnrollmentTokenRequest request;
+    request.set_uses(uses);
+    (*request.mutable_labels())["site"] = "lyon";
+    return admin_->CreateEnrollmentToken(&context, request, out);
+  };
+  grpc::SslCredentialsOptions server_only;
+  server_only.pem_root_certs = test::ControllerCa(dir_.path());
+  auto anonymous =
+      v1::AgentService::NewStub(grpc::CreateChannel(address, grpc::SslCredentials(server_only)));
+  auto key = NewPrivateKey().value();
+  auto enroll = [&](const std::string& t, const std::string& id, v1::EnrollResponse* out) {
+    grpc::ClientContext context;
+    v1::EnrollRequest request;
+    request.set_token(t);
+    request.set_machine_id(id);
+    request.set_certificate_request(NewCertificateRequest(key, id).value());
+    return anonymous->Enroll(&context, request, out);
+  };
+  auto list = [&] {
+    grpc::ClientContext context;
+    v1::ListEnrollmentTokensResponse response;
+    EXPECT_TRUE(admin_->ListEnrollmentTokens(&context, {}, &response).ok());
+    std::map<std::string, v1::EnrollmentToken> by_id;
+    for (const auto& t : response.tokens()) by_id[t.id()] = t;
+    return by_id;
+  };
+  auto revoke = [&](const std::string& id) {
+    grpc::ClientContext context;
+    v1::RevokeEnrollmentTokenRequest request;
+    request.set_id(id);
+    v1::RevokeEnrollmentTokenResponse response;
+    return admin_->RevokeEnrollmentToken(&context, request, &response);
+  };
+
+  v1::CreateEnrollmentTokenResponse site, spare;
+  ASSERT_TRUE(make(2, &site).ok());
+  ASSERT_TRUE(make(5, &spare).ok());
+  EXPECT_EQ(site.id(),
+            Sha256Hex({reinterpret_cast<const uint8_t*>(site.token().data()), site.token().size()})
+                .substr(0, 12));
+  v1::EnrollResponse enrolled;
+  for (const char* id : {"pc-1", "pc-2"}) {
+    ASSERT_TRUE(enroll(site.token(), id, &enrolled).ok()) << id;
+    EXPECT_EQ(enrolled.labels().at("site"), "lyon");
+  }
+  auto spent = enroll(site.token(), "pc-3", &enrolled);
+  EXPECT_EQ(spent.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(spent.error_message().find("all its 2 uses are spent (the last by pc-2"),
+            std::string::npos)
+      << spent.error_message();
+
+  auto tokens = list();
+  ASSERT_EQ(tokens.count(site.id()), 1u);
+  EXPECT_EQ(tokens[site.id()].state(), "spent");
+  EXPECT_EQ(tokens[site.id()].uses(), 2u);
+  EXPECT_EQ(tokens[site.id()].max_uses(), 2u);
+  EXPECT_EQ(tokens[site.id()].last_used_by(), "pc-2");
+  EXPECT_EQ(tokens[site.id()].labels().at("site"), "lyon");
+  EXPECT_EQ(tokens[spare.id()].state(), "usable");
+  for (const auto& [id, t] : tokens) EXPECT_EQ(t.DebugString().find("lbe_"), std::string::npos);
+
+  ASSERT_TRUE(revoke(spare.id()).ok());
+  ASSERT_TRUE(revoke(spare.id()).ok());  // idempotent
+  auto refused = enroll(spare.token(), "pc-3", &enrolled);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(refused.error_message().find("revoked at"), std::string::npos)
+      << refused.error_message();
+  EXPECT_EQ(list()[spare.id()].state(), "revoked");
+  EXPECT_EQ(list()[spare.id()].uses(), 0u);
+
+  EXPECT_EQ(revoke("0123456789ab").error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(revoke("../etc").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::CreateEnrollmentTokenResponse too_many;
+  EXPECT_EQ(make(100001, &too_many).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(ControllerGrpcTest, ASignatureIsKeptOnlyIfItDescribesAndMatchesTheImage) {

@@ -376,10 +376,7 @@ Result<void> FleetStore::ChangeLabels(const std::string& machine_id,
                                       const std::map<std::string, std::string>& set,
                                       const std::vector<std::string>& remove) {
   std::lock_guard lock(s_->mutex);
-  auto known =
-      AnyRow(*s_, "find a machine", "SELECT COUNT(*) FROM machines WHERE id = ?", machine_id);
-  LIFEBOAT_TRY(known);
-  if (!*known) return Fail(ErrorCode::kNotFound, "machine_id: no machine " + machine_id);
+  LIFEBOAT_TRY(RequireMachine(*s_, machine_id));
   return Guard("change a machine's labels", [&] {
     s_->session->begin();
     try {
@@ -403,10 +400,7 @@ Result<void> FleetStore::ChangeLabels(const std::string& machine_id,
 
 Result<uint64_t> FleetStore::DeleteMachine(const std::string& machine_id) {
   std::lock_guard lock(s_->mutex);
-  auto known =
-      AnyRow(*s_, "find a machine", "SELECT COUNT(*) FROM machines WHERE id = ?", machine_id);
-  LIFEBOAT_TRY(known);
-  if (!*known) return Fail(ErrorCode::kNotFound, "machine_id: no machine " + machine_id);
+  LIFEBOAT_TRY(RequireMachine(*s_, machine_id));
   return Guard("delete a machine", [&] {
     s_->session->begin();
     try {

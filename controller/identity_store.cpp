@@ -165,10 +165,7 @@ Result<void> IdentityStore::RemovePending(const std::string& id) {
 
 Result<void> IdentityStore::SaveJournal(const std::string& machine_id, const std::string& journal) {
   std::lock_guard lock(s_->mutex);
-  auto known =
-      AnyRow(*s_, "find a machine", "SELECT COUNT(*) FROM machines WHERE id = ?", machine_id);
-  LIFEBOAT_TRY(known);
-  if (!*known) return Fail(ErrorCode::kNotFound, "machine " + machine_id + " is not known");
+  LIFEBOAT_TRY(RequireMachine(*s_, machine_id));
   return Guard("save an agent journal", [&] {
     std::string id = machine_id;
     Poco::Data::BLOB blob(reinterpret_cast<const unsigned char*>(journal.data()), journal.size());

@@ -55,4 +55,13 @@ inline Result<bool> AnyRow(StoreSession& s, const char* what, const char* count_
   });
 }
 
+// kNotFound unless the machine exists. The caller holds the session's mutex.
+inline Result<void> RequireMachine(StoreSession& s, const std::string& machine_id) {
+  auto known =
+      AnyRow(s, "find a machine", "SELECT COUNT(*) FROM machines WHERE id = ?", machine_id);
+  LIFEBOAT_TRY(known);
+  if (!*known) return Fail(ErrorCode::kNotFound, "machine_id: no machine " + machine_id);
+  return {};
+}
+
 }  // namespace lifeboat::controller

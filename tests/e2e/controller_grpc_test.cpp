@@ -9,6 +9,30 @@
 namespace lifeboat::controller {
 namespace {
 
+// An agent that has no certificate yet: it enrolls with a token for a key it made, over a channel
+// that only checks the controller.
+class Newcomer {
+ public:
+  Newcomer(const std::string& address, const std::string& data_dir) : key(NewPrivateKey().value()) {
+    grpc::SslCredentialsOptions server_only;
+    server_only.pem_root_certs = test::ControllerCa(data_dir);
+    stub_ =
+        v1::AgentService::NewStub(grpc::CreateChannel(address, grpc::SslCredentials(server_only)));
+  }
+  grpc::Status Enroll(const std::string& token, const std::string& id, v1::EnrollResponse* out) {
+    grpc::ClientContext context;
+    v1::EnrollRequest request;
+    request.set_token(token);
+    request.set_machine_id(id);
+    request.set_certificate_request(NewCertificateRequest(key, id).value());
+    return stub_->Enroll(&context, request, out);
+  }
+  const std::string key;
+
+ private:
+  std::unique_ptr<v1::AgentService::Stub> stub_;
+};
+
 // The standard services are called by name with hand-encoded protobuf bytes, as a generic gRPC
 // tool would: nothing of ours is involved on the client side.
 std::string Bytes(const grpc::ByteBuffer& buffer) {
@@ -171,16 +195,10 @@ TEST_F(ControllerGrpcTest, AgentsNeedTheirOwnCertificateAndTokensWorkOnce) {
   };
   grpc::SslCredentialsOptions server_only;
   server_only.pem_root_certs = test::ControllerCa(dir_.path());
-  auto anonymous =
-      v1::AgentService::NewStub(grpc::CreateChannel(address, grpc::SslCredentials(server_only)));
-  auto key = NewPrivateKey().value();
+  Newcomer newcomer(address, dir_.path());
+  const std::string& key = newcomer.key;
   auto enroll = [&](const std::string& t, const std::string& id, v1::EnrollResponse* out) {
-    grpc::ClientContext context;
-    v1::EnrollRequest request;
-    request.set_token(t);
-    request.set_machine_id(id);
-    request.set_certificate_request(NewCertificateRequest(key, id).value());
-    return anonymous->Enroll(&context, request, out);
+    return newcomer.Enroll(t, id, out);
   };
   auto register_as = [&](const std::shared_ptr<grpc::Channel>& channel, const std::string& id) {
     grpc::ClientContext context;
@@ -265,18 +283,9 @@ TEST_F(ControllerGrpcTest, ASiteKeyEnrollsSeveralMachinesUntilSpentOrRevoked) {
     (*request.mutable_labels())["site"] = "lyon";
     return admin_->CreateEnrollmentToken(&context, request, out);
   };
-  grpc::SslCredentialsOptions server_only;
-  server_only.pem_root_certs = test::ControllerCa(dir_.path());
-  auto anonymous =
-      v1::AgentService::NewStub(grpc::CreateChannel(address, grpc::SslCredentials(server_only)));
-  auto key = NewPrivateKey().value();
+  Newcomer newcomer(address, dir_.path());
   auto enroll = [&](const std::string& t, const std::string& id, v1::EnrollResponse* out) {
-    grpc::ClientContext context;
-    v1::EnrollRequest request;
-    request.set_token(t);
-    request.set_machine_id(id);
-    request.set_certificate_request(NewCertificateRequest(key, id).value());
-    return anonymous->Enroll(&context, request, out);
+    return newcomer.Enroll(t, id, out);
   };
   auto list = [&] {
     grpc::ClientContext context;

@@ -60,6 +60,24 @@ class ServiceVisitTest : public AgentDaemonTest {
               Quote(dir_ / (name + "-visit.conf")) + " --agent " + Quote(LIFEBOAT_AGENT) +
               " --service-visit --sysfs " + Quote(sys));
   }
+  // vm1 imported by its UUID and put in a rollout of 1.0.
+  void ImportVm1InARollout(int port) {
+    std::ofstream(dir_ / "one.csv") << "id,smbios_uuid,macs,name,labels\nvm1," << kUuid1 << ",,,\n";
+    ASSERT_EQ(Ctl(port, "machine import " + Quote(dir_ / "one.csv")).exit_code, 0);
+    ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --machine vm1").exit_code, 0);
+  }
+  // A power cut in vm1's visit (run by `visit`): the contact and its apply die at once, and the
+  // RAM disk with them. (One command per call: a shell running both would match the patterns.)
+  void CutThePower(const std::string& disk, std::thread& visit) {
+    Sh("pkill -9 -f " + Quote("lifeboat-agent-contact --config " + dir_ / "vm1-visit.conf"));
+    Sh("pkill -9 -f " + Quote("lifeboat-agent apply " + disk));
+    visit.join();
+    const std::string apply = "pgrep -f " + Quote("lifeboat-agent apply " + disk);
+    for (int i = 0; i < 40 && Sh(apply).exit_code == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    ASSERT_NE(Sh(apply).exit_code, 0) << "the apply outlived the power cut: " << Sh(apply).out;
+    fs::remove_all(dir_ / "vm1-ram");
+  }
   // What the tree tells the machine with this UUID or MAC to boot, once it says `expected`
   // (waits up to 10 s for the controller to re-render it).
   std::string BootFile(const std::string& key, const std::string& expected) {
@@ -213,9 +231,7 @@ TEST_F(ServiceVisitTest, AnOperatorsRequestIsForOneVisitAndBadImportsChangeNothi
 TEST_F(ServiceVisitTest, AVisitCutByAPowerLossInTheImageWriteConvergesOnTheNext) {
   const int port = StartWithImage("1.0");
   ASSERT_GT(port, 0);
-  std::ofstream(dir_ / "one.csv") << "id,smbios_uuid,macs,name,labels\nvm1," << kUuid1 << ",,,\n";
-  ASSERT_EQ(Ctl(port, "machine import " + Quote(dir_ / "one.csv")).exit_code, 0);
-  ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --machine vm1").exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(ImportVm1InARollout(port));
   const std::string disk = dir_ / "disk.img";
   const SfTable before = Sfdisk(disk);
   const auto& windows = before.partitions[2];
@@ -228,18 +244,9 @@ TEST_F(ServiceVisitTest, AVisitCutByAPowerLossInTheImageWriteConvergesOnTheNext)
                 "LIFEBOAT_TEST_HOLD_AT=apply:write-image:chunk:1 LIFEBOAT_TEST_HOLD_FILE=" +
                     Quote(dir_ / "never"));
   });
-  const std::string apply = "pgrep -f " + Quote("lifeboat-agent apply " + disk);
   const std::string events = WaitForEvent(port, "vm1", "write-image started");
   ASSERT_NE(events.find("write-image started"), std::string::npos) << events;
-  // The power cut: everything of the visit at once, and the RAM disk.
-  // (One command per call: a shell running both would match the patterns itself.)
-  Sh("pkill -9 -f " + Quote("lifeboat-agent-contact --config " + dir_ / "vm1-visit.conf"));
-  Sh("pkill -9 -f " + Quote("lifeboat-agent apply " + disk));
-  first.join();
-  for (int i = 0; i < 40 && Sh(apply).exit_code == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  ASSERT_NE(Sh(apply).exit_code, 0) << "the apply outlived the power cut: " << Sh(apply).out;
-  fs::remove_all(dir_ / "vm1-ram");
+  ASSERT_NO_FATAL_FAILURE(CutThePower(disk, first));
   EXPECT_NE(BootFile(kUuid1, "service.cfg").find("service.cfg"), std::string::npos);
 
   auto again = Visit(port, "vm1", sys, disk);
@@ -266,9 +273,7 @@ TEST_F(ServiceVisitTest, AVisitCutByAPowerLossInTheImageWriteConvergesOnTheNext)
 TEST_F(ServiceVisitTest, AVisitCutByAPowerLossInTheMoveOfWinReResumesFromTheControllersJournal) {
   const int port = StartWithImage("1.0");
   ASSERT_GT(port, 0);
-  std::ofstream(dir_ / "one.csv") << "id,smbios_uuid,macs,name,labels\nvm1," << kUuid1 << ",,,\n";
-  ASSERT_EQ(Ctl(port, "machine import " + Quote(dir_ / "one.csv")).exit_code, 0);
-  ASSERT_EQ(Ctl(port, "rollout create --image 1.0 --machine vm1").exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(ImportVm1InARollout(port));
   // 984 MiB free at the end for Lifeboat's 1 GiB: Windows gives 41 MiB and WinRE (300 MiB, 75
   // chunks of 4 MiB) moves down by that much (apply --dry-run says so).
   const std::string disk = dir_ / "tight.img";
@@ -298,15 +303,7 @@ TEST_F(ServiceVisitTest, AVisitCutByAPowerLossInTheMoveOfWinReResumesFromTheCont
     progress = Sh("sqlite3 " + Quote(copy) + " \"SELECT progress FROM steps WHERE idx = 3\"").out;
   }
   ASSERT_EQ(progress, held) << Events(port, "vm1");
-  // The power cut.
-  Sh("pkill -9 -f " + Quote("lifeboat-agent-contact --config " + dir_ / "vm1-visit.conf"));
-  Sh("pkill -9 -f " + Quote("lifeboat-agent apply " + disk));
-  first.join();
-  const std::string apply = "pgrep -f " + Quote("lifeboat-agent apply " + disk);
-  for (int i = 0; i < 40 && Sh(apply).exit_code == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  ASSERT_NE(Sh(apply).exit_code, 0) << "the apply outlived the power cut";
-  fs::remove_all(dir_ / "vm1-ram");
+  ASSERT_NO_FATAL_FAILURE(CutThePower(disk, first));
 
   auto again = Visit(port, "vm1", sys, disk);
   ASSERT_EQ(again.exit_code, 0) << again.err << Events(port, "vm1");

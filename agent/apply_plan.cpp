@@ -265,6 +265,10 @@ std::variant<ApplyPlan, ApplyRefusal> PlanApply(const ApplyInputs& in, const App
     }
   }
 
+  // Every path from here changes the boot configuration (at least the entry's WIM path).
+  if (auto refusal = partition::BitLockerProtectionRefusal(disk))
+    return ApplyRefusal{ApplyRefusalReason::kPartition, refusal->message, *refusal};
+
   // The partition: an unfinished run is resumed from its saved plan (the disk is between two
   // layouts); otherwise an existing partition is used as it is unless a size is asked for.
   PreparePartitionStep prepare;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,11 +12,19 @@
 
 namespace lifeboat::agent {
 
+// What a BitLocker volume's metadata says (partition/bitlocker_metadata.h).
+struct BitLockerSummary {
+  std::string protection;  // on, suspended, unknown
+  std::vector<std::string> protectors;
+  std::string encryption_method, volume_id, problem;
+};
+
 struct PartitionSummary {
   uint32_t number = 0;
   uint64_t start_bytes = 0;
   uint64_t size_bytes = 0;
   std::string type, role, filesystem;
+  std::optional<BitLockerSummary> bitlocker;  // BitLocker volumes only
 };
 
 struct DiskSummary {
@@ -31,6 +40,7 @@ struct Inventory {
   std::string installed_version;
   bool winre_present = false;
   bool bitlocker_found = false;
+  bool bitlocker_protection_on = false;  // a BitLocker volume is not suspended (or unreadable)
   std::string agent_version;
   std::string windows_computer_name;  // from the offline SYSTEM hive; empty when unknown
   bool secure_boot = false;           // the firmware has Secure Boot on (service environment)

@@ -26,11 +26,20 @@ void ToProto(const Inventory& in, v1::Inventory* out) {
       part->set_type(p.type);
       part->set_role(p.role);
       part->set_filesystem(p.filesystem);
+      if (p.bitlocker) {
+        auto* b = part->mutable_bitlocker();
+        b->set_protection(p.bitlocker->protection);
+        for (const auto& t : p.bitlocker->protectors) b->add_protectors(t);
+        b->set_encryption_method(p.bitlocker->encryption_method);
+        b->set_volume_id(p.bitlocker->volume_id);
+        b->set_problem(p.bitlocker->problem);
+      }
     }
   }
   out->set_installed_version(in.installed_version);
   out->set_winre_present(in.winre_present);
   out->set_bitlocker_found(in.bitlocker_found);
+  out->set_bitlocker_protection_on(in.bitlocker_protection_on);
   out->set_agent_version(in.agent_version);
   out->set_windows_computer_name(in.windows_computer_name);
   out->set_secure_boot(in.secure_boot);
@@ -44,14 +53,25 @@ Inventory FromProto(const v1::Inventory& in) {
                                                       : "";
   for (const auto& d : in.disks()) {
     DiskSummary disk{d.path(), d.disk_id(), d.label(), d.size_bytes(), {}};
-    for (const auto& p : d.partitions())
-      disk.partitions.push_back(
-          {p.number(), p.start_bytes(), p.size_bytes(), p.type(), p.role(), p.filesystem()});
+    for (const auto& p : d.partitions()) {
+      PartitionSummary part{p.number(), p.start_bytes(), p.size_bytes(), p.type(),
+                            p.role(),   p.filesystem(),  std::nullopt};
+      if (p.has_bitlocker()) {
+        const auto& b = p.bitlocker();
+        part.bitlocker = BitLockerSummary{b.protection(),
+                                          {b.protectors().begin(), b.protectors().end()},
+                                          b.encryption_method(),
+                                          b.volume_id(),
+                                          b.problem()};
+      }
+      disk.partitions.push_back(std::move(part));
+    }
     out.disks.push_back(std::move(disk));
   }
   out.installed_version = in.installed_version();
   out.winre_present = in.winre_present();
   out.bitlocker_found = in.bitlocker_found();
+  out.bitlocker_protection_on = in.bitlocker_protection_on();
   out.agent_version = in.agent_version();
   out.windows_computer_name = in.windows_computer_name();
   out.secure_boot = in.secure_boot();

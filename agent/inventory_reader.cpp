@@ -61,10 +61,22 @@ Inventory ReadInventory(const std::string& disk, const std::string& state_dir) {
     if (auto model = ReadDisk(*handle)) {
       DiskSummary d{disk, model->disk_id, LabelName(model->label), model->Size().value, {}};
       for (const auto& p : model->partitions) {
-        d.partitions.push_back({p.number, ToBytes(p.start, model->sector_size).value,
-                                ToBytes(p.size, model->sector_size).value, p.type, RoleName(p.role),
-                                FilesystemName(p.filesystem)});
-        if (p.filesystem == FilesystemKind::kBitLocker) inv.bitlocker_found = true;
+        PartitionSummary part{p.number,
+                              ToBytes(p.start, model->sector_size).value,
+                              ToBytes(p.size, model->sector_size).value,
+                              p.type,
+                              RoleName(p.role),
+                              FilesystemName(p.filesystem),
+                              std::nullopt};
+        if (p.filesystem == FilesystemKind::kBitLocker) {
+          inv.bitlocker_found = true;
+          const BitLockerInfo info =
+              p.bitlocker.value_or(BitLockerInfo{{}, {}, {}, {}, "its metadata was not read"});
+          part.bitlocker = BitLockerSummary{info.ProtectionName(), info.protectors,
+                                            info.encryption_method, info.volume_id, info.problem};
+          if (!info.Suspended()) inv.bitlocker_protection_on = true;
+        }
+        d.partitions.push_back(std::move(part));
       }
       inv.winre_present = model->WithRole(Role::kWinRe) != nullptr;
       // A name that cannot be read (no hive, a BitLocker volume) is left out, not an error.

@@ -154,6 +154,17 @@ std::string DiskToJson(const DiskModel& d) {
       if (!p.ntfs->problem.empty()) n->set("problem", p.ntfs->problem);
       j->set("ntfs", n);
     }
+    if (p.bitlocker) {
+      Object::Ptr b = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+      b->set("protection", std::string(p.bitlocker->ProtectionName()));
+      Array::Ptr protectors = new Array;
+      for (const auto& t : p.bitlocker->protectors) protectors->add(t);
+      b->set("protectors", protectors);
+      b->set("encryption_method", p.bitlocker->encryption_method);
+      b->set("volume_id", p.bitlocker->volume_id);
+      if (!p.bitlocker->problem.empty()) b->set("problem", p.bitlocker->problem);
+      j->set("bitlocker", b);
+    }
     parts->add(j);
   }
   o->set("partitions", parts);

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/utf16.h"
+
 namespace lifeboat::bcd {
 
 namespace {
@@ -26,69 +28,6 @@ Result<Hive::Node> Ensure(Hive& hive, Hive::Node parent, const std::string& name
   LIFEBOAT_TRY(child);
   if (*child) return **child;
   return hive.AddChild(parent, name);
-}
-
-std::vector<uint8_t> Utf16(const std::string& text) {
-  std::vector<uint8_t> out;
-  // BCD strings here are paths, descriptions and GUIDs: decode UTF-8 to UTF-16LE.
-  for (size_t i = 0; i < text.size();) {
-    uint32_t cp = static_cast<uint8_t>(text[i]);
-    size_t extra = cp >= 0xf0 ? 3 : cp >= 0xe0 ? 2 : cp >= 0xc0 ? 1 : 0;
-    if (extra) cp &= (0x3f >> extra);
-    for (size_t k = 1; k <= extra && i + k < text.size(); ++k)
-      cp = (cp << 6) | (static_cast<uint8_t>(text[i + k]) & 0x3f);
-    i += extra + 1;
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      uint16_t hi = static_cast<uint16_t>(0xd800 + (cp >> 10)),
-               lo = static_cast<uint16_t>(0xdc00 + (cp & 0x3ff));
-      out.insert(out.end(), {static_cast<uint8_t>(hi), static_cast<uint8_t>(hi >> 8),
-                             static_cast<uint8_t>(lo), static_cast<uint8_t>(lo >> 8)});
-    } else {
-      out.insert(out.end(), {static_cast<uint8_t>(cp), static_cast<uint8_t>(cp >> 8)});
-    }
-  }
-  return out;
-}
-
-void AppendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
-}
-
-// UTF-16LE units up to `end` (exclusive) into UTF-8 strings split at NULs.
-std::vector<std::string> SplitUtf16(const std::vector<uint8_t>& data) {
-  std::vector<std::string> parts(1);
-  for (size_t i = 0; i + 1 < data.size(); i += 2) {
-    uint32_t unit = data[i] | (data[i + 1] << 8);
-    if (unit == 0) {
-      parts.emplace_back();
-      continue;
-    }
-    if (unit >= 0xd800 && unit < 0xdc00 && i + 3 < data.size()) {
-      uint32_t lo = data[i + 2] | (data[i + 3] << 8);
-      if (lo >= 0xdc00 && lo < 0xe000) {
-        AppendUtf8(parts.back(), 0x10000 + ((unit - 0xd800) << 10) + (lo - 0xdc00));
-        i += 2;
-        continue;
-      }
-    }
-    AppendUtf8(parts.back(), unit);
-  }
-  return parts;
 }
 
 }  // namespace
@@ -202,7 +141,7 @@ Result<void> SaveObjects(Hive& hive, const std::vector<Object>& objects) {
 }
 
 std::vector<uint8_t> EncodeString(const std::string& text) {
-  auto out = Utf16(text);
+  auto out = Utf8ToUtf16Le(text);
   out.insert(out.end(), {0, 0});
   return out;
 }
@@ -225,11 +164,13 @@ std::vector<uint8_t> EncodeInteger(uint64_t value) {
 
 std::vector<uint8_t> EncodeBoolean(bool value) { return {static_cast<uint8_t>(value ? 1 : 0)}; }
 
-std::string DecodeString(const std::vector<uint8_t>& data) { return SplitUtf16(data).front(); }
+std::string DecodeString(const std::vector<uint8_t>& data) {
+  return Utf16LeToUtf8Parts(data).front();
+}
 
 std::vector<std::string> DecodeMultiString(const std::vector<uint8_t>& data) {
   std::vector<std::string> out;
-  for (auto& s : SplitUtf16(data))
+  for (auto& s : Utf16LeToUtf8Parts(data))
     if (!s.empty()) out.push_back(std::move(s));
   return out;
 }

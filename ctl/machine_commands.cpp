@@ -80,6 +80,17 @@ void PrintMachine(const v1::GetMachineResponse& response) {
           for (const auto& s : m.identity().disk_serials()) serials += " " + s;
           return serials;
         }() << "\n";
+  // BitLocker, as the agent last read it: whether a visit may change the boot configuration.
+  for (const auto& disk : m.inventory().disks())
+    for (const auto& p : disk.partitions()) {
+      if (!p.has_bitlocker()) continue;
+      std::string protectors;
+      for (const auto& t : p.bitlocker().protectors())
+        protectors += (protectors.empty() ? "" : ", ") + t;
+      std::cout << "  bitlocker  partition " << p.number() << ": protection "
+                << p.bitlocker().protection() << (protectors.empty() ? "" : " (" + protectors + ")")
+                << "\n";
+    }
   if (m.service_requested())
     std::cout << "  requested  boot the service environment at its next network boot\n";
   if (m.boot_recovery_pending())

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/units.h"
+#include "partition/bitlocker_metadata.h"
 
 namespace lifeboat::partition {
 
@@ -55,6 +56,7 @@ struct Partition {
   FilesystemKind filesystem = FilesystemKind::kNone;
   std::string fs_label;
   std::optional<NtfsDetails> ntfs;
+  std::optional<BitLockerInfo> bitlocker;  // BitLocker volumes: their protectors, as read
   Role role = Role::kUnknown;
 
   [[nodiscard]] Lba End() const { return start + size; }  // first sector after the partition

@@ -107,6 +107,12 @@ Result<DiskModel> ReadDisk(const DiskHandle& disk, const ReadOptions& options) {
     if (!fs) return std::unexpected(fs.error().Context("partition " + std::to_string(p.number)));
     p.filesystem = fs->kind;
     p.fs_label = fs->label;
+    if (p.filesystem == FilesystemKind::kBitLocker) {
+      auto bitlocker = ReadBitLockerInfo(disk, offset, size);
+      if (!bitlocker)
+        return std::unexpected(bitlocker.error().Context("partition " + std::to_string(p.number)));
+      p.bitlocker = *bitlocker;
+    }
     if (p.filesystem != FilesystemKind::kNtfs) continue;
     if (!can_look_inside) {
       if (!noted && options.look_inside_ntfs) {

@@ -75,6 +75,8 @@ const char* RefusalName(RefusalReason reason) {
       return "no-free-primary-slot";
     case RefusalReason::kBitLocker:
       return "bitlocker";
+    case RefusalReason::kBitLockerProtectionOn:
+      return "bitlocker-protection-on";
     case RefusalReason::kNotNtfs:
       return "not-ntfs";
     case RefusalReason::kNtfsNotInspected:
@@ -91,6 +93,36 @@ const char* RefusalName(RefusalReason reason) {
       return "unsafe-partition-table";
   }
   return "unknown";
+}
+
+std::optional<Refusal> BitLockerProtectionRefusal(const DiskModel& d) {
+  std::string which;
+  for (const auto& p : d.partitions) {
+    if (p.filesystem != FilesystemKind::kBitLocker || (p.bitlocker && p.bitlocker->Suspended()))
+      continue;
+    which += which.empty() ? "" : "; ";
+    which += "partition " + std::to_string(p.number) + " (" + RoleName(p.role) + ")";
+    if (!p.bitlocker) {
+      which += ": its BitLocker metadata was not read, so protection is taken to be on";
+    } else if (!p.bitlocker->problem.empty()) {
+      which += ": its BitLocker metadata cannot be read (" + p.bitlocker->problem +
+               "), so protection is taken to be on";
+    } else {
+      std::string protectors;
+      for (const auto& t : p.bitlocker->protectors)
+        protectors += (protectors.empty() ? "" : ", ") + t;
+      which += " has BitLocker protection on (protectors: " + protectors + ")";
+    }
+  }
+  if (which.empty()) return std::nullopt;
+  return Refusal{RefusalReason::kBitLockerProtectionOn,
+                 d.path + ": " + which +
+                     ". Changing this machine's boot configuration now would make Windows ask "
+                     "for the BitLocker recovery key at its next start. In Windows, suspend "
+                     "protection for one reboot: `manage-bde -protectors -disable C: "
+                     "-RebootCount 1` (PowerShell: `Suspend-BitLocker -MountPoint C: "
+                     "-RebootCount 1`), then service the machine again; Windows resumes "
+                     "protection by itself at that boot. Nothing was changed"};
 }
 
 // Sizes beyond any disk saturate here instead of wrapping round; MakePlan then refuses them as
@@ -163,6 +195,7 @@ std::expected<Plan, Refusal> MakePlan(const DiskModel& d, const PlanPolicy& poli
                       "); check the disk, then pass --allow-gpt-repair to let Lifeboat write the "
                       "repaired table");
   }
+  if (auto refusal = BitLockerProtectionRefusal(d)) return std::unexpected(*refusal);
   const uint64_t grain = policy.alignment.value / ss;
   const Sectors want{AlignUp(ToSectorsCeil(policy.recovery_size, ss).count, grain)};
 

@@ -28,7 +28,8 @@ enum class RefusalReason {
   kLifeboatTooSmall,
   kUnknownPartitionInTheWay,
   kNoFreePrimarySlot,
-  kBitLocker,
+  kBitLocker,              // an encrypted Windows volume would have to be shrunk
+  kBitLockerProtectionOn,  // an encrypted volume's protection is on: no boot change now
   kNotNtfs,
   kNtfsNotInspected,
   kNtfsDirty,
@@ -44,6 +45,12 @@ struct Refusal {
   RefusalReason reason;
   std::string message;  // what, where, why, and what a person can do about it
 };
+
+// A refusal when a BitLocker volume on the disk has protection on, or metadata that cannot be
+// read (taken as on): changing the boot path (the BCD, the partitions it names) would make
+// Windows ask for the recovery key at its next start. Says how to suspend protection for one
+// reboot. Pure.
+std::optional<Refusal> BitLockerProtectionRefusal(const DiskModel& d);
 
 // The recovery partition's default size: room for two images side by side (an upgrade writes
 // the new one before removing the old) plus NTFS overhead, at least 1 GiB.

@@ -47,8 +47,11 @@ const char* kSmall = "--disk-size 4G --windows-size 3000M --winre-size 200M --fi
 INSTANTIATE_TEST_SUITE_P(
     Cases, RefusalTest,
     ::testing::Values(
-        RefusalCase{"bitlocker", std::string(kSmall) + " --variant bitlocker", "1G", 3,
-                    "BitLocker"},
+        RefusalCase{"bitlocker_protection_on", std::string(kSmall) + " --variant bitlocker", "1G",
+                    3, "`manage-bde -protectors -disable C: -RebootCount 1`"},
+        RefusalCase{"bitlocker_suspended_without_room",
+                    std::string(kSmall) + " --variant bitlocker-suspended", "1G", 3,
+                    "never shrunk from Linux"},
         RefusalCase{"dirty", std::string(kSmall) + " --variant dirty", "1G", 3,
                     "marked for chkdsk"},
         RefusalCase{"not_windows", std::string(kSmall) + " --variant not-windows", "1G", 3,

@@ -323,5 +323,33 @@ TEST_F(ServiceVisitTest, AVisitCutByAPowerLossInTheMoveOfWinReResumesFromTheCont
   EXPECT_TRUE(Named(after, "Lifeboat").has_value());
 }
 
+// A machine whose Windows volume has BitLocker protection on: the visit reads the disk, refuses
+// before changing anything (a boot change would end at a recovery-key prompt), and the operator
+// sees why and what to run in Windows, on the attempt and on the machine.
+TEST_F(ServiceVisitTest, ABitLockerMachineWithProtectionOnIsRefusedBeforeAnythingChanges) {
+  const int port = StartWithImage("1.0");
+  ASSERT_GT(port, 0);
+  const std::string disk = dir_ / "bitlocker.img";
+  MakeWindowsDisk(disk, "--label gpt --disk-size 6G --fill-mb 20 --variant bitlocker");
+  const std::string before = ImageChecksum(disk);
+  ImportVm1InARollout(port);
+
+  auto visit = Visit(port, "vm1", Hardware("vm1", kUuid1, "52:54:00:12:34:56"), disk);
+  EXPECT_NE(visit.err.find("manage-bde -protectors -disable C: -RebootCount 1"), std::string::npos)
+      << visit.err;
+  EXPECT_EQ(ImageChecksum(disk), before) << "the disk changed";
+
+  auto show = Ctl(port, "machine show vm1");
+  EXPECT_NE(show.out.find("bitlocker  partition 3: protection on (tpm, recovery-password)"),
+            std::string::npos)
+      << show.out;
+  EXPECT_NE(show.out.find("failed"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("Suspend-BitLocker -MountPoint C: -RebootCount 1"), std::string::npos)
+      << show.out;
+  auto vm1 = Json(Ctl(port, "machine show vm1 --json").out)->getObject("machine");
+  EXPECT_TRUE(vm1->getObject("inventory")->getValue<bool>("bitlocker_protection_on"));
+  EXPECT_EQ(vm1->getValue<std::string>("installed_version"), "");
+}
+
 }  // namespace
 }  // namespace lifeboat::test

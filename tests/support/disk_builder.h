@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "partition/disk_model.h"
 
@@ -15,6 +16,10 @@ using namespace partition;
 constexpr uint64_t MiB = 1024 * 1024;
 
 // Builds a disk model the way DiskReader would, in bytes, for either sector size.
+// BitLocker protectors as Windows leaves them: protection on, and suspended for a reboot.
+inline const std::vector<std::string> kProtectionOn = {"tpm", "recovery-password"};
+inline const std::vector<std::string> kSuspended = {"tpm", "recovery-password", "clear-key"};
+
 class DiskBuilder {
  public:
   DiskBuilder(LabelKind label, uint32_t ss, uint64_t disk_mib) {
@@ -53,6 +58,18 @@ class DiskBuilder {
                  p.ntfs->volume_size = Bytes{size_mib * MiB};
                  p.ntfs->min_size = Bytes{used_mib * MiB};
                  if (tweak) tweak(p);
+               });
+  }
+  // A BitLocker-encrypted Windows volume whose metadata lists these protectors ("tpm",
+  // "recovery-password", ...; "clear-key" when protection is suspended).
+  DiskBuilder& BitLocker(uint64_t start_mib, uint64_t size_mib,
+                         std::vector<std::string> protectors) {
+    return Add(start_mib, size_mib,
+               d_.label == LabelKind::kGpt ? types::kGptBasicData : types::kMbrNtfs,
+               FilesystemKind::kBitLocker, [&](Partition& p) {
+                 p.bitlocker = BitLockerInfo{};
+                 p.bitlocker->encryption_method = "aes-128-xts";
+                 p.bitlocker->protectors = std::move(protectors);
                });
   }
   DiskBuilder& WinRe(uint64_t start_mib, uint64_t size_mib) {

@@ -100,9 +100,15 @@ TEST(InventoryJson, RoundTripsEveryField) {
   in.installed_version = "2.1";
   in.winre_present = true;
   in.bitlocker_found = true;
+  in.bitlocker_protection_on = true;
   in.agent_version = "0.3.0";
   in.disks.push_back({"/dev/sda", "0x1234abcd", "mbr", 64424509440ull, {}});
-  in.disks[0].partitions.push_back({2, 1048576, 42949672960ull, "7", "windows", "ntfs"});
+  in.disks[0].partitions.push_back({2, 1048576, 42949672960ull, "7", "windows", "bitlocker",
+                                    BitLockerSummary{"on",
+                                                     {"tpm", "recovery-password"},
+                                                     "aes-128-xts",
+                                                     "27d13a79-6e9e-4d52-bc85-92ed4fca93ed",
+                                                     ""}});
   const std::string json = InventoryToJson(in);
   // The JSON shape of docs/json.md: numbers as numbers, the firmware as a word.
   EXPECT_NE(json.find("\"size_bytes\": 64424509440"), std::string::npos) << json;
@@ -119,6 +125,13 @@ TEST(InventoryJson, RoundTripsEveryField) {
   ASSERT_EQ(out->disks[0].partitions.size(), 1u);
   EXPECT_EQ(out->disks[0].partitions[0].start_bytes, 1048576u);
   EXPECT_EQ(out->disks[0].partitions[0].role, "windows");
+  EXPECT_TRUE(out->bitlocker_protection_on);
+  const auto& bitlocker = out->disks[0].partitions[0].bitlocker;
+  ASSERT_TRUE(bitlocker);
+  EXPECT_EQ(bitlocker->protection, "on");
+  EXPECT_EQ(bitlocker->protectors, (std::vector<std::string>{"tpm", "recovery-password"}));
+  EXPECT_EQ(bitlocker->encryption_method, "aes-128-xts");
+  EXPECT_EQ(bitlocker->volume_id, "27d13a79-6e9e-4d52-bc85-92ed4fca93ed");
 }
 
 TEST(InventoryJson, GarbageIsAClearError) {

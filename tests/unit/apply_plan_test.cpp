@@ -21,6 +21,8 @@ namespace {
 using namespace partition;
 using namespace test::apply;
 using test::DiskBuilder;
+using test::kProtectionOn;
+using test::kSuspended;
 using test::MiB;
 
 // The store with Lifeboat's entry for `version` saved in it, as apply leaves it.
@@ -209,12 +211,11 @@ std::vector<Case> Cases() {
                    "not-enough-space"});
   cases.push_back({"bitlocker_with_free_space_uses_the_free_space",
                    [=] {
-                     auto disk =
-                         DiskBuilder(LabelKind::kGpt, 512, 8192)
-                             .UefiBoot()
-                             .Add(117, 5000, types::kGptBasicData, FilesystemKind::kBitLocker)
-                             .WinRe(5117, 500)
-                             .Build();
+                     auto disk = DiskBuilder(LabelKind::kGpt, 512, 8192)
+                                     .UefiBoot()
+                                     .BitLocker(117, 5000, kSuspended)
+                                     .WinRe(5117, 500)
+                                     .Build();
                      return ApplyInputs{disk, Boot(windows), std::nullopt, std::nullopt, {}};
                    },
                    Request("v1"), kAllSteps, ApplyResult::kInstalled,
@@ -226,12 +227,11 @@ std::vector<Case> Cases() {
                    ""});
   cases.push_back({"bitlocker_without_free_space_is_refused",
                    [=] {
-                     auto disk =
-                         DiskBuilder(LabelKind::kGpt, 512, 8192)
-                             .UefiBoot()
-                             .Add(117, 7000, types::kGptBasicData, FilesystemKind::kBitLocker)
-                             .WinRe(7117, 500)
-                             .Build();
+                     auto disk = DiskBuilder(LabelKind::kGpt, 512, 8192)
+                                     .UefiBoot()
+                                     .BitLocker(117, 7000, kSuspended)
+                                     .WinRe(7117, 500)
+                                     .Build();
                      return ApplyInputs{disk, Boot(windows), std::nullopt, std::nullopt, {}};
                    },
                    Request("v1"),
@@ -239,6 +239,20 @@ std::vector<Case> Cases() {
                    {},
                    {},
                    "bitlocker"});
+  cases.push_back({"bitlocker_protection_on_is_refused_though_there_is_room",
+                   [=] {
+                     auto disk = DiskBuilder(LabelKind::kGpt, 512, 8192)
+                                     .UefiBoot()
+                                     .BitLocker(117, 5000, kProtectionOn)
+                                     .WinRe(5117, 500)
+                                     .Build();
+                     return ApplyInputs{disk, Boot(windows), std::nullopt, std::nullopt, {}};
+                   },
+                   Request("v1"),
+                   {},
+                   {},
+                   {},
+                   "bitlocker-protection-on"});
   cases.push_back({"a_pending_bcd_transaction_log_is_refused",
                    [=] {
                      BootStoreState boot = Boot(windows);

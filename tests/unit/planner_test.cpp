@@ -9,6 +9,8 @@ namespace lifeboat::partition {
 namespace {
 
 using test::DiskBuilder;
+using test::kProtectionOn;
+using test::kSuspended;
 using test::MiB;
 
 std::vector<std::string> Kinds(const Plan& plan) {
@@ -128,7 +130,7 @@ std::vector<Case> Cases() {
        [=](uint32_t ss) {
          return DiskBuilder(gpt, ss, 8192)
              .UefiBoot()
-             .Add(117, 7000, types::kGptBasicData, FilesystemKind::kBitLocker)
+             .BitLocker(117, 7000, kSuspended)
              .WinRe(7117, 500)
              .Build();
        },
@@ -139,13 +141,39 @@ std::vector<Case> Cases() {
        [=](uint32_t ss) {
          return DiskBuilder(gpt, ss, 8192)
              .UefiBoot()
-             .Add(117, 5000, types::kGptBasicData, FilesystemKind::kBitLocker)
+             .BitLocker(117, 5000, kSuspended)
              .WinRe(5117, 500)
              .Build();
        },
        Size(1024),
        kUseFree,
        {}},
+      {"gpt_bitlocker_protection_on_refused_though_there_is_room",
+       [=](uint32_t ss) {
+         return DiskBuilder(gpt, ss, 8192)
+             .UefiBoot()
+             .BitLocker(117, 5000, kProtectionOn)
+             .WinRe(5117, 500)
+             .Build();
+       },
+       Size(1024),
+       {},
+       RefusalReason::kBitLockerProtectionOn},
+      {"gpt_bitlocker_metadata_unreadable_counts_as_protection_on",
+       [=](uint32_t ss) {
+         return DiskBuilder(gpt, ss, 8192)
+             .UefiBoot()
+             .Add(117, 5000, types::kGptBasicData, FilesystemKind::kBitLocker,
+                  [](Partition& p) {
+                    p.bitlocker = BitLockerInfo{};
+                    p.bitlocker->problem = "no -FVE-FS- signature at the start of the block";
+                  })
+             .WinRe(5117, 500)
+             .Build();
+       },
+       Size(1024),
+       {},
+       RefusalReason::kBitLockerProtectionOn},
       {"gpt_dirty_ntfs_refused",
        [=](uint32_t ss) {
          return DiskBuilder(gpt, ss, 8192)
@@ -368,7 +396,7 @@ INSTANTIATE_TEST_SUITE_P(Layouts, PlannerTest,
 TEST(PlannerBitLocker, TheRefusalSaysRoomIsMadeFromWindowsNotBySuspending) {
   const DiskModel disk = DiskBuilder(LabelKind::kGpt, 512, 8192)
                              .UefiBoot()
-                             .Add(117, 7000, types::kGptBasicData, FilesystemKind::kBitLocker)
+                             .BitLocker(117, 7000, kSuspended)
                              .WinRe(7117, 500)
                              .Build();
   auto plan = MakePlan(disk, Size(1024));
@@ -380,6 +408,32 @@ TEST(PlannerBitLocker, TheRefusalSaysRoomIsMadeFromWindowsNotBySuspending) {
       << plan.error().message;
   EXPECT_EQ(plan.error().message.find("or suspend BitLocker"), std::string::npos)
       << plan.error().message;
+}
+
+// With protection on, the refusal names the volume and its protectors and says how to suspend
+// protection for one reboot from Windows; once suspended, nothing about BitLocker stops the plan.
+TEST(PlannerBitLocker, ProtectionOnIsRefusedWithHowToSuspendItForOneReboot) {
+  const DiskModel on = DiskBuilder(LabelKind::kGpt, 512, 8192)
+                           .UefiBoot()
+                           .BitLocker(117, 5000, kProtectionOn)
+                           .WinRe(5117, 500)
+                           .Build();
+  auto refusal = BitLockerProtectionRefusal(on);
+  ASSERT_TRUE(refusal);
+  EXPECT_EQ(refusal->reason, RefusalReason::kBitLockerProtectionOn);
+  for (const char* part :
+       {"partition 3 (windows) has BitLocker protection on (protectors: tpm, recovery-password)",
+        "recovery key", "manage-bde -protectors -disable C: -RebootCount 1",
+        "Suspend-BitLocker -MountPoint C: -RebootCount 1", "Nothing was changed"})
+    EXPECT_NE(refusal->message.find(part), std::string::npos) << part << "\n" << refusal->message;
+
+  const DiskModel suspended = DiskBuilder(LabelKind::kGpt, 512, 8192)
+                                  .UefiBoot()
+                                  .BitLocker(117, 5000, kSuspended)
+                                  .WinRe(5117, 500)
+                                  .Build();
+  EXPECT_FALSE(BitLockerProtectionRefusal(suspended));
+  EXPECT_TRUE(MakePlan(suspended, Size(1024)).has_value());
 }
 
 TEST(PlannerDefaults, RecoverySizeHoldsTwoImagesAndAtLeastOneGiB) {

@@ -1,5 +1,5 @@
 // Bad input to apply: each gets a clear message and its documented exit code, and the whole disk
-// image is byte-for-byte what it was (cksum of the image).
+// image is byte-for-byte what it was (ImageChecksum: the content of every block).
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -14,14 +14,15 @@ namespace {
 
 constexpr const char* kSuspendHint = "`manage-bde -protectors -disable C: -RebootCount 1`";
 
-class BitLockerDiskTest : public ::testing::TestWithParam<std::string> {
+class BitLockerDiskTest : public ::testing::Test {
  protected:
   void SetUp() override { MakeTestWim(dir_ / "good.wim", "--variant good"); }
-  // A 6 GiB disk: after Windows (3000 MiB) and WinRE there is room for Lifeboat without a shrink.
-  std::string MakeDisk(const std::string& variant) {
+  // After Windows (2000 MiB) and WinRE there is room for Lifeboat without a shrink.
+  std::string MakeDisk(const std::string& label, const std::string& variant) {
     const std::string disk = dir_ / (variant + ".img");
-    MakeWindowsDisk(disk,
-                    "--label " + GetParam() + " --disk-size 6G --fill-mb 20 --variant " + variant);
+    MakeWindowsDisk(disk, "--label " + label +
+                              " --disk-size 4G --windows-size 2000M --fill-mb 20 --variant " +
+                              variant);
     return disk;
   }
   // The Windows (BitLocker) partition, as sfdisk reads the table: the largest one.
@@ -40,8 +41,10 @@ class BitLockerDiskTest : public ::testing::TestWithParam<std::string> {
   TempDir dir_;
 };
 
-TEST_P(BitLockerDiskTest, ProtectionOnIsReportedAndRefusedBeforeAnythingChanges) {
-  const std::string disk = MakeDisk("bitlocker");
+// (The refusal does not depend on the label; `disk plan` and `disk prepare` are refused in
+// RefusalTest, on a disk without room.)
+TEST_F(BitLockerDiskTest, ProtectionOnIsReportedAndApplyIsRefusedBeforeAnythingChanges) {
+  const std::string disk = MakeDisk("gpt", "bitlocker");
   const std::string before = ImageChecksum(disk);
 
   // Reported: `disk show` and the inventory name the protectors and that protection is on.
@@ -68,13 +71,13 @@ TEST_P(BitLockerDiskTest, ProtectionOnIsReportedAndRefusedBeforeAnythingChanges)
   EXPECT_EQ(JsonShapeProblem(inventory.out, "inventory"), "");
   EXPECT_TRUE(Json(inventory.out)->getValue<bool>("bitlocker_protection_on")) << inventory.out;
 
-  // Refused: apply (it would add a boot entry), disk prepare, and their dry runs.
+  // Refused: apply (it would add a boot entry), disk prepare, and a dry run of apply.
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"apply", disk, "--image", dir_ / "good.wim", "--version", "1.0", "--state-dir",
             dir_ / "state"},
            {"apply", disk, "--image", dir_ / "good.wim", "--version", "1.0", "--state-dir",
             dir_ / "state", "--dry-run"},
-           {"disk", "prepare", disk, "--size", "1G", "--state-dir", dir_ / "state"}}) {
+           {"disk", "prepare", disk, "--state-dir", dir_ / "state"}}) {
     auto r = Agent(args);
     EXPECT_EQ(r.exit_code, 3) << args[0] << ": " << r.out << r.err;
     EXPECT_NE(r.err.find(kSuspendHint), std::string::npos) << r.err;
@@ -90,10 +93,14 @@ TEST_P(BitLockerDiskTest, ProtectionOnIsReportedAndRefusedBeforeAnythingChanges)
   EXPECT_EQ(ImageChecksum(disk), before) << "the disk changed";
 }
 
-TEST_P(BitLockerDiskTest, SuspendedWithRoomInstallsBesideTheEncryptedVolumeUntouched) {
-  const std::string disk = MakeDisk("bitlocker-suspended");
+class BitLockerLabelTest : public BitLockerDiskTest,
+                           public ::testing::WithParamInterface<std::string> {};
+
+// On both labels: the boot entry goes to the ESP's store (GPT) or System Reserved's (MBR).
+TEST_P(BitLockerLabelTest, SuspendedWithRoomInstallsBesideTheEncryptedVolumeUntouched) {
+  const std::string disk = MakeDisk(GetParam(), "bitlocker-suspended");
   const SfPartition encrypted = Encrypted(disk);
-  const std::string bytes = Sha256(disk, encrypted.start * 512, encrypted.size * 512);
+  const std::string bytes = RangeChecksum(disk, encrypted.start * 512, encrypted.size * 512);
 
   auto r = Apply(disk);
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
@@ -105,7 +112,7 @@ TEST_P(BitLockerDiskTest, SuspendedWithRoomInstallsBesideTheEncryptedVolumeUntou
   const SfPartition still = Encrypted(disk);
   EXPECT_EQ(still.start, encrypted.start);
   EXPECT_EQ(still.size, encrypted.size);
-  EXPECT_EQ(Sha256(disk, still.start * 512, still.size * 512), bytes);
+  EXPECT_EQ(RangeChecksum(disk, still.start * 512, still.size * 512), bytes);
   // bdeinfo still reads the same volume (its metadata copies are inside those bytes).
   auto bde = Sh("bdeinfo -o " + std::to_string(still.start * 512) + " " + Quote(disk));
   EXPECT_NE(bde.out.find("Clear key"), std::string::npos) << bde.out << bde.err;
@@ -121,7 +128,7 @@ TEST_P(BitLockerDiskTest, SuspendedWithRoomInstallsBesideTheEncryptedVolumeUntou
   EXPECT_EQ(RamdiskPath(device), "\\Recovery\\Lifeboat\\1.0\\boot.wim");
 }
 
-INSTANTIATE_TEST_SUITE_P(Labels, BitLockerDiskTest, ::testing::Values("gpt", "mbr"),
+INSTANTIATE_TEST_SUITE_P(Labels, BitLockerLabelTest, ::testing::Values("gpt", "mbr"),
                          [](const auto& param_info) { return param_info.param; });
 
 }  // namespace

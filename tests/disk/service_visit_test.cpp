@@ -330,7 +330,9 @@ TEST_F(ServiceVisitTest, ABitLockerMachineWithProtectionOnIsRefusedBeforeAnythin
   const int port = StartWithImage("1.0");
   ASSERT_GT(port, 0);
   const std::string disk = dir_ / "bitlocker.img";
-  MakeWindowsDisk(disk, "--label gpt --disk-size 6G --fill-mb 20 --variant bitlocker");
+  MakeWindowsDisk(disk,
+                  "--label gpt --disk-size 4G --windows-size 2000M --fill-mb 20 "
+                  "--variant bitlocker");
   const std::string before = ImageChecksum(disk);
   ImportVm1InARollout(port);
 

@@ -2,13 +2,21 @@
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "common/process.h"
+#include "common/sha256.h"
 
 namespace lifeboat::test {
 
@@ -110,9 +118,48 @@ std::string Sha256(const std::string& file, uint64_t offset, uint64_t size) {
   return r.exit_code == 0 ? r.out.substr(0, 64) : "error: " + r.err;
 }
 
+std::string RangeChecksum(const std::string& file, uint64_t offset, uint64_t size) {
+  constexpr uint64_t kBlock = 1 << 20;
+  const int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "error: " + file + ": " + std::strerror(errno);
+  auto hash = [](std::span<const uint8_t> bytes) {
+    lifeboat::Sha256 h;
+    h.Update(bytes);
+    return h.Digest();
+  };
+  const std::vector<uint8_t> zeros(kBlock);
+  const auto zero_block = hash(zeros);
+  std::vector<uint8_t> block(kBlock);
+  lifeboat::Sha256 all;
+  std::string problem;
+  for (uint64_t done = 0; done < size && problem.empty(); done += kBlock) {
+    const uint64_t start = offset + done, length = std::min(kBlock, size - done);
+    // SEEK_DATA finds the next byte the file system holds data for; none in this block (or none
+    // at all: ENXIO) makes it a hole, which reads as zeros.
+    const off_t data = lseek(fd, static_cast<off_t>(start), SEEK_DATA);
+    const bool hole = (data < 0 && errno == ENXIO) ||
+                      (data >= 0 && static_cast<uint64_t>(data) >= start + length);
+    std::array<uint8_t, 32> digest{};
+    if (hole) {
+      digest = length == kBlock ? zero_block : hash({zeros.data(), length});
+    } else if (pread(fd, block.data(), length, static_cast<off_t>(start)) !=
+               static_cast<ssize_t>(length)) {
+      problem = "error: " + file + ": cannot read " + std::to_string(length) + " bytes at byte " +
+                std::to_string(start);
+    } else {
+      digest = hash({block.data(), length});
+    }
+    all.Update(digest);
+  }
+  close(fd);
+  return problem.empty() ? all.HexDigest() : problem;
+}
+
 std::string ImageChecksum(const std::string& file) {
-  auto r = Sh("cksum < " + Quote(file));
-  return r.exit_code == 0 ? r.out : "error: " + r.err;
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(file, ec);
+  if (ec) return "error: " + file + ": " + ec.message();
+  return RangeChecksum(file, 0, size) + " " + std::to_string(size);
 }
 
 std::string NtfsFileSums(const std::string& disk, uint64_t offset, uint64_t size) {

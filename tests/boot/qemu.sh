@@ -1,0 +1,36 @@
+# A machine that network-boots through real firmware in QEMU (TCG), as the boot test and the
+# service-visit benchmark start it. Source it; then
+#   netboot_args FIRMWARE VARS_DIR UUID MAC TFTP DISK
+# fills the array `qemu_args` for qemu-system-x86_64 (without the serial port and memory size):
+#   uefi-secure  OVMF with Secure Boot on and Microsoft's keys (its variables kept in
+#                VARS_DIR/UUID.vars, so a machine keeps them across boots); loads uefi/bootx64.efi
+#   bios         SeaBIOS with iPXE's PXE ROM; loads bios/lifeboat.0
+# QEMU's user network gives DHCP and TFTP from TFTP; the host is 10.0.2.2. The disk is DISK,
+# raw, on virtio, after the network in the boot order.
+netboot_args() {
+  local firmware=$1 vars_dir=$2 uuid=$3 mac=$4 tftp=$5 disk=$6 machine bootfile rom=""
+  local firmware_args=()
+  case "$firmware" in
+    uefi-secure)
+      [ -f "$vars_dir/$uuid.vars" ] || cp /usr/share/OVMF/OVMF_VARS_4M.ms.fd "$vars_dir/$uuid.vars"
+      machine=q35,smm=on
+      bootfile=uefi/bootx64.efi
+      firmware_args=(-global driver=cfi.pflash01,property=secure,value=on
+        -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd
+        -drive "if=pflash,format=raw,unit=1,file=$vars_dir/$uuid.vars")
+      # OVMF's own network stack (no option ROM): its TFTP tells shim the file's size (iPXE's
+      # UEFI ROM does not, and shim then fails to check GRUB).
+      rom=",romfile="
+      ;;
+    bios)
+      machine=q35
+      bootfile=bios/lifeboat.0
+      ;;
+    *) echo "netboot_args: unknown firmware $firmware" >&2; return 2 ;;
+  esac
+  qemu_args=(-accel tcg -machine "$machine" -no-reboot -display none -monitor none
+    "${firmware_args[@]}" -smbios "type=1,uuid=$uuid"
+    -netdev "user,id=n0,tftp=$tftp,bootfile=$bootfile"
+    -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1$rom"
+    -drive "file=$disk,format=raw,if=none,id=d0" -device virtio-blk-pci,drive=d0,bootindex=2)
+}

@@ -82,8 +82,10 @@ timeout 1800 qemu-system-x86_64 "${qemu_args[@]}" -m 2048 -serial stdio 2>"$work
 stamp() { grep -a -m1 -F -- "$1" "$work/console.log" | cut -d' ' -f1; }
 t_init=$(stamp "lifeboat-service: machine")
 t_report=$(stamp "visit: service: machine vm1")
+t_assigned=$(stamp "assignment: install 1.0")
+t_installed=$(stamp "installed 1.0")
 t_end=$(stamp "lifeboat-service: powering off")
-[ -n "$t_init" ] && [ -n "$t_report" ] && [ -n "$t_end" ] || { tail -30 "$work/console.log" >&2; fail "the visit did not reach the controller"; }
+[ -n "$t_init" ] && [ -n "$t_report" ] && [ -n "$t_assigned" ] && [ -n "$t_installed" ] && [ -n "$t_end" ] || { tail -30 "$work/console.log" >&2; fail "the visit did not reach the controller"; }
 grep -aq "installed 1.0" "$work/console.log" && grep -aq "lifeboat-service: visit finished (0)" "$work/console.log" ||
   { tail -30 "$work/console.log" >&2; fail "the visit did not install 1.0"; }
 ctl machine show vm1 | grep -q "done succeeded" || fail "the controller has no finished install"
@@ -95,3 +97,4 @@ printf 'power-on to the agent'"'"'s first report: %.1f s, %.2f x the floor (%.1f
   "$t_report" "$(echo "$t_report / $t_init" | bc -l)" "$(echo "$t_report - $t_init" | bc -l)"
 printf 'whole visit, power-on to power-off, %s MB image: %.1f s, %.2f x the same install natively on the host (%.1f s)\n' \
   "$image_mb" "$t_end" "$(echo "$t_end / $t_host" | bc -l)" "$t_host"
+printf 'of which the assignment (download, check, apply, report): %.1f s\n' "$(echo "$t_installed - $t_assigned" | bc -l)"

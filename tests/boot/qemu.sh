@@ -28,7 +28,7 @@ netboot_args() {
       ;;
     *) echo "netboot_args: unknown firmware $firmware" >&2; return 2 ;;
   esac
-  qemu_args=(-accel tcg -machine "$machine" -no-reboot -display none -monitor none
+  qemu_args=(-accel tcg -machine "$machine" -nographic -no-reboot -display none -monitor none
     "${firmware_args[@]}" -smbios "type=1,uuid=$uuid"
     -netdev "user,id=n0,tftp=$tftp,bootfile=$bootfile"
     -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1$rom"

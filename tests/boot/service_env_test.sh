@@ -8,14 +8,18 @@
 #     `lifeboatctl machine import`;
 #   - bios: SeaBIOS (PXE -> GRUB for BIOS -> the kernel), an MBR/BIOS Windows-like disk, unknown
 #     at first: it introduces itself, shows up as pending, boots its local disk, and is accepted.
-# A two-wave rollout (vm1, then vm2) installs a signed image on both in service visits; after it
+# A two-wave rollout (vm1, then vm2) installs a signed image on both in service visits (vm2's
+# first visit loses its power in the middle of the image write, and the next converges); after it
 # each machine's network boot goes to its local disk (stand-in boot managers print a marker). The
 # host then checks both disks with sfdisk, ntfs-3g and the agent's BCD reader: Lifeboat installed,
-# every Windows file unchanged. Last, a kernel without its signature is refused under Secure Boot.
+# every Windows file unchanged. A third machine (BIOS), whose Windows volume has BitLocker
+# protection on, is refused before anything on its disk changes. Last, a kernel without its
+# signature is refused under Secure Boot.
 #   tests/boot/service_env_test.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+source "$repo/tests/boot/qemu.sh"
 work=$(mktemp -d /var/tmp/lifeboat-boot.XXXXXX)
 controller_pid=""
 cleanup() {
@@ -89,7 +93,8 @@ done
 
 # ---- the controller, its tree, a signed image and the fleet ----
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$repo/tests/fixtures/make-test-wim" "$work/v1.wim" --size-mb 12
+# Large enough that writing it takes the BIOS machine several seconds, in which its power is cut.
+"$repo/tests/fixtures/make-test-wim" "$work/v1.wim" --size-mb 48
 "$build/bin/lifeboatctl" key generate --out "$work/signer" >/dev/null
 "$build/bin/lifeboat-controller" --listen "127.0.0.1:$port" --http off --heartbeat-seconds 2 \
   --data-dir "$work/data" --netboot-dir "$work/tftp" --service-env "$work/env" \
@@ -107,31 +112,11 @@ ctl machine import "$work/fleet.csv" | grep -q "1 machines added" || fail "the i
 # boot NAME FIRMWARE DISK UUID MAC [TFTP]: a machine network-booting; its serial console in
 # $work/NAME.log with the firmware's control sequences removed.
 boot() {
-  local name=$1 firmware=$2 disk=$3 uuid=$4 mac=$5 tftp=${6:-$work/tftp} bootfile machine firmware_args=()
-  case "$firmware" in
-    uefi-secure)
-      [ -f "$work/$uuid.vars" ] || cp /usr/share/OVMF/OVMF_VARS_4M.ms.fd "$work/$uuid.vars"
-      machine=q35,smm=on
-      bootfile=uefi/bootx64.efi
-      firmware_args=(-global driver=cfi.pflash01,property=secure,value=on
-        -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd
-        -drive "if=pflash,format=raw,unit=1,file=$work/$uuid.vars")
-      ;;
-    bios)
-      machine=q35
-      bootfile=bios/lifeboat.0
-      ;;
-  esac
-  # romfile= on UEFI: OVMF's own network stack, whose TFTP tells shim the file's size (iPXE's
-  # option ROM does not, and shim then fails to check GRUB). SeaBIOS needs iPXE's ROM for PXE.
-  local rom=""
-  [ "$firmware" = bios ] || rom=",romfile="
+  local name=$1 firmware=$2 disk=$3 uuid=$4 mac=$5 tftp=${6:-$work/tftp}
+  netboot_args "$firmware" "$work" "$uuid" "$mac" "$tftp" "$disk"
   local start=$SECONDS
-  timeout 600 qemu-system-x86_64 -accel tcg -machine "$machine" -m 1024 -nographic -no-reboot \
-    "${firmware_args[@]}" -smbios "type=1,uuid=$uuid" \
-    -netdev "user,id=n0,tftp=$tftp,bootfile=$bootfile" -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1$rom" \
-    -drive "file=$disk,format=raw,if=none,id=d0" -device virtio-blk-pci,drive=d0,bootindex=2 \
-    -serial "file:$work/$name.raw" -monitor none -display none >"$work/$name.qemu" 2>&1 || true
+  timeout 600 qemu-system-x86_64 "${qemu_args[@]}" -m 1024 -serial "file:$work/$name.raw" \
+    >"$work/$name.qemu" 2>&1 || true
   sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\r//g' "$work/$name.raw" >"$work/$name.log"
   echo "$name: $((SECONDS - start)) s from power-on to power-off (QEMU TCG)"
 }
@@ -195,10 +180,23 @@ expect bios-local-pending "lifeboat-test: the local disk started (BIOS)"
 refuse bios-local-pending "lifeboat-service:"
 ctl machine accept $uuid2 --as vm2 --label ring=broad | grep -q "is machine vm2" || fail "accept failed"
 
+# ---- a third machine, whose Windows volume has BitLocker protection on: refused before any
+# change. It boots (BIOS) beside vm1's visit, on the second of the two processors. ----
+"$repo/tests/fixtures/make-windows-disk" "$work/bitlocker.img" --label mbr --disk-size 2G \
+  --windows-size 1200M --fill-mb 20 --variant bitlocker >/dev/null
+bitlocker_sum=$(cksum <"$work/bitlocker.img")
+uuid3=8b7c3e2a-1111-4222-8333-944455556666 mac3=52:54:00:00:00:04
+printf 'id,smbios_uuid,macs,name,labels\nvm3,%s,%s,,\n' $uuid3 $mac3 >"$work/vm3.csv"
+ctl machine import "$work/vm3.csv" >/dev/null || fail "the import of vm3 failed"
+
 # ---- a two-wave rollout: vm1 (UEFI, Secure Boot) first, then vm2 (BIOS) ----
 ctl rollout create --image 1.0 --machine vm1 --machine vm2 --waves 1,2 >/dev/null || fail "rollout create failed"
 tree_says $uuid1 service
 tree_says $uuid2 local
+ctl rollout create --image 1.0 --machine vm3 >/dev/null || fail "rollout create for vm3 failed"
+tree_says $uuid3 service
+boot bitlocker bios "$work/bitlocker.img" $uuid3 $mac3 &
+bitlocker_pid=$!
 boot uefi-visit uefi-secure "$work/gpt.img" $uuid1 $mac1
 expect uefi-visit "lifeboat-netboot: uuid=$uuid1"
 expect uefi-visit "lifeboat-netboot: mac=$mac1"
@@ -208,10 +206,37 @@ expect uefi-visit "visit: service: machine vm1: service visit"
 expect uefi-visit "installed 1.0"
 expect uefi-visit "visit: done"
 expect uefi-visit "lifeboat-service: visit finished (0)"
+wait $bitlocker_pid
+expect bitlocker "visit: service: machine vm3: service visit"
+expect bitlocker "has BitLocker protection on (protectors: tpm, recovery-password)"
+expect bitlocker "manage-bde -protectors -disable C: -RebootCount 1"
+refuse bitlocker "installed 1.0"
+sed -n '/lifeboat-service: inventory follows/,/lifeboat-service: inventory done/p' "$work/bitlocker.log" |
+  sed '1d;$d' >"$work/bitlocker.json"
+python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); assert i["bitlocker_protection_on"], i' \
+  "$work/bitlocker.json" || { show bitlocker; fail "the inventory does not say BitLocker protection is on"; }
+[ "$(cksum <"$work/bitlocker.img")" = "$bitlocker_sum" ] || fail "bitlocker.img changed"
+ctl machine show vm3 | grep -q "bitlocker  partition 2: protection on (tpm, recovery-password)" ||
+  { ctl machine show vm3 >&2; fail "machine show does not say vm3's BitLocker protection is on"; }
 tree_says $uuid1 local
+tree_says $uuid2 service
+# vm2's first visit loses its power in the middle of the image write (QEMU killed: the RAM disk
+# and everything in it are gone); its next network boot is a visit again and converges.
+boot bios-visit-cut bios "$work/mbr.img" $uuid2 $mac2 &
+cut_pid=$!
+for _ in $(seq 1 1200); do
+  ctl machine show vm2 | grep -q "write-image started" && break
+  sleep 0.2
+done
+pkill -9 -f "mac=$mac2," || fail "vm2 was not running when its write began"
+wait $cut_pid
+expect bios-visit-cut "assignment: install 1.0"
+refuse bios-visit-cut "installed 1.0"
+ctl machine show vm2 | grep -q "write-image started" || fail "vm2's power was cut before its write began"
 tree_says $uuid2 service
 boot bios-visit bios "$work/mbr.img" $uuid2 $mac2
 expect bios-visit "visit: service: machine vm2: service visit"
+expect bios-visit "journal restored from the controller"
 expect bios-visit "installed 1.0"
 expect bios-visit "lifeboat-service: visit finished (0)"
 tree_says $uuid2 local
@@ -251,4 +276,4 @@ expect unsigned "lifeboat-netboot: starting the service environment"
 expect unsigned "bad shim signature"
 refuse unsigned "lifeboat-service:"
 
-echo "service environment: initrd.img $((size / 1024 / 1024)) MiB (zstd -6); two machines serviced through OVMF Secure Boot and SeaBIOS"
+echo "service environment: initrd.img $((size / 1024 / 1024)) MiB (zstd -6); two machines serviced through OVMF Secure Boot and SeaBIOS, a BitLocker-protected one refused unchanged"

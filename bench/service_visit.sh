@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
-source tests/boot/qemu.sh
+source tests/boot/netboot.sh
 image_mb=500
 while [ $# -gt 0 ]; do
   case $1 in --image-mb) image_mb=$2; shift 2 ;; *) echo "unknown $1" >&2; exit 2 ;; esac
@@ -52,14 +52,7 @@ t_host=$(seconds host_apply)
 printf 'host apply: %.1f s\n' "$t_host"
 
 echo "== the controller with the image published and the machine in a rollout"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$build/bin/lifeboatctl" key generate --out "$work/signer" >/dev/null
-"$build/bin/lifeboat-controller" --listen "127.0.0.1:$port" --http off --heartbeat-seconds 2 \
-  --data-dir "$work/data" --netboot-dir "$work/tftp" --service-env "$work/env" \
-  --netboot-address "10.0.2.2:$port" --netboot-trusted-keys "$work/signer.pub" \
-  --netboot-kernel-args "quiet console=ttyS0 lifeboat.after=poweroff" >"$work/controller.log" 2>&1 &
-controller_pid=$!
-for _ in $(seq 1 100); do grep -q "gRPC on port" "$work/controller.log" && break; sleep 0.1; done
+start_netboot_controller "$build" "$work" || fail "the controller did not start"
 ctl() { "$build/bin/lifeboatctl" --controller "127.0.0.1:$port" --ca "$work/data/ca.pem" --token-file "$work/data/admin.token" "$@"; }
 ctl image publish "$work/image.wim" --version 1.0 --sign-key "$work/signer.key" >/dev/null
 uuid=5b7c3e2a-1111-4222-8333-944455556666 mac=52:54:00:00:00:01

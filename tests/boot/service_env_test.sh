@@ -19,7 +19,7 @@
 set -euo pipefail
 build=$(cd "$1" && pwd)
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-source "$repo/tests/boot/qemu.sh"
+source "$repo/tests/boot/netboot.sh"
 work=$(mktemp -d /var/tmp/lifeboat-boot.XXXXXX)
 controller_pid=""
 cleanup() {
@@ -92,17 +92,9 @@ for disk in gpt mbr; do
 done
 
 # ---- the controller, its tree, a signed image and the fleet ----
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # Large enough that writing it takes the BIOS machine several seconds, in which its power is cut.
 "$repo/tests/fixtures/make-test-wim" "$work/v1.wim" --size-mb 48
-"$build/bin/lifeboatctl" key generate --out "$work/signer" >/dev/null
-"$build/bin/lifeboat-controller" --listen "127.0.0.1:$port" --http off --heartbeat-seconds 2 \
-  --data-dir "$work/data" --netboot-dir "$work/tftp" --service-env "$work/env" \
-  --netboot-address "10.0.2.2:$port" --netboot-trusted-keys "$work/signer.pub" \
-  --netboot-kernel-args "quiet console=ttyS0 lifeboat.after=poweroff" >"$work/controller.log" 2>&1 &
-controller_pid=$!
-for _ in $(seq 1 100); do grep -q "gRPC on port" "$work/controller.log" && break; sleep 0.1; done
-grep -q "network boot tree in $work/tftp" "$work/controller.log" || { cat "$work/controller.log" >&2; fail "the controller did not start"; }
+start_netboot_controller "$build" "$work" || fail "the controller did not start"
 ctl image publish "$work/v1.wim" --version 1.0 --sign-key "$work/signer.key" >/dev/null || fail "publish failed"
 uuid1=5b7c3e2a-1111-4222-8333-944455556666 mac1=52:54:00:00:00:01
 uuid2=6b7c3e2a-1111-4222-8333-944455556666 mac2=52:54:00:00:00:02

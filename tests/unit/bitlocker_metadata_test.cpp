@@ -30,6 +30,15 @@ struct Volume {
                    " " + options);
     EXPECT_EQ(made.exit_code, 0) << made.err;
   }
+  // The three metadata copies' offsets, from the volume header.
+  [[nodiscard]] std::vector<uint64_t> Copies() const {
+    auto disk = DiskHandle::Open(path, DiskHandle::Mode::kReadOnly);
+    std::vector<unsigned char> sector(512);
+    if (!disk || !disk->ReadAt(Bytes{0}, sector.data(), sector.size())) return {};
+    auto offsets = ParseFveVolumeHeader(sector);
+    EXPECT_TRUE(offsets) << offsets.error().message;
+    return offsets ? *offsets : std::vector<uint64_t>{};
+  }
   [[nodiscard]] BitLockerInfo Read() const {
     auto disk = DiskHandle::Open(path, DiskHandle::Mode::kReadOnly);
     EXPECT_TRUE(disk) << disk.error().message;
@@ -102,25 +111,20 @@ TEST(BitLockerMetadata, SuspendedProtectionIsTheClearKeyProtector) {
 // volume is reported unreadable, which counts as protection on.
 TEST(BitLockerMetadata, ADamagedCopyIsReadPastAndAllDamagedIsUnknown) {
   Volume v("--protectors tpm --suspended");
-  auto disk = DiskHandle::Open(v.path, DiskHandle::Mode::kReadOnly);
-  ASSERT_TRUE(disk);
-  std::vector<unsigned char> sector(512);
-  ASSERT_TRUE(disk->ReadAt(Bytes{0}, sector.data(), sector.size()));
-  auto offsets = ParseFveVolumeHeader(sector);
-  ASSERT_TRUE(offsets) << offsets.error().message;
-  ASSERT_EQ(offsets->size(), 3u);
+  const auto offsets = v.Copies();
+  ASSERT_EQ(offsets.size(), 3u);
   auto smash = [&](uint64_t at) {
     auto r = Sh("printf XXXXXXXX | dd of=" + Quote(v.path) + " bs=1 seek=" + std::to_string(at) +
                 " conv=notrunc status=none");
     ASSERT_EQ(r.exit_code, 0) << r.err;
   };
-  smash((*offsets)[0]);
+  smash(offsets[0]);
   BitLockerInfo info = v.Read();
   EXPECT_EQ(info.problem, "");
   EXPECT_STREQ(info.ProtectionName(), "suspended");
 
-  smash((*offsets)[1]);
-  smash((*offsets)[2]);
+  smash(offsets[1]);
+  smash(offsets[2]);
   info = v.Read();
   EXPECT_STREQ(info.ProtectionName(), "unknown");
   EXPECT_FALSE(info.Suspended());
@@ -145,14 +149,12 @@ TEST(BitLockerMetadata, AVolumeHeaderOfAnotherFormatIsNamed) {
 // Sizes inside the block are checked before they are used: each lie is named.
 TEST(BitLockerMetadata, ABlockWhoseSizesLieIsRefusedWithWhere) {
   Volume v("--protectors tpm");
+  const auto offsets = v.Copies();
+  ASSERT_EQ(offsets.size(), 3u);
   auto disk = DiskHandle::Open(v.path, DiskHandle::Mode::kReadOnly);
   ASSERT_TRUE(disk);
-  std::vector<unsigned char> sector(512);
-  ASSERT_TRUE(disk->ReadAt(Bytes{0}, sector.data(), sector.size()));
-  auto offsets = ParseFveVolumeHeader(sector);
-  ASSERT_TRUE(offsets);
   std::vector<unsigned char> good(64 * 1024);
-  ASSERT_TRUE(disk->ReadAt(Bytes{(*offsets)[0]}, good.data(), good.size()));
+  ASSERT_TRUE(disk->ReadAt(Bytes{offsets[0]}, good.data(), good.size()));
   ASSERT_TRUE(ParseFveMetadataBlock(good));
 
   auto refused = [&](auto change, const std::string& said) {

@@ -1,5 +1,10 @@
-# A machine that network-boots through real firmware in QEMU (TCG), as the boot test and the
-# service-visit benchmark start it. Source it; then
+# The controller and the machines that network-boot from it through real firmware in QEMU (TCG),
+# as the boot test and the service-visit benchmark start them. Source it; then
+#   start_netboot_controller BUILD_DIR WORK
+# generates a signing key (WORK/signer.key, .pub) and starts a controller (gRPC on a free port,
+# no HTTP) whose netboot tree is WORK/tftp, serving the service environment in WORK/env to
+# machines that reach it at 10.0.2.2 and power off after their visit; it sets `port` and
+# `controller_pid`, logs to WORK/controller.log, and fails if the controller does not start;
 #   netboot_args FIRMWARE VARS_DIR UUID MAC TFTP DISK
 # fills the array `qemu_args` for qemu-system-x86_64 (without the serial port and memory size):
 #   uefi-secure  OVMF with Secure Boot on and Microsoft's keys (its variables kept in
@@ -33,4 +38,17 @@ netboot_args() {
     -netdev "user,id=n0,tftp=$tftp,bootfile=$bootfile"
     -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1$rom"
     -drive "file=$disk,format=raw,if=none,id=d0" -device virtio-blk-pci,drive=d0,bootindex=2)
+}
+
+start_netboot_controller() {
+  local build=$1 work=$2
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$build/bin/lifeboatctl" key generate --out "$work/signer" >/dev/null
+  "$build/bin/lifeboat-controller" --listen "127.0.0.1:$port" --http off --heartbeat-seconds 2 \
+    --data-dir "$work/data" --netboot-dir "$work/tftp" --service-env "$work/env" \
+    --netboot-address "10.0.2.2:$port" --netboot-trusted-keys "$work/signer.pub" \
+    --netboot-kernel-args "quiet console=ttyS0 lifeboat.after=poweroff" >"$work/controller.log" 2>&1 &
+  controller_pid=$!
+  for _ in $(seq 1 100); do grep -q "gRPC on port" "$work/controller.log" && break; sleep 0.1; done
+  grep -q "network boot tree in $work/tftp" "$work/controller.log" || { cat "$work/controller.log" >&2; return 1; }
 }

@@ -13,8 +13,9 @@
 # each machine's network boot goes to its local disk (stand-in boot managers print a marker). The
 # host then checks both disks with sfdisk, ntfs-3g and the agent's BCD reader: Lifeboat installed,
 # every Windows file unchanged. A third machine (BIOS), whose Windows volume has BitLocker
-# protection on, is refused before anything on its disk changes. Last, a kernel without its
-# signature is refused under Secure Boot.
+# protection on, is refused before anything on its disk changes; and a kernel without its
+# signature is refused under Secure Boot. Machines that do not depend on each other boot two at
+# a time, one per processor.
 #   tests/boot/service_env_test.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -212,6 +213,9 @@ ctl machine show vm3 | grep -q "bitlocker  partition 2: protection on (tpm, reco
   { ctl machine show vm3 >&2; fail "machine show does not say vm3's BitLocker protection is on"; }
 tree_says $uuid1 local
 tree_says $uuid2 service
+# vm1's next network boot goes to its local disk; it boots beside vm2's visits (checked below).
+boot uefi-local uefi-secure "$work/gpt.img" $uuid1 $mac1 &
+uefi_local_pid=$!
 # vm2's first visit loses its power in the middle of the image write (QEMU killed: the RAM disk
 # and everything in it are gone); its next network boot is a visit again and converges.
 boot bios-visit-cut bios "$work/mbr.img" $uuid2 $mac2 &
@@ -226,6 +230,17 @@ expect bios-visit-cut "assignment: install 1.0"
 refuse bios-visit-cut "installed 1.0"
 ctl machine show vm2 | grep -q "write-image started" || fail "vm2's power was cut before its write began"
 tree_says $uuid2 service
+
+# Secure Boot refuses a kernel without Debian's signature: a machine booting a copy of the tree
+# whose kernel has lost it, beside vm2's second visit, on a copy of the GPT disk (whose stand-in
+# boot manager ends the boot when GRUB falls back to the disk).
+cp -a "$work/tftp" "$work/tftp-unsigned"
+sbattach --remove "$work/tftp-unsigned/lifeboat/vmlinuz" >/dev/null
+! sbverify --list "$work/tftp-unsigned/lifeboat/vmlinuz" 2>/dev/null | grep -q "Debian Secure Boot Signer" ||
+  fail "sbattach left the signature on"
+cp --sparse=always "$work/gpt.img" "$work/unsigned.img"
+boot unsigned uefi-secure "$work/unsigned.img" 7b7c3e2a-1111-4222-8333-944455556666 52:54:00:00:00:03 "$work/tftp-unsigned" &
+unsigned_pid=$!
 boot bios-visit bios "$work/mbr.img" $uuid2 $mac2
 expect bios-visit "visit: service: machine vm2: service visit"
 expect bios-visit "journal restored from the controller"
@@ -236,9 +251,13 @@ ctl rollout show 1 | grep -q "completed" || { ctl rollout show 1 >&2; fail "the 
 for id in vm1 vm2; do
   ctl machine show $id | grep -q "done succeeded" || { ctl machine show $id >&2; fail "$id reported no finished install"; }
 done
+wait $unsigned_pid
+expect unsigned "lifeboat-netboot: starting the service environment"
+expect unsigned "bad shim signature"
+refuse unsigned "lifeboat-service:"
 
 # ---- after the visits, each machine's network boot goes to its local disk ----
-boot uefi-local uefi-secure "$work/gpt.img" $uuid1 $mac1
+wait $uefi_local_pid
 expect uefi-local "lifeboat-netboot: starting the local"
 expect uefi-local "lifeboat-test: the local disk started (UEFI)"
 refuse uefi-local "lifeboat-service:"
@@ -257,15 +276,5 @@ for disk in gpt mbr; do
   windows_files "$work/$disk.img" >"$work/$disk.files.after"
   cmp -s "$work/$disk.files" "$work/$disk.files.after" || fail "$disk.img: Windows files changed"
 done
-
-# ---- Secure Boot refuses a kernel without Debian's signature ----
-cp -a "$work/tftp" "$work/tftp-unsigned"
-sbattach --remove "$work/tftp-unsigned/lifeboat/vmlinuz" >/dev/null
-! sbverify --list "$work/tftp-unsigned/lifeboat/vmlinuz" 2>/dev/null | grep -q "Debian Secure Boot Signer" ||
-  fail "sbattach left the signature on"
-boot unsigned uefi-secure "$work/gpt.img" 7b7c3e2a-1111-4222-8333-944455556666 52:54:00:00:00:03 "$work/tftp-unsigned"
-expect unsigned "lifeboat-netboot: starting the service environment"
-expect unsigned "bad shim signature"
-refuse unsigned "lifeboat-service:"
 
 echo "service environment: initrd.img $((size / 1024 / 1024)) MiB (zstd -6); two machines serviced through OVMF Secure Boot and SeaBIOS, a BitLocker-protected one refused unchanged"

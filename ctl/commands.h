@@ -9,6 +9,8 @@
 namespace lifeboat::ctl {
 
 void AddImageCommands(CLI::App& app, Context& context);    // image_commands.cpp
+// image build, added to the image group by AddImageCommands.
+void AddImageBuildCommand(CLI::App& image, Context& context);  // image_build_command.cpp
 void AddRolloutCommands(CLI::App& app, Context& context);  // rollout_commands.cpp
 void AddMachineCommands(CLI::App& app, Context& context);  // machine_commands.cpp
 void AddAccessCommands(CLI::App& app, Context& context);   // access_commands.cpp

@@ -181,7 +181,9 @@ int OnImage(Context& ctx, const std::string& version,
 }  // namespace
 
 void AddImageCommands(CLI::App& app, Context& ctx) {
-  auto* image = AddGroup(app, "image", "the image catalog: publish, list, show, retire");
+  auto* image =
+      AddGroup(app, "image", "recovery images: build one here; publish, list, show, retire");
+  AddImageBuildCommand(*image, ctx);
 
   auto publish_options = std::make_shared<PublishOptions>();
   auto* publish = AddCommand(

@@ -1,6 +1,7 @@
 // lifeboatctl: the operator's command line over gRPC (AdminService). Tables for people, --json
-// (the response in the JSON shape of docs/json.md) for tools. Exit codes are in docs/lifeboatctl.md. The
-// commands live in a file a group (ctl/commands.h); what they print, in ctl/output.
+// (the response in the JSON shape of docs/json.md) for tools. Exit codes are in
+// docs/lifeboatctl.md. The commands live in a file a group (ctl/commands.h); what they print, in
+// ctl/output.
 #include "common/cli.h"
 #include "common/version.h"
 #include "ctl/commands.h"
@@ -18,10 +19,10 @@ Exit codes: 0 done, 1 error, 2 usage or invalid argument, 3 refused (exists, in 
 )";
 
 // Each command that talks to a controller takes the connection options too, after its own (so
-// they may stand before or after the command). `key` works locally.
+// they may stand before or after the command). `key` and `image build` work locally.
 void AddConnectionOptionsToCommands(CLI::App& group, lifeboat::ctl::Context& context) {
   for (CLI::App* command : group.get_subcommands([](CLI::App*) { return true; })) {
-    if (command->get_name() == "key") continue;
+    if (command->get_name() == "key" || command->get_name() == "build") continue;
     if (command->get_subcommands([](CLI::App*) { return true; }).empty())
       context.AddConnectionOptions(command);
     else

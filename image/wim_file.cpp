@@ -11,66 +11,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <mutex>
 #include <vector>
 
 #include "common/sha256.h"
+#include "image/wimlib_support.h"
 
 namespace lifeboat::image {
 
 namespace {
-
-// Windows paths are case-insensitive; so are lookups in a WIM once wimlib is told so.
-void InitWimlib() {
-  static std::once_flag once;
-  std::call_once(once, [] { wimlib_global_init(WIMLIB_INIT_FLAG_DEFAULT_CASE_INSENSITIVE); });
-}
-
-std::string WimError(int code) {
-  return wimlib_get_error_string(static_cast<wimlib_error_code>(code));
-}
-
-// Closes the WIMStruct when it goes out of scope. One per thread, as wimlib requires.
-class Wim {
- public:
-  ~Wim() {
-    if (wim_) wimlib_free(wim_);
-  }
-  WIMStruct** out() { return &wim_; }
-  WIMStruct* get() const { return wim_; }
-
- private:
-  WIMStruct* wim_ = nullptr;
-};
-
-Result<void> OpenWim(const std::string& path, Wim& wim) {
-  InitWimlib();
-  int flags = WIMLIB_OPEN_FLAG_CHECK_INTEGRITY | WIMLIB_OPEN_FLAG_ERROR_IF_SPLIT;
-  int rc = wimlib_open_wim(path.c_str(), flags, wim.out());
-  if (rc == 0) return {};
-  switch (rc) {
-    case WIMLIB_ERR_OPEN:
-      if (errno == ENOENT) return Fail(ErrorCode::kNotFound, path + ": no such file");
-      return Fail(ErrorCode::kIo, path + ": " + WimError(rc));
-    case WIMLIB_ERR_IS_SPLIT_WIM:
-      return Fail(ErrorCode::kUnsupported,
-                  path + " is one part of a split WIM; join it first (wimlib-imagex join)");
-    case WIMLIB_ERR_INTEGRITY:
-      return Fail(ErrorCode::kCorrupt, path + " fails its integrity check: the file is damaged");
-    default:
-      return Fail(ErrorCode::kCorrupt, path + " is not a usable WIM: " + WimError(rc));
-  }
-}
-
-const char* ArchitectureName(const char* arch) {
-  if (arch == nullptr) return "unknown";
-  std::string a = arch;
-  if (a == "0") return "x86";
-  if (a == "9") return "x64";
-  if (a == "12") return "arm64";
-  if (a == "5") return "arm";
-  return "unknown";
-}
 
 // Where WinPE media and WinRE images keep the files a RAM-disk boot needs.
 constexpr std::array kWinloadEfiPaths = {"\\Windows\\System32\\boot\\winload.efi",

@@ -1,0 +1,147 @@
+// Crash contract: only `out_path` is written, from nothing; the caller writes it under a temporary
+// name and renames it, so an interrupted build leaves no image at the name it asked for.
+#include "image/wim_compose.h"
+
+#include <cstdio>
+
+#include "image/wimlib_support.h"
+
+namespace lifeboat::image {
+
+namespace {
+
+std::string CompressionName(int type) {
+  switch (type) {
+    case WIMLIB_COMPRESSION_TYPE_NONE:
+      return "none";
+    case WIMLIB_COMPRESSION_TYPE_XPRESS:
+      return "XPRESS";
+    case WIMLIB_COMPRESSION_TYPE_LZX:
+      return "LZX";
+    case WIMLIB_COMPRESSION_TYPE_LZMS:
+      return "LZMS";
+  }
+  return "unknown";
+}
+
+int CompressionType(const std::string& name) {
+  if (name == "XPRESS") return WIMLIB_COMPRESSION_TYPE_XPRESS;
+  if (name == "LZX") return WIMLIB_COMPRESSION_TYPE_LZX;
+  if (name == "LZMS") return WIMLIB_COMPRESSION_TYPE_LZMS;
+  return WIMLIB_COMPRESSION_TYPE_NONE;
+}
+
+// A Windows FILETIME (100 ns since 1601) as the two hex halves the WIM's XML keeps.
+void SetTime(WIMStruct* wim, const char* property, int64_t unix_seconds) {
+  const uint64_t filetime = (static_cast<uint64_t>(unix_seconds) + 11644473600ULL) * 10000000ULL;
+  char high[16], low[16];
+  std::snprintf(high, sizeof high, "0x%08X", static_cast<unsigned>(filetime >> 32));
+  std::snprintf(low, sizeof low, "0x%08X", static_cast<unsigned>(filetime & 0xffffffffU));
+  wimlib_set_image_property(wim, 1, (std::string(property) + "/HIGHPART").c_str(), high);
+  wimlib_set_image_property(wim, 1, (std::string(property) + "/LOWPART").c_str(), low);
+}
+
+// wimlib stamps the clock's time as the last modification of every image it writes changed. Set
+// the fixed time afterwards: an overwrite that changes only the XML rewrites the XML and the
+// integrity table in place (reusing the table's hashes of the unchanged bytes).
+Result<void> StampModificationTime(const std::string& path, int64_t timestamp) {
+  Wim written;
+  if (int rc = wimlib_open_wim(path.c_str(), 0, written.out()); rc != 0)
+    return Fail(ErrorCode::kIo, "reopen " + path + ": " + WimError(rc));
+  SetTime(written.get(), "LASTMODIFICATIONTIME", timestamp);
+  if (int rc = wimlib_overwrite(written.get(),
+                                WIMLIB_WRITE_FLAG_CHECK_INTEGRITY | WIMLIB_WRITE_FLAG_FSYNC, 0);
+      rc != 0)
+    return Fail(ErrorCode::kIo, "stamp the time on " + path + ": " + WimError(rc));
+  return {};
+}
+
+struct ProgressContext {
+  const std::function<void(uint64_t, uint64_t)>* report;
+};
+
+wimlib_progress_status OnProgress(wimlib_progress_msg msg, wimlib_progress_info* info, void* user) {
+  auto* context = static_cast<ProgressContext*>(user);
+  if (msg == WIMLIB_PROGRESS_MSG_WRITE_STREAMS && context->report && *context->report)
+    (*context->report)(info->write_streams.completed_bytes, info->write_streams.total_bytes);
+  return WIMLIB_PROGRESS_STATUS_CONTINUE;
+}
+
+}  // namespace
+
+Result<BaseImage> ReadBaseImage(const std::string& path, unsigned index) {
+  Wim wim;
+  LIFEBOAT_TRY(OpenWim(path, wim));
+  wimlib_wim_info info{};
+  wimlib_get_wim_info(wim.get(), &info);
+  BaseImage base;
+  base.path = path;
+  base.image_count = info.image_count;
+  base.boot_index = info.boot_index;
+  base.compression = CompressionName(info.compression_type);
+  base.chunk_size = info.chunk_size;
+  if (index == 0 && info.boot_index == 0)
+    return Fail(ErrorCode::kUnsupported,
+                path +
+                    " has no bootable image (boot index 0): name the image to start from with "
+                    "base.index, or mark one with `wimlib-imagex info " +
+                    path + " N --boot`");
+  base.index = index == 0 ? info.boot_index : index;
+  if (base.index > info.image_count)
+    return Fail(ErrorCode::kUnsupported, path + " has " + std::to_string(info.image_count) +
+                                             " image(s), not an image " +
+                                             std::to_string(base.index));
+  const int image = static_cast<int>(base.index);
+  const char* name = wimlib_get_image_name(wim.get(), image);
+  base.name = name ? name : "";
+  base.architecture = ArchitectureName(wimlib_get_image_property(wim.get(), image, "WINDOWS/ARCH"));
+  return base;
+}
+
+Result<void> WriteComposedImage(const Composition& c) {
+  Wim base;
+  LIFEBOAT_TRY(OpenWim(c.base.path, base));
+  const int index = static_cast<int>(c.base.index);
+
+  // The staged tree is laid over the base image in memory (the base file is never written), then
+  // that image alone is exported into a new WIM: wimlib cannot change an image two WIMs share.
+  wimlib_update_command add{};
+  add.op = WIMLIB_UPDATE_OP_ADD;
+  add.add.fs_source_path = const_cast<char*>(c.staged_root.c_str());
+  add.add.wim_target_path = const_cast<char*>("");
+  add.add.add_flags = WIMLIB_ADD_FLAG_NO_ACLS;
+  if (int rc = wimlib_update_image(base.get(), index, &add, 1, 0); rc != 0)
+    return Fail(ErrorCode::kIo, "add " + c.staged_root + " to image " + std::to_string(index) +
+                                    " of " + c.base.path + ": " + WimError(rc));
+
+  Wim out;
+  if (int rc = wimlib_create_new_wim(
+          static_cast<wimlib_compression_type>(CompressionType(c.base.compression)), out.out());
+      rc != 0)
+    return Fail(ErrorCode::kIo, "create a WIM: " + WimError(rc));
+  if (c.base.chunk_size != 0) wimlib_set_output_chunk_size(out.get(), c.base.chunk_size);
+  if (int rc = wimlib_export_image(base.get(), index, out.get(), c.name.c_str(),
+                                   c.description.empty() ? nullptr : c.description.c_str(),
+                                   WIMLIB_EXPORT_FLAG_BOOT);
+      rc != 0)
+    return Fail(ErrorCode::kIo, "export image " + std::to_string(index) + " of " + c.base.path +
+                                    ": " + WimError(rc));
+  SetTime(out.get(), "CREATIONTIME", c.timestamp);
+  wimlib_wim_info guid{};
+  std::copy(c.guid.begin(), c.guid.end(), guid.guid);
+  wimlib_set_wim_info(out.get(), &guid, WIMLIB_CHANGE_GUID);
+
+  ProgressContext context{&c.progress};
+  wimlib_register_progress_function(out.get(), OnProgress, &context);
+  if (int rc = wimlib_write(out.get(), c.out_path.c_str(), WIMLIB_ALL_IMAGES,
+                            WIMLIB_WRITE_FLAG_CHECK_INTEGRITY | WIMLIB_WRITE_FLAG_RETAIN_GUID |
+                                WIMLIB_WRITE_FLAG_FSYNC,
+                            0);
+      rc != 0)
+    return Fail(
+        rc == WIMLIB_ERR_WRITE || rc == WIMLIB_ERR_OPEN ? ErrorCode::kIo : ErrorCode::kCorrupt,
+        "write " + c.out_path + ": " + WimError(rc));
+  return StampModificationTime(c.out_path, c.timestamp);
+}
+
+}  // namespace lifeboat::image

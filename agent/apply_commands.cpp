@@ -13,7 +13,9 @@
 #include "agent/step_event.h"
 #include "agent/store_editor.h"
 #include "agent/test_points.h"
+#include "common/image_manifest.h"
 #include "common/sha256.h"
+#include "compose/image_contents.h"
 #include "partition/disk_reader.h"
 #include "partition/layout_check.h"
 
@@ -208,6 +210,18 @@ void PrintApply(const ApplyReport& r) {
             << r.link << "\n";
 }
 
+// A built image past its `expires` date (docs/image-build.md) is not installed, whoever asks.
+Result<void> RefuseExpired(const image::ImageInfo& image) {
+  if (image.build_manifest.empty()) return {};
+  auto contents = compose::ParseImageContents(image.build_manifest);
+  if (!contents) return Fail(ErrorCode::kUnsupported, image.path + ": " + contents.error().message);
+  if (Expired(contents->expires, TodayUtc(std::chrono::system_clock::now())))
+    return Refuse("image-expired", image.path + " expired on " + contents->expires +
+                                       " (its build's `expires`): it is not installed, and "
+                                       "nothing was changed");
+  return {};
+}
+
 int PrintReport(const ApplyReport& report, bool json) {
   if (json)
     std::cout << ApplyReportToJson(report) << "\n";
@@ -227,6 +241,7 @@ int Apply(const ApplyOptions& o) {
   say("Checking image " + o.image);
   auto image = image::CheckImage(o.image);
   if (!image) return ReportImageError(image.error(), json);
+  if (auto current = RefuseExpired(*image); !current) return Report(current.error(), json);
   auto sdi = image::ReadImageFile(*image, image->boot_sdi);
   if (!sdi) return ReportImageError(sdi.error(), json);
   ApplyRequest request(*version);

@@ -112,7 +112,7 @@ class ApplyRun {
     if (s.write_manifest) {
       const auto& image = request_.image;
       Manifest m{{s.version, image.sha256, image.size.value, image.name, image.description,
-                  image.architecture},
+                  image.architecture, {}, {}},
                  s.sdi_sha256};
       LIFEBOAT_TRY(v.WriteManifest(m));
     }

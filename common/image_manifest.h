@@ -12,8 +12,13 @@
 //   name: <the boot image's name>         (newlines and backslashes escaped as \n and \\)
 //   description: <its description>
 //   architecture: x64
+//   expires: 2027-06-30                   (only for an image built with an expiry)
+//   contents-sha256: <64 hex digits>      (only for an image built by `lifeboatctl image build`:
+//                                          the SHA-256 of its \Lifeboat\build.json)
+// The last two lines are absent for other images, so their statements read as before.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -28,6 +33,8 @@ struct ImageManifest {
   std::string name;
   std::string description;
   std::string architecture;
+  std::string expires;          // YYYY-MM-DD, or empty
+  std::string contents_sha256;  // of the image's build manifest, or empty
   bool operator==(const ImageManifest&) const = default;
 };
 
@@ -41,6 +48,12 @@ struct ImageSignature {
 };
 
 [[nodiscard]] std::string ManifestText(const ImageManifest& manifest);
+
+// An image's expiry (docs/image-build.md, "Expiry"): dates are YYYY-MM-DD, compared in UTC; an
+// image may be used on its expiry date and not after it.
+[[nodiscard]] bool IsDate(const std::string& text);
+[[nodiscard]] std::string TodayUtc(std::chrono::system_clock::time_point now);
+[[nodiscard]] bool Expired(const std::string& expires, const std::string& today);
 
 // Exactly the form ManifestText writes, nothing else. Errors: kInvalidArgument naming the line.
 [[nodiscard]] Result<ImageManifest> ParseManifestText(const std::string& text);

@@ -2,11 +2,11 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <chrono>
 #include <filesystem>
 #include <set>
 
 #include "common/files.h"
+#include "common/image_manifest.h"
 #include "common/version.h"
 #include "compose/image_path.h"
 
@@ -137,16 +137,6 @@ std::vector<ToolSpec> Tools(const YAML::Node& node) {
   return tools;
 }
 
-bool ValidDate(const std::string& text) {
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
-    if (text[i] < '0' || text[i] > '9') return false;
-  const std::chrono::year_month_day date{std::chrono::year(std::stoi(text.substr(0, 4))),
-                                         std::chrono::month(std::stoul(text.substr(5, 2))),
-                                         std::chrono::day(std::stoul(text.substr(8, 2)))};
-  return date.ok();
-}
-
 void Startup(const YAML::Node& node, Recipe& recipe) {
   CheckKeys(node, "startup", {"run", "config"});
   recipe.startup_line = LineOf(node);
@@ -187,7 +177,7 @@ Recipe Parse(const YAML::Node& root, Recipe recipe) {
   if (root["expires"]) {
     recipe.expires = Scalar(root["expires"], "expires");
     recipe.expires_line = LineOf(root["expires"]);
-    if (!ValidDate(recipe.expires))
+    if (!IsDate(recipe.expires))
       Mistake(root["expires"],
               "expires: " + Quoted(recipe.expires) + " is not a date (YYYY-MM-DD)");
   }

@@ -296,6 +296,12 @@ Result<RolloutView> Fleet::CreateRollout(const RolloutSpec& spec, uint64_t rollb
   if ((*image)->retired) {
     return Fail(ErrorCode::kConflict, "image_version: " + spec.image_version + " is retired");
   }
+  if (Expired((*image)->expires, TodayUtc(clock_()))) {
+    return Fail(ErrorCode::kConflict,
+                "image_version: " + spec.image_version + " expired on " + (*image)->expires +
+                    " (its recipe's `expires`): agents would refuse it; build and publish a "
+                    "current image");
+  }
   if ((*image)->signature.manifest.empty() && !spec.allow_unsigned) {
     return Fail(ErrorCode::kConflict,
                 "image_version: " + spec.image_version +

@@ -122,6 +122,10 @@ std::vector<std::string> Migrations(const Dialect& d) {
       "CREATE TABLE machine_label_changes("
       "  machine_id TEXT NOT NULL REFERENCES machines(id), key TEXT NOT NULL, value TEXT NOT NULL,"
       "  removed INTEGER NOT NULL, PRIMARY KEY (machine_id, key));",
+      // Built images: their expiry and build manifest (docs/image-build.md).
+      "ALTER TABLE images ADD COLUMN expires TEXT NOT NULL DEFAULT '';"
+      "ALTER TABLE images ADD COLUMN contents_sha256 TEXT NOT NULL DEFAULT '';"
+      "ALTER TABLE images ADD COLUMN build_manifest TEXT NOT NULL DEFAULT '';",
   };
 }
 
@@ -210,18 +214,21 @@ Result<void> FleetStore::AddImage(const ImageRecord& i) {
                 arch = i.architecture, blob = i.blob_path, manifest = i.signature.manifest,
                 signature = ToHex({reinterpret_cast<const uint8_t*>(i.signature.signature.data()),
                                    i.signature.signature.size()}),
-                key_id = i.signature.key_id;
+                key_id = i.signature.key_id, expires = i.expires, contents = i.contents_sha256,
+                build_manifest = i.build_manifest;
     Int64 size = static_cast<Int64>(i.size), files = static_cast<Int64>(i.file_count);
     int boot = static_cast<int>(i.boot_index), efi = i.has_winload_efi, exe = i.has_winload_exe,
         sdi = i.has_boot_sdi;
     *s_->session << (std::string("INSERT INTO images(version, sha256, size, name, description, "
                                  "architecture, boot_index, file_count, has_winload_efi, "
                                  "has_winload_exe, has_boot_sdi, blob_path, signed_manifest, "
-                                 "signature, signing_key_id, published_at) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ") +
+                                 "signature, signing_key_id, expires, contents_sha256, "
+                                 "build_manifest, published_at) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ") +
                      s_->dialect.now + ")"),
         use(version), use(sha), use(size), use(name), use(desc), use(arch), use(boot), use(files),
-        use(efi), use(exe), use(sdi), use(blob), use(manifest), use(signature), use(key_id), now;
+        use(efi), use(exe), use(sdi), use(blob), use(manifest), use(signature), use(key_id),
+        use(expires), use(contents), use(build_manifest), now;
   });
 }
 
@@ -230,13 +237,13 @@ namespace {
 const char* kImageColumns =
     "version, sha256, size, name, description, architecture, boot_index, file_count, "
     "has_winload_efi, has_winload_exe, has_boot_sdi, blob_path, published_at, retired, "
-    "signed_manifest, signature, signing_key_id";
+    "signed_manifest, signature, signing_key_id, expires, contents_sha256, build_manifest";
 
 // Reads rows of kImageColumns.
 std::vector<ImageRecord> SelectImages(Poco::Data::Session& s, const std::string& where,
                                       const std::string& param, bool with_param) {
   std::vector<std::string> version, sha, name, desc, arch, blob, published, manifest, signature,
-      key_id;
+      key_id, expires, contents, build_manifest;
   std::vector<Int64> size, files;
   std::vector<int> boot, efi, exe, sdi, retired;
   std::string p = param;
@@ -245,26 +252,32 @@ std::vector<ImageRecord> SelectImages(Poco::Data::Session& s, const std::string&
          " ORDER BY published_at, version"),
       into(version), into(sha), into(size), into(name), into(desc), into(arch), into(boot),
       into(files), into(efi), into(exe), into(sdi), into(blob), into(published), into(retired),
-      into(manifest), into(signature), into(key_id);
+      into(manifest), into(signature), into(key_id), into(expires), into(contents),
+      into(build_manifest);
   if (with_param) st, use(p);
   st.execute();
   std::vector<ImageRecord> out;
   for (size_t k = 0; k < version.size(); ++k) {
-    out.push_back({version[k],
-                   sha[k],
-                   static_cast<uint64_t>(size[k]),
-                   name[k],
-                   desc[k],
-                   arch[k],
-                   static_cast<uint32_t>(boot[k]),
-                   static_cast<uint64_t>(files[k]),
-                   efi[k] != 0,
-                   exe[k] != 0,
-                   sdi[k] != 0,
-                   blob[k],
-                   published[k],
-                   retired[k] != 0,
-                   {manifest[k], FromHex(signature[k]).value_or(""), key_id[k]}});
+    ImageRecord image;
+    image.version = version[k];
+    image.sha256 = sha[k];
+    image.size = static_cast<uint64_t>(size[k]);
+    image.name = name[k];
+    image.description = desc[k];
+    image.architecture = arch[k];
+    image.expires = expires[k];
+    image.contents_sha256 = contents[k];
+    image.boot_index = static_cast<uint32_t>(boot[k]);
+    image.file_count = static_cast<uint64_t>(files[k]);
+    image.has_winload_efi = efi[k] != 0;
+    image.has_winload_exe = exe[k] != 0;
+    image.has_boot_sdi = sdi[k] != 0;
+    image.blob_path = blob[k];
+    image.published_at = published[k];
+    image.retired = retired[k] != 0;
+    image.signature = {manifest[k], FromHex(signature[k]).value_or(""), key_id[k]};
+    image.build_manifest = build_manifest[k];
+    out.push_back(std::move(image));
   }
   return out;
 }

@@ -12,6 +12,7 @@
 #include "common/image_manifest.h"
 #include "common/sha256.h"
 #include "common/version.h"
+#include "compose/image_contents.h"
 #include "image/wim_file.h"
 
 namespace lifeboat::controller {
@@ -74,11 +75,11 @@ namespace {
 Result<void> CheckSignedBy(const SignedBy& s, const std::string& version,
                            const image::ImageInfo& image) {
   auto bad = [](const std::string& why) { return BadInput("signed_by", "signed_by: " + why); };
-  const ImageManifest expected{version,    image.sha256,      image.size.value,
-                               image.name, image.description, image.architecture};
+  auto expected = compose::ManifestOf(image, version);
+  if (!expected) return bad(expected.error().message);
   auto offered = ParseManifestText(s.signature.manifest);
   if (!offered) return bad(offered.error().message);
-  if (*offered != expected) {
+  if (*offered != *expected) {
     return bad("the manifest describes version " + offered->version + " (" + offered->sha256 +
                ", " + std::to_string(offered->size) + " bytes), not the image published as " +
                version + " (" + image.sha256 + ", " + std::to_string(image.size.value) +
@@ -146,6 +147,12 @@ Result<ImageRecord> ImageCatalog::Adopt(const std::string& version, const std::s
   record.has_winload_efi = !checked->winload_efi.empty();
   record.has_winload_exe = !checked->winload_exe.empty();
   record.has_boot_sdi = !checked->boot_sdi.empty();
+  auto manifest = compose::ManifestOf(*checked, version);
+  if (!manifest)
+    return BadInput("image", "image: version " + version + ": " + manifest.error().message);
+  record.expires = manifest->expires;
+  record.contents_sha256 = manifest->contents_sha256;
+  record.build_manifest = checked->build_manifest;
   record.blob_path = blob;
   if (signed_by) record.signature = signed_by->signature;
   LIFEBOAT_TRY(store_.AddImage(record));

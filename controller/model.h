@@ -78,7 +78,8 @@ struct ImageRecord : ImageManifest {
   std::string blob_path;  // where the bytes are, content-addressed by sha256
   std::string published_at;
   bool retired = false;
-  ImageSignature signature;  // common/image_manifest.h; an empty manifest: unsigned
+  ImageSignature signature;    // common/image_manifest.h; an empty manifest: unsigned
+  std::string build_manifest;  // \Lifeboat\build.json of a built image, or empty
 };
 
 // What an agent says it is doing, with every heartbeat. Held as this enum; its word ("idle", ...)

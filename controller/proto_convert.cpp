@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "common/enum_table.h"
+#include "compose/image_contents.h"
 #include "proto/step_status.h"
 
 namespace lifeboat::controller {
@@ -72,6 +73,23 @@ void ToProto(const ImageRecord& in, v1::Image* out) {
   out->set_has_boot_sdi(in.has_boot_sdi);
   out->set_published_at(in.published_at);
   out->set_retired(in.retired);
+  out->set_expires(in.expires);
+  // The catalog checked the manifest when the image was published; one it could not read then
+  // would not be here.
+  if (auto contents = compose::ParseImageContents(in.build_manifest);
+      !in.build_manifest.empty() && contents) {
+    v1::ImageContents* c = out->mutable_contents();
+    for (const auto& tool : contents->tools) c->add_tools(tool);
+    for (const auto& driver : contents->drivers) {
+      v1::ImageDriver* d = c->add_drivers();
+      d->set_inf(driver.inf);
+      for (const auto& arch : driver.architectures) d->add_architectures(arch);
+      d->set_driver_class(driver.driver_class);
+    }
+    for (const auto& file : contents->files) c->add_files(file);
+    c->set_startup_run(contents->startup_run);
+    c->set_contents_sha256(in.contents_sha256);
+  }
   if (!in.signature.manifest.empty()) {
     out->mutable_signature()->set_manifest(in.signature.manifest);
     out->mutable_signature()->set_signature(in.signature.signature);

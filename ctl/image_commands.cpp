@@ -12,6 +12,7 @@
 #include "common/image_manifest.h"
 #include "common/sha256.h"
 #include "common/version.h"
+#include "compose/image_contents.h"
 #include "ctl/commands.h"
 #include "ctl/output.h"
 #include "image/wim_file.h"
@@ -37,8 +38,15 @@ Result<v1::SignedBy> SignImage(const std::string& file, const std::string& versi
     return Fail(
         ErrorCode::kInvalidArgument,
         file + ": not a usable recovery image, so it is not signed: " + image.error().message);
-  const std::string manifest = ManifestText({version, image->sha256, image->size.value, image->name,
-                                             image->description, image->architecture});
+  auto statement = compose::ManifestOf(*image, version);
+  if (!statement)
+    return Fail(ErrorCode::kInvalidArgument,
+                file + ": its build manifest cannot be read, so it is not signed: " +
+                    statement.error().message);
+  if (Expired(statement->expires, TodayUtc(std::chrono::system_clock::now())))
+    return Fail(ErrorCode::kInvalidArgument,
+                file + " expired on " + statement->expires + ": it is not signed");
+  const std::string manifest = ManifestText(*statement);
   auto signature = Sign(private_pem, manifest);
   auto id = KeyId(*public_pem);
   if (!signature || !id) return Fail(ErrorCode::kIo, "--sign-key: signing failed");
@@ -148,9 +156,11 @@ int List(Context& ctx, bool all) {
           rows.push_back({i.version(), i.name(), i.architecture(), Size(i.size_bytes()),
                           i.sha256().substr(0, 12),
                           i.has_signature() ? i.signature().key_id() : "unsigned", i.published_at(),
-                          i.retired() ? "retired" : ""});
+                          i.expires().empty() ? "-" : i.expires(), i.retired() ? "retired" : ""});
         }
-        Table({"VERSION", "NAME", "ARCH", "SIZE", "SHA256", "SIGNED BY", "PUBLISHED", ""}, rows);
+        Table(
+            {"VERSION", "NAME", "ARCH", "SIZE", "SHA256", "SIGNED BY", "PUBLISHED", "EXPIRES", ""},
+            rows);
       });
 }
 
@@ -165,6 +175,28 @@ void PrintImage(const v1::Image& image) {
             << (image.has_signature() ? "key " + image.signature().key_id()
                                       : std::string("nobody: agents refuse unsigned images"))
             << "\n  published     " << image.published_at() << "\n";
+  if (!image.expires().empty())
+    std::cout << "  expires       " << image.expires()
+              << (Expired(image.expires(), TodayUtc(std::chrono::system_clock::now()))
+                      ? " (expired: no rollout may use it)"
+                      : "")
+              << "\n";
+  if (!image.has_contents()) return;
+  // What end users of the recovery environment can reach, before anyone rolls it out.
+  const v1::ImageContents& c = image.contents();
+  std::cout << "  built by      lifeboatctl image build (contents "
+            << c.contents_sha256().substr(0, 12) << ", signed with the image)\n  start-up      "
+            << (c.startup_run().empty() ? std::string("a command prompt") : c.startup_run()) << "\n"
+            << "  tools         " << c.tools_size() << "\n";
+  for (const auto& tool : c.tools()) std::cout << "    " << tool << "\n";
+  std::cout << "  drivers       " << c.drivers_size() << "\n";
+  for (const auto& d : c.drivers()) {
+    std::string archs;
+    for (const auto& a : d.architectures()) archs += (archs.empty() ? "" : ",") + a;
+    std::cout << "    " << d.inf() << " (" << d.driver_class() << ", " << archs << ")\n";
+  }
+  std::cout << "  other files   " << c.files_size() << "\n";
+  for (const auto& file : c.files()) std::cout << "    " << file << "\n";
 }
 
 // One call on one image, returning it: show, retire.

@@ -3,6 +3,7 @@
 #include "image/wim_compose.h"
 
 #include <cstdio>
+#include <filesystem>
 
 #include "image/wimlib_support.h"
 
@@ -22,13 +23,6 @@ std::string CompressionName(int type) {
       return "LZMS";
   }
   return "unknown";
-}
-
-int CompressionType(const std::string& name) {
-  if (name == "XPRESS") return WIMLIB_COMPRESSION_TYPE_XPRESS;
-  if (name == "LZX") return WIMLIB_COMPRESSION_TYPE_LZX;
-  if (name == "LZMS") return WIMLIB_COMPRESSION_TYPE_LZMS;
-  return WIMLIB_COMPRESSION_TYPE_NONE;
 }
 
 // A Windows FILETIME (100 ns since 1601) as the two hex halves the WIM's XML keeps.
@@ -71,7 +65,7 @@ wimlib_progress_status OnProgress(wimlib_progress_msg msg, wimlib_progress_info*
 
 Result<BaseImage> ReadBaseImage(const std::string& path, unsigned index) {
   Wim wim;
-  LIFEBOAT_TRY(OpenWim(path, wim));
+  LIFEBOAT_TRY(OpenWim(path, wim, /*check_integrity=*/false));
   wimlib_wim_info info{};
   wimlib_get_wim_info(wim.get(), &info);
   BaseImage base;
@@ -99,45 +93,45 @@ Result<BaseImage> ReadBaseImage(const std::string& path, unsigned index) {
 }
 
 Result<void> WriteComposedImage(const Composition& c) {
-  Wim base;
-  LIFEBOAT_TRY(OpenWim(c.base.path, base));
-  const int index = static_cast<int>(c.base.index);
-
-  // The staged tree is laid over the base image in memory (the base file is never written), then
-  // that image alone is exported into a new WIM: wimlib cannot change an image two WIMs share.
+  // The base is copied whole and the additions appended to the copy, as `wimlib-imagex update`
+  // does: the base's resources are neither rewritten nor recompressed (wimlib would try to
+  // compress again every resource the base stores uncompressed).
+  std::error_code ec;
+  std::filesystem::copy_file(c.base.path, c.out_path, ec);
+  if (ec)
+    return Fail(ErrorCode::kIo, "copy " + c.base.path + " to " + c.out_path + ": " + ec.message());
+  Wim wim;
+  LIFEBOAT_TRY(OpenWim(c.out_path, wim));  // the copy's integrity table checked, if it has one
+  int index = static_cast<int>(c.base.index);
+  for (int image = static_cast<int>(c.base.image_count); image >= 1; --image) {
+    if (image == index) continue;
+    if (int rc = wimlib_delete_image(wim.get(), image); rc != 0)
+      return Fail(ErrorCode::kIo, "drop image " + std::to_string(image) + " of the copy of " +
+                                      c.base.path + ": " + WimError(rc));
+    if (image < index) --index;
+  }
   wimlib_update_command add{};
   add.op = WIMLIB_UPDATE_OP_ADD;
   add.add.fs_source_path = const_cast<char*>(c.staged_root.c_str());
   add.add.wim_target_path = const_cast<char*>("");
   add.add.add_flags = WIMLIB_ADD_FLAG_NO_ACLS;
-  if (int rc = wimlib_update_image(base.get(), index, &add, 1, 0); rc != 0)
-    return Fail(ErrorCode::kIo, "add " + c.staged_root + " to image " + std::to_string(index) +
-                                    " of " + c.base.path + ": " + WimError(rc));
-
-  Wim out;
-  if (int rc = wimlib_create_new_wim(
-          static_cast<wimlib_compression_type>(CompressionType(c.base.compression)), out.out());
-      rc != 0)
-    return Fail(ErrorCode::kIo, "create a WIM: " + WimError(rc));
-  if (c.base.chunk_size != 0) wimlib_set_output_chunk_size(out.get(), c.base.chunk_size);
-  if (int rc = wimlib_export_image(base.get(), index, out.get(), c.name.c_str(),
-                                   c.description.empty() ? nullptr : c.description.c_str(),
-                                   WIMLIB_EXPORT_FLAG_BOOT);
-      rc != 0)
-    return Fail(ErrorCode::kIo, "export image " + std::to_string(index) + " of " + c.base.path +
-                                    ": " + WimError(rc));
-  SetTime(out.get(), "CREATIONTIME", c.timestamp);
-  wimlib_wim_info guid{};
-  std::copy(c.guid.begin(), c.guid.end(), guid.guid);
-  wimlib_set_wim_info(out.get(), &guid, WIMLIB_CHANGE_GUID);
+  if (int rc = wimlib_update_image(wim.get(), index, &add, 1, 0); rc != 0)
+    return Fail(ErrorCode::kIo, "add " + c.staged_root + " to image " +
+                                    std::to_string(c.base.index) + " of " + c.base.path + ": " +
+                                    WimError(rc));
+  if (int rc = wimlib_set_image_name(wim.get(), index, c.name.c_str()); rc != 0)
+    return Fail(ErrorCode::kIo, "name the image: " + WimError(rc));
+  wimlib_set_image_descripton(wim.get(), index,
+                              c.description.empty() ? nullptr : c.description.c_str());
+  SetTime(wim.get(), "CREATIONTIME", c.timestamp);
+  wimlib_wim_info info{};
+  std::copy(c.guid.begin(), c.guid.end(), info.guid);
+  info.boot_index = static_cast<uint32_t>(index);
+  wimlib_set_wim_info(wim.get(), &info, WIMLIB_CHANGE_GUID | WIMLIB_CHANGE_BOOT_INDEX);
 
   ProgressContext context{&c.progress};
-  wimlib_register_progress_function(out.get(), OnProgress, &context);
-  if (int rc = wimlib_write(out.get(), c.out_path.c_str(), WIMLIB_ALL_IMAGES,
-                            WIMLIB_WRITE_FLAG_CHECK_INTEGRITY | WIMLIB_WRITE_FLAG_RETAIN_GUID |
-                                WIMLIB_WRITE_FLAG_FSYNC,
-                            0);
-      rc != 0)
+  wimlib_register_progress_function(wim.get(), OnProgress, &context);
+  if (int rc = wimlib_overwrite(wim.get(), WIMLIB_WRITE_FLAG_CHECK_INTEGRITY, 0); rc != 0)
     return Fail(
         rc == WIMLIB_ERR_WRITE || rc == WIMLIB_ERR_OPEN ? ErrorCode::kIo : ErrorCode::kCorrupt,
         "write " + c.out_path + ": " + WimError(rc));

@@ -29,6 +29,10 @@ constexpr std::array kBootSdiPaths = {"\\Windows\\Boot\\DVD\\EFI\\boot.sdi",
                                       "\\Windows\\Boot\\DVD\\PCAT\\boot.sdi",
                                       "\\Windows\\System32\\boot.sdi"};
 
+// Where `lifeboatctl image build` puts its manifest, and how large one may be read.
+constexpr const char* kBuildManifestPath = "\\Lifeboat\\build.json";
+constexpr size_t kBuildManifestLimit = 16 << 20;
+
 struct Found {
   bool exists = false;
   bool is_file = false;
@@ -48,6 +52,37 @@ Result<bool> HasFile(const Wim& wim, int image, const char* path) {
   if (rc != 0)
     return Fail(ErrorCode::kCorrupt, std::string("look up ") + path + ": " + WimError(rc));
   return found.exists && found.is_file;
+}
+
+// The bytes of one file of an open WIM's image, through a temporary folder.
+Result<std::vector<uint8_t>> ExtractFile(const Wim& wim, int image, const std::string& wim_path,
+                                         const std::string& path_in_image) {
+  char temp[] = "/tmp/lifeboat-wim-XXXXXX";
+  if (mkdtemp(temp) == nullptr) {
+    return Fail(ErrorCode::kIo, std::string("make a temporary folder: ") + std::strerror(errno));
+  }
+  std::filesystem::path dir = temp;
+  const char* paths[] = {path_in_image.c_str()};
+  int rc =
+      wimlib_extract_paths(wim.get(), image, temp, paths, 1,
+                           WIMLIB_EXTRACT_FLAG_NO_PRESERVE_DIR_STRUCTURE |
+                               WIMLIB_EXTRACT_FLAG_NO_ACLS | WIMLIB_EXTRACT_FLAG_NO_ATTRIBUTES);
+  std::vector<uint8_t> bytes;
+  std::string leaf = path_in_image.substr(path_in_image.find_last_of('\\') + 1);
+  if (rc == 0) {
+    std::ifstream in(dir / leaf, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  if (rc == WIMLIB_ERR_PATH_DOES_NOT_EXIST) {
+    return Fail(ErrorCode::kNotFound, wim_path + " has no " + path_in_image);
+  }
+  if (rc != 0) {
+    return Fail(ErrorCode::kCorrupt,
+                "extract " + path_in_image + " from " + wim_path + ": " + WimError(rc));
+  }
+  return bytes;
 }
 
 template <size_t N>
@@ -239,6 +274,17 @@ Result<ImageInfo> CheckImage(const std::string& path) {
                     "a RAM-disk boot needs it");
   }
 
+  if (auto has = HasFile(wim, image, kBuildManifestPath); !has) {
+    return std::unexpected(has.error().Context(path));
+  } else if (*has) {
+    auto text = ExtractFile(wim, image, path, kBuildManifestPath);
+    if (!text) return std::unexpected(text.error());
+    if (text->size() > kBuildManifestLimit)
+      return Fail(ErrorCode::kUnsupported, path + ": " + kBuildManifestPath + " is larger than " +
+                                               std::to_string(kBuildManifestLimit) + " bytes");
+    out.build_manifest.assign(text->begin(), text->end());
+  }
+
   Totals totals;
   if (int rc = wimlib_iterate_dir_tree(wim.get(), image, "", WIMLIB_ITERATE_DIR_TREE_FLAG_RECURSIVE,
                                        CountFile, &totals);
@@ -258,32 +304,7 @@ Result<std::vector<uint8_t>> ReadImageFile(const ImageInfo& image,
                                            const std::string& path_in_image) {
   Wim wim;
   LIFEBOAT_TRY(OpenWim(image.path, wim));
-  char temp[] = "/tmp/lifeboat-wim-XXXXXX";
-  if (mkdtemp(temp) == nullptr) {
-    return Fail(ErrorCode::kIo, std::string("make a temporary folder: ") + std::strerror(errno));
-  }
-  std::filesystem::path dir = temp;
-  const char* paths[] = {path_in_image.c_str()};
-  int rc =
-      wimlib_extract_paths(wim.get(), static_cast<int>(image.boot_index), temp, paths, 1,
-                           WIMLIB_EXTRACT_FLAG_NO_PRESERVE_DIR_STRUCTURE |
-                               WIMLIB_EXTRACT_FLAG_NO_ACLS | WIMLIB_EXTRACT_FLAG_NO_ATTRIBUTES);
-  std::vector<uint8_t> bytes;
-  std::string leaf = path_in_image.substr(path_in_image.find_last_of('\\') + 1);
-  if (rc == 0) {
-    std::ifstream in(dir / leaf, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
-  if (rc == WIMLIB_ERR_PATH_DOES_NOT_EXIST) {
-    return Fail(ErrorCode::kNotFound, image.path + " has no " + path_in_image);
-  }
-  if (rc != 0) {
-    return Fail(ErrorCode::kCorrupt,
-                "extract " + path_in_image + " from " + image.path + ": " + WimError(rc));
-  }
-  return bytes;
+  return ExtractFile(wim, static_cast<int>(image.boot_index), image.path, path_in_image);
 }
 
 }  // namespace lifeboat::image

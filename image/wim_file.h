@@ -32,6 +32,9 @@ struct ImageInfo {
   std::string winload_efi;
   std::string winload_exe;
   std::string boot_sdi;
+  // The text of \Lifeboat\build.json when `lifeboatctl image build` made the image (its build
+  // manifest: contents and expiry, compose/image_contents.h reads it); empty otherwise.
+  std::string build_manifest;
 
   // The loader bootmgr must start for this firmware, or empty when the image has none.
   [[nodiscard]] const std::string& WinloadFor(Firmware firmware) const {

@@ -14,9 +14,10 @@ std::string WimError(int code) {
   return wimlib_get_error_string(static_cast<wimlib_error_code>(code));
 }
 
-Result<void> OpenWim(const std::string& path, Wim& wim) {
+Result<void> OpenWim(const std::string& path, Wim& wim, bool check_integrity) {
   InitWimlib();
-  int flags = WIMLIB_OPEN_FLAG_CHECK_INTEGRITY | WIMLIB_OPEN_FLAG_ERROR_IF_SPLIT;
+  int flags =
+      (check_integrity ? WIMLIB_OPEN_FLAG_CHECK_INTEGRITY : 0) | WIMLIB_OPEN_FLAG_ERROR_IF_SPLIT;
   int rc = wimlib_open_wim(path.c_str(), flags, wim.out());
   if (rc == 0) return {};
   switch (rc) {

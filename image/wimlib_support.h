@@ -32,9 +32,9 @@ class Wim {
   WIMStruct* wim_ = nullptr;
 };
 
-// Opens a whole (not split) WIM, checking its integrity table when it has one. Errors: kNotFound,
-// kIo, kUnsupported (split), kCorrupt.
-Result<void> OpenWim(const std::string& path, Wim& wim);
+// Opens a whole (not split) WIM, checking its integrity table when it has one (unless told not to:
+// the check reads the whole file). Errors: kNotFound, kIo, kUnsupported (split), kCorrupt.
+Result<void> OpenWim(const std::string& path, Wim& wim, bool check_integrity = true);
 
 // x86, x64, arm64, arm or unknown, from the image's WINDOWS/ARCH property.
 const char* ArchitectureName(const char* arch);

@@ -20,6 +20,7 @@
 #include "agent/daemon/agent_log.h"
 #include "agent/daemon/stop_signals.h"
 #include "agent/exit_codes.h"
+#include "common/image_manifest.h"
 #include "common/process.h"
 #include "common/sha256.h"
 
@@ -312,7 +313,7 @@ class Contact {
     LogLine("assignment: install " + a.image.version + " (attempt " + std::to_string(a.attempt_id) +
             ")");
     // Nothing is downloaded, let alone installed, unless a trusted key signed this very image.
-    auto signer = trusted_.Check(a);
+    auto signer = trusted_.Check(a, TodayUtc(std::chrono::system_clock::now()));
     if (!signer) {
       Queue(a.attempt_id, "verify-signature", StepStatus::kFailed, 0, 0, signer.error().message);
       LogLine(signer.error().message);

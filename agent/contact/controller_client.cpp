@@ -234,7 +234,7 @@ Result<ControllerClient::HeartbeatReply> ControllerClient::Heartbeat(
         a.attempt_id(),
         a.rollout_id(),
         {image.version(), image.sha256(), image.size_bytes(), image.name(), image.description(),
-         image.architecture()},
+         image.architecture(), image.expires(), image.contents().contents_sha256()},
         {image.signature().manifest(), image.signature().signature(), image.signature().key_id()},
         a.reported_sequence()};
   }

@@ -20,7 +20,7 @@ Result<TrustedKeys> TrustedKeys::Load(const std::vector<std::string>& files) {
   return trusted;
 }
 
-Result<std::string> TrustedKeys::Check(const Assignment& a) const {
+Result<std::string> TrustedKeys::Check(const Assignment& a, const std::string& today) const {
   const std::string image = "image " + a.image.version + " (" + a.image.sha256 + ")";
   auto refuse = [&](const std::string& why) {
     return Refuse("untrusted-image", image + " is not installed: " + why);
@@ -44,6 +44,9 @@ Result<std::string> TrustedKeys::Check(const Assignment& a) const {
                   manifest->sha256 + ", " + std::to_string(manifest->size) +
                   " bytes), not for what the controller assigned (" + std::to_string(a.image.size) +
                   " bytes)");
+  if (Expired(manifest->expires, today))
+    return Refuse("image-expired", image + " is not installed: it expired on " + manifest->expires +
+                                       " (signed by key " + a.signature.key_id + ")");
   return a.signature.key_id;
 }
 

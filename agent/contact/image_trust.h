@@ -19,8 +19,11 @@ class TrustedKeys {
   [[nodiscard]] static Result<TrustedKeys> Load(const std::vector<std::string>& files);
 
   // The id of the key that signed the assignment's image. Errors: kRefused with the reason
-  // (unsigned, an unknown key, a signature that does not match, a manifest for other bytes).
-  [[nodiscard]] Result<std::string> Check(const Assignment& assignment) const;
+  // "untrusted-image" (unsigned, an unknown key, a signature that does not match, a manifest for
+  // other bytes), or "image-expired" when the signed statement's expiry is before `today`
+  // (YYYY-MM-DD, UTC).
+  [[nodiscard]] Result<std::string> Check(const Assignment& assignment,
+                                          const std::string& today) const;
 
   [[nodiscard]] bool empty() const { return keys_.empty(); }
 

@@ -367,7 +367,7 @@ TEST_F(ControllerGrpcTest, ASignatureIsKeptOnlyIfItDescribesAndMatchesTheImage) 
     return admin_->PublishImageFromPath(&context, request, response);
   };
   const ImageManifest right{"1.0",    i.sha256(),      i.size_bytes(),
-                            i.name(), i.description(), i.architecture()};
+                            i.name(), i.description(), i.architecture(), {}, {}};
   v1::PublishImageFromPathResponse response;
   // A manifest for another version, for other bytes, or with another name: refused.
   ImageManifest other_version = right, other_size = right, other_name = right;

@@ -405,3 +405,79 @@ TEST(CtlKeys, GenerateWritesAKeyPairOpensslReadsAndNeverOverwrites) {
 
 }  // namespace
 }  // namespace lifeboat::test
+
+namespace lifeboat::test {
+namespace {
+
+// A built image travels with its manifest: published and signed, `image show` lists what end
+// users can reach; the signed statement names its expiry and the SHA-256 of \Lifeboat\build.json
+// (read back with wimlib-imagex and sha256sum); an expired image is not signed, not rolled out and
+// not installed.
+TEST_F(CtlTest, ABuiltImageIsPublishedWithItsContentsSignedAndItsExpiryEnforced) {
+  const std::string src = dir_ / "recipe";
+  ASSERT_EQ(Sh(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-recipe-inputs " +
+               Quote(src))
+                .exit_code,
+            0);
+  auto built = Sh(Quote(LIFEBOAT_CTL) + " image build " + Quote(src + "/recipe.yaml") + " --out " +
+                  Quote(dir_ / "contoso.wim"));
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  ASSERT_EQ(Sh(Quote(LIFEBOAT_CTL) + " key generate --out " + Quote(dir_ / "signer")).exit_code, 0);
+  ControllerProcess controller(dir_ / "data");
+  auto published = Ctl(controller, "image publish " + Quote(dir_ / "contoso.wim") +
+                                       " --version 10.0.3 --sign-key " + Quote(dir_ / "signer.key"));
+  ASSERT_EQ(published.exit_code, 0) << published.err;
+
+  auto show = Ctl(controller, "image show 10.0.3");
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  for (const char* line :
+       {"  expires       2027-06-30\n", "  start-up      X:\\Windows\\System32\\erdc.exe\n",
+        "  tools         5\n", "    \\Windows\\System32\\erdc.exe\n", "    \\Autoruns\\Autoruns64.exe\n",
+        "  drivers       2\n", "    \\Drivers\\net\\e1d68x64.inf (Net, x64)\n",
+        "    \\Drivers\\storage\\iaStorAC.inf (SCSIAdapter, x64,x86)\n",
+        "    \\Windows\\System32\\DartConfig.dat\n", "    \\Symbols\\ntkrnlmp.pdb\\0123ABCD1\\ntkrnlmp.pdb\n"})
+    EXPECT_NE(show.out.find(line), std::string::npos) << line << "\nin:\n" << show.out;
+  EXPECT_EQ(show.out.find("ProcessMonitor"), std::string::npos) << "not taken, not listed";
+  auto json = Ctl(controller, "image show 10.0.3 --json");
+  EXPECT_EQ(JsonShapeProblem(json.out, "image_show"), "");
+  auto image = Json(json.out)->getObject("image");
+  ASSERT_EQ(Sh("wimlib-imagex extract " + Quote(dir_ / "contoso.wim") +
+               " 1 /Lifeboat/build.json --dest-dir=" + Quote(dir_ / "x"))
+                .exit_code,
+            0);
+  const std::string contents_sha =
+      Sh("sha256sum " + Quote(dir_ / "x/build.json") + " | cut -c1-64").out.substr(0, 64);
+  EXPECT_EQ(image->getObject("contents")->getValue<std::string>("contents_sha256"), contents_sha);
+  const std::string statement = image->getObject("signature")->getValue<std::string>("manifest");
+  EXPECT_NE(statement.find("\nexpires: 2027-06-30\ncontents-sha256: " + contents_sha + "\n"),
+            std::string::npos)
+      << statement;
+  EXPECT_NE(Ctl(controller, "image list").out.find("2027-06-30"), std::string::npos);
+
+  // The same recipe, expired.
+  ASSERT_EQ(Sh("sed -i 's/^expires: .*/expires: 2020-01-31/' " + Quote(src + "/recipe.yaml"))
+                .exit_code,
+            0);
+  built = Sh(Quote(LIFEBOAT_CTL) + " image build " + Quote(src + "/recipe.yaml") + " --out " +
+             Quote(dir_ / "old.wim"));
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  auto signing = Ctl(controller, "image publish " + Quote(dir_ / "old.wim") +
+                                     " --version 9.0 --sign-key " + Quote(dir_ / "signer.key"));
+  EXPECT_EQ(signing.exit_code, 2);
+  EXPECT_NE(signing.err.find("expired on 2020-01-31"), std::string::npos) << signing.err;
+  ASSERT_EQ(Ctl(controller, "image publish " + Quote(dir_ / "old.wim") + " --version 9.0").exit_code,
+            0);
+  EXPECT_NE(Ctl(controller, "image show 9.0").out.find("2020-01-31 (expired: no rollout may use it)"),
+            std::string::npos);
+  auto rollout = Ctl(controller, "rollout create --image 9.0 --all --allow-unsigned");
+  EXPECT_EQ(rollout.exit_code, 3) << rollout.out << rollout.err;
+  EXPECT_NE(rollout.err.find("expired on 2020-01-31"), std::string::npos) << rollout.err;
+  // The agent refuses it before it looks at any disk.
+  auto apply = Agent({"apply", "/nonexistent-disk", "--image", dir_ / "old.wim", "--version", "9.0",
+                      "--dry-run", "--json", "--state-dir", dir_ / "state"});
+  EXPECT_EQ(apply.exit_code, 3) << apply.out << apply.err;
+  EXPECT_NE(apply.out.find("\"reason\": \"image-expired\""), std::string::npos) << apply.out;
+}
+
+}  // namespace
+}  // namespace lifeboat::test

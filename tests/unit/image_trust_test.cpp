@@ -15,8 +15,10 @@ namespace {
 
 using test::TempDir;
 
+constexpr const char* kToday = "2026-12-02";
+
 TEST(ImageManifest, RoundTripsAndEscapesLineBreaks) {
-  ImageManifest m{"8.1", std::string(64, 'a'), 524288000, "DaRT\nx64", "back\\slash", "x64"};
+  ImageManifest m{"8.1", std::string(64, 'a'), 524288000, "DaRT\nx64", "back\\slash", "x64", "", ""};
   const std::string text = ManifestText(m);
   EXPECT_NE(text.find("name: DaRT\\nx64\n"), std::string::npos) << text;
   auto back = ParseManifestText(text);
@@ -24,8 +26,37 @@ TEST(ImageManifest, RoundTripsAndEscapesLineBreaks) {
   EXPECT_EQ(*back, m);
 }
 
+TEST(ImageManifest, ABuiltImageAddsItsExpiryAndContentsHashAndNothingElseChanges) {
+  ImageManifest plain{"8.1", std::string(64, 'a'), 10, "n", "d", "x64", "", ""};
+  ImageManifest built = plain;
+  built.expires = "2027-06-30";
+  built.contents_sha256 = std::string(64, 'b');
+  const std::string text = ManifestText(built);
+  EXPECT_EQ(text, ManifestText(plain) +
+                      "expires: 2027-06-30\ncontents-sha256: " + std::string(64, 'b') + "\n");
+  auto back = ParseManifestText(text);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, built);
+  for (const std::string& bad :
+       {ManifestText(plain) + "expires: 2027-02-30\n", ManifestText(plain) + "expires: soon\n",
+        ManifestText(plain) + "contents-sha256: " + std::string(64, 'B') + "\n",
+        // Out of order.
+        ManifestText(plain) + "contents-sha256: " + std::string(64, 'b') +
+            "\nexpires: 2027-06-30\n"})
+    EXPECT_FALSE(ParseManifestText(bad)) << bad;
+}
+
+TEST(ImageManifest, AnImageMayBeUsedOnItsExpiryDateAndNotAfter) {
+  EXPECT_FALSE(Expired("", "2030-01-01"));
+  EXPECT_FALSE(Expired("2027-06-30", "2027-06-29"));
+  EXPECT_FALSE(Expired("2027-06-30", "2027-06-30"));
+  EXPECT_TRUE(Expired("2027-06-30", "2027-07-01"));
+  EXPECT_EQ(TodayUtc(std::chrono::system_clock::time_point(std::chrono::seconds(1782863999))),
+            "2026-06-30");  // 23:59:59 UTC
+}
+
 TEST(ImageManifest, AnythingButTheCanonicalFormIsRefused) {
-  ImageManifest m{"8.1", std::string(64, 'a'), 10, "n", "d", "x64"};
+  ImageManifest m{"8.1", std::string(64, 'a'), 10, "n", "d", "x64", "", ""};
   const std::string text = ManifestText(m);
   for (const std::string& bad :
        {text.substr(0, text.size() - 1), "x" + text, text + "extra: 1\n",
@@ -70,49 +101,62 @@ class TrustTest : public ::testing::Test {
 
   TempDir dir_;
   SigningKeyPair trusted_a_, trusted_b_, stranger_;
-  const ImageManifest image_{"8.1", std::string(64, 'c'), 4096, "DaRT", "tools", "x64"};
+  const ImageManifest image_{"8.1", std::string(64, 'c'), 4096, "DaRT", "tools", "x64", "", ""};
 };
+
+TEST_F(TrustTest, AnImageSignedWithAnExpiryIsRefusedAfterIt) {
+  TrustedKeys keys = Load();
+  ImageManifest expiring = image_;
+  expiring.expires = "2026-12-01";
+  auto refused = keys.Check(Signed(expiring, trusted_a_), kToday);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().reason, "image-expired");
+  EXPECT_NE(refused.error().message.find("expired on 2026-12-01"), std::string::npos);
+  EXPECT_TRUE(keys.Check(Signed(expiring, trusted_a_), "2026-12-01"));
+}
 
 TEST_F(TrustTest, EitherTrustedKeyIsAccepted) {
   TrustedKeys keys = Load();
-  auto a = keys.Check(Signed(image_, trusted_a_));
+  auto a = keys.Check(Signed(image_, trusted_a_), kToday);
   ASSERT_TRUE(a) << Why(a);
   EXPECT_EQ(*a, KeyId(trusted_a_.public_pem).value());
-  EXPECT_TRUE(keys.Check(Signed(image_, trusted_b_)));  // a rotated-in key
+  EXPECT_TRUE(keys.Check(Signed(image_, trusted_b_), kToday));  // a rotated-in key
 }
 
 TEST_F(TrustTest, EveryWrongSignatureIsRefusedWithItsReason) {
   TrustedKeys keys = Load();
   Assignment unsigned_image = Signed(image_, trusted_a_);
   unsigned_image.signature.manifest.clear();
-  EXPECT_NE(Why(keys.Check(unsigned_image)).find("unsigned"), std::string::npos);
+  EXPECT_NE(Why(keys.Check(unsigned_image, kToday)).find("unsigned"), std::string::npos);
 
-  EXPECT_NE(Why(keys.Check(Signed(image_, stranger_))).find("not among this agent's trusted_keys"),
+  EXPECT_NE(Why(keys.Check(Signed(image_, stranger_), kToday))
+                .find("not among this agent's trusted_keys"),
             std::string::npos);
 
   // A stranger's signature presented under a trusted key's id.
   Assignment forged = Signed(image_, stranger_);
   forged.signature.key_id = KeyId(trusted_a_.public_pem).value();
-  EXPECT_NE(Why(keys.Check(forged)).find("does not match"), std::string::npos);
+  EXPECT_NE(Why(keys.Check(forged, kToday)).find("does not match"), std::string::npos);
 
   Assignment tampered = Signed(image_, trusted_a_);
   tampered.signature.manifest.replace(tampered.signature.manifest.find("DaRT"), 4, "EVIL");
-  EXPECT_NE(Why(keys.Check(tampered)).find("does not match"), std::string::npos);
+  EXPECT_NE(Why(keys.Check(tampered, kToday)).find("does not match"), std::string::npos);
 
   // A genuine signature of another image's manifest, assigned with this image's bytes.
   ImageManifest other = image_;
   other.sha256 = std::string(64, 'd');
   Assignment swapped = Signed(other, trusted_a_);
   swapped.image.sha256 = image_.sha256;
-  EXPECT_NE(Why(keys.Check(swapped)).find("signed manifest is for"), std::string::npos);
+  EXPECT_NE(Why(keys.Check(swapped, kToday)).find("signed manifest is for"), std::string::npos);
   Assignment resized = Signed(image_, trusted_a_);
   resized.image.size = 4097;
-  EXPECT_FALSE(keys.Check(resized));
+  EXPECT_FALSE(keys.Check(resized, kToday));
   Assignment renamed = Signed(image_, trusted_a_);
   renamed.image.version = "8.2";
-  EXPECT_FALSE(keys.Check(renamed));
+  EXPECT_FALSE(keys.Check(renamed, kToday));
 
-  for (const auto& r : {keys.Check(unsigned_image), keys.Check(forged), keys.Check(swapped)}) {
+  for (const auto& r : {keys.Check(unsigned_image, kToday), keys.Check(forged, kToday),
+                        keys.Check(swapped, kToday)}) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, ErrorCode::kRefused);
   }
@@ -121,7 +165,7 @@ TEST_F(TrustTest, EveryWrongSignatureIsRefusedWithItsReason) {
 TEST_F(TrustTest, NoTrustedKeysRefusesEverythingAndBadKeyFilesAreClearErrors) {
   auto none = TrustedKeys::Load({});
   ASSERT_TRUE(none);
-  EXPECT_NE(Why(none->Check(Signed(image_, trusted_a_))).find("trusts no signing key"),
+  EXPECT_NE(Why(none->Check(Signed(image_, trusted_a_), kToday)).find("trusts no signing key"),
             std::string::npos);
   auto missing = TrustedKeys::Load({dir_ / "nope.pub"});
   ASSERT_FALSE(missing);

@@ -119,12 +119,6 @@ Result<void> FixTimes(const std::string& tree, int64_t timestamp) {
   return {};
 }
 
-std::string Lower(std::string text) {
-  for (char& c : text)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return text;
-}
-
 // The base WIM: the file named, or the one inside the ISO copied into the staging folder.
 Result<std::string> BaseWim(const Recipe& recipe, const std::string& staging) {
   if (recipe.base.iso.written.empty()) return recipe.Resolve(recipe.base.image);
@@ -136,7 +130,7 @@ Result<std::string> BaseWim(const Recipe& recipe, const std::string& staging) {
     std::string name = member.path;
     std::replace(name.begin(), name.end(), '\\', '/');
     while (name.rfind("./", 0) == 0) name.erase(0, 2);
-    if (member.kind != ArchiveMember::Kind::kFile || Lower(name) != Lower(recipe.base.iso_path))
+    if (member.kind != ArchiveMember::Kind::kFile || ImagePathKey(name) != ImagePathKey(recipe.base.iso_path))
       continue;
     const std::string wim = staging + "/base.wim";
     LIFEBOAT_TRY(WithContext(ExtractMembers(iso, {{member.path, wim}}), where));

@@ -1,6 +1,6 @@
 // Crash contract: inputs are only read; everything is written inside a staging folder beside the
 // output, the image under a temporary name there; it is renamed to the output only when wimlib has
-// written it whole (with an integrity table) and fsynced it. A crash leaves the staging folder
+// written it whole (with an integrity table) and it is fsynced. A crash leaves the staging folder
 // (.NAME.build-XXXXXX), never a partial image at the output path.
 #include "compose/image_builder.h"
 
@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <map>
 
 #include "common/archive_reader.h"
@@ -103,6 +104,17 @@ Result<void> WriteStaged(const std::string& tree, const std::string& image_path,
   return WriteFileAtomically(path, text, 0644);
 }
 
+Result<void> FlushFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fsync(fd) != 0) {
+    const int saved = errno;
+    if (fd >= 0) close(fd);
+    return Fail(ErrorCode::kIo, "flush " + path + " to disk: " + std::strerror(saved));
+  }
+  close(fd);
+  return {};
+}
+
 // Every staged file and folder gets the same time, so the image does not record when or where
 // it was built.
 Result<void> FixTimes(const std::string& tree, int64_t timestamp) {
@@ -175,7 +187,14 @@ Result<BuildResult> BuildImage(const BuildRequest& request) {
   base.image = *image;
   auto plan = MakeBuildPlan(*recipe, base.image.architecture, *inputs);
   if (!plan) return std::unexpected(plan.error());
-  say("hashing the base " + base_file);
+  // Copying the base and checking its integrity table (a pass over the whole base) needs nothing
+  // staged: it runs on a thread of its own while this one hashes the base and stages. The future
+  // is declared after `staging`, so an early return waits for it before the folder goes.
+  const std::string temp = staging.path() + "/image.wim";
+  say("copying the base " + base_file + " and checking it, while staging");
+  auto copying = std::async(std::launch::async, [image = base.image, temp] {
+    return image::CopyBaseImage(image, temp);
+  });
   auto base_sha = Sha256File(base_file);
   if (!base_sha) return std::unexpected(base_sha.error());
   base.sha256 = *base_sha;
@@ -232,11 +251,17 @@ Result<BuildResult> BuildImage(const BuildRequest& request) {
   LIFEBOAT_TRY(FixTimes(tree, request.timestamp));
 
   const auto guid = GuidFor(manifest);
-  const std::string temp = staging.path() + "/image.wim";
+  auto copy = copying.get();
+  if (!copy) return std::unexpected(copy.error().Context(base_where));
   say("writing " + request.out + " (" + base.image.compression + ")");
-  LIFEBOAT_TRY(image::WriteComposedImage({base.image, tree, recipe->name, recipe->description, guid,
-                                          request.timestamp, temp, request.writing}));
-  auto sha = Sha256File(temp);
+  LIFEBOAT_TRY(image::WriteComposedImage(
+      std::move(*copy),
+      {base.image, tree, recipe->name, recipe->description, guid, request.timestamp,
+       request.writing}));
+  // Flushing waits on the disk, hashing on the processor: the two run side by side.
+  auto hashing = std::async(std::launch::async, [temp] { return Sha256File(temp); });
+  LIFEBOAT_TRY(FlushFile(temp));
+  auto sha = hashing.get();
   if (!sha) return std::unexpected(sha.error());
   BuildResult result;
   result.out = request.out;

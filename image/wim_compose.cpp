@@ -1,5 +1,6 @@
-// Crash contract: only `out_path` is written, from nothing; the caller writes it under a temporary
-// name and renames it, so an interrupted build leaves no image at the name it asked for.
+// Crash contract: only `out_path` is written, from nothing, and not fsynced; the caller writes it
+// under a temporary name, flushes it and renames it, so an interrupted build leaves no image at
+// the name it asked for.
 #include "image/wim_compose.h"
 
 #include <cstdio>
@@ -44,7 +45,7 @@ Result<void> StampModificationTime(const std::string& path, int64_t timestamp) {
     return Fail(ErrorCode::kIo, "reopen " + path + ": " + WimError(rc));
   SetTime(written.get(), "LASTMODIFICATIONTIME", timestamp);
   if (int rc = wimlib_overwrite(written.get(),
-                                WIMLIB_WRITE_FLAG_CHECK_INTEGRITY | WIMLIB_WRITE_FLAG_FSYNC, 0);
+                                WIMLIB_WRITE_FLAG_CHECK_INTEGRITY, 0);
       rc != 0)
     return Fail(ErrorCode::kIo, "stamp the time on " + path + ": " + WimError(rc));
   return {};
@@ -92,50 +93,72 @@ Result<BaseImage> ReadBaseImage(const std::string& path, unsigned index) {
   return base;
 }
 
-Result<void> WriteComposedImage(const Composition& c) {
+struct BaseCopy::Impl {
+  Wim wim;
+  std::string path;
+  int index = 0;  // the chosen image's index in the copy, once the others are dropped
+};
+
+BaseCopy::BaseCopy() = default;
+BaseCopy::~BaseCopy() = default;
+BaseCopy::BaseCopy(BaseCopy&&) noexcept = default;
+BaseCopy& BaseCopy::operator=(BaseCopy&&) noexcept = default;
+
+Result<BaseCopy> CopyBaseImage(const BaseImage& base, const std::string& out_path) {
   // The base is copied whole and the additions appended to the copy, as `wimlib-imagex update`
   // does: the base's resources are neither rewritten nor recompressed (wimlib would try to
   // compress again every resource the base stores uncompressed).
   std::error_code ec;
-  std::filesystem::copy_file(c.base.path, c.out_path, ec);
+  std::filesystem::copy_file(base.path, out_path, ec);
   if (ec)
-    return Fail(ErrorCode::kIo, "copy " + c.base.path + " to " + c.out_path + ": " + ec.message());
-  Wim wim;
-  LIFEBOAT_TRY(OpenWim(c.out_path, wim));  // the copy's integrity table checked, if it has one
-  int index = static_cast<int>(c.base.index);
-  for (int image = static_cast<int>(c.base.image_count); image >= 1; --image) {
+    return Fail(ErrorCode::kIo, "copy " + base.path + " to " + out_path + ": " + ec.message());
+  BaseCopy copy;
+  copy.impl_ = std::make_unique<BaseCopy::Impl>();
+  copy.impl_->path = out_path;
+  Wim& wim = copy.impl_->wim;
+  LIFEBOAT_TRY(OpenWim(out_path, wim));  // the copy's integrity table checked, if it has one
+  int index = static_cast<int>(base.index);
+  for (int image = static_cast<int>(base.image_count); image >= 1; --image) {
     if (image == index) continue;
     if (int rc = wimlib_delete_image(wim.get(), image); rc != 0)
       return Fail(ErrorCode::kIo, "drop image " + std::to_string(image) + " of the copy of " +
-                                      c.base.path + ": " + WimError(rc));
+                                      base.path + ": " + WimError(rc));
     if (image < index) --index;
   }
+  copy.impl_->index = index;
+  return copy;
+}
+
+Result<void> WriteComposedImage(BaseCopy copy, const Composition& c) {
+  WIMStruct* wim = copy.impl_->wim.get();
+  const int index = copy.impl_->index;
+  const std::string out_path = copy.impl_->path;  // outlives the handle, closed below
   wimlib_update_command add{};
   add.op = WIMLIB_UPDATE_OP_ADD;
   add.add.fs_source_path = const_cast<char*>(c.staged_root.c_str());
   add.add.wim_target_path = const_cast<char*>("");
   add.add.add_flags = WIMLIB_ADD_FLAG_NO_ACLS;
-  if (int rc = wimlib_update_image(wim.get(), index, &add, 1, 0); rc != 0)
+  if (int rc = wimlib_update_image(wim, index, &add, 1, 0); rc != 0)
     return Fail(ErrorCode::kIo, "add " + c.staged_root + " to image " +
                                     std::to_string(c.base.index) + " of " + c.base.path + ": " +
                                     WimError(rc));
-  if (int rc = wimlib_set_image_name(wim.get(), index, c.name.c_str()); rc != 0)
+  if (int rc = wimlib_set_image_name(wim, index, c.name.c_str()); rc != 0)
     return Fail(ErrorCode::kIo, "name the image: " + WimError(rc));
-  wimlib_set_image_descripton(wim.get(), index,
-                              c.description.empty() ? nullptr : c.description.c_str());
-  SetTime(wim.get(), "CREATIONTIME", c.timestamp);
+  wimlib_set_image_descripton(wim, index, c.description.empty() ? nullptr : c.description.c_str());
+  SetTime(wim, "CREATIONTIME", c.timestamp);
   wimlib_wim_info info{};
   std::copy(c.guid.begin(), c.guid.end(), info.guid);
   info.boot_index = static_cast<uint32_t>(index);
-  wimlib_set_wim_info(wim.get(), &info, WIMLIB_CHANGE_GUID | WIMLIB_CHANGE_BOOT_INDEX);
+  wimlib_set_wim_info(wim, &info, WIMLIB_CHANGE_GUID | WIMLIB_CHANGE_BOOT_INDEX);
 
   ProgressContext context{&c.progress};
-  wimlib_register_progress_function(wim.get(), OnProgress, &context);
-  if (int rc = wimlib_overwrite(wim.get(), WIMLIB_WRITE_FLAG_CHECK_INTEGRITY, 0); rc != 0)
+  wimlib_register_progress_function(wim, OnProgress, &context);
+  if (int rc = wimlib_overwrite(wim, WIMLIB_WRITE_FLAG_CHECK_INTEGRITY, 0); rc != 0)
     return Fail(
         rc == WIMLIB_ERR_WRITE || rc == WIMLIB_ERR_OPEN ? ErrorCode::kIo : ErrorCode::kCorrupt,
-        "write " + c.out_path + ": " + WimError(rc));
-  return StampModificationTime(c.out_path, c.timestamp);
+        "write " + out_path + ": " + WimError(rc));
+  copy.impl_.reset();  // closed before the file is opened again
+  return StampModificationTime(out_path, c.timestamp);
 }
 
 }  // namespace lifeboat::image

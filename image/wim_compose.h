@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "common/error.h"
@@ -36,13 +37,36 @@ struct Composition {
   std::string name, description;
   std::array<uint8_t, 16> guid{};
   int64_t timestamp = 0;  // Unix seconds: the image's creation and modification time
-  std::string out_path;   // written whole; must not exist
   // Called as bytes are written; may be empty.
   std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
-// Writes the composed image with the base's compression and chunk size, and an integrity table.
-// Errors: kIo (cannot write), kCorrupt (the base cannot be read), naming the file.
-[[nodiscard]] Result<void> WriteComposedImage(const Composition& composition);
+// The base copied to the output path, its integrity table checked and its other images dropped:
+// the slow half of a composition (the check reads the whole base), which needs nothing staged,
+// so a caller may run it on a thread of its own while it stages the additions. Holds an open
+// wimlib handle: hand it between threads, never use it from two at once.
+class BaseCopy {
+ public:
+  BaseCopy();
+  ~BaseCopy();
+  BaseCopy(BaseCopy&&) noexcept;
+  BaseCopy& operator=(BaseCopy&&) noexcept;
+
+ private:
+  friend Result<BaseCopy> CopyBaseImage(const BaseImage&, const std::string&);
+  friend Result<void> WriteComposedImage(BaseCopy, const Composition&);
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Copies `base.path` to `out_path` (which must not exist) and opens the copy. Errors: kIo (cannot
+// copy), kCorrupt (the integrity table does not match), naming the file.
+[[nodiscard]] Result<BaseCopy> CopyBaseImage(const BaseImage& base, const std::string& out_path);
+
+// Lays the staged tree over the copy's image and writes it in place with the base's compression
+// and chunk size, and an integrity table. Not fsynced: the caller flushes the file (while it
+// hashes it) before it renames it into place. Errors: kIo (cannot write), kCorrupt (the base
+// cannot be read), naming the file.
+[[nodiscard]] Result<void> WriteComposedImage(BaseCopy copy, const Composition& composition);
 
 }  // namespace lifeboat::image

@@ -211,17 +211,6 @@ void PrintApply(const ApplyReport& r) {
 }
 
 // A built image past its `expires` date (docs/image-build.md) is not installed, whoever asks.
-Result<void> RefuseExpired(const image::ImageInfo& image) {
-  if (image.build_manifest.empty()) return {};
-  auto contents = compose::ParseImageContents(image.build_manifest);
-  if (!contents) return Fail(ErrorCode::kUnsupported, image.path + ": " + contents.error().message);
-  if (Expired(contents->expires, TodayUtc(std::chrono::system_clock::now())))
-    return Refuse("image-expired", image.path + " expired on " + contents->expires +
-                                       " (its build's `expires`): it is not installed, and "
-                                       "nothing was changed");
-  return {};
-}
-
 int PrintReport(const ApplyReport& report, bool json) {
   if (json)
     std::cout << ApplyReportToJson(report) << "\n";
@@ -241,7 +230,10 @@ int Apply(const ApplyOptions& o) {
   say("Checking image " + o.image);
   auto image = image::CheckImage(o.image);
   if (!image) return ReportImageError(image.error(), json);
-  if (auto current = RefuseExpired(*image); !current) return Report(current.error(), json);
+  if (auto current = compose::RefuseExpired(*image, TodayUtc(std::chrono::system_clock::now()),
+                                            "it is not installed, and nothing was changed");
+      !current)
+    return Report(current.error(), json);
   auto sdi = image::ReadImageFile(*image, image->boot_sdi);
   if (!sdi) return ReportImageError(sdi.error(), json);
   ApplyRequest request(*version);

@@ -378,6 +378,21 @@ std::string ImageInfoToJson(const image::ImageInfo& image) {
   return Stringify(o);
 }
 
+std::string MediumReportToJson(const MediumReport& r) {
+  Object::Ptr o = NewObject();
+  o->set("kind", r.kind);
+  o->set("target", r.target);
+  o->set("result", r.result);
+  o->set("version", r.version);
+  o->set("firmware", Strings(r.firmware));
+  o->set("size_bytes", r.size);
+  o->set("files", Strings(r.files));
+  o->set("volume_id", r.volume_id);
+  o->set("verified", r.verified);
+  o->set("image", ImageObject(r.image));
+  return Stringify(o);
+}
+
 std::string ApplyReportToJson(const ApplyReport& r) {
   Object::Ptr o = NewObject();
   o->set("disk", r.disk);

@@ -16,6 +16,7 @@
 #include "agent/disk_commands.h"
 #include "agent/inventory_reader.h"
 #include "agent/json_codec.h"
+#include "agent/media_commands.h"
 #include "agent/status_commands.h"
 #include "common/cli.h"
 #include "common/version.h"
@@ -41,6 +42,10 @@ Commands:
   disk show DISK               partitions, filesystems and what Lifeboat recognises
   disk plan DISK               what disk prepare would change, or why it refuses
   disk prepare DISK            only create Lifeboat's recovery partition
+  media iso --image FILE.wim --version V OUT.iso
+                               a bootable ISO (BIOS and UEFI) holding the image
+  media usb TARGET --image FILE.wim --version V
+                               a bootable USB stick (or disk image file): erases TARGET
 
 Exit codes: 0 done or unchanged, 1 error, 2 usage, 3 refused (nothing changed),
             4 disk busy, 5 disk or file not found, 6 unusable image (nothing changed),
@@ -272,6 +277,75 @@ int main(int argc, char** argv) {
   f.LockWait(disk_prepare);
   f.Json(disk_prepare);
 
+  MediaOptions media_options;
+  std::string firmware = "both";
+  auto* media = AddGroup(app, "media", "boot media from a recovery image: iso, usb");
+  auto media_source = [&](CLI::App* c) {
+    c->add_option("--image", media_options.image,
+                  "the recovery image (a WinPE-based WIM whose \\Windows\\Boot holds the boot "
+                  "managers, El Torito images and media BCD templates)")
+        ->required()
+        ->type_name("FILE.wim");
+    c->add_option("--version", media_options.version,
+                  "the version the image is, shown in the boot manager: 1-64 of A-Z a-z 0-9 . _ -")
+        ->required()
+        ->type_name("V");
+    c->add_option("--firmware", firmware,
+                  "what the medium boots with: both (default), uefi or bios")
+        ->type_name("WHICH")
+        ->check(CLI::IsMember({"both", "uefi", "bios"}).description(""));
+    c->add_flag("--check-image", media_options.check_image,
+                "first read every byte of the image (its integrity table, every resource's SHA-1), "
+                "as `image check` does; by default only its metadata and boot files are read");
+    f.Json(c);
+  };
+  auto* media_iso = AddCommand(
+      *media, "iso", "a bootable ISO (BIOS and UEFI) holding the image",
+      "Master a bootable ISO in the Windows media layout: bootmgr, \\boot\\bcd, "
+      "\\boot\\boot.sdi, \\efi\\boot\\bootx64.efi, \\efi\\microsoft\\boot\\bcd and "
+      "\\sources\\boot.wim, with El Torito boot images for BIOS (etfsboot.com) and UEFI "
+      "(efisys_noprompt.bin), all taken from the image itself. The BCD stores are built from the "
+      "image's templates with one entry booting \\sources\\boot.wim from a RAM disk. xorriso "
+      "masters it; OUT.iso appears only when it is whole. An expired image is refused.");
+  media_source(media_iso);
+  media_iso->add_option("OUT", media_options.target, "the ISO file to write")
+      ->required()
+      ->type_name("OUT.iso");
+  media_iso
+      ->add_option("--volume-id", media_options.volume_id,
+                   "the volume label (default LIFEBOAT_<VERSION>), at most 32 characters")
+      ->type_name("LABEL");
+
+  std::string usb_size;
+  auto* media_usb = AddCommand(
+      *media, "usb", "a bootable USB stick (or disk image file): erases TARGET",
+      "Erase TARGET and make it a bootable USB stick: an MBR with one active FAT32 partition "
+      "holding the Windows media layout (written with mtools, never mounted). UEFI firmware "
+      "boots \\efi\\boot\\bootx64.efi; BIOS firmware boots \\bootmgr through syslinux "
+      "(its MBR code, boot sector and chain.c32). Everything written is read back from the "
+      "target and compared. Refused: a target that is mounted or holds the running system; one "
+      "holding a Windows installation or larger than 128 GiB unless --force; an image of 4 GiB "
+      "or more (FAT32 cannot hold it: make an ISO); an expired image. What will be erased is "
+      "shown first; --dry-run shows only that.");
+  media_usb
+      ->add_option("TARGET", media_options.target,
+                   "a device such as /dev/sdb, or a disk image file (made if missing)")
+      ->required()
+      ->type_name("");
+  media_source(media_usb);
+  media_usb
+      ->add_option("--size", usb_size,
+                   "the size of an image file made anew (default: just large enough)")
+      ->type_name("SIZE")
+      ->check(SizeCheck());
+  media_usb
+      ->add_option("--label", media_options.volume_id,
+                   "the FAT volume label (default LIFEBOAT), at most 11 characters")
+      ->type_name("LABEL");
+  media_usb->add_flag("--force", media_options.force,
+                      "use a target larger than 128 GiB or holding a Windows installation");
+  f.DryRun(media_usb);
+
   app.footer(kOverview);  // after the commands: they would inherit it
   auto json_usage_error = [](const std::string& message, const std::string& field) {
     std::cout << ErrorToJson({ErrorCode::kInvalidArgument, message, field}) << "\n";
@@ -305,6 +379,15 @@ int main(int argc, char** argv) {
     return *bcd_show ? BcdShow(b) : BcdBootOnce(b);
   }
   if (*status) return Status({options.disk, options.json, verify, options.state_dir});
+  if (*media_iso || *media_usb) {
+    media_options.json = f.json;
+    media_options.dry_run = f.dry_run;
+    media_options.firmware = firmware == "uefi"   ? media::FirmwareChoice::kUefi
+                             : firmware == "bios" ? media::FirmwareChoice::kBios
+                                                  : media::FirmwareChoice::kBoth;
+    if (!usb_size.empty()) media_options.new_size = ParseSize(usb_size)->value;
+    return *media_iso ? MediaIso(media_options) : MediaUsb(media_options);
+  }
   apply_options.disk = options;
   if (!link.empty()) apply_options.link = *bcd::ParseLinkPolicy(link);
   return Apply(apply_options);

@@ -103,8 +103,17 @@ std::vector<uint8_t> EncodePartitionDevice(const PartitionRef& partition) {
   return b;
 }
 
-std::vector<uint8_t> EncodeRamdiskDevice(const PartitionRef& parent, const std::string& path,
-                                         const Guid& options) {
+namespace {
+
+// The boot device's descriptor (type 5): "the partition bootmgr was loaded from".
+void WriteBoot(std::vector<uint8_t>& b, size_t d) {
+  Put32(b, d, 5);
+  Put32(b, d + 8, kPartitionDescriptorSize);
+}
+
+// ramdisk=[parent]\path,{options}; the parent is the boot device when `parent` is empty.
+std::vector<uint8_t> EncodeRamdisk(const std::optional<PartitionRef>& parent,
+                                   const std::string& path, const Guid& options) {
   auto encoded_path = EncodeString(path);
   std::vector<uint8_t> b(kRamdiskPath + encoded_path.size(), 0);
   std::copy(encoded_path.begin(), encoded_path.end(), b.begin() + kRamdiskPath);
@@ -116,8 +125,28 @@ std::vector<uint8_t> EncodeRamdiskDevice(const PartitionRef& parent, const std::
   Put32(b, 0x38, 1);  // file path version
   Put32(b, 0x3c, static_cast<uint32_t>(b.size() - 0x38));
   Put32(b, 0x40, 5);  // file path type, 5 in every store Windows writes
-  WritePartition(b, kRamdiskParent, parent);
+  if (parent)
+    WritePartition(b, kRamdiskParent, *parent);
+  else
+    WriteBoot(b, kRamdiskParent);
   return b;
+}
+
+}  // namespace
+
+std::vector<uint8_t> EncodeRamdiskDevice(const PartitionRef& parent, const std::string& path,
+                                         const Guid& options) {
+  return EncodeRamdisk(parent, path, options);
+}
+
+std::vector<uint8_t> EncodeBootDevice() {
+  std::vector<uint8_t> b(kOuterDescriptor + kPartitionDescriptorSize, 0);
+  WriteBoot(b, kOuterDescriptor);
+  return b;
+}
+
+std::vector<uint8_t> EncodeRamdiskOnBootDevice(const std::string& path, const Guid& options) {
+  return EncodeRamdisk(std::nullopt, path, options);
 }
 
 std::string FormatPartition(const PartitionRef& p) {

@@ -42,6 +42,12 @@ std::vector<uint8_t> EncodePartitionDevice(const PartitionRef& partition);
 std::vector<uint8_t> EncodeRamdiskDevice(const PartitionRef& parent, const std::string& path,
                                          const Guid& options);
 
+// "boot": the device the boot manager was loaded from (BCD-FORMAT.md 3.4), as media stores name
+// their own CD, DVD or USB stick.
+std::vector<uint8_t> EncodeBootDevice();
+// ramdisk=[boot]\path,{options}: a WIM on the boot device itself (install and recovery media).
+std::vector<uint8_t> EncodeRamdiskOnBootDevice(const std::string& path, const Guid& options);
+
 // bcdedit-like text: "partition=[gpt disk {..} partition {..}]", "boot",
 // "ramdisk=[mbr disk 0x36234da4 offset 1048576]\boot\boot.wim,{ramdiskoptions}".
 std::string FormatDevice(const Device& device);

@@ -47,12 +47,12 @@ std::string ProcessOutput::Summary(const std::string& program) const {
   return program + " exited with " + std::to_string(exit_code) + (text.empty() ? "" : ": " + text);
 }
 
-Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std::string& input) {
-  return RunProcess(argv, input, nullptr);
-}
+namespace {
 
-Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std::string& input,
-                                 const std::function<void(const std::string&)>& on_error_line) {
+// `on_output`, when given, receives standard output as it arrives instead of result.out.
+Result<ProcessOutput> Run(const std::vector<std::string>& argv, const std::string& input,
+                          const std::function<void(const std::string&)>& on_error_line,
+                          const std::function<void(std::string_view)>& on_output) {
   if (argv.empty()) return Fail(ErrorCode::kInvalidArgument, "no program given");
   std::string program = FindProgram(argv[0]);
   if (program.empty()) {
@@ -125,7 +125,10 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std
       char buf[8192];
       ssize_t r = read(fds[i].fd, buf, sizeof buf);
       if (r > 0) {
-        (fds[i].fd == out_fd ? result.out : result.err).append(buf, static_cast<size_t>(r));
+        if (fds[i].fd == out_fd && on_output)
+          on_output(std::string_view(buf, static_cast<size_t>(r)));
+        else
+          (fds[i].fd == out_fd ? result.out : result.err).append(buf, static_cast<size_t>(r));
         if (fds[i].fd == err_fd && on_error_line) {
           for (size_t newline;
                (newline = result.err.find('\n', err_lines_seen)) != std::string::npos;
@@ -144,6 +147,22 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+}  // namespace
+
+Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std::string& input) {
+  return Run(argv, input, nullptr, nullptr);
+}
+
+Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std::string& input,
+                                 const std::function<void(const std::string&)>& on_error_line) {
+  return Run(argv, input, on_error_line, nullptr);
+}
+
+Result<ProcessOutput> RunProcessStreaming(const std::vector<std::string>& argv,
+                                          const std::function<void(std::string_view)>& on_output) {
+  return Run(argv, {}, nullptr, on_output);
 }
 
 Result<ProcessOutput> RunChecked(const std::vector<std::string>& argv, const std::string& input) {

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.h"
@@ -32,6 +33,11 @@ struct ProcessOutput {
 [[nodiscard]] Result<ProcessOutput> RunProcess(
     const std::vector<std::string>& argv, const std::string& input,
     const std::function<void(const std::string&)>& on_error_line);
+
+// Like RunProcess, but hands standard output to `on_output` as it arrives instead of keeping it
+// in ProcessOutput::out: for programs that print a whole file (a FAT file read back to be hashed).
+[[nodiscard]] Result<ProcessOutput> RunProcessStreaming(
+    const std::vector<std::string>& argv, const std::function<void(std::string_view)>& on_output);
 
 // Like RunProcess, but a non-zero exit becomes an ErrorCode::kTool error with the tool's output.
 [[nodiscard]] Result<ProcessOutput> RunChecked(const std::vector<std::string>& argv,

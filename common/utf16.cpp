@@ -2,6 +2,35 @@
 
 namespace lifeboat {
 
+bool IsValidUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const auto lead = static_cast<uint8_t>(text[i]);
+    size_t extra;
+    uint32_t cp, least;
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    } else if (lead >= 0xc2 && lead < 0xe0) {
+      extra = 1, cp = lead & 0x1f, least = 0x80;
+    } else if (lead >= 0xe0 && lead < 0xf0) {
+      extra = 2, cp = lead & 0x0f, least = 0x800;
+    } else if (lead >= 0xf0 && lead < 0xf5) {
+      extra = 3, cp = lead & 0x07, least = 0x10000;
+    } else {
+      return false;  // a continuation byte first, or a lead byte no code point needs
+    }
+    if (i + extra >= text.size()) return false;  // cut short
+    for (size_t k = 1; k <= extra; ++k) {
+      const auto next = static_cast<uint8_t>(text[i + k]);
+      if ((next & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (next & 0x3f);
+    }
+    if (cp < least || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
 std::vector<uint8_t> Utf8ToUtf16Le(const std::string& text) {
   std::vector<uint8_t> out;
   for (size_t i = 0; i < text.size();) {

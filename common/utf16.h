@@ -5,9 +5,14 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lifeboat {
+
+// Whether `text` is well-formed UTF-8: no stray continuation bytes, no truncated or overlong
+// sequences, no surrogates, nothing above U+10FFFF.
+bool IsValidUtf8(std::string_view text);
 
 // UTF-8 to UTF-16LE, without a terminating NUL.
 std::vector<uint8_t> Utf8ToUtf16Le(const std::string& text);

@@ -156,6 +156,11 @@ Result<std::string> BaseWim(const Recipe& recipe, const std::string& staging) {
 
 }  // namespace
 
+std::vector<std::string> ResultWarnings(const std::string& out, uint64_t size) {
+  if (size <= kFat32FileLimit) return {};
+  return {out + " is larger than 4 GiB: FAT32 media (a USB stick made for UEFI) cannot carry it"};
+}
+
 Result<BuildResult> BuildImage(const BuildRequest& request) {
   auto say = [&](const std::string& line) {
     if (request.say) request.say(line);
@@ -271,10 +276,7 @@ Result<BuildResult> BuildImage(const BuildRequest& request) {
   result.guid = GuidText(guid);
   result.files = plan->placements.size() + 3;
   result.drivers = plan->driver_loads.size();
-  if (result.size > kFat32FileLimit)
-    result.warnings.push_back(request.out +
-                              " is larger than 4 GiB: FAT32 media (a USB stick made "
-                              "for UEFI) cannot carry it");
+  result.warnings = ResultWarnings(request.out, result.size);
 
   if (std::rename(temp.c_str(), request.out.c_str()) != 0)
     return Fail(ErrorCode::kIo, "rename the image to " + request.out + ": " + std::strerror(errno));

@@ -38,6 +38,10 @@ struct BuildResult {
   std::vector<std::string> warnings;
 };
 
+// What an operator should know about a finished image of `size` bytes written to `out`: above
+// kFat32FileLimit, that FAT32 media cannot carry it.
+[[nodiscard]] std::vector<std::string> ResultWarnings(const std::string& out, uint64_t size);
+
 // Crash contract: nothing appears at `out` or `manifest` until the image is whole and checked
 // by wimlib; the staging folder (.NAME.build-XXXXXX beside `out`) is removed on every return.
 // Errors: those of ReadRecipe, ScanInputs and MakeBuildPlan; kNotFound/kCorrupt/kUnsupported for

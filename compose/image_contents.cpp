@@ -77,8 +77,14 @@ Result<ImageContents> ParseImageContents(const std::string& text) {
 }
 
 Result<ImageManifest> ManifestOf(const image::ImageInfo& image, const std::string& version) {
-  ImageManifest manifest{version,    image.sha256,      image.size.value,
-                         image.name, image.description, image.architecture, {}, {}};
+  ImageManifest manifest{version,
+                         image.sha256,
+                         image.size.value,
+                         image.name,
+                         image.description,
+                         image.architecture,
+                         {},
+                         {}};
   if (image.build_manifest.empty()) return manifest;
   auto contents = ParseImageContents(image.build_manifest);
   if (!contents) return std::unexpected(contents.error().Context(image.path));
@@ -86,6 +92,17 @@ Result<ImageManifest> ManifestOf(const image::ImageInfo& image, const std::strin
   manifest.contents_sha256 = Sha256Hex(
       {reinterpret_cast<const uint8_t*>(image.build_manifest.data()), image.build_manifest.size()});
   return manifest;
+}
+
+Result<void> RefuseExpired(const image::ImageInfo& image, const std::string& today,
+                           const std::string& what_happens) {
+  if (image.build_manifest.empty()) return {};
+  auto contents = ParseImageContents(image.build_manifest);
+  if (!contents) return Fail(ErrorCode::kUnsupported, image.path + ": " + contents.error().message);
+  if (Expired(contents->expires, today))
+    return Refuse("image-expired", image.path + " expired on " + contents->expires +
+                                       " (its build's `expires`): " + what_happens);
+  return {};
 }
 
 }  // namespace lifeboat::compose

@@ -35,4 +35,10 @@ struct ImageContents {
 [[nodiscard]] Result<ImageManifest> ManifestOf(const image::ImageInfo& image,
                                                const std::string& version);
 
+// Refuses (reason "image-expired") an image whose build manifest says it expired before `today`
+// (YYYY-MM-DD): nothing may install or carry it. An image without a manifest never expires.
+// `what_happens` ends the message: "it is not installed, and nothing was changed".
+[[nodiscard]] Result<void> RefuseExpired(const image::ImageInfo& image, const std::string& today,
+                                         const std::string& what_happens);
+
 }  // namespace lifeboat::compose

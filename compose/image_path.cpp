@@ -1,5 +1,6 @@
 #include "compose/image_path.h"
 
+#include "common/utf16.h"
 #include "common/version.h"
 
 namespace lifeboat::compose {
@@ -26,6 +27,8 @@ Result<void> CheckComponent(const std::string& part, std::string_view whole) {
     return Fail(ErrorCode::kInvalidArgument, Quoted(std::string(whole)) + " " + why);
   };
   if (part == "." || part == "..") return refuse("leaves its folder (\"" + part + "\")");
+  // wimlib stores names as UTF-16 and would refuse this only when the image is written.
+  if (!IsValidUtf8(part)) return refuse("is not valid UTF-8");
   for (unsigned char c : part) {
     if (c == ':')
       return refuse(

@@ -14,7 +14,7 @@ namespace lifeboat::compose {
 // "\Scripts"; the root is "\". Refused (kInvalidArgument, saying why): "." or ".." components, a
 // drive letter or any ':' (X:\… is the running image, not the image root; ':' also names NTFS
 // streams), characters Windows forbids in names (< > " | ? * and control characters), names that
-// end in a dot or a space.
+// end in a dot or a space, names that are not valid UTF-8.
 [[nodiscard]] Result<std::string> ImagePath(std::string_view written);
 
 // A member of a ZIP or CAB (or a file under a folder) as components relative to where it goes.

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10000000}; shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(disk_model bcd_hive bcd_element wim config bitlocker)
+[ ${#targets[@]} -eq 0 ] && targets=(disk_model bcd_hive bcd_element wim config bitlocker compose)
 
 scripts/setup >/dev/null
 need=()

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -131,6 +132,68 @@ Result<void> FatVolume::WriteFile(const std::string& path,
   if (run->exit_code != 0)
     return Fail(ErrorCode::kTool,
                 "write " + path + " to " + device_ + ": " + run->Summary("mcopy"));
+  return {};
+}
+
+Result<FatVolume> FatVolume::Format(const std::string& device, uint64_t offset, uint64_t sectors,
+                                    const std::string& label, uint32_t serial) {
+  if (offset % 512 != 0)
+    return Fail(ErrorCode::kInvalidArgument, "a FAT volume must start on a 512-byte sector");
+  char id[16];
+  std::snprintf(id, sizeof id, "%08X", serial);
+  // --offset is in sectors, the size in 1 KiB blocks; -F 32 even when small enough for FAT16:
+  // UEFI firmware must read it, and FAT32 is what the UEFI specification names for removable media.
+  auto run = RunProcess({"mkfs.vfat", "-F", "32", "--offset", std::to_string(offset / 512), "-n",
+                         label, "-i", id, device, std::to_string(sectors / 2)});
+  LIFEBOAT_TRY(run);
+  if (run->exit_code != 0)
+    return Fail(ErrorCode::kTool, "make a FAT32 file system at byte " + std::to_string(offset) +
+                                      " of " + device + ": " + run->Summary("mkfs.vfat"));
+  return FatVolume(device, offset);
+}
+
+Result<void> FatVolume::CopyTreeIn(const std::string& local_folder) const {
+  std::error_code ec;
+  std::vector<std::string> entries;
+  for (const auto& entry : std::filesystem::directory_iterator(local_folder, ec))
+    entries.push_back(entry.path().string());
+  if (ec) return Fail(ErrorCode::kIo, "read " + local_folder + ": " + ec.message());
+  if (entries.empty()) return {};
+  auto argv = Mtool("mcopy");
+  argv.insert(argv.end(), {"-s", "-n", "-o", "-i", Image()});
+  argv.insert(argv.end(), entries.begin(), entries.end());
+  argv.push_back("::/");
+  auto run = RunProcess(argv);
+  LIFEBOAT_TRY(run);
+  if (run->exit_code != 0)
+    return Fail(ErrorCode::kTool,
+                "copy " + local_folder + " to " + device_ + ": " + run->Summary("mcopy"));
+  return {};
+}
+
+Result<void> FatVolume::CopyIn(const std::string& local_file, const std::string& path) const {
+  auto argv = Mtool("mcopy");
+  argv.insert(argv.end(), {"-n", "-o", "-i", Image(), local_file, MtoolsPath(path)});
+  auto run = RunProcess(argv);
+  LIFEBOAT_TRY(run);
+  if (run->exit_code != 0)
+    return Fail(ErrorCode::kTool, "copy " + local_file + " to " + path + " on " + device_ + ": " +
+                                      run->Summary("mcopy"));
+  return {};
+}
+
+Result<void> FatVolume::ReadFileInto(const std::string& path,
+                                     const std::function<void(std::string_view)>& chunk) const {
+  auto argv = Mtool("mcopy");
+  argv.insert(argv.end(), {"-n", "-i", Image(), MtoolsPath(path), "-"});
+  auto run = RunProcessStreaming(argv, chunk);
+  LIFEBOAT_TRY(run);
+  if (run->exit_code != 0) {
+    if (NotFoundText(run->err))
+      return Fail(ErrorCode::kNotFound, path + " does not exist on the FAT volume of " + device_);
+    return Fail(ErrorCode::kTool,
+                "read " + path + " from " + device_ + ": " + run->Summary("mcopy"));
+  }
   return {};
 }
 

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.h"
@@ -19,6 +21,12 @@ class FatVolume {
   // `device` is a disk, partition or image file; the FAT starts `offset` bytes into it.
   FatVolume(std::string device, uint64_t offset);
 
+  // Makes a new FAT32 file system of `sectors` 512-byte sectors starting `offset` bytes into
+  // `device` (mkfs.vfat), labelled `label` with serial number `serial`. Erases what was there.
+  [[nodiscard]] static Result<FatVolume> Format(const std::string& device, uint64_t offset,
+                                                uint64_t sectors, const std::string& label,
+                                                uint32_t serial);
+
   // Paths are Windows style from the volume root: "\EFI\Microsoft\Boot\BCD".
   [[nodiscard]] Result<bool> Exists(const std::string& path) const;
   // Names in a folder; kNotFound when there is none.
@@ -27,6 +35,13 @@ class FatVolume {
   // Replaces (or creates) the file; its folder must exist.
   [[nodiscard]] Result<void> WriteFile(const std::string& path,
                                        const std::vector<uint8_t>& bytes) const;
+  // Copies the local folder's tree into the volume's root (folders made as needed).
+  [[nodiscard]] Result<void> CopyTreeIn(const std::string& local_folder) const;
+  // Copies a local file to `path`, whose folder must exist; replaces a file there.
+  [[nodiscard]] Result<void> CopyIn(const std::string& local_file, const std::string& path) const;
+  // Streams the file's bytes, as read back from the volume, to `chunk`.
+  [[nodiscard]] Result<void> ReadFileInto(const std::string& path,
+                                          const std::function<void(std::string_view)>& chunk) const;
 
  private:
   [[nodiscard]] std::string Image() const;

@@ -215,7 +215,8 @@ Result<void> CheckWimHeader(const std::string& path, uint64_t file_size) {
 
 }  // namespace
 
-Result<ImageInfo> CheckImage(const std::string& path) {
+Result<ImageInfo> CheckImage(const std::string& path, CheckDepth depth) {
+  const bool full = depth == CheckDepth::kFull;
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) {
     return Fail(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
@@ -225,7 +226,7 @@ Result<ImageInfo> CheckImage(const std::string& path) {
   LIFEBOAT_TRY(CheckWimHeader(path, static_cast<uint64_t>(st.st_size)));
 
   Wim wim;
-  LIFEBOAT_TRY(OpenWim(path, wim));
+  LIFEBOAT_TRY(OpenWim(path, wim, /*check_integrity=*/full));
   wimlib_wim_info info{};
   wimlib_get_wim_info(wim.get(), &info);
 
@@ -244,7 +245,7 @@ Result<ImageInfo> CheckImage(const std::string& path) {
   int image = static_cast<int>(info.boot_index);
 
   // Every resource against its SHA-1: the integrity table alone is optional in a WIM.
-  if (int rc = wimlib_verify_wim(wim.get(), 0); rc != 0) {
+  if (int rc = full ? wimlib_verify_wim(wim.get(), 0) : 0; rc != 0) {
     return Fail(ErrorCode::kCorrupt, path + " is damaged: " + WimError(rc));
   }
 
@@ -294,17 +295,48 @@ Result<ImageInfo> CheckImage(const std::string& path) {
   out.file_count = totals.files;
   out.expanded_size = totals.bytes;
 
+  if (!full) return out;
   auto sha = Sha256File(path);
   LIFEBOAT_TRY(sha);
   out.sha256 = *sha;
   return out;
 }
 
+// The image was checked as deeply as its caller wanted when it was opened; the integrity table is
+// not read again (a pass over the whole file per file taken), and wimlib checks the SHA-1 of
+// what it extracts.
 Result<std::vector<uint8_t>> ReadImageFile(const ImageInfo& image,
                                            const std::string& path_in_image) {
   Wim wim;
-  LIFEBOAT_TRY(OpenWim(image.path, wim));
+  LIFEBOAT_TRY(OpenWim(image.path, wim, /*check_integrity=*/false));
   return ExtractFile(wim, static_cast<int>(image.boot_index), image.path, path_in_image);
+}
+
+namespace {
+
+int NoteName(const wimlib_dir_entry* dentry, void* user) {
+  auto* names = static_cast<std::vector<std::string>*>(user);
+  std::string name = FromTchar(dentry->filename);
+  if (dentry->attributes & WIMLIB_FILE_ATTRIBUTE_DIRECTORY) name += '\\';
+  names->push_back(std::move(name));
+  return 0;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ListImageFolder(const ImageInfo& image,
+                                                 const std::string& folder) {
+  Wim wim;
+  LIFEBOAT_TRY(OpenWim(image.path, wim, /*check_integrity=*/false));
+  std::vector<std::string> names;
+  const int rc =
+      wimlib_iterate_dir_tree(wim.get(), static_cast<int>(image.boot_index), folder.c_str(),
+                              WIMLIB_ITERATE_DIR_TREE_FLAG_CHILDREN, NoteName, &names);
+  if (rc == WIMLIB_ERR_PATH_DOES_NOT_EXIST)
+    return Fail(ErrorCode::kNotFound, image.path + " has no " + folder);
+  if (rc != 0)
+    return Fail(ErrorCode::kCorrupt, image.path + ": list " + folder + ": " + WimError(rc));
+  return names;
 }
 
 }  // namespace lifeboat::image

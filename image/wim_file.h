@@ -42,14 +42,28 @@ struct ImageInfo {
   }
 };
 
-// Opens `path` and checks that it is a whole (not split) WIM that passes its integrity check and
-// the verification of every resource, has a boot index, and holds a winload and boot.sdi where
-// WinPE and WinRE images keep them. Errors: kNotFound (no file), kCorrupt (damaged),
-// kUnsupported (split, no boot image, missing winload or boot.sdi), each saying which.
-[[nodiscard]] Result<ImageInfo> CheckImage(const std::string& path);
+// How much of a WIM CheckImage reads.
+enum class CheckDepth {
+  kFull,      // every byte: the integrity table, every resource's SHA-1, and the file's SHA-256
+  kMetadata,  // the header, the XML and the boot image's folder tree only (sha256 left empty):
+              // for callers that prove the bytes otherwise, or copy them without using them
+};
 
-// The bytes of one file of the boot image (boot.sdi, a few MB). Errors: kNotFound, kCorrupt.
+// Opens `path` and checks that it is a whole (not split) WIM that (at kFull) passes its integrity
+// check and the verification of every resource, has a boot index, and holds a winload and
+// boot.sdi where WinPE and WinRE images keep them. Errors: kNotFound (no file), kCorrupt
+// (damaged), kUnsupported (split, no boot image, missing winload or boot.sdi), each saying which.
+[[nodiscard]] Result<ImageInfo> CheckImage(const std::string& path,
+                                           CheckDepth depth = CheckDepth::kFull);
+
+// The bytes of one file of the boot image (boot.sdi, a few MB), checked against its SHA-1 as
+// wimlib extracts it. Errors: kNotFound, kCorrupt.
 [[nodiscard]] Result<std::vector<uint8_t>> ReadImageFile(const ImageInfo& image,
                                                          const std::string& path_in_image);
+
+// The names in one folder of the boot image ("\Windows\Boot\DVD\EFI"), folders marked by a
+// trailing '\\'. Errors: kNotFound (no such folder), kCorrupt.
+[[nodiscard]] Result<std::vector<std::string>> ListImageFolder(const ImageInfo& image,
+                                                               const std::string& folder);
 
 }  // namespace lifeboat::image

@@ -231,6 +231,27 @@ Result<void> PartitionTable::SetStart(uint32_t number, Lba start) {
   return {};
 }
 
+Result<void> PartitionTable::StartMbr(uint32_t signature) {
+  fdisk_context* cxt = state_->cxt;
+  if (int rc = fdisk_create_disklabel(cxt, "dos"); rc != 0)
+    return std::unexpected(FdiskError(rc, state_->path + ": cannot start an MBR"));
+  char id[16];
+  std::snprintf(id, sizeof id, "0x%08x", signature);
+  if (int rc = fdisk_set_disklabel_id_from_string(cxt, id); rc != 0)
+    return std::unexpected(FdiskError(rc, state_->path + ": cannot set the disk signature"));
+  return {};
+}
+
+Result<void> PartitionTable::SetBootable(uint32_t number) {
+  fdisk_context* cxt = state_->cxt;
+  if (!fdisk_is_label(cxt, DOS))
+    return Fail(ErrorCode::kUnsupported, state_->path + ": only an MBR has an active partition");
+  if (int rc = fdisk_toggle_partition_flag(cxt, number - 1, DOS_FLAG_ACTIVE); rc != 0)
+    return std::unexpected(
+        FdiskError(rc, state_->path + ": cannot mark partition " + std::to_string(number)));
+  return {};
+}
+
 Result<uint32_t> PartitionTable::Add(const NewPartition& partition) {
   fdisk_context* cxt = state_->cxt;
   fdisk_label* label = fdisk_get_label(cxt, nullptr);

@@ -41,6 +41,11 @@ class PartitionTable {
 
   [[nodiscard]] Result<void> SetSize(uint32_t number, Sectors size);
   [[nodiscard]] Result<void> SetStart(uint32_t number, Lba start);
+  // Replaces the table in memory with an empty MBR whose disk signature is `signature` (what
+  // boot configuration names the disk by); Write() puts it on disk. For media that are wiped.
+  [[nodiscard]] Result<void> StartMbr(uint32_t signature);
+  // MBR: marks partition `number` active, the one the BIOS boot code starts.
+  [[nodiscard]] Result<void> SetBootable(uint32_t number);
   // Returns the new partition's number (MBR: the lowest free primary slot).
   [[nodiscard]] Result<uint32_t> Add(const NewPartition& partition);
   // Commits the edits. On block devices also asks the kernel to re-read the changed partitions;

@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "common/utf16.h"
 #include "compose/build_plan.h"
+#include "compose/image_builder.h"
 #include "compose/image_path.h"
 #include "compose/inf_file.h"
 #include "compose/input_scan.h"
@@ -35,6 +37,21 @@ TEST(ImagePathTest, PathsThatLeaveTheRootOrNameStreamsAreRefused) {
       EXPECT_EQ(path.error().code, ErrorCode::kInvalidArgument) << written;
     }
   }
+}
+
+// Found by fuzz/compose_fuzz.cpp: a component that starts with ".." is a name, not a climb; bytes
+// that are not UTF-8 are refused here rather than by wimlib when the image is written.
+TEST(ImagePathTest, NamesMustBeUtf8AndMayStartWithDots) {
+  EXPECT_EQ(ImagePath("Program Files/DaRT/..tools/x.exe").value_or("refused"),
+            "\\Program Files\\DaRT\\..tools\\x.exe");
+  EXPECT_EQ(ImagePath("Tools/caf\xc3\xa9").value_or("refused"), "\\Tools\\caf\xc3\xa9");
+  auto bad = ImagePath("Program Files/DART/..\xd8\xff/x.exe");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("not valid UTF-8"), std::string::npos);
+  EXPECT_FALSE(RelativeComponents("a/\xc0\xaf"));  // an overlong '/'
+  EXPECT_TRUE(IsValidUtf8("\xf0\x9f\x9b\x9f lifeboat"));
+  for (const char* bad_text : {"\x80", "\xc3", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe0\x80\xaf"})
+    EXPECT_FALSE(IsValidUtf8(bad_text)) << bad_text;
 }
 
 TEST(ImagePathTest, MembersMayNotChooseWhereTheyLand) {
@@ -365,6 +382,15 @@ INSTANTIATE_TEST_SUITE_P(
                         MakeInput(InputRole::kFile, InputKind::kFile, "a.txt", 20, {File("")}),
                         ErrorCode::kInvalidArgument, "needs `to`"}),
     [](const testing::TestParamInfo<PlanRefusal>& param) { return param.param.name; });
+
+// A 4 GiB image is not built in a test (it would take minutes and 8 GiB of disk); the rule is.
+TEST(ResultWarningsTest, AnImageTooLargeForFat32IsSaidToBe) {
+  EXPECT_TRUE(ResultWarnings("a.wim", kFat32FileLimit).empty());
+  const auto warnings = ResultWarnings("a.wim", kFat32FileLimit + 1);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("a.wim is larger than 4 GiB"), std::string::npos);
+  EXPECT_NE(warnings[0].find("FAT32"), std::string::npos);
+}
 
 }  // namespace
 }  // namespace lifeboat::compose

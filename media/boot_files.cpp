@@ -1,0 +1,95 @@
+#include "media/boot_files.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace lifeboat::media {
+
+namespace {
+
+constexpr const char* kBootmgrPath = "\\Windows\\Boot\\PCAT\\bootmgr";
+constexpr const char* kEtfsbootPath = "\\Windows\\Boot\\DVD\\PCAT\\etfsboot.com";
+constexpr const char* kBiosTemplatePath = "\\Windows\\Boot\\DVD\\PCAT\\BCD";
+constexpr const char* kBootmgfwPath = "\\Windows\\Boot\\EFI\\bootmgfw.efi";
+constexpr const char* kUefiTemplatePath = "\\Windows\\Boot\\DVD\\EFI\\BCD";
+constexpr const char* kDvdEfiFolder = "\\Windows\\Boot\\DVD\\EFI";
+
+// The file's bytes, or empty when the image does not have it.
+Result<std::vector<uint8_t>> Optional(const image::ImageInfo& image, const std::string& path) {
+  auto bytes = image::ReadImageFile(image, path);
+  if (!bytes && bytes.error().code == ErrorCode::kNotFound) return std::vector<uint8_t>{};
+  return bytes;
+}
+
+// efisys_noprompt.bin (boots without "Press any key", as a recovery medium should) or else
+// efisys.bin, from the locale folders under \Windows\Boot\DVD\EFI; en-US first.
+Result<std::string> EfisysPath(const image::ImageInfo& image) {
+  auto names = image::ListImageFolder(image, kDvdEfiFolder);
+  if (!names && names.error().code == ErrorCode::kNotFound) return std::string();
+  if (!names) return std::unexpected(names.error());
+  std::vector<std::string> locales;
+  for (const auto& name : *names)
+    if (!name.empty() && name.back() == '\\') locales.push_back(name.substr(0, name.size() - 1));
+  std::stable_partition(locales.begin(), locales.end(),
+                        [](const std::string& l) { return l == "en-US" || l == "en-us"; });
+  for (const char* file : {"efisys_noprompt.bin", "efisys.bin"}) {
+    for (const auto& locale : locales) {
+      auto inside = image::ListImageFolder(image, std::string(kDvdEfiFolder) + "\\" + locale);
+      if (!inside) continue;
+      for (const auto& name : *inside)
+        if (name.size() == std::string(file).size() &&
+            std::equal(name.begin(), name.end(), file, [](char a, char b) {
+              return std::tolower(static_cast<unsigned char>(a)) == b;
+            }))
+          return std::string(kDvdEfiFolder) + "\\" + locale + "\\" + name;
+    }
+  }
+  return std::string();
+}
+
+}  // namespace
+
+bool BootFiles::Bios(bool cd) const { return MissingFor(false, cd).empty(); }
+bool BootFiles::Uefi(bool cd) const { return MissingFor(true, cd).empty(); }
+
+std::vector<std::string> BootFiles::MissingFor(bool uefi, bool cd) const {
+  std::vector<std::string> missing;
+  if (uefi) {
+    if (bootmgr_efi.empty()) missing.push_back(kBootmgfwPath);
+    if (bcd_uefi.empty()) missing.push_back(kUefiTemplatePath);
+    if (cd && efisys.empty())
+      missing.push_back(std::string(kDvdEfiFolder) + "\\<locale>\\efisys_noprompt.bin");
+  } else {
+    if (bootmgr.empty()) missing.push_back(kBootmgrPath);
+    if (bcd_bios.empty()) missing.push_back(kBiosTemplatePath);
+    if (cd && etfsboot.empty()) missing.push_back(kEtfsbootPath);
+  }
+  return missing;
+}
+
+Result<BootFiles> ReadBootFiles(const image::ImageInfo& image) {
+  BootFiles files;
+  auto read = [&](std::vector<uint8_t>& into, const std::string& path) -> Result<void> {
+    auto bytes = Optional(image, path);
+    if (!bytes) return std::unexpected(bytes.error());
+    into = std::move(*bytes);
+    return {};
+  };
+  LIFEBOAT_TRY(read(files.boot_sdi, image.boot_sdi));
+  LIFEBOAT_TRY(read(files.bootmgr, kBootmgrPath));
+  LIFEBOAT_TRY(read(files.etfsboot, kEtfsbootPath));
+  LIFEBOAT_TRY(read(files.bcd_bios, kBiosTemplatePath));
+  LIFEBOAT_TRY(read(files.bootmgr_efi, kBootmgfwPath));
+  LIFEBOAT_TRY(read(files.bcd_uefi, kUefiTemplatePath));
+  auto efisys = EfisysPath(image);
+  if (!efisys) return std::unexpected(efisys.error());
+  if (!efisys->empty()) {
+    files.efisys_path = *efisys;
+    LIFEBOAT_TRY(read(files.efisys, *efisys));
+  }
+  if (files.bcd_bios.empty()) files.bcd_bios = files.bcd_uefi;
+  if (files.bcd_uefi.empty()) files.bcd_uefi = files.bcd_bios;
+  return files;
+}
+
+}  // namespace lifeboat::media

@@ -1,0 +1,31 @@
+#include "media/media_store.h"
+
+#include "bcd/hive.h"
+#include "common/files.h"
+
+namespace lifeboat::media {
+
+Result<void> WriteMediaStore(const std::vector<uint8_t>& template_store,
+                             const bcd::MediaEntrySpec& spec, const std::string& path) {
+  LIFEBOAT_TRY(
+      WriteFileAtomically(path, std::string(template_store.begin(), template_store.end()), 0644));
+  {
+    auto hive = bcd::Hive::Open(path, /*writable=*/true);
+    if (!hive) return std::unexpected(hive.error().Context("the media BCD template"));
+    auto store = bcd::LoadStore(**hive);
+    if (!store) return std::unexpected(store.error().Context("the media BCD template"));
+    LIFEBOAT_TRY(bcd::SaveObjects(**hive, bcd::PlanMediaStore(*store, spec)));
+    LIFEBOAT_TRY((*hive)->Commit());
+  }
+  // Decoded again from the file, as the boot manager will read it.
+  auto hive = bcd::Hive::Open(path, /*writable=*/false);
+  if (!hive) return std::unexpected(hive.error().Context("the media BCD store written"));
+  auto store = bcd::LoadStore(**hive);
+  if (!store) return std::unexpected(store.error().Context("the media BCD store written"));
+  std::string why;
+  if (!bcd::MediaStoreIntact(*store, spec, &why))
+    return Fail(ErrorCode::kCorrupt, "the media BCD store written does not boot the image: " + why);
+  return {};
+}
+
+}  // namespace lifeboat::media

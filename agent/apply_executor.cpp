@@ -111,8 +111,14 @@ class ApplyRun {
     LIFEBOAT_TRY(v.VerifyVersion(s.version, request_.image, s.sdi_sha256));
     if (s.write_manifest) {
       const auto& image = request_.image;
-      Manifest m{{s.version, image.sha256, image.size.value, image.name, image.description,
-                  image.architecture, {}, {}},
+      Manifest m{{s.version,
+                  image.sha256,
+                  image.size.value,
+                  image.name,
+                  image.description,
+                  image.architecture,
+                  {},
+                  {}},
                  s.sdi_sha256};
       LIFEBOAT_TRY(v.WriteManifest(m));
     }

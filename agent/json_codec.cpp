@@ -378,7 +378,7 @@ std::string ImageInfoToJson(const image::ImageInfo& image) {
   return Stringify(o);
 }
 
-std::string MediumReportToJson(const MediumReport& r) {
+std::string MediumReportToJson(const media::MediumReport& r) {
   Object::Ptr o = NewObject();
   o->set("kind", r.kind);
   o->set("target", r.target);
@@ -387,7 +387,8 @@ std::string MediumReportToJson(const MediumReport& r) {
   o->set("firmware", Strings(r.firmware));
   o->set("size_bytes", r.size);
   o->set("files", Strings(r.files));
-  o->set("volume_id", r.volume_id);
+  o->set("label", r.label);
+  o->set("erased", Strings(r.erased));
   o->set("verified", r.verified);
   o->set("image", ImageObject(r.image));
   return Stringify(o);

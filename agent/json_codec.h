@@ -9,6 +9,7 @@
 #include "agent/reports.h"
 #include "bcd/store.h"
 #include "common/error.h"
+#include "media/media_job.h"
 #include "partition/disk_model.h"
 #include "partition/plan.h"
 #include "partition/planner.h"
@@ -33,8 +34,8 @@ std::string PrepareResultToJson(const std::string& result, const partition::Plan
 std::string ImageInfoToJson(const image::ImageInfo& image);
 std::string ApplyReportToJson(const ApplyReport& report);
 // `media iso|usb --json`: {"kind", "target", "result", "version", "firmware", "size_bytes",
-// "files", "volume_id", "verified", "image"}.
-std::string MediumReportToJson(const MediumReport& report);
+// "files", "label", "erased", "verified", "image"}.
+std::string MediumReportToJson(const media::MediumReport& report);
 // An apply plan: its steps typed, as `apply --dry-run --json` shows them and the journal keeps.
 std::string ApplyPlanToJson(const ApplyPlan& plan);
 std::string ApplyRefusalToJson(const ApplyRefusal& refusal);

@@ -277,7 +277,7 @@ int main(int argc, char** argv) {
   f.LockWait(disk_prepare);
   f.Json(disk_prepare);
 
-  MediaOptions media_options;
+  media::MediaJob media_options;
   std::string firmware = "both";
   auto* media = AddGroup(app, "media", "boot media from a recovery image: iso, usb");
   auto media_source = [&](CLI::App* c) {
@@ -312,7 +312,7 @@ int main(int argc, char** argv) {
       ->required()
       ->type_name("OUT.iso");
   media_iso
-      ->add_option("--volume-id", media_options.volume_id,
+      ->add_option("--volume-id", media_options.label,
                    "the volume label (default LIFEBOAT_<VERSION>), at most 32 characters")
       ->type_name("LABEL");
 
@@ -339,7 +339,7 @@ int main(int argc, char** argv) {
       ->type_name("SIZE")
       ->check(SizeCheck());
   media_usb
-      ->add_option("--label", media_options.volume_id,
+      ->add_option("--label", media_options.label,
                    "the FAT volume label (default LIFEBOAT), at most 11 characters")
       ->type_name("LABEL");
   media_usb->add_flag("--force", media_options.force,
@@ -380,13 +380,12 @@ int main(int argc, char** argv) {
   }
   if (*status) return Status({options.disk, options.json, verify, options.state_dir});
   if (*media_iso || *media_usb) {
-    media_options.json = f.json;
     media_options.dry_run = f.dry_run;
     media_options.firmware = firmware == "uefi"   ? media::FirmwareChoice::kUefi
                              : firmware == "bios" ? media::FirmwareChoice::kBios
                                                   : media::FirmwareChoice::kBoth;
     if (!usb_size.empty()) media_options.new_size = ParseSize(usb_size)->value;
-    return *media_iso ? MediaIso(media_options) : MediaUsb(media_options);
+    return *media_iso ? MediaIso(media_options, f.json) : MediaUsb(media_options, f.json);
   }
   apply_options.disk = options;
   if (!link.empty()) apply_options.link = *bcd::ParseLinkPolicy(link);

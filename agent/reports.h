@@ -12,20 +12,6 @@
 
 namespace lifeboat::agent {
 
-// `media iso` and `media usb`: the medium made.
-struct MediumReport {
-  std::string kind;    // iso | usb
-  std::string target;  // OUT.iso, or the device or image file written
-  std::string result;  // written | planned (dry run)
-  std::string version;
-  std::vector<std::string> firmware;  // "bios", "uefi": what it boots with
-  uint64_t size = 0;                  // the ISO's size, or the partitions' total
-  std::vector<std::string> files;     // Windows-style paths on the medium
-  std::string volume_id;              // ISO; USB: the FAT label
-  image::ImageInfo image;
-  bool verified = false;  // USB: read back after writing and found equal
-};
-
 struct ApplyReport {
   std::string disk;
   std::string result;  // installed | upgraded | unchanged | planned (dry run)

@@ -35,8 +35,7 @@ struct LoadedStore {
 
 // Writes `bytes` over the store and reads them back. On any failure it writes `original` back
 // and says so.
-[[nodiscard]] Result<void> ReplaceStore(const BootStoreIo& file,
-                                        const std::vector<uint8_t>& bytes,
+[[nodiscard]] Result<void> ReplaceStore(const BootStoreIo& file, const std::vector<uint8_t>& bytes,
                                         const std::vector<uint8_t>& original);
 
 }  // namespace lifeboat::agent

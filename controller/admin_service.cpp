@@ -15,6 +15,7 @@
 #include "common/sha256.h"
 #include "common/version.h"
 #include "controller/grpc_services.h"
+#include "controller/image_stream.h"
 #include "controller/proto_convert.h"
 
 namespace lifeboat::controller {
@@ -95,6 +96,22 @@ grpc::Status AdminServiceImpl::GetImage(grpc::ServerContext* context,
   if (auto caller = Caller(context, Role::kViewer, "GetImage"); !caller) return caller.error();
   return Answer(fleet_.catalog().Image(request->version()),
                 [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
+}
+
+grpc::Status AdminServiceImpl::DownloadImage(
+    grpc::ServerContext* context, const v1::DownloadImageRequest* request,
+    grpc::ServerWriter<v1::DownloadImageResponse>* writer) {
+  auto caller = Caller(context, Role::kOperator, "DownloadImage");
+  if (!caller) return caller.error();
+  std::string target = "image " + request->sha256();
+  auto status = [&]() -> grpc::Status {
+    auto image = fleet_.catalog().ImageBySha(request->sha256());
+    if (!image) return ToStatus(image.error());
+    target = "image " + image->version + " (for a boot medium)";
+    return StreamImage(fleet_.catalog(), *image, request->offset(), context, writer);
+  }();
+  Record(context, caller->name, "DownloadImage", target, status);
+  return status;
 }
 
 grpc::Status AdminServiceImpl::RetireImage(grpc::ServerContext* context,

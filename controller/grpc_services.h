@@ -59,6 +59,8 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                                     v1::PublishImageFromPathResponse*) override;
   grpc::Status ListImages(grpc::ServerContext*, const v1::ListImagesRequest*,
                           v1::ListImagesResponse*) override;
+  grpc::Status DownloadImage(grpc::ServerContext*, const v1::DownloadImageRequest*,
+                             grpc::ServerWriter<v1::DownloadImageResponse>*) override;
   grpc::Status GetImage(grpc::ServerContext*, const v1::GetImageRequest*,
                         v1::GetImageResponse*) override;
   grpc::Status RetireImage(grpc::ServerContext*, const v1::RetireImageRequest*,

@@ -15,5 +15,6 @@ void AddRolloutCommands(CLI::App& app, Context& context);  // rollout_commands.c
 void AddMachineCommands(CLI::App& app, Context& context);  // machine_commands.cpp
 void AddAccessCommands(CLI::App& app, Context& context);   // access_commands.cpp
 void AddKeyCommands(CLI::App& app, Context& context);      // key_commands.cpp
+void AddMediaCommands(CLI::App& app, Context& context);    // media_commands.cpp
 
 }  // namespace lifeboat::ctl

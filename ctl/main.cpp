@@ -11,7 +11,7 @@ namespace {
 constexpr const char* kAbout = R"(
 Every command's own --help lists its options (for example: lifeboatctl rollout create --help).
 Sizes and counts are plain numbers; durations are 90 (seconds), 30s, 5m, 1h or 7d.
-Roles: viewer (reads), operator (rollouts, boot-recovery), admin (all).
+Roles: viewer (reads), operator (rollouts, boot-recovery, media), admin (all).
 
 Exit codes: 0 done, 1 error, 2 usage or invalid argument, 3 refused (exists, in use, retired,
             bytes did not match), 4 controller unreachable, 5 not found, 6 not allowed (no or
@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   ctl::AddMachineCommands(app, context);
   ctl::AddAccessCommands(app, context);
   ctl::AddKeyCommands(app, context);
+  ctl::AddMediaCommands(app, context);
   AddConnectionOptionsToCommands(app, context);
   app.footer(kAbout);  // after the commands: they would inherit it
   if (auto exit = ParseCommandLine(app, argc, argv, ctl::PrintCommandLineErrorJson)) return *exit;

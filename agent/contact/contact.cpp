@@ -15,7 +15,7 @@
 #include "agent/contact/daemon_state.h"
 #include "agent/contact/enrollment.h"
 #include "agent/contact/hardware_identity.h"
-#include "agent/contact/image_trust.h"
+#include "common/image_trust.h"
 #include "agent/contact/journal_keeper.h"
 #include "agent/daemon/agent_log.h"
 #include "agent/daemon/stop_signals.h"
@@ -313,7 +313,7 @@ class Contact {
     LogLine("assignment: install " + a.image.version + " (attempt " + std::to_string(a.attempt_id) +
             ")");
     // Nothing is downloaded, let alone installed, unless a trusted key signed this very image.
-    auto signer = trusted_.Check(a, TodayUtc(std::chrono::system_clock::now()));
+    auto signer = trusted_.Check(a.image, a.signature, TodayUtc(std::chrono::system_clock::now()));
     if (!signer) {
       Queue(a.attempt_id, "verify-signature", StepStatus::kFailed, 0, 0, signer.error().message);
       LogLine(signer.error().message);

@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -415,27 +416,30 @@ namespace {
 // not installed.
 TEST_F(CtlTest, ABuiltImageIsPublishedWithItsContentsSignedAndItsExpiryEnforced) {
   const std::string src = dir_ / "recipe";
-  ASSERT_EQ(Sh(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-recipe-inputs " +
-               Quote(src))
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Sh(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-recipe-inputs " + Quote(src))
+          .exit_code,
+      0);
   auto built = Sh(Quote(LIFEBOAT_CTL) + " image build " + Quote(src + "/recipe.yaml") + " --out " +
                   Quote(dir_ / "contoso.wim"));
   ASSERT_EQ(built.exit_code, 0) << built.err;
   ASSERT_EQ(Sh(Quote(LIFEBOAT_CTL) + " key generate --out " + Quote(dir_ / "signer")).exit_code, 0);
   ControllerProcess controller(dir_ / "data");
-  auto published = Ctl(controller, "image publish " + Quote(dir_ / "contoso.wim") +
-                                       " --version 10.0.3 --sign-key " + Quote(dir_ / "signer.key"));
+  auto published =
+      Ctl(controller, "image publish " + Quote(dir_ / "contoso.wim") +
+                          " --version 10.0.3 --sign-key " + Quote(dir_ / "signer.key"));
   ASSERT_EQ(published.exit_code, 0) << published.err;
 
   auto show = Ctl(controller, "image show 10.0.3");
   ASSERT_EQ(show.exit_code, 0) << show.err;
   for (const char* line :
        {"  expires       2027-06-30\n", "  start-up      X:\\Windows\\System32\\erdc.exe\n",
-        "  tools         5\n", "    \\Windows\\System32\\erdc.exe\n", "    \\Autoruns\\Autoruns64.exe\n",
-        "  drivers       2\n", "    \\Drivers\\net\\e1d68x64.inf (Net, x64)\n",
+        "  tools         5\n", "    \\Windows\\System32\\erdc.exe\n",
+        "    \\Autoruns\\Autoruns64.exe\n", "  drivers       2\n",
+        "    \\Drivers\\net\\e1d68x64.inf (Net, x64)\n",
         "    \\Drivers\\storage\\iaStorAC.inf (SCSIAdapter, x64,x86)\n",
-        "    \\Windows\\System32\\DartConfig.dat\n", "    \\Symbols\\ntkrnlmp.pdb\\0123ABCD1\\ntkrnlmp.pdb\n"})
+        "    \\Windows\\System32\\DartConfig.dat\n",
+        "    \\Symbols\\ntkrnlmp.pdb\\0123ABCD1\\ntkrnlmp.pdb\n"})
     EXPECT_NE(show.out.find(line), std::string::npos) << line << "\nin:\n" << show.out;
   EXPECT_EQ(show.out.find("ProcessMonitor"), std::string::npos) << "not taken, not listed";
   auto json = Ctl(controller, "image show 10.0.3 --json");
@@ -455,9 +459,9 @@ TEST_F(CtlTest, ABuiltImageIsPublishedWithItsContentsSignedAndItsExpiryEnforced)
   EXPECT_NE(Ctl(controller, "image list").out.find("2027-06-30"), std::string::npos);
 
   // The same recipe, expired.
-  ASSERT_EQ(Sh("sed -i 's/^expires: .*/expires: 2020-01-31/' " + Quote(src + "/recipe.yaml"))
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Sh("sed -i 's/^expires: .*/expires: 2020-01-31/' " + Quote(src + "/recipe.yaml")).exit_code,
+      0);
   built = Sh(Quote(LIFEBOAT_CTL) + " image build " + Quote(src + "/recipe.yaml") + " --out " +
              Quote(dir_ / "old.wim"));
   ASSERT_EQ(built.exit_code, 0) << built.err;
@@ -465,10 +469,11 @@ TEST_F(CtlTest, ABuiltImageIsPublishedWithItsContentsSignedAndItsExpiryEnforced)
                                      " --version 9.0 --sign-key " + Quote(dir_ / "signer.key"));
   EXPECT_EQ(signing.exit_code, 2);
   EXPECT_NE(signing.err.find("expired on 2020-01-31"), std::string::npos) << signing.err;
-  ASSERT_EQ(Ctl(controller, "image publish " + Quote(dir_ / "old.wim") + " --version 9.0").exit_code,
-            0);
-  EXPECT_NE(Ctl(controller, "image show 9.0").out.find("2020-01-31 (expired: no rollout may use it)"),
-            std::string::npos);
+  ASSERT_EQ(
+      Ctl(controller, "image publish " + Quote(dir_ / "old.wim") + " --version 9.0").exit_code, 0);
+  EXPECT_NE(
+      Ctl(controller, "image show 9.0").out.find("2020-01-31 (expired: no rollout may use it)"),
+      std::string::npos);
   auto rollout = Ctl(controller, "rollout create --image 9.0 --all --allow-unsigned");
   EXPECT_EQ(rollout.exit_code, 3) << rollout.out << rollout.err;
   EXPECT_NE(rollout.err.find("expired on 2020-01-31"), std::string::npos) << rollout.err;
@@ -477,6 +482,89 @@ TEST_F(CtlTest, ABuiltImageIsPublishedWithItsContentsSignedAndItsExpiryEnforced)
                       "--dry-run", "--json", "--state-dir", dir_ / "state"});
   EXPECT_EQ(apply.exit_code, 3) << apply.out << apply.err;
   EXPECT_NE(apply.out.find("\"reason\": \"image-expired\""), std::string::npos) << apply.out;
+  // Nor does it make boot media of it.
+  for (const char* kind : {"iso", "usb"}) {
+    const std::string target = dir_ / (std::string("old.") + kind);
+    auto media =
+        Agent({"media", kind, target, "--image", dir_ / "old.wim", "--version", "9.0", "--json"});
+    EXPECT_EQ(media.exit_code, 3) << media.out << media.err;
+    EXPECT_NE(media.out.find("\"reason\": \"image-expired\""), std::string::npos) << media.out;
+    EXPECT_FALSE(std::filesystem::exists(target)) << target;
+  }
+}
+
+// lifeboatctl media: the version is fetched from a real controller, and only an image signed by a
+// key the operator trusts becomes a medium; the download is an operator's act, in the audit log.
+TEST_F(CtlTest, AMediumIsMadeOnlyFromAPublishedImageATrustedKeySigned) {
+  const std::string standins = dir_ / "standins", wim = dir_ / "media.wim";
+  ASSERT_EQ(Sh(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-media-standins " +
+               Quote(standins))
+                .exit_code,
+            0);
+  ASSERT_NO_FATAL_FAILURE(test::MakeTestWim(wim, "--overlay " + Quote(standins)));
+  for (const char* key : {"signer", "stranger"})
+    ASSERT_EQ(Sh(Quote(LIFEBOAT_CTL) + " key generate --out " + Quote(dir_ / key)).exit_code, 0);
+  ControllerProcess controller(dir_ / "data");
+  ASSERT_EQ(Ctl(controller, "image publish " + Quote(wim) + " --version 2.0 --sign-key " +
+                                Quote(dir_ / "signer.key"))
+                .exit_code,
+            0);
+  ASSERT_EQ(Ctl(controller, "image publish " + Quote(wim) + " --version 2.1").exit_code, 0);
+  const std::string trust = " --trusted-key " + Quote(dir_ / "signer.pub");
+
+  auto iso =
+      Ctl(controller, "media iso " + Quote(dir_ / "out.iso") + " --image 2.0" + trust + " --json");
+  ASSERT_EQ(iso.exit_code, 0) << iso.err;
+  auto report = Json(iso.out);
+  EXPECT_EQ(report->getValue<std::string>("kind"), "iso");
+  EXPECT_EQ(report->getArray("firmware")->size(), 2u);
+  EXPECT_EQ(report->getValue<std::string>("sha256"),
+            Sh("sha256sum " + Quote(wim) + " | cut -c1-64").out.substr(0, 64));
+  auto catalog = Sh("xorriso -indev " + Quote(dir_ / "out.iso") + " -report_el_torito plain");
+  EXPECT_NE(catalog.out.find("/boot/etfsboot.com"), std::string::npos) << catalog.out;
+  EXPECT_NE(catalog.out.find("/efi/microsoft/boot/efisys.bin"), std::string::npos) << catalog.out;
+  ASSERT_EQ(Sh("osirrox -indev " + Quote(dir_ / "out.iso") + " -extract /sources/boot.wim " +
+               Quote(dir_ / "from-iso.wim"))
+                .exit_code,
+            0);
+  EXPECT_EQ(Sh("cmp " + Quote(wim) + " " + Quote(dir_ / "from-iso.wim")).exit_code, 0);
+
+  auto usb = Ctl(controller, "media usb " + Quote(dir_ / "usb.img") + " --image 2.0" + trust);
+  ASSERT_EQ(usb.exit_code, 0) << usb.err;
+  EXPECT_NE(usb.out.find("read back and verified"), std::string::npos) << usb.out;
+  ASSERT_EQ(Sh("mcopy -n -i " + Quote(dir_ / "usb.img") + "@@1M ::/sources/boot.wim " +
+               Quote(dir_ / "from-usb.wim"))
+                .exit_code,
+            0);
+  EXPECT_EQ(Sh("cmp " + Quote(wim) + " " + Quote(dir_ / "from-usb.wim")).exit_code, 0);
+
+  // Signed by a key this operator does not trust, and not signed at all: refused before any
+  // byte is fetched, and no medium appears.
+  auto stranger = Ctl(controller, "media iso " + Quote(dir_ / "bad.iso") +
+                                      " --image 2.0 --trusted-key " + Quote(dir_ / "stranger.pub"));
+  EXPECT_EQ(stranger.exit_code, 3);
+  EXPECT_NE(stranger.err.find("not among the keys given with --trusted-key"), std::string::npos)
+      << stranger.err;
+  auto unsigned_image =
+      Ctl(controller, "media usb " + Quote(dir_ / "bad.img") + " --image 2.1" + trust);
+  EXPECT_EQ(unsigned_image.exit_code, 3);
+  EXPECT_NE(unsigned_image.err.find("unsigned"), std::string::npos) << unsigned_image.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "bad.iso"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "bad.img"));
+  EXPECT_EQ(
+      Ctl(controller, "media iso " + Quote(dir_ / "x.iso") + " --image 7.7" + trust).exit_code, 5);
+
+  // A viewer may not fetch images; each fetch is in the audit log with its operator.
+  auto viewer = Ctl(controller, "operator add helpdesk --role viewer --json");
+  ASSERT_EQ(viewer.exit_code, 0);
+  const std::string token = Json(viewer.out)->getValue<std::string>("token");
+  auto denied = Sh("LIFEBOAT_TOKEN=" + Quote(token) + " " + Quote(LIFEBOAT_CTL) + " --controller " +
+                   controller.address() + " --ca " + Quote(controller.data_dir() + "/ca.pem") +
+                   " media iso " + Quote(dir_ / "v.iso") + " --image 2.0" + trust);
+  EXPECT_EQ(denied.exit_code, 6) << denied.err;
+  auto audit = Ctl(controller, "audit list");
+  EXPECT_NE(audit.out.find("DownloadImage"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("image 2.0 (for a boot medium)"), std::string::npos) << audit.out;
 }
 
 }  // namespace

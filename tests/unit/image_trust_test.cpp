@@ -1,11 +1,12 @@
 // Which images an agent accepts: the manifest's exact form, and every way a signature can be
 // wrong, with real Ed25519 keys.
-#include "agent/contact/image_trust.h"
+#include "common/image_trust.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 
+#include "agent/contact/controller_client.h"
 #include "common/ed25519.h"
 #include "common/image_manifest.h"
 #include "tests/support/test_support.h"
@@ -15,10 +16,17 @@ namespace {
 
 using test::TempDir;
 
+// What the contact checks of an assignment.
+Result<std::string> CheckOf(const TrustedKeys& keys, const Assignment& a,
+                            const std::string& today) {
+  return keys.Check(a.image, a.signature, today);
+}
+
 constexpr const char* kToday = "2026-12-02";
 
 TEST(ImageManifest, RoundTripsAndEscapesLineBreaks) {
-  ImageManifest m{"8.1", std::string(64, 'a'), 524288000, "DaRT\nx64", "back\\slash", "x64", "", ""};
+  ImageManifest m{"8.1", std::string(64, 'a'), 524288000, "DaRT\nx64", "back\\slash", "x64", "",
+                  ""};
   const std::string text = ManifestText(m);
   EXPECT_NE(text.find("name: DaRT\\nx64\n"), std::string::npos) << text;
   auto back = ParseManifestText(text);
@@ -108,55 +116,55 @@ TEST_F(TrustTest, AnImageSignedWithAnExpiryIsRefusedAfterIt) {
   TrustedKeys keys = Load();
   ImageManifest expiring = image_;
   expiring.expires = "2026-12-01";
-  auto refused = keys.Check(Signed(expiring, trusted_a_), kToday);
+  auto refused = CheckOf(keys, Signed(expiring, trusted_a_), kToday);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().reason, "image-expired");
   EXPECT_NE(refused.error().message.find("expired on 2026-12-01"), std::string::npos);
-  EXPECT_TRUE(keys.Check(Signed(expiring, trusted_a_), "2026-12-01"));
+  EXPECT_TRUE(CheckOf(keys, Signed(expiring, trusted_a_), "2026-12-01"));
 }
 
 TEST_F(TrustTest, EitherTrustedKeyIsAccepted) {
   TrustedKeys keys = Load();
-  auto a = keys.Check(Signed(image_, trusted_a_), kToday);
+  auto a = CheckOf(keys, Signed(image_, trusted_a_), kToday);
   ASSERT_TRUE(a) << Why(a);
   EXPECT_EQ(*a, KeyId(trusted_a_.public_pem).value());
-  EXPECT_TRUE(keys.Check(Signed(image_, trusted_b_), kToday));  // a rotated-in key
+  EXPECT_TRUE(CheckOf(keys, Signed(image_, trusted_b_), kToday));  // a rotated-in key
 }
 
 TEST_F(TrustTest, EveryWrongSignatureIsRefusedWithItsReason) {
   TrustedKeys keys = Load();
   Assignment unsigned_image = Signed(image_, trusted_a_);
   unsigned_image.signature.manifest.clear();
-  EXPECT_NE(Why(keys.Check(unsigned_image, kToday)).find("unsigned"), std::string::npos);
+  EXPECT_NE(Why(CheckOf(keys, unsigned_image, kToday)).find("unsigned"), std::string::npos);
 
-  EXPECT_NE(Why(keys.Check(Signed(image_, stranger_), kToday))
+  EXPECT_NE(Why(CheckOf(keys, Signed(image_, stranger_), kToday))
                 .find("not among this agent's trusted_keys"),
             std::string::npos);
 
   // A stranger's signature presented under a trusted key's id.
   Assignment forged = Signed(image_, stranger_);
   forged.signature.key_id = KeyId(trusted_a_.public_pem).value();
-  EXPECT_NE(Why(keys.Check(forged, kToday)).find("does not match"), std::string::npos);
+  EXPECT_NE(Why(CheckOf(keys, forged, kToday)).find("does not match"), std::string::npos);
 
   Assignment tampered = Signed(image_, trusted_a_);
   tampered.signature.manifest.replace(tampered.signature.manifest.find("DaRT"), 4, "EVIL");
-  EXPECT_NE(Why(keys.Check(tampered, kToday)).find("does not match"), std::string::npos);
+  EXPECT_NE(Why(CheckOf(keys, tampered, kToday)).find("does not match"), std::string::npos);
 
   // A genuine signature of another image's manifest, assigned with this image's bytes.
   ImageManifest other = image_;
   other.sha256 = std::string(64, 'd');
   Assignment swapped = Signed(other, trusted_a_);
   swapped.image.sha256 = image_.sha256;
-  EXPECT_NE(Why(keys.Check(swapped, kToday)).find("signed manifest is for"), std::string::npos);
+  EXPECT_NE(Why(CheckOf(keys, swapped, kToday)).find("signed manifest is for"), std::string::npos);
   Assignment resized = Signed(image_, trusted_a_);
   resized.image.size = 4097;
-  EXPECT_FALSE(keys.Check(resized, kToday));
+  EXPECT_FALSE(CheckOf(keys, resized, kToday));
   Assignment renamed = Signed(image_, trusted_a_);
   renamed.image.version = "8.2";
-  EXPECT_FALSE(keys.Check(renamed, kToday));
+  EXPECT_FALSE(CheckOf(keys, renamed, kToday));
 
-  for (const auto& r : {keys.Check(unsigned_image, kToday), keys.Check(forged, kToday),
-                        keys.Check(swapped, kToday)}) {
+  for (const auto& r : {CheckOf(keys, unsigned_image, kToday), CheckOf(keys, forged, kToday),
+                        CheckOf(keys, swapped, kToday)}) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, ErrorCode::kRefused);
   }
@@ -165,7 +173,7 @@ TEST_F(TrustTest, EveryWrongSignatureIsRefusedWithItsReason) {
 TEST_F(TrustTest, NoTrustedKeysRefusesEverythingAndBadKeyFilesAreClearErrors) {
   auto none = TrustedKeys::Load({});
   ASSERT_TRUE(none);
-  EXPECT_NE(Why(none->Check(Signed(image_, trusted_a_), kToday)).find("trusts no signing key"),
+  EXPECT_NE(Why(CheckOf(*none, Signed(image_, trusted_a_), kToday)).find("trusts no signing key"),
             std::string::npos);
   auto missing = TrustedKeys::Load({dir_ / "nope.pub"});
   ASSERT_FALSE(missing);

@@ -22,13 +22,13 @@ uint64_t NeededPartitionSize(const UsbRequest& r) {
 }
 
 std::variant<UsbPlan, UsbRefusal> PlanUsb(const UsbTarget& t, const UsbRequest& r) {
-  if (!t.in_use.empty())
-    return UsbRefusal{"target-in-use", t.path + " is in use (" + t.in_use +
-                                           "): unmount it first; nothing was written"};
   if (t.holds_running_system)
     return UsbRefusal{"system-disk", t.path +
                                          " holds the running system: it is never used as a "
                                          "medium; nothing was written"};
+  if (!t.in_use.empty())
+    return UsbRefusal{"target-in-use", t.path + " is in use (" + t.in_use +
+                                           "): unmount it first; nothing was written"};
   if (r.wim > kFat32FileLimit)
     return UsbRefusal{"image-too-large-for-fat32",
                       "the image is " + Human(r.wim) +

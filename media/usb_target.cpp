@@ -88,6 +88,7 @@ Result<UsbTarget> InspectUsbTarget(const std::string& path) {
                         ? "swap on " + (*use)->device
                         : "mounted at " + (*use)->mount_point + " (" + (*use)->device + ")";
 
+  if (target.holds_running_system) return target;  // refused whatever it holds
   auto disk = partition::DiskHandle::Open(path, partition::DiskHandle::Mode::kReadOnly);
   if (!disk) return std::unexpected(disk.error());
   target.size = disk->size().value;

@@ -100,6 +100,10 @@ Result<ProcessOutput> Run(const std::vector<std::string>& argv, const std::strin
     in_fd = -1;
   }
   int out_fd = out_pipe[0], err_fd = err_pipe[0];
+  // A program that prints a whole file (mcopy to stdout) moves it through the pipe: large reads,
+  // and a pipe larger than the default 64 KiB, keep that from costing a system call per page.
+  std::vector<char> buf(on_output ? (1 << 20) : 8192);
+  if (on_output) fcntl(out_fd, F_SETPIPE_SZ, 1 << 20);
   size_t err_lines_seen = 0;  // result.err up to here was handed to on_error_line
   while (out_fd >= 0 || err_fd >= 0) {
     pollfd fds[3];
@@ -122,13 +126,13 @@ Result<ProcessOutput> Run(const std::vector<std::string>& argv, const std::strin
         }
         continue;
       }
-      char buf[8192];
-      ssize_t r = read(fds[i].fd, buf, sizeof buf);
+      ssize_t r = read(fds[i].fd, buf.data(), buf.size());
       if (r > 0) {
         if (fds[i].fd == out_fd && on_output)
-          on_output(std::string_view(buf, static_cast<size_t>(r)));
+          on_output(std::string_view(buf.data(), static_cast<size_t>(r)));
         else
-          (fds[i].fd == out_fd ? result.out : result.err).append(buf, static_cast<size_t>(r));
+          (fds[i].fd == out_fd ? result.out : result.err)
+              .append(buf.data(), static_cast<size_t>(r));
         if (fds[i].fd == err_fd && on_error_line) {
           for (size_t newline;
                (newline = result.err.find('\n', err_lines_seen)) != std::string::npos;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <wimlib.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -310,6 +311,44 @@ Result<std::vector<uint8_t>> ReadImageFile(const ImageInfo& image,
   Wim wim;
   LIFEBOAT_TRY(OpenWim(image.path, wim, /*check_integrity=*/false));
   return ExtractFile(wim, static_cast<int>(image.boot_index), image.path, path_in_image);
+}
+
+Result<std::map<std::string, std::vector<uint8_t>>> ReadImageFiles(
+    const ImageInfo& image, const std::vector<std::string>& paths_in_image) {
+  Wim wim;
+  LIFEBOAT_TRY(OpenWim(image.path, wim, /*check_integrity=*/false));
+  const int index = static_cast<int>(image.boot_index);
+  std::vector<std::string> present;
+  for (const auto& path : paths_in_image) {
+    auto has = HasFile(wim, index, path.c_str());
+    if (!has) return std::unexpected(has.error().Context(image.path));
+    if (*has) present.push_back(path);
+  }
+  std::map<std::string, std::vector<uint8_t>> files;
+  if (present.empty()) return files;
+  char temp[] = "/tmp/lifeboat-wim-XXXXXX";
+  if (mkdtemp(temp) == nullptr)
+    return Fail(ErrorCode::kIo, std::string("make a temporary folder: ") + std::strerror(errno));
+  const std::filesystem::path dir = temp;
+  std::vector<const char*> paths;
+  for (const auto& path : present) paths.push_back(path.c_str());
+  // Folders kept: two files may share a name (\Windows\Boot\DVD\EFI\BCD and ...\PCAT\BCD).
+  const int rc =
+      wimlib_extract_paths(wim.get(), index, temp, paths.data(), paths.size(),
+                           WIMLIB_EXTRACT_FLAG_NO_ACLS | WIMLIB_EXTRACT_FLAG_NO_ATTRIBUTES);
+  if (rc == 0) {
+    for (const auto& path : present) {
+      std::string relative = path.substr(1);
+      std::replace(relative.begin(), relative.end(), '\\', '/');
+      std::ifstream in(dir / relative, std::ios::binary);
+      files[path].assign(std::istreambuf_iterator<char>(in), {});
+    }
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  if (rc != 0)
+    return Fail(ErrorCode::kCorrupt, "extract boot files from " + image.path + ": " + WimError(rc));
+  return files;
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,11 @@ enum class CheckDepth {
 // wimlib extracts it. Errors: kNotFound, kCorrupt.
 [[nodiscard]] Result<std::vector<uint8_t>> ReadImageFile(const ImageInfo& image,
                                                          const std::string& path_in_image);
+
+// The bytes of several files of the boot image, read in one pass (one open of the WIM); a path
+// the image does not have is left out of the result. Errors: kCorrupt.
+[[nodiscard]] Result<std::map<std::string, std::vector<uint8_t>>> ReadImageFiles(
+    const ImageInfo& image, const std::vector<std::string>& paths_in_image);
 
 // The names in one folder of the boot image ("\Windows\Boot\DVD\EFI"), folders marked by a
 // trailing '\\'. Errors: kNotFound (no such folder), kCorrupt.

@@ -14,13 +14,6 @@ constexpr const char* kBootmgfwPath = "\\Windows\\Boot\\EFI\\bootmgfw.efi";
 constexpr const char* kUefiTemplatePath = "\\Windows\\Boot\\DVD\\EFI\\BCD";
 constexpr const char* kDvdEfiFolder = "\\Windows\\Boot\\DVD\\EFI";
 
-// The file's bytes, or empty when the image does not have it.
-Result<std::vector<uint8_t>> Optional(const image::ImageInfo& image, const std::string& path) {
-  auto bytes = image::ReadImageFile(image, path);
-  if (!bytes && bytes.error().code == ErrorCode::kNotFound) return std::vector<uint8_t>{};
-  return bytes;
-}
-
 // efisys_noprompt.bin (boots without "Press any key", as a recovery medium should) or else
 // efisys.bin, from the locale folders under \Windows\Boot\DVD\EFI; en-US first.
 Result<std::string> EfisysPath(const image::ImageInfo& image) {
@@ -68,24 +61,27 @@ std::vector<std::string> BootFiles::MissingFor(bool uefi, bool cd) const {
 }
 
 Result<BootFiles> ReadBootFiles(const image::ImageInfo& image) {
-  BootFiles files;
-  auto read = [&](std::vector<uint8_t>& into, const std::string& path) -> Result<void> {
-    auto bytes = Optional(image, path);
-    if (!bytes) return std::unexpected(bytes.error());
-    into = std::move(*bytes);
-    return {};
-  };
-  LIFEBOAT_TRY(read(files.boot_sdi, image.boot_sdi));
-  LIFEBOAT_TRY(read(files.bootmgr, kBootmgrPath));
-  LIFEBOAT_TRY(read(files.etfsboot, kEtfsbootPath));
-  LIFEBOAT_TRY(read(files.bcd_bios, kBiosTemplatePath));
-  LIFEBOAT_TRY(read(files.bootmgr_efi, kBootmgfwPath));
-  LIFEBOAT_TRY(read(files.bcd_uefi, kUefiTemplatePath));
   auto efisys = EfisysPath(image);
   if (!efisys) return std::unexpected(efisys.error());
+  std::vector<std::string> paths = {image.boot_sdi,    kBootmgrPath,  kEtfsbootPath,
+                                    kBiosTemplatePath, kBootmgfwPath, kUefiTemplatePath};
+  if (!efisys->empty()) paths.push_back(*efisys);
+  auto read = image::ReadImageFiles(image, paths);
+  if (!read) return std::unexpected(read.error());
+  auto take = [&](const std::string& path) {
+    auto it = read->find(path);
+    return it == read->end() ? std::vector<uint8_t>{} : std::move(it->second);
+  };
+  BootFiles files;
+  files.boot_sdi = take(image.boot_sdi);
+  files.bootmgr = take(kBootmgrPath);
+  files.etfsboot = take(kEtfsbootPath);
+  files.bcd_bios = take(kBiosTemplatePath);
+  files.bootmgr_efi = take(kBootmgfwPath);
+  files.bcd_uefi = take(kUefiTemplatePath);
   if (!efisys->empty()) {
     files.efisys_path = *efisys;
-    LIFEBOAT_TRY(read(files.efisys, *efisys));
+    files.efisys = take(*efisys);
   }
   if (files.bcd_bios.empty()) files.bcd_bios = files.bcd_uefi;
   if (files.bcd_uefi.empty()) files.bcd_uefi = files.bcd_bios;

@@ -6,9 +6,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <regex>
 
 #include "common/process.h"
+#include "common/writeback.h"
 
 namespace lifeboat::media {
 
@@ -113,12 +115,15 @@ Result<IsoResult> WriteIso(const MediumSource& source, const IsoRequest& request
   say("mastering " + request.out + " with xorriso");
   const uint64_t total = source.image.size.value;
   static const std::regex kPercent(R"(([0-9.]+)% done)");
+  // The disk writes the ISO while xorriso makes it; the fsync below waits for the tail only.
+  std::optional<BackgroundWriteback> writeback(std::in_place, iso);
   auto mastered = RunProcess(argv, "", [&](const std::string& line) {
     std::smatch m;
     if (request.progress && std::regex_search(line, m, kPercent))
       request.progress(static_cast<uint64_t>(std::stod(m[1]) / 100.0 * static_cast<double>(total)),
                        total);
   });
+  writeback.reset();
   if (!mastered) return std::unexpected(mastered.error());
   if (mastered->exit_code != 0) return Fail(ErrorCode::kTool, mastered->Summary("xorriso"));
   LIFEBOAT_TRY(CheckBootCatalog(iso, source));

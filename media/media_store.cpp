@@ -1,14 +1,20 @@
 #include "media/media_store.h"
 
+#include <fstream>
+
 #include "bcd/hive.h"
-#include "common/files.h"
 
 namespace lifeboat::media {
 
 Result<void> WriteMediaStore(const std::vector<uint8_t>& template_store,
                              const bcd::MediaEntrySpec& spec, const std::string& path) {
-  LIFEBOAT_TRY(
-      WriteFileAtomically(path, std::string(template_store.begin(), template_store.end()), 0644));
+  {
+    // Not fsynced: a staged file; the medium it goes on is flushed whole.
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(template_store.data()),
+              static_cast<std::streamsize>(template_store.size()));
+    if (!out.flush()) return Fail(ErrorCode::kIo, "write " + path);
+  }
   {
     auto hive = bcd::Hive::Open(path, /*writable=*/true);
     if (!hive) return std::unexpected(hive.error().Context("the media BCD template"));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 
 #include "common/files.h"
 #include "common/image_manifest.h"
@@ -83,7 +84,11 @@ Result<std::vector<std::string>> StageBootTree(const MediumSource& source, const
     std::error_code ec;
     fs::create_directories(fs::path(path).parent_path(), ec);
     if (ec) return Fail(ErrorCode::kIo, "cannot make " + fs::path(path).parent_path().string());
-    LIFEBOAT_TRY(WriteFileAtomically(path, std::string(bytes.begin(), bytes.end()), 0644));
+    // Staged, not kept: the medium is flushed whole once it is written.
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) return Fail(ErrorCode::kIo, "write " + path);
     written.push_back(medium_path);
     return {};
   };

@@ -9,10 +9,12 @@
 #include <fstream>
 #include <future>
 #include <iterator>
+#include <optional>
 
 #include "common/files.h"
 #include "common/process.h"
 #include "common/sha256.h"
+#include "common/writeback.h"
 #include "image/fat_volume.h"
 #include "partition/disk_handle.h"
 #include "partition/partition_table.h"
@@ -194,7 +196,9 @@ Result<UsbResult> WriteUsb(const MediumSource& source, const UsbPlan& plan,
     if (!source.image.sha256.empty()) return source.image.sha256;
     return Sha256File(source.image.path);
   });
+  std::optional<BackgroundWriteback> writeback(std::in_place, target);  // the disk works meanwhile
   auto copied = volume->CopyIn(source.image.path, layout::kWim);
+  writeback.reset();
   auto wim_sha = source_hash.get();
   LIFEBOAT_TRY(copied);
   if (!wim_sha) return std::unexpected(wim_sha.error());

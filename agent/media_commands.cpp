@@ -6,6 +6,7 @@
 #include "agent/disk_commands.h"
 #include "agent/exit_codes.h"
 #include "agent/json_codec.h"
+#include "common/cli.h"
 
 namespace lifeboat::agent {
 
@@ -14,6 +15,8 @@ namespace {
 int Run(media::MediaJob job, bool json,
         Result<media::MediumReport> (*make)(const media::MediaJob&)) {
   job.say = [json](const std::string& line) { (json ? std::cerr : std::cout) << line << "\n"; };
+  ProgressBar bar(make == media::MakeIso ? "master" : "copy");
+  job.progress = [&bar](uint64_t done, uint64_t total) { bar.Show(done, total); };
   auto report = make(job);
   if (!report) {
     const Error& e = report.error();

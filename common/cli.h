@@ -4,8 +4,12 @@
 // durations are checked by the one parser each in common/units.h.
 #pragma once
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <functional>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <utility>
@@ -132,5 +136,25 @@ inline void StyleHelp(CLI::App& app) {
   formatter->column_width(30);
   app.formatter(formatter);
 }
+
+// A progress bar on stderr, "\rwrite [#####      ] 40% 200.00 MiB of 500.00 MiB", redrawn when the
+// percentage changes. On a stream that is not a terminal only the final line (100 %) is printed.
+class ProgressBar {
+ public:
+  explicit ProgressBar(std::string what) : what_(std::move(what)) {}
+  void Show(uint64_t done, uint64_t total) {
+    const int percent = total ? static_cast<int>(done * 100 / total) : 100;
+    if (percent == last_ || (!isatty(STDERR_FILENO) && percent != 100)) return;
+    last_ = percent;
+    std::string bar(static_cast<size_t>(percent / 4), '#');
+    bar.resize(25, ' ');
+    std::cerr << "\r" << what_ << " [" << bar << "] " << percent << "% " << HumanSize(Bytes{done})
+              << " of " << HumanSize(Bytes{total}) << (percent == 100 ? "\n" : "") << std::flush;
+  }
+
+ private:
+  std::string what_;
+  int last_ = -1;
+};
 
 }  // namespace lifeboat

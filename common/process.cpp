@@ -49,10 +49,12 @@ std::string ProcessOutput::Summary(const std::string& program) const {
 
 namespace {
 
-// `on_output`, when given, receives standard output as it arrives instead of result.out.
+// `on_output`, when given, receives standard output as it arrives instead of result.out; `feed`,
+// when given, supplies standard input instead of `input` (a byte count per call, 0 at the end).
 Result<ProcessOutput> Run(const std::vector<std::string>& argv, const std::string& input,
                           const std::function<void(const std::string&)>& on_error_line,
-                          const std::function<void(std::string_view)>& on_output) {
+                          const std::function<void(std::string_view)>& on_output,
+                          const std::function<size_t(char*, size_t)>& feed = nullptr) {
   if (argv.empty()) return Fail(ErrorCode::kInvalidArgument, "no program given");
   std::string program = FindProgram(argv[0]);
   if (program.empty()) {
@@ -95,9 +97,20 @@ Result<ProcessOutput> Run(const std::vector<std::string>& argv, const std::strin
   ProcessOutput result;
   size_t written = 0;
   int in_fd = in_pipe[1];
-  if (input.empty()) {
+  if (input.empty() && !feed) {
     close(in_fd);
     in_fd = -1;
+  }
+  std::vector<char> fed;  // what `feed` gave that the pipe has not taken yet
+  size_t fed_at = 0;
+  if (feed) {
+    fcntl(in_fd, F_SETPIPE_SZ, 1 << 20);
+    fed.resize(1 << 20);
+    fed.resize(feed(fed.data(), fed.size()));
+    if (fed.empty()) {
+      close(in_fd);
+      in_fd = -1;
+    }
   }
   int out_fd = out_pipe[0], err_fd = err_pipe[0];
   // A program that prints a whole file (mcopy to stdout) moves it through the pipe: large reads,
@@ -117,6 +130,20 @@ Result<ProcessOutput> Run(const std::vector<std::string>& argv, const std::strin
     }
     for (int i = 0; i < n; ++i) {
       if (!fds[i].revents) continue;
+      if (fds[i].fd == in_fd && feed) {
+        ssize_t w = write(in_fd, fed.data() + fed_at, fed.size() - fed_at);
+        if (w > 0) fed_at += static_cast<size_t>(w);
+        if (w > 0 && fed_at == fed.size()) {
+          fed.resize(1 << 20);
+          fed.resize(feed(fed.data(), fed.size()));
+          fed_at = 0;
+        }
+        if ((w < 0 && errno != EINTR && errno != EAGAIN) || fed.empty()) {
+          close(in_fd);
+          in_fd = -1;
+        }
+        continue;
+      }
       if (fds[i].fd == in_fd) {
         ssize_t w = write(in_fd, input.data() + written, input.size() - written);
         if (w > 0) written += static_cast<size_t>(w);
@@ -167,6 +194,11 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std
 Result<ProcessOutput> RunProcessStreaming(const std::vector<std::string>& argv,
                                           const std::function<void(std::string_view)>& on_output) {
   return Run(argv, {}, nullptr, on_output);
+}
+
+Result<ProcessOutput> RunProcessFed(const std::vector<std::string>& argv,
+                                    const std::function<size_t(char*, size_t)>& feed) {
+  return Run(argv, {}, nullptr, nullptr, feed);
 }
 
 Result<ProcessOutput> RunChecked(const std::vector<std::string>& argv, const std::string& input) {

@@ -39,6 +39,13 @@ struct ProcessOutput {
 [[nodiscard]] Result<ProcessOutput> RunProcessStreaming(
     const std::vector<std::string>& argv, const std::function<void(std::string_view)>& on_output);
 
+// Like RunProcess, but standard input comes from `feed`, called for up to `capacity` bytes at a
+// time as the program takes them, until it returns 0: for a whole file streamed into a program
+// (mcopy - ::/file), read once by the caller (to hash it, to count it).
+[[nodiscard]] Result<ProcessOutput> RunProcessFed(
+    const std::vector<std::string>& argv,
+    const std::function<size_t(char* buffer, size_t capacity)>& feed);
+
 // Like RunProcess, but a non-zero exit becomes an ErrorCode::kTool error with the tool's output.
 [[nodiscard]] Result<ProcessOutput> RunChecked(const std::vector<std::string>& argv,
                                                const std::string& input = {});

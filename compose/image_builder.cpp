@@ -17,6 +17,7 @@
 #include "common/archive_reader.h"
 #include "common/files.h"
 #include "common/sha256.h"
+#include "common/temporary_folder.h"
 #include "common/version.h"
 #include "compose/build_manifest.h"
 #include "compose/build_plan.h"
@@ -30,30 +31,6 @@ namespace lifeboat::compose {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Removes the staging folder whatever happens.
-class StagingFolder {
- public:
-  explicit StagingFolder(std::string path) : path_(std::move(path)) {}
-  ~StagingFolder() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-Result<std::string> MakeStagingFolder(const std::string& out) {
-  const fs::path target = fs::absolute(out);
-  std::string pattern =
-      (target.parent_path() / ("." + target.filename().string() + ".build-XXXXXX")).string();
-  if (mkdtemp(pattern.data()) == nullptr)
-    return Fail(ErrorCode::kIo,
-                "cannot make a staging folder beside " + out + ": " + std::strerror(errno));
-  return pattern;
-}
 
 // Copies `from` to `to` (created anew) and hashes the bytes on the way: one read of each input.
 Result<PlacedHash> CopyHashing(const std::string& from, const std::string& to) {
@@ -142,7 +119,8 @@ Result<std::string> BaseWim(const Recipe& recipe, const std::string& staging) {
     std::string name = member.path;
     std::replace(name.begin(), name.end(), '\\', '/');
     while (name.rfind("./", 0) == 0) name.erase(0, 2);
-    if (member.kind != ArchiveMember::Kind::kFile || ImagePathKey(name) != ImagePathKey(recipe.base.iso_path))
+    if (member.kind != ArchiveMember::Kind::kFile ||
+        ImagePathKey(name) != ImagePathKey(recipe.base.iso_path))
       continue;
     const std::string wim = staging + "/base.wim";
     LIFEBOAT_TRY(WithContext(ExtractMembers(iso, {{member.path, wim}}), where));
@@ -182,9 +160,9 @@ Result<BuildResult> BuildImage(const BuildRequest& request) {
   auto inputs = ScanInputs(*recipe);
   if (!inputs) return std::unexpected(inputs.error());
 
-  auto staging_path = MakeStagingFolder(request.out);
-  if (!staging_path) return std::unexpected(staging_path.error());
-  StagingFolder staging(*staging_path);
+  auto made = TemporaryFolder::Beside(request.out, "build");
+  if (!made) return std::unexpected(made.error());
+  const TemporaryFolder staging = std::move(*made);
   auto wim = BaseWim(*recipe, staging.path());
   if (!wim) return std::unexpected(wim.error());
   auto image = image::ReadBaseImage(*wim, recipe->base.index);
@@ -197,9 +175,8 @@ Result<BuildResult> BuildImage(const BuildRequest& request) {
   // is declared after `staging`, so an early return waits for it before the folder goes.
   const std::string temp = staging.path() + "/image.wim";
   say("copying the base " + base_file + " and checking it, while staging");
-  auto copying = std::async(std::launch::async, [image = base.image, temp] {
-    return image::CopyBaseImage(image, temp);
-  });
+  auto copying = std::async(
+      std::launch::async, [image = base.image, temp] { return image::CopyBaseImage(image, temp); });
   auto base_sha = Sha256File(base_file);
   if (!base_sha) return std::unexpected(base_sha.error());
   base.sha256 = *base_sha;
@@ -259,10 +236,9 @@ Result<BuildResult> BuildImage(const BuildRequest& request) {
   auto copy = copying.get();
   if (!copy) return std::unexpected(copy.error().Context(base_where));
   say("writing " + request.out + " (" + base.image.compression + ")");
-  LIFEBOAT_TRY(image::WriteComposedImage(
-      std::move(*copy),
-      {base.image, tree, recipe->name, recipe->description, guid, request.timestamp,
-       request.writing}));
+  LIFEBOAT_TRY(image::WriteComposedImage(std::move(*copy),
+                                         {base.image, tree, recipe->name, recipe->description, guid,
+                                          request.timestamp, request.writing}));
   // Flushing waits on the disk, hashing on the processor: the two run side by side.
   auto hashing = std::async(std::launch::async, [temp] { return Sha256File(temp); });
   LIFEBOAT_TRY(FlushFile(temp));

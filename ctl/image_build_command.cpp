@@ -44,27 +44,16 @@ Result<int64_t> Timestamp() {
   return static_cast<int64_t>(value);
 }
 
-void ShowProgress(uint64_t done, uint64_t total, int& last) {
-  const int percent = total ? static_cast<int>(done * 100 / total) : 100;
-  if (percent == last || (!isatty(STDERR_FILENO) && percent != 100)) return;
-  last = percent;
-  std::string bar(static_cast<size_t>(percent / 4), '#');
-  bar.resize(25, ' ');
-  std::cerr << "\rwrite [" << bar << "] " << percent << "% " << Size(done) << " of " << Size(total)
-            << (percent == 100 ? "\n" : "") << std::flush;
-}
-
 int Build(const BuildOptions& o, bool json) {
   auto timestamp = Timestamp();
   if (!timestamp) return Complain(timestamp.error(), kExitUsage);
-  int last = -1;
-  compose::BuildRequest request{
-      o.recipe,
-      o.out,
-      o.manifest,
-      *timestamp,
-      [](const std::string& line) { std::cerr << line << " ...\n"; },
-      [&last](uint64_t done, uint64_t total) { ShowProgress(done, total, last); }};
+  ProgressBar bar("write");
+  compose::BuildRequest request{o.recipe,
+                                o.out,
+                                o.manifest,
+                                *timestamp,
+                                [](const std::string& line) { std::cerr << line << " ...\n"; },
+                                [&bar](uint64_t done, uint64_t total) { bar.Show(done, total); }};
   auto built = compose::BuildImage(request);
   if (!built)
     return Complain(built.error().Context("image build " + o.recipe), ExitCodeFor(built.error()));

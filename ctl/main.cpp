@@ -2,6 +2,8 @@
 // (the response in the JSON shape of docs/json.md) for tools. Exit codes are in
 // docs/lifeboatctl.md. The commands live in a file a group (ctl/commands.h); what they print, in
 // ctl/output.
+#include <csignal>
+
 #include "common/cli.h"
 #include "common/version.h"
 #include "ctl/commands.h"
@@ -34,6 +36,7 @@ void AddConnectionOptionsToCommands(CLI::App& group, lifeboat::ctl::Context& con
 
 int main(int argc, char** argv) {
   using namespace lifeboat;
+  std::signal(SIGPIPE, SIG_IGN);  // a tool that exits early must not kill us through its stdin
   CLI::App app{"lifeboatctl - operate a Lifeboat controller", "lifeboatctl"};
   StyleHelp(app);
   app.set_version_flag("--version", std::string("lifeboatctl ") + kLifeboatVersion,

@@ -15,6 +15,7 @@
 #include "common/cli.h"
 #include "common/image_trust.h"
 #include "common/sha256.h"
+#include "common/temporary_folder.h"
 #include "common/units.h"
 #include "ctl/commands.h"
 #include "media/media_job.h"
@@ -44,24 +45,6 @@ int ExitCodeFor(const Error& error) {
       return 1;
   }
 }
-
-// Removes the download folder whatever happens.
-class DownloadFolder {
- public:
-  DownloadFolder() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string name = std::string(tmp && *tmp ? tmp : "/var/tmp") + "/lifeboatctl-media-XXXXXX";
-    if (mkdtemp(name.data()) != nullptr) path_ = name;
-  }
-  ~DownloadFolder() {
-    std::error_code ignored;
-    if (!path_.empty()) fs::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Fetches the image's bytes into `path`, checking each chunk's prefix hash and the whole against
 // `image`'s SHA-256 (the signed one). Errors: kIo, kCorrupt (bytes that do not match); when the
@@ -94,7 +77,8 @@ Result<void> Download(v1::AdminService::Stub& stub, const v1::Image& image, cons
   }
   if (const grpc::Status status = reader->Finish(); !status.ok()) {
     refused = status;
-    return Fail(ErrorCode::kIo, "download image " + image.version() + ": " + status.error_message());
+    return Fail(ErrorCode::kIo,
+                "download image " + image.version() + ": " + status.error_message());
   }
   out.close();
   if (!out) return Fail(ErrorCode::kIo, "write " + path);
@@ -153,11 +137,11 @@ int MakeMedium(Context& ctx, MediaOptions& o, bool usb) {
   say("image " + image.version() + " is signed by key " + *signer + "; downloading " +
       HumanSize(Bytes{image.size_bytes()}));
 
-  DownloadFolder folder;
-  if (folder.path().empty())
-    return Complain(
-        {ErrorCode::kIo, std::string("make a download folder: ") + std::strerror(errno)}, 1);
-  const std::string wim = folder.path() + "/boot.wim";
+  const char* tmp = std::getenv("TMPDIR");
+  auto folder = TemporaryFolder::Make(std::string(tmp && *tmp ? tmp : "/var/tmp") +
+                                      "/lifeboatctl-media-XXXXXX");
+  if (!folder) return Complain(folder.error(), 1);
+  const std::string wim = folder->path() + "/boot.wim";
   grpc::Status refused;
   if (auto downloaded = Download(*stub, image, wim, refused); !downloaded)
     return refused.ok() ? Complain(downloaded.error(), ExitCodeFor(downloaded.error()))
@@ -169,6 +153,8 @@ int MakeMedium(Context& ctx, MediaOptions& o, bool usb) {
                                           : media::FirmwareChoice::kBoth;
   if (!o.size.empty()) o.job.new_size = ParseSize(o.size)->value;
   o.job.say = say;
+  ProgressBar bar(usb ? "copy" : "master");
+  o.job.progress = [&bar](uint64_t done, uint64_t total) { bar.Show(done, total); };
   auto report = usb ? media::MakeUsb(o.job) : media::MakeIso(o.job);
   if (!report) return Complain(report.error(), ExitCodeFor(report.error()));
   if (ctx.json) {

@@ -182,6 +182,18 @@ Result<void> FatVolume::CopyIn(const std::string& local_file, const std::string&
   return {};
 }
 
+Result<void> FatVolume::CopyInFrom(const std::function<size_t(char*, size_t)>& feed,
+                                   const std::string& path) const {
+  auto argv = Mtool("mcopy");
+  argv.insert(argv.end(), {"-n", "-o", "-i", Image(), "-", MtoolsPath(path)});
+  auto run = RunProcessFed(argv, feed);
+  LIFEBOAT_TRY(run);
+  if (run->exit_code != 0)
+    return Fail(ErrorCode::kTool,
+                "write " + path + " on " + device_ + ": " + run->Summary("mcopy"));
+  return {};
+}
+
 Result<void> FatVolume::ReadFileInto(const std::string& path,
                                      const std::function<void(std::string_view)>& chunk) const {
   auto argv = Mtool("mcopy");

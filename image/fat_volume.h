@@ -39,6 +39,9 @@ class FatVolume {
   [[nodiscard]] Result<void> CopyTreeIn(const std::string& local_folder) const;
   // Copies a local file to `path`, whose folder must exist; replaces a file there.
   [[nodiscard]] Result<void> CopyIn(const std::string& local_file, const std::string& path) const;
+  // Writes `path` (whose folder must exist) from the bytes `feed` gives until it returns 0.
+  [[nodiscard]] Result<void> CopyInFrom(const std::function<size_t(char*, size_t)>& feed,
+                                        const std::string& path) const;
   // Streams the file's bytes, as read back from the volume, to `chunk`.
   [[nodiscard]] Result<void> ReadFileInto(const std::string& path,
                                           const std::function<void(std::string_view)>& chunk) const;

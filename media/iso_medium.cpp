@@ -10,6 +10,7 @@
 #include <regex>
 
 #include "common/process.h"
+#include "common/temporary_folder.h"
 #include "common/writeback.h"
 
 namespace lifeboat::media {
@@ -17,19 +18,6 @@ namespace lifeboat::media {
 namespace fs = std::filesystem;
 
 namespace {
-
-class StagingFolder {
- public:
-  explicit StagingFolder(std::string path) : path_(std::move(path)) {}
-  ~StagingFolder() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // "\boot\etfsboot.com" → "/boot/etfsboot.com", as xorriso names paths inside the ISO.
 std::string IsoPath(const std::string& medium_path) {
@@ -77,12 +65,9 @@ Result<IsoResult> WriteIso(const MediumSource& source, const IsoRequest& request
     if (request.say) request.say(line);
   };
   const fs::path target = fs::absolute(request.out);
-  std::string pattern =
-      (target.parent_path() / ("." + target.filename().string() + ".media-XXXXXX")).string();
-  if (mkdtemp(pattern.data()) == nullptr)
-    return Fail(ErrorCode::kIo,
-                "cannot make a staging folder beside " + request.out + ": " + std::strerror(errno));
-  StagingFolder staging(pattern);
+  auto made = TemporaryFolder::Beside(request.out, "media");
+  if (!made) return std::unexpected(made.error());
+  const TemporaryFolder staging = std::move(*made);
   const std::string root = staging.path() + "/tree";
   fs::create_directory(root);
 
@@ -126,6 +111,7 @@ Result<IsoResult> WriteIso(const MediumSource& source, const IsoRequest& request
   writeback.reset();
   if (!mastered) return std::unexpected(mastered.error());
   if (mastered->exit_code != 0) return Fail(ErrorCode::kTool, mastered->Summary("xorriso"));
+  if (request.progress) request.progress(total, total);
   LIFEBOAT_TRY(CheckBootCatalog(iso, source));
 
   if (const int fd = open(iso.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {

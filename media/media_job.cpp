@@ -41,6 +41,7 @@ Result<MediumReport> MakeIso(const MediaJob& job) {
   request.out = job.target;
   request.volume_id = job.label;
   request.say = job.say;
+  request.progress = job.progress;
   auto iso = WriteIso(*source, request);
   if (!iso) return std::unexpected(iso.error());
   MediumReport report;
@@ -104,11 +105,13 @@ Result<MediumReport> MakeUsb(const MediaJob& job) {
   write.target = job.target;
   write.label = report.label;
   write.say = job.say;
+  write.progress = job.progress;
   auto written = WriteUsb(*source, plan, write);
   if (!written) return std::unexpected(written.error());
   report.result = "written";
   report.files = written->files;
   report.verified = written->verified;
+  report.image.sha256 = written->wim_sha256;
   say("wrote " + job.target + ": " + std::to_string(written->files.size()) +
       " files, read back and verified");
   return report;

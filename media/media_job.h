@@ -27,6 +27,8 @@ struct MediaJob {
   uint64_t new_size = 0;  // an image file made anew: its size (0: just large enough)
   // A line of progress for people; on stderr when the command prints JSON.
   std::function<void(const std::string&)> say;
+  // Bytes of the image put on the medium so far (xorriso's progress; the copy onto a stick).
+  std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 struct MediumReport {

@@ -7,13 +7,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <iterator>
 #include <optional>
 
 #include "common/files.h"
 #include "common/process.h"
 #include "common/sha256.h"
+#include "common/temporary_folder.h"
 #include "common/writeback.h"
 #include "image/fat_volume.h"
 #include "partition/disk_handle.h"
@@ -98,22 +98,6 @@ Result<std::string> HashOnVolume(const image::FatVolume& volume, const std::stri
   return hash.HexDigest();
 }
 
-class TempFolder {
- public:
-  TempFolder() {
-    char name[] = "/tmp/lifeboat-usb-XXXXXX";
-    if (mkdtemp(name) != nullptr) path_ = name;
-  }
-  ~TempFolder() {
-    std::error_code ignored;
-    if (!path_.empty()) fs::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 }  // namespace
 
 Result<UsbResult> WriteUsb(const MediumSource& source, const UsbPlan& plan,
@@ -122,9 +106,9 @@ Result<UsbResult> WriteUsb(const MediumSource& source, const UsbPlan& plan,
     if (request.say) request.say(line);
   };
   const std::string& target = request.target;
-  TempFolder staging;
-  if (staging.path().empty())
-    return Fail(ErrorCode::kIo, std::string("make a temporary folder: ") + std::strerror(errno));
+  auto made = TemporaryFolder::Make("/tmp/lifeboat-usb-XXXXXX");
+  if (!made) return std::unexpected(made.error());
+  const TemporaryFolder staging = std::move(*made);
   const std::string tree = staging.path() + "/tree";
   fs::create_directory(tree);
   say("writing the boot files and BCD stores");
@@ -188,20 +172,39 @@ Result<UsbResult> WriteUsb(const MediumSource& source, const UsbPlan& plan,
     if (!disk) return std::unexpected(disk.error());
     LIFEBOAT_TRY(CopyBootSectorToBackup(*disk, plan.partition_start));
   }
-  // The image's SHA-256 is taken while mcopy copies it (the file is read from the page cache
-  // twice, from the disk once), unless a full check already has it.
+  // The image is read once: fed to mcopy, hashed (the read-back is compared with this hash, so
+  // the check covers mtools and the device) and counted for the progress shown.
   say("copying " + source.image.path + " to \\sources\\boot.wim (" + HumanSize(source.image.size) +
       ")");
-  auto source_hash = std::async(std::launch::async, [&]() -> Result<std::string> {
-    if (!source.image.sha256.empty()) return source.image.sha256;
-    return Sha256File(source.image.path);
-  });
+  const int wim_fd = open(source.image.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (wim_fd < 0)
+    return Fail(ErrorCode::kIo, "read " + source.image.path + ": " + std::strerror(errno));
+  Sha256 wim_hash;
+  uint64_t copied_bytes = 0;
+  bool read_failed = false;
+  const uint64_t total = source.image.size.value;
+  auto feed = [&](char* buffer, size_t capacity) -> size_t {
+    ssize_t n;
+    while ((n = read(wim_fd, buffer, capacity)) < 0 && errno == EINTR) {
+    }
+    if (n < 0) read_failed = true;
+    if (n <= 0) return 0;
+    wim_hash.Update(std::span(reinterpret_cast<const uint8_t*>(buffer), static_cast<size_t>(n)));
+    copied_bytes += static_cast<uint64_t>(n);
+    if (request.progress) request.progress(copied_bytes, total);
+    return static_cast<size_t>(n);
+  };
   std::optional<BackgroundWriteback> writeback(std::in_place, target);  // the disk works meanwhile
-  auto copied = volume->CopyIn(source.image.path, layout::kWim);
+  auto copied = volume->CopyInFrom(feed, layout::kWim);
   writeback.reset();
-  auto wim_sha = source_hash.get();
+  close(wim_fd);
   LIFEBOAT_TRY(copied);
-  if (!wim_sha) return std::unexpected(wim_sha.error());
+  if (read_failed || copied_bytes != total)
+    return Fail(ErrorCode::kIo, "read " + source.image.path + ": " + std::to_string(copied_bytes) +
+                                    " of " + std::to_string(total) + " bytes");
+  result.wim_sha256 = wim_hash.HexDigest();
+  if (!source.image.sha256.empty() && result.wim_sha256 != source.image.sha256)
+    return Fail(ErrorCode::kCorrupt, source.image.path + " changed while it was copied");
   result.files.push_back(layout::kWim);
 
   say("flushing " + target + " and reading it back");
@@ -210,7 +213,7 @@ Result<UsbResult> WriteUsb(const MediumSource& source, const UsbPlan& plan,
     const bool is_wim = path == layout::kWim;
     std::string expected;
     if (is_wim) {
-      expected = *wim_sha;
+      expected = result.wim_sha256;
     } else {
       auto local = Sha256File(StagedPath(tree, path));
       if (!local) return std::unexpected(local.error());

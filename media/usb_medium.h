@@ -23,10 +23,12 @@ struct UsbWriteRequest {
   std::string target;
   std::string label = "LIFEBOAT";  // the FAT volume label
   std::function<void(const std::string&)> say;
+  std::function<void(uint64_t done, uint64_t total)> progress;  // boot.wim's bytes copied
 };
 
 struct UsbResult {
   std::vector<std::string> files;  // Windows-style paths on the stick
+  std::string wim_sha256;          // of the image, as it was read to be copied
   bool verified = false;
 };
 

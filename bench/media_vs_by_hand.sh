@@ -34,7 +34,7 @@ tests/fixtures/make-test-wim "$work/media.wim" --size-mb "$image_mb" --compress 
 ls -l "$work/media.wim" | awk '{print "  " $5 " bytes"}'
 
 # The tree by hand: what Lifeboat's ISO holds, with boot.wim grafted from the WIM as Lifeboat does.
-"$agent" media iso "$work/ref.iso" --image "$work/media.wim" --version 1.0 >/dev/null
+"$agent" media iso "$work/ref.iso" --image "$work/media.wim" --version 1.0 >/dev/null 2>&1
 mkdir "$work/tree"
 osirrox -indev "$work/ref.iso" -extract / "$work/tree" 2>/dev/null
 rm -f "$work/tree/sources/boot.wim" "$work/ref.iso"
@@ -45,10 +45,10 @@ iso_by_hand() {
     -graft-points /sources/boot.wim="$work/media.wim" /="$work/tree" 2>/dev/null
   sync "$work/hand.iso"
 }
-iso_lifeboat() { "$agent" media iso "$work/lb.iso" --image "$work/media.wim" --version 1.0 >/dev/null; }
+iso_lifeboat() { "$agent" media iso "$work/lb.iso" --image "$work/media.wim" --version 1.0 >/dev/null 2>&1; }
 
 # The stick: Lifeboat's own result is the bytes dd writes.
-"$agent" media usb "$work/ref.img" --image "$work/media.wim" --version 1.0 >/dev/null
+"$agent" media usb "$work/ref.img" --image "$work/media.wim" --version 1.0 >/dev/null 2>&1
 stick_bytes=$(stat -c %s "$work/ref.img")
 usb_by_hand() { dd if="$work/ref.img" of="$work/target.img" bs=4M conv=fsync,notrunc status=none; }
 # A careful hand also reads the stick back (bypassing the page cache) and compares.
@@ -56,7 +56,7 @@ usb_by_hand_verified() {
   usb_by_hand
   cmp <(dd if="$work/target.img" bs=4M iflag=direct status=none) "$work/ref.img"
 }
-usb_lifeboat() { "$agent" media usb "$work/target.img" --image "$work/media.wim" --version 1.0 >/dev/null; }
+usb_lifeboat() { "$agent" media usb "$work/target.img" --image "$work/media.wim" --version 1.0 >/dev/null 2>&1; }
 
 iso_ratios=() usb_ratios=() usb_verified_ratios=()
 for i in $(seq 1 "$rounds"); do

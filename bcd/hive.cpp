@@ -47,6 +47,97 @@ Result<HiveHeader> ReadHiveHeader(const std::vector<uint8_t>& bytes) {
   return header;
 }
 
+namespace {
+
+void Put16(std::vector<uint8_t>& b, size_t off, uint16_t v) {
+  b[off] = static_cast<uint8_t>(v);
+  b[off + 1] = static_cast<uint8_t>(v >> 8);
+}
+void Put32(std::vector<uint8_t>& b, size_t off, uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[off + i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+// A self-relative security descriptor: owner Administrators, group SYSTEM, and a DACL granting
+// Everyone KEY_ALL_ACCESS, inherited by subkeys (what bcdedit /createstore gives a store's keys,
+// simplified to one entry).
+std::vector<uint8_t> SecurityDescriptor() {
+  const std::vector<uint8_t> administrators = {1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 2, 0, 0};
+  const std::vector<uint8_t> system = {1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0};
+  const std::vector<uint8_t> everyone = {1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+  std::vector<uint8_t> ace = {
+      0 /* allowed */, 0x02 /* container inherit */, 0, 0, 0x3f, 0, 0x0f, 0 /* KEY_ALL_ACCESS */};
+  ace.insert(ace.end(), everyone.begin(), everyone.end());
+  Put16(ace, 2, static_cast<uint16_t>(ace.size()));
+  std::vector<uint8_t> acl = {2, 0, 0, 0, 1, 0, 0, 0};  // revision 2, one entry
+  acl.insert(acl.end(), ace.begin(), ace.end());
+  Put16(acl, 2, static_cast<uint16_t>(acl.size()));
+  std::vector<uint8_t> sd(20, 0);
+  sd[0] = 1;                    // revision
+  Put16(sd, 2, 0x8004);         // self-relative, DACL present
+  Put32(sd, 4, 20);             // owner
+  Put32(sd, 8, 20 + 16);        // group
+  Put32(sd, 16, 20 + 16 + 12);  // DACL
+  sd.insert(sd.end(), administrators.begin(), administrators.end());
+  sd.insert(sd.end(), system.begin(), system.end());
+  sd.insert(sd.end(), acl.begin(), acl.end());
+  return sd;
+}
+
+}  // namespace
+
+std::vector<uint8_t> EmptyHiveBytes(const std::string& root_name) {
+  constexpr size_t kBin = 4096, kCells = kBin + 0x20;  // the first cell, after the bin's header
+  std::vector<uint8_t> b(2 * kBin, 0);
+  // Base block: signature, both sequence numbers 1 (no write in progress), version 1.3, a primary
+  // file in memory format 1, the root key's cell, one bin, clustering 1; checksum last.
+  std::memcpy(b.data(), "regf", 4);
+  Put32(b, 4, 1);
+  Put32(b, 8, 1);
+  Put32(b, 20, 1);
+  Put32(b, 24, 3);
+  Put32(b, 32, 1);
+  Put32(b, 36, 0x20);
+  Put32(b, 40, kBin);
+  Put32(b, 44, 1);
+  uint32_t sum = 0;
+  for (size_t off = 0; off < 508; off += 4) sum ^= U32(b, off);
+  if (sum == 0xffffffff) sum = 0xfffffffe;
+  if (sum == 0) sum = 1;
+  Put32(b, 508, sum);
+  // The bin.
+  std::memcpy(b.data() + kBin, "hbin", 4);
+  Put32(b, kBin + 8, kBin);
+  // The root key (nk), its name stored as ASCII. Offsets are from the first bin.
+  const size_t nk = kCells;
+  const size_t nk_size = (4 + 0x4c + root_name.size() + 7) / 8 * 8;
+  const size_t sk = nk + nk_size;
+  Put32(b, nk, static_cast<uint32_t>(-static_cast<int32_t>(nk_size)));  // allocated
+  std::memcpy(b.data() + nk + 4, "nk", 2);
+  Put16(b, nk + 6, 0x2c);               // hive entry (the root), not deletable, ASCII name
+  Put32(b, nk + 4 + 0x10, 0xffffffff);  // no parent
+  Put32(b, nk + 4 + 0x1c, 0xffffffff);  // no subkey list
+  Put32(b, nk + 4 + 0x20, 0xffffffff);  // no volatile subkey list
+  Put32(b, nk + 4 + 0x28, 0xffffffff);  // no value list
+  Put32(b, nk + 4 + 0x2c, static_cast<uint32_t>(sk - kBin));
+  Put32(b, nk + 4 + 0x30, 0xffffffff);  // no class name
+  Put16(b, nk + 4 + 0x48, static_cast<uint16_t>(root_name.size()));
+  std::memcpy(b.data() + nk + 4 + 0x4c, root_name.data(), root_name.size());
+  // Its security descriptor (sk), a list of one: links to itself, used once.
+  const auto sd = SecurityDescriptor();
+  const size_t sk_size = (4 + 0x14 + sd.size() + 7) / 8 * 8;
+  Put32(b, sk, static_cast<uint32_t>(-static_cast<int32_t>(sk_size)));
+  std::memcpy(b.data() + sk + 4, "sk", 2);
+  Put32(b, sk + 4 + 4, static_cast<uint32_t>(sk - kBin));
+  Put32(b, sk + 4 + 8, static_cast<uint32_t>(sk - kBin));
+  Put32(b, sk + 4 + 12, 1);
+  Put32(b, sk + 4 + 16, static_cast<uint32_t>(sd.size()));
+  std::memcpy(b.data() + sk + 4 + 0x14, sd.data(), sd.size());
+  // The rest of the bin is one free cell.
+  const size_t free_cell = sk + sk_size;
+  Put32(b, free_cell, static_cast<uint32_t>(2 * kBin - free_cell));
+  return b;
+}
+
 bool LogHoldsPendingData(const std::vector<uint8_t>& log, const HiveHeader& primary) {
   if (log.size() < 1024 || std::memcmp(log.data(), "regf", 4) != 0) return false;
   uint32_t log_sequence = U32(log, 4);

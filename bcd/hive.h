@@ -47,6 +47,11 @@ struct HiveHeader {
 // An empty, zeroed or older log holds nothing pending.
 bool LogHoldsPendingData(const std::vector<uint8_t>& log, const HiveHeader& primary);
 
+// The bytes of a hive holding only its root key `root_name` (with a security descriptor that
+// grants everyone full access, which keys added later inherit), as hivex cannot create a hive:
+// the starting point of a store made from scratch. regf 1.3, one 4 KiB bin.
+std::vector<uint8_t> EmptyHiveBytes(const std::string& root_name);
+
 class Hive {
  public:
   using Node = size_t;

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 
 #include "common/utf16.h"
 
@@ -96,6 +97,23 @@ Result<Store> LoadStore(const Hive& hive) {
     store.objects[object.id] = std::move(object);
   }
   return store;
+}
+
+Result<void> CreateEmptyStore(const std::string& file) {
+  {
+    const auto bytes = EmptyHiveBytes("NewStoreRoot");
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) return Fail(ErrorCode::kIo, "write " + file);
+  }
+  auto hive = Hive::Open(file, /*writable=*/true);
+  if (!hive) return std::unexpected(hive.error().Context("a new BCD store"));
+  auto description = (*hive)->AddChild((*hive)->Root(), "Description");
+  LIFEBOAT_TRY(description);
+  LIFEBOAT_TRY((*hive)->SetValue(*description, {"KeyName", kRegSz, EncodeString("BCD00000001")}));
+  LIFEBOAT_TRY((*hive)->AddChild((*hive)->Root(), "Objects"));
+  return (*hive)->Commit();
 }
 
 Result<void> SaveObjects(Hive& hive, const std::vector<Object>& objects) {

@@ -51,6 +51,10 @@ struct Store {
 
 // Errors: kCorrupt (no Objects key, an object without a REG_DWORD type, a malformed key name).
 [[nodiscard]] Result<Store> LoadStore(const Hive& hive);
+// Writes a new store with no objects to `file` (replacing it): a root key with Description
+// (KeyName BCD00000001, as bcdedit /createstore writes) and an empty Objects key. Errors: kIo,
+// kCorrupt (hivex refused the new hive).
+[[nodiscard]] Result<void> CreateEmptyStore(const std::string& file);
 // Creates or updates the objects, element by element; elements absent from an object are
 // deleted from it.
 [[nodiscard]] Result<void> SaveObjects(Hive& hive, const std::vector<Object>& objects);

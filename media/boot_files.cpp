@@ -49,12 +49,10 @@ std::vector<std::string> BootFiles::MissingFor(bool uefi, bool cd) const {
   std::vector<std::string> missing;
   if (uefi) {
     if (bootmgr_efi.empty()) missing.push_back(kBootmgfwPath);
-    if (bcd_uefi.empty()) missing.push_back(kUefiTemplatePath);
     if (cd && efisys.empty())
       missing.push_back(std::string(kDvdEfiFolder) + "\\<locale>\\efisys_noprompt.bin");
   } else {
     if (bootmgr.empty()) missing.push_back(kBootmgrPath);
-    if (bcd_bios.empty()) missing.push_back(kBiosTemplatePath);
     if (cd && etfsboot.empty()) missing.push_back(kEtfsbootPath);
   }
   return missing;

@@ -18,14 +18,16 @@ struct BootFiles {
   std::vector<uint8_t> bootmgr;   // \Windows\Boot\PCAT\bootmgr
   std::vector<uint8_t> etfsboot;  // \Windows\Boot\DVD\PCAT\etfsboot.com: a CD's BIOS boot image
   std::vector<uint8_t> bcd_bios;  // \Windows\Boot\DVD\PCAT\BCD: the template of \boot\bcd
+                                  // (empty: the store is made from scratch)
   // UEFI
   std::vector<uint8_t> bootmgr_efi;  // \Windows\Boot\EFI\bootmgfw.efi
   std::vector<uint8_t> efisys;       // a CD's UEFI boot image: a FAT image holding cdboot
   std::string efisys_path;           // where efisys came from (…\<locale>\efisys_noprompt.bin)
   std::vector<uint8_t> bcd_uefi;     // \Windows\Boot\DVD\EFI\BCD: the template of \efi\…\bcd
 
-  // What the medium can boot with: a boot manager and a store template for each firmware (a CD
-  // also needs that firmware's El Torito image).
+  // What the medium can boot with: a boot manager for each firmware (a CD also needs that
+  // firmware's El Torito image). A missing store template is not needed: the store is then made
+  // from scratch.
   [[nodiscard]] bool Bios(bool cd) const;
   [[nodiscard]] bool Uefi(bool cd) const;
   // What is missing for one firmware, for messages ("\Windows\Boot\PCAT\bootmgr").
@@ -34,7 +36,8 @@ struct BootFiles {
 
 // Reads every boot file the image has; a missing one stays empty (see MissingFor). The store
 // template of one firmware stands in for the other's when only one is there: they differ only in
-// the loader's path, which the media store sets. Errors: kCorrupt (wimlib cannot read the image).
+// the loader's path, which the media store sets. With neither, both stores are made from scratch.
+// Errors: kCorrupt (wimlib cannot read the image).
 [[nodiscard]] Result<BootFiles> ReadBootFiles(const image::ImageInfo& image);
 
 // Where each file goes on a medium (Windows media's layout), Windows-style from its root.

@@ -8,7 +8,10 @@ namespace lifeboat::media {
 
 Result<void> WriteMediaStore(const std::vector<uint8_t>& template_store,
                              const bcd::MediaEntrySpec& spec, const std::string& path) {
-  {
+  if (template_store.empty()) {
+    // The image has no media templates (the ADK's winpe.wim may not): a store from scratch.
+    LIFEBOAT_TRY(bcd::CreateEmptyStore(path));
+  } else {
     // Not fsynced: a staged file; the medium it goes on is flushed whole.
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(template_store.data()),

@@ -11,8 +11,9 @@
 
 namespace lifeboat::media {
 
-// Writes the store to `path` (which must not exist): the template's bytes with the entry saved
-// into them, then reads it back and checks that it boots exactly `spec`. Errors: kCorrupt (the
+// Writes the store to `path`: the template's bytes (or, when there is no template, a new empty
+// store) with the entry saved into them, then reads it back and checks that it boots exactly
+// `spec`. Errors: kCorrupt (the
 // template is not a BCD store, or the result does not decode to the entry), kIo.
 [[nodiscard]] Result<void> WriteMediaStore(const std::vector<uint8_t>& template_store,
                                            const bcd::MediaEntrySpec& spec,

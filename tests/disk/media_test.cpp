@@ -101,6 +101,36 @@ TEST_F(MediaTest, TheIsoHasTheWindowsLayoutAndBothBootImages) {
   }
 }
 
+// An image without media BCD templates (the ADK's winpe.wim may have none): both stores are made
+// from scratch, and hivexml (an independent reader) decodes the same entry from them.
+TEST_F(MediaTest, WithoutTemplatesTheStoresAreMadeFromScratch) {
+  const std::string standins = work_ / "standins";
+  ASSERT_EQ(Sh("cp -r " + Quote(*dir_ / "standins") + " " + Quote(standins) + " && rm " +
+               Quote(standins + "/Windows/Boot/DVD/EFI/BCD") + " " +
+               Quote(standins + "/Windows/Boot/DVD/PCAT/BCD"))
+                .exit_code,
+            0);
+  ASSERT_NO_FATAL_FAILURE(MakeTestWim(work_ / "bare.wim", "--overlay " + Quote(standins)));
+  const std::string iso = work_ / "bare.iso";
+  auto made = Agent({"media", "iso", iso, "--image", work_ / "bare.wim", "--version", "3"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  for (const auto& [store, winload] :
+       {std::pair{"/boot/bcd", "\\Windows\\System32\\boot\\winload.exe"},
+        std::pair{"/efi/microsoft/boot/bcd", "\\Windows\\System32\\boot\\winload.efi"}}) {
+    const std::string file = work_ / "store";
+    ASSERT_EQ(Sh("rm -f " + Quote(file) + " && osirrox -indev " + Quote(iso) + " -extract " +
+                 store + " " + Quote(file) + " 2>/dev/null")
+                  .exit_code,
+              0);
+    ExpectMediaEntry(file, winload);
+    const std::string xml = Sh("hivexml " + Quote(file)).out;
+    EXPECT_NE(xml.find("<node name=\"NewStoreRoot\" root=\"1\">"), std::string::npos) << xml;
+    EXPECT_NE(xml.find("key=\"KeyName\" value=\"BCD00000001\""), std::string::npos) << xml;
+    const auto objects = StoreObjects(file);
+    EXPECT_EQ(objects.size(), 3u) << "{bootmgr}, the loader and {ramdiskoptions}, nothing else";
+  }
+}
+
 TEST_F(MediaTest, TheUsbStickIsOneActiveFat32PartitionThatFsckAndMtoolsAccept) {
   const std::string stick = work_ / "stick.img";
   auto made = Agent(

@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "bcd/device.h"
+#include "bcd/hive.h"
 #include "bcd/media_entry.h"
 #include "media/usb_plan.h"
 
@@ -167,6 +168,21 @@ TEST(MediaStoreTest, BootDevicesEncodeAsWindowsWritesThem) {
   EXPECT_EQ(ramdisk[0x20], 3);     // RAM disk
   EXPECT_EQ(ramdisk[0x44], 5);     // parent: the boot device
   EXPECT_EQ(ramdisk[0x4c], 0x48);  // its size
+}
+
+// The hive a store from scratch starts as: a base block Lifeboat's own reader (and hivex, in
+// tests/disk/media_test.cpp) accepts, one bin, the root key named.
+TEST(MediaStoreTest, AnEmptyHiveHasAValidBaseBlockAndItsRootKey) {
+  const auto bytes = bcd::EmptyHiveBytes("NewStoreRoot");
+  ASSERT_EQ(bytes.size(), 8192u);
+  auto header = bcd::ReadHiveHeader(bytes);
+  ASSERT_TRUE(header) << header.error().message;
+  EXPECT_EQ(header->sequence1, header->sequence2);
+  EXPECT_EQ(std::string(bytes.begin() + 4096, bytes.begin() + 4100), "hbin");
+  EXPECT_EQ(std::string(bytes.begin() + 4096 + 0x24, bytes.begin() + 4096 + 0x26), "nk");
+  EXPECT_EQ(std::string(bytes.begin() + 4096 + 0x20 + 4 + 0x4c,
+                        bytes.begin() + 4096 + 0x20 + 4 + 0x4c + 12),
+            "NewStoreRoot");
 }
 
 }  // namespace

@@ -62,6 +62,8 @@ std::vector<Object> WantedObjects(const Store& store, const MediaEntrySpec& spec
   bootmgr.elements[kDefault] = StringElement(loader_id.Text());
   bootmgr.elements[kDisplayOrder] = ObjectListElement({loader_id});
   bootmgr.elements.erase(kBootSequence);  // a one-time choice has no place on a medium
+  // The template's tools (Windows Memory Diagnostic) point at files the medium does not carry.
+  bootmgr.elements.erase(kToolsDisplayOrder);
   return {bootmgr, loader, options};
 }
 

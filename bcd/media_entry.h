@@ -24,9 +24,10 @@ struct MediaEntrySpec {
 extern const Guid kMediaLoader;
 
 // {bootmgr} (created when the template has none) starting the loader by default and listing only
-// it; the loader (the template's default one, keeping its locale and other settings, or
-// kMediaLoader) booting the WIM from a RAM disk on the boot device; and {ramdiskoptions} naming
-// boot.sdi on the boot device. Objects already right are left out.
+// it (no tools menu: the template's tools are not on the medium); the loader (the template's
+// default one, keeping its locale and other settings, or kMediaLoader) booting the WIM from a RAM
+// disk on the boot device; and {ramdiskoptions} naming boot.sdi on the boot device. Objects already
+// right are left out.
 [[nodiscard]] std::vector<Object> PlanMediaStore(const Store& store, const MediaEntrySpec& spec);
 
 // Whether the store boots exactly the entry `spec` describes, by default and as its only entry.

@@ -45,9 +45,35 @@ void ExpectMediaEntry(const std::string& store, const std::string& winload) {
   std::string quoted = "\"";
   for (char c : winload) quoted += c == '\\' ? std::string("\\\\") : std::string(1, c);
   EXPECT_EQ(ElementValue(store, kLoader, "12000002"), quoted + "\"");
+  // {bootmgr} starts the loader, and has no tools menu (the template's {memdiag} is not there).
+  const std::string bootmgr = "{9dea862c-5cdd-4e70-acc1-f32b344d4795}";
+  EXPECT_NE(ElementValue(store, bootmgr, "23000003").find(kLoader), std::string::npos);
+  EXPECT_EQ(ElementValue(store, bootmgr, "24000010"), "");
   const auto sdi_device = HexBytes(ElementValue(store, kRamdiskOptions, "31000003"));
   ASSERT_GE(sdi_device.size(), 0x14u);
   EXPECT_EQ(sdi_device[0x10], 5) << "boot.sdi on the boot device";
+}
+
+struct StoreCopy {
+  std::string file;     // copied out of the medium
+  std::string winload;  // what its loader must start
+};
+
+// Both media stores of an ISO, copied out with osirrox.
+std::vector<StoreCopy> IsoStores(const std::string& iso, const TempDir& work) {
+  std::vector<StoreCopy> stores;
+  for (const auto& [store, winload] :
+       {std::pair{"/boot/bcd", "\\Windows\\System32\\boot\\winload.exe"},
+        std::pair{"/efi/microsoft/boot/bcd", "\\Windows\\System32\\boot\\winload.efi"}}) {
+    const std::string file = work / ("store" + std::to_string(stores.size()));
+    EXPECT_EQ(Sh("osirrox -indev " + Quote(iso) + " -extract " + store + " " + Quote(file) +
+                 " 2>/dev/null")
+                  .exit_code,
+              0)
+        << store;
+    stores.push_back({file, winload});
+  }
+  return stores;
 }
 
 TEST_F(MediaTest, TheIsoHasTheWindowsLayoutAndBothBootImages) {
@@ -89,16 +115,7 @@ TEST_F(MediaTest, TheIsoHasTheWindowsLayoutAndBothBootImages) {
             0);
   EXPECT_EQ(Sh("cmp " + Quote(Wim()) + " " + Quote(work_ / "boot.wim")).exit_code, 0);
   // Both stores decode to the RAM-disk entry, with the firmware's own winload.
-  for (const auto& [store, winload] :
-       {std::pair{"/boot/bcd", "\\Windows\\System32\\boot\\winload.exe"},
-        std::pair{"/efi/microsoft/boot/bcd", "\\Windows\\System32\\boot\\winload.efi"}}) {
-    const std::string file = work_ / "store";
-    ASSERT_EQ(Sh("rm -f " + Quote(file) + " && osirrox -indev " + Quote(iso) + " -extract " +
-                 store + " " + Quote(file) + " 2>/dev/null")
-                  .exit_code,
-              0);
-    ExpectMediaEntry(file, winload);
-  }
+  for (const auto& store : IsoStores(iso, work_)) ExpectMediaEntry(store.file, store.winload);
 }
 
 // An image without media BCD templates (the ADK's winpe.wim may have none): both stores are made
@@ -114,15 +131,9 @@ TEST_F(MediaTest, WithoutTemplatesTheStoresAreMadeFromScratch) {
   const std::string iso = work_ / "bare.iso";
   auto made = Agent({"media", "iso", iso, "--image", work_ / "bare.wim", "--version", "3"});
   ASSERT_EQ(made.exit_code, 0) << made.err;
-  for (const auto& [store, winload] :
-       {std::pair{"/boot/bcd", "\\Windows\\System32\\boot\\winload.exe"},
-        std::pair{"/efi/microsoft/boot/bcd", "\\Windows\\System32\\boot\\winload.efi"}}) {
-    const std::string file = work_ / "store";
-    ASSERT_EQ(Sh("rm -f " + Quote(file) + " && osirrox -indev " + Quote(iso) + " -extract " +
-                 store + " " + Quote(file) + " 2>/dev/null")
-                  .exit_code,
-              0);
-    ExpectMediaEntry(file, winload);
+  for (const auto& store : IsoStores(iso, work_)) {
+    const std::string& file = store.file;
+    ExpectMediaEntry(file, store.winload);
     const std::string xml = Sh("hivexml " + Quote(file)).out;
     EXPECT_NE(xml.find("<node name=\"NewStoreRoot\" root=\"1\">"), std::string::npos) << xml;
     EXPECT_NE(xml.find("key=\"KeyName\" value=\"BCD00000001\""), std::string::npos) << xml;

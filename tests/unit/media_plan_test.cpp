@@ -145,7 +145,11 @@ TEST(MediaStoreTest, AStoreSavedWithThePlanIsIntactAndPlansNothingMore) {
   std::string why;
   EXPECT_TRUE(bcd::MediaStoreIntact(store, Spec(), &why)) << why;
   EXPECT_TRUE(bcd::PlanMediaStore(store, Spec()).empty());
-  // The loader of a template is kept, with its own settings; a one-time choice is dropped.
+  // A one-time choice and a tools menu (a template's) are dropped.
+  store.objects[bcd::known::kBootMgr].elements[bcd::elements::kToolsDisplayOrder] =
+      bcd::ObjectListElement({bcd::kMediaLoader});
+  EXPECT_FALSE(bcd::MediaStoreIntact(store, Spec(), &why));
+  store.objects[bcd::known::kBootMgr].elements.erase(bcd::elements::kToolsDisplayOrder);
   store.objects[bcd::known::kBootMgr].elements[bcd::elements::kBootSequence] =
       bcd::ObjectListElement({bcd::kMediaLoader});
   EXPECT_FALSE(bcd::MediaStoreIntact(store, Spec(), &why));

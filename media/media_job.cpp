@@ -25,9 +25,26 @@ std::string BootsWith(const MediumSource& source) {
   return source.bios ? "BIOS" : "UEFI";
 }
 
+// A volume label as the file system keeps it: ISO 9660 allows 32 characters, FAT 11; both only
+// printable ASCII (upper case, for FAT, as Windows shows it).
+Result<void> CheckLabel(const std::string& label, bool cd) {
+  const std::string option = cd ? "--volume-id" : "--label";
+  const size_t longest = cd ? 32 : 11;
+  if (label.size() > longest)
+    return BadInput(option, option + ": \"" + label + "\" is longer than " +
+                                std::to_string(longest) + " characters");
+  for (char c : label)
+    if (c < 0x20 || c > 0x7e || (!cd && c >= 'a' && c <= 'z') || c == '"' || c == '*' || c == '/' ||
+        c == '\\' || c == ':' || c == '?' || c == '|' || c == '<' || c == '>')
+      return BadInput(option, option + ": \"" + label + "\" holds '" + std::string(1, c) +
+                                  "'; use A-Z, 0-9, space, _ and -" + (cd ? "" : " (upper case)"));
+  return {};
+}
+
 Result<MediumSource> Source(const MediaJob& job, bool cd) {
   auto version = Version::Parse(job.version, "--version");
   if (!version) return std::unexpected(version.error());
+  LIFEBOAT_TRY(CheckLabel(job.label, cd));
   if (job.say) job.say("checking " + job.image + (job.check_image ? " (every byte)" : ""));
   return ReadMediumSource(job.image, job.version, job.firmware, cd, job.check_image);
 }

@@ -272,6 +272,17 @@ TEST_F(MediaTest, TheWrongTargetIsRefusedAndLeftAsItWas) {
   EXPECT_NE(plain.err.find("UEFI needs \\Windows\\Boot\\EFI\\bootmgfw.efi"), std::string::npos)
       << plain.err;
   EXPECT_FALSE(std::filesystem::exists(work_ / "plain.iso"));
+
+  // Labels the file systems cannot keep: a usage error, before anything is made.
+  auto label = Agent({"media", "usb", work_ / "l.img", "--image", Wim(), "--version", "1",
+                      "--label", "lower case"});
+  EXPECT_EQ(label.exit_code, 2) << label.err;
+  EXPECT_NE(label.err.find("--label: \"lower case\" holds 'l'"), std::string::npos) << label.err;
+  auto volume_id = Agent({"media", "iso", work_ / "l.iso", "--image", Wim(), "--version", "1",
+                          "--volume-id", std::string(33, 'A')});
+  EXPECT_EQ(volume_id.exit_code, 2) << volume_id.err;
+  EXPECT_FALSE(std::filesystem::exists(work_ / "l.img"));
+  EXPECT_FALSE(std::filesystem::exists(work_ / "l.iso"));
 }
 
 }  // namespace

@@ -135,6 +135,14 @@ Result<void> FatVolume::WriteFile(const std::string& path,
   return {};
 }
 
+uint32_t FatVolume::ClusterSectors(uint64_t sectors) {
+  // 65,525 clusters and the two tables (4 bytes a cluster each) with a margin of 2 %.
+  constexpr uint64_t kFewestClusters = 66'900;
+  uint32_t cluster = 64;
+  while (cluster > 1 && sectors / cluster < kFewestClusters) cluster /= 2;
+  return cluster;
+}
+
 Result<FatVolume> FatVolume::Format(const std::string& device, uint64_t offset, uint64_t sectors,
                                     const std::string& label, uint32_t serial) {
   if (offset % 512 != 0)
@@ -143,8 +151,9 @@ Result<FatVolume> FatVolume::Format(const std::string& device, uint64_t offset, 
   std::snprintf(id, sizeof id, "%08X", serial);
   // --offset is in sectors, the size in 1 KiB blocks; -F 32 even when small enough for FAT16:
   // UEFI firmware must read it, and FAT32 is what the UEFI specification names for removable media.
-  auto run = RunProcess({"mkfs.vfat", "-F", "32", "--offset", std::to_string(offset / 512), "-n",
-                         label, "-i", id, device, std::to_string(sectors / 2)});
+  auto run = RunProcess({"mkfs.vfat", "-F", "32", "-s", std::to_string(ClusterSectors(sectors)),
+                         "--offset", std::to_string(offset / 512), "-n", label, "-i", id, device,
+                         std::to_string(sectors / 2)});
   LIFEBOAT_TRY(run);
   if (run->exit_code != 0)
     return Fail(ErrorCode::kTool, "make a FAT32 file system at byte " + std::to_string(offset) +

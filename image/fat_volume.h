@@ -22,10 +22,18 @@ class FatVolume {
   FatVolume(std::string device, uint64_t offset);
 
   // Makes a new FAT32 file system of `sectors` 512-byte sectors starting `offset` bytes into
-  // `device` (mkfs.vfat), labelled `label` with serial number `serial`. Erases what was there.
+  // `device` (mkfs.vfat), labelled `label` with serial number `serial`, its clusters
+  // ClusterSectors(sectors) long. Erases what was there.
   [[nodiscard]] static Result<FatVolume> Format(const std::string& device, uint64_t offset,
                                                 uint64_t sectors, const std::string& label,
                                                 uint32_t serial);
+
+  // The cluster size for a FAT32 volume of `sectors` 512-byte sectors, in sectors: the largest
+  // power of two up to 64 (32 KiB) that leaves the at least 65,525 clusters FAT32 needs (with room
+  // for the tables). mkfs.vfat's own choice is Microsoft's table, 512-byte clusters up to 260 MB
+  // and 4 KiB up to 8 GB: many small clusters make every read and write through mtools walk a
+  // longer chain, and flash sticks write 32 KiB clusters faster.
+  [[nodiscard]] static uint32_t ClusterSectors(uint64_t sectors);
 
   // Paths are Windows style from the volume root: "\EFI\Microsoft\Boot\BCD".
   [[nodiscard]] Result<bool> Exists(const std::string& path) const;

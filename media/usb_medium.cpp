@@ -207,8 +207,9 @@ Result<UsbResult> WriteUsb(const MediumSource& source, const UsbPlan& plan,
     return Fail(ErrorCode::kCorrupt, source.image.path + " changed while it was copied");
   result.files.push_back(layout::kWim);
 
-  say("flushing " + target + " and reading it back");
+  say("flushing " + target);
   LIFEBOAT_TRY(FlushAndForget(target));
+  say("written; reading every file back from " + target);
   for (const auto& path : result.files) {
     const bool is_wim = path == layout::kWim;
     std::string expected;

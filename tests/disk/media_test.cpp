@@ -169,6 +169,8 @@ TEST_F(MediaTest, TheUsbStickIsOneActiveFat32PartitionThatFsckAndMtoolsAccept) {
   EXPECT_NE(blkid.out.find("TYPE=vfat"), std::string::npos);
   EXPECT_NE(blkid.out.find("LABEL=LIFEBOAT"), std::string::npos) << blkid.out;
   const std::string fat = Quote(stick) + "@@1M";
+  // 1 KiB clusters: the largest that leave FAT32 its 65,525 clusters in 95 MiB.
+  EXPECT_NE(Sh("minfo -i " + fat + " ::").out.find("cluster size: 2 sectors"), std::string::npos);
   auto listing = Sh("mdir -/ -a -b -i " + fat + " ::/");  // -a: ldlinux.sys is hidden
   for (const char* path :
        {"::/bootmgr", "::/boot/bcd", "::/boot/boot.sdi", "::/efi/boot/bootx64.efi",

@@ -9,6 +9,7 @@
 #include "bcd/device.h"
 #include "bcd/hive.h"
 #include "bcd/media_entry.h"
+#include "image/fat_volume.h"
 #include "media/usb_plan.h"
 
 namespace lifeboat {
@@ -106,6 +107,23 @@ bcd::MediaEntrySpec Spec() {
   spec.description = "Contoso DaRT 10.0.3";
   spec.winload = "\\Windows\\System32\\boot\\winload.efi";
   return spec;
+}
+
+TEST(FatClusterTest, TheLargestClusterThatLeavesFat32ItsClusters) {
+  using image::FatVolume;
+  constexpr uint64_t kMiBSectors = 2048;
+  EXPECT_EQ(FatVolume::ClusterSectors(40 * kMiBSectors), 1u);  // too small for more than one sector
+  EXPECT_EQ(FatVolume::ClusterSectors(95 * kMiBSectors), 2u);  // 97,280 clusters of 1 KiB
+  EXPECT_EQ(FatVolume::ClusterSectors(524 * kMiBSectors), 16u);        // 68,608 clusters of 8 KiB
+  EXPECT_EQ(FatVolume::ClusterSectors(16 * 1024 * kMiBSectors), 64u);  // 32 KiB from about 2 GiB up
+  EXPECT_EQ(FatVolume::ClusterSectors(uint64_t{1} << 40), 64u);
+  for (uint64_t sectors = 66'900; sectors < (uint64_t{1} << 26); sectors = sectors * 3 / 2) {
+    const uint32_t cluster = FatVolume::ClusterSectors(sectors);
+    EXPECT_GE(sectors / cluster, 66'900u) << sectors;
+    if (cluster < 64) {
+      EXPECT_LT(sectors / (cluster * 2), 66'900u) << sectors << ": could be larger";
+    }
+  }
 }
 
 TEST(MediaStoreTest, AnEmptyStoreGetsABootManagerTheLoaderAndItsRamDiskOptions) {

@@ -42,6 +42,9 @@ struct NetbootSettings {
   std::string ca_pem;       // the controller's CA certificate
   std::vector<std::string> trusted_keys;  // PEM public keys images must be signed by
   std::string kernel_args = "quiet";      // added to the service environment's command line
+  // HOST:PORT machines reach the tree at over HTTP (controller/netboot_http.h); GRUB then loads
+  // the kernel and initrd over HTTP rather than TFTP. Empty: TFTP only.
+  std::string http_address;
 };
 
 // The files of the tree that depend on nothing but the settings (paths relative to DIR).

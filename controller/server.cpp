@@ -35,7 +35,16 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
                              options.netboot_address,
                              tls->ca.certificate_pem,
                              {},
-                             options.netboot_kernel_args};
+                             options.netboot_kernel_args,
+                             ""};
+    if (!options.netboot_http.empty()) {
+      auto http = NetbootHttp::Start(options.netboot_http, options.netboot_dir);
+      LIFEBOAT_TRY(http);
+      s->netboot_http_ = std::move(*http);
+      settings.http_address =
+          options.netboot_address.substr(0, options.netboot_address.rfind(':')) + ":" +
+          std::to_string(s->netboot_http_->port());
+    }
     for (const auto& file : options.netboot_trusted_keys) {
       auto key = ReadTextFile(file);
       if (!key) return Fail(ErrorCode::kNotFound, "netboot_trusted_keys: cannot read " + file);
@@ -91,6 +100,7 @@ void Server::Wait() {
 
 void Server::Shutdown() {
   netboot_.reset();
+  netboot_http_.reset();
   http_.reset();
   if (server_) server_->Shutdown();
 }

@@ -17,6 +17,7 @@
 #include "controller/http_api.h"
 #include "controller/metrics.h"
 #include "controller/netboot.h"
+#include "controller/netboot_http.h"
 
 namespace lifeboat::controller {
 
@@ -34,6 +35,9 @@ struct ServerOptions {
   std::string service_env;      // packaging/service-env/build's OUTDIR
   std::string netboot_kernel_args = "quiet console=ttyS0,115200 console=tty0";
   std::vector<std::string> netboot_trusted_keys;  // public key files, for the service environment
+  // Where to serve the tree over plain HTTP too ("host:port", port 0 picks one); machines reach
+  // it at netboot_address's host and this port. Empty: TFTP only.
+  std::string netboot_http;
 };
 
 class Server {
@@ -43,6 +47,7 @@ class Server {
   ~Server();
   [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] int http_port() const { return http_ ? http_->port() : 0; }
+  [[nodiscard]] int netboot_http_port() const { return netboot_http_ ? netboot_http_->port() : 0; }
   void Wait();
   void Shutdown();
 
@@ -52,6 +57,7 @@ class Server {
   std::unique_ptr<Fleet> fleet_;
   std::unique_ptr<Access> access_;
   std::unique_ptr<Admission> admission_;
+  std::unique_ptr<NetbootHttp> netboot_http_;
   std::unique_ptr<NetbootPublisher> netboot_;
   std::unique_ptr<AgentServiceImpl> agent_;
   std::unique_ptr<AdminServiceImpl> admin_;

@@ -2,7 +2,8 @@
 # as the boot test and the service-visit benchmark start them. Source it; then
 #   start_netboot_controller BUILD_DIR WORK
 # generates a signing key (WORK/signer.key, .pub) and starts a controller (gRPC on a free port,
-# no HTTP) whose netboot tree is WORK/tftp, serving the service environment in WORK/env to
+# no HTTP API) whose netboot tree is WORK/tftp, also served over HTTP on a free port (GRUB loads
+# the kernel and initrd from there), serving the service environment in WORK/env to
 # machines that reach it at 10.0.2.2 and power off after their visit; it sets `port` and
 # `controller_pid`, logs to WORK/controller.log, and fails if the controller does not start;
 #   netboot_args FIRMWARE VARS_DIR UUID MAC TFTP DISK
@@ -47,6 +48,7 @@ start_netboot_controller() {
   "$build/bin/lifeboat-controller" --listen "127.0.0.1:$port" --http off --heartbeat-seconds 2 \
     --data-dir "$work/data" --netboot-dir "$work/tftp" --service-env "$work/env" \
     --netboot-address "10.0.2.2:$port" --netboot-trusted-keys "$work/signer.pub" \
+    --netboot-http 127.0.0.1:0 \
     --netboot-kernel-args "quiet console=ttyS0 lifeboat.after=poweroff" >"$work/controller.log" 2>&1 &
   controller_pid=$!
   for _ in $(seq 1 100); do grep -q "gRPC on port" "$work/controller.log" && break; sleep 0.1; done

@@ -24,6 +24,8 @@ source "$repo/tests/boot/netboot.sh"
 work=$(mktemp -d /var/tmp/lifeboat-boot.XXXXXX)
 controller_pid=""
 cleanup() {
+  # Machines still booting in the background when a check failed: their disks are in $work.
+  pkill -f "qemu-system-x86_64 .*$work/" 2>/dev/null || true
   [ -z "$controller_pid" ] || kill "$controller_pid" 2>/dev/null || true
   [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
@@ -96,6 +98,8 @@ done
 # Large enough that writing it takes the BIOS machine several seconds, in which its power is cut.
 "$repo/tests/fixtures/make-test-wim" "$work/v1.wim" --size-mb 48
 start_netboot_controller "$build" "$work" || fail "the controller did not start"
+grep -q "(http,10.0.2.2:[0-9]*)" "$work/tftp/lifeboat/service.cfg" ||
+  fail "the service environment is not loaded over the controller's HTTP: $(cat "$work/tftp/lifeboat/service.cfg")"
 ctl image publish "$work/v1.wim" --version 1.0 --sign-key "$work/signer.key" >/dev/null || fail "publish failed"
 uuid1=5b7c3e2a-1111-4222-8333-944455556666 mac1=52:54:00:00:00:01
 uuid2=6b7c3e2a-1111-4222-8333-944455556666 mac2=52:54:00:00:00:02
@@ -236,6 +240,7 @@ tree_says $uuid2 service
 # boot manager ends the boot when GRUB falls back to the disk).
 cp -a "$work/tftp" "$work/tftp-unsigned"
 sbattach --remove "$work/tftp-unsigned/lifeboat/vmlinuz" >/dev/null
+sed -i '/grub_platform/d' "$work/tftp-unsigned/lifeboat/service.cfg"  # the copy: TFTP only
 ! sbverify --list "$work/tftp-unsigned/lifeboat/vmlinuz" 2>/dev/null | grep -q "Debian Secure Boot Signer" ||
   fail "sbattach left the signature on"
 cp --sparse=always "$work/gpt.img" "$work/unsigned.img"

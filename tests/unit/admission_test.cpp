@@ -324,8 +324,9 @@ TEST(NetbootTree, RendersTheLoadersConfigsSiteArchiveAndOneFilePerIdentity) {
                            "10.0.2.2:7443",
                            "-----CA-----\n",
                            {"-----KEY-----\n"},
-                           "console=ttyS0 lifeboat.after=poweroff"};
-  auto missing = NetbootTree::Create({tftp, dir / "nothing", "x:1", "", {}, ""});
+                           "console=ttyS0 lifeboat.after=poweroff",
+                           ""};
+  auto missing = NetbootTree::Create({tftp, dir / "nothing", "x:1", "", {}, "", ""});
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("packaging/service-env/build"), std::string::npos);
 
@@ -340,6 +341,11 @@ TEST(NetbootTree, RendersTheLoadersConfigsSiteArchiveAndOneFilePerIdentity) {
   NetbootSettings bad_address = settings;
   bad_address.address = "10.0.2.2:7443\ntrusted_keys = /tmp/mine.pem";
   EXPECT_FALSE(NetbootTree::Create(bad_address));
+  NetbootSettings bad_http = settings;
+  bad_http.http_address = "10.0.2.2:80)/evil";
+  auto refused_http = NetbootTree::Create(bad_http);
+  ASSERT_FALSE(refused_http);
+  EXPECT_EQ(refused_http.error().field, "netboot_http");
   EXPECT_FALSE(std::filesystem::exists(tftp)) << "a refused tree writes nothing";
 
   auto tree = NetbootTree::Create(settings);
@@ -383,6 +389,22 @@ TEST(NetbootTree, RendersTheLoadersConfigsSiteArchiveAndOneFilePerIdentity) {
   ASSERT_TRUE(restarted);
   EXPECT_EQ(*restarted->SetMachineFiles({}), 2u);
   EXPECT_TRUE(std::filesystem::is_empty(tftp + "/lifeboat/machines"));
+
+  // Given the tree's HTTP address, GRUB for BIOSes loads the kernel and initrd from it.
+  NetbootSettings over_http = settings;
+  over_http.http_address = "10.0.2.2:8080";
+  ASSERT_TRUE(NetbootTree::Create(over_http));
+  const std::string service = ReadFile(tftp + "/lifeboat/service.cfg");
+  EXPECT_NE(
+      service.find(
+          "if [ \"$grub_platform\" = pc ]; then set lifeboat_from=\"(http,10.0.2.2:8080)\"; fi\n"
+          "linux $lifeboat_from/lifeboat/vmlinuz console=ttyS0"),
+      std::string::npos)
+      << service;
+  EXPECT_NE(service.find("initrd $lifeboat_from/lifeboat/initrd.img "
+                         "$lifeboat_from/lifeboat/site.cpio\n"),
+            std::string::npos)
+      << service;
 }
 
 }  // namespace

@@ -34,6 +34,8 @@ std::vector<Object> WantedObjects(const Store& store, const MediaEntrySpec& spec
   options.elements[kDescription] = StringElement("Ramdisk Options");
   options.elements[kSdiDevice] = {kRegBinary, EncodeBootDevice()};
   options.elements[kSdiPath] = StringElement(spec.sdi_path);
+  if (spec.tftp_block_size != 0)
+    options.elements[kRamdiskTftpBlockSize] = IntegerElement(spec.tftp_block_size);
 
   Object loader;
   if (const Object* existing = store.Find(loader_id)) loader = *existing;

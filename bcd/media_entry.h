@@ -18,6 +18,11 @@ struct MediaEntrySpec {
   std::string winload;      // "\windows\system32\boot\winload.efi" (or .exe for BIOS)
   std::string wim_path = "\\sources\\boot.wim";
   std::string sdi_path = "\\boot\\boot.sdi";
+  // Over the network: the TFTP block size the boot manager asks for when it loads the WIM
+  // (ramdisktftpblocksize; 0 leaves the store's own). Windows' default is 1,432 bytes; larger
+  // blocks need fewer round trips, and fit where the network carries jumbo frames or
+  // fragments (the TFTP server must allow them).
+  uint32_t tftp_block_size = 0;
 };
 
 // Windows media's WinPE loader object, used when the template names no loader of its own.

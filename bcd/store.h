@@ -99,6 +99,8 @@ inline constexpr uint32_t kDetectHal = 0x26000010;
 inline constexpr uint32_t kWinPe = 0x26000022;
 inline constexpr uint32_t kSdiDevice = 0x31000003;
 inline constexpr uint32_t kSdiPath = 0x32000004;
+// ramdisktftpblocksize (device, integer 0x07: Microsoft's BcdDeviceElementTypes).
+inline constexpr uint32_t kRamdiskTftpBlockSize = 0x35000007;
 }  // namespace elements
 
 namespace object_types {

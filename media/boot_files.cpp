@@ -13,6 +13,8 @@ constexpr const char* kBiosTemplatePath = "\\Windows\\Boot\\DVD\\PCAT\\BCD";
 constexpr const char* kBootmgfwPath = "\\Windows\\Boot\\EFI\\bootmgfw.efi";
 constexpr const char* kUefiTemplatePath = "\\Windows\\Boot\\DVD\\EFI\\BCD";
 constexpr const char* kDvdEfiFolder = "\\Windows\\Boot\\DVD\\EFI";
+constexpr const char* kPxebootPath = "\\Windows\\Boot\\PXE\\pxeboot.n12";
+constexpr const char* kPxeBootmgrPath = "\\Windows\\Boot\\PXE\\bootmgr.exe";
 
 // efisys_noprompt.bin (boots without "Press any key", as a recovery medium should) or else
 // efisys.bin, from the locale folders under \Windows\Boot\DVD\EFI; en-US first.
@@ -58,11 +60,20 @@ std::vector<std::string> BootFiles::MissingFor(bool uefi, bool cd) const {
   return missing;
 }
 
+std::vector<std::string> BootFiles::MissingForNetwork(bool uefi) const {
+  std::vector<std::string> missing;
+  if (uefi && bootmgr_efi.empty()) missing.push_back(kBootmgfwPath);
+  if (!uefi && pxeboot.empty()) missing.push_back(kPxebootPath);
+  if (!uefi && bootmgr_pxe.empty()) missing.push_back(kPxeBootmgrPath);
+  return missing;
+}
+
 Result<BootFiles> ReadBootFiles(const image::ImageInfo& image) {
   auto efisys = EfisysPath(image);
   if (!efisys) return std::unexpected(efisys.error());
-  std::vector<std::string> paths = {image.boot_sdi,    kBootmgrPath,  kEtfsbootPath,
-                                    kBiosTemplatePath, kBootmgfwPath, kUefiTemplatePath};
+  std::vector<std::string> paths = {image.boot_sdi,    kBootmgrPath,   kEtfsbootPath,
+                                    kBiosTemplatePath, kBootmgfwPath,  kUefiTemplatePath,
+                                    kPxebootPath,      kPxeBootmgrPath};
   if (!efisys->empty()) paths.push_back(*efisys);
   auto read = image::ReadImageFiles(image, paths);
   if (!read) return std::unexpected(read.error());
@@ -77,6 +88,8 @@ Result<BootFiles> ReadBootFiles(const image::ImageInfo& image) {
   files.bcd_bios = take(kBiosTemplatePath);
   files.bootmgr_efi = take(kBootmgfwPath);
   files.bcd_uefi = take(kUefiTemplatePath);
+  files.pxeboot = take(kPxebootPath);
+  files.bootmgr_pxe = take(kPxeBootmgrPath);
   if (!efisys->empty()) {
     files.efisys_path = *efisys;
     files.efisys = take(*efisys);

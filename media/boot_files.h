@@ -15,10 +15,12 @@ namespace lifeboat::media {
 struct BootFiles {
   std::vector<uint8_t> boot_sdi;  // the RAM disk's System Deployment Image
   // BIOS
-  std::vector<uint8_t> bootmgr;   // \Windows\Boot\PCAT\bootmgr
-  std::vector<uint8_t> etfsboot;  // \Windows\Boot\DVD\PCAT\etfsboot.com: a CD's BIOS boot image
-  std::vector<uint8_t> bcd_bios;  // \Windows\Boot\DVD\PCAT\BCD: the template of \boot\bcd
-                                  // (empty: the store is made from scratch)
+  std::vector<uint8_t> bootmgr;      // \Windows\Boot\PCAT\bootmgr
+  std::vector<uint8_t> etfsboot;     // \Windows\Boot\DVD\PCAT\etfsboot.com: a CD's BIOS boot image
+  std::vector<uint8_t> bcd_bios;     // \Windows\Boot\DVD\PCAT\BCD: the template of \boot\bcd
+                                     // (empty: the store is made from scratch)
+  std::vector<uint8_t> pxeboot;      // \Windows\Boot\PXE\pxeboot.n12: a PXE BIOS's first file
+  std::vector<uint8_t> bootmgr_pxe;  // \Windows\Boot\PXE\bootmgr.exe, which pxeboot.n12 loads
   // UEFI
   std::vector<uint8_t> bootmgr_efi;  // \Windows\Boot\EFI\bootmgfw.efi
   std::vector<uint8_t> efisys;       // a CD's UEFI boot image: a FAT image holding cdboot
@@ -32,6 +34,8 @@ struct BootFiles {
   [[nodiscard]] bool Uefi(bool cd) const;
   // What is missing for one firmware, for messages ("\Windows\Boot\PCAT\bootmgr").
   [[nodiscard]] std::vector<std::string> MissingFor(bool uefi, bool cd) const;
+  // The same for a network boot: UEFI starts bootmgfw.efi, a PXE BIOS pxeboot.n12 and bootmgr.exe.
+  [[nodiscard]] std::vector<std::string> MissingForNetwork(bool uefi) const;
 };
 
 // Reads every boot file the image has; a missing one stays empty (see MissingFor). The store

@@ -46,7 +46,8 @@ Result<MediumSource> Source(const MediaJob& job, bool cd) {
   if (!version) return std::unexpected(version.error());
   LIFEBOAT_TRY(CheckLabel(job.label, cd));
   if (job.say) job.say("checking " + job.image + (job.check_image ? " (every byte)" : ""));
-  return ReadMediumSource(job.image, job.version, job.firmware, cd, job.check_image);
+  return ReadMediumSource(job.image, job.version, job.firmware,
+                          cd ? MediumKind::kCd : MediumKind::kStick, job.check_image);
 }
 
 }  // namespace

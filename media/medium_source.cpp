@@ -33,7 +33,7 @@ std::string StagedPath(const std::string& root, const std::string& medium_path) 
 }
 
 Result<MediumSource> ReadMediumSource(const std::string& wim, const std::string& version,
-                                      FirmwareChoice firmware, bool cd, bool full_check) {
+                                      FirmwareChoice firmware, MediumKind kind, bool full_check) {
   MediumSource source;
   auto image =
       image::CheckImage(wim, full_check ? image::CheckDepth::kFull : image::CheckDepth::kMetadata);
@@ -53,7 +53,9 @@ Result<MediumSource> ReadMediumSource(const std::string& wim, const std::string&
   std::vector<std::string> missing;
   for (bool uefi : {false, true}) {
     if (uefi ? !want_uefi : !want_bios) continue;
-    auto lacking = source.boot.MissingFor(uefi, cd);
+    auto lacking = kind == MediumKind::kNetwork
+                       ? source.boot.MissingForNetwork(uefi)
+                       : source.boot.MissingFor(uefi, kind == MediumKind::kCd);
     if (uefi && image->winload_efi.empty())
       lacking.push_back("\\Windows\\System32\\boot\\winload.efi");
     if (!uefi && image->winload_exe.empty())

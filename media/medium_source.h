@@ -13,6 +13,9 @@
 namespace lifeboat::media {
 
 enum class FirmwareChoice { kBoth, kUefi, kBios };
+// What boots the image: a CD also needs each firmware's El Torito image; the network needs the
+// PXE boot files for BIOS (media/network_tree.h).
+enum class MediumKind { kStick, kCd, kNetwork };
 [[nodiscard]] const char* FirmwareChoiceName(FirmwareChoice choice);  // "both", "uefi", "bios"
 
 struct MediumSource {
@@ -24,12 +27,11 @@ struct MediumSource {
 };
 
 // Checks the WIM (its metadata, or every byte with `full_check`), refuses an expired one, and
-// reads its boot files. `cd`: an ISO, which also needs each firmware's El Torito image. Errors:
-// those of CheckImage; kUnsupported naming the boot files the chosen firmware lacks; the
-// refusal "image-expired".
+// reads its boot files. Errors: those of CheckImage; kUnsupported naming the boot files the chosen
+// firmware lacks for this kind of medium; the refusal "image-expired".
 [[nodiscard]] Result<MediumSource> ReadMediumSource(const std::string& wim,
                                                     const std::string& version,
-                                                    FirmwareChoice firmware, bool cd,
+                                                    FirmwareChoice firmware, MediumKind kind,
                                                     bool full_check);
 
 // Writes the layout's small files under `root` (which exists): the boot managers, the two BCD

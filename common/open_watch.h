@@ -19,7 +19,7 @@ namespace lifeboat {
 class OpenWatch {
  public:
   // `opened(tag, name)` runs on the watch's own thread for each open of a file directly inside a
-  // watched folder (not in its subfolders); it must not call back into the OpenWatch.
+  // watched folder (not in its subfolders), with no lock held: it may call Add and Remove.
   using Opened = std::function<void(const std::string& tag, const std::string& name)>;
 
   // Errors: kIo (no inotify instance: the per-user limit is reached).

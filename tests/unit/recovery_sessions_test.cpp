@@ -1,0 +1,129 @@
+// Network recovery sessions (controller/recovery_sessions.h) on a real tree: folders written from
+// a real WIM with the media tests' stand-in boot files, their opening seen through inotify.
+#include "controller/recovery_sessions.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <regex>
+
+#include "tests/support/bcd_oracle.h"
+#include "tests/support/test_support.h"
+
+namespace lifeboat::controller {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace lifeboat::test;  // NOLINT(google-build-using-namespace): the test helpers
+
+class RecoverySessionsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    work_ = new TempDir;
+    ASSERT_EQ(Sh(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-media-standins " +
+                 Quote(*work_ / "standins"))
+                  .exit_code,
+              0);
+    MakeTestWim(*work_ / "image.wim", "--size-mb 1 --overlay " + Quote(*work_ / "standins"));
+  }
+  static void TearDownTestSuite() { delete work_; }
+
+  void SetUp() override {
+    fs::create_directories(tree_ / "lifeboat/recovery/left-by-an-earlier-run");
+    auto sessions =
+        RecoverySessions::Start(tree_, [this](const RecoverySession& s, const std::string& file) {
+          std::lock_guard lock(mutex_);
+          started_.push_back(s.machine_id + " " + s.version + " " + file);
+          changed_.notify_all();
+        });
+    ASSERT_TRUE(sessions) << sessions.error().message;
+    sessions_ = std::move(*sessions);
+  }
+  media::MediumSource Source(const std::string& version) {
+    auto source =
+        media::ReadMediumSource(*work_ / "image.wim", version, media::FirmwareChoice::kBoth,
+                                media::MediumKind::kNetwork, false);
+    EXPECT_TRUE(source) << source.error().message;
+    return *source;
+  }
+  // The boots started once `count` were seen, or after a second.
+  std::vector<std::string> Started(size_t count) {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, std::chrono::seconds(1), [&] { return started_.size() >= count; });
+    return started_;
+  }
+  void Read(const fs::path& file) {
+    ASSERT_EQ(Sh("cat " + Quote(file) + " >/dev/null").exit_code, 0);
+  }
+
+  static inline TempDir* work_ = nullptr;
+  TempDir dir_;
+  fs::path tree_ = fs::path(dir_.path()) / "tftp";
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::string> started_;
+  std::unique_ptr<RecoverySessions> sessions_;
+};
+
+TEST_F(RecoverySessionsTest, EachBootGetsAFolderOfItsOwnAndItsStartIsSeen) {
+  EXPECT_FALSE(fs::exists(tree_ / "lifeboat/recovery/left-by-an-earlier-run"));
+  auto first = sessions_->Open("vm1", Source("1.0"));
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_TRUE(std::regex_match(first->token, std::regex("[0-9a-f]{32}"))) << first->token;
+  EXPECT_TRUE(first->uefi && first->bios);
+  const fs::path folder = tree_ / RecoverySessions::Folder(first->token);
+  for (const char* file : {"boot.cfg", "bootmgfw.efi", "pxeboot.n12", "bootmgr.exe", "boot.sdi",
+                           "boot.wim", "Boot/BCD", "EFI/Microsoft/Boot/BCD"})
+    EXPECT_TRUE(fs::is_regular_file(folder / file)) << file;
+  // The stores load the WIM from this folder, as TFTP clients name it.
+  const auto device = HexBytes(ElementValue(folder / "EFI/Microsoft/Boot/BCD",
+                                            "{7619dcc9-fafe-11d9-b411-000476eba25f}", "11000001"));
+  EXPECT_EQ(RamdiskPath(device), "\\lifeboat\\recovery\\" + first->token + "\\boot.wim");
+
+  // A second request, of another version, gets another folder; the first is untouched.
+  auto second = sessions_->Open("vm2", Source("2.0"));
+  ASSERT_TRUE(second);
+  EXPECT_NE(second->token, first->token);
+
+  // What GRUB reads first, and the image, are not the boot manager starting.
+  Read(folder / "boot.cfg");
+  Read(folder / "boot.wim");
+  EXPECT_TRUE(Started(1).empty());
+  Read(folder / "bootmgfw.efi");
+  Read(tree_ / RecoverySessions::Folder(second->token) / "pxeboot.n12");
+  EXPECT_EQ(Started(2), (std::vector<std::string>{"vm1 1.0 bootmgfw.efi", "vm2 2.0 pxeboot.n12"}));
+
+  // Closed: the folder is gone and its files are served no more; the other stays.
+  sessions_->Close(first->token);
+  EXPECT_FALSE(fs::exists(folder));
+  EXPECT_TRUE(fs::exists(tree_ / RecoverySessions::Folder(second->token) / "boot.wim"));
+  sessions_->Close("not-a-token");
+}
+
+TEST(RecoveryBootCfg, StartsEachFirmwaresBootManagerFromTheFolderElseTheLocalDisk) {
+  const RecoverySession session{"0123456789abcdef0123456789abcdef", "vm1", "2.5", true, true};
+  EXPECT_EQ(RenderRecoveryBootCfg(session),
+            "# Written by lifeboat-controller: machine vm1's network recovery boot of version 2.5 "
+            "(controller/recovery_sessions.h).\n"
+            "echo \"lifeboat-netboot: starting the recovery image 2.5 from the network\"\n"
+            "if [ \"$grub_platform\" = efi ]; then\n"
+            "  chainloader /lifeboat/recovery/0123456789abcdef0123456789abcdef/bootmgfw.efi\n"
+            "  boot\n"
+            "fi\n"
+            "if [ \"$grub_platform\" = pc ]; then\n"
+            "  pxechainloader /lifeboat/recovery/0123456789abcdef0123456789abcdef/pxeboot.n12\n"
+            "  boot\n"
+            "fi\n"
+            "echo \"lifeboat-netboot: the recovery image did not start on this machine\"\n"
+            "source /lifeboat/local.cfg\n");
+  RecoverySession uefi_only = session;
+  uefi_only.bios = false;
+  EXPECT_EQ(RenderRecoveryBootCfg(uefi_only).find("pxechainloader"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lifeboat::controller

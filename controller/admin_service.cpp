@@ -223,10 +223,27 @@ grpc::Status AdminServiceImpl::RequestBootRecovery(grpc::ServerContext* context,
   auto caller = Caller(context, Role::kOperator, "RequestBootRecovery");
   if (!caller) return caller.error();
   auto status = [&]() -> grpc::Status {
-    return Answer(fleet_.RequestBootRecovery(request->machine_id()),
-                  [&](const MachineRecord& m) { ToProto(m, response->mutable_machine()); });
+    if (!request->network())
+      return Answer(fleet_.RequestBootRecovery(request->machine_id()),
+                    [&](const MachineRecord& m) { ToProto(m, response->mutable_machine()); });
+    if (network_recovery_ == nullptr)
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "this controller serves no network boot (start it with --netboot-dir)");
+    auto version =
+        network_recovery_->Request(request->machine_id(), request->version(), caller->name);
+    if (!version) return ToStatus(version.error());
+    response->set_version(*version);
+    return Answer(fleet_.Machine(request->machine_id()),
+                  [&](const MachineView& v) { Fill(v.machine, response->mutable_machine()); });
   }();
-  Record(context, caller->name, "RequestBootRecovery", "machine " + request->machine_id(), status);
+  Record(
+      context, caller->name, "RequestBootRecovery",
+      "machine " + request->machine_id() +
+          (request->network()
+               ? " (network" +
+                     (request->version().empty() ? std::string() : ", " + request->version()) + ")"
+               : ""),
+      status);
   return status;
 }
 

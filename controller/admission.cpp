@@ -206,6 +206,24 @@ Result<void> Admission::RequestService(const std::string& machine_id) {
   return {};
 }
 
+Result<void> Admission::SetNetworkRecovery(const std::string& machine_id,
+                                           const NetworkRecoveryRequest& request) {
+  {
+    std::lock_guard lock(mutex_);
+    LIFEBOAT_TRY(Load());
+    auto it = known_.find(machine_id);
+    if (it == known_.end())
+      return Fail(ErrorCode::kNotFound,
+                  "machine_id: machine " + machine_id +
+                      " has no hardware identity (import it, or accept it when it network-boots)");
+    if (it->second.recovery == request) return {};
+    LIFEBOAT_TRY(store_.SetRecoveryRequest(machine_id, request));
+    it->second.recovery = request;
+  }
+  changed_();
+  return {};
+}
+
 Result<void> Admission::RecordIdentity(const std::string& machine_id,
                                        const MachineIdentity& identity) {
   {
@@ -238,6 +256,10 @@ Result<std::vector<NetbootEntry>> Admission::NetbootEntries() {
   LIFEBOAT_TRY(Load());
   std::vector<NetbootEntry> out;
   for (const auto& [id, record] : known_) {
+    if (!record.recovery.token.empty()) {  // asked for by an operator: first, once
+      out.push_back({id, record.identity, NetbootChoice::kRecovery, record.recovery.token});
+      continue;
+    }
     const bool service = record.service_requested || busy->contains(id);
     out.push_back({id, record.identity,
                    service ? NetbootChoice::kServiceEnvironment : NetbootChoice::kLocalDisk});

@@ -35,13 +35,14 @@ struct VisitDecision {
 };
 
 // What a machine's next network boot starts.
-enum class NetbootChoice { kServiceEnvironment, kLocalDisk };
+enum class NetbootChoice { kServiceEnvironment, kLocalDisk, kRecovery };
 
 // One machine's boot decision, by what GRUB can read of it before anything runs.
 struct NetbootEntry {
   std::string machine;  // the machine id, or "pending <id>"
   MachineIdentity identity;
   NetbootChoice choice = NetbootChoice::kLocalDisk;
+  std::string recovery_token = {};  // kRecovery: the boot's folder (controller/recovery_sessions.h)
 };
 
 // At most this many machines wait as pending. Anyone on the boot network can say hello with made-up
@@ -80,6 +81,11 @@ class Admission {
   // The machine boots the service environment at its next network boot (once), even without an
   // assignment. kNotFound (no such machine, or one without a hardware identity).
   [[nodiscard]] Result<void> RequestService(const std::string& machine_id);
+  // Sets (or, empty, ends) the machine's network recovery request: while it is set, the machine's
+  // network boot starts the recovery image from the request's folder, before any service visit.
+  // kNotFound (no such machine, or one without a hardware identity).
+  [[nodiscard]] Result<void> SetNetworkRecovery(const std::string& machine_id,
+                                                const NetworkRecoveryRequest& request);
   // Records the identity a machine reported (the daemon mode's Register); kConflict when it is
   // another machine's.
   [[nodiscard]] Result<void> RecordIdentity(const std::string& machine_id,

@@ -6,6 +6,7 @@
 #include "controller/access.h"
 #include "controller/admission.h"
 #include "controller/fleet.h"
+#include "controller/network_recovery.h"
 #include "lifeboat/v1/admin_service.grpc.pb.h"
 #include "lifeboat/v1/agent_service.grpc.pb.h"
 
@@ -51,8 +52,13 @@ class AgentServiceImpl final : public v1::AgentService::Service {
 
 class AdminServiceImpl final : public v1::AdminService::Service {
  public:
-  AdminServiceImpl(Fleet& fleet, Access& access, Admission& admission)
-      : fleet_(fleet), access_(access), admission_(admission) {}
+  // `network_recovery` is null when the controller renders no network boot tree.
+  AdminServiceImpl(Fleet& fleet, Access& access, Admission& admission,
+                   NetworkRecovery* network_recovery)
+      : fleet_(fleet),
+        access_(access),
+        admission_(admission),
+        network_recovery_(network_recovery) {}
   grpc::Status PublishImage(grpc::ServerContext*, grpc::ServerReader<v1::PublishImageRequest>*,
                             v1::PublishImageResponse*) override;
   grpc::Status PublishImageFromPath(grpc::ServerContext*, const v1::PublishImageFromPathRequest*,
@@ -135,6 +141,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   Fleet& fleet_;
   Access& access_;
   Admission& admission_;
+  NetworkRecovery* network_recovery_;
 };
 
 }  // namespace lifeboat::controller

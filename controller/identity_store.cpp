@@ -15,15 +15,19 @@ IdentityStore::~IdentityStore() = default;
 Result<std::vector<IdentityRecord>> IdentityStore::Identities() {
   std::lock_guard lock(s_->mutex);
   return Guard("read machine identities", [&] {
-    std::vector<std::string> id, uuid, macs, serials;
+    std::vector<std::string> id, uuid, macs, serials, version, by, token;
     std::vector<int> service;
-    *s_->session << "SELECT machine_id, smbios_uuid, macs, disk_serials, service_requested "
+    *s_->session << "SELECT machine_id, smbios_uuid, macs, disk_serials, service_requested, "
+                    "recovery_version, recovery_requested_by, recovery_token "
                     "FROM machine_identities ORDER BY machine_id",
-        into(id), into(uuid), into(macs), into(serials), into(service), now;
+        into(id), into(uuid), into(macs), into(serials), into(service), into(version), into(by),
+        into(token), now;
     std::vector<IdentityRecord> out;
     for (size_t k = 0; k < id.size(); ++k)
-      out.push_back(
-          {id[k], {uuid[k], SplitWords(macs[k]), SplitWords(serials[k])}, service[k] != 0});
+      out.push_back({id[k],
+                     {uuid[k], SplitWords(macs[k]), SplitWords(serials[k])},
+                     service[k] != 0,
+                     {version[k], by[k], token[k]}});
     return out;
   });
 }
@@ -93,6 +97,26 @@ Result<void> IdentityStore::SetIdentity(const std::string& machine_id,
   if (!*known) return Fail(ErrorCode::kNotFound, "machine_id: no machine " + machine_id);
   return Guard("record a machine's identity",
                [&] { UpsertIdentity(*s_->session, machine_id, identity); });
+}
+
+Result<void> IdentityStore::SetRecoveryRequest(const std::string& machine_id,
+                                               const NetworkRecoveryRequest& request) {
+  std::lock_guard lock(s_->mutex);
+  auto changed = Guard("record a network recovery request", [&] {
+    std::string id = machine_id, version = request.version, by = request.requested_by,
+                token = request.token;
+    Poco::Data::Statement st(*s_->session);
+    st << "UPDATE machine_identities SET recovery_version = ?, recovery_requested_by = ?, "
+          "recovery_token = ? WHERE machine_id = ?",
+        use(version), use(by), use(token), use(id);
+    return st.execute();
+  });
+  LIFEBOAT_TRY(changed);
+  if (*changed == 0)
+    return Fail(ErrorCode::kNotFound,
+                "machine_id: machine " + machine_id +
+                    " has no hardware identity (import it, or accept it when it network-boots)");
+  return {};
 }
 
 Result<void> IdentityStore::SetServiceRequested(const std::string& machine_id, bool requested) {

@@ -19,11 +19,21 @@ namespace lifeboat::controller {
 
 struct StoreSession;
 
+// An operator's request that a machine's next network boot start a recovery image
+// (controller/network_recovery.h). No version: none.
+struct NetworkRecoveryRequest {
+  std::string version;
+  std::string requested_by;  // the operator, for the audit record of the boot
+  std::string token;         // the boot's folder (controller/recovery_sessions.h)
+  bool operator==(const NetworkRecoveryRequest&) const = default;
+};
+
 // An accepted machine's identity.
 struct IdentityRecord {
   std::string machine_id;
   MachineIdentity identity;
   bool service_requested = false;  // boot the service environment at the next network boot
+  NetworkRecoveryRequest recovery = {};
 };
 
 // A machine that network-booted and is not accepted: what it said about itself.
@@ -59,6 +69,9 @@ class IdentityStore {
   [[nodiscard]] Result<void> SetIdentity(const std::string& machine_id,
                                          const MachineIdentity& identity);
   [[nodiscard]] Result<void> SetServiceRequested(const std::string& machine_id, bool requested);
+  // Replaces the machine's network recovery request (an empty one ends it). kNotFound.
+  [[nodiscard]] Result<void> SetRecoveryRequest(const std::string& machine_id,
+                                                const NetworkRecoveryRequest& request);
 
   // Pending machines, by id.
   [[nodiscard]] Result<void> SavePending(const PendingRecord& pending);

@@ -142,9 +142,11 @@ std::map<std::string, std::string> RenderNetbootConfigs(const NetbootSettings& s
 std::map<std::string, std::string> RenderMachineFiles(const std::vector<NetbootEntry>& entries) {
   std::map<std::string, std::string> files;
   for (const auto& e : entries) {
-    const std::string content =
-        "# " + e.machine + "\nsource /lifeboat/" +
-        (e.choice == NetbootChoice::kServiceEnvironment ? "service" : "local") + ".cfg\n";
+    const std::string what = e.choice == NetbootChoice::kRecovery
+                                 ? "recovery/" + e.recovery_token + "/boot"
+                             : e.choice == NetbootChoice::kServiceEnvironment ? "service"
+                                                                              : "local";
+    const std::string content = "# " + e.machine + "\nsource /lifeboat/" + what + ".cfg\n";
     // The first entry for a UUID or MAC wins: accepted machines come before pending ones.
     if (!e.identity.smbios_uuid.empty()) files.emplace(e.identity.smbios_uuid + ".cfg", content);
     for (const auto& mac : e.identity.macs) files.emplace(mac + ".cfg", content);

@@ -53,6 +53,10 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
     auto tree = NetbootTree::Create(settings);
     LIFEBOAT_TRY(tree);
     s->netboot_ = std::make_unique<NetbootPublisher>(std::move(*tree), *s->admission_);
+    auto recovery =
+        NetworkRecovery::Start(options.netboot_dir, *s->admission_, *s->fleet_, *s->access_);
+    LIFEBOAT_TRY(recovery);
+    s->network_recovery_ = std::move(*recovery);
     LIFEBOAT_TRY(s->netboot_->PublishNow());
   }
   // Every agent contact is a new connection that never resumes a session: tickets are waste.
@@ -60,7 +64,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   s->agent_ = std::make_unique<AgentServiceImpl>(*s->fleet_, *s->access_, *s->admission_, tls->ca,
                                                  options.heartbeat_seconds);
   // The first start made an admin whose token only root can read (DATA_DIR/admin.token).
-  s->admin_ = std::make_unique<AdminServiceImpl>(*s->fleet_, *s->access_, *s->admission_);
+  s->admin_ = std::make_unique<AdminServiceImpl>(*s->fleet_, *s->access_, *s->admission_,
+                                                 s->network_recovery_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -99,6 +104,7 @@ void Server::Wait() {
 }
 
 void Server::Shutdown() {
+  network_recovery_.reset();
   netboot_.reset();
   netboot_http_.reset();
   http_.reset();

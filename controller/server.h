@@ -59,6 +59,7 @@ class Server {
   std::unique_ptr<Admission> admission_;
   std::unique_ptr<NetbootHttp> netboot_http_;
   std::unique_ptr<NetbootPublisher> netboot_;
+  std::unique_ptr<NetworkRecovery> network_recovery_;  // with the tree
   std::unique_ptr<AgentServiceImpl> agent_;
   std::unique_ptr<AdminServiceImpl> admin_;
   RpcMetrics metrics_;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 #include <utility>
 
 #include "common/sqlite_file.h"
@@ -36,6 +37,10 @@ struct StoreSession {
   const std::string path;
   std::mutex mutex;  // one call at a time on the session
 };
+
+// The controller database's schema: each entry migrates from version i to i + 1
+// (controller/fleet_schema.cpp).
+std::vector<std::string> FleetMigrations(const Dialect& d);
 
 // Runs one store call, its Poco exceptions turned into errors naming the fleet store.
 template <typename F>

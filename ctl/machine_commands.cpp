@@ -119,13 +119,24 @@ int Show(Context& ctx, const std::string& id) {
                                                                 request, PrintMachine);
 }
 
-int BootRecovery(Context& ctx, const std::string& id) {
+struct BootRecoveryOptions {
+  std::string id, version;
+  bool network = false;
+};
+
+int BootRecovery(Context& ctx, const BootRecoveryOptions& o) {
   v1::RequestBootRecoveryRequest request;
-  request.set_machine_id(id);
+  request.set_machine_id(o.id);
+  request.set_network(o.network);
+  request.set_version(o.version);
   return ctx.Run<v1::RequestBootRecoveryRequest, v1::RequestBootRecoveryResponse>(
-      &v1::AdminService::Stub::RequestBootRecovery, request, [&](const auto&) {
-        std::cout << "requested: " << id
-                  << " boots into Lifeboat once, after its agent next calls in\n";
+      &v1::AdminService::Stub::RequestBootRecovery, request, [&](const auto& response) {
+        if (o.network)
+          std::cout << "requested: " << o.id << "'s next network boot starts recovery image "
+                    << response.version() << " from the controller (once)\n";
+        else
+          std::cout << "requested: " << o.id
+                    << " boots into Lifeboat once, after its agent next calls in\n";
       });
 }
 
@@ -270,7 +281,6 @@ struct Verb {
 };
 for (const Verb& verb : {
          Verb{"show", "one machine, with the history of every attempt and step", Show},
-         Verb{"boot-recovery", "the machine's next boot (only) starts Lifeboat", BootRecovery},
          Verb{"service",
               "the machine's next network boot starts the service environment (once), even "
               "without an assignment",
@@ -286,6 +296,28 @@ for (const Verb& verb : {
   command->add_option("ID", *id, "the machine's id")->required()->type_name("");
   command->callback([&ctx, id, run = verb.run] { ctx.exit_code = run(ctx, *id); });
 }
+
+auto recovery = std::make_shared<BootRecoveryOptions>();
+auto* boot_recovery =
+    AddCommand(*machine, "boot-recovery", "the machine's next boot (only) starts Lifeboat");
+boot_recovery->add_option("ID", recovery->id, "the machine's id")->required()->type_name("");
+boot_recovery->add_flag(
+    "--network", recovery->network,
+    "its next network boot (only) starts the recovery image from the controller, for a machine "
+    "whose disk does not start (it needs a hardware identity, and the controller a network boot "
+    "tree); without it, its agent sets the disk's next boot at its next call");
+boot_recovery
+    ->add_option("--image", recovery->version,
+                 "with --network: the published version to start (default: the newest)")
+    ->type_name("VERSION");
+boot_recovery->callback([&ctx, recovery] {
+  if (!recovery->version.empty() && !recovery->network) {
+    std::cerr << "lifeboatctl: --image chooses what a network boot starts: add --network\n";
+    ctx.exit_code = kExitUsage;
+    return;
+  }
+  ctx.exit_code = BootRecovery(ctx, *recovery);
+});
 
 struct LabelOptions {
   std::string id;

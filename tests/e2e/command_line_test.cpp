@@ -155,7 +155,7 @@ TEST(CommandLine, CtlCommandsHaveTheirOwnHelpAndRefuseOthersOptions) {
           {"rollout rollback", with({}), "1"},
           {"machine list", with({"--label"}), ""},
           {"machine show", with({}), "pc1"},
-          {"machine boot-recovery", with({}), "pc1"},
+          {"machine boot-recovery", with({"--network", "--image"}), "pc1"},
           {"machine revoke", with({}), "pc1"},
           {"fleet summary", with({}), ""},
           {"token create", with({"--label", "--expires"}), ""},

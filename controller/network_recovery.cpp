@@ -1,0 +1,144 @@
+#include "controller/network_recovery.h"
+
+#include <iostream>
+
+#include "media/medium_source.h"
+
+namespace lifeboat::controller {
+
+Result<std::unique_ptr<NetworkRecovery>> NetworkRecovery::Start(const std::string& netboot_dir,
+                                                                Admission& admission, Fleet& fleet,
+                                                                Access& access,
+                                                                std::chrono::seconds lease) {
+  std::unique_ptr<NetworkRecovery> recovery(new NetworkRecovery(admission, fleet, access, lease));
+  auto sessions = RecoverySessions::Start(
+      netboot_dir, [raw = recovery.get()](const RecoverySession& session, const std::string& file) {
+        raw->Started(session, file);
+      });
+  if (!sessions) return std::unexpected(sessions.error());
+  recovery->sessions_ = std::move(*sessions);
+  // The folders of an earlier run are gone (RecoverySessions::Start): each request still open
+  // gets a new one.
+  auto entries = admission.NetbootEntries();
+  if (!entries) return std::unexpected(entries.error());
+  for (const auto& entry : *entries) {
+    if (entry.choice != NetbootChoice::kRecovery) continue;
+    auto identity = admission.IdentityOf(entry.machine);
+    if (!identity || !*identity) continue;
+    const NetworkRecoveryRequest request = (*identity)->recovery;
+    auto session = recovery->OpenSession(entry.machine, request.version);
+    if (!session) {
+      std::cerr << "lifeboat-controller: network recovery of " << entry.machine << " ("
+                << request.version << ") ended: " << session.error().message << std::endl;
+      (void)admission.SetNetworkRecovery(entry.machine, {});
+      continue;
+    }
+    LIFEBOAT_TRY(admission.SetNetworkRecovery(
+        entry.machine, {request.version, request.requested_by, session->token}));
+  }
+  recovery->sweeper_ =
+      std::jthread([raw = recovery.get()](std::stop_token stop) { raw->Sweep(stop); });
+  return recovery;
+}
+
+NetworkRecovery::NetworkRecovery(Admission& admission, Fleet& fleet, Access& access,
+                                 std::chrono::seconds lease)
+    : admission_(admission), fleet_(fleet), access_(access), lease_(lease) {}
+
+NetworkRecovery::~NetworkRecovery() {
+  sweeper_.request_stop();
+  wake_.notify_all();
+  if (sweeper_.joinable()) sweeper_.join();
+  sessions_.reset();  // its watch calls Started until it stops
+}
+
+Result<RecoverySession> NetworkRecovery::OpenSession(const std::string& machine_id,
+                                                     const std::string& version) {
+  auto image = fleet_.catalog().Image(version);
+  if (!image) return std::unexpected(image.error());
+  if (image->retired)
+    return Fail(ErrorCode::kConflict, "image " + version + " is retired: it is served no more");
+  auto source = media::ReadMediumSource(image->blob_path, version, media::FirmwareChoice::kBoth,
+                                        media::MediumKind::kNetwork, false);
+  if (!source) return std::unexpected(source.error());
+  return sessions_->Open(machine_id, *source);
+}
+
+Result<std::string> NetworkRecovery::Request(const std::string& machine_id,
+                                             const std::string& version,
+                                             const std::string& operator_name) {
+  auto identity = admission_.IdentityOf(machine_id);
+  LIFEBOAT_TRY(identity);
+  if (!*identity)
+    return Fail(ErrorCode::kNotFound,
+                "machine_id: machine " + machine_id +
+                    " has no hardware identity (import it, or accept it when it network-boots): "
+                    "its network boot cannot be told apart from others'");
+  std::string chosen = version;
+  if (chosen.empty()) {  // the newest published image
+    auto images = fleet_.catalog().Images(false);
+    LIFEBOAT_TRY(images);
+    const ImageRecord* newest = nullptr;
+    for (const auto& image : *images)
+      if (newest == nullptr || image.published_at > newest->published_at) newest = &image;
+    if (newest == nullptr) return Fail(ErrorCode::kNotFound, "no recovery image is published");
+    chosen = newest->version;
+  }
+  auto session = OpenSession(machine_id, chosen);
+  LIFEBOAT_TRY(session);
+  const std::string replaced = (*identity)->recovery.token;
+  if (auto set = admission_.SetNetworkRecovery(machine_id, {chosen, operator_name, session->token});
+      !set) {
+    sessions_->Close(session->token);
+    return std::unexpected(set.error());
+  }
+  // An earlier request that never started: its folder goes (one that started keeps its lease).
+  if (!replaced.empty()) {
+    std::lock_guard lock(mutex_);
+    if (!started_.contains(replaced)) sessions_->Close(replaced);
+  }
+  return chosen;
+}
+
+void NetworkRecovery::Started(const RecoverySession& session, const std::string& file) {
+  auto identity = admission_.IdentityOf(session.machine_id);
+  if (!identity || !*identity || (*identity)->recovery.token != session.token) return;
+  const std::string asked_by = (*identity)->recovery.requested_by;
+  {
+    std::lock_guard lock(mutex_);
+    if (started_.contains(session.token)) return;
+    started_[session.token] = std::chrono::steady_clock::now();
+  }
+  // Once: the machine's next network boot goes back to what it booted before.
+  if (auto ended = admission_.SetNetworkRecovery(session.machine_id, {}); !ended)
+    std::cerr << "lifeboat-controller: network recovery of " << session.machine_id << ": "
+              << ended.error().message << std::endl;
+  AuditRecord record;
+  record.who = asked_by;
+  record.action = "NetworkRecoveryBoot";
+  record.target = "machine " + session.machine_id;
+  record.outcome = "ok";
+  record.detail = "started recovery image " + session.version + " from the network (" + file +
+                  " loaded), as " + asked_by + " asked";
+  if (auto audited = access_.Audit(record); !audited)
+    std::cerr << "lifeboat-controller: audit: " << audited.error().message << std::endl;
+  wake_.notify_all();
+}
+
+void NetworkRecovery::Sweep(std::stop_token stop) {
+  std::unique_lock lock(mutex_);
+  while (!stop.stop_requested()) {
+    wake_.wait_for(lock, stop, std::chrono::minutes(1), [] { return false; });
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = started_.begin(); it != started_.end();) {
+      if (now - it->second < lease_) {
+        ++it;
+        continue;
+      }
+      sessions_->Close(it->first);
+      it = started_.erase(it);
+    }
+  }
+}
+
+}  // namespace lifeboat::controller

@@ -1,0 +1,186 @@
+// Network recovery boots (controller/network_recovery.h) through a real controller process and
+// lifeboatctl: the request, the machine's file in the network boot tree, the boot's own folder
+// (its stores decoded with hivexsh), its start seen when a TFTP server would open the boot
+// manager, once, audited; versions never mixed; a restart keeps the requests.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "tests/e2e/controller_process.h"
+#include "tests/support/bcd_oracle.h"
+#include "tests/support/test_support.h"
+
+namespace lifeboat::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kUuid1 = "5b7c3e2a-1111-4222-8333-944455556666";
+constexpr const char* kUuid2 = "6b7c3e2a-1111-4222-8333-944455556666";
+
+std::string ReadText(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+class NetworkRecoveryTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    wims_ = new TempDir;
+    ASSERT_EQ(Sh(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-media-standins " +
+                 Quote(*wims_ / "standins"))
+                  .exit_code,
+              0);
+    for (const char* wim : {"v1.wim", "v2.wim"})
+      MakeTestWim(*wims_ / wim, "--size-mb 2 --overlay " + Quote(*wims_ / "standins"));
+  }
+  static void TearDownTestSuite() { delete wims_; }
+
+  void SetUp() override {
+    // The service environment's files are only copied into the tree here: none boots.
+    for (const char* f : {"loaders/uefi/bootx64.efi", "loaders/uefi/grubx64.efi",
+                          "loaders/bios/lifeboat.0", "vmlinuz", "initrd.img"}) {
+      fs::create_directories((fs::path(dir_ / "env") / f).parent_path());
+      std::ofstream(fs::path(dir_ / "env") / f) << f;
+    }
+    std::ofstream(dir_ / "fleet.csv")
+        << "id,smbios_uuid,macs\nvm1," << kUuid1 << ",52:54:00:00:00:01\nvm2," << kUuid2
+        << ",52:54:00:00:00:02\n";
+    Start();
+    ASSERT_EQ(
+        Ctl(*controller_, "image publish " + Quote(*wims_ / "v1.wim") + " --version 1.0").exit_code,
+        0);
+    ASSERT_EQ(Ctl(*controller_, "machine import " + Quote(dir_ / "fleet.csv")).exit_code, 0);
+  }
+  void Start() {
+    controller_ = std::make_unique<ControllerProcess>(
+        dir_ / "controller", "--netboot-dir " + Quote(tftp_) + " --service-env " +
+                                 Quote(dir_ / "env") + " --netboot-address 127.0.0.1:7443");
+    ASSERT_GT(controller_->port(), 0) << controller_->Log();
+  }
+  // What the machine's file in the tree sources, once it is `what` ("local", "recovery/"): the
+  // token of its recovery folder, or "local". Waits up to 5 s (the tree is written by a thread).
+  std::string Choice(const char* uuid, const std::string& what) {
+    const fs::path file = tftp_ / "lifeboat/machines" / (std::string(uuid) + ".cfg");
+    std::smatch m;
+    for (int i = 0; i < 100; ++i) {
+      const std::string text = ReadText(file);
+      if (text.find("source /lifeboat/" + what) != std::string::npos) {
+        static const std::regex kRecovery("source /lifeboat/recovery/([0-9a-f]{32})/boot.cfg");
+        return std::regex_search(text, m, kRecovery) ? m[1].str() : "local";
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << uuid << " is not sent to " << what << ": " << ReadText(file);
+    return "";
+  }
+  fs::path Folder(const std::string& token) { return tftp_ / "lifeboat/recovery" / token; }
+
+  static inline TempDir* wims_ = nullptr;
+  TempDir dir_;
+  fs::path tftp_ = fs::path(dir_.path()) / "tftp";
+  std::unique_ptr<ControllerProcess> controller_;
+};
+
+TEST_F(NetworkRecoveryTest, AMachinesNextNetworkBootStartsTheImageOnceAndIsAudited) {
+  EXPECT_EQ(Choice(kUuid1, "local"), "local");
+  auto asked = Ctl(*controller_, "machine boot-recovery vm1 --network");
+  ASSERT_EQ(asked.exit_code, 0) << asked.err;
+  EXPECT_NE(asked.out.find("vm1's next network boot starts recovery image 1.0"), std::string::npos)
+      << asked.out;
+  const std::string token = Choice(kUuid1, "recovery/");
+  ASSERT_EQ(token.size(), 32u);
+  EXPECT_NE(ReadText(tftp_ / "lifeboat/machines/52:54:00:00:00:01.cfg").find(token),
+            std::string::npos);
+  EXPECT_EQ(Choice(kUuid2, "local"), "local") << "a machine without a request";
+  EXPECT_FALSE(fs::exists(tftp_ / "lifeboat/machines/7b7c3e2a-1111-4222-8333-944455556666.cfg"));
+
+  // The boot's folder: its stores load the WIM from the folder itself, the WIM is the image's.
+  const fs::path folder = Folder(token);
+  EXPECT_NE(ReadText(folder / "boot.cfg")
+                .find("chainloader /lifeboat/recovery/" + token + "/bootmgfw.efi"),
+            std::string::npos);
+  for (const char* store : {"Boot/BCD", "EFI/Microsoft/Boot/BCD"}) {
+    const auto device = HexBytes(
+        ElementValue(folder / store, "{7619dcc9-fafe-11d9-b411-000476eba25f}", "11000001"));
+    EXPECT_EQ(RamdiskPath(device), "\\lifeboat\\recovery\\" + token + "\\boot.wim") << store;
+  }
+  EXPECT_EQ(Sh("cmp " + Quote(folder / "boot.wim") + " " + Quote(*wims_ / "v1.wim")).exit_code, 0);
+
+  // The machine loads its boot manager (as a TFTP server would open it): the request is over,
+  // its next network boot goes to its local disk, and the folder stays for the boot in flight.
+  ASSERT_EQ(Sh("cat " + Quote(folder / "bootmgfw.efi") + " >/dev/null").exit_code, 0);
+  EXPECT_EQ(Choice(kUuid1, "local"), "local");
+  EXPECT_TRUE(fs::exists(folder / "boot.wim"));
+  auto audit = Ctl(*controller_, "audit list --json");
+  ASSERT_EQ(audit.exit_code, 0);
+  EXPECT_NE(audit.out.find("\"NetworkRecoveryBoot\""), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("started recovery image 1.0 from the network (bootmgfw.efi loaded)"),
+            std::string::npos)
+      << audit.out;
+  EXPECT_NE(audit.out.find("machine vm1 (network)"), std::string::npos) << "the request's record";
+  // Opening it again (a retry) records nothing more.
+  Sh("cat " + Quote(folder / "bootmgfw.efi") + " >/dev/null; sleep 0.5");
+  auto again = Ctl(*controller_, "audit list");
+  size_t boots = 0;
+  for (size_t at = 0; (at = again.out.find("NetworkRecoveryBoot", at)) != std::string::npos; ++at)
+    ++boots;
+  EXPECT_EQ(boots, 1u);
+
+  // Refused: an unknown machine, an unknown version, --image without --network.
+  EXPECT_EQ(Ctl(*controller_, "machine boot-recovery nobody --network").exit_code, 5);
+  EXPECT_EQ(Ctl(*controller_, "machine boot-recovery vm1 --network --image 9.9").exit_code, 5);
+  EXPECT_EQ(Ctl(*controller_, "machine boot-recovery vm1 --image 1.0").exit_code, 2);
+  EXPECT_EQ(Choice(kUuid1, "local"), "local");
+}
+
+TEST_F(NetworkRecoveryTest, EachBootKeepsItsVersionAndARestartKeepsTheRequests) {
+  ASSERT_EQ(Ctl(*controller_, "machine boot-recovery vm1 --network").exit_code, 0);
+  const std::string first = Choice(kUuid1, "recovery/");
+  ASSERT_EQ(Sh("cat " + Quote(Folder(first) / "pxeboot.n12") + " >/dev/null").exit_code, 0);
+  EXPECT_EQ(Choice(kUuid1, "local"), "local");  // vm1 is loading 1.0
+
+  // 2.0 is published and chosen while vm1 loads: vm1's folder is untouched, vm2 gets 2.0.
+  ASSERT_EQ(
+      Ctl(*controller_, "image publish " + Quote(*wims_ / "v2.wim") + " --version 2.0").exit_code,
+      0);
+  auto asked = Ctl(*controller_, "machine boot-recovery vm2 --network --json");
+  ASSERT_EQ(asked.exit_code, 0);
+  EXPECT_EQ(JsonShapeProblem(asked.out, "boot_recovery"), "");
+  EXPECT_NE(asked.out.find("\"version\": \"2.0\""), std::string::npos) << asked.out;
+  const std::string second = Choice(kUuid2, "recovery/");
+  EXPECT_EQ(
+      Sh("cmp " + Quote(Folder(first) / "boot.wim") + " " + Quote(*wims_ / "v1.wim")).exit_code, 0);
+  EXPECT_EQ(
+      Sh("cmp " + Quote(Folder(second) / "boot.wim") + " " + Quote(*wims_ / "v2.wim")).exit_code,
+      0);
+
+  // Asked again before it started: the new request replaces the old, whose folder goes.
+  ASSERT_EQ(Ctl(*controller_, "machine boot-recovery vm2 --network --image 1.0").exit_code, 0);
+  const std::string third = Choice(kUuid2, std::string("recovery/"));
+  for (int i = 0; i < 50 && third == second; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(third, second);
+  EXPECT_FALSE(fs::exists(Folder(second)));
+  EXPECT_TRUE(fs::exists(Folder(first))) << "vm1's boot in flight keeps its folder";
+
+  // A restart: vm2's request stands, in a new folder; vm1 still boots its local disk.
+  controller_->Kill();
+  Start();
+  std::string after;
+  for (int i = 0; i < 100; ++i) {
+    after = Choice(kUuid2, "recovery/");
+    if (after != third) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(after, third);
+  EXPECT_TRUE(fs::exists(Folder(after) / "boot.wim"));
+  EXPECT_FALSE(fs::exists(Folder(third)));
+  EXPECT_EQ(Choice(kUuid1, "local"), "local");
+}
+
+}  // namespace
+}  // namespace lifeboat::test

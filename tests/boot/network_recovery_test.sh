@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Network recovery boots through real firmware (QEMU, TCG): a controller renders its network boot
+# tree (lifeboat-controller --netboot-dir) and QEMU's DHCP and TFTP serve it. The recovery image is
+# a WIM whose boot managers are stand-ins:
+#   BIOS (SeaBIOS + iPXE): \Windows\Boot\PXE\pxeboot.n12 prints "lifeboat-test: pxeboot.n12 (BIOS
+#     PXE)" and powers off;
+#   UEFI (OVMF, Secure Boot on, Microsoft's keys): \Windows\Boot\EFI\bootmgfw.efi is shim, signed
+#     by Microsoft's UEFI CA like the real boot manager. The firmware checks it and starts it; shim
+#     then looks for its second stage beside itself, in the recovery folder, and says so: "Failed
+#     to load image \lifeboat\recovery\<token>\grubx64.efi" (chainloaded by GRUB from the
+#     network it finds no file system to read it from). The machine is then switched off.
+# Checked: a machine with a request boots its recovery folder's loader, once (its next network
+# boot goes to its local disk); one without a request and an unknown one never see it; each boot is
+# in the audit log. Two machines boot at a time.
+#   tests/boot/network_recovery_test.sh BUILD_DIR
+set -euo pipefail
+build=$(cd "$1" && pwd)
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+source "$repo/tests/boot/netboot.sh"
+work=$(mktemp -d /var/tmp/lifeboat-recovery-boot.XXXXXX)
+controller_pid=""
+cleanup() {
+  pkill -f "qemu-system-x86_64 .*$work/" 2>/dev/null || true
+  [ -z "$controller_pid" ] || kill "$controller_pid" 2>/dev/null || true
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+ctl() { "$build/bin/lifeboatctl" --controller "127.0.0.1:$port" --ca "$work/data/ca.pem" --token-file "$work/data/admin.token" "$@"; }
+
+# ---- the loaders (Debian's shim and GRUB), and no service environment to boot ----
+"$repo/packaging/service-env/loaders" "$work/env/loaders" >/dev/null || fail "the loaders were not made"
+printf 'not booted here' >"$work/env/vmlinuz"
+printf 'not booted here' >"$work/env/initrd.img"
+
+# ---- the recovery image: the media stand-ins, with shim as the UEFI boot manager ----
+"$repo/tests/fixtures/make-media-standins" "$work/standins"
+cp /var/cache/lifeboat/service-env/shim-signed/usr/lib/shim/shimx64.efi.signed \
+  "$work/standins/Windows/Boot/EFI/bootmgfw.efi"
+"$repo/tests/fixtures/make-test-wim" "$work/recovery.wim" --size-mb 4 --overlay "$work/standins" >/dev/null
+
+# ---- the disks: each machine's local boot prints a marker ----
+# BIOS: MBR code writing to COM1 and powering the q35 machine off (as in service_env_test.sh).
+truncate -s 64M "$work/bios.img"
+{
+  printf '\x31\xc0\x8e\xd8\xba\xf8\x03\xbe\x1d\x7c\xfc\xac\x84\xc0\x74\x03\xee\xeb\xf8'
+  printf '\xba\x04\x06\xb8\x00\x20\xef\xf4\xeb\xfd'
+  printf 'lifeboat-test: the local disk started (BIOS)\r\n\0'
+} | dd of="$work/bios.img" conv=notrunc status=none
+printf '\x55\xaa' | dd of="$work/bios.img" bs=1 seek=510 conv=notrunc status=none
+# UEFI: an ESP whose \EFI\Microsoft\Boot\bootmgfw.efi is shim, starting Debian's signed GRUB beside
+# it, whose grub.cfg prints the marker.
+truncate -s 64M "$work/uefi.img"
+printf 'label: gpt\nstart=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n' | sfdisk -q "$work/uefi.img"
+mkfs.vfat --offset 2048 "$work/uefi.img" $((64 * 1024 - 1024 - 17)) >/dev/null
+esp="$work/uefi.img@@1M"
+grub_signed=$(find /var/cache/lifeboat/service-env/grub-efi-amd64-signed -name grubx64.efi.signed | head -1)
+printf 'echo "lifeboat-test: the local disk started (UEFI)"\nhalt\n' >"$work/local.cfg"
+mmd -i "$esp" ::/EFI ::/EFI/Microsoft ::/EFI/Microsoft/Boot ::/EFI/debian
+mcopy -i "$esp" /var/cache/lifeboat/service-env/shim-signed/usr/lib/shim/shimx64.efi.signed ::/EFI/Microsoft/Boot/bootmgfw.efi
+mcopy -i "$esp" "$grub_signed" ::/EFI/Microsoft/Boot/grubx64.efi
+mcopy -i "$esp" "$work/local.cfg" ::/EFI/debian/grub.cfg
+mcopy -i "$esp" "$work/local.cfg" ::/EFI/Microsoft/Boot/grub.cfg
+
+# ---- the controller, the image, the fleet ----
+start_netboot_controller "$build" "$work" || fail "the controller did not start"
+ctl image publish "$work/recovery.wim" --version 1.0 >/dev/null || fail "publish failed"
+uuid1=5b7c3e2a-1111-4222-8333-944455556666 mac1=52:54:00:00:00:01
+uuid2=6b7c3e2a-1111-4222-8333-944455556666 mac2=52:54:00:00:00:02
+uuid3=7b7c3e2a-1111-4222-8333-944455556666 mac3=52:54:00:00:00:03
+printf 'id,smbios_uuid,macs\nvm1,%s,%s\nvm2,%s,%s\nvm3,%s,%s\n' $uuid1 $mac1 $uuid2 $mac2 $uuid3 $mac3 >"$work/fleet.csv"
+ctl machine import "$work/fleet.csv" >/dev/null || fail "the import failed"
+
+# boot NAME FIRMWARE DISK UUID MAC [UNTIL]: a machine network-booting until it powers off, or
+# until its console says UNTIL; its console in $work/NAME.log.
+boot() {
+  local name=$1 firmware=$2 disk=$3 uuid=$4 mac=$5 until=${6:-}
+  netboot_args "$firmware" "$work" "$uuid" "$mac" "$work/tftp" "$disk"
+  local start=$SECONDS
+  : >"$work/$name.raw"
+  timeout 300 qemu-system-x86_64 "${qemu_args[@]}" -m 512 -serial "file:$work/$name.raw" \
+    >"$work/$name.qemu" 2>&1 &
+  local qemu=$!
+  if [ -n "$until" ]; then
+    while kill -0 $qemu 2>/dev/null && ! grep -aqF -- "$until" "$work/$name.raw"; do sleep 0.5; done
+    sleep 1  # the rest of the line
+    kill $qemu 2>/dev/null || true
+  fi
+  wait $qemu || true
+  sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\r//g' "$work/$name.raw" >"$work/$name.log"
+  echo "$name: $((SECONDS - start)) s from power-on to power-off (QEMU TCG)"
+}
+expect() {
+  grep -aqF -- "$2" "$work/$1.log" || {
+    grep -a -v '^\s*$' "$work/$1.log" | tail -30 >&2
+    fail "$1: the console never said: $2"
+  }
+}
+refuse() {
+  ! grep -aqF -- "$2" "$work/$1.log" || { tail -30 "$work/$1.log" >&2; fail "$1: the console said: $2"; }
+}
+# Waits (up to 20 s) until the tree sends the machine with this UUID to `what` (recovery, local).
+tree_says() {
+  for _ in $(seq 1 80); do
+    grep -q "source /lifeboat/$2" "$work/tftp/lifeboat/machines/$1.cfg" 2>/dev/null && return 0
+    sleep 0.25
+  done
+  fail "the netboot tree does not send $1 to $2: $(cat "$work/tftp/lifeboat/machines/$1.cfg" 2>&1)"
+}
+
+# ---- vm2 (BIOS) and vm1 (UEFI, Secure Boot) are asked for; vm3 is not ----
+ctl machine boot-recovery vm2 --network | grep -q "recovery image 1.0" || fail "the request for vm2 failed"
+ctl machine boot-recovery vm1 --network --image 1.0 >/dev/null || fail "the request for vm1 failed"
+tree_says $uuid2 recovery/
+tree_says $uuid1 recovery/
+tree_says $uuid3 local
+token1=$(grep -o 'recovery/[0-9a-f]*' "$work/tftp/lifeboat/machines/$uuid1.cfg" | cut -d/ -f2)
+shim_ran="Failed to load image \\lifeboat\\recovery\\$token1\\grubx64.efi"
+boot bios-recovery bios "$work/bios.img" $uuid2 $mac2 &
+bios_pid=$!
+boot uefi-recovery uefi-secure "$work/uefi.img" $uuid1 $mac1 "$shim_ran"
+wait $bios_pid
+# (GRUB's BIOS console can lose the end of its last line when it hands over.)
+expect bios-recovery "lifeboat-netboot: starting the recovery image 1.0"
+expect bios-recovery "lifeboat-test: pxeboot.n12 (BIOS PXE)"
+refuse bios-recovery "lifeboat-test: the local disk started"
+expect uefi-recovery "lifeboat-netboot: starting the recovery image 1.0 from the network"
+expect uefi-recovery "$shim_ran"
+refuse uefi-recovery "bad shim signature"
+refuse uefi-recovery "Access Denied"
+tree_says $uuid2 local
+tree_says $uuid1 local
+
+# ---- once: their next network boots, and vm3's, go to the local disk ----
+boot bios-after bios "$work/bios.img" $uuid2 $mac2 &
+bios_pid=$!
+boot uefi-after uefi-secure "$work/uefi.img" $uuid1 $mac1
+wait $bios_pid
+expect uefi-after "lifeboat-netboot: starting the local"
+expect uefi-after "lifeboat-test: the local disk started (UEFI)"
+refuse uefi-after "starting the recovery image"
+# vm3 has no request; an unknown machine is sent to be introduced (the service environment, which
+# does not start here), then on to its local disk.
+boot vm3 bios "$work/bios.img" $uuid3 $mac3 &
+vm3_pid=$!
+cp "$work/bios.img" "$work/unknown.img"  # QEMU locks a disk image: one machine each
+boot unknown bios "$work/unknown.img" 9b7c3e2a-1111-4222-8333-944455556666 52:54:00:00:00:09
+wait $vm3_pid
+expect unknown "lifeboat-netboot: an unknown machine"
+for name in bios-after vm3 unknown; do
+  expect $name "lifeboat-netboot: starting the local"
+  expect $name "lifeboat-test: the local disk started (BIOS)"
+  refuse $name "starting the recovery image"
+done
+
+# ---- the audit log: one boot each, with the operator who asked ----
+audit=$(ctl audit list)
+[ "$(grep -c "NetworkRecoveryBoot" <<<"$audit")" -eq 2 ] || { echo "$audit" >&2; fail "the audit log does not hold the two boots"; }
+grep "NetworkRecoveryBoot" <<<"$audit" | grep -q "machine vm2" || fail "vm2's boot is not audited"
+grep "NetworkRecoveryBoot" <<<"$audit" | grep -q "machine vm1" || fail "vm1's boot is not audited"
+echo "network recovery: a BIOS and a Secure Boot UEFI machine booted the recovery image's loaders over the network once each"

@@ -212,10 +212,7 @@ Result<void> Admission::SetNetworkRecovery(const std::string& machine_id,
     std::lock_guard lock(mutex_);
     LIFEBOAT_TRY(Load());
     auto it = known_.find(machine_id);
-    if (it == known_.end())
-      return Fail(ErrorCode::kNotFound,
-                  "machine_id: machine " + machine_id +
-                      " has no hardware identity (import it, or accept it when it network-boots)");
+    if (it == known_.end()) return std::unexpected(NoHardwareIdentity(machine_id));
     if (it->second.recovery == request) return {};
     LIFEBOAT_TRY(store_.SetRecoveryRequest(machine_id, request));
     it->second.recovery = request;

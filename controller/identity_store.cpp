@@ -12,6 +12,12 @@ using namespace Poco::Data::Keywords;
 IdentityStore::IdentityStore(std::shared_ptr<StoreSession> session) : s_(std::move(session)) {}
 IdentityStore::~IdentityStore() = default;
 
+Error NoHardwareIdentity(const std::string& machine_id) {
+  return {ErrorCode::kNotFound,
+          "machine_id: machine " + machine_id +
+              " has no hardware identity (import it, or accept it when it network-boots)"};
+}
+
 Result<std::vector<IdentityRecord>> IdentityStore::Identities() {
   std::lock_guard lock(s_->mutex);
   return Guard("read machine identities", [&] {
@@ -112,10 +118,7 @@ Result<void> IdentityStore::SetRecoveryRequest(const std::string& machine_id,
     return st.execute();
   });
   LIFEBOAT_TRY(changed);
-  if (*changed == 0)
-    return Fail(ErrorCode::kNotFound,
-                "machine_id: machine " + machine_id +
-                    " has no hardware identity (import it, or accept it when it network-boots)");
+  if (*changed == 0) return std::unexpected(NoHardwareIdentity(machine_id));
   return {};
 }
 
@@ -130,10 +133,7 @@ Result<void> IdentityStore::SetServiceRequested(const std::string& machine_id, b
     return st.execute();
   });
   LIFEBOAT_TRY(changed);
-  if (*changed == 0)
-    return Fail(ErrorCode::kNotFound,
-                "machine_id: machine " + machine_id +
-                    " has no hardware identity (import it, or accept it when it network-boots)");
+  if (*changed == 0) return std::unexpected(NoHardwareIdentity(machine_id));
   return {};
 }
 

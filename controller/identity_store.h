@@ -56,6 +56,9 @@ struct NewMachine {
   std::map<std::string, std::string> labels;
 };
 
+// kNotFound: the machine has no hardware identity, so its network boot cannot be told apart.
+[[nodiscard]] Error NoHardwareIdentity(const std::string& machine_id);
+
 class IdentityStore {
  public:
   explicit IdentityStore(std::shared_ptr<StoreSession> session);

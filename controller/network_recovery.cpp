@@ -69,11 +69,7 @@ Result<std::string> NetworkRecovery::Request(const std::string& machine_id,
                                              const std::string& operator_name) {
   auto identity = admission_.IdentityOf(machine_id);
   LIFEBOAT_TRY(identity);
-  if (!*identity)
-    return Fail(ErrorCode::kNotFound,
-                "machine_id: machine " + machine_id +
-                    " has no hardware identity (import it, or accept it when it network-boots): "
-                    "its network boot cannot be told apart from others'");
+  if (!*identity) return std::unexpected(NoHardwareIdentity(machine_id));
   std::string chosen = version;
   if (chosen.empty()) {  // the newest published image
     auto images = fleet_.catalog().Images(false);

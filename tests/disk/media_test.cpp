@@ -20,12 +20,7 @@ class MediaTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir;
-    ASSERT_EQ(Sh(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-media-standins " +
-                 Quote(*dir_ / "standins"))
-                  .exit_code,
-              0);
-    ASSERT_NO_FATAL_FAILURE(
-        MakeTestWim(*dir_ / "media.wim", "--overlay " + Quote(*dir_ / "standins")));
+    ASSERT_NO_FATAL_FAILURE(MakeMediaTestWim(*dir_ / "media.wim", *dir_ / "standins"));
   }
   static void TearDownTestSuite() { delete dir_; }
   static std::string Wim() { return *dir_ / "media.wim"; }

@@ -29,12 +29,8 @@ class NetworkRecoveryTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     wims_ = new TempDir;
-    ASSERT_EQ(Sh(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-media-standins " +
-                 Quote(*wims_ / "standins"))
-                  .exit_code,
-              0);
     for (const char* wim : {"v1.wim", "v2.wim"})
-      MakeTestWim(*wims_ / wim, "--size-mb 2 --overlay " + Quote(*wims_ / "standins"));
+      ASSERT_NO_FATAL_FAILURE(MakeMediaTestWim(*wims_ / wim, *wims_ / "standins", "--size-mb 2"));
   }
   static void TearDownTestSuite() { delete wims_; }
 

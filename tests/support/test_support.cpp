@@ -105,6 +105,14 @@ void MakeTestWim(const std::string& path, const std::string& options) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
 }
 
+void MakeMediaTestWim(const std::string& path, const std::string& standins,
+                      const std::string& options) {
+  auto r = Sh(Quote(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-media-standins") +
+              " " + Quote(standins));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  MakeTestWim(path, "--overlay " + Quote(standins) + " " + options);
+}
+
 std::optional<SfPartition> Named(const SfTable& table, const std::string& name) {
   for (const auto& p : table.partitions)
     if (p.name == name) return p;

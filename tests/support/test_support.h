@@ -47,6 +47,10 @@ class TempDir {
 void MakeWindowsDisk(const std::string& path, const std::string& options);
 // tests/fixtures/make-test-wim with the given options; fails the test if it fails.
 void MakeTestWim(const std::string& path, const std::string& options);
+// A test WIM whose \Windows\Boot holds the media tests' stand-in boot files
+// (tests/fixtures/make-media-standins, written to `standins`), with more make-test-wim options.
+void MakeMediaTestWim(const std::string& path, const std::string& standins,
+                      const std::string& options = "");
 
 struct SfPartition {
   std::string node;

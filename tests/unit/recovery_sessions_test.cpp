@@ -24,11 +24,8 @@ class RecoverySessionsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     work_ = new TempDir;
-    ASSERT_EQ(Sh(std::string(LIFEBOAT_SOURCE_DIR) + "/tests/fixtures/make-media-standins " +
-                 Quote(*work_ / "standins"))
-                  .exit_code,
-              0);
-    MakeTestWim(*work_ / "image.wim", "--size-mb 1 --overlay " + Quote(*work_ / "standins"));
+    ASSERT_NO_FATAL_FAILURE(
+        MakeMediaTestWim(*work_ / "image.wim", *work_ / "standins", "--size-mb 1"));
   }
   static void TearDownTestSuite() { delete work_; }
 

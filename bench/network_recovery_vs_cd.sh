@@ -17,8 +17,7 @@ build=$(cd "${1:-build}" && pwd) rounds=${2:-5}
 source tests/boot/netboot.sh
 work=$(mktemp -d /var/tmp/lifeboat-bench-netrecovery.XXXXXX)
 controller_pid=""
-trap 'pkill -f "qemu-system-x86_64 .*$work/" 2>/dev/null || true; [ -z "$controller_pid" ] || kill "$controller_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-ctl() { "$build/bin/lifeboatctl" --controller "127.0.0.1:$port" --ca "$work/data/ca.pem" --token-file "$work/data/admin.token" "$@"; }
+trap netboot_cleanup EXIT
 
 packaging/service-env/loaders "$work/env/loaders" >/dev/null
 printf 'not booted here' >"$work/env/vmlinuz"

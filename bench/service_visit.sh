@@ -28,7 +28,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 echo "== the service environment"
 packaging/service-env/build "$work/env" --agent "$build/bin/lifeboat-agent" --level 6 >/dev/null
@@ -53,7 +52,6 @@ printf 'host apply: %.1f s\n' "$t_host"
 
 echo "== the controller with the image published and the machine in a rollout"
 start_netboot_controller "$build" "$work" || fail "the controller did not start"
-ctl() { "$build/bin/lifeboatctl" --controller "127.0.0.1:$port" --ca "$work/data/ca.pem" --token-file "$work/data/admin.token" "$@"; }
 ctl image publish "$work/image.wim" --version 1.0 --sign-key "$work/signer.key" >/dev/null
 uuid=5b7c3e2a-1111-4222-8333-944455556666 mac=52:54:00:00:00:01
 printf 'id,smbios_uuid,macs,name,labels\nvm1,%s,%s,,\n' $uuid $mac >"$work/fleet.csv"

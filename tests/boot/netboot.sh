@@ -13,6 +13,24 @@
 #   bios         SeaBIOS with iPXE's PXE ROM; loads bios/lifeboat.0
 # QEMU's user network gives DHCP and TFTP from TFTP; the host is 10.0.2.2. The disk is DISK,
 # raw, on virtio, after the network in the boot order.
+#   netboot_cleanup   (for trap ... EXIT) kills the machines and the controller of WORK ($work),
+#                     and removes WORK unless KEEP is set
+#   fail MESSAGE      ends the test; ctl ARGS... runs lifeboatctl against the controller as admin
+netboot_cleanup() {
+  # Machines still booting in the background when a check failed: their disks are in $work.
+  pkill -f "qemu-system-x86_64 .*$work/" 2>/dev/null || true
+  [ -z "${controller_pid:-}" ] || kill "$controller_pid" 2>/dev/null || true
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+ctl() {
+  "$build/bin/lifeboatctl" --controller "127.0.0.1:$port" --ca "$work/data/ca.pem" \
+    --token-file "$work/data/admin.token" "$@"
+}
+
 netboot_args() {
   local firmware=$1 vars_dir=$2 uuid=$3 mac=$4 tftp=$5 disk=$6 machine bootfile rom=""
   local firmware_args=()

@@ -19,17 +19,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 source "$repo/tests/boot/netboot.sh"
 work=$(mktemp -d /var/tmp/lifeboat-recovery-boot.XXXXXX)
 controller_pid=""
-cleanup() {
-  pkill -f "qemu-system-x86_64 .*$work/" 2>/dev/null || true
-  [ -z "$controller_pid" ] || kill "$controller_pid" 2>/dev/null || true
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-ctl() { "$build/bin/lifeboatctl" --controller "127.0.0.1:$port" --ca "$work/data/ca.pem" --token-file "$work/data/admin.token" "$@"; }
+trap netboot_cleanup EXIT
 
 # ---- the loaders (Debian's shim and GRUB), and no service environment to boot ----
 "$repo/packaging/service-env/loaders" "$work/env/loaders" >/dev/null || fail "the loaders were not made"

@@ -23,18 +23,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 source "$repo/tests/boot/netboot.sh"
 work=$(mktemp -d /var/tmp/lifeboat-boot.XXXXXX)
 controller_pid=""
-cleanup() {
-  # Machines still booting in the background when a check failed: their disks are in $work.
-  pkill -f "qemu-system-x86_64 .*$work/" 2>/dev/null || true
-  [ -z "$controller_pid" ] || kill "$controller_pid" 2>/dev/null || true
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-ctl() { "$build/bin/lifeboatctl" --controller "127.0.0.1:$port" --ca "$work/data/ca.pem" --token-file "$work/data/admin.token" "$@"; }
+trap netboot_cleanup EXIT
 
 # ---- the environment ----
 "$repo/packaging/service-env/build" "$work/env" --agent "$build/bin/lifeboat-agent" --level 6 \

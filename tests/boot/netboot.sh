@@ -31,6 +31,16 @@ ctl() {
     --token-file "$work/data/admin.token" "$@"
 }
 
+# tree_says UUID WHAT: waits (up to 20 s) until the tree sends the machine with this UUID to WHAT
+# (service, local, recovery/), else fails.
+tree_says() {
+  for _ in $(seq 1 80); do
+    grep -q "source /lifeboat/$2" "$work/tftp/lifeboat/machines/$1.cfg" 2>/dev/null && return 0
+    sleep 0.25
+  done
+  fail "the netboot tree does not send $1 to $2: $(cat "$work/tftp/lifeboat/machines/$1.cfg" 2>&1)"
+}
+
 netboot_args() {
   local firmware=$1 vars_dir=$2 uuid=$3 mac=$4 tftp=$5 disk=$6 machine bootfile rom=""
   local firmware_args=()

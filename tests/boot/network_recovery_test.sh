@@ -92,14 +92,6 @@ expect() {
 refuse() {
   ! grep -aqF -- "$2" "$work/$1.log" || { tail -30 "$work/$1.log" >&2; fail "$1: the console said: $2"; }
 }
-# Waits (up to 20 s) until the tree sends the machine with this UUID to `what` (recovery, local).
-tree_says() {
-  for _ in $(seq 1 80); do
-    grep -q "source /lifeboat/$2" "$work/tftp/lifeboat/machines/$1.cfg" 2>/dev/null && return 0
-    sleep 0.25
-  done
-  fail "the netboot tree does not send $1 to $2: $(cat "$work/tftp/lifeboat/machines/$1.cfg" 2>&1)"
-}
 
 # ---- vm2 (BIOS) and vm1 (UEFI, Secure Boot) are asked for; vm3 is not ----
 ctl machine boot-recovery vm2 --network | grep -q "recovery image 1.0" || fail "the request for vm2 failed"

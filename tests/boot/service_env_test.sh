@@ -137,14 +137,6 @@ assert disk["path"] == "/dev/vda" and disk["label"] == label, disk
 assert "windows" in [p["role"] for p in disk["partitions"]], disk["partitions"]
 EOF
 }
-# Waits (up to 20 s) until the tree sends the machine with this UUID to `what` (service, local).
-tree_says() {
-  for _ in $(seq 1 80); do
-    grep -q "source /lifeboat/$2.cfg" "$work/tftp/lifeboat/machines/$1.cfg" 2>/dev/null && return 0
-    sleep 0.25
-  done
-  fail "the netboot tree does not send $1 to $2: $(cat "$work/tftp/lifeboat/machines/$1.cfg" 2>&1)"
-}
 
 # ---- the BIOS machine, unknown: it introduces itself and is pending ----
 boot bios-discovery bios "$work/mbr.img" $uuid2 $mac2

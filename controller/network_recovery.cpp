@@ -1,5 +1,6 @@
 #include "controller/network_recovery.h"
 
+#include <algorithm>
 #include <iostream>
 
 #include "media/medium_source.h"
@@ -61,7 +62,10 @@ Result<RecoverySession> NetworkRecovery::OpenSession(const std::string& machine_
   auto source = media::ReadMediumSource(image->blob_path, version, media::FirmwareChoice::kBoth,
                                         media::MediumKind::kNetwork, false);
   if (!source) return std::unexpected(source.error());
-  return sessions_->Open(machine_id, *source);
+  auto identity = admission_.IdentityOf(machine_id);
+  LIFEBOAT_TRY(identity);
+  if (!*identity) return std::unexpected(NoHardwareIdentity(machine_id));
+  return sessions_->Open(machine_id, (*identity)->identity.macs, *source);
 }
 
 Result<std::string> NetworkRecovery::Request(const std::string& machine_id,
@@ -127,6 +131,8 @@ void NetworkRecovery::Sweep(std::stop_token stop) {
     wake_.wait_for(lock, stop, std::chrono::minutes(1), [] { return false; });
     const auto now = std::chrono::steady_clock::now();
     for (auto it = started_.begin(); it != started_.end();) {
+      if (now - it->second >= std::min<std::chrono::seconds>(kBootManagerGrace, lease_))
+        sessions_->ReleaseBootManagers(it->first);
       if (now - it->second < lease_) {
         ++it;
         continue;

@@ -30,6 +30,9 @@ class NetworkRecovery {
  public:
   // How long a started boot keeps its folder (TFTP loads a 500 MB WIM in minutes).
   static constexpr std::chrono::seconds kDefaultLease{std::chrono::hours(2)};
+  // How long after its start a boot's client roots still give the firmware its boot manager, when
+  // the boot never loads boot.sdi or the WIM (controller/client_roots.h).
+  static constexpr std::chrono::seconds kBootManagerGrace{std::chrono::minutes(2)};
 
   // Serves recovery boots from `netboot_dir`. Requests stored from an earlier run get new folders.
   // Errors: kIo, kDatabase.

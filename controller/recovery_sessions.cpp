@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include "common/files.h"
 #include "common/pki.h"
@@ -16,6 +17,10 @@ namespace {
 
 constexpr const char* kUefiLoader = "bootmgfw.efi";
 constexpr const char* kBiosLoader = "pxeboot.n12";
+// The folders of the boot's two stores are watched too, under the token and these suffixes: a boot
+// manager reading its store is a boot under way.
+const std::vector<std::pair<std::string, std::string>> kStoreFolders = {
+    {"/uefi-store", "EFI/Microsoft/Boot"}, {"/bios-store", "Boot"}};
 
 }  // namespace
 
@@ -50,6 +55,7 @@ Result<std::unique_ptr<RecoverySessions>> RecoverySessions::Start(const std::str
   fs::create_directories(recovery, ec);
   if (ec) return Fail(ErrorCode::kIo, "cannot make " + recovery.string() + ": " + ec.message());
   std::unique_ptr<RecoverySessions> sessions(new RecoverySessions(netboot_dir, std::move(started)));
+  LIFEBOAT_TRY(sessions->client_roots_.RemoveAll());
   auto watch =
       OpenWatch::Start([raw = sessions.get()](const std::string& token, const std::string& file) {
         raw->Opened(token, file);
@@ -60,13 +66,17 @@ Result<std::unique_ptr<RecoverySessions>> RecoverySessions::Start(const std::str
 }
 
 RecoverySessions::RecoverySessions(std::string netboot_dir, Started started)
-    : netboot_dir_(std::move(netboot_dir)), started_(std::move(started)) {}
+    : netboot_dir_(std::move(netboot_dir)),
+      started_(std::move(started)),
+      client_roots_(netboot_dir_) {}
 
 RecoverySessions::~RecoverySessions() { watch_.reset(); }  // its thread calls Opened
 
 Result<RecoverySession> RecoverySessions::Open(const std::string& machine_id,
+                                               const std::vector<std::string>& macs,
                                                const media::MediumSource& source) {
-  RecoverySession session{RandomHex(16), machine_id, source.version, source.uefi, source.bios};
+  RecoverySession session{RandomHex(16), machine_id, source.version, source.uefi,
+                          source.bios,   macs,       false,          false};
   const fs::path folder = fs::path(netboot_dir_) / Folder(session.token);
   std::string served_as = "\\" + Folder(session.token);
   std::replace(served_as.begin(), served_as.end(), '/', '\\');
@@ -78,9 +88,24 @@ Result<RecoverySession> RecoverySessions::Open(const std::string& machine_id,
     std::lock_guard lock(mutex_);
     sessions_[session.token] = session;
   }
-  if (auto watched = watch_->Add(session.token, folder.string()); !watched) {
+  auto watched = watch_->Add(session.token, folder.string());
+  for (const auto& [suffix, store] : kStoreFolders)
+    if (watched && fs::is_directory(folder / store))
+      watched = watch_->Add(session.token + suffix, (folder / store).string());
+  if (!watched) {
     Close(session.token);
     return std::unexpected(watched.error());
+  }
+  Result<void> rooted;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& mac : macs) root_owner_[mac] = session.token;
+    rooted =
+        client_roots_.Set(macs, {Folder(session.token), session.uefi, session.bios, true, false});
+  }
+  if (!rooted) {
+    Close(session.token);
+    return std::unexpected(rooted.error());
   }
   return session;
 }
@@ -88,20 +113,68 @@ Result<RecoverySession> RecoverySessions::Open(const std::string& machine_id,
 void RecoverySessions::Close(const std::string& token) {
   {
     std::lock_guard lock(mutex_);
-    if (sessions_.erase(token) == 0) return;
+    auto it = sessions_.find(token);
+    if (it == sessions_.end()) return;
+    std::vector<std::string> owned;
+    for (const auto& mac : it->second.macs) {
+      auto owner = root_owner_.find(mac);
+      if (owner == root_owner_.end() || owner->second != token) continue;
+      owned.push_back(mac);
+      root_owner_.erase(owner);
+    }
+    client_roots_.Remove(owned);
+    sessions_.erase(it);
   }
   watch_->Remove(token);
+  for (const auto& store : kStoreFolders) watch_->Remove(token + store.first);
   std::error_code ec;
   fs::remove_all(fs::path(netboot_dir_) / Folder(token), ec);
 }
 
-void RecoverySessions::Opened(const std::string& token, const std::string& file) {
+void RecoverySessions::UpdateClientRoots(const std::string& token) {
+  auto it = sessions_.find(token);
+  if (it == sessions_.end()) return;
+  const RecoverySession& session = it->second;
+  std::vector<std::string> owned;
+  for (const auto& mac : session.macs)
+    if (auto owner = root_owner_.find(mac); owner != root_owner_.end() && owner->second == token)
+      owned.push_back(mac);
+  const ClientRootSpec spec{Folder(token), session.uefi, session.bios, !session.released,
+                            session.bios_started};
+  if (auto rooted = client_roots_.Set(owned, spec); !rooted)
+    std::cerr << "lifeboat-controller: " << rooted.error().message << std::endl;
+}
+
+void RecoverySessions::ReleaseBootManagers(const std::string& token) {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(token);
+  if (it == sessions_.end() || it->second.released) return;
+  it->second.released = true;
+  UpdateClientRoots(token);
+}
+
+void RecoverySessions::Opened(const std::string& tag, const std::string& file) {
+  // The boot manager read its store, or loads the RAM disk: the firmware has what it boots.
+  if (const auto slash = tag.find('/'); slash != std::string::npos) {
+    if (file == "BCD") ReleaseBootManagers(tag.substr(0, slash));
+    return;
+  }
+  const std::string& token = tag;
+  if (file == "boot.sdi" || file == "boot.wim") {
+    ReleaseBootManagers(token);
+    return;
+  }
   if (file != kUefiLoader && file != kBiosLoader) return;
   RecoverySession session;
   {
     std::lock_guard lock(mutex_);
     auto it = sessions_.find(token);
     if (it == sessions_.end()) return;
+    // A BIOS machine's boot manager reads BIOS's store.
+    if (file == kBiosLoader && !it->second.bios_started) {
+      it->second.bios_started = true;
+      UpdateClientRoots(token);
+    }
     session = it->second;
   }
   started_(session, file);

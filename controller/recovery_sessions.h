@@ -8,8 +8,11 @@
 //   the file was opened, by whichever TFTP or HTTP server reads the tree), to end the request
 //   (a request is for one boot) and to record the boot;
 // - the recovery image is served only while a boot is asked for or in flight: the folder is named
-//   by a random 128-bit token that only the machine's own file in lifeboat/machines/ names, and it
-//   is removed when its boot no longer needs it.
+//   by a random 128-bit token that only the machine's own files name (its file in
+//   lifeboat/machines/ and its client roots), and it is removed when its boot no longer needs it;
+// - Windows' boot managers, which read \Boot\BCD, find the boot's own store: each of the machine's
+//   MAC addresses gets a client root for dnsmasq's per-client TFTP roots
+//   (controller/client_roots.h), from which the firmware loads the boot manager itself.
 // Thread-safe.
 #pragma once
 
@@ -18,9 +21,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "common/open_watch.h"
+#include "controller/client_roots.h"
 #include "media/medium_source.h"
 
 namespace lifeboat::controller {
@@ -30,6 +35,9 @@ struct RecoverySession {
   std::string machine_id;
   std::string version;
   bool uefi = false, bios = false;
+  std::vector<std::string> macs;  // the machine's, each with a client root
+  bool bios_started = false;      // pxeboot.n12 was loaded: the client roots serve BIOS's store
+  bool released = false;          // the client roots' first files are the shared loaders
 };
 
 // The session's boot.cfg: UEFI chainloads bootmgfw.efi (the firmware checks its signature, so it
@@ -44,30 +52,42 @@ class RecoverySessions {
   // manager (bootmgfw.efi or pxeboot.n12); it may call Close.
   using Started = std::function<void(const RecoverySession& session, const std::string& file)>;
 
-  // Sessions live in `netboot_dir`/lifeboat/recovery; what an earlier run left there is removed
-  // (no machine is told to boot it). Errors: kIo.
+  // Sessions live in `netboot_dir`/lifeboat/recovery; what an earlier run left there, and its
+  // client roots, are removed (no machine is told to boot them). Errors: kIo.
   [[nodiscard]] static Result<std::unique_ptr<RecoverySessions>> Start(
       const std::string& netboot_dir, Started started);
   ~RecoverySessions();
 
   // Writes and watches a new session folder for `machine_id` to boot `source` (read with
-  // media::MediumKind::kNetwork). Errors: those of media::WriteNetworkTree.
+  // media::MediumKind::kNetwork), and points the client roots of `macs` at it (taking them from
+  // any earlier session). Errors: those of media::WriteNetworkTree, kIo.
   [[nodiscard]] Result<RecoverySession> Open(const std::string& machine_id,
+                                             const std::vector<std::string>& macs,
                                              const media::MediumSource& source);
-  // Stops watching the session and removes its folder; nothing for an unknown token.
+  // The boot is under way: the client roots' first files go back to the shared loaders (so the
+  // machine's next network boot goes to GRUB). Done by itself when the boot manager reads its
+  // store or loads boot.sdi or the WIM; NetworkRecovery calls it too, minutes after the start.
+  // Nothing for an unknown token.
+  void ReleaseBootManagers(const std::string& token);
+  // Stops watching the session and removes its folder and the client roots it still has; nothing
+  // for an unknown token.
   void Close(const std::string& token);
   // The folder of a session, as the tree serves it: "lifeboat/recovery/<token>".
   [[nodiscard]] static std::string Folder(const std::string& token);
 
  private:
   RecoverySessions(std::string netboot_dir, Started started);
-  void Opened(const std::string& token, const std::string& file);
+  void Opened(const std::string& tag, const std::string& file);
+  // Rewrites the client roots the session still owns from its state. Under mutex_.
+  void UpdateClientRoots(const std::string& token);
 
   const std::string netboot_dir_;
   const Started started_;
   std::unique_ptr<OpenWatch> watch_;
   std::mutex mutex_;
   std::map<std::string, RecoverySession> sessions_;  // by token
+  ClientRoots client_roots_;                         // under mutex_
+  std::map<std::string, std::string> root_owner_;    // MAC -> the token its client root serves
 };
 
 }  // namespace lifeboat::controller

@@ -6,13 +6,21 @@
 # the kernel and initrd from there), serving the service environment in WORK/env to
 # machines that reach it at 10.0.2.2 and power off after their visit; it sets `port` and
 # `controller_pid`, logs to WORK/controller.log, and fails if the controller does not start;
-#   netboot_args FIRMWARE VARS_DIR UUID MAC TFTP DISK
+#   netboot_args FIRMWARE VARS_DIR UUID MAC TFTP DISK [NETDEV]
 # fills the array `qemu_args` for qemu-system-x86_64 (without the serial port and memory size):
 #   uefi-secure  OVMF with Secure Boot on and Microsoft's keys (its variables kept in
 #                VARS_DIR/UUID.vars, so a machine keeps them across boots); loads uefi/bootx64.efi
+#   uefi         OVMF without Secure Boot (variables as above)
 #   bios         SeaBIOS with iPXE's PXE ROM; loads bios/lifeboat.0
-# QEMU's user network gives DHCP and TFTP from TFTP; the host is 10.0.2.2. The disk is DISK,
-# raw, on virtio, after the network in the boot order.
+# QEMU's user network gives DHCP and TFTP from TFTP; the host is 10.0.2.2. NETDEV replaces it
+# (-netdev NETDEV, with id=n0). The disk is DISK, raw, on virtio, after the network in the boot
+# order.
+#   make_local_disks WORK   WORK/bios.img and WORK/uefi.img: disks whose own boot prints
+#                           "lifeboat-test: the local disk started (BIOS)" / "(UEFI)"
+#   boot NAME FIRMWARE DISK UUID MAC [UNTIL]   a machine of $work network-booting (netboot_args,
+#       from $work/tftp, on ${netdev:-QEMU's user network}, run through ${qemu_wrap[@]:-nothing})
+#       until it powers off, or until its console says UNTIL; its console in $work/NAME.log
+#   expect NAME TEXT / refuse NAME TEXT   fail unless / if the machine's console said TEXT
 #   netboot_cleanup   (for trap ... EXIT) kills the machines and the controller of WORK ($work),
 #                     and removes WORK unless KEEP is set
 #   fail MESSAGE      ends the test; ctl ARGS... runs lifeboatctl against the controller as admin
@@ -42,7 +50,8 @@ tree_says() {
 }
 
 netboot_args() {
-  local firmware=$1 vars_dir=$2 uuid=$3 mac=$4 tftp=$5 disk=$6 machine bootfile rom=""
+  local firmware=$1 vars_dir=$2 uuid=$3 mac=$4 tftp=$5 disk=$6 netdev=${7:-} machine bootfile
+  local rom=""
   local firmware_args=()
   case "$firmware" in
     uefi-secure)
@@ -56,6 +65,14 @@ netboot_args() {
       # UEFI ROM does not, and shim then fails to check GRUB).
       rom=",romfile="
       ;;
+    uefi)
+      [ -f "$vars_dir/$uuid.vars" ] || cp /usr/share/OVMF/OVMF_VARS_4M.fd "$vars_dir/$uuid.vars"
+      machine=q35
+      bootfile=uefi/bootx64.efi
+      firmware_args=(-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd
+        -drive "if=pflash,format=raw,unit=1,file=$vars_dir/$uuid.vars")
+      rom=",romfile="
+      ;;
     bios)
       machine=q35
       bootfile=bios/lifeboat.0
@@ -64,7 +81,7 @@ netboot_args() {
   esac
   qemu_args=(-accel tcg -machine "$machine" -nographic -no-reboot -display none -monitor none
     "${firmware_args[@]}" -smbios "type=1,uuid=$uuid"
-    -netdev "user,id=n0,tftp=$tftp,bootfile=$bootfile"
+    -netdev "${netdev:-user,id=n0,tftp=$tftp,bootfile=$bootfile}"
     -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1$rom"
     -drive "file=$disk,format=raw,if=none,id=d0" -device virtio-blk-pci,drive=d0,bootindex=2)
 }
@@ -81,4 +98,56 @@ start_netboot_controller() {
   controller_pid=$!
   for _ in $(seq 1 100); do grep -q "gRPC on port" "$work/controller.log" && break; sleep 0.1; done
   grep -q "network boot tree in $work/tftp" "$work/controller.log" || { cat "$work/controller.log" >&2; return 1; }
+}
+
+make_local_disks() {
+  local work=$1 esp grub_signed
+  # BIOS: MBR code writing to COM1 and powering the q35 machine off (ACPI PM1a, port 0x604).
+  truncate -s 64M "$work/bios.img"
+  {
+    printf '\x31\xc0\x8e\xd8\xba\xf8\x03\xbe\x1d\x7c\xfc\xac\x84\xc0\x74\x03\xee\xeb\xf8'
+    printf '\xba\x04\x06\xb8\x00\x20\xef\xf4\xeb\xfd'
+    printf 'lifeboat-test: the local disk started (BIOS)\r\n\0'
+  } | dd of="$work/bios.img" conv=notrunc status=none
+  printf '\x55\xaa' | dd of="$work/bios.img" bs=1 seek=510 conv=notrunc status=none
+  # UEFI: an ESP whose \EFI\Microsoft\Boot\bootmgfw.efi is shim, starting Debian's signed GRUB
+  # beside it, whose grub.cfg prints the marker.
+  truncate -s 64M "$work/uefi.img"
+  printf 'label: gpt\nstart=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n' | sfdisk -q "$work/uefi.img"
+  mkfs.vfat --offset 2048 "$work/uefi.img" $((64 * 1024 - 1024 - 17)) >/dev/null
+  esp="$work/uefi.img@@1M"
+  grub_signed=$(find /var/cache/lifeboat/service-env/grub-efi-amd64-signed -name grubx64.efi.signed | head -1)
+  printf 'echo "lifeboat-test: the local disk started (UEFI)"\nhalt\n' >"$work/local.cfg"
+  mmd -i "$esp" ::/EFI ::/EFI/Microsoft ::/EFI/Microsoft/Boot ::/EFI/debian
+  mcopy -i "$esp" /var/cache/lifeboat/service-env/shim-signed/usr/lib/shim/shimx64.efi.signed ::/EFI/Microsoft/Boot/bootmgfw.efi
+  mcopy -i "$esp" "$grub_signed" ::/EFI/Microsoft/Boot/grubx64.efi
+  mcopy -i "$esp" "$work/local.cfg" ::/EFI/debian/grub.cfg
+  mcopy -i "$esp" "$work/local.cfg" ::/EFI/Microsoft/Boot/grub.cfg
+}
+
+boot() {
+  local name=$1 firmware=$2 disk=$3 uuid=$4 mac=$5 until=${6:-}
+  netboot_args "$firmware" "$work" "$uuid" "$mac" "$work/tftp" "$disk" "${netdev:-}"
+  local start=$SECONDS
+  : >"$work/$name.raw"
+  ${qemu_wrap[@]+"${qemu_wrap[@]}"} timeout "${boot_timeout:-300}" qemu-system-x86_64 "${qemu_args[@]}" -m 512 \
+    -serial "file:$work/$name.raw" >"$work/$name.qemu" 2>&1 &
+  local qemu=$!
+  if [ -n "$until" ]; then
+    while kill -0 $qemu 2>/dev/null && ! grep -aqF -- "$until" "$work/$name.raw"; do sleep 0.5; done
+    sleep 1  # the rest of the line
+    kill $qemu 2>/dev/null || true
+  fi
+  wait $qemu || true
+  sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\r//g' "$work/$name.raw" >"$work/$name.log"
+  echo "$name: $((SECONDS - start)) s from power-on to power-off (QEMU TCG)"
+}
+expect() {
+  grep -aqF -- "$2" "$work/$1.log" || {
+    grep -a -v '^\s*$' "$work/$1.log" | tail -30 >&2
+    fail "$1: the console never said: $2"
+  }
+}
+refuse() {
+  ! grep -aqF -- "$2" "$work/$1.log" || { tail -30 "$work/$1.log" >&2; fail "$1: the console said: $2"; }
 }

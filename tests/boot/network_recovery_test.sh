@@ -33,27 +33,7 @@ cp /var/cache/lifeboat/service-env/shim-signed/usr/lib/shim/shimx64.efi.signed \
 "$repo/tests/fixtures/make-test-wim" "$work/recovery.wim" --size-mb 4 --overlay "$work/standins" >/dev/null
 
 # ---- the disks: each machine's local boot prints a marker ----
-# BIOS: MBR code writing to COM1 and powering the q35 machine off (as in service_env_test.sh).
-truncate -s 64M "$work/bios.img"
-{
-  printf '\x31\xc0\x8e\xd8\xba\xf8\x03\xbe\x1d\x7c\xfc\xac\x84\xc0\x74\x03\xee\xeb\xf8'
-  printf '\xba\x04\x06\xb8\x00\x20\xef\xf4\xeb\xfd'
-  printf 'lifeboat-test: the local disk started (BIOS)\r\n\0'
-} | dd of="$work/bios.img" conv=notrunc status=none
-printf '\x55\xaa' | dd of="$work/bios.img" bs=1 seek=510 conv=notrunc status=none
-# UEFI: an ESP whose \EFI\Microsoft\Boot\bootmgfw.efi is shim, starting Debian's signed GRUB beside
-# it, whose grub.cfg prints the marker.
-truncate -s 64M "$work/uefi.img"
-printf 'label: gpt\nstart=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n' | sfdisk -q "$work/uefi.img"
-mkfs.vfat --offset 2048 "$work/uefi.img" $((64 * 1024 - 1024 - 17)) >/dev/null
-esp="$work/uefi.img@@1M"
-grub_signed=$(find /var/cache/lifeboat/service-env/grub-efi-amd64-signed -name grubx64.efi.signed | head -1)
-printf 'echo "lifeboat-test: the local disk started (UEFI)"\nhalt\n' >"$work/local.cfg"
-mmd -i "$esp" ::/EFI ::/EFI/Microsoft ::/EFI/Microsoft/Boot ::/EFI/debian
-mcopy -i "$esp" /var/cache/lifeboat/service-env/shim-signed/usr/lib/shim/shimx64.efi.signed ::/EFI/Microsoft/Boot/bootmgfw.efi
-mcopy -i "$esp" "$grub_signed" ::/EFI/Microsoft/Boot/grubx64.efi
-mcopy -i "$esp" "$work/local.cfg" ::/EFI/debian/grub.cfg
-mcopy -i "$esp" "$work/local.cfg" ::/EFI/Microsoft/Boot/grub.cfg
+make_local_disks "$work"
 
 # ---- the controller, the image, the fleet ----
 start_netboot_controller "$build" "$work" || fail "the controller did not start"
@@ -63,35 +43,6 @@ uuid2=6b7c3e2a-1111-4222-8333-944455556666 mac2=52:54:00:00:00:02
 uuid3=7b7c3e2a-1111-4222-8333-944455556666 mac3=52:54:00:00:00:03
 printf 'id,smbios_uuid,macs\nvm1,%s,%s\nvm2,%s,%s\nvm3,%s,%s\n' $uuid1 $mac1 $uuid2 $mac2 $uuid3 $mac3 >"$work/fleet.csv"
 ctl machine import "$work/fleet.csv" >/dev/null || fail "the import failed"
-
-# boot NAME FIRMWARE DISK UUID MAC [UNTIL]: a machine network-booting until it powers off, or
-# until its console says UNTIL; its console in $work/NAME.log.
-boot() {
-  local name=$1 firmware=$2 disk=$3 uuid=$4 mac=$5 until=${6:-}
-  netboot_args "$firmware" "$work" "$uuid" "$mac" "$work/tftp" "$disk"
-  local start=$SECONDS
-  : >"$work/$name.raw"
-  timeout 300 qemu-system-x86_64 "${qemu_args[@]}" -m 512 -serial "file:$work/$name.raw" \
-    >"$work/$name.qemu" 2>&1 &
-  local qemu=$!
-  if [ -n "$until" ]; then
-    while kill -0 $qemu 2>/dev/null && ! grep -aqF -- "$until" "$work/$name.raw"; do sleep 0.5; done
-    sleep 1  # the rest of the line
-    kill $qemu 2>/dev/null || true
-  fi
-  wait $qemu || true
-  sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\r//g' "$work/$name.raw" >"$work/$name.log"
-  echo "$name: $((SECONDS - start)) s from power-on to power-off (QEMU TCG)"
-}
-expect() {
-  grep -aqF -- "$2" "$work/$1.log" || {
-    grep -a -v '^\s*$' "$work/$1.log" | tail -30 >&2
-    fail "$1: the console never said: $2"
-  }
-}
-refuse() {
-  ! grep -aqF -- "$2" "$work/$1.log" || { tail -30 "$work/$1.log" >&2; fail "$1: the console said: $2"; }
-}
 
 # ---- vm2 (BIOS) and vm1 (UEFI, Secure Boot) are asked for; vm3 is not ----
 ctl machine boot-recovery vm2 --network | grep -q "recovery image 1.0" || fail "the request for vm2 failed"

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +21,33 @@
 #include "common/sha256.h"
 
 namespace lifeboat::test {
+
+namespace {
+
+// GoogleTest reports the tests of a suite whose SetUpTestSuite failed as skipped, and CTest counts
+// skipped tests as not run, not failed: a broken fixture would pass unseen. A failure outside any
+// test ends the run at once, failed, before anything is reported as skipped. Registered when the
+// binary starts (every test binary links this file).
+// (Whether a test runs is tracked here: asking GoogleTest from this callback deadlocks.)
+class SetUpFailureEndsTheRun : public ::testing::EmptyTestEventListener {
+  void OnTestStart(const ::testing::TestInfo&) override { in_test_ = true; }
+  void OnTestEnd(const ::testing::TestInfo&) override { in_test_ = false; }
+  void OnTestPartResult(const ::testing::TestPartResult& result) override {
+    if (!result.failed() || in_test_) return;
+    std::fprintf(stderr, "%s:%d: a test suite's set-up failed; ending the run\n",
+                 result.file_name() ? result.file_name() : "?", result.line_number());
+    std::fflush(nullptr);
+    std::_Exit(1);
+  }
+  bool in_test_ = false;
+};
+
+const bool kSetUpFailuresEndTheRun = [] {
+  ::testing::UnitTest::GetInstance()->listeners().Append(new SetUpFailureEndsTheRun);
+  return true;
+}();
+
+}  // namespace
 
 Poco::JSON::Object::Ptr Json(const std::string& text) {
   Poco::JSON::Parser parser;

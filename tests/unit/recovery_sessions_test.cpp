@@ -10,6 +10,7 @@
 #include <fstream>
 #include <mutex>
 #include <regex>
+#include <thread>
 
 #include "tests/support/bcd_oracle.h"
 #include "tests/support/test_support.h"
@@ -31,6 +32,15 @@ class RecoverySessionsTest : public ::testing::Test {
 
   void SetUp() override {
     fs::create_directories(tree_ / "lifeboat/recovery/left-by-an-earlier-run");
+    fs::create_directories(tree_ / "52-54-00-00-00-09/uefi");  // a client root left behind
+    // The shared tree's loaders and GRUB's folder, as NetbootTree writes them.
+    fs::create_directories(tree_ / "uefi");
+    fs::create_directories(tree_ / "bios");
+    fs::create_directories(tree_ / "grub");
+    std::ofstream(tree_ / "uefi/bootx64.efi") << "shared shim";
+    std::ofstream(tree_ / "uefi/grubx64.efi") << "shared grub";
+    std::ofstream(tree_ / "bios/lifeboat.0") << "shared bios grub";
+    std::ofstream(tree_ / "grub/grub.cfg") << "shared grub.cfg";
     auto sessions =
         RecoverySessions::Start(tree_, [this](const RecoverySession& s, const std::string& file) {
           std::lock_guard lock(mutex_);
@@ -56,6 +66,10 @@ class RecoverySessionsTest : public ::testing::Test {
   void Read(const fs::path& file) {
     ASSERT_EQ(Sh("cat " + Quote(file) + " >/dev/null").exit_code, 0);
   }
+  static std::string Content(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
 
   static inline TempDir* work_ = nullptr;
   TempDir dir_;
@@ -68,7 +82,7 @@ class RecoverySessionsTest : public ::testing::Test {
 
 TEST_F(RecoverySessionsTest, EachBootGetsAFolderOfItsOwnAndItsStartIsSeen) {
   EXPECT_FALSE(fs::exists(tree_ / "lifeboat/recovery/left-by-an-earlier-run"));
-  auto first = sessions_->Open("vm1", Source("1.0"));
+  auto first = sessions_->Open("vm1", {}, Source("1.0"));
   ASSERT_TRUE(first) << first.error().message;
   EXPECT_TRUE(std::regex_match(first->token, std::regex("[0-9a-f]{32}"))) << first->token;
   EXPECT_TRUE(first->uefi && first->bios);
@@ -82,7 +96,7 @@ TEST_F(RecoverySessionsTest, EachBootGetsAFolderOfItsOwnAndItsStartIsSeen) {
   EXPECT_EQ(RamdiskPath(device), "\\lifeboat\\recovery\\" + first->token + "\\boot.wim");
 
   // A second request, of another version, gets another folder; the first is untouched.
-  auto second = sessions_->Open("vm2", Source("2.0"));
+  auto second = sessions_->Open("vm2", {}, Source("2.0"));
   ASSERT_TRUE(second);
   EXPECT_NE(second->token, first->token);
 
@@ -101,8 +115,100 @@ TEST_F(RecoverySessionsTest, EachBootGetsAFolderOfItsOwnAndItsStartIsSeen) {
   sessions_->Close("not-a-token");
 }
 
+// dnsmasq's per-client roots (controller/client_roots.h), read as dnsmasq reads them: through
+// their links.
+TEST_F(RecoverySessionsTest, EachMacGetsARootWhoseFirstFileIsTheBootsBootManager) {
+  EXPECT_FALSE(fs::exists(tree_ / "52-54-00-00-00-09")) << "a root left by an earlier run";
+  const std::vector<std::string> macs = {"52:54:00:00:00:01", "52:54:00:00:00:02"};
+  auto session = sessions_->Open("vm1", macs, Source("1.0"));
+  ASSERT_TRUE(session) << session.error().message;
+  const fs::path folder = tree_ / RecoverySessions::Folder(session->token);
+  // Where each link leads (resolved without opening: opening the boot manager is the boot
+  // starting).
+  const auto leads_to = [](const fs::path& link, const fs::path& file) {
+    return fs::canonical(link) == fs::canonical(file);
+  };
+  for (const char* name : {"52-54-00-00-00-01", "52-54-00-00-00-02"}) {
+    const fs::path root = tree_ / name;
+    EXPECT_TRUE(leads_to(root / "uefi/bootx64.efi", folder / "bootmgfw.efi")) << name;
+    EXPECT_TRUE(leads_to(root / "bios/lifeboat.0", folder / "pxeboot.n12")) << name;
+    EXPECT_TRUE(leads_to(root / "bios/bootmgr.exe", folder / "bootmgr.exe")) << name;
+    EXPECT_TRUE(leads_to(root / "Boot/BCD", folder / "EFI/Microsoft/Boot/BCD")) << name;
+    EXPECT_EQ(Content(root / "uefi/grubx64.efi"), "shared grub") << name;
+    EXPECT_EQ(Content(root / "grub/grub.cfg"), "shared grub.cfg") << name;
+    // The WIM as the store names it, \lifeboat\recovery\<token>\boot.wim, from the root.
+    EXPECT_TRUE(leads_to(root / RecoverySessions::Folder(session->token) / "boot.wim",
+                         folder / "boot.wim"));
+  }
+  EXPECT_TRUE(Started(1).empty());
+  // The firmware loading the boot manager through a root is the boot starting. Firmware opens it
+  // twice (its size first): it still gets it, and BIOS's store.
+  Read(tree_ / "52-54-00-00-00-02/bios/lifeboat.0");
+  EXPECT_EQ(Started(1), std::vector<std::string>{"vm1 1.0 pxeboot.n12"});
+  const fs::path root = tree_ / "52-54-00-00-00-01";
+  EXPECT_TRUE(leads_to(root / "bios/lifeboat.0", folder / "pxeboot.n12"));
+  EXPECT_TRUE(leads_to(root / "Boot/BCD", folder / "Boot/BCD"));
+  // Once its boot manager reads the store the next boot gets the shared loaders; this one goes on
+  // with its store and bootmgr.exe.
+  Read(tree_ / "52-54-00-00-00-02/Boot/BCD");
+  for (int i = 0; i < 40 && fs::read_symlink(root / "uefi/bootx64.efi") != "../../uefi/bootx64.efi";
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(Content(root / "uefi/bootx64.efi"), "shared shim");
+  EXPECT_EQ(Content(root / "bios/lifeboat.0"), "shared bios grub");
+  EXPECT_TRUE(leads_to(root / "Boot/BCD", folder / "Boot/BCD"));
+  EXPECT_TRUE(leads_to(root / "bios/bootmgr.exe", folder / "bootmgr.exe"));
+
+  // A new request of the same machine takes its roots; closing the old one leaves them.
+  auto next = sessions_->Open("vm1", macs, Source("2.0"));
+  ASSERT_TRUE(next);
+  sessions_->Close(session->token);
+  EXPECT_TRUE(leads_to(root / "uefi/bootx64.efi",
+                       tree_ / RecoverySessions::Folder(next->token) / "bootmgfw.efi"));
+  sessions_->Close(next->token);
+  EXPECT_FALSE(fs::exists(root));
+  EXPECT_FALSE(fs::exists(tree_ / "52-54-00-00-00-02"));
+  EXPECT_TRUE(fs::exists(tree_ / "uefi/bootx64.efi"));
+}
+
+TEST(ClientRootLinks, PointTheFirstFilesAndTheStoreAtTheBootUntilItIsUnderWay) {
+  const SharedTree shared{
+      {"bios", "grub", "lifeboat", "uefi"}, {"bootx64.efi", "grubx64.efi"}, {"lifeboat.0"}};
+  const std::string f = "lifeboat/recovery/0123";
+  using Links = std::map<std::string, std::string>;
+  EXPECT_EQ(ClientRootLinks({f, true, true, true, false}, shared),
+            (Links{{"Boot", "../" + f + "/EFI/Microsoft/Boot"},
+                   {"bios/bootmgr.exe", "../../" + f + "/bootmgr.exe"},
+                   {"bios/lifeboat.0", "../../" + f + "/pxeboot.n12"},
+                   {"grub", "../grub"},
+                   {"lifeboat", "../lifeboat"},
+                   {"uefi/bootx64.efi", "../../" + f + "/bootmgfw.efi"},
+                   {"uefi/grubx64.efi", "../../uefi/grubx64.efi"}}));
+  EXPECT_EQ(ClientRootLinks({f, true, true, false, true}, shared),
+            (Links{{"Boot", "../" + f + "/Boot"},
+                   {"bios/bootmgr.exe", "../../" + f + "/bootmgr.exe"},
+                   {"bios/lifeboat.0", "../../bios/lifeboat.0"},
+                   {"grub", "../grub"},
+                   {"lifeboat", "../lifeboat"},
+                   {"uefi/bootx64.efi", "../../uefi/bootx64.efi"},
+                   {"uefi/grubx64.efi", "../../uefi/grubx64.efi"}}));
+  // An image without BIOS boot files leaves the BIOS loader shared (GRUB: the local disk).
+  const auto uefi_only = ClientRootLinks({f, true, false, true, true}, shared);
+  EXPECT_EQ(uefi_only.at("bios/lifeboat.0"), "../../bios/lifeboat.0");
+  EXPECT_FALSE(uefi_only.contains("bios/bootmgr.exe"));
+  EXPECT_EQ(uefi_only.at("Boot"), "../" + f + "/EFI/Microsoft/Boot");
+  EXPECT_EQ(ClientRootLinks({f, false, true, true, false}, shared).at("Boot"), "../" + f + "/Boot");
+}
+
+TEST(ClientRootNames, AreDnsmasqsFormOfTheMac) {
+  EXPECT_EQ(ClientRootName("52:54:00:ab:cd:ef"), "52-54-00-ab-cd-ef");
+  EXPECT_TRUE(IsClientRootName("52-54-00-ab-cd-ef"));
+  for (const char* other : {"uefi", "lifeboat", "52-54-00-ab-cd", "52:54:00:ab:cd:ef", ".x"})
+    EXPECT_FALSE(IsClientRootName(other)) << other;
+}
+
 TEST(RecoveryBootCfg, StartsEachFirmwaresBootManagerFromTheFolderElseTheLocalDisk) {
-  const RecoverySession session{"0123456789abcdef0123456789abcdef", "vm1", "2.5", true, true};
+  const RecoverySession session{"0123456789abcdef0123456789abcdef", "vm1", "2.5", true, true, {}};
   EXPECT_EQ(RenderRecoveryBootCfg(session),
             "# Written by lifeboat-controller: machine vm1's network recovery boot of version 2.5 "
             "(controller/recovery_sessions.h).\n"

@@ -84,6 +84,11 @@ Result<std::string> NetworkRecovery::Request(const std::string& machine_id,
     if (newest == nullptr) return Fail(ErrorCode::kNotFound, "no recovery image is published");
     chosen = newest->version;
   }
+  if (sessions_->Loading(machine_id))
+    return Fail(ErrorCode::kConflict,
+                "machine " + machine_id +
+                    " is loading its recovery boot's boot manager right now; ask again in " +
+                    std::to_string(kBootManagerGrace.count() / 60) + " minutes");
   auto session = OpenSession(machine_id, chosen);
   LIFEBOAT_TRY(session);
   const std::string replaced = (*identity)->recovery.token;

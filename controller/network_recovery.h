@@ -44,8 +44,9 @@ class NetworkRecovery {
   // Asks that the machine's next network boot start `version` (empty: the newest published
   // image), for `operator_name`. Replaces an earlier request of the machine that has not started.
   // Returns the version. Errors: kNotFound (no such machine or identity, no such image),
-  // kConflict (the image is retired), kUnsupported (it cannot boot from the network), the refusal
-  // "image-expired", kIo.
+  // kConflict (the image is retired, or the machine's boot manager is loading: a new request
+  // would change the store it is about to read), kUnsupported (it cannot boot from the network),
+  // the refusal "image-expired", kIo.
   [[nodiscard]] Result<std::string> Request(const std::string& machine_id,
                                             const std::string& version,
                                             const std::string& operator_name);

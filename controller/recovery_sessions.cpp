@@ -145,6 +145,13 @@ void RecoverySessions::UpdateClientRoots(const std::string& token) {
     std::cerr << "lifeboat-controller: " << rooted.error().message << std::endl;
 }
 
+bool RecoverySessions::Loading(const std::string& machine_id) {
+  std::lock_guard lock(mutex_);
+  for (const auto& [token, session] : sessions_)
+    if (session.machine_id == machine_id && session.started && !session.released) return true;
+  return false;
+}
+
 void RecoverySessions::ReleaseBootManagers(const std::string& token) {
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(token);
@@ -170,6 +177,7 @@ void RecoverySessions::Opened(const std::string& tag, const std::string& file) {
     std::lock_guard lock(mutex_);
     auto it = sessions_.find(token);
     if (it == sessions_.end()) return;
+    it->second.started = true;
     // A BIOS machine's boot manager reads BIOS's store.
     if (file == kBiosLoader && !it->second.bios_started) {
       it->second.bios_started = true;

@@ -36,7 +36,8 @@ struct RecoverySession {
   std::string version;
   bool uefi = false, bios = false;
   std::vector<std::string> macs;  // the machine's, each with a client root
-  bool bios_started = false;      // pxeboot.n12 was loaded: the client roots serve BIOS's store
+  bool started = false;           // its boot manager was opened
+  bool bios_started = false;      // pxeboot.n12 was opened: the client roots serve BIOS's store
   bool released = false;          // the client roots' first files are the shared loaders
 };
 
@@ -69,6 +70,9 @@ class RecoverySessions {
   // store or loads boot.sdi or the WIM; NetworkRecovery calls it too, minutes after the start.
   // Nothing for an unknown token.
   void ReleaseBootManagers(const std::string& token);
+  // Whether a boot of the machine started and its boot manager has not read its store yet: it still
+  // reads \Boot\BCD through its client roots, which another session of the machine would take.
+  [[nodiscard]] bool Loading(const std::string& machine_id);
   // Stops watching the session and removes its folder and the client roots it still has; nothing
   // for an unknown token.
   void Close(const std::string& token);

@@ -147,6 +147,7 @@ TEST_F(RecoverySessionsTest, EachMacGetsARootWhoseFirstFileIsTheBootsBootManager
   EXPECT_EQ(Started(1), std::vector<std::string>{"vm1 1.0 pxeboot.n12"});
   const fs::path root = tree_ / "52-54-00-00-00-01";
   EXPECT_TRUE(leads_to(root / "bios/lifeboat.0", folder / "pxeboot.n12"));
+  EXPECT_TRUE(sessions_->Loading("vm1")) << "a new session now would change its \\Boot\\BCD";
   EXPECT_TRUE(leads_to(root / "Boot/BCD", folder / "Boot/BCD"));
   // Once its boot manager reads the store the next boot gets the shared loaders; this one goes on
   // with its store and bootmgr.exe.
@@ -154,6 +155,7 @@ TEST_F(RecoverySessionsTest, EachMacGetsARootWhoseFirstFileIsTheBootsBootManager
   for (int i = 0; i < 40 && fs::read_symlink(root / "uefi/bootx64.efi") != "../../uefi/bootx64.efi";
        ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(sessions_->Loading("vm1"));
   EXPECT_EQ(Content(root / "uefi/bootx64.efi"), "shared shim");
   EXPECT_EQ(Content(root / "bios/lifeboat.0"), "shared bios grub");
   EXPECT_TRUE(leads_to(root / "Boot/BCD", folder / "Boot/BCD"));
@@ -208,7 +210,8 @@ TEST(ClientRootNames, AreDnsmasqsFormOfTheMac) {
 }
 
 TEST(RecoveryBootCfg, StartsEachFirmwaresBootManagerFromTheFolderElseTheLocalDisk) {
-  const RecoverySession session{"0123456789abcdef0123456789abcdef", "vm1", "2.5", true, true, {}};
+  const RecoverySession session{
+      "0123456789abcdef0123456789abcdef", "vm1", "2.5", true, true, {}, false, false, false};
   EXPECT_EQ(RenderRecoveryBootCfg(session),
             "# Written by lifeboat-controller: machine vm1's network recovery boot of version 2.5 "
             "(controller/recovery_sessions.h).\n"

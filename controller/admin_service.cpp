@@ -229,21 +229,21 @@ grpc::Status AdminServiceImpl::RequestBootRecovery(grpc::ServerContext* context,
     if (network_recovery_ == nullptr)
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                           "this controller serves no network boot (start it with --netboot-dir)");
-    auto version =
-        network_recovery_->Request(request->machine_id(), request->version(), caller->name);
+    auto version = network_recovery_->Request(request->machine_id(), request->version(),
+                                              caller->name, request->iso());
     if (!version) return ToStatus(version.error());
     response->set_version(*version);
     return Answer(fleet_.Machine(request->machine_id()),
                   [&](const MachineView& v) { Fill(v.machine, response->mutable_machine()); });
   }();
-  Record(
-      context, caller->name, "RequestBootRecovery",
-      "machine " + request->machine_id() +
-          (request->network()
-               ? " (network" +
-                     (request->version().empty() ? std::string() : ", " + request->version()) + ")"
-               : ""),
-      status);
+  Record(context, caller->name, "RequestBootRecovery",
+         "machine " + request->machine_id() +
+             (request->network()
+                  ? " (network" +
+                        (request->version().empty() ? std::string() : ", " + request->version()) +
+                        (request->iso() ? ", ISO" : "") + ")"
+                  : ""),
+         status);
   return status;
 }
 

@@ -114,6 +114,8 @@ std::vector<std::string> FleetMigrations(const Dialect& d) {
       "ALTER TABLE machine_identities ADD COLUMN recovery_version TEXT NOT NULL DEFAULT '';"
       "ALTER TABLE machine_identities ADD COLUMN recovery_requested_by TEXT NOT NULL DEFAULT '';"
       "ALTER TABLE machine_identities ADD COLUMN recovery_token TEXT NOT NULL DEFAULT '';",
+      // ... and whether it boots the image's ISO over HTTP.
+      "ALTER TABLE machine_identities ADD COLUMN recovery_iso INTEGER NOT NULL DEFAULT 0;",
   };
 }
 

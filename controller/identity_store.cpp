@@ -22,18 +22,18 @@ Result<std::vector<IdentityRecord>> IdentityStore::Identities() {
   std::lock_guard lock(s_->mutex);
   return Guard("read machine identities", [&] {
     std::vector<std::string> id, uuid, macs, serials, version, by, token;
-    std::vector<int> service;
+    std::vector<int> service, iso;
     *s_->session << "SELECT machine_id, smbios_uuid, macs, disk_serials, service_requested, "
-                    "recovery_version, recovery_requested_by, recovery_token "
+                    "recovery_version, recovery_requested_by, recovery_token, recovery_iso "
                     "FROM machine_identities ORDER BY machine_id",
         into(id), into(uuid), into(macs), into(serials), into(service), into(version), into(by),
-        into(token), now;
+        into(token), into(iso), now;
     std::vector<IdentityRecord> out;
     for (size_t k = 0; k < id.size(); ++k)
       out.push_back({id[k],
                      {uuid[k], SplitWords(macs[k]), SplitWords(serials[k])},
                      service[k] != 0,
-                     {version[k], by[k], token[k]}});
+                     {version[k], by[k], token[k], iso[k] != 0}});
     return out;
   });
 }
@@ -111,10 +111,11 @@ Result<void> IdentityStore::SetRecoveryRequest(const std::string& machine_id,
   auto changed = Guard("record a network recovery request", [&] {
     std::string id = machine_id, version = request.version, by = request.requested_by,
                 token = request.token;
+    int iso = request.iso ? 1 : 0;
     Poco::Data::Statement st(*s_->session);
     st << "UPDATE machine_identities SET recovery_version = ?, recovery_requested_by = ?, "
-          "recovery_token = ? WHERE machine_id = ?",
-        use(version), use(by), use(token), use(id);
+          "recovery_token = ?, recovery_iso = ? WHERE machine_id = ?",
+        use(version), use(by), use(token), use(iso), use(id);
     return st.execute();
   });
   LIFEBOAT_TRY(changed);

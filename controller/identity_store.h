@@ -25,6 +25,7 @@ struct NetworkRecoveryRequest {
   std::string version;
   std::string requested_by;  // the operator, for the audit record of the boot
   std::string token;         // the boot's folder (controller/recovery_sessions.h)
+  bool iso = false;  // the image's ISO over HTTP, through iPXE (BIOS), not its boot managers
   bool operator==(const NetworkRecoveryRequest&) const = default;
 };
 

@@ -201,6 +201,9 @@ Result<NetbootTree> NetbootTree::Create(const NetbootSettings& s) {
                   "--netboot-dir: cannot make " + (dir / sub).string() + ": " + ec.message());
   }
   for (const auto& [from, to] : copies) LIFEBOAT_TRY(PublishCopy(env / from, dir / to));
+  // iPXE, for recovery ISOs over HTTP (controller/recovery_sessions.h); older loaders lack it.
+  if (fs::is_regular_file(env / "loaders/bios/ipxe.lkrn"))
+    LIFEBOAT_TRY(PublishCopy(env / "loaders/bios/ipxe.lkrn", dir / "bios/ipxe.lkrn"));
   for (const auto& [path, content] : RenderNetbootConfigs(s))
     LIFEBOAT_TRY(Publish(dir / path, content));
 

@@ -1,6 +1,7 @@
 #include "controller/network_recovery.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 
 #include "media/medium_source.h"
@@ -8,10 +9,12 @@
 namespace lifeboat::controller {
 
 Result<std::unique_ptr<NetworkRecovery>> NetworkRecovery::Start(const std::string& netboot_dir,
+                                                                const std::string& http_address,
                                                                 Admission& admission, Fleet& fleet,
                                                                 Access& access,
                                                                 std::chrono::seconds lease) {
-  std::unique_ptr<NetworkRecovery> recovery(new NetworkRecovery(admission, fleet, access, lease));
+  std::unique_ptr<NetworkRecovery> recovery(
+      new NetworkRecovery(netboot_dir, http_address, admission, fleet, access, lease));
   auto sessions = RecoverySessions::Start(
       netboot_dir, [raw = recovery.get()](const RecoverySession& session, const std::string& file) {
         raw->Started(session, file);
@@ -27,7 +30,7 @@ Result<std::unique_ptr<NetworkRecovery>> NetworkRecovery::Start(const std::strin
     auto identity = admission.IdentityOf(entry.machine);
     if (!identity || !*identity) continue;
     const NetworkRecoveryRequest request = (*identity)->recovery;
-    auto session = recovery->OpenSession(entry.machine, request.version);
+    auto session = recovery->OpenSession(entry.machine, request.version, request.iso);
     if (!session) {
       std::cerr << "lifeboat-controller: network recovery of " << entry.machine << " ("
                 << request.version << ") ended: " << session.error().message << std::endl;
@@ -35,16 +38,22 @@ Result<std::unique_ptr<NetworkRecovery>> NetworkRecovery::Start(const std::strin
       continue;
     }
     LIFEBOAT_TRY(admission.SetNetworkRecovery(
-        entry.machine, {request.version, request.requested_by, session->token}));
+        entry.machine, {request.version, request.requested_by, session->token, request.iso}));
   }
   recovery->sweeper_ =
       std::jthread([raw = recovery.get()](std::stop_token stop) { raw->Sweep(stop); });
   return recovery;
 }
 
-NetworkRecovery::NetworkRecovery(Admission& admission, Fleet& fleet, Access& access,
+NetworkRecovery::NetworkRecovery(std::string netboot_dir, std::string http_address,
+                                 Admission& admission, Fleet& fleet, Access& access,
                                  std::chrono::seconds lease)
-    : admission_(admission), fleet_(fleet), access_(access), lease_(lease) {}
+    : netboot_dir_(std::move(netboot_dir)),
+      http_address_(std::move(http_address)),
+      admission_(admission),
+      fleet_(fleet),
+      access_(access),
+      lease_(lease) {}
 
 NetworkRecovery::~NetworkRecovery() {
   sweeper_.request_stop();
@@ -54,11 +63,26 @@ NetworkRecovery::~NetworkRecovery() {
 }
 
 Result<RecoverySession> NetworkRecovery::OpenSession(const std::string& machine_id,
-                                                     const std::string& version) {
+                                                     const std::string& version, bool iso) {
   auto image = fleet_.catalog().Image(version);
   if (!image) return std::unexpected(image.error());
   if (image->retired)
     return Fail(ErrorCode::kConflict, "image " + version + " is retired: it is served no more");
+  if (iso) {
+    // iPXE's sanboot boots the ISO as a BIOS CD, from the controller's HTTP side.
+    if (http_address_.empty())
+      return Fail(ErrorCode::kUnsupported,
+                  "an ISO network boot needs the tree served over HTTP: start the controller with "
+                  "--netboot-http HOST:PORT");
+    if (!std::filesystem::is_regular_file(std::filesystem::path(netboot_dir_) / "bios/ipxe.lkrn"))
+      return Fail(ErrorCode::kUnsupported,
+                  "the network boot tree has no bios/ipxe.lkrn: make the loaders again "
+                  "(packaging/service-env/build or loaders)");
+    auto source = media::ReadMediumSource(image->blob_path, version, media::FirmwareChoice::kBios,
+                                          media::MediumKind::kCd, false);
+    if (!source) return std::unexpected(source.error());
+    return sessions_->OpenIso(machine_id, *source, http_address_);
+  }
   auto source = media::ReadMediumSource(image->blob_path, version, media::FirmwareChoice::kBoth,
                                         media::MediumKind::kNetwork, false);
   if (!source) return std::unexpected(source.error());
@@ -70,7 +94,7 @@ Result<RecoverySession> NetworkRecovery::OpenSession(const std::string& machine_
 
 Result<std::string> NetworkRecovery::Request(const std::string& machine_id,
                                              const std::string& version,
-                                             const std::string& operator_name) {
+                                             const std::string& operator_name, bool iso) {
   auto identity = admission_.IdentityOf(machine_id);
   LIFEBOAT_TRY(identity);
   if (!*identity) return std::unexpected(NoHardwareIdentity(machine_id));
@@ -89,10 +113,11 @@ Result<std::string> NetworkRecovery::Request(const std::string& machine_id,
                 "machine " + machine_id +
                     " is loading its recovery boot's boot manager right now; ask again in " +
                     std::to_string(kBootManagerGrace.count() / 60) + " minutes");
-  auto session = OpenSession(machine_id, chosen);
+  auto session = OpenSession(machine_id, chosen, iso);
   LIFEBOAT_TRY(session);
   const std::string replaced = (*identity)->recovery.token;
-  if (auto set = admission_.SetNetworkRecovery(machine_id, {chosen, operator_name, session->token});
+  if (auto set =
+          admission_.SetNetworkRecovery(machine_id, {chosen, operator_name, session->token, iso});
       !set) {
     sessions_->Close(session->token);
     return std::unexpected(set.error());

@@ -36,9 +36,11 @@ class NetworkRecovery {
 
   // Serves recovery boots from `netboot_dir`. Requests stored from an earlier run get new folders.
   // Errors: kIo, kDatabase.
+  // `http_address` (HOST:PORT, empty: none) is where machines reach the tree over HTTP
+  // (--netboot-http): ISO boots need it.
   [[nodiscard]] static Result<std::unique_ptr<NetworkRecovery>> Start(
-      const std::string& netboot_dir, Admission& admission, Fleet& fleet, Access& access,
-      std::chrono::seconds lease = kDefaultLease);
+      const std::string& netboot_dir, const std::string& http_address, Admission& admission,
+      Fleet& fleet, Access& access, std::chrono::seconds lease = kDefaultLease);
   ~NetworkRecovery();
 
   // Asks that the machine's next network boot start `version` (empty: the newest published
@@ -47,18 +49,23 @@ class NetworkRecovery {
   // kConflict (the image is retired, or the machine's boot manager is loading: a new request
   // would change the store it is about to read), kUnsupported (it cannot boot from the network),
   // the refusal "image-expired", kIo.
+  // With `iso`, the machine boots the image's ISO over HTTP through iPXE (BIOS machines;
+  // kUnsupported without an HTTP address or without bios/ipxe.lkrn in the tree).
   [[nodiscard]] Result<std::string> Request(const std::string& machine_id,
                                             const std::string& version,
-                                            const std::string& operator_name);
+                                            const std::string& operator_name, bool iso = false);
 
  private:
-  NetworkRecovery(Admission& admission, Fleet& fleet, Access& access, std::chrono::seconds lease);
+  NetworkRecovery(std::string netboot_dir, std::string http_address, Admission& admission,
+                  Fleet& fleet, Access& access, std::chrono::seconds lease);
   // A machine opened its boot manager: the request is over.
   void Started(const RecoverySession& session, const std::string& file);
   [[nodiscard]] Result<RecoverySession> OpenSession(const std::string& machine_id,
-                                                    const std::string& version);
+                                                    const std::string& version, bool iso);
   void Sweep(std::stop_token stop);  // closes the folders whose lease is over
 
+  const std::string netboot_dir_;
+  const std::string http_address_;
   Admission& admission_;
   Fleet& fleet_;
   Access& access_;

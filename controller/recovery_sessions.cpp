@@ -7,6 +7,7 @@
 
 #include "common/files.h"
 #include "common/pki.h"
+#include "media/iso_medium.h"
 #include "media/network_tree.h"
 
 namespace lifeboat::controller {
@@ -17,6 +18,7 @@ namespace {
 
 constexpr const char* kUefiLoader = "bootmgfw.efi";
 constexpr const char* kBiosLoader = "pxeboot.n12";
+constexpr const char* kIsoFile = "recovery.iso";
 // The folders of the boot's two stores are watched too, under the token and these suffixes: a boot
 // manager reading its store is a boot under way.
 const std::vector<std::pair<std::string, std::string>> kStoreFolders = {
@@ -31,10 +33,15 @@ std::string RenderRecoveryBootCfg(const RecoverySession& session) {
                     " (controller/recovery_sessions.h).\n"
                     "echo \"lifeboat-netboot: starting the recovery image " +
                     session.version + " from the network\"\n";
-  if (session.uefi)
+  if (!session.iso_url.empty())
+    // iPXE runs its command line as a script. GRUB quotes an argument that holds a space, so
+    // each word is one argument, and "&&" is quoted from GRUB's own parser.
+    cfg += "if [ \"$grub_platform\" = pc ]; then\n  linux16 /bios/ipxe.lkrn dhcp '&&' sanboot " +
+           session.iso_url + "\n  boot\nfi\n";
+  if (session.uefi && session.iso_url.empty())
     cfg += "if [ \"$grub_platform\" = efi ]; then\n  chainloader " + folder + "/" + kUefiLoader +
            "\n  boot\nfi\n";
-  if (session.bios)
+  if (session.bios && session.iso_url.empty())
     cfg += "if [ \"$grub_platform\" = pc ]; then\n  pxechainloader " + folder + "/" + kBiosLoader +
            "\n  boot\nfi\n";
   cfg +=
@@ -110,6 +117,38 @@ Result<RecoverySession> RecoverySessions::Open(const std::string& machine_id,
   return session;
 }
 
+Result<RecoverySession> RecoverySessions::OpenIso(const std::string& machine_id,
+                                                  const media::MediumSource& source,
+                                                  const std::string& http_address) {
+  // No client roots to give back: "released" from the start.
+  RecoverySession session{RandomHex(16), machine_id, source.version, false, source.bios, {}, false,
+                          false,         true};
+  session.iso_url = "http://" + http_address + "/" + Folder(session.token) + "/" + kIsoFile;
+  const fs::path folder = fs::path(netboot_dir_) / Folder(session.token);
+  auto written = [&]() -> Result<void> {
+    std::error_code ec;
+    fs::create_directories(folder, ec);
+    if (ec) return Fail(ErrorCode::kIo, "cannot make " + folder.string() + ": " + ec.message());
+    LIFEBOAT_TRY(media::WriteIso(source, {(folder / kIsoFile).string(), "", nullptr, nullptr}));
+    return WriteFileAtomically((folder / "boot.cfg").string(), RenderRecoveryBootCfg(session),
+                               0644);
+  }();
+  if (!written) {
+    std::error_code ec;
+    fs::remove_all(folder, ec);
+    return std::unexpected(written.error());
+  }
+  {
+    std::lock_guard lock(mutex_);
+    sessions_[session.token] = session;
+  }
+  if (auto watched = watch_->Add(session.token, folder.string()); !watched) {
+    Close(session.token);
+    return std::unexpected(watched.error());
+  }
+  return session;
+}
+
 void RecoverySessions::Close(const std::string& token) {
   {
     std::lock_guard lock(mutex_);
@@ -171,7 +210,7 @@ void RecoverySessions::Opened(const std::string& tag, const std::string& file) {
     ReleaseBootManagers(token);
     return;
   }
-  if (file != kUefiLoader && file != kBiosLoader) return;
+  if (file != kUefiLoader && file != kBiosLoader && file != kIsoFile) return;
   RecoverySession session;
   {
     std::lock_guard lock(mutex_);

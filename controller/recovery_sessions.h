@@ -39,12 +39,15 @@ struct RecoverySession {
   bool started = false;           // its boot manager was opened
   bool bios_started = false;      // pxeboot.n12 was opened: the client roots serve BIOS's store
   bool released = false;          // the client roots' first files are the shared loaders
+  // An ISO session: BIOS GRUB starts iPXE (bios/ipxe.lkrn), which boots the folder's recovery.iso
+  // from this URL (the controller's --netboot-http) as a CD; no boot managers, no client roots.
+  std::string iso_url = {};
 };
 
 // The session's boot.cfg: UEFI chainloads bootmgfw.efi (the firmware checks its signature, so it
-// starts with Secure Boot on), a PXE BIOS chainloads pxeboot.n12, each from the folder; a machine
-// whose firmware the image cannot boot, or whose boot manager does not start, goes on to its
-// local disk.
+// starts with Secure Boot on), a PXE BIOS chainloads pxeboot.n12, each from the folder; an ISO
+// session's BIOS starts iPXE with `dhcp && sanboot URL`. A machine whose firmware the session
+// cannot boot, or whose loader does not start, goes on to its local disk.
 [[nodiscard]] std::string RenderRecoveryBootCfg(const RecoverySession& session);
 
 class RecoverySessions {
@@ -65,6 +68,11 @@ class RecoverySessions {
   [[nodiscard]] Result<RecoverySession> Open(const std::string& machine_id,
                                              const std::vector<std::string>& macs,
                                              const media::MediumSource& source);
+  // An ISO session: the folder holds `source`'s ISO (read with media::MediumKind::kCd), served
+  // over HTTP at `http_address` (HOST:PORT). Errors: those of media::WriteIso, kIo.
+  [[nodiscard]] Result<RecoverySession> OpenIso(const std::string& machine_id,
+                                                const media::MediumSource& source,
+                                                const std::string& http_address);
   // The boot is under way: the client roots' first files go back to the shared loaders (so the
   // machine's next network boot goes to GRUB). Done by itself when the boot manager reads its
   // store or loads boot.sdi or the WIM; NetworkRecovery calls it too, minutes after the start.

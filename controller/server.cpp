@@ -53,8 +53,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
     auto tree = NetbootTree::Create(settings);
     LIFEBOAT_TRY(tree);
     s->netboot_ = std::make_unique<NetbootPublisher>(std::move(*tree), *s->admission_);
-    auto recovery =
-        NetworkRecovery::Start(options.netboot_dir, *s->admission_, *s->fleet_, *s->access_);
+    auto recovery = NetworkRecovery::Start(options.netboot_dir, settings.http_address,
+                                           *s->admission_, *s->fleet_, *s->access_);
     LIFEBOAT_TRY(recovery);
     s->network_recovery_ = std::move(*recovery);
     LIFEBOAT_TRY(s->netboot_->PublishNow());

@@ -122,6 +122,7 @@ int Show(Context& ctx, const std::string& id) {
 struct BootRecoveryOptions {
   std::string id, version;
   bool network = false;
+  bool iso = false;
 };
 
 int BootRecovery(Context& ctx, const BootRecoveryOptions& o) {
@@ -129,11 +130,13 @@ int BootRecovery(Context& ctx, const BootRecoveryOptions& o) {
   request.set_machine_id(o.id);
   request.set_network(o.network);
   request.set_version(o.version);
+  request.set_iso(o.iso);
   return ctx.Run<v1::RequestBootRecoveryRequest, v1::RequestBootRecoveryResponse>(
       &v1::AdminService::Stub::RequestBootRecovery, request, [&](const auto& response) {
         if (o.network)
           std::cout << "requested: " << o.id << "'s next network boot starts recovery image "
-                    << response.version() << " from the controller (once)\n";
+                    << response.version() << " from the controller (once"
+                    << (o.iso ? ", its ISO over HTTP" : "") << ")\n";
         else
           std::cout << "requested: " << o.id
                     << " boots into Lifeboat once, after its agent next calls in\n";
@@ -310,9 +313,14 @@ boot_recovery
     ->add_option("--image", recovery->version,
                  "with --network: the published version to start (default: the newest)")
     ->type_name("VERSION");
+boot_recovery->add_flag(
+    "--iso", recovery->iso,
+    "with --network: boot the image's ISO over HTTP as a CD, through iPXE (BIOS machines; the "
+    "controller needs --netboot-http), instead of its boot managers over TFTP");
 boot_recovery->callback([&ctx, recovery] {
-  if (!recovery->version.empty() && !recovery->network) {
-    std::cerr << "lifeboatctl: --image chooses what a network boot starts: add --network\n";
+  if ((!recovery->version.empty() || recovery->iso) && !recovery->network) {
+    std::cerr << "lifeboatctl: --image and --iso choose what a network boot starts: add "
+                 "--network\n";
     ctx.exit_code = kExitUsage;
     return;
   }

@@ -41,7 +41,9 @@ ctl image publish "$work/recovery.wim" --version 1.0 >/dev/null || fail "publish
 uuid1=5b7c3e2a-1111-4222-8333-944455556666 mac1=52:54:00:00:00:01
 uuid2=6b7c3e2a-1111-4222-8333-944455556666 mac2=52:54:00:00:00:02
 uuid3=7b7c3e2a-1111-4222-8333-944455556666 mac3=52:54:00:00:00:03
-printf 'id,smbios_uuid,macs\nvm1,%s,%s\nvm2,%s,%s\nvm3,%s,%s\n' $uuid1 $mac1 $uuid2 $mac2 $uuid3 $mac3 >"$work/fleet.csv"
+uuid4=8b7c3e2a-1111-4222-8333-944455556666 mac4=52:54:00:00:00:04
+printf 'id,smbios_uuid,macs\nvm1,%s,%s\nvm2,%s,%s\nvm3,%s,%s\nvm4,%s,%s\n' $uuid1 $mac1 $uuid2 $mac2 \
+  $uuid3 $mac3 $uuid4 $mac4 >"$work/fleet.csv"
 ctl machine import "$work/fleet.csv" >/dev/null || fail "the import failed"
 
 # ---- vm2 (BIOS) and vm1 (UEFI, Secure Boot) are asked for; vm3 is not ----
@@ -89,9 +91,19 @@ for name in bios-after vm3 unknown; do
   refuse $name "starting the recovery image"
 done
 
+# ---- vm4 (BIOS) boots the image's ISO over HTTP: GRUB starts iPXE, which sanboots it as a CD ----
+ctl machine boot-recovery vm4 --network --iso | grep -q "its ISO over HTTP" || fail "the ISO request for vm4 failed"
+tree_says $uuid4 recovery/
+cp "$work/bios.img" "$work/iso.img"
+boot iso-recovery bios "$work/iso.img" $uuid4 $mac4
+expect iso-recovery "lifeboat-netboot: starting the recovery image 1.0"
+expect iso-recovery "etfsboot.com (BIOS CD)"  # the ISO's El Torito boot image (its stand-in)
+refuse iso-recovery "lifeboat-test: the local disk started"
+tree_says $uuid4 local
+
 # ---- the audit log: one boot each, with the operator who asked ----
 audit=$(ctl audit list)
-[ "$(grep -c "NetworkRecoveryBoot" <<<"$audit")" -eq 2 ] || { echo "$audit" >&2; fail "the audit log does not hold the two boots"; }
+[ "$(grep -c "NetworkRecoveryBoot" <<<"$audit")" -eq 3 ] || { echo "$audit" >&2; fail "the audit log does not hold the three boots"; }
 grep "NetworkRecoveryBoot" <<<"$audit" | grep -q "machine vm2" || fail "vm2's boot is not audited"
 grep "NetworkRecoveryBoot" <<<"$audit" | grep -q "machine vm1" || fail "vm1's boot is not audited"
-echo "network recovery: a BIOS and a Secure Boot UEFI machine booted the recovery image's loaders over the network once each"
+echo "network recovery: a BIOS and a Secure Boot UEFI machine booted the recovery image's loaders over the network once each; a BIOS machine booted its ISO over HTTP through iPXE"

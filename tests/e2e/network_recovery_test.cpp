@@ -50,10 +50,11 @@ class NetworkRecoveryTest : public ::testing::Test {
         0);
     ASSERT_EQ(Ctl(*controller_, "machine import " + Quote(dir_ / "fleet.csv")).exit_code, 0);
   }
-  void Start() {
+  void Start(const std::string& more_flags = "") {
     controller_ = std::make_unique<ControllerProcess>(
         dir_ / "controller", "--netboot-dir " + Quote(tftp_) + " --service-env " +
-                                 Quote(dir_ / "env") + " --netboot-address 127.0.0.1:7443");
+                                 Quote(dir_ / "env") + " --netboot-address 127.0.0.1:7443 " +
+                                 more_flags);
     ASSERT_GT(controller_->port(), 0) << controller_->Log();
   }
   // What the machine's file in the tree sources, once it is `what` ("local", "recovery/"): the
@@ -176,6 +177,53 @@ TEST_F(NetworkRecoveryTest, EachBootKeepsItsVersionAndARestartKeepsTheRequests) 
   EXPECT_TRUE(fs::exists(Folder(after) / "boot.wim"));
   EXPECT_FALSE(fs::exists(Folder(third)));
   EXPECT_EQ(Choice(kUuid1, "local"), "local");
+}
+
+// The alternative loader: the image's ISO over the controller's HTTP side, booted by iPXE.
+TEST_F(NetworkRecoveryTest, AnIsoBootIsServedOverHttpWithRanges) {
+  // Refused: --iso without --network; a controller without --netboot-http.
+  EXPECT_EQ(Ctl(*controller_, "machine boot-recovery vm1 --iso").exit_code, 2);
+  auto refused = Ctl(*controller_, "machine boot-recovery vm1 --network --iso");
+  EXPECT_EQ(refused.exit_code, 3);
+  EXPECT_NE(refused.err.find("--netboot-http"), std::string::npos) << refused.err;
+  EXPECT_EQ(Choice(kUuid1, "local"), "local");
+
+  // With HTTP, but loaders without iPXE: refused, naming what is missing.
+  controller_->Kill();
+  Start("--netboot-http 127.0.0.1:0");
+  refused = Ctl(*controller_, "machine boot-recovery vm1 --network --iso");
+  EXPECT_NE(refused.err.find("bios/ipxe.lkrn"), std::string::npos) << refused.err;
+
+  // With iPXE among the loaders: the folder holds the ISO, and BIOS GRUB starts iPXE on its URL.
+  std::ofstream(dir_ / "env/loaders/bios/ipxe.lkrn") << "ipxe";
+  controller_->Kill();
+  Start("--netboot-http 127.0.0.1:0");
+  std::smatch m;
+  const std::string log = controller_->Log();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("served over HTTP on port ([0-9]+)"))) << log;
+  const std::string http_port = m[1].str();
+  ASSERT_EQ(Ctl(*controller_, "machine boot-recovery vm1 --network --iso").exit_code, 0);
+  const std::string token = Choice(kUuid1, "recovery/");
+  const std::string url =
+      "http://127.0.0.1:" + http_port + "/lifeboat/recovery/" + token + "/recovery.iso";
+  EXPECT_NE(ReadText(Folder(token) / "boot.cfg")
+                .find("linux16 /bios/ipxe.lkrn dhcp '&&' sanboot " + url + "\n"),
+            std::string::npos)
+      << ReadText(Folder(token) / "boot.cfg");
+  EXPECT_EQ(ReadText(tftp_ / "bios/ipxe.lkrn"), "ipxe");
+  EXPECT_FALSE(fs::exists(Folder(token) / "bootmgfw.efi")) << "an ISO boot serves no boot managers";
+  // The ISO boots as a BIOS CD (read by xorriso), and is served in ranges, as iPXE reads it.
+  auto catalog = Sh("xorriso -indev " + Quote(Folder(token) / "recovery.iso") +
+                    " -report_el_torito plain 2>&1");
+  EXPECT_NE(catalog.out.find("BIOS"), std::string::npos) << catalog.out;
+  auto range = Sh("curl -s -o /dev/null -w '%{http_code} %{size_download}' -r 32768-34815 " + url);
+  EXPECT_EQ(range.out, "206 2048");
+  // Opening the ISO was the boot: the request is over, and audited (the table cuts the detail).
+  EXPECT_EQ(Choice(kUuid1, "local"), "local");
+  auto audit = Ctl(*controller_, "audit list");
+  EXPECT_NE(audit.out.find("started recovery image 1.0 from the network (recovery.iso"),
+            std::string::npos)
+      << audit.out;
 }
 
 }  // namespace

@@ -211,7 +211,7 @@ TEST(ClientRootNames, AreDnsmasqsFormOfTheMac) {
 
 TEST(RecoveryBootCfg, StartsEachFirmwaresBootManagerFromTheFolderElseTheLocalDisk) {
   const RecoverySession session{
-      "0123456789abcdef0123456789abcdef", "vm1", "2.5", true, true, {}, false, false, false};
+      "0123456789abcdef0123456789abcdef", "vm1", "2.5", true, true, {}, false, false, false, {}};
   EXPECT_EQ(RenderRecoveryBootCfg(session),
             "# Written by lifeboat-controller: machine vm1's network recovery boot of version 2.5 "
             "(controller/recovery_sessions.h).\n"
@@ -226,6 +226,15 @@ TEST(RecoveryBootCfg, StartsEachFirmwaresBootManagerFromTheFolderElseTheLocalDis
             "fi\n"
             "echo \"lifeboat-netboot: the recovery image did not start on this machine\"\n"
             "source /lifeboat/local.cfg\n");
+  RecoverySession iso = session;
+  iso.iso_url = "http://10.0.0.5:8080/lifeboat/recovery/0123/recovery.iso";
+  EXPECT_NE(RenderRecoveryBootCfg(iso).find(
+                "if [ \"$grub_platform\" = pc ]; then\n"
+                "  linux16 /bios/ipxe.lkrn dhcp '&&' sanboot "
+                "http://10.0.0.5:8080/lifeboat/recovery/0123/recovery.iso\n  boot\nfi\n"),
+            std::string::npos)
+      << RenderRecoveryBootCfg(iso);
+  EXPECT_EQ(RenderRecoveryBootCfg(iso).find("chainloader"), std::string::npos);
   RecoverySession uefi_only = session;
   uefi_only.bios = false;
   EXPECT_EQ(RenderRecoveryBootCfg(uefi_only).find("pxechainloader"), std::string::npos);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <regex>
 
+#include "common/files.h"
 #include "tests/e2e/controller_process.h"
 #include "tests/support/bcd_oracle.h"
 #include "tests/support/test_support.h"
@@ -20,10 +21,8 @@ namespace fs = std::filesystem;
 constexpr const char* kUuid1 = "5b7c3e2a-1111-4222-8333-944455556666";
 constexpr const char* kUuid2 = "6b7c3e2a-1111-4222-8333-944455556666";
 
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+// A file's text; empty while it does not exist yet (the tree is written by a thread).
+std::string ReadText(const fs::path& path) { return ReadTextFile(path).value_or(""); }
 
 class NetworkRecoveryTest : public ::testing::Test {
  protected:

@@ -217,6 +217,21 @@ grpc::Status AdminServiceImpl::GetMachine(grpc::ServerContext* context,
   });
 }
 
+namespace {
+
+const grpc::Status kNoNetworkBoot(grpc::StatusCode::FAILED_PRECONDITION,
+                                  "this controller serves no network boot (start it with "
+                                  "--netboot-dir)");
+
+void ToProto(const SiteRecoveryEntry& entry, v1::SiteRecoveryEntry* out) {
+  out->set_version(entry.version);
+  out->set_published_by(entry.published_by);
+  out->set_published_at(entry.published_at);
+  out->set_timeout_seconds(entry.timeout_seconds);
+}
+
+}  // namespace
+
 grpc::Status AdminServiceImpl::RequestBootRecovery(grpc::ServerContext* context,
                                                    const v1::RequestBootRecoveryRequest* request,
                                                    v1::RequestBootRecoveryResponse* response) {
@@ -226,9 +241,7 @@ grpc::Status AdminServiceImpl::RequestBootRecovery(grpc::ServerContext* context,
     if (!request->network())
       return Answer(fleet_.RequestBootRecovery(request->machine_id()),
                     [&](const MachineRecord& m) { ToProto(m, response->mutable_machine()); });
-    if (network_recovery_ == nullptr)
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                          "this controller serves no network boot (start it with --netboot-dir)");
+    if (network_recovery_ == nullptr) return kNoNetworkBoot;
     auto version = network_recovery_->Request(request->machine_id(), request->version(),
                                               caller->name, request->iso());
     if (!version) return ToStatus(version.error());
@@ -245,6 +258,42 @@ grpc::Status AdminServiceImpl::RequestBootRecovery(grpc::ServerContext* context,
                   : ""),
          status);
   return status;
+}
+
+grpc::Status AdminServiceImpl::SetSiteRecoveryEntry(grpc::ServerContext* context,
+                                                    const v1::SetSiteRecoveryEntryRequest* request,
+                                                    v1::SiteRecoveryEntryResponse* response) {
+  auto caller = Caller(context, Role::kOperator, "SetSiteRecoveryEntry");
+  if (!caller) return caller.error();
+  auto status = [&]() -> grpc::Status {
+    if (network_recovery_ == nullptr) return kNoNetworkBoot;
+    SiteEntry& site = network_recovery_->site();
+    auto entry = request->withdraw()
+                     ? site.Withdraw()
+                     : site.Publish(request->version(), request->timeout_seconds(), caller->name);
+    return Answer(std::move(entry), [&](const SiteRecoveryEntry& e) {
+      ToProto(e, response->mutable_recovery_entry());
+    });
+  }();
+  Record(context, caller->name, "SetSiteRecoveryEntry",
+         request->withdraw()
+             ? std::string("withdraw")
+             : "version " +
+                   (request->version().empty() ? std::string("(newest)") : request->version()) +
+                   ", menu " + std::to_string(request->timeout_seconds()) + " s",
+         status);
+  return status;
+}
+
+grpc::Status AdminServiceImpl::GetSiteRecoveryEntry(grpc::ServerContext* context,
+                                                    const v1::GetSiteRecoveryEntryRequest*,
+                                                    v1::SiteRecoveryEntryResponse* response) {
+  if (auto caller = Caller(context, Role::kViewer, "GetSiteRecoveryEntry"); !caller)
+    return caller.error();
+  if (network_recovery_ == nullptr) return kNoNetworkBoot;
+  return Answer(network_recovery_->site().Current(), [&](const SiteRecoveryEntry& e) {
+    ToProto(e, response->mutable_recovery_entry());
+  });
 }
 
 grpc::Status AdminServiceImpl::GetFleetSummary(grpc::ServerContext* context,

@@ -238,6 +238,14 @@ Result<void> Admission::RecordIdentity(const std::string& machine_id,
   return {};
 }
 
+Result<SiteRecoveryEntry> Admission::SiteEntry() { return store_.SiteEntry(); }
+
+Result<void> Admission::SetSiteEntry(const SiteRecoveryEntry& entry) {
+  LIFEBOAT_TRY(store_.SetSiteEntry(entry));
+  changed_();
+  return {};
+}
+
 Result<std::optional<IdentityRecord>> Admission::IdentityOf(const std::string& machine_id) {
   std::lock_guard lock(mutex_);
   LIFEBOAT_TRY(Load());
@@ -263,7 +271,7 @@ Result<std::vector<NetbootEntry>> Admission::NetbootEntries() {
   }
   // Pending machines have introduced themselves: until accepted, they boot their local disk.
   for (const auto& [id, p] : pending_)
-    out.push_back({"pending " + id, p.identity, NetbootChoice::kLocalDisk});
+    out.push_back({"pending " + id, p.identity, NetbootChoice::kLocalDisk, "", true});
   return out;
 }
 

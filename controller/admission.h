@@ -43,6 +43,7 @@ struct NetbootEntry {
   MachineIdentity identity;
   NetbootChoice choice = NetbootChoice::kLocalDisk;
   std::string recovery_token = {};  // kRecovery: the boot's folder (controller/recovery_sessions.h)
+  bool pending = false;             // not accepted yet: offered nothing but its local disk
 };
 
 // At most this many machines wait as pending. Anyone on the boot network can say hello with made-up
@@ -86,6 +87,10 @@ class Admission {
   // kNotFound (no such machine, or one without a hardware identity).
   [[nodiscard]] Result<void> SetNetworkRecovery(const std::string& machine_id,
                                                 const NetworkRecoveryRequest& request);
+  // The operator's site-wide recovery entry (an empty version: none), and replacing or (empty)
+  // withdrawing it; every machine's boot decision may change with it. Errors: kDatabase.
+  [[nodiscard]] Result<SiteRecoveryEntry> SiteEntry();
+  [[nodiscard]] Result<void> SetSiteEntry(const SiteRecoveryEntry& entry);
   // Records the identity a machine reported (the daemon mode's Register); kConflict when it is
   // another machine's.
   [[nodiscard]] Result<void> RecordIdentity(const std::string& machine_id,

@@ -116,6 +116,11 @@ std::vector<std::string> FleetMigrations(const Dialect& d) {
       "ALTER TABLE machine_identities ADD COLUMN recovery_token TEXT NOT NULL DEFAULT '';",
       // ... and whether it boots the image's ISO over HTTP.
       "ALTER TABLE machine_identities ADD COLUMN recovery_iso INTEGER NOT NULL DEFAULT 0;",
+      // The operator's site-wide network recovery entry (controller/site_entry.h): one row or none.
+      "CREATE TABLE site_recovery_entry("
+      "  id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL,"
+      "  published_by TEXT NOT NULL, published_at TEXT NOT NULL,"
+      "  timeout_seconds INTEGER NOT NULL);",
   };
 }
 

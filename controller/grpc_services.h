@@ -93,6 +93,10 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                                v1::GetFleetSummaryResponse*) override;
   grpc::Status RequestBootRecovery(grpc::ServerContext*, const v1::RequestBootRecoveryRequest*,
                                    v1::RequestBootRecoveryResponse*) override;
+  grpc::Status SetSiteRecoveryEntry(grpc::ServerContext*, const v1::SetSiteRecoveryEntryRequest*,
+                                    v1::SiteRecoveryEntryResponse*) override;
+  grpc::Status GetSiteRecoveryEntry(grpc::ServerContext*, const v1::GetSiteRecoveryEntryRequest*,
+                                    v1::SiteRecoveryEntryResponse*) override;
   grpc::Status CreateOperator(grpc::ServerContext*, const v1::CreateOperatorRequest*,
                               v1::CreateOperatorResponse*) override;
   grpc::Status ListOperators(grpc::ServerContext*, const v1::ListOperatorsRequest*,

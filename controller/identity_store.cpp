@@ -123,6 +123,38 @@ Result<void> IdentityStore::SetRecoveryRequest(const std::string& machine_id,
   return {};
 }
 
+Result<SiteRecoveryEntry> IdentityStore::SiteEntry() {
+  std::lock_guard lock(s_->mutex);
+  return Guard("read the site-wide recovery entry", [&] {
+    std::vector<std::string> version, by, at;
+    std::vector<int> timeout;
+    *s_->session << "SELECT version, published_by, published_at, timeout_seconds "
+                    "FROM site_recovery_entry",
+        into(version), into(by), into(at), into(timeout), now;
+    if (version.empty()) return SiteRecoveryEntry{};
+    return SiteRecoveryEntry{version[0], by[0], at[0], static_cast<uint32_t>(timeout[0])};
+  });
+}
+
+Result<void> IdentityStore::SetSiteEntry(const SiteRecoveryEntry& entry) {
+  std::lock_guard lock(s_->mutex);
+  return Guard("record the site-wide recovery entry", [&] {
+    if (entry.version.empty()) {
+      *s_->session << "DELETE FROM site_recovery_entry", now;
+      return;
+    }
+    std::string version = entry.version, by = entry.published_by;
+    int timeout = static_cast<int>(entry.timeout_seconds);
+    *s_->session << "INSERT INTO site_recovery_entry(id, version, published_by, published_at, "
+                    "timeout_seconds) VALUES (1, ?, ?, " +
+                        std::string(s_->dialect.now) +
+                        ", ?) ON CONFLICT(id) DO UPDATE SET version = excluded.version, "
+                        "published_by = excluded.published_by, published_at = "
+                        "excluded.published_at, timeout_seconds = excluded.timeout_seconds",
+        use(version), use(by), use(timeout), now;
+  });
+}
+
 Result<void> IdentityStore::SetServiceRequested(const std::string& machine_id, bool requested) {
   std::lock_guard lock(s_->mutex);
   auto changed = Guard("record a service request", [&] {

@@ -29,6 +29,17 @@ struct NetworkRecoveryRequest {
   bool operator==(const NetworkRecoveryRequest&) const = default;
 };
 
+// The operator's site-wide network recovery entry (controller/site_entry.h): every accepted
+// machine with nothing else to boot is offered this version in a menu that starts its local disk
+// unless someone at the machine chooses the entry. No version: none is published.
+struct SiteRecoveryEntry {
+  std::string version;
+  std::string published_by;
+  std::string published_at;      // RFC 3339, UTC
+  uint32_t timeout_seconds = 0;  // how long the menu waits before it starts the local disk
+  bool operator==(const SiteRecoveryEntry&) const = default;
+};
+
 // An accepted machine's identity.
 struct IdentityRecord {
   std::string machine_id;
@@ -76,6 +87,11 @@ class IdentityStore {
   // Replaces the machine's network recovery request (an empty one ends it). kNotFound.
   [[nodiscard]] Result<void> SetRecoveryRequest(const std::string& machine_id,
                                                 const NetworkRecoveryRequest& request);
+
+  // The site-wide recovery entry (an empty version: none). Setting one replaces any; setting an
+  // empty one withdraws it. The time of publication is the store's.
+  [[nodiscard]] Result<SiteRecoveryEntry> SiteEntry();
+  [[nodiscard]] Result<void> SetSiteEntry(const SiteRecoveryEntry& entry);
 
   // Pending machines, by id.
   [[nodiscard]] Result<void> SavePending(const PendingRecord& pending);

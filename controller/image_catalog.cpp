@@ -286,6 +286,16 @@ Result<ImageRecord> Found(Result<std::optional<ImageRecord>> found, const std::s
 
 }  // namespace
 
+Result<std::string> ImageCatalog::Newest() {
+  auto images = Images(false);
+  LIFEBOAT_TRY(images);
+  const ImageRecord* newest = nullptr;
+  for (const auto& image : *images)
+    if (newest == nullptr || image.published_at > newest->published_at) newest = &image;
+  if (newest == nullptr) return Fail(ErrorCode::kNotFound, "no recovery image is published");
+  return newest->version;
+}
+
 Result<ImageRecord> ImageCatalog::Image(const std::string& version) {
   return Found(store_.FindImage(version), "version", version);
 }

@@ -63,6 +63,8 @@ class ImageCatalog {
       const std::optional<SignedBy>& signed_by = {});
   [[nodiscard]] Result<std::vector<ImageRecord>> Images(bool include_retired);
   [[nodiscard]] Result<ImageRecord> Image(const std::string& version);
+  // The version of the image published last that is not retired. kNotFound: none.
+  [[nodiscard]] Result<std::string> Newest();
   [[nodiscard]] Result<ImageRecord> RetireImage(const std::string& version);
   // The blob of an image, for downloads. kNotFound.
   [[nodiscard]] Result<ImageRecord> ImageBySha(const std::string& sha256);

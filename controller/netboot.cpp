@@ -139,14 +139,58 @@ std::map<std::string, std::string> RenderNetbootConfigs(const NetbootSettings& s
   };
 }
 
-std::map<std::string, std::string> RenderMachineFiles(const std::vector<NetbootEntry>& entries) {
+std::string SiteTicketFile(const std::string& ticket, const std::string& platform) {
+  return "entry-" + ticket + "-" + platform + ".cfg";
+}
+
+std::string RenderSiteMenuCfg(const std::string& version, uint32_t timeout_seconds) {
+  // An empty superusers list locks GRUB's editor and command line (a user could otherwise edit
+  // an entry into anything the tree holds); --unrestricted lets anyone start the two entries.
+  // The menu is a configfile: exported variables (the machine's ticket) reach it.
+  return "# Written by lifeboat-controller: the site-wide recovery entry's menu "
+         "(controller/site_entry.h).\n"
+         "set superusers=\"\"\n"
+         "set default=0\n"
+         "set timeout=" +
+         std::to_string(timeout_seconds) +
+         "\n"
+         // (Short: GRUB's BIOS console wraps at 80 columns.)
+         "echo \"lifeboat-netboot: recovery image " +
+         version +
+         " offered (press R)\"\n"
+         "menuentry \"Start this computer from its disk\" --unrestricted {\n"
+         "  source /lifeboat/local.cfg\n"
+         "}\n"
+         "menuentry \"Lifeboat recovery image " +
+         version +
+         " (from the network)\" --hotkey=r --unrestricted {\n"
+         "  source /lifeboat/machines/entry-${lifeboat_ticket}-${grub_platform}.cfg\n"
+         "  echo \"lifeboat-netboot: the recovery entry changed since this menu was shown\"\n"
+         "  source /lifeboat/local.cfg\n"
+         "}\n";
+}
+
+std::map<std::string, std::string> RenderMachineFiles(const std::vector<NetbootEntry>& entries,
+                                                      const SiteMenu& site) {
   std::map<std::string, std::string> files;
   for (const auto& e : entries) {
     const std::string what = e.choice == NetbootChoice::kRecovery
                                  ? "recovery/" + e.recovery_token + "/boot"
                              : e.choice == NetbootChoice::kServiceEnvironment ? "service"
                                                                               : "local";
-    const std::string content = "# " + e.machine + "\nsource /lifeboat/" + what + ".cfg\n";
+    std::string content = "# " + e.machine + "\nsource /lifeboat/" + what + ".cfg\n";
+    const auto ticket = site.tickets.find(e.machine);
+    if (e.choice == NetbootChoice::kLocalDisk && !e.pending && !site.folder.empty() &&
+        ticket != site.tickets.end()) {
+      // The menu, and the local disk should it return (Escape); its entry opens a ticket file.
+      content = "# " + e.machine + "\nset lifeboat_ticket=" + ticket->second +
+                "\nexport lifeboat_ticket\nconfigfile /" + site.folder +
+                "/menu.cfg\nsource /lifeboat/local.cfg\n";
+      for (const char* platform : {"efi", "pc"})
+        files.emplace(SiteTicketFile(ticket->second, platform),
+                      "# " + e.machine + ": the site-wide recovery entry, chosen at the machine\n" +
+                          "source /" + site.folder + "/boot.cfg\n");
+    }
     // The first entry for a UUID or MAC wins: accepted machines come before pending ones.
     if (!e.identity.smbios_uuid.empty()) files.emplace(e.identity.smbios_uuid + ".cfg", content);
     for (const auto& mac : e.identity.macs) files.emplace(mac + ".cfg", content);
@@ -266,11 +310,21 @@ void NetbootPublisher::Poke() {
   poked_.notify_all();
 }
 
+void NetbootPublisher::OfferSiteEntry(SiteOffer offer) {
+  const bool offered = offer != nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    site_offer_ = std::move(offer);
+  }
+  if (offered) Poke();
+}
+
 Result<size_t> NetbootPublisher::PublishNow() {
   auto entries = admission_.NetbootEntries();
   LIFEBOAT_TRY(entries);
   std::lock_guard lock(mutex_);
-  return tree_.SetMachineFiles(RenderMachineFiles(*entries));
+  const SiteMenu site = site_offer_ ? site_offer_(*entries) : SiteMenu{};
+  return tree_.SetMachineFiles(RenderMachineFiles(*entries, site));
 }
 
 void NetbootPublisher::Loop(std::stop_token stop) {

@@ -10,6 +10,8 @@
 //                                  certificate and the image-signing keys agents trust
 //   DIR/lifeboat/service.cfg, local.cfg   the two things a machine can be told to boot
 //   DIR/lifeboat/machines/<SMBIOS UUID>.cfg, <MAC>.cfg   each known machine's choice
+//   DIR/lifeboat/machines/entry-<ticket>-<efi|pc>.cfg   while the operator's site-wide recovery
+//                                  entry is published: what choosing it on each machine starts
 //
 // Per-machine choices are files, not HTTP answers: Debian's signed network GRUB (the one Secure
 // Boot accepts) reads only TFTP. A machine with no file of its own is unknown: it boots the service
@@ -24,6 +26,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -47,10 +50,29 @@ struct NetbootSettings {
   std::string http_address;
 };
 
+// The operator's site-wide recovery entry as the tree offers it (controller/site_entry.h). Each
+// accepted machine with nothing else to boot gets the entry folder's menu.cfg, which starts its
+// local disk after the entry's timeout unless someone at the machine chooses the recovery entry.
+// Choosing it opens the machine's own ticket file, entry-<ticket>-<efi|pc>.cfg in
+// lifeboat/machines/ (the controller learns this way which machine chose it, with which
+// firmware), which starts the entry folder's boot.cfg.
+struct SiteMenu {
+  std::string folder;                          // "lifeboat/recovery/<token>"; empty: no entry
+  std::map<std::string, std::string> tickets;  // machine id -> its ticket (32 hex digits)
+};
+
+// The name of a ticket file; `platform` is GRUB's: "efi" or "pc".
+[[nodiscard]] std::string SiteTicketFile(const std::string& ticket, const std::string& platform);
+// The entry folder's menu.cfg: the local disk first and by default, after `timeout_seconds`; the
+// recovery image of `version` second, on the key R. Nothing else: no editing, no GRUB prompt.
+[[nodiscard]] std::string RenderSiteMenuCfg(const std::string& version, uint32_t timeout_seconds);
+
 // The files of the tree that depend on nothing but the settings (paths relative to DIR).
 std::map<std::string, std::string> RenderNetbootConfigs(const NetbootSettings& settings);
-// Each entry's file(s) under lifeboat/machines/: one per usable UUID and one per MAC address.
-std::map<std::string, std::string> RenderMachineFiles(const std::vector<NetbootEntry>& entries);
+// Each entry's file(s) under lifeboat/machines/: one per usable UUID and one per MAC address; and
+// the ticket files of the machines `site` offers its menu to.
+std::map<std::string, std::string> RenderMachineFiles(const std::vector<NetbootEntry>& entries,
+                                                      const SiteMenu& site = {});
 // service.conf of the service environment's agent (in site.cpio).
 std::string RenderServiceConf(const NetbootSettings& settings);
 
@@ -76,8 +98,14 @@ class NetbootTree {
 // finishing). Owns its thread.
 class NetbootPublisher {
  public:
+  // What the site-wide recovery entry offers the machines of these entries.
+  using SiteOffer = std::function<SiteMenu(const std::vector<NetbootEntry>& entries)>;
+
   NetbootPublisher(NetbootTree tree, Admission& admission);
   ~NetbootPublisher();
+  // From now on, renders the site-wide entry's menus as `offer` says (none before). Null: the
+  // offer's owner is going away (the files stay as they are until the next render).
+  void OfferSiteEntry(SiteOffer offer);
   void Poke();
   // Renders now, on the caller's thread (the first time, before machines are served).
   [[nodiscard]] Result<size_t> PublishNow();
@@ -86,7 +114,8 @@ class NetbootPublisher {
   void Loop(std::stop_token stop);
   NetbootTree tree_;
   Admission& admission_;
-  std::mutex mutex_;  // the tree; one render at a time
+  std::mutex mutex_;  // the tree and the offer; one render at a time
+  SiteOffer site_offer_;
   std::mutex poke_mutex_;
   std::condition_variable_any poked_;
   bool pending_ = false;

@@ -21,6 +21,9 @@ Result<std::unique_ptr<NetworkRecovery>> NetworkRecovery::Start(const std::strin
       });
   if (!sessions) return std::unexpected(sessions.error());
   recovery->sessions_ = std::move(*sessions);
+  auto site = SiteEntry::Start(netboot_dir, *recovery->sessions_, admission, fleet, access, lease);
+  if (!site) return std::unexpected(site.error());
+  recovery->site_ = std::move(*site);
   // The folders of an earlier run are gone (RecoverySessions::Start): each request still open
   // gets a new one.
   auto entries = admission.NetbootEntries();
@@ -59,6 +62,7 @@ NetworkRecovery::~NetworkRecovery() {
   sweeper_.request_stop();
   wake_.notify_all();
   if (sweeper_.joinable()) sweeper_.join();
+  site_.reset();
   sessions_.reset();  // its watch calls Started until it stops
 }
 
@@ -99,16 +103,12 @@ Result<std::string> NetworkRecovery::Request(const std::string& machine_id,
   LIFEBOAT_TRY(identity);
   if (!*identity) return std::unexpected(NoHardwareIdentity(machine_id));
   std::string chosen = version;
-  if (chosen.empty()) {  // the newest published image
-    auto images = fleet_.catalog().Images(false);
-    LIFEBOAT_TRY(images);
-    const ImageRecord* newest = nullptr;
-    for (const auto& image : *images)
-      if (newest == nullptr || image.published_at > newest->published_at) newest = &image;
-    if (newest == nullptr) return Fail(ErrorCode::kNotFound, "no recovery image is published");
-    chosen = newest->version;
+  if (chosen.empty()) {
+    auto newest = fleet_.catalog().Newest();
+    LIFEBOAT_TRY(newest);
+    chosen = *newest;
   }
-  if (sessions_->Loading(machine_id))
+  if (sessions_->Loading(machine_id) || site_->Choosing(machine_id, kBootManagerGrace))
     return Fail(ErrorCode::kConflict,
                 "machine " + machine_id +
                     " is loading its recovery boot's boot manager right now; ask again in " +
@@ -170,6 +170,7 @@ void NetworkRecovery::Sweep(std::stop_token stop) {
       sessions_->Close(it->first);
       it = started_.erase(it);
     }
+    site_->Sweep();
   }
 }
 

@@ -23,6 +23,7 @@
 #include "controller/admission.h"
 #include "controller/fleet.h"
 #include "controller/recovery_sessions.h"
+#include "controller/site_entry.h"
 
 namespace lifeboat::controller {
 
@@ -55,6 +56,9 @@ class NetworkRecovery {
                                             const std::string& version,
                                             const std::string& operator_name, bool iso = false);
 
+  // The operator's site-wide entry, served from the same tree (controller/site_entry.h).
+  [[nodiscard]] SiteEntry& site() { return *site_; }
+
  private:
   NetworkRecovery(std::string netboot_dir, std::string http_address, Admission& admission,
                   Fleet& fleet, Access& access, std::chrono::seconds lease);
@@ -71,6 +75,7 @@ class NetworkRecovery {
   Access& access_;
   const std::chrono::seconds lease_;
   std::unique_ptr<RecoverySessions> sessions_;
+  std::unique_ptr<SiteEntry> site_;  // uses sessions_
   std::mutex mutex_;
   std::map<std::string, std::chrono::steady_clock::time_point> started_;  // token -> when
   std::condition_variable_any wake_;

@@ -28,8 +28,10 @@ const std::vector<std::pair<std::string, std::string>> kStoreFolders = {
 
 std::string RenderRecoveryBootCfg(const RecoverySession& session) {
   const std::string folder = "/" + RecoverySessions::Folder(session.token);
-  std::string cfg = "# Written by lifeboat-controller: machine " + session.machine_id +
-                    "'s network recovery boot of version " + session.version +
+  const std::string whose =
+      session.machine_id.empty() ? "the site-wide entry's" : "machine " + session.machine_id + "'s";
+  std::string cfg = "# Written by lifeboat-controller: " + whose +
+                    " network recovery boot of version " + session.version +
                     " (controller/recovery_sessions.h).\n"
                     "echo \"lifeboat-netboot: starting the recovery image " +
                     session.version + " from the network\"\n";
@@ -84,6 +86,8 @@ Result<RecoverySession> RecoverySessions::Open(const std::string& machine_id,
                                                const media::MediumSource& source) {
   RecoverySession session{RandomHex(16), machine_id, source.version, source.uefi,
                           source.bios,   macs,       false,          false};
+  // A shared session never gives the firmware its boot managers: its machines run GRUB already.
+  session.released = machine_id.empty();
   const fs::path folder = fs::path(netboot_dir_) / Folder(session.token);
   std::string served_as = "\\" + Folder(session.token);
   std::replace(served_as.begin(), served_as.end(), '/', '\\');
@@ -154,12 +158,14 @@ void RecoverySessions::Close(const std::string& token) {
     std::lock_guard lock(mutex_);
     auto it = sessions_.find(token);
     if (it == sessions_.end()) return;
-    std::vector<std::string> owned;
-    for (const auto& mac : it->second.macs) {
-      auto owner = root_owner_.find(mac);
-      if (owner == root_owner_.end() || owner->second != token) continue;
-      owned.push_back(mac);
-      root_owner_.erase(owner);
+    std::vector<std::string> owned;  // its machine's MACs, or those attached to a shared session
+    for (auto owner = root_owner_.begin(); owner != root_owner_.end();) {
+      if (owner->second != token) {
+        ++owner;
+        continue;
+      }
+      owned.push_back(owner->first);
+      owner = root_owner_.erase(owner);
     }
     client_roots_.Remove(owned);
     sessions_.erase(it);
@@ -184,6 +190,37 @@ void RecoverySessions::UpdateClientRoots(const std::string& token) {
     std::cerr << "lifeboat-controller: " << rooted.error().message << std::endl;
 }
 
+Result<void> RecoverySessions::Attach(const std::string& token,
+                                      const std::vector<std::string>& macs, bool bios) {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(token);
+  if (it == sessions_.end())
+    return Fail(ErrorCode::kNotFound, "no recovery boot folder " + Folder(token));
+  const RecoverySession& session = it->second;
+  for (const auto& mac : macs) root_owner_[mac] = token;
+  return client_roots_.Set(
+      macs, {Folder(token), session.uefi && !bios, session.bios && bios, false, bios});
+}
+
+void RecoverySessions::Detach(const std::string& token, const std::vector<std::string>& macs) {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> owned;
+  for (const auto& mac : macs)
+    if (auto owner = root_owner_.find(mac); owner != root_owner_.end() && owner->second == token) {
+      owned.push_back(mac);
+      root_owner_.erase(owner);
+    }
+  client_roots_.Remove(owned);
+}
+
+std::optional<std::chrono::steady_clock::time_point> RecoverySessions::LastOpened(
+    const std::string& token) {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(token);
+  if (it == sessions_.end()) return std::nullopt;
+  return it->second.last_opened;
+}
+
 bool RecoverySessions::Loading(const std::string& machine_id) {
   std::lock_guard lock(mutex_);
   for (const auto& [token, session] : sessions_)
@@ -200,6 +237,11 @@ void RecoverySessions::ReleaseBootManagers(const std::string& token) {
 }
 
 void RecoverySessions::Opened(const std::string& tag, const std::string& file) {
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = sessions_.find(tag.substr(0, tag.find('/'))); it != sessions_.end())
+      it->second.last_opened = std::chrono::steady_clock::now();
+  }
   // The boot manager read its store, or loads the RAM disk: the firmware has what it boots.
   if (const auto slash = tag.find('/'); slash != std::string::npos) {
     if (file == "BCD") ReleaseBootManagers(tag.substr(0, slash));
@@ -217,8 +259,9 @@ void RecoverySessions::Opened(const std::string& tag, const std::string& file) {
     auto it = sessions_.find(token);
     if (it == sessions_.end()) return;
     it->second.started = true;
-    // A BIOS machine's boot manager reads BIOS's store.
-    if (file == kBiosLoader && !it->second.bios_started) {
+    // A BIOS machine's boot manager reads BIOS's store. (A shared session's machines each have
+    // the store of the firmware they chose it with.)
+    if (file == kBiosLoader && !it->second.bios_started && !it->second.machine_id.empty()) {
       it->second.bios_started = true;
       UpdateClientRoots(token);
     }

@@ -16,10 +16,12 @@
 // Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,8 @@ struct RecoverySession {
   // An ISO session: BIOS GRUB starts iPXE (bios/ipxe.lkrn), which boots the folder's recovery.iso
   // from this URL (the controller's --netboot-http) as a CD; no boot managers, no client roots.
   std::string iso_url = {};
+  // When a file of the folder was last opened, by anyone (the folder is in use).
+  std::chrono::steady_clock::time_point last_opened = {};
 };
 
 // The session's boot.cfg: UEFI chainloads bootmgfw.efi (the firmware checks its signature, so it
@@ -65,6 +69,8 @@ class RecoverySessions {
   // Writes and watches a new session folder for `machine_id` to boot `source` (read with
   // media::MediumKind::kNetwork), and points the client roots of `macs` at it (taking them from
   // any earlier session). Errors: those of media::WriteNetworkTree, kIo.
+  // With no machine (and no MACs), a shared session: the site-wide entry's (controller/
+  // site_entry.h), whose machines are attached to it when they choose it.
   [[nodiscard]] Result<RecoverySession> Open(const std::string& machine_id,
                                              const std::vector<std::string>& macs,
                                              const media::MediumSource& source);
@@ -73,6 +79,16 @@ class RecoverySessions {
   [[nodiscard]] Result<RecoverySession> OpenIso(const std::string& machine_id,
                                                 const media::MediumSource& source,
                                                 const std::string& http_address);
+  // A machine chose the shared session `token` from GRUB, with a BIOS (`bios`) or UEFI: the client
+  // roots of its `macs` give its boot manager that firmware's store of the session (the first
+  // files stay the shared loaders: GRUB already runs). Errors: kNotFound (no such session), kIo.
+  [[nodiscard]] Result<void> Attach(const std::string& token, const std::vector<std::string>& macs,
+                                    bool bios);
+  // Removes the client roots of `macs` that still serve the session `token`.
+  void Detach(const std::string& token, const std::vector<std::string>& macs);
+  // When a file of the session's folder was last opened (nothing for an unknown token).
+  [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> LastOpened(
+      const std::string& token);
   // The boot is under way: the client roots' first files go back to the shared loaders (so the
   // machine's next network boot goes to GRUB). Done by itself when the boot manager reads its
   // store or loads boot.sdi or the WIM; NetworkRecovery calls it too, minutes after the start.

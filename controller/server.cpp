@@ -57,6 +57,10 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
                                            *s->admission_, *s->fleet_, *s->access_);
     LIFEBOAT_TRY(recovery);
     s->network_recovery_ = std::move(*recovery);
+    s->netboot_->OfferSiteEntry(
+        [site = &s->network_recovery_->site()](const std::vector<NetbootEntry>& entries) {
+          return site->Offer(entries);
+        });
     LIFEBOAT_TRY(s->netboot_->PublishNow());
   }
   // Every agent contact is a new connection that never resumes a session: tickets are waste.
@@ -104,6 +108,7 @@ void Server::Wait() {
 }
 
 void Server::Shutdown() {
+  if (netboot_) netboot_->OfferSiteEntry(nullptr);  // the entry goes with network_recovery_
   network_recovery_.reset();
   netboot_.reset();
   netboot_http_.reset();

@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   ctl::AddAccessCommands(app, context);
   ctl::AddKeyCommands(app, context);
   ctl::AddMediaCommands(app, context);
+  ctl::AddRecoveryEntryCommands(app, context);
   AddConnectionOptionsToCommands(app, context);
   app.footer(kAbout);  // after the commands: they would inherit it
   if (auto exit = ParseCommandLine(app, argc, argv, ctl::PrintCommandLineErrorJson)) return *exit;

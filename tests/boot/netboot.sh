@@ -21,6 +21,9 @@
 #       from $work/tftp, on ${netdev:-QEMU's user network}, run through ${qemu_wrap[@]:-nothing})
 #       until it powers off, or until its console says UNTIL; its console in $work/NAME.log
 #   expect NAME TEXT / refuse NAME TEXT   fail unless / if the machine's console said TEXT
+#   monitor=unix:$work/NAME.mon,server=on,wait=off boot NAME ... &   a machine whose QEMU monitor
+#       takes keys:  wait_console NAME TEXT  waits (up to 120 s) until its console says TEXT;
+#       press NAME KEY...  presses keys on its keyboard (QEMU's sendkey names: r, ret, esc, c)
 #   netboot_cleanup   (for trap ... EXIT) kills the machines and the controller of WORK ($work),
 #                     and removes WORK unless KEEP is set
 #   fail MESSAGE      ends the test; ctl ARGS... runs lifeboatctl against the controller as admin
@@ -79,7 +82,7 @@ netboot_args() {
       ;;
     *) echo "netboot_args: unknown firmware $firmware" >&2; return 2 ;;
   esac
-  qemu_args=(-accel tcg -machine "$machine" -nographic -no-reboot -display none -monitor none
+  qemu_args=(-accel tcg -machine "$machine" -nographic -no-reboot -display none -monitor "${monitor:-none}"
     "${firmware_args[@]}" -smbios "type=1,uuid=$uuid"
     -netdev "${netdev:-user,id=n0,tftp=$tftp,bootfile=$bootfile}"
     -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1$rom"
@@ -150,4 +153,24 @@ expect() {
 }
 refuse() {
   ! grep -aqF -- "$2" "$work/$1.log" || { tail -30 "$work/$1.log" >&2; fail "$1: the console said: $2"; }
+}
+wait_console() {
+  for _ in $(seq 1 240); do
+    grep -aqF -- "$2" "$work/$1.raw" 2>/dev/null && return 0
+    sleep 0.5
+  done
+  fail "$1: the console never said: $2"
+}
+press() {
+  local name=$1
+  shift
+  python3 - "$work/$name.mon" "$@" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+for key in sys.argv[2:]:
+    s.sendall(("sendkey %s\n" % key).encode())
+    time.sleep(0.3)
+s.close()
+PY
 }

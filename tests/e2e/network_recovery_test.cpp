@@ -225,5 +225,66 @@ TEST_F(NetworkRecoveryTest, AnIsoBootIsServedOverHttpWithRanges) {
       << audit.out;
 }
 
+// The site-wide entry through lifeboatctl: published, shown and withdrawn in the documented JSON,
+// refused with the documented exit codes, the menu in the machines' files, kept across a restart;
+// a viewer may look but not publish.
+TEST_F(NetworkRecoveryTest, ASiteWideEntryIsPublishedShownAndWithdrawnWithLifeboatctl) {
+  auto none = Ctl(*controller_, "recovery-entry show --json");
+  ASSERT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_EQ(JsonShapeProblem(none.out, "recovery_entry"), "");
+  EXPECT_NE(none.out.find("\"version\": \"\""), std::string::npos) << none.out;
+  EXPECT_EQ(Ctl(*controller_, "recovery-entry withdraw").exit_code, 5);
+  EXPECT_EQ(Ctl(*controller_, "recovery-entry publish --image 9.9").exit_code, 5);
+  EXPECT_EQ(Ctl(*controller_, "recovery-entry publish --timeout 6m").exit_code, 2);
+  EXPECT_EQ(Ctl(*controller_, "recovery-entry publish --timeout soon").exit_code, 2);
+  auto viewer = Ctl(*controller_, "operator add desk --role viewer --json");
+  ASSERT_EQ(viewer.exit_code, 0);
+  const std::string token = Json(viewer.out)->getValue<std::string>("token");
+  const std::string as_viewer = "LIFEBOAT_TOKEN=" + Quote(token) + " " + Quote(LIFEBOAT_CTL) +
+                                " --controller " + controller_->address() + " --ca " +
+                                Quote(controller_->data_dir() + "/ca.pem") + " recovery-entry ";
+  EXPECT_EQ(Sh(as_viewer + "publish").exit_code, 6);
+
+  auto published = Ctl(*controller_, "recovery-entry publish --timeout 10s --json");
+  ASSERT_EQ(published.exit_code, 0) << published.err;
+  EXPECT_EQ(JsonShapeProblem(published.out, "recovery_entry"), "");
+  EXPECT_NE(published.out.find("\"timeout_seconds\": 10"), std::string::npos) << published.out;
+  auto shown = Sh(as_viewer + "show");
+  EXPECT_EQ(shown.exit_code, 0);
+  EXPECT_NE(shown.out.find("version    1.0"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find(" by admin"), std::string::npos) << shown.out;
+  const fs::path file = tftp_ / "lifeboat/machines" / (std::string(kUuid1) + ".cfg");
+  std::smatch m;
+  static const std::regex kMenu("configfile /lifeboat/recovery/([0-9a-f]{32})/menu.cfg");
+  std::string text;
+  for (int i = 0; i < 100 && !std::regex_search(text, m, kMenu); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    text = ReadText(file);
+  }
+  ASSERT_TRUE(std::regex_search(text, m, kMenu)) << text;
+  EXPECT_NE(ReadText(Folder(m[1].str()) / "menu.cfg").find("set timeout=10\n"), std::string::npos);
+  // The entry's stores boot the WIM from the entry's folder (decoded by hivexsh).
+  const auto device = HexBytes(ElementValue(Folder(m[1].str()) / "EFI/Microsoft/Boot/BCD",
+                                            "{7619dcc9-fafe-11d9-b411-000476eba25f}", "11000001"));
+  EXPECT_EQ(RamdiskPath(device), "\\lifeboat\\recovery\\" + m[1].str() + "\\boot.wim");
+
+  // A help desk request still goes first, for its one boot.
+  ASSERT_EQ(Ctl(*controller_, "machine boot-recovery vm2 --network").exit_code, 0);
+  EXPECT_EQ(Choice(kUuid2, "recovery/").size(), 32u);
+
+  // A restart serves the entry again; withdrawn, the machines' files go back to the local disk.
+  controller_->Kill();
+  Start();
+  EXPECT_NE(Ctl(*controller_, "recovery-entry show").out.find("version    1.0"), std::string::npos);
+  auto withdrawn = Ctl(*controller_, "recovery-entry withdraw --json");
+  ASSERT_EQ(withdrawn.exit_code, 0) << withdrawn.err;
+  EXPECT_EQ(JsonShapeProblem(withdrawn.out, "recovery_entry"), "");
+  for (int i = 0; i < 100 && ReadText(file) != "# vm1\nsource /lifeboat/local.cfg\n"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(ReadText(file), "# vm1\nsource /lifeboat/local.cfg\n");
+  auto audit = Ctl(*controller_, "audit list");
+  EXPECT_NE(audit.out.find("SetSiteRecoveryEntry"), std::string::npos) << audit.out;
+}
+
 }  // namespace
 }  // namespace lifeboat::test

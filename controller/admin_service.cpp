@@ -119,11 +119,19 @@ grpc::Status AdminServiceImpl::RetireImage(grpc::ServerContext* context,
                                            v1::RetireImageResponse* response) {
   auto caller = Caller(context, Role::kAdmin, "RetireImage");
   if (!caller) return caller.error();
+  std::string detail = request->version();
   auto status = [&]() -> grpc::Status {
-    return Answer(fleet_.catalog().RetireImage(request->version()),
+    auto retired = fleet_.catalog().RetireImage(request->version());
+    // A retired image is served no more: the site-wide entry offering it goes too.
+    if (retired && network_recovery_ != nullptr) {
+      auto entry = network_recovery_->site().Current();
+      if (entry && entry->version == request->version() && network_recovery_->site().Withdraw())
+        detail += " (the site-wide recovery entry offering it is withdrawn)";
+    }
+    return Answer(std::move(retired),
                   [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
   }();
-  Record(context, caller->name, "RetireImage", request->version(), status);
+  Record(context, caller->name, "RetireImage", detail, status);
   return status;
 }
 

@@ -19,6 +19,7 @@ namespace {
 // adds ".0" to the BIOS one) and the folders they are in.
 constexpr const char* kUefiFirst = "uefi/bootx64.efi";
 constexpr const char* kBiosFirst = "bios/lifeboat.0";
+constexpr const char* kRestartCfg = "restart.cfg";
 
 std::vector<std::string> FilesOf(const fs::path& folder) {
   std::vector<std::string> names;
@@ -56,6 +57,9 @@ std::map<std::string, std::string> ClientRootLinks(const ClientRootSpec& spec,
     if (spec.boot_managers) links[kBiosFirst] = folder_from_sub + "/pxeboot.n12";
     links["bios/bootmgr.exe"] = folder_from_sub + "/bootmgr.exe";
   }
+  // GRUB restarts a machine that chose the site-wide entry through this file, which exists in its
+  // client root only (controller/site_entry.h).
+  if (spec.boot_managers && (spec.uefi || spec.bios)) links[kRestartCfg] = "../lifeboat/restart.cfg";
   // Both boot managers read \Boot\BCD; until the machine shows which it is, UEFI's.
   const bool bios_store = spec.bios && (!spec.uefi || spec.bios_store);
   if (spec.uefi || spec.bios)

@@ -11,6 +11,10 @@
 //     itself, as from a Windows Deployment Services server;
 //   - Boot/ is the boot's own store folder (UEFI's, or BIOS's once pxeboot.n12 was loaded), and
 //     bios/bootmgr.exe the boot's (pxeboot.n12 loads it from its own folder);
+//   - restart.cfg (only while the first files are the boot managers) is the tree's
+//     lifeboat/restart.cfg: GRUB, where a machine chose the site-wide entry, restarts the machine
+//     into its boot manager through it (controller/site_entry.h); other TFTP servers have no
+//     such file at the top, and GRUB chainloads instead;
 //   - once the boot is under way (its boot manager reads its store, or minutes have passed), the
 //   first
 //     files are the shared loaders again, so the machine's next network boot goes through GRUB

@@ -69,6 +69,16 @@ else
 fi
 )";
 
+constexpr const char* kRestartCfg =
+    R"cfg(# Written by lifeboat-controller: a machine that chose the site-wide recovery entry restarts,
+# and its firmware then loads the recovery image's boot manager itself from the machine's client
+# root (controller/site_entry.h). Reached only through a client root's restart.cfg.
+echo "lifeboat-netboot: restarting into the recovery image's boot manager"
+echo "lifeboat-netboot: (should Windows start instead, choose the network boot again)"
+sleep 3
+reboot
+)cfg";
+
 // Written to a temporary name in the same folder and renamed into place: a TFTP server reading
 // it sees the old file or the new one. Not fsynced: the tree is rendered again at every start.
 Result<void> Publish(const fs::path& path, const std::string& content) {
@@ -127,6 +137,7 @@ std::map<std::string, std::string> RenderNetbootConfigs(const NetbootSettings& s
   return {
       {"grub/grub.cfg", kGrubCfg},
       {"lifeboat/local.cfg", kLocalCfg},
+      {"lifeboat/restart.cfg", kRestartCfg},
       {"lifeboat/service.cfg",
        "# Written by lifeboat-controller: the Lifeboat service environment.\n"
        "echo \"lifeboat-netboot: starting the service environment\"\n" +
@@ -186,10 +197,17 @@ std::map<std::string, std::string> RenderMachineFiles(const std::vector<NetbootE
       content = "# " + e.machine + "\nset lifeboat_ticket=" + ticket->second +
                 "\nexport lifeboat_ticket\nconfigfile /" + site.folder +
                 "/menu.cfg\nsource /lifeboat/local.cfg\n";
-      for (const char* platform : {"efi", "pc"})
-        files.emplace(SiteTicketFile(ticket->second, platform),
-                      "# " + e.machine + ": the site-wide recovery entry, chosen at the machine\n" +
-                          "source /" + site.folder + "/boot.cfg\n");
+      const std::string chosen =
+          "# " + e.machine + ": the site-wide recovery entry, chosen at the machine\n";
+      // UEFI: Windows' boot manager needs the firmware's PXE state, which GRUB's network use
+      // resets; so where the controller can give the machine its boot manager as the first file
+      // (a dnsmasq client root, made when this file is opened), the machine restarts into it.
+      // Elsewhere GRUB chainloads it (boot.cfg). A PXE BIOS keeps its state for pxechainloader.
+      files.emplace(SiteTicketFile(ticket->second, "efi"),
+                    chosen + "sleep 1\nsource /restart.cfg\nsource /" + site.folder +
+                        "/boot.cfg\n");
+      files.emplace(SiteTicketFile(ticket->second, "pc"),
+                    chosen + "source /" + site.folder + "/boot.cfg\n");
     }
     // The first entry for a UUID or MAC wins: accepted machines come before pending ones.
     if (!e.identity.smbios_uuid.empty()) files.emplace(e.identity.smbios_uuid + ".cfg", content);

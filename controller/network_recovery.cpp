@@ -170,7 +170,7 @@ void NetworkRecovery::Sweep(std::stop_token stop) {
       sessions_->Close(it->first);
       it = started_.erase(it);
     }
-    site_->Sweep();
+    site_->Sweep(std::min<std::chrono::seconds>(kBootManagerGrace, lease_));
   }
 }
 

@@ -191,7 +191,8 @@ void RecoverySessions::UpdateClientRoots(const std::string& token) {
 }
 
 Result<void> RecoverySessions::Attach(const std::string& token,
-                                      const std::vector<std::string>& macs, bool bios) {
+                                      const std::vector<std::string>& macs, bool bios,
+                                      bool boot_managers) {
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(token);
   if (it == sessions_.end())
@@ -199,7 +200,7 @@ Result<void> RecoverySessions::Attach(const std::string& token,
   const RecoverySession& session = it->second;
   for (const auto& mac : macs) root_owner_[mac] = token;
   return client_roots_.Set(
-      macs, {Folder(token), session.uefi && !bios, session.bios && bios, false, bios});
+      macs, {Folder(token), session.uefi && !bios, session.bios && bios, boot_managers, bios});
 }
 
 void RecoverySessions::Detach(const std::string& token, const std::vector<std::string>& macs) {

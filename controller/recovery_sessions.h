@@ -80,10 +80,11 @@ class RecoverySessions {
                                                 const media::MediumSource& source,
                                                 const std::string& http_address);
   // A machine chose the shared session `token` from GRUB, with a BIOS (`bios`) or UEFI: the client
-  // roots of its `macs` give its boot manager that firmware's store of the session (the first
-  // files stay the shared loaders: GRUB already runs). Errors: kNotFound (no such session), kIo.
+  // roots of its `macs` give its boot manager that firmware's store of the session, and with
+  // `boot_managers` make the session's boot manager the first file the firmware loads (the
+  // machine restarts into it; controller/site_entry.h). Errors: kNotFound (no such session), kIo.
   [[nodiscard]] Result<void> Attach(const std::string& token, const std::vector<std::string>& macs,
-                                    bool bios);
+                                    bool bios, bool boot_managers);
   // Removes the client roots of `macs` that still serve the session `token`.
   void Detach(const std::string& token, const std::vector<std::string>& macs);
   // When a file of the session's folder was last opened (nothing for an unknown token).

@@ -195,7 +195,9 @@ void SiteEntry::Opened(const std::string& file) {
     detail += "; this ended its pending request by " + request.requested_by;
   }
   const auto macs = (*identity)->identity.macs;
-  if (auto attached = sessions_.Attach(token, macs, platform == "pc"); !attached)
+  // UEFI restarts into the entry's boot manager (its ticket file says why); a BIOS chainloads it.
+  const bool bios = platform == "pc";
+  if (auto attached = sessions_.Attach(token, macs, bios, !bios); !attached)
     std::cerr << "lifeboat-controller: site-wide recovery entry: " << attached.error().message
               << std::endl;
   {
@@ -203,7 +205,7 @@ void SiteEntry::Opened(const std::string& file) {
     if (auto earlier = choices_.find(machine);
         earlier != choices_.end() && earlier->second.token != token)
       sessions_.Detach(earlier->second.token, earlier->second.macs);
-    choices_[machine] = {token, macs, std::chrono::steady_clock::now()};
+    choices_[machine] = {token, macs, bios, bios, std::chrono::steady_clock::now()};
   }
   AuditRecord record;
   record.who = entry.published_by;
@@ -215,9 +217,17 @@ void SiteEntry::Opened(const std::string& file) {
     std::cerr << "lifeboat-controller: audit: " << audited.error().message << std::endl;
 }
 
-void SiteEntry::Sweep() {
+void SiteEntry::Sweep(std::chrono::seconds grace) {
   std::lock_guard lock(mutex_);
   const auto now = std::chrono::steady_clock::now();
+  for (auto& [machine, choice] : choices_) {
+    // The restart's boot is under way: the firmware's next network boot goes to GRUB again.
+    if (choice.released || now - choice.at < grace) continue;
+    choice.released = true;
+    if (auto attached = sessions_.Attach(choice.token, choice.macs, choice.bios, false); !attached)
+      std::cerr << "lifeboat-controller: site-wide recovery entry: "
+                << attached.error().message << std::endl;
+  }
   for (auto it = choices_.begin(); it != choices_.end();) {
     if (now - it->second.at < lease_) {
       ++it;

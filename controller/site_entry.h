@@ -13,7 +13,12 @@
 //   see controller/netboot.h), which starts the folder's boot.cfg. The controller watches those
 //   opens: the choice is audited with the machine and the operator who published the entry, and
 //   the machine's client roots (controller/client_roots.h) give its boot manager the entry's
-//   \Boot\BCD for its firmware;
+//   \Boot\BCD for its firmware. A UEFI machine then restarts: its client roots make the entry's
+//   bootmgfw.efi the first file its firmware loads, because Windows' boot manager needs the
+//   firmware's PXE state, which GRUB's network use resets (a program GRUB chainloads from the
+//   network finds no address: seen with a GRUB stand-in through dnsmasq). Minutes later the
+//   first files are the shared loaders again. Where there are no client roots (a TFTP server
+//   other than dnsmasq), GRUB chainloads the boot manager, and a PXE BIOS chainloads always;
 // - publishing another version makes a new folder and new tickets; the files of the machines are
 //   switched by the netboot tree's renames, so a machine's menu, ticket and folder are always of
 //   one version. The old folder stays while boots may use it: until nothing was opened in it for
@@ -73,9 +78,10 @@ class SiteEntry {
   // Whether the machine chose the entry less than `grace` ago: its boot manager may be about to
   // read the \Boot\BCD its client roots give it.
   [[nodiscard]] bool Choosing(const std::string& machine_id, std::chrono::seconds grace);
-  // Closes the folders of earlier entries that nothing opened for the lease, and gives back the
+  // Gives the shared loaders back as the first files of machines that chose the entry `grace` ago,
+  // closes the folders of earlier entries that nothing opened for the lease, and gives back the
   // client roots of choices older than the lease. Called every minute.
-  void Sweep();
+  void Sweep(std::chrono::seconds grace);
 
  private:
   SiteEntry(std::string netboot_dir, Admission& admission, Fleet& fleet, Access& access,
@@ -103,6 +109,8 @@ class SiteEntry {
   struct Choice {
     std::string token;  // the folder chosen
     std::vector<std::string> macs;
+    bool bios = false;      // chosen in a BIOS's GRUB (else UEFI's)
+    bool released = false;  // the first files of its client roots are the shared loaders
     std::chrono::steady_clock::time_point at;
   };
   std::map<std::string, Choice> choices_;  // by machine id

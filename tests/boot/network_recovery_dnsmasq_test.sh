@@ -11,7 +11,10 @@
 # Checked: each machine with a request gets its boot manager from its client root (dnsmasq's
 # tftp-unique-root=mac, controller/client_roots.h) with no GRUB before it; the UEFI one reads
 # exactly its boot's UEFI store; both boots are audited; their next network boots go through the
-# shared loaders and GRUB to their local disks.
+# shared loaders and GRUB to their local disks. Then the UEFI machine chooses the site-wide
+# entry in GRUB's menu (R, pressed through QEMU's monitor) and restarts: its firmware loads the
+# entry's boot manager, which reads exactly the entry's UEFI store through the machine's client
+# root, and the choice is audited.
 #   tests/boot/network_recovery_dnsmasq_test.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -143,4 +146,40 @@ expect uefi-after "lifeboat-test: the local disk started (UEFI)"
 
 audit=$(ctl audit list)
 [ "$(grep -c "NetworkRecoveryBoot" <<<"$audit")" -eq 2 ] || { echo "$audit" >&2; fail "the audit log does not hold the two boots"; }
-echo "network recovery through dnsmasq: the firmware of a UEFI and a BIOS machine loaded their boot's boot manager, which read its own \\Boot\\BCD; their next boots went to their local disks"
+
+# ---- the site-wide entry: vm1 chooses it in GRUB's menu (R) and restarts; its firmware loads
+# the entry's boot manager, which reads the entry's UEFI store, through vm1's client root ----
+ctl recovery-entry publish --image 1.0 --timeout 2m >/dev/null || fail "publishing the entry failed"
+for _ in $(seq 1 40); do
+  grep -q "configfile" "$work/tftp/lifeboat/machines/$uuid1.cfg" && break
+  sleep 0.25
+done
+entry=$(grep -o 'recovery/[0-9a-f]*/menu.cfg' "$work/tftp/lifeboat/machines/$uuid1.cfg" | cut -d/ -f2)
+[ -n "$entry" ] || fail "vm1 is not offered the entry: $(cat "$work/tftp/lifeboat/machines/$uuid1.cfg")"
+entry_sum=$(sha256sum "$work/tftp/lifeboat/recovery/$entry/EFI/Microsoft/Boot/BCD" | cut -d' ' -f1)
+monitor="unix:$work/uefi-entry.mon,server=on,wait=off" \
+  netdev="tap,id=n0,ifname=tap0,script=no,downscript=no" boot uefi-entry uefi "$work/uefi.img" $uuid1 $mac1 &
+entry_pid=$!
+wait_console uefi-entry "offered (press R)"
+sleep 2
+press uefi-entry r
+wait $entry_pid  # (it restarts, which ends QEMU: -no-reboot)
+expect uefi-entry "lifeboat-netboot: restarting into the recovery image's boot manager"
+refuse uefi-entry "lifeboat-test: bootmgfw.efi"
+# Its firmware's next network boot loads the entry's boot manager from its client root.
+[ "$(readlink -f "$root1/uefi/bootx64.efi")" = "$work/tftp/lifeboat/recovery/$entry/bootmgfw.efi" ] ||
+  fail "vm1's client root does not start the entry's boot manager"
+netdev="tap,id=n0,ifname=tap0,script=no,downscript=no" boot uefi-entry-restart uefi "$work/uefi.img" $uuid1 $mac1 \
+  "lifeboat-test: read the store"
+expect uefi-entry-restart "lifeboat-test: bootmgfw.efi (UEFI PXE)"
+expect uefi-entry-restart "$entry_sum"
+refuse uefi-entry-restart "lifeboat-netboot:"
+ctl audit list --json >"$work/audit.json"
+python3 - "$work/audit.json" <<'PY' || fail "vm1's choice of the entry is not audited: $(cat "$work/audit.json")"
+import json, sys
+assert any(e["action"] == "NetworkRecoveryBoot" and e["target"] == "machine vm1"
+           and "site-wide entry" in e["detail"] and "(UEFI)" in e["detail"]
+           for e in json.load(open(sys.argv[1]))["entries"])
+PY
+
+echo "network recovery through dnsmasq: the firmware of a UEFI and a BIOS machine loaded their boot's boot manager, which read its own \\Boot\\BCD; their next boots went to their local disks; a UEFI machine chose the site-wide entry, restarted into its boot manager, which read the entry's store"

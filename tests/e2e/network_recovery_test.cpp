@@ -284,6 +284,13 @@ TEST_F(NetworkRecoveryTest, ASiteWideEntryIsPublishedShownAndWithdrawnWithLifebo
   EXPECT_EQ(ReadText(file), "# vm1\nsource /lifeboat/local.cfg\n");
   auto audit = Ctl(*controller_, "audit list");
   EXPECT_NE(audit.out.find("SetSiteRecoveryEntry"), std::string::npos) << audit.out;
+
+  // Retiring the image an entry offers withdraws the entry.
+  ASSERT_EQ(Ctl(*controller_, "recovery-entry publish --image 1.0").exit_code, 0);
+  ASSERT_EQ(Ctl(*controller_, "image retire 1.0").exit_code, 0);
+  EXPECT_NE(Ctl(*controller_, "recovery-entry show").out.find("no site-wide recovery entry"),
+            std::string::npos);
+  EXPECT_EQ(Ctl(*controller_, "recovery-entry publish --image 1.0").exit_code, 3) << "retired";
 }
 
 }  // namespace

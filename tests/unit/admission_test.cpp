@@ -358,6 +358,7 @@ TEST(NetbootTree, RendersTheLoadersConfigsSiteArchiveAndOneFilePerIdentity) {
             std::string::npos);
   EXPECT_NE(ReadFile(tftp + "/grub/grub.cfg").find("smbios --type 1 --get-uuid"),
             std::string::npos);
+  EXPECT_NE(ReadFile(tftp + "/lifeboat/restart.cfg").find("\nreboot\n"), std::string::npos);
   // The site archive, unpacked by cpio as the kernel would.
   auto cpio = Sh("cd " + Quote(dir.path()) + " && mkdir root && cd root && cpio -idm < " +
                  Quote(tftp + "/lifeboat/site.cpio") + " 2>&1 && find . -type f | sort");

@@ -184,6 +184,7 @@ TEST(ClientRootLinks, PointTheFirstFilesAndTheStoreAtTheBootUntilItIsUnderWay) {
                    {"bios/lifeboat.0", "../../" + f + "/pxeboot.n12"},
                    {"grub", "../grub"},
                    {"lifeboat", "../lifeboat"},
+                   {"restart.cfg", "../lifeboat/restart.cfg"},  // (the site-wide entry's)
                    {"uefi/bootx64.efi", "../../" + f + "/bootmgfw.efi"},
                    {"uefi/grubx64.efi", "../../uefi/grubx64.efi"}}));
   EXPECT_EQ(ClientRootLinks({f, true, true, false, true}, shared),

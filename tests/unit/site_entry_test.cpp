@@ -47,6 +47,10 @@ TEST(SiteMenuFiles, OnlyAcceptedMachinesWithNothingElseToBootGetTheMenuAndTheirT
     EXPECT_NE(files.at(name).find("\nsource /lifeboat/recovery/ssss/boot.cfg\n"),
               std::string::npos);
   }
+  // UEFI restarts into the boot manager where a client root has restart.cfg; a BIOS chainloads.
+  EXPECT_NE(files.at(SiteTicketFile("t1", "efi")).find("source /restart.cfg\nsource /lifeboat"),
+            std::string::npos);
+  EXPECT_EQ(files.at(SiteTicketFile("t1", "pc")).find("restart"), std::string::npos);
   EXPECT_EQ(files.at(std::string(kUuid2) + ".cfg"), "# vm2\nsource /lifeboat/service.cfg\n");
   EXPECT_EQ(files.at("52:54:00:00:00:03.cfg"), "# vm3\nsource /lifeboat/recovery/rrrr/boot.cfg\n");
   EXPECT_EQ(files.at("52:54:00:00:00:04.cfg"), "# vm4\nsource /lifeboat/local.cfg\n");
@@ -182,11 +186,17 @@ TEST_F(SiteEntryTest, AChoiceAtTheMachineIsAuditedAndItsBootManagerGetsTheEntrys
                Quote(tree_ / folder_ / "EFI/Microsoft/Boot/BCD"))
                 .exit_code,
             0);
-  EXPECT_EQ(fs::read_symlink(tree_ / "52-54-00-00-00-01/uefi/bootx64.efi"),
-            "../../uefi/bootx64.efi")
-      << "GRUB already runs: the firmware's first file stays the shared loader";
+  // UEFI restarts into the entry's boot manager: the firmware's first file, through restart.cfg.
+  const fs::path root = tree_ / "52-54-00-00-00-01";
+  EXPECT_EQ(fs::read_symlink(root / "uefi/bootx64.efi"), "../../" + folder_ + "/bootmgfw.efi");
+  EXPECT_EQ(fs::read_symlink(root / "restart.cfg"), "../lifeboat/restart.cfg");
   EXPECT_TRUE(site_->Choosing("vm1", std::chrono::seconds(60)));
   EXPECT_FALSE(site_->Choosing("vm2", std::chrono::seconds(60)));
+  // Once the restart's boot is under way, the shared loaders again; the store stays.
+  site_->Sweep(std::chrono::seconds(0));
+  EXPECT_EQ(fs::read_symlink(root / "uefi/bootx64.efi"), "../../uefi/bootx64.efi");
+  EXPECT_FALSE(fs::is_symlink(root / "restart.cfg"));
+  EXPECT_EQ(fs::read_symlink(root / "Boot"), "../" + folder_ + "/EFI/Microsoft/Boot");
   // With a BIOS, the BIOS store.
   ASSERT_EQ(
       Sh("cat " + Quote(tree_ / "lifeboat/machines" / SiteTicketFile(ticket, "pc")) + " >/dev/null")
@@ -199,6 +209,8 @@ TEST_F(SiteEntryTest, AChoiceAtTheMachineIsAuditedAndItsBootManagerGetsTheEntrys
                Quote(tree_ / folder_ / "Boot/BCD"))
                 .exit_code,
             0);
+  EXPECT_EQ(fs::read_symlink(root / "bios/bootmgr.exe"), "../../" + folder_ + "/bootmgr.exe");
+  EXPECT_FALSE(fs::is_symlink(root / "bios/lifeboat.0")) << "a BIOS chainloads: no restart";
   // A ticket no machine has records nothing.
   std::ofstream(tree_ / "lifeboat/machines/entry-0000-efi.cfg") << "made up";
   Sh("cat " + Quote(tree_ / "lifeboat/machines/entry-0000-efi.cfg"));
@@ -214,8 +226,8 @@ TEST_F(SiteEntryTest, AChoiceAtTheMachineIsAuditedAndItsBootManagerGetsTheEntrys
   EXPECT_EQ(Render().at(std::string(kUuid1) + ".cfg"), "# vm1\nsource /lifeboat/local.cfg\n");
   EXPECT_TRUE(site_->Current()->version.empty());
   std::this_thread::sleep_for(kLease + std::chrono::milliseconds(200));
-  site_->Sweep();
-  EXPECT_FALSE(fs::exists(tree_ / "52-54-00-00-00-01"));
+  site_->Sweep(kLease);
+  EXPECT_FALSE(fs::exists(root));
 }
 
 TEST_F(SiteEntryTest, AVersionSwitchKeepsTheFolderInUseUntilTheLeaseAndARestartServesTheEntry) {
@@ -243,11 +255,11 @@ TEST_F(SiteEntryTest, AVersionSwitchKeepsTheFolderInUseUntilTheLeaseAndARestartS
   for (int i = 0; i < 3; ++i) {
     std::this_thread::sleep_for(kLease / 2);
     ASSERT_EQ(Sh("head -c 4096 " + Quote(tree_ / first / "boot.wim") + " >/dev/null").exit_code, 0);
-    site_->Sweep();
+    site_->Sweep(kLease);
     EXPECT_TRUE(fs::exists(tree_ / first / "boot.wim")) << "in use, round " << i;
   }
   std::this_thread::sleep_for(kLease + std::chrono::milliseconds(200));
-  site_->Sweep();
+  site_->Sweep(kLease);
   EXPECT_FALSE(fs::exists(tree_ / first));
   EXPECT_TRUE(fs::exists(tree_ / second / "boot.wim"));
 

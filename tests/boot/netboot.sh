@@ -15,6 +15,9 @@
 # QEMU's user network gives DHCP and TFTP from TFTP; the host is 10.0.2.2. NETDEV replaces it
 # (-netdev NETDEV, with id=n0). The disk is DISK, raw, on virtio, after the network in the boot
 # order.
+#   make_recovery_tree REPO WORK   WORK/env: the loaders (Debian's shim and GRUB) and a service
+#       environment that is never booted; WORK/recovery.wim: a recovery image of the media
+#       stand-ins, with shim (signed by Microsoft's UEFI CA) as its bootmgfw.efi
 #   make_local_disks WORK   WORK/bios.img and WORK/uefi.img: disks whose own boot prints
 #                           "lifeboat-test: the local disk started (BIOS)" / "(UEFI)"
 #   boot NAME FIRMWARE DISK UUID MAC [UNTIL]   a machine of $work network-booting (netboot_args,
@@ -101,6 +104,17 @@ start_netboot_controller() {
   controller_pid=$!
   for _ in $(seq 1 100); do grep -q "gRPC on port" "$work/controller.log" && break; sleep 0.1; done
   grep -q "network boot tree in $work/tftp" "$work/controller.log" || { cat "$work/controller.log" >&2; return 1; }
+}
+
+make_recovery_tree() {
+  local repo=$1 work=$2
+  "$repo/packaging/service-env/loaders" "$work/env/loaders" >/dev/null || fail "the loaders were not made"
+  printf 'not booted here' >"$work/env/vmlinuz"
+  printf 'not booted here' >"$work/env/initrd.img"
+  "$repo/tests/fixtures/make-media-standins" "$work/standins"
+  cp /var/cache/lifeboat/service-env/shim-signed/usr/lib/shim/shimx64.efi.signed \
+    "$work/standins/Windows/Boot/EFI/bootmgfw.efi"
+  "$repo/tests/fixtures/make-test-wim" "$work/recovery.wim" --size-mb 4 --overlay "$work/standins" >/dev/null
 }
 
 make_local_disks() {

@@ -21,16 +21,8 @@ work=$(mktemp -d /var/tmp/lifeboat-recovery-boot.XXXXXX)
 controller_pid=""
 trap netboot_cleanup EXIT
 
-# ---- the loaders (Debian's shim and GRUB), and no service environment to boot ----
-"$repo/packaging/service-env/loaders" "$work/env/loaders" >/dev/null || fail "the loaders were not made"
-printf 'not booted here' >"$work/env/vmlinuz"
-printf 'not booted here' >"$work/env/initrd.img"
-
-# ---- the recovery image: the media stand-ins, with shim as the UEFI boot manager ----
-"$repo/tests/fixtures/make-media-standins" "$work/standins"
-cp /var/cache/lifeboat/service-env/shim-signed/usr/lib/shim/shimx64.efi.signed \
-  "$work/standins/Windows/Boot/EFI/bootmgfw.efi"
-"$repo/tests/fixtures/make-test-wim" "$work/recovery.wim" --size-mb 4 --overlay "$work/standins" >/dev/null
+# ---- the loaders, no service environment; the image with shim as its UEFI boot manager ----
+make_recovery_tree "$repo" "$work"
 
 # ---- the disks: each machine's local boot prints a marker ----
 make_local_disks "$work"

@@ -22,13 +22,7 @@ controller_pid=""
 trap netboot_cleanup EXIT
 
 # ---- the loaders, no service environment; the image with its stand-in boot managers ----
-"$repo/packaging/service-env/loaders" "$work/env/loaders" >/dev/null || fail "the loaders were not made"
-printf 'not booted here' >"$work/env/vmlinuz"
-printf 'not booted here' >"$work/env/initrd.img"
-"$repo/tests/fixtures/make-media-standins" "$work/standins"
-cp /var/cache/lifeboat/service-env/shim-signed/usr/lib/shim/shimx64.efi.signed \
-  "$work/standins/Windows/Boot/EFI/bootmgfw.efi"
-"$repo/tests/fixtures/make-test-wim" "$work/recovery.wim" --size-mb 4 --overlay "$work/standins" >/dev/null
+make_recovery_tree "$repo" "$work"
 make_local_disks "$work"
 cp "$work/bios.img" "$work/bios2.img"  # QEMU locks a disk image: one machine each
 

@@ -257,7 +257,9 @@ std::variant<ApplyPlan, ApplyRefusal> PlanApply(const ApplyInputs& in, const App
     plan.partition_number = existing->number;
     auto spec = spec_for(*existing);
     if (!spec) return Refuse(ApplyRefusalReason::kBootStoreUnusable, spec.error().message);
-    if (written && volume->versions == std::vector<std::string>{version} &&
+    // (Not `versions == std::vector<std::string>{version}`: GCC 12 reports a false
+    // -Wfree-nonheap-object for that temporary when it is inlined here.)
+    if (written && volume->versions.size() == 1 && volume->versions.front() == version &&
         bcd::EntryIntact(store, *spec)) {
       plan.result = ApplyResult::kUnchanged;
       plan.steps.push_back(RecordStep{});

@@ -103,23 +103,26 @@ void PrintDisk(const DiskModel& d) {
   for (const auto& n : d.notes) std::cout << "note: " << n << "\n";
 }
 
+}  // namespace
+
 void PrintPlan(const Plan& plan) {
+  const bool winre = plan.goal == PlanGoal::kGrowWinRe;
+  const std::string what = winre ? "WinRE" : "Lifeboat's partition";
   if (plan.NothingToDo()) {
-    std::cout << "Nothing to do: Lifeboat's partition at sector " << plan.recovery_start.value
-              << " (" << HumanSize(ToBytes(plan.recovery_size, plan.sector_size))
-              << ") is large enough.\n";
+    std::cout << "Nothing to do: " << what << " at sector " << plan.recovery_start.value << " ("
+              << HumanSize(ToBytes(plan.recovery_size, plan.sector_size)) << ") is large enough.\n";
     return;
   }
   std::cout << "Plan for " << plan.disk_path << " (" << LabelName(plan.label) << " " << plan.disk_id
             << "): a " << HumanSize(ToBytes(plan.recovery_size, plan.sector_size))
-            << " Lifeboat recovery partition at sector " << plan.recovery_start.value << "\n";
+            << (winre ? " WinRE partition (" + plan.recovery_uuid + ")"
+                      : std::string(" Lifeboat recovery partition"))
+            << " at sector " << plan.recovery_start.value << "\n";
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     std::cout << "  " << i + 1 << ". " << DescribeStep(plan.steps[i], plan.sector_size) << "\n";
   }
   for (const auto& n : plan.notes) std::cout << "  note: " << n << "\n";
 }
-
-}  // namespace
 
 PlanPolicy PolicyFrom(const DiskOptions& o) {
   PlanPolicy policy;
@@ -184,7 +187,7 @@ int DiskPlan(const DiskOptions& o) {
 
 Result<std::variant<PrepareOutcome, Refusal>> PrepareDisk(
     const DiskOptions& o, const DiskHandle& disk, const DiskModel& model, JournalStore& store,
-    const std::function<void(const std::string&)>& say) {
+    const std::function<void(const std::string&)>& say, const Planner& planner) {
   PrepareOutcome outcome;
   outcome.result = "prepared";
   int64_t run = 0;
@@ -201,7 +204,7 @@ Result<std::variant<PrepareOutcome, Refusal>> PrepareDisk(
         ((*unfinished)->message.empty() ? std::string()
                                         : " (it stopped with: " + (*unfinished)->message + ")"));
   } else {
-    auto made = MakePlan(model, PolicyFrom(o));
+    auto made = planner ? planner(model) : MakePlan(model, PolicyFrom(o));
     if (!made) return made.error();
     outcome.plan = *made;
     if (outcome.plan.NothingToDo()) {

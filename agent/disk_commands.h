@@ -19,7 +19,8 @@ namespace lifeboat::agent {
 struct DiskOptions {
   std::string disk;
   bool json = false;
-  std::optional<Bytes> size;        // default: DefaultRecoverySize(image_size)
+  std::optional<Bytes> size;        // default: DefaultRecoverySize(image_size); winre grow: WinRE's
+  std::optional<Bytes> free;        // winre grow: the free space WinRE's volume should have
   std::optional<Bytes> image_size;  // size of the image the partition must hold twice
   std::optional<Bytes> shrink_margin;
   bool allow_gpt_repair = false;
@@ -48,13 +49,20 @@ struct PrepareOutcome {
   std::vector<std::string> lines;  // what each step did
 };
 
+// A planner: the plan for a disk, or its refusal.
+using Planner =
+    std::function<std::expected<partition::Plan, partition::Refusal>(const partition::DiskModel&)>;
+
 // Makes (or resumes from the journal) and executes the plan that gives `disk` a Lifeboat
-// partition. The disk must be open exclusively. A planner refusal is returned as a value: nothing
-// was changed then.
+// partition (or, with `planner`, what that plans). The disk must be open exclusively. A run left
+// unfinished on the disk is resumed first, whatever it was for. A planner refusal is returned as
+// a value: nothing was changed then.
 [[nodiscard]] Result<std::variant<PrepareOutcome, partition::Refusal>> PrepareDisk(
     const DiskOptions& options, const partition::DiskHandle& disk,
     const partition::DiskModel& model, JournalStore& store,
-    const std::function<void(const std::string&)>& say);
+    const std::function<void(const std::string&)>& say, const Planner& planner = {});
+// Prints a plan for a person.
+void PrintPlan(const partition::Plan& plan);
 
 // Begins a journal run for a partition plan (which names its disk) and returns its id.
 [[nodiscard]] Result<int64_t> BeginPartitionRun(const partition::Plan& plan, JournalStore& store);

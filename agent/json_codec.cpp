@@ -21,12 +21,6 @@ using namespace partition;
 
 namespace {
 
-std::string Hex64(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 std::string Stringify(const Object::Ptr& object) { return api::Text(object, true); }
 
 Object::Ptr RegionJson(Lba start, Sectors size, uint32_t ss) {
@@ -74,6 +68,11 @@ Object::Ptr StepJson(const Step& step, uint32_t ss) {
                    o->set("size_sectors", s.size.count);
                    o->set("label", s.label);
                  },
+                 [&](const GrowNtfsStep& s) {
+                   o->set("partition", s.number);
+                   o->set("start_sector", s.start.value);
+                   o->set("new_size_bytes", s.new_size.value);
+                 },
              },
              step);
   return o;
@@ -81,6 +80,7 @@ Object::Ptr StepJson(const Step& step, uint32_t ss) {
 
 Object::Ptr PlanObject(const Plan& plan) {
   Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  o->set("goal", std::string(PlanGoalName(plan.goal)));
   o->set("disk", plan.disk_path);
   o->set("disk_id", plan.disk_id);
   o->set("label", std::string(LabelName(plan.label)));
@@ -88,6 +88,7 @@ Object::Ptr PlanObject(const Plan& plan) {
   o->set("requested_size_bytes", plan.requested_size.value);
   o->set("nothing_to_do", plan.NothingToDo());
   o->set("recovery", RegionJson(plan.recovery_start, plan.recovery_size, plan.sector_size));
+  o->set("recovery_uuid", plan.recovery_uuid);
   Array::Ptr steps = new Array;
   for (const auto& s : plan.steps) steps->add(StepJson(s, plan.sector_size));
   o->set("steps", steps);
@@ -103,6 +104,12 @@ uint64_t U64(const Object::Ptr& o, const std::string& key) {
 }
 
 }  // namespace
+
+std::string Hex64(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
 
 std::string DiskToJson(const DiskModel& d) {
   Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
@@ -151,6 +158,7 @@ std::string DiskToJson(const DiskModel& d) {
       n->set("hibernated", p.ntfs->hibernated);
       if (p.ntfs->volume_size) n->set("volume_size_bytes", p.ntfs->volume_size->value);
       if (p.ntfs->min_size) n->set("min_size_bytes", p.ntfs->min_size->value);
+      if (p.ntfs->free_bytes) n->set("free_bytes", p.ntfs->free_bytes->value);
       if (!p.ntfs->problem.empty()) n->set("problem", p.ntfs->problem);
       j->set("ntfs", n);
     }
@@ -214,6 +222,11 @@ Result<Plan> PlanFromJson(const std::string& json) {
     Poco::JSON::Parser parser;
     auto root = parser.parse(json).extract<Object::Ptr>();
     Plan plan;
+    // (Plans journalled before goals existed made Lifeboat's partition.)
+    plan.goal = root->optValue<std::string>("goal", "") == PlanGoalName(PlanGoal::kGrowWinRe)
+                    ? PlanGoal::kGrowWinRe
+                    : PlanGoal::kLifeboatPartition;
+    plan.recovery_uuid = root->optValue<std::string>("recovery_uuid", "");
     plan.disk_path = root->getValue<std::string>("disk");
     plan.disk_id = root->getValue<std::string>("disk_id");
     const std::string label = root->getValue<std::string>("label");
@@ -250,6 +263,10 @@ Result<Plan> PlanFromJson(const std::string& json) {
                                 s->getValue<std::string>("type"), s->getValue<std::string>("name"),
                                 std::stoull(s->getValue<std::string>("attributes"), nullptr, 16),
                                 s->optValue<std::string>("uuid", "")});
+      } else if (kind == "grow-ntfs") {
+        plan.steps.push_back(GrowNtfsStep{static_cast<uint32_t>(U64(s, "partition")),
+                                          Lba{U64(s, "start_sector")},
+                                          Bytes{U64(s, "new_size_bytes")}});
       } else if (kind == "format-ntfs") {
         plan.steps.push_back(FormatNtfsStep{Lba{U64(s, "start_sector")},
                                             Sectors{U64(s, "size_sectors")},

@@ -13,14 +13,20 @@
 #include "partition/disk_model.h"
 #include "partition/plan.h"
 #include "partition/planner.h"
+#include "partition/winre.h"
 
 namespace lifeboat::agent {
 
 std::string DiskToJson(const partition::DiskModel& disk);
 std::string PlanToJson(const partition::Plan& plan);
+// winre show: the summary (partition/winre.h) of `disk` (winre_json.cpp).
+std::string WinReSummaryToJson(const partition::DiskModel& disk,
+                               const partition::WinReSummary& summary);
 // A refusal or an error in the one error shape of docs/json.md: {"error": {"code", "message",
 // "field", "reason"}}; a refusal's code is "refused" and its reason the planner's word.
 std::string RefusalToJson(const partition::Refusal& refusal);
+// GPT attribute bits as the JSON writes them: "0x" and 16 hexadecimal digits.
+std::string Hex64(uint64_t value);
 // `bcd boot-once --json`: {"disk", "result": "set"|"unchanged", "loader_guid"}.
 std::string BootOnceToJson(const std::string& disk, const std::string& result,
                            const std::string& loader_guid);

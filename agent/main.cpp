@@ -18,6 +18,7 @@
 #include "agent/json_codec.h"
 #include "agent/media_commands.h"
 #include "agent/status_commands.h"
+#include "agent/winre_commands.h"
 #include "common/cli.h"
 #include "common/version.h"
 
@@ -42,6 +43,10 @@ Commands:
   disk show DISK               partitions, filesystems and what Lifeboat recognises
   disk plan DISK               what disk prepare would change, or why it refuses
   disk prepare DISK            only create Lifeboat's recovery partition
+  winre show DISK              Windows' own recovery partition (WinRE): size, free space
+  winre grow DISK --free SIZE | --size SIZE
+                               make WinRE larger (KB5034441 asks for 250MB free), taking the
+                               room from Windows; journalled and resumable
   media iso --image FILE.wim --version V OUT.iso
                                a bootable ISO (BIOS and UEFI) holding the image
   media usb TARGET --image FILE.wim --version V
@@ -277,6 +282,46 @@ int main(int argc, char** argv) {
   f.LockWait(disk_prepare);
   f.Json(disk_prepare);
 
+  auto* winre = AddGroup(app, "winre", "Windows' own recovery partition (WinRE): show, grow");
+  auto* winre_show = AddCommand(
+      *winre, "show", "WinRE's size, free space and place",
+      "Show Windows' recovery partition (WinRE): where it is, its size, GUID, type and "
+      "attributes, its free space (as root) and whether that is enough for Windows' WinRE update "
+      "(250 MB, KB5034441). Changes nothing.");
+  f.Readable(winre_show);
+  std::string winre_free;
+  auto* winre_grow = AddCommand(
+      *winre, "grow", "make WinRE larger, taking room from Windows",
+      "Make WinRE larger offline: into free space right behind it if there is enough, else "
+      "shrink Windows' NTFS volume, move WinRE down (resumably, keeping its GUID, type and "
+      "attributes) and grow its partition and NTFS volume (ntfsresize; every file stays in "
+      "place). Refused, with nothing changed, for BitLocker, a dirty or hibernated volume, a "
+      "WinRE not directly behind Windows without room behind it, or too little room. "
+      "Journalled and resumable like disk prepare.");
+  f.Disk(winre_grow);
+  auto* free_option =
+      winre_grow
+          ->add_option("--free", winre_free,
+                       "the free space WinRE's volume should have afterwards, e.g. 250MB "
+                       "(Windows' WinRE update asks for 250MB)")
+          ->type_name("SIZE")
+          ->check(SizeCheck());
+  winre_grow->add_option("--size", f.size, "or: the size WinRE's partition should have, e.g. 1G")
+      ->type_name("SIZE")
+      ->check(SizeCheck())
+      ->excludes(free_option);
+  winre_grow
+      ->add_option("--shrink-margin", f.shrink_margin,
+                   "free space Windows keeps beyond ntfsresize's minimum when shrunk "
+                   "(default: 1G or 10% of the data on it, whichever is more)")
+      ->type_name("SIZE")
+      ->check(SizeCheck());
+  f.DryRun(winre_grow);
+  f.StateDir(winre_grow);
+  f.JournalMirror(winre_grow);
+  f.LockWait(winre_grow);
+  f.Json(winre_grow);
+
   media::MediaJob media_options;
   std::string firmware = "both";
   auto* media = AddGroup(app, "media", "boot media from a recovery image: iso, usb");
@@ -373,6 +418,16 @@ int main(int argc, char** argv) {
   if (*disk_show) return DiskShow(options);
   if (*disk_plan) return DiskPlan(options);
   if (*disk_prepare) return DiskPrepare(options);
+  if (*winre_show) return WinReShow(options);
+  if (*winre_grow) {
+    DiskOptions grow = options;
+    if (!winre_free.empty()) grow.free = ParseSize(winre_free);
+    if (!grow.free && !grow.size) {
+      std::cerr << "lifeboat-agent: winre grow: give --free SIZE or --size SIZE\n";
+      return kExitUsage;
+    }
+    return WinReGrow(grow);
+  }
   if (*image_check) return ImageCheck(options.disk, options.json);
   if (*bcd_show || *boot_once) {
     BcdOptions b{options.disk, options.json, options.state_dir, options.lock_wait_seconds};

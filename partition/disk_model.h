@@ -40,6 +40,7 @@ struct NtfsDetails {
   bool hibernated = false;           // hibernated or Windows Fast Startup left it in use
   std::optional<Bytes> volume_size;  // the filesystem's own size (may be < the partition)
   std::optional<Bytes> min_size;     // smallest size ntfsresize could shrink it to
+  std::optional<Bytes> free_bytes;   // its free clusters' bytes (ntfsinfo), what Windows reports
   std::string problem;               // why min_size is absent, in the tool's words
 };
 

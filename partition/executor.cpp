@@ -149,7 +149,7 @@ class Runner {
                   "partition " + std::to_string(s.number) + " no longer holds NTFS");
     if (**before <= s.new_size)
       return std::string("already " + HumanSize(**before) + ", nothing to shrink");
-    ShrinkOptions shrink;
+    ResizeOptions shrink;
     // Progress 1 records that the real ntfsresize was launched on the volume, which the planner
     // found clean: a check flag seen after that is the one ntfsresize sets before it changes
     // anything, and a cut-short run of it may be taken up again.
@@ -268,6 +268,39 @@ class Runner {
            (s.uuid.empty() ? std::string() : " (" + s.uuid + ")");
   }
 
+  Result<std::string> Do(const GrowNtfsStep& s) {
+    auto part = Find(s.number);
+    LIFEBOAT_TRY(part);
+    if (part->start != s.start || ToBytes(part->size, ss_) < s.new_size)
+      return Fail(ErrorCode::kVerification,
+                  "partition " + std::to_string(s.number) + " is not at sector " +
+                      std::to_string(s.start.value) + " with " + HumanSize(s.new_size) +
+                      " as planned; its NTFS volume was left as it is");
+    const Bytes offset = ToBytes(part->start, ss_);
+    auto before = ReadNtfsVolumeSize(disk_, offset);
+    LIFEBOAT_TRY(before);
+    if (!*before)
+      return Fail(ErrorCode::kVerification,
+                  "partition " + std::to_string(s.number) + " no longer holds NTFS");
+    // A volume filling its partition lacks only its last cluster at most (the backup boot
+    // sector's), far less than a mebibyte.
+    if (**before + kMiB > s.new_size) return "already " + HumanSize(**before) + ", nothing to grow";
+    ResizeOptions grow;
+    grow.own_check_flag = progress_ >= kNtfsresizeLaunched;  // as for a shrink
+    grow.before_resize = [this]() -> Result<void> {
+      if (auto r = journal_.StepProgress(index_, kNtfsresizeLaunched); !r) return r;
+      AtPoint(std::to_string(index_) + ":launched");
+      return {};
+    };
+    LIFEBOAT_TRY(GrowNtfs(Location(part->start, part->size), grow));
+    auto after = ReadNtfsVolumeSize(disk_, offset);
+    LIFEBOAT_TRY(after);
+    if (!*after || **after + kMiB <= s.new_size)
+      return Fail(ErrorCode::kVerification,
+                  "after ntfsresize the NTFS volume still does not fill " + HumanSize(s.new_size));
+    return "NTFS grown from " + HumanSize(**before) + " to " + HumanSize(**after);
+  }
+
   Result<std::string> Do(const FormatNtfsStep& s) {
     auto model = ReadTable();
     LIFEBOAT_TRY(model);
@@ -314,21 +347,38 @@ Result<std::vector<std::string>> ExecutePlan(const Plan& plan, const DiskHandle&
 Result<void> VerifyPlanResult(const Plan& plan, const DiskHandle& disk) {
   auto model = ReadDisk(disk, {.look_inside_ntfs = false});
   LIFEBOAT_TRY(model);
-  const Partition* lifeboat = model->WithRole(Role::kLifeboat);
-  if (!lifeboat)
-    return Fail(ErrorCode::kVerification, disk.path() + ": no Lifeboat partition after the run");
-  if (lifeboat->start != plan.recovery_start || lifeboat->size < plan.recovery_size) {
-    return Fail(ErrorCode::kVerification,
-                disk.path() + ": Lifeboat's partition is not where or as large as planned");
-  }
-  if (lifeboat->filesystem != FilesystemKind::kNtfs) {
-    return Fail(ErrorCode::kVerification, disk.path() + ": Lifeboat's partition holds no NTFS");
+  if (plan.goal == PlanGoal::kGrowWinRe) {
+    // WinRE, still itself (its GUID), where and as large as planned, its volume filling it.
+    const auto winre =
+        std::find_if(model->partitions.begin(), model->partitions.end(),
+                     [&](const Partition& p) { return p.uuid == plan.recovery_uuid; });
+    if (winre == model->partitions.end() || winre->start != plan.recovery_start ||
+        winre->size != plan.recovery_size)
+      return Fail(ErrorCode::kVerification, disk.path() + ": WinRE (" + plan.recovery_uuid +
+                                                ") is not where or as large as planned");
+    auto fs = ReadNtfsVolumeSize(disk, ToBytes(winre->start, model->sector_size));
+    LIFEBOAT_TRY(fs);
+    if (!*fs || **fs + kMiB <= ToBytes(winre->size, model->sector_size))
+      return Fail(ErrorCode::kVerification,
+                  disk.path() + ": WinRE's NTFS volume does not fill its partition");
+  } else {
+    const Partition* lifeboat = model->WithRole(Role::kLifeboat);
+    if (!lifeboat)
+      return Fail(ErrorCode::kVerification, disk.path() + ": no Lifeboat partition after the run");
+    if (lifeboat->start != plan.recovery_start || lifeboat->size < plan.recovery_size) {
+      return Fail(ErrorCode::kVerification,
+                  disk.path() + ": Lifeboat's partition is not where or as large as planned");
+    }
+    if (lifeboat->filesystem != FilesystemKind::kNtfs) {
+      return Fail(ErrorCode::kVerification, disk.path() + ": Lifeboat's partition holds no NTFS");
+    }
   }
   for (const auto& step : plan.steps) {
     if (const auto* move = std::get_if<MovePartitionStep>(&step)) {
       const bool kept =
           std::any_of(model->partitions.begin(), model->partitions.end(), [&](const Partition& p) {
-            return p.uuid == move->uuid && p.start == move->to && p.size == move->size;
+            // (A moved WinRE may be grown after its move.)
+            return p.uuid == move->uuid && p.start == move->to && p.size >= move->size;
           });
       if (!kept)
         return Fail(ErrorCode::kVerification, disk.path() + ": moved partition " + move->uuid +

@@ -1,5 +1,6 @@
 #include "partition/ntfs_tools.h"
 
+#include <functional>
 #include <regex>
 
 #include "common/process.h"
@@ -44,20 +45,23 @@ Result<NtfsDetails> InspectNtfs(const PartitionLocation& where) {
     details.min_size = details.volume_size;  // full: it cannot shrink at all
   }
   if (!details.min_size) details.problem = info->Summary("ntfsresize --info");
+  // Free space as Windows counts it: the free clusters.
+  auto volume = RunProcess({"ntfsinfo", "--force", "--mft", loop->path()});
+  LIFEBOAT_TRY(volume);
+  const auto cluster = Find(volume->out, std::regex(R"(Cluster Size:\s*(\d+))"));
+  const auto free = Find(volume->out, std::regex(R"(Free Clusters:\s*(\d+))"));
+  if (volume->exit_code == 0 && cluster && free && *free <= UINT64_MAX / *cluster)
+    details.free_bytes = Bytes{*free * *cluster};
   return details;
 }
 
-Result<void> ShrinkNtfs(const PartitionLocation& where, Bytes new_size,
-                        const ShrinkOptions& options) {
-  auto loop = Attach(where, false);
-  LIFEBOAT_TRY(loop);
-  const std::string size = std::to_string(new_size.value);
-  // --force accepts the check flag (a second --force would skip ntfsresize's other checks).
-  auto check_args = [&](std::vector<std::string> argv) {
-    if (options.own_check_flag) argv.insert(argv.begin() + 1, "--force");
-    argv.push_back(loop->path());
-    return argv;
-  };
+namespace {
+
+// ntfsresize's checks before any resize, and its --info output. `check_args` adds what every
+// call of it needs. Errors: kRefused (marked for chkdsk, not by Lifeboat), kCorrupt, kTool.
+Result<std::string> CheckResizable(
+    const std::function<std::vector<std::string>(std::vector<std::string>)>& check_args,
+    const char* what) {
   auto info = RunProcess(check_args({"ntfsresize", "--info", "--no-progress-bar"}));
   LIFEBOAT_TRY(info);
   const std::string text = info->out + info->err;
@@ -76,27 +80,71 @@ Result<void> ShrinkNtfs(const PartitionLocation& where, Bytes new_size,
                     "again: the run resumes from the journal");
   }
   if (info->exit_code != 0)
-    return Fail(ErrorCode::kTool,
-                "check the NTFS volume before shrinking: " + info->Summary("ntfsresize --info"));
-  auto minimum = Find(info->out, std::regex(R"(You might resize at (\d+) bytes)"));
-  if (!minimum || *minimum > new_size.value) {
-    return Refuse("not-enough-space", "the NTFS volume can no longer shrink to " +
-                                          HumanSize(new_size) + " (ntfsresize's minimum is now " +
-                                          (minimum ? HumanSize(Bytes{*minimum}) : "unknown") +
-                                          "); nothing was changed");
+    return Fail(ErrorCode::kTool, std::string("check the NTFS volume before ") + what + ": " +
+                                      info->Summary("ntfsresize --info"));
+  return info->out;
+}
+
+// Rehearses the resize (--no-action), then runs it. `size` empty: fill the partition.
+Result<void> Resize(
+    const LoopDevice& loop, const std::string& size,
+    const std::function<std::vector<std::string>(std::vector<std::string>)>& check_args,
+    const ResizeOptions& options) {
+  std::vector<std::string> rehearse = {"ntfsresize", "--no-action", "--no-progress-bar"};
+  std::vector<std::string> resize = {"ntfsresize", "--force", "--no-progress-bar"};
+  if (!size.empty()) {
+    for (auto* argv : {&rehearse, &resize}) {
+      argv->push_back("--size");
+      argv->push_back(size);
+    }
   }
-  auto rehearsal =
-      RunChecked(check_args({"ntfsresize", "--no-action", "--no-progress-bar", "--size", size}));
+  auto rehearsal = RunChecked(check_args(rehearse));
   if (!rehearsal)
     return std::unexpected(rehearsal.error().Context("ntfsresize rehearsal (--no-action)"));
   if (options.before_resize) {
     if (auto r = options.before_resize(); !r) return r;
   }
   // --force answers ntfsresize's "Are you sure?"; it does not skip its checks (that takes -ff).
-  auto run =
-      RunChecked({"ntfsresize", "--force", "--no-progress-bar", "--size", size, loop->path()});
+  resize.push_back(loop.path());
+  auto run = RunChecked(resize);
   if (!run) return std::unexpected(run.error().Context("ntfsresize"));
   return {};
+}
+
+}  // namespace
+
+Result<void> ShrinkNtfs(const PartitionLocation& where, Bytes new_size,
+                        const ResizeOptions& options) {
+  auto loop = Attach(where, false);
+  LIFEBOAT_TRY(loop);
+  // --force accepts the check flag (a second --force would skip ntfsresize's other checks).
+  auto check_args = [&](std::vector<std::string> argv) {
+    if (options.own_check_flag) argv.insert(argv.begin() + 1, "--force");
+    argv.push_back(loop->path());
+    return argv;
+  };
+  auto info = CheckResizable(check_args, "shrinking");
+  LIFEBOAT_TRY(info);
+  auto minimum = Find(*info, std::regex(R"(You might resize at (\d+) bytes)"));
+  if (!minimum || *minimum > new_size.value) {
+    return Refuse("not-enough-space", "the NTFS volume can no longer shrink to " +
+                                          HumanSize(new_size) + " (ntfsresize's minimum is now " +
+                                          (minimum ? HumanSize(Bytes{*minimum}) : "unknown") +
+                                          "); nothing was changed");
+  }
+  return Resize(*loop, std::to_string(new_size.value), check_args, options);
+}
+
+Result<void> GrowNtfs(const PartitionLocation& where, const ResizeOptions& options) {
+  auto loop = Attach(where, false);
+  LIFEBOAT_TRY(loop);
+  auto check_args = [&](std::vector<std::string> argv) {
+    if (options.own_check_flag) argv.insert(argv.begin() + 1, "--force");
+    argv.push_back(loop->path());
+    return argv;
+  };
+  LIFEBOAT_TRY(CheckResizable(check_args, "growing"));
+  return Resize(*loop, "", check_args, options);
 }
 
 Result<void> FormatNtfs(const PartitionLocation& where, Lba start, const std::string& label) {

@@ -19,10 +19,11 @@ struct PartitionLocation {
   uint32_t sector_size = 512;
 };
 
-// Looks inside an NTFS volume: \Windows present, dirty, hibernated, minimum size. Read-only.
+// Looks inside an NTFS volume: \Windows present, dirty, hibernated, minimum size, free space.
+// Read-only.
 [[nodiscard]] Result<NtfsDetails> InspectNtfs(const PartitionLocation& where);
 
-struct ShrinkOptions {
+struct ResizeOptions {
   // The volume's check flag was set by an earlier ntfsresize that Lifeboat itself started on a
   // clean volume (the journal says so) and that was cut short: ntfsresize marks the volume for
   // chkdsk before it changes anything. Only then are its checks told to accept the flag (--force);
@@ -37,7 +38,12 @@ struct ShrinkOptions {
 // Errors: kRefused when the volume is marked for chkdsk and not by Lifeboat, or can no longer
 // shrink that far; kCorrupt when ntfsresize finds the volume inconsistent; kTool otherwise.
 [[nodiscard]] Result<void> ShrinkNtfs(const PartitionLocation& where, Bytes new_size,
-                                      const ShrinkOptions& options = {});
+                                      const ResizeOptions& options = {});
+
+// Grows the NTFS volume to fill its partition (`where`, already made larger): checks the volume
+// as for a shrink, rehearses, resizes. No file moves. Errors: those of ShrinkNtfs.
+[[nodiscard]] Result<void> GrowNtfs(const PartitionLocation& where,
+                                    const ResizeOptions& options = {});
 
 // Formats the partition NTFS with a quick format. The boot sector is given the partition's real
 // start sector (mkntfs cannot learn it from a loop device) so that the volume can boot.

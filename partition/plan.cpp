@@ -29,8 +29,13 @@ const char* StepKind(const Step& step) {
                         [](const MovePartitionStep&) { return "move-partition"; },
                         [](const CreatePartitionStep&) { return "create-partition"; },
                         [](const FormatNtfsStep&) { return "format-ntfs"; },
+                        [](const GrowNtfsStep&) { return "grow-ntfs"; },
                     },
                     step);
+}
+
+const char* PlanGoalName(PlanGoal goal) {
+  return goal == PlanGoal::kGrowWinRe ? "grow-winre" : "lifeboat-partition";
 }
 
 std::string DescribeStep(const Step& step, uint32_t ss) {
@@ -63,6 +68,11 @@ std::string DescribeStep(const Step& step, uint32_t ss) {
           },
           [ss](const FormatNtfsStep& s) {
             return "format NTFS labelled '" + s.label + "' at " + Where(s.start, s.size, ss);
+          },
+          [](const GrowNtfsStep& s) {
+            return "grow the NTFS volume of partition " + std::to_string(s.number) +
+                   " to fill its " + HumanSize(s.new_size) +
+                   " (ntfsresize: check, rehearse, resize; every file stays in place)";
           },
       },
       step);

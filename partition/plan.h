@@ -52,6 +52,13 @@ struct CreatePartitionStep {
   std::string uuid;
 };
 
+// Grow the NTFS filesystem of a partition to fill it (the partition was made larger first).
+struct GrowNtfsStep {
+  uint32_t number = 0;
+  Lba start;
+  Bytes new_size;  // the partition's size: the volume fills it but for NTFS's backup boot sector
+};
+
 // Quick-format the new partition NTFS.
 struct FormatNtfsStep {
   Lba start;
@@ -60,22 +67,31 @@ struct FormatNtfsStep {
 };
 
 using Step = std::variant<BackupTableStep, ShrinkNtfsStep, ResizePartitionStep, MovePartitionStep,
-                          CreatePartitionStep, FormatNtfsStep>;
+                          CreatePartitionStep, FormatNtfsStep, GrowNtfsStep>;
+
+// What a plan is for.
+enum class PlanGoal {
+  kLifeboatPartition,  // disk prepare: Lifeboat's recovery partition
+  kGrowWinRe,          // winre grow: Windows' own recovery partition, larger (partition/winre.h)
+};
+const char* PlanGoalName(PlanGoal goal);
 
 const char* StepKind(const Step& step);
 // One line a person reads: "shrink the NTFS volume of partition 3 to 2.00 GiB".
 std::string DescribeStep(const Step& step, uint32_t sector_size);
 
 struct Plan {
+  PlanGoal goal = PlanGoal::kLifeboatPartition;
   std::string disk_path;
   std::string disk_id;
   LabelKind label = LabelKind::kNone;
   uint32_t sector_size = 512;
   Bytes requested_size;
-  // Where Lifeboat's partition is or will be.
+  // Where the plan's recovery partition (Lifeboat's, or WinRE for kGrowWinRe) is or will be.
   Lba recovery_start;
   Sectors recovery_size;
-  std::vector<Step> steps;  // empty: nothing to do
+  std::string recovery_uuid;  // kGrowWinRe: WinRE's GPT GUID (MBR: "<signature>-<number>")
+  std::vector<Step> steps;    // empty: nothing to do
   // Consequences outside the partition table, e.g. MBR boot entries naming a moved partition
   // by byte offset, which the BCD editor must update.
   std::vector<std::string> notes;

@@ -18,7 +18,8 @@ std::string Describe(const Partition& p) {
          (p.name.empty() ? "" : ", '" + p.name + "'") + ")";
 }
 
-// Checks that the Windows volume may be shrunk at all; returns its NTFS details.
+}  // namespace
+
 std::expected<NtfsDetails, Refusal> ShrinkableWindows(const DiskModel& d, const Partition& w) {
   const std::string who = d.path + " partition " + std::to_string(w.number) + " (Windows)";
   if (w.filesystem == FilesystemKind::kBitLocker) {
@@ -57,8 +58,6 @@ std::expected<NtfsDetails, Refusal> ShrinkableWindows(const DiskModel& d, const 
   return *w.ntfs;
 }
 
-}  // namespace
-
 const char* RefusalName(RefusalReason reason) {
   switch (reason) {
     case RefusalReason::kNoPartitionTable:
@@ -67,6 +66,8 @@ const char* RefusalName(RefusalReason reason) {
       return "gpt-needs-repair";
     case RefusalReason::kNotWindowsDisk:
       return "not-windows-disk";
+    case RefusalReason::kNoWinRe:
+      return "no-winre";
     case RefusalReason::kLifeboatTooSmall:
       return "lifeboat-too-small";
     case RefusalReason::kUnknownPartitionInTheWay:

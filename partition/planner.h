@@ -25,6 +25,7 @@ enum class RefusalReason {
   kNoPartitionTable,
   kGptNeedsRepair,
   kNotWindowsDisk,
+  kNoWinRe,  // winre grow: the disk has no WinRE partition
   kLifeboatTooSmall,
   kUnknownPartitionInTheWay,
   kNoFreePrimarySlot,
@@ -51,6 +52,11 @@ struct Refusal {
 // Windows ask for the recovery key at its next start. Says how to suspend protection for one
 // reboot. Pure.
 std::optional<Refusal> BitLockerProtectionRefusal(const DiskModel& d);
+
+// Whether the Windows volume `w` of `d` may be shrunk at all (NTFS, inspected, clean, not
+// hibernated, its minimum known); returns its NTFS details. Pure.
+[[nodiscard]] std::expected<NtfsDetails, Refusal> ShrinkableWindows(const DiskModel& d,
+                                                                    const Partition& w);
 
 // The recovery partition's default size: room for two images side by side (an upgrade writes
 // the new one before removing the old) plus NTFS overhead, at least 1 GiB.

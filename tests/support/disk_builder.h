@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,10 +73,20 @@ class DiskBuilder {
                  p.bitlocker->protectors = std::move(protectors);
                });
   }
-  DiskBuilder& WinRe(uint64_t start_mib, uint64_t size_mib) {
+  // WinRE; with `free_mib`, looked inside: its volume fills it and has that much free.
+  DiskBuilder& WinRe(uint64_t start_mib, uint64_t size_mib,
+                     std::optional<uint64_t> free_mib = std::nullopt) {
     const bool gpt = d_.label == LabelKind::kGpt;
     return Add(start_mib, size_mib, gpt ? types::kGptRecovery : types::kMbrRecovery,
-               FilesystemKind::kNtfs, [](Partition& p) { p.fs_label = "WinRE"; });
+               FilesystemKind::kNtfs, [&](Partition& p) {
+                 p.fs_label = "WinRE";
+                 if (gpt) p.attributes = types::kRecoveryAttributes;
+                 if (!free_mib) return;
+                 p.ntfs = NtfsDetails{};
+                 p.ntfs->volume_size = Bytes{size_mib * MiB};
+                 p.ntfs->min_size = Bytes{(size_mib - *free_mib) * MiB};
+                 p.ntfs->free_bytes = Bytes{*free_mib * MiB};
+               });
   }
   // ESP + MSR as Windows Setup lays them out, ending at 117 MiB.
   DiskBuilder& UefiBoot() {

@@ -1,0 +1,180 @@
+// `winre show` and `winre grow` on real Windows-like disk images whose WinRE holds files, checked
+// with tools Lifeboat did not write: sfdisk (layout, GUID, type, attributes, verify), ntfs-3g
+// (every file's SHA-256, on Windows and on WinRE), ntfsinfo (WinRE's free clusters).
+#include <gtest/gtest.h>
+
+#include "tests/support/test_support.h"
+
+namespace lifeboat::test {
+namespace {
+
+constexpr uint64_t kMiB = 1 << 20;
+
+// Fills WinRE (at `offset`, `size` bytes) with files, as Windows leaves it: Winre.wim, of which
+// `wim_mb` MiB, and ReAgent's folder.
+void FillWinRe(const std::string& disk, uint64_t offset, uint64_t size, int wim_mb) {
+  auto r =
+      Sh("set -e; l=$(losetup --find --show --offset " + std::to_string(offset) + " --sizelimit " +
+         std::to_string(size) + " " + Quote(disk) +
+         "); m=$(mktemp -d); ntfs-3g \"$l\" \"$m\"; mkdir -p \"$m/Recovery/WindowsRE\"; "
+         "head -c " +
+         std::to_string(wim_mb) +
+         "M /dev/urandom > \"$m/Recovery/WindowsRE/Winre.wim\"; "
+         "printf 'boot.sdi' > \"$m/Recovery/WindowsRE/boot.sdi\"; umount \"$m\"; rmdir \"$m\"; "
+         "losetup -d \"$l\"");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+// The free bytes of the NTFS volume at `offset`, as ntfsinfo counts them.
+uint64_t NtfsFree(const std::string& disk, uint64_t offset, uint64_t size) {
+  auto r = Sh("set -e; l=$(losetup --find --show --read-only --offset " + std::to_string(offset) +
+              " --sizelimit " + std::to_string(size) + " " + Quote(disk) +
+              "); ntfsinfo -m -f \"$l\" | awk '/Cluster Size:/ {c=$3} /Free Clusters:/ {f=$3} "
+              "END {printf \"%.0f\", c * f}'; losetup -d \"$l\"");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.exit_code == 0 ? std::stoull(r.out) : 0;
+}
+
+class WinReTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::string Disk() const { return dir_ / "disk.img"; }
+  std::string State() const { return dir_ / "state"; }
+  bool Gpt() const { return GetParam() == "gpt"; }
+  // The disk with no room behind WinRE (its end is the disk's usable end): growing takes room
+  // from Windows.
+  void MakeFullDisk() {
+    MakeWindowsDisk(Disk(), "--label " + GetParam() + " --disk-size " +
+                                (Gpt() ? "3318M" : "3301M") +
+                                " --windows-size 3000M --winre-size 200M --fill-mb 300");
+  }
+  TempDir dir_;
+};
+
+TEST_P(WinReTest, GrowTakesRoomFromWindowsAndKeepsEveryFileAndWinResIdentity) {
+  MakeFullDisk();
+  const SfTable before = Sfdisk(Disk());
+  const SfPartition win = before.partitions[before.partitions.size() - 2];
+  const SfPartition winre = before.partitions.back();
+  ASSERT_NO_FATAL_FAILURE(FillWinRe(Disk(), winre.start * 512, winre.size * 512, 180));
+  const std::string winre_files = NtfsFileSums(Disk(), winre.start * 512, winre.size * 512);
+  const std::string windows_files = NtfsFileSums(Disk(), win.start * 512, win.size * 512);
+  ASSERT_NE(winre_files.find("Recovery/WindowsRE/Winre.wim"), std::string::npos) << winre_files;
+  ASSERT_GT(windows_files.size(), 10000u);
+  ASSERT_LT(NtfsFree(Disk(), winre.start * 512, winre.size * 512), 250'000'000u);
+
+  // show: what it lacks.
+  auto show = Agent({"winre", "show", Disk(), "--json"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_EQ(JsonShapeProblem(show.out, "winre_show"), "");
+  auto json = Json(show.out);
+  EXPECT_EQ(json->getObject("winre")->getValue<uint64_t>("free_bytes"),
+            NtfsFree(Disk(), winre.start * 512, winre.size * 512));
+  EXPECT_GT(json->getValue<uint64_t>("missing_bytes"), 0u);
+  auto text = Agent({"winre", "show", Disk()});
+  EXPECT_NE(text.out.find("short; `lifeboat-agent winre grow"), std::string::npos) << text.out;
+
+  // The plan and --dry-run change nothing.
+  const std::string untouched = ImageChecksum(Disk());
+  auto dry = Agent({"winre", "grow", Disk(), "--free", "250MB", "--dry-run", "--json"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_EQ(JsonShapeProblem(dry.out, "disk_plan"), "");
+  EXPECT_NE(dry.out.find("\"grow-ntfs\""), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("\"move-partition\""), std::string::npos) << dry.out;
+  EXPECT_EQ(ImageChecksum(Disk()), untouched);
+
+  auto grown =
+      Agent({"winre", "grow", Disk(), "--free", "250MB", "--state-dir", State(), "--json"});
+  ASSERT_EQ(grown.exit_code, 0) << grown.out << grown.err;
+  EXPECT_EQ(JsonShapeProblem(grown.out, "disk_prepare"), "");
+  EXPECT_NE(grown.out.find("\"result\": \"grown\""), std::string::npos) << grown.out;
+
+  auto verify = Sh("sfdisk --verify " + Quote(Disk()));
+  EXPECT_NE(verify.out.find("No errors detected"), std::string::npos) << verify.out << verify.err;
+  const SfTable after = Sfdisk(Disk());
+  ASSERT_EQ(after.partitions.size(), before.partitions.size());
+  EXPECT_EQ(after.id, before.id);
+  const SfPartition win_after = after.partitions[after.partitions.size() - 2];
+  const SfPartition winre_after = after.partitions.back();
+  // WinRE: the same GUID, type and attributes, moved down by what Windows gave, grown by as
+  // much, its end where it was.
+  EXPECT_EQ(winre_after.uuid, winre.uuid);
+  EXPECT_EQ(winre_after.type, winre.type);
+  EXPECT_EQ(winre_after.attrs, winre.attrs);
+  EXPECT_EQ(win_after.start, win.start);
+  EXPECT_EQ(win_after.start + win_after.size, winre_after.start);
+  EXPECT_EQ(winre.start - winre_after.start, winre_after.size - winre.size);
+  EXPECT_EQ(winre_after.start + winre_after.size, winre.start + winre.size);
+  EXPECT_EQ(winre_after.start % 2048, 0u);
+  // Every file of both volumes, byte for byte; WinRE's free space as asked.
+  EXPECT_EQ(NtfsFileSums(Disk(), winre_after.start * 512, winre_after.size * 512), winre_files);
+  EXPECT_EQ(NtfsFileSums(Disk(), win_after.start * 512, win_after.size * 512), windows_files);
+  EXPECT_GE(NtfsFree(Disk(), winre_after.start * 512, winre_after.size * 512), 250'000'000u);
+
+  // Again: nothing to do, nothing changed.
+  const std::string done = ImageChecksum(Disk());
+  auto again = Agent({"winre", "grow", Disk(), "--free", "250MB", "--state-dir", State()});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("unchanged"), std::string::npos) << again.out;
+  EXPECT_EQ(ImageChecksum(Disk()), done);
+}
+
+TEST_P(WinReTest, GrowsInPlaceIntoFreeSpaceBehindIt) {
+  MakeWindowsDisk(Disk(),
+                  "--label " + GetParam() +
+                      " --disk-size 4G --windows-size 3000M --winre-size 200M --fill-mb 50");
+  const SfTable before = Sfdisk(Disk());
+  const SfPartition win = before.partitions[before.partitions.size() - 2];
+  const SfPartition winre = before.partitions.back();
+  ASSERT_NO_FATAL_FAILURE(FillWinRe(Disk(), winre.start * 512, winre.size * 512, 100));
+  const std::string winre_files = NtfsFileSums(Disk(), winre.start * 512, winre.size * 512);
+  const std::string windows_sum = Sha256(Disk(), win.start * 512, win.size * 512);
+  auto grown = Agent({"winre", "grow", Disk(), "--size", "700M", "--state-dir", State()});
+  ASSERT_EQ(grown.exit_code, 0) << grown.out << grown.err;
+  const SfPartition winre_after = Sfdisk(Disk()).partitions.back();
+  EXPECT_EQ(winre_after.start, winre.start);
+  EXPECT_EQ(winre_after.size * 512, 700 * kMiB);
+  EXPECT_EQ(winre_after.uuid, winre.uuid);
+  EXPECT_EQ(Sha256(Disk(), win.start * 512, win.size * 512), windows_sum) << "Windows untouched";
+  EXPECT_EQ(NtfsFileSums(Disk(), winre_after.start * 512, winre_after.size * 512), winre_files);
+  EXPECT_GT(NtfsFree(Disk(), winre_after.start * 512, winre_after.size * 512), 550 * kMiB);
+}
+
+TEST_P(WinReTest, RefusalsChangeNothing) {
+  struct Case {
+    std::string variant, args, reason;
+  };
+  const std::vector<Case> cases = {
+      {"bitlocker", "--free 250MB", "bitlocker"},
+      {"", "--size 100G", "not-enough-space"},
+      {"", "--free 250MB --size 1G", ""},  // a usage error
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.variant + " " + c.args);
+    if (c.variant.empty())
+      MakeFullDisk();
+    else
+      MakeWindowsDisk(Disk(), "--label " + GetParam() + " --fill-mb 20 --variant " + c.variant);
+    const std::string before = ImageChecksum(Disk());
+    auto r = Sh(Quote(LIFEBOAT_AGENT) + " winre grow " + Quote(Disk()) + " " + c.args +
+                " --json --state-dir " + Quote(State()));
+    EXPECT_EQ(r.exit_code, c.reason.empty() ? 2 : 3) << r.out << r.err;
+    if (!c.reason.empty()) {
+      EXPECT_NE(r.out.find("\"reason\": \"" + c.reason), std::string::npos) << r.out;
+    }
+    EXPECT_EQ(ImageChecksum(Disk()), before);
+  }
+  // No WinRE at all.
+  MakeWindowsDisk(Disk(), "--label " + GetParam() + " --fill-mb 20 --winre-size 0");
+  auto none = Agent({"winre", "grow", Disk(), "--free", "250MB", "--state-dir", State(), "--json"});
+  EXPECT_EQ(none.exit_code, 3);
+  EXPECT_NE(none.out.find("\"reason\": \"no-winre\""), std::string::npos) << none.out;
+  auto show = Agent({"winre", "show", Disk(), "--json"});
+  EXPECT_EQ(show.exit_code, 0);
+  EXPECT_EQ(JsonShapeProblem(show.out, "winre_show"), "");
+  EXPECT_NE(show.out.find("\"winre\": null"), std::string::npos) << show.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Labels, WinReTest, ::testing::Values("gpt", "mbr"));
+
+}  // namespace
+}  // namespace lifeboat::test

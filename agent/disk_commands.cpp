@@ -7,6 +7,7 @@
 #include "agent/journal_store.h"
 #include "agent/json_codec.h"
 #include "agent/test_points.h"
+#include "agent/winre_follow.h"
 #include "partition/disk_handle.h"
 #include "partition/disk_reader.h"
 #include "partition/executor.h"
@@ -237,6 +238,9 @@ Result<std::vector<std::string>> RunPartitionPlan(
   ExecuteOptions exec;
   exec.report = say;
   exec.at_point = TestPoint;
+  exec.retarget_winre = [&](const RetargetWinReStep& step) {
+    return FollowMovedWinRe(disk, step, store);
+  };
   auto done = ExecutePlan(plan, disk, *journal, exec);
   if (!done) {
     (void)store.FinishRun(run, false, done.error().message);

@@ -68,6 +68,12 @@ Object::Ptr StepJson(const Step& step, uint32_t ss) {
                    o->set("size_sectors", s.size.count);
                    o->set("label", s.label);
                  },
+                 [&](const RetargetWinReStep& s) {
+                   o->set("partition", s.winre);
+                   o->set("windows_partition", s.windows);
+                   o->set("from_offset_bytes", s.from_offset.value);
+                   o->set("to_offset_bytes", s.to_offset.value);
+                 },
                  [&](const GrowNtfsStep& s) {
                    o->set("partition", s.number);
                    o->set("start_sector", s.start.value);
@@ -263,6 +269,11 @@ Result<Plan> PlanFromJson(const std::string& json) {
                                 s->getValue<std::string>("type"), s->getValue<std::string>("name"),
                                 std::stoull(s->getValue<std::string>("attributes"), nullptr, 16),
                                 s->optValue<std::string>("uuid", "")});
+      } else if (kind == "retarget-winre") {
+        plan.steps.push_back(RetargetWinReStep{static_cast<uint32_t>(U64(s, "partition")),
+                                               static_cast<uint32_t>(U64(s, "windows_partition")),
+                                               Bytes{U64(s, "from_offset_bytes")},
+                                               Bytes{U64(s, "to_offset_bytes")}});
       } else if (kind == "grow-ntfs") {
         plan.steps.push_back(GrowNtfsStep{static_cast<uint32_t>(U64(s, "partition")),
                                           Lba{U64(s, "start_sector")},

@@ -67,6 +67,25 @@ std::vector<Object> EntryObjects(const EntrySpec& spec) {
   return {options, loader};
 }
 
+std::map<Guid, Object> FollowPartitionMoves(const Store& store,
+                                            const std::vector<PartitionMove>& moves,
+                                            const std::vector<Guid>& except) {
+  std::map<Guid, Object> retargeted;
+  for (const auto& [id, object] : store.objects) {
+    if (std::find(except.begin(), except.end(), id) != except.end()) continue;
+    for (const auto& [element_id, element] : object.elements) {
+      if (FormatOf(element_id) != ElementFormat::kDevice) continue;
+      for (const auto& move : moves) {
+        if (auto moved = RetargetMbrPartition(element.data, move.from, move.to_offset)) {
+          auto [it, inserted] = retargeted.try_emplace(id, object);
+          it->second.elements[element_id].data = *moved;
+        }
+      }
+    }
+  }
+  return retargeted;
+}
+
 Result<std::vector<Object>> PlanEntryEdit(const Store& store, const EntrySpec& spec,
                                           const std::vector<PartitionMove>& moves) {
   const Object* bootmgr = store.Find(known::kBootMgr);
@@ -78,19 +97,8 @@ Result<std::vector<Object>> PlanEntryEdit(const Store& store, const EntrySpec& s
   }
 
   // Windows' own entries follow partitions the disk engine moved (MBR stores name them by offset).
-  std::map<Guid, Object> retargeted;
-  for (const auto& [id, object] : store.objects) {
-    if (id == spec.loader || id == spec.options) continue;
-    for (const auto& [element_id, element] : object.elements) {
-      if (FormatOf(element_id) != ElementFormat::kDevice) continue;
-      for (const auto& move : moves) {
-        if (auto moved = RetargetMbrPartition(element.data, move.from, move.to_offset)) {
-          auto [it, inserted] = retargeted.try_emplace(id, object);
-          it->second.elements[element_id].data = *moved;
-        }
-      }
-    }
-  }
+  std::map<Guid, Object> retargeted =
+      FollowPartitionMoves(store, moves, {spec.loader, spec.options});
 
   Object new_bootmgr = *bootmgr;
   if (auto it = retargeted.find(known::kBootMgr); it != retargeted.end()) {

@@ -7,6 +7,7 @@
 // Windows writes for its own WinRE entry (BCD-FORMAT.md §6).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +43,13 @@ struct PartitionMove {
   PartitionRef from;
   uint64_t to_offset = 0;
 };
+
+// Every object (but those in `except`) with a device element on a partition the disk engine moved,
+// as it must be now: the elements follow the moves (MBR stores name partitions by byte offset;
+// GPT GUIDs do not change, so GPT stores yield nothing). By object id.
+[[nodiscard]] std::map<Guid, Object> FollowPartitionMoves(const Store& store,
+                                                          const std::vector<PartitionMove>& moves,
+                                                          const std::vector<Guid>& except = {});
 
 // The two objects of the entry, exactly as they must be.
 std::vector<Object> EntryObjects(const EntrySpec& spec);

@@ -268,6 +268,12 @@ class Runner {
            (s.uuid.empty() ? std::string() : " (" + s.uuid + ")");
   }
 
+  Result<std::string> Do(const RetargetWinReStep& s) {
+    if (!options_.retarget_winre)
+      return Fail(ErrorCode::kUnsupported, "nothing here can edit the BCD and ReAgent.xml");
+    return options_.retarget_winre(s);
+  }
+
   Result<std::string> Do(const GrowNtfsStep& s) {
     auto part = Find(s.number);
     LIFEBOAT_TRY(part);

@@ -33,6 +33,9 @@ struct ExecuteOptions {
   // tool not yet started). The agent's fault injection (agent/test_points.h) kills or holds the
   // process there.
   std::function<void(const std::string&)> at_point;
+  // Carries out a RetargetWinReStep (idempotent: what names WinRE's new place already is left
+  // alone) and says what it changed. Without it such a step fails (kUnsupported).
+  std::function<Result<std::string>(const RetargetWinReStep&)> retarget_winre;
 };
 
 // The disk must be open exclusively. Returns what the run did, one line per step.

@@ -30,6 +30,7 @@ const char* StepKind(const Step& step) {
                         [](const CreatePartitionStep&) { return "create-partition"; },
                         [](const FormatNtfsStep&) { return "format-ntfs"; },
                         [](const GrowNtfsStep&) { return "grow-ntfs"; },
+                        [](const RetargetWinReStep&) { return "retarget-winre"; },
                     },
                     step);
 }
@@ -68,6 +69,13 @@ std::string DescribeStep(const Step& step, uint32_t ss) {
           },
           [ss](const FormatNtfsStep& s) {
             return "format NTFS labelled '" + s.label + "' at " + Where(s.start, s.size, ss);
+          },
+          [](const RetargetWinReStep& s) {
+            return "point Windows' ReAgent.xml (on partition " + std::to_string(s.windows) +
+                   ") and the BCD's recovery entries at WinRE's new place (partition " +
+                   std::to_string(s.winre) + ", byte offset " +
+                   std::to_string(s.from_offset.value) + " -> " +
+                   std::to_string(s.to_offset.value) + ")";
           },
           [](const GrowNtfsStep& s) {
             return "grow the NTFS volume of partition " + std::to_string(s.number) +

@@ -59,6 +59,17 @@ struct GrowNtfsStep {
   Bytes new_size;  // the partition's size: the volume fills it but for NTFS's backup boot sector
 };
 
+// Make what names a moved WinRE by its place follow it: Windows' recovery entries in the BCD store
+// (MBR stores name partitions by byte offset) and Windows' ReAgent.xml (its WinreLocation
+// offset). The agent carries it out (ExecuteOptions::retarget_winre): it knows the BCD and
+// Windows' files; the disk engine does not.
+struct RetargetWinReStep {
+  uint32_t winre = 0;    // WinRE's partition number
+  uint32_t windows = 0;  // the Windows partition, whose \Windows\System32\Recovery\ReAgent.xml
+  Bytes from_offset;
+  Bytes to_offset;
+};
+
 // Quick-format the new partition NTFS.
 struct FormatNtfsStep {
   Lba start;
@@ -67,7 +78,7 @@ struct FormatNtfsStep {
 };
 
 using Step = std::variant<BackupTableStep, ShrinkNtfsStep, ResizePartitionStep, MovePartitionStep,
-                          CreatePartitionStep, FormatNtfsStep, GrowNtfsStep>;
+                          CreatePartitionStep, FormatNtfsStep, GrowNtfsStep, RetargetWinReStep>;
 
 // What a plan is for.
 enum class PlanGoal {

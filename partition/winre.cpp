@@ -188,17 +188,11 @@ std::expected<Plan, Refusal> MakeWinReGrowPlan(const DiskModel& d, const WinReGr
   plan.steps.push_back(ShrinkNtfsStep{windows.number, windows.start, ToBytes(new_windows, ss)});
   plan.steps.push_back(ResizePartitionStep{windows.number, windows.size, new_windows});
   plan.steps.push_back(MovePartitionStep{winre.number, winre.start, to, winre.size, winre.uuid});
+  // What names WinRE by its place follows it at once, before anything else can fail.
+  plan.steps.push_back(
+      RetargetWinReStep{winre.number, windows.number, ToBytes(winre.start, ss), ToBytes(to, ss)});
   plan.steps.push_back(ResizePartitionStep{winre.number, winre.size, new_winre});
   plan.steps.push_back(GrowNtfsStep{winre.number, to, ToBytes(new_winre, ss)});
-  const std::string offsets = "from byte offset " + std::to_string(ToBytes(winre.start, ss).value) +
-                              " to " + std::to_string(ToBytes(to, ss).value);
-  plan.notes.push_back("WinRE (partition " + std::to_string(winre.number) + ") moves " + offsets +
-                       ": Windows' ReAgent.xml (WinreLocation offset) must follow");
-  if (d.label == LabelKind::kMbr)
-    plan.notes.push_back(
-        "MBR: boot entries name partitions by byte offset: Windows' recovery entry in the BCD "
-        "store must follow WinRE " +
-        offsets);
   return plan;
 }
 

@@ -3,6 +3,11 @@
 // (every file's SHA-256, on Windows and on WinRE), ntfsinfo (WinRE's free clusters).
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
+#include "common/files.h"
+#include "tests/support/bcd_oracle.h"
 #include "tests/support/test_support.h"
 
 namespace lifeboat::test {
@@ -23,6 +28,54 @@ void FillWinRe(const std::string& disk, uint64_t offset, uint64_t size, int wim_
          "printf 'boot.sdi' > \"$m/Recovery/WindowsRE/boot.sdi\"; umount \"$m\"; rmdir \"$m\"; "
          "losetup -d \"$l\"");
   ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+// ReAgent.xml as reagentc writes it, naming WinRE at `offset` on the disk `guid` (GPT: the disk's
+// GUID; MBR: zeros), and an element of another disk at the same offset.
+std::string ReAgentXml(uint64_t offset, const std::string& guid) {
+  return "<?xml version='1.0' encoding='utf-8' standalone='yes'?>\r\n<WindowsRE "
+         "version=\"2.0\">\r\n  <WinreBCD id=\"{3c32c4e7-f36e-11e2-8548-986c4e43b52a}\"/>\r\n  "
+         "<WinreLocation path=\"\\Recovery\\WindowsRE\" id=\"0\" offset=\"" +
+         std::to_string(offset) + "\" guid=\"{" + guid +
+         "}\"/>\r\n  <ImageLocation path=\"\\Recovery\\WindowsRE\" id=\"0\" offset=\"" +
+         std::to_string(offset) +
+         "\" guid=\"{46d52120-8158-4242-ad3c-0a3e919752b1}\"/>\r\n  <InstallState "
+         "state=\"1\"/>\r\n</WindowsRE>\r\n";
+}
+
+// Writes `text` as Windows' ReAgent.xml on the Windows volume at `offset`.
+void WriteReAgentXml(const std::string& disk, uint64_t offset, uint64_t size,
+                     const std::string& text, const std::string& dir) {
+  { std::ofstream(dir + "/ReAgent.xml", std::ios::binary) << text; }
+  auto r =
+      Sh("set -e; l=$(losetup --find --show --offset " + std::to_string(offset) + " --sizelimit " +
+         std::to_string(size) + " " + Quote(disk) +
+         "); m=$(mktemp -d); ntfs-3g \"$l\" \"$m\"; mkdir -p \"$m/Windows/System32/Recovery\"; "
+         "cp " +
+         Quote(dir + "/ReAgent.xml") +
+         " \"$m/Windows/System32/Recovery/\"; umount \"$m\"; rmdir \"$m\"; losetup -d \"$l\"");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+// A device element's hex naming an MBR partition at `offset`: the offset, 8 zero bytes, and the
+// partition style (1: MBR), as BCD-FORMAT.md lays them out.
+std::string MbrPartitionHex(uint64_t offset) {
+  std::string hex;
+  char byte[3];
+  for (int i = 0; i < 8; ++i) {
+    std::snprintf(byte, sizeof byte, "%02x", static_cast<unsigned>((offset >> (8 * i)) & 0xff));
+    hex += byte;
+  }
+  return hex + "0000000000000000" + "0000000001000000";
+}
+std::string Hex(const std::vector<uint8_t>& bytes) {
+  std::string hex;
+  char byte[3];
+  for (uint8_t b : bytes) {
+    std::snprintf(byte, sizeof byte, "%02x", b);
+    hex += byte;
+  }
+  return hex;
 }
 
 // The free bytes of the NTFS volume at `offset`, as ntfsinfo counts them.
@@ -57,10 +110,13 @@ TEST_P(WinReTest, GrowTakesRoomFromWindowsAndKeepsEveryFileAndWinResIdentity) {
   const SfPartition winre = before.partitions.back();
   ASSERT_NO_FATAL_FAILURE(FillWinRe(Disk(), winre.start * 512, winre.size * 512, 180));
   const std::string winre_files = NtfsFileSums(Disk(), winre.start * 512, winre.size * 512);
-  const std::string windows_files = NtfsFileSums(Disk(), win.start * 512, win.size * 512);
   ASSERT_NE(winre_files.find("Recovery/WindowsRE/Winre.wim"), std::string::npos) << winre_files;
-  ASSERT_GT(windows_files.size(), 10000u);
   ASSERT_LT(NtfsFree(Disk(), winre.start * 512, winre.size * 512), 250'000'000u);
+  const std::string disk_guid = Gpt() ? before.id : "00000000-0000-0000-0000-000000000000";
+  ASSERT_NO_FATAL_FAILURE(WriteReAgentXml(Disk(), win.start * 512, win.size * 512,
+                                          ReAgentXml(winre.start * 512, disk_guid), dir_.path()));
+  const std::string windows_files_with_reagent =
+      NtfsFileSums(Disk(), win.start * 512, win.size * 512);
 
   // show: what it lacks.
   auto show = Agent({"winre", "show", Disk(), "--json"});
@@ -107,7 +163,43 @@ TEST_P(WinReTest, GrowTakesRoomFromWindowsAndKeepsEveryFileAndWinResIdentity) {
   EXPECT_EQ(winre_after.start % 2048, 0u);
   // Every file of both volumes, byte for byte; WinRE's free space as asked.
   EXPECT_EQ(NtfsFileSums(Disk(), winre_after.start * 512, winre_after.size * 512), winre_files);
-  EXPECT_EQ(NtfsFileSums(Disk(), win_after.start * 512, win_after.size * 512), windows_files);
+  // Windows: every file but ReAgent.xml as it was; ReAgent.xml names WinRE's new place, and only
+  // that changed in it.
+  const std::string reagent = dir_ / "ReAgent.after.xml";
+  ASSERT_TRUE(NtfsCat(Disk(), win_after.start * 512, win_after.size * 512,
+                      "/Windows/System32/Recovery/ReAgent.xml", reagent));
+  std::string expected = ReAgentXml(winre.start * 512, disk_guid);
+  expected.replace(expected.find(std::to_string(winre.start * 512)),
+                   std::to_string(winre.start * 512).size(),
+                   std::to_string(winre_after.start * 512));
+  EXPECT_EQ(ReadTextFile(reagent).value_or(""), expected);
+  auto without_reagent = [](const std::string& sums) {
+    std::string kept;
+    std::istringstream lines(sums);
+    for (std::string line; std::getline(lines, line);)
+      if (line.find("ReAgent.xml") == std::string::npos) kept += line + "\n";
+    return kept;
+  };
+  const std::string windows_after =
+      NtfsFileSums(Disk(), win_after.start * 512, win_after.size * 512);
+  ASSERT_GT(windows_after.size(), 10000u);
+  EXPECT_EQ(without_reagent(windows_after), without_reagent(windows_files_with_reagent));
+  // MBR: Windows' recovery entry and its RAM disk options name WinRE's new offset (read with
+  // hivexsh); GPT stores name it by its GUID, which did not change.
+  if (!Gpt()) {
+    const std::string store = dir_ / "BCD";
+    ASSERT_TRUE(CopyStoreOut(Disk(), store));
+    for (const auto& [object, element] : std::vector<std::pair<std::string, std::string>>{
+             {"{3c32c4e7-f36e-11e2-8548-986c4e43b52a}", "11000001"},
+             {"{3c32c4e7-f36e-11e2-8548-986c4e43b52a}", "21000001"},
+             {"{3c32c4e8-f36e-11e2-8548-986c4e43b52a}", "31000003"}}) {
+      const std::string hex = Hex(HexBytes(ElementValue(store, object, element)));
+      EXPECT_NE(hex.find(MbrPartitionHex(winre_after.start * 512)), std::string::npos)
+          << object << " " << element << ": " << hex;
+      EXPECT_EQ(hex.find(MbrPartitionHex(winre.start * 512)), std::string::npos)
+          << object << " " << element;
+    }
+  }
   EXPECT_GE(NtfsFree(Disk(), winre_after.start * 512, winre_after.size * 512), 250'000'000u);
 
   // Again: nothing to do, nothing changed.

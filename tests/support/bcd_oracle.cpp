@@ -180,7 +180,8 @@ std::string RamdiskPath(const std::vector<uint8_t>& e) {
 
 bool NtfsCat(const std::string& disk, uint64_t offset, uint64_t size, const std::string& path,
              const std::string& out) {
-  return WithLoop(disk, offset, size, false, "ntfscat $dev " + Quote(path) + " > " + Quote(out))
+  // -f: also from a volume marked for chkdsk, as ntfsresize leaves the ones it resized.
+  return WithLoop(disk, offset, size, false, "ntfscat -f $dev " + Quote(path) + " > " + Quote(out))
              .exit_code == 0;
 }
 

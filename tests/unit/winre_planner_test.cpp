@@ -19,8 +19,8 @@ std::vector<std::string> Kinds(const Plan& plan) {
 }
 
 using K = std::vector<std::string>;
-const K kFromWindows = {"backup-table",   "shrink-ntfs",      "resize-partition",
-                        "move-partition", "resize-partition", "grow-ntfs"};
+const K kFromWindows = {"backup-table",   "shrink-ntfs",      "resize-partition", "move-partition",
+                        "retarget-winre", "resize-partition", "grow-ntfs"};
 const K kInPlace = {"backup-table", "resize-partition", "grow-ntfs"};
 
 WinReGrowPolicy Free(uint64_t mib) {
@@ -62,13 +62,14 @@ TEST_P(WinReGrow, TakesRoomFromWindowsMovingWinReDownAndKeepingItsGuid) {
     EXPECT_EQ(move.uuid, winre.uuid);
     EXPECT_EQ(move.to, winre.start - shift);
     EXPECT_EQ(move.size, winre.size);
-    const auto& grow = std::get<GrowNtfsStep>(plan->steps[5]);
+    const auto& follow = std::get<RetargetWinReStep>(plan->steps[4]);
+    EXPECT_EQ(follow.winre, winre.number);
+    EXPECT_EQ(follow.windows, windows.number);
+    EXPECT_EQ(follow.from_offset, ToBytes(winre.start, ss));
+    EXPECT_EQ(follow.to_offset, ToBytes(move.to, ss));
+    const auto& grow = std::get<GrowNtfsStep>(plan->steps[6]);
     EXPECT_EQ(grow.start, move.to);
     EXPECT_EQ(grow.new_size, ToBytes(winre.size + shift, ss));
-    // The notes say what must follow WinRE: ReAgent.xml always, the BCD on MBR.
-    ASSERT_FALSE(plan->notes.empty());
-    EXPECT_NE(plan->notes[0].find("ReAgent.xml"), std::string::npos);
-    EXPECT_EQ(plan->notes.size(), label == LabelKind::kMbr ? 2u : 1u);
   }
 }
 

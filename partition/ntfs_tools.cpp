@@ -45,9 +45,10 @@ Result<NtfsDetails> InspectNtfs(const PartitionLocation& where) {
     details.min_size = details.volume_size;  // full: it cannot shrink at all
   }
   if (!details.min_size) details.problem = info->Summary("ntfsresize --info");
-  // Free space as Windows counts it: the free clusters.
+  // Free space as Windows counts it: the free clusters. Optional: without ntfsinfo (an older
+  // service environment) the free space is unknown, and the rest still holds.
   auto volume = RunProcess({"ntfsinfo", "--force", "--mft", loop->path()});
-  LIFEBOAT_TRY(volume);
+  if (!volume) return details;
   const auto cluster = Find(volume->out, std::regex(R"(Cluster Size:\s*(\d+))"));
   const auto free = Find(volume->out, std::regex(R"(Free Clusters:\s*(\d+))"));
   if (volume->exit_code == 0 && cluster && free && *free <= UINT64_MAX / *cluster)

@@ -169,8 +169,11 @@ refuse() {
   ! grep -aqF -- "$2" "$work/$1.log" || { tail -30 "$work/$1.log" >&2; fail "$1: the console said: $2"; }
 }
 wait_console() {
+  # (As the log will be read: without terminal escapes, and with lines joined, since the BIOS
+  # console breaks long lines and may move the cursor in the middle of one.)
   for _ in $(seq 1 240); do
-    grep -aqF -- "$2" "$work/$1.raw" 2>/dev/null && return 0
+    sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\r//g' "$work/$1.raw" 2>/dev/null | tr -d '\n' |
+      grep -aqF -- "$2" && return 0
     sleep 0.5
   done
   fail "$1: the console never said: $2"

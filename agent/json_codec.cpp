@@ -521,37 +521,4 @@ std::string StoreToJson(const bcd::Store& store, const std::string& source) {
   return Stringify(o);
 }
 
-std::string ManifestToJson(const Manifest& m) {
-  Object::Ptr o = NewObject();
-  o->set("format", 1);
-  o->set("version", m.version);
-  o->set("sha256", m.sha256);
-  o->set("size_bytes", m.size);
-  o->set("sdi_sha256", m.sdi_sha256);
-  o->set("name", m.name);
-  o->set("description", m.description);
-  o->set("architecture", m.architecture);
-  return Stringify(o);
-}
-
-Result<Manifest> ManifestFromJson(const std::string& json) {
-  try {
-    Poco::JSON::Parser parser;
-    auto o = parser.parse(json).extract<Object::Ptr>();
-    Manifest m;
-    m.version = o->getValue<std::string>("version");
-    m.sha256 = o->getValue<std::string>("sha256");
-    m.size = o->getValue<uint64_t>("size_bytes");
-    m.sdi_sha256 = o->getValue<std::string>("sdi_sha256");
-    m.name = o->optValue<std::string>("name", "");
-    m.description = o->optValue<std::string>("description", "");
-    m.architecture = o->optValue<std::string>("architecture", "");
-    return m;
-  } catch (const Poco::Exception& e) {
-    return Fail(ErrorCode::kCorrupt, "manifest: " + e.displayText());
-  } catch (const std::exception& e) {
-    return Fail(ErrorCode::kCorrupt, std::string("manifest: ") + e.what());
-  }
-}
-
 }  // namespace lifeboat::agent

@@ -50,6 +50,7 @@ std::string StatusReportToJson(const StatusReport& report);
 std::string StoreToJson(const bcd::Store& store, const std::string& source);
 
 // The manifest kept beside each image version on Lifeboat's partition.
+// manifest_json.cpp:
 std::string ManifestToJson(const Manifest& manifest);
 [[nodiscard]] Result<Manifest> ManifestFromJson(const std::string& json);
 

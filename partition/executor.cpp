@@ -105,6 +105,30 @@ class Runner {
     return {disk_.path(), ToBytes(start, ss_), ToBytes(size, ss_), ss_};
   }
 
+  // The size of the NTFS volume of partition `number` at `offset`. kVerification: no NTFS there.
+  Result<Bytes> VolumeSize(uint32_t number, Bytes offset) const {
+    auto size = ReadNtfsVolumeSize(disk_, offset);
+    LIFEBOAT_TRY(size);
+    if (!*size)
+      return Fail(ErrorCode::kVerification,
+                  "partition " + std::to_string(number) + " no longer holds NTFS");
+    return **size;
+  }
+
+  // An ntfsresize of this step, journalled. Progress 1 records that the real ntfsresize was
+  // launched on the volume, which the planner found clean: a check flag seen after that is the
+  // one ntfsresize sets before it changes anything, and a cut-short run may be taken up again.
+  ResizeOptions Journalled() {
+    ResizeOptions options;
+    options.own_check_flag = progress_ >= kNtfsresizeLaunched;
+    options.before_resize = [this]() -> Result<void> {
+      if (auto r = journal_.StepProgress(index_, kNtfsresizeLaunched); !r) return r;
+      AtPoint(std::to_string(index_) + ":launched");
+      return {};
+    };
+    return options;
+  }
+
   Result<std::vector<uint8_t>> ReadSectors(Lba start, Sectors count) const {
     std::vector<uint8_t> bytes(ToBytes(count, ss_).value);
     LIFEBOAT_TRY(disk_.ReadAt(ToBytes(start, ss_), bytes.data(), bytes.size()));
@@ -142,31 +166,18 @@ class Runner {
                                                 std::to_string(s.start.value) + " as planned");
     }
     const Bytes offset = ToBytes(part->start, ss_);
-    auto before = ReadNtfsVolumeSize(disk_, offset);
+    auto before = VolumeSize(s.number, offset);
     LIFEBOAT_TRY(before);
-    if (!*before)
-      return Fail(ErrorCode::kVerification,
-                  "partition " + std::to_string(s.number) + " no longer holds NTFS");
-    if (**before <= s.new_size)
-      return std::string("already " + HumanSize(**before) + ", nothing to shrink");
-    ResizeOptions shrink;
-    // Progress 1 records that the real ntfsresize was launched on the volume, which the planner
-    // found clean: a check flag seen after that is the one ntfsresize sets before it changes
-    // anything, and a cut-short run of it may be taken up again.
-    shrink.own_check_flag = progress_ >= kNtfsresizeLaunched;
-    shrink.before_resize = [this]() -> Result<void> {
-      if (auto r = journal_.StepProgress(index_, kNtfsresizeLaunched); !r) return r;
-      AtPoint(std::to_string(index_) + ":launched");
-      return {};
-    };
-    LIFEBOAT_TRY(ShrinkNtfs(Location(part->start, part->size), s.new_size, shrink));
+    if (*before <= s.new_size)
+      return std::string("already " + HumanSize(*before) + ", nothing to shrink");
+    LIFEBOAT_TRY(ShrinkNtfs(Location(part->start, part->size), s.new_size, Journalled()));
     auto after = ReadNtfsVolumeSize(disk_, offset);
     LIFEBOAT_TRY(after);
     if (!*after || **after > s.new_size) {
       return Fail(ErrorCode::kVerification,
                   "after ntfsresize the NTFS volume is still larger than " + HumanSize(s.new_size));
     }
-    return "NTFS shrunk from " + HumanSize(**before) + " to " + HumanSize(**after);
+    return "NTFS shrunk from " + HumanSize(*before) + " to " + HumanSize(**after);
   }
 
   Result<std::string> Do(const ResizePartitionStep& s) {
@@ -283,28 +294,18 @@ class Runner {
                       std::to_string(s.start.value) + " with " + HumanSize(s.new_size) +
                       " as planned; its NTFS volume was left as it is");
     const Bytes offset = ToBytes(part->start, ss_);
-    auto before = ReadNtfsVolumeSize(disk_, offset);
+    auto before = VolumeSize(s.number, offset);
     LIFEBOAT_TRY(before);
-    if (!*before)
-      return Fail(ErrorCode::kVerification,
-                  "partition " + std::to_string(s.number) + " no longer holds NTFS");
     // A volume filling its partition lacks only its last cluster at most (the backup boot
     // sector's), far less than a mebibyte.
-    if (**before + kMiB > s.new_size) return "already " + HumanSize(**before) + ", nothing to grow";
-    ResizeOptions grow;
-    grow.own_check_flag = progress_ >= kNtfsresizeLaunched;  // as for a shrink
-    grow.before_resize = [this]() -> Result<void> {
-      if (auto r = journal_.StepProgress(index_, kNtfsresizeLaunched); !r) return r;
-      AtPoint(std::to_string(index_) + ":launched");
-      return {};
-    };
-    LIFEBOAT_TRY(GrowNtfs(Location(part->start, part->size), grow));
+    if (*before + kMiB > s.new_size) return "already " + HumanSize(*before) + ", nothing to grow";
+    LIFEBOAT_TRY(GrowNtfs(Location(part->start, part->size), Journalled()));
     auto after = ReadNtfsVolumeSize(disk_, offset);
     LIFEBOAT_TRY(after);
     if (!*after || **after + kMiB <= s.new_size)
       return Fail(ErrorCode::kVerification,
                   "after ntfsresize the NTFS volume still does not fill " + HumanSize(s.new_size));
-    return "NTFS grown from " + HumanSize(**before) + " to " + HumanSize(**after);
+    return "NTFS grown from " + HumanSize(*before) + " to " + HumanSize(**after);
   }
 
   Result<std::string> Do(const FormatNtfsStep& s) {

@@ -58,11 +58,21 @@ Result<NtfsDetails> InspectNtfs(const PartitionLocation& where) {
 
 namespace {
 
+using ArgsFor = std::function<std::vector<std::string>(std::vector<std::string>)>;
+
+// What every ntfsresize call on `loop` adds to its arguments: the device, and --force when the
+// check flag is Lifeboat's own (a second --force would skip ntfsresize's other checks).
+ArgsFor CheckArgs(const LoopDevice& loop, const ResizeOptions& options) {
+  return [path = loop.path(), own = options.own_check_flag](std::vector<std::string> argv) {
+    if (own) argv.insert(argv.begin() + 1, "--force");
+    argv.push_back(path);
+    return argv;
+  };
+}
+
 // ntfsresize's checks before any resize, and its --info output. `check_args` adds what every
 // call of it needs. Errors: kRefused (marked for chkdsk, not by Lifeboat), kCorrupt, kTool.
-Result<std::string> CheckResizable(
-    const std::function<std::vector<std::string>(std::vector<std::string>)>& check_args,
-    const char* what) {
+Result<std::string> CheckResizable(const ArgsFor& check_args, const char* what) {
   auto info = RunProcess(check_args({"ntfsresize", "--info", "--no-progress-bar"}));
   LIFEBOAT_TRY(info);
   const std::string text = info->out + info->err;
@@ -87,10 +97,8 @@ Result<std::string> CheckResizable(
 }
 
 // Rehearses the resize (--no-action), then runs it. `size` empty: fill the partition.
-Result<void> Resize(
-    const LoopDevice& loop, const std::string& size,
-    const std::function<std::vector<std::string>(std::vector<std::string>)>& check_args,
-    const ResizeOptions& options) {
+Result<void> Resize(const LoopDevice& loop, const std::string& size, const ArgsFor& check_args,
+                    const ResizeOptions& options) {
   std::vector<std::string> rehearse = {"ntfsresize", "--no-action", "--no-progress-bar"};
   std::vector<std::string> resize = {"ntfsresize", "--force", "--no-progress-bar"};
   if (!size.empty()) {
@@ -118,12 +126,7 @@ Result<void> ShrinkNtfs(const PartitionLocation& where, Bytes new_size,
                         const ResizeOptions& options) {
   auto loop = Attach(where, false);
   LIFEBOAT_TRY(loop);
-  // --force accepts the check flag (a second --force would skip ntfsresize's other checks).
-  auto check_args = [&](std::vector<std::string> argv) {
-    if (options.own_check_flag) argv.insert(argv.begin() + 1, "--force");
-    argv.push_back(loop->path());
-    return argv;
-  };
+  const auto check_args = CheckArgs(*loop, options);
   auto info = CheckResizable(check_args, "shrinking");
   LIFEBOAT_TRY(info);
   auto minimum = Find(*info, std::regex(R"(You might resize at (\d+) bytes)"));
@@ -139,11 +142,7 @@ Result<void> ShrinkNtfs(const PartitionLocation& where, Bytes new_size,
 Result<void> GrowNtfs(const PartitionLocation& where, const ResizeOptions& options) {
   auto loop = Attach(where, false);
   LIFEBOAT_TRY(loop);
-  auto check_args = [&](std::vector<std::string> argv) {
-    if (options.own_check_flag) argv.insert(argv.begin() + 1, "--force");
-    argv.push_back(loop->path());
-    return argv;
-  };
+  const auto check_args = CheckArgs(*loop, options);
   LIFEBOAT_TRY(CheckResizable(check_args, "growing"));
   return Resize(*loop, "", check_args, options);
 }

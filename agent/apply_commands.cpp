@@ -47,33 +47,6 @@ int ReportApplyRefusal(const ApplyRefusal& r, bool json) {
   return ApplyRefusalExit(r);
 }
 
-// The store as the plan needs it. A store an interrupted run left unreadable is restored from
-// that run's copy in the journal first (not with --dry-run, which changes nothing).
-Result<BootStoreState> GatherBootStore(const BootStoreFile& file, const DiskModel& model,
-                                       JournalStore& journal, bool dry_run,
-                                       const std::function<void(const std::string&)>& say) {
-  BootStoreState state;
-  state.location = file.location();
-  auto loaded = ReadStoreForEdit(file);
-  if (!loaded && !dry_run && loaded.error().code != ErrorCode::kIo) {
-    auto backup = journal.InterruptedBcdBackup(model.disk_id);
-    LIFEBOAT_TRY(backup);
-    if (*backup) {
-      say("Restoring the BCD store from the journal: an earlier run stopped while writing it");
-      LIFEBOAT_TRY(file.Write(**backup));
-      loaded = ReadStoreForEdit(file);
-    }
-  }
-  if (!loaded) {
-    if (!IsRefusal(loaded.error())) return std::unexpected(loaded.error());
-    state.problem = loaded.error();
-    return state;
-  }
-  state.store = loaded->store;
-  state.sha256 = Sha256Hex(loaded->bytes);
-  return state;
-}
-
 // The files on Lifeboat's partition as the plan needs them. boot.wim of the version being applied
 // is hashed only when its manifest names this image (the hash reads the whole file).
 Result<RecoveryVolumeState> GatherVolume(const std::string& disk, const DiskModel& model,
@@ -221,6 +194,31 @@ int PrintReport(const ApplyReport& report, bool json) {
 
 }  // namespace
 
+Result<BootStoreState> GatherBootStore(const BootStoreFile& file, const DiskModel& model,
+                                       JournalStore& journal, bool dry_run,
+                                       const std::function<void(const std::string&)>& say) {
+  BootStoreState state;
+  state.location = file.location();
+  auto loaded = ReadStoreForEdit(file);
+  if (!loaded && !dry_run && loaded.error().code != ErrorCode::kIo) {
+    auto backup = journal.InterruptedBcdBackup(model.disk_id);
+    LIFEBOAT_TRY(backup);
+    if (*backup) {
+      say("Restoring the BCD store from the journal: an earlier run stopped while writing it");
+      LIFEBOAT_TRY(file.Write(**backup));
+      loaded = ReadStoreForEdit(file);
+    }
+  }
+  if (!loaded) {
+    if (!IsRefusal(loaded.error())) return std::unexpected(loaded.error());
+    state.problem = loaded.error();
+    return state;
+  }
+  state.store = loaded->store;
+  state.sha256 = Sha256Hex(loaded->bytes);
+  return state;
+}
+
 int Apply(const ApplyOptions& o) {
   const bool json = o.disk.json;
   auto say = [&](const std::string& line) { (json ? std::cerr : std::cout) << line << "\n"; };
@@ -280,6 +278,18 @@ int Apply(const ApplyOptions& o) {
   if (*unfinished && !inputs.disk.disk_id.empty()) {
     auto saved = PlanFromJson((*unfinished)->plan_json);
     if (!saved) return Report(saved.error(), json);
+    // Only an unfinished prepare is apply's to finish: a removal or a WinRE grow is finished by
+    // its own command first.
+    if (saved->goal != PlanGoal::kLifeboatPartition)
+      return Report(
+          Refuse("unfinished-run",
+                 o.disk.disk + " is between two layouts: journal run " +
+                     std::to_string((*unfinished)->id) + " (" + PlanGoalName(saved->goal) +
+                     ") did not finish; run `lifeboat-agent " +
+                     (saved->goal == PlanGoal::kGrowWinRe ? "winre grow" : "remove") + " " +
+                     o.disk.disk + "` to finish it, then apply")
+              .error(),
+          json);
     saved->disk_path = o.disk.disk;
     inputs.unfinished_prepare = UnfinishedPrepare{(*unfinished)->id, *saved};
   }

@@ -21,6 +21,13 @@ struct ApplyOptions {
 
 int Apply(const ApplyOptions& options);
 
+// The disk's BCD store as a plan needs it. A store an interrupted run left unreadable is restored
+// from that run's copy in the journal first (not with `dry_run`, which changes nothing). A store
+// that cannot be edited is returned with its `problem`; other errors are errors.
+[[nodiscard]] Result<BootStoreState> GatherBootStore(
+    const BootStoreFile& file, const partition::DiskModel& model, JournalStore& journal,
+    bool dry_run, const std::function<void(const std::string&)>& say);
+
 // Prints an image's problem and returns its exit code: 5 when there is no file, else 6.
 int ReportImageError(const Error& e, bool json);
 

@@ -108,17 +108,30 @@ void PrintDisk(const DiskModel& d) {
 
 void PrintPlan(const Plan& plan) {
   const bool winre = plan.goal == PlanGoal::kGrowWinRe;
-  const std::string what = winre ? "WinRE" : "Lifeboat's partition";
+  const bool remove =
+      plan.goal == PlanGoal::kRemoveLifeboat || plan.goal == PlanGoal::kRestoreTable;
+  const std::string size = HumanSize(ToBytes(plan.recovery_size, plan.sector_size));
   if (plan.NothingToDo()) {
-    std::cout << "Nothing to do: " << what << " at sector " << plan.recovery_start.value << " ("
-              << HumanSize(ToBytes(plan.recovery_size, plan.sector_size)) << ") is large enough.\n";
+    if (remove) {
+      std::cout << "Nothing to do: " << plan.disk_path << " has no Lifeboat partition.\n";
+      return;
+    }
+    std::cout << "Nothing to do: " << (winre ? "WinRE" : "Lifeboat's partition") << " at sector "
+              << plan.recovery_start.value << " (" << size << ") is large enough.\n";
     return;
   }
   std::cout << "Plan for " << plan.disk_path << " (" << LabelName(plan.label) << " " << plan.disk_id
-            << "): a " << HumanSize(ToBytes(plan.recovery_size, plan.sector_size))
-            << (winre ? " WinRE partition (" + plan.recovery_uuid + ")"
-                      : std::string(" Lifeboat recovery partition"))
-            << " at sector " << plan.recovery_start.value << "\n";
+            << "): ";
+  if (remove) {
+    std::cout << "Lifeboat's " << size << " partition (" << plan.recovery_uuid << ") at sector "
+              << plan.recovery_start.value << " removed"
+              << (plan.goal == PlanGoal::kRestoreTable ? ", the saved table back" : "") << "\n";
+  } else {
+    std::cout << "a " << size
+              << (winre ? " WinRE partition (" + plan.recovery_uuid + ")"
+                        : std::string(" Lifeboat recovery partition"))
+              << " at sector " << plan.recovery_start.value << "\n";
+  }
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     std::cout << "  " << i + 1 << ". " << DescribeStep(plan.steps[i], plan.sector_size) << "\n";
   }
@@ -133,8 +146,6 @@ PlanPolicy PolicyFrom(const DiskOptions& o) {
   policy.allow_gpt_repair = o.allow_gpt_repair;
   return policy;
 }
-
-namespace {}  // namespace
 
 int ReportRefusal(const Refusal& r, const DiskOptions& o) {
   if (o.json) {
@@ -221,6 +232,7 @@ Result<std::variant<PrepareOutcome, Refusal>> PrepareDisk(
   auto done = RunPartitionPlan(outcome.plan, run, disk, store, say);
   LIFEBOAT_TRY(done);
   outcome.lines = *done;
+  outcome.run = run;
   return outcome;
 }
 
@@ -240,6 +252,14 @@ Result<std::vector<std::string>> RunPartitionPlan(
   exec.at_point = TestPoint;
   exec.retarget_winre = [&](const RetargetWinReStep& step) {
     return FollowMovedWinRe(disk, step, store);
+  };
+  exec.table_backup = [&](int64_t backup_run) -> Result<TableBackup> {
+    auto backup = store.TableBackup(backup_run);
+    LIFEBOAT_TRY(backup);
+    if (!*backup)
+      return Fail(ErrorCode::kNotFound,
+                  "the journal holds no table backup of run " + std::to_string(backup_run));
+    return **backup;
   };
   auto done = ExecutePlan(plan, disk, *journal, exec);
   if (!done) {
@@ -274,7 +294,7 @@ int DiskPrepare(const DiskOptions& o) {
   const auto& outcome = std::get<PrepareOutcome>(*prepared);
   const Plan& plan = outcome.plan;
   if (o.json) {
-    std::cout << PrepareResultToJson(outcome.result, plan, outcome.lines) << "\n";
+    std::cout << PrepareResultToJson(outcome.result, plan, outcome.lines, outcome.run) << "\n";
   } else if (outcome.result == "unchanged") {
     std::cout << "unchanged: " << o.disk << " already has Lifeboat's partition at sector "
               << plan.recovery_start.value << " ("
@@ -283,7 +303,9 @@ int DiskPrepare(const DiskOptions& o) {
   } else {
     std::cout << outcome.result << ": Lifeboat's recovery partition is ready at sector "
               << plan.recovery_start.value << " ("
-              << HumanSize(ToBytes(plan.recovery_size, plan.sector_size)) << ")\n";
+              << HumanSize(ToBytes(plan.recovery_size, plan.sector_size)) << "); journal run "
+              << outcome.run << " (`disk restore " << o.disk << " --run " << outcome.run
+              << "` undoes it)\n";
   }
   return kExitOk;
 }

@@ -40,6 +40,8 @@ int Report(const Error& e, bool json);
 partition::PlanPolicy PolicyFrom(const DiskOptions& options);
 // A planner refusal's exit code: 2 for a size no disk could take (invalid-policy), else 3.
 int RefusalExit(const partition::Refusal& refusal);
+// Prints a planner refusal (JSON on stdout with --json, else on stderr) and returns its exit code.
+int ReportRefusal(const partition::Refusal& refusal, const DiskOptions& options);
 // The refusal as an error ("<reason>: <message>") whose code maps to RefusalExit.
 Error RefusalError(const partition::Refusal& refusal);
 
@@ -47,6 +49,7 @@ struct PrepareOutcome {
   std::string result;  // prepared | resumed | unchanged
   partition::Plan plan;
   std::vector<std::string> lines;  // what each step did
+  int64_t run = 0;                 // the journal run (0: unchanged); `disk restore --run` takes it
 };
 
 // A planner: the plan for a disk, or its refusal.

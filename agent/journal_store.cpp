@@ -317,6 +317,26 @@ Result<std::optional<std::vector<uint8_t>>> JournalStore::InterruptedBcdBackup(
   });
 }
 
+Result<std::vector<std::vector<uint8_t>>> JournalStore::BcdBackups(const std::string& disk_id) {
+  return Guard("read the BCD store backups", [&] {
+    std::vector<Poco::Data::BLOB> blobs;
+    std::string disk = disk_id;
+    *session_ << "SELECT store FROM bcd_backups WHERE disk_id = ? ORDER BY id DESC", into(blobs),
+        use(disk), now;
+    std::vector<std::vector<uint8_t>> stores;
+    for (const auto& blob : blobs)
+      stores.emplace_back(blob.content().begin(), blob.content().end());
+    return stores;
+  });
+}
+
+Result<void> JournalStore::ForgetInstall(const std::string& disk_id) {
+  return Write("forget the installed version", [&] {
+    std::string disk = disk_id;
+    *session_ << "DELETE FROM installs WHERE disk_id = ?", use(disk), now;
+  });
+}
+
 Result<void> JournalStore::RecordInstall(const InstallRecord& r) {
   return Write("record the installed version", [&] {
     std::string disk = r.disk_id, path = r.disk_path, version = r.version, sha = r.image_sha256,
@@ -407,6 +427,45 @@ Result<void> JournalStore::FinishRun(int64_t run, bool ok, const std::string& me
 
 std::unique_ptr<partition::Journal> JournalStore::ForRun(int64_t run) {
   return std::make_unique<RunJournal>(*this, run);
+}
+
+Result<std::optional<RunRecord>> JournalStore::Run(int64_t run) {
+  return Guard("read a run", [&] {
+    std::vector<Poco::Int64> ids;
+    std::vector<std::string> disks, paths, plans, states, messages;
+    Poco::Int64 id = run;
+    *session_ << "SELECT id, disk_id, disk_path, plan_json, state, message FROM runs WHERE id = ?",
+        into(ids), into(disks), into(paths), into(plans), into(states), into(messages), use(id),
+        now;
+    if (ids.empty()) return std::optional<RunRecord>{};
+    return std::optional<RunRecord>{
+        RunRecord{ids[0], disks[0], paths[0], plans[0], states[0], messages[0]}};
+  });
+}
+
+Result<std::vector<int64_t>> JournalStore::FinishedRunsAfter(const std::string& disk_id,
+                                                             int64_t run) {
+  return Guard("read later runs", [&] {
+    std::vector<Poco::Int64> ids;
+    std::string disk = disk_id;
+    Poco::Int64 id = run;
+    *session_ << "SELECT id FROM runs WHERE disk_id = ? AND id > ? AND state = 'done' ORDER BY id",
+        into(ids), use(disk), use(id), now;
+    return std::vector<int64_t>(ids.begin(), ids.end());
+  });
+}
+
+Result<std::optional<partition::TableBackup>> JournalStore::TableBackup(int64_t run) {
+  return Guard("read the table backup", [&] {
+    std::vector<Poco::Data::BLOB> heads, tails;
+    Poco::Int64 id = run;
+    *session_ << "SELECT head, COALESCE(tail, x'') FROM table_backups WHERE run_id = ?",
+        into(heads), into(tails), use(id), now;
+    if (heads.empty()) return std::optional<partition::TableBackup>{};
+    return std::optional<partition::TableBackup>{
+        partition::TableBackup{{heads[0].content().begin(), heads[0].content().end()},
+                               {tails[0].content().begin(), tails[0].content().end()}}};
+  });
 }
 
 Result<std::optional<std::string>> JournalStore::TableDump(int64_t run) {

@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "partition/journal.h"
+#include "partition/table_backup.h"
 
 namespace Poco::Data {
 class Session;
@@ -97,11 +98,22 @@ class JournalStore {
   // The backup of an apply run that was killed while it edited the store, if there is one.
   [[nodiscard]] Result<std::optional<std::vector<uint8_t>>> InterruptedBcdBackup(
       const std::string& disk_id);
+  // Every BCD backup of this disk, newest first (remove looks for the store before Lifeboat).
+  [[nodiscard]] Result<std::vector<std::vector<uint8_t>>> BcdBackups(const std::string& disk_id);
   [[nodiscard]] Result<void> RecordInstall(const InstallRecord& record);
+  // Lifeboat was removed from the disk: nothing is installed.
+  [[nodiscard]] Result<void> ForgetInstall(const std::string& disk_id);
   [[nodiscard]] Result<std::optional<InstallRecord>> Install(const std::string& disk_id);
 
   // The table backup saved by a run (sfdisk dump), if any.
   [[nodiscard]] Result<std::optional<std::string>> TableDump(int64_t run);
+  // The same backup's raw sectors, if any.
+  [[nodiscard]] Result<std::optional<partition::TableBackup>> TableBackup(int64_t run);
+  // A partition run, finished or not, if there is one with this id.
+  [[nodiscard]] Result<std::optional<RunRecord>> Run(int64_t run);
+  // Partition runs on this disk that finished after run `run`, oldest first.
+  [[nodiscard]] Result<std::vector<int64_t>> FinishedRunsAfter(const std::string& disk_id,
+                                                               int64_t run);
 
  private:
   JournalStore(std::unique_ptr<Poco::Data::Session> session, std::string path, Mirror mirror);

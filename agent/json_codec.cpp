@@ -78,6 +78,15 @@ Object::Ptr StepJson(const Step& step, uint32_t ss) {
                    o->set("partition", s.number);
                    o->set("start_sector", s.start.value);
                    o->set("new_size_bytes", s.new_size.value);
+                   if (s.own_check_flag) o->set("own_check_flag", true);
+                 },
+                 [&](const RestoreTableStep& s) { o->set("run", s.run); },
+                 [&](const DeletePartitionStep& s) {
+                   o->set("partition", s.number);
+                   o->set("start_sector", s.start.value);
+                   o->set("size_sectors", s.size.count);
+                   o->set("type", s.type);
+                   o->set("uuid", s.uuid);
                  },
              },
              step);
@@ -213,9 +222,10 @@ std::string ErrorToJson(const Error& error) {
 }
 
 std::string PrepareResultToJson(const std::string& result, const Plan& plan,
-                                const std::vector<std::string>& steps) {
+                                const std::vector<std::string>& steps, int64_t run) {
   Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
   o->set("result", result);
+  o->set("run", run);
   o->set("plan", PlanObject(plan));
   Array::Ptr done = new Array;
   for (const auto& s : steps) done->add(s);
@@ -229,9 +239,11 @@ Result<Plan> PlanFromJson(const std::string& json) {
     auto root = parser.parse(json).extract<Object::Ptr>();
     Plan plan;
     // (Plans journalled before goals existed made Lifeboat's partition.)
-    plan.goal = root->optValue<std::string>("goal", "") == PlanGoalName(PlanGoal::kGrowWinRe)
-                    ? PlanGoal::kGrowWinRe
-                    : PlanGoal::kLifeboatPartition;
+    const std::string goal = root->optValue<std::string>("goal", "");
+    plan.goal = PlanGoal::kLifeboatPartition;
+    for (PlanGoal g : {PlanGoal::kGrowWinRe, PlanGoal::kRemoveLifeboat, PlanGoal::kRestoreTable}) {
+      if (goal == PlanGoalName(g)) plan.goal = g;
+    }
     plan.recovery_uuid = root->optValue<std::string>("recovery_uuid", "");
     plan.disk_path = root->getValue<std::string>("disk");
     plan.disk_id = root->getValue<std::string>("disk_id");
@@ -275,9 +287,16 @@ Result<Plan> PlanFromJson(const std::string& json) {
                                                Bytes{U64(s, "from_offset_bytes")},
                                                Bytes{U64(s, "to_offset_bytes")}});
       } else if (kind == "grow-ntfs") {
-        plan.steps.push_back(GrowNtfsStep{static_cast<uint32_t>(U64(s, "partition")),
-                                          Lba{U64(s, "start_sector")},
-                                          Bytes{U64(s, "new_size_bytes")}});
+        plan.steps.push_back(GrowNtfsStep{
+            static_cast<uint32_t>(U64(s, "partition")), Lba{U64(s, "start_sector")},
+            Bytes{U64(s, "new_size_bytes")}, s->optValue<bool>("own_check_flag", false)});
+      } else if (kind == "delete-partition") {
+        plan.steps.push_back(DeletePartitionStep{
+            static_cast<uint32_t>(U64(s, "partition")), Lba{U64(s, "start_sector")},
+            Sectors{U64(s, "size_sectors")}, s->getValue<std::string>("type"),
+            s->getValue<std::string>("uuid")});
+      } else if (kind == "restore-table") {
+        plan.steps.push_back(RestoreTableStep{s->getValue<int64_t>("run")});
       } else if (kind == "format-ntfs") {
         plan.steps.push_back(FormatNtfsStep{Lba{U64(s, "start_sector")},
                                             Sectors{U64(s, "size_sectors")},

@@ -32,8 +32,9 @@ std::string BootOnceToJson(const std::string& disk, const std::string& result,
                            const std::string& loader_guid);
 std::string ErrorToJson(const Error& error);
 // A prepare run's outcome: "unchanged", "prepared" or "resumed", with its steps.
+// `run`: the journal run that made the change, 0 for none.
 std::string PrepareResultToJson(const std::string& result, const partition::Plan& plan,
-                                const std::vector<std::string>& steps);
+                                const std::vector<std::string>& steps, int64_t run = 0);
 
 [[nodiscard]] Result<partition::Plan> PlanFromJson(const std::string& json);
 
@@ -46,6 +47,8 @@ std::string MediumReportToJson(const media::MediumReport& report);
 std::string ApplyPlanToJson(const ApplyPlan& plan);
 std::string ApplyRefusalToJson(const ApplyRefusal& refusal);
 std::string StatusReportToJson(const StatusReport& report);
+// The shape remove_result (agent/remove_json.cpp).
+std::string RemoveReportToJson(const RemoveReport& report);
 // Every object and element of a store, decoded (bcd show --json).
 std::string StoreToJson(const bcd::Store& store, const std::string& source);
 

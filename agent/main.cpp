@@ -17,6 +17,8 @@
 #include "agent/inventory_reader.h"
 #include "agent/json_codec.h"
 #include "agent/media_commands.h"
+#include "agent/remove_commands.h"
+#include "agent/restore_commands.h"
 #include "agent/status_commands.h"
 #include "agent/winre_commands.h"
 #include "common/cli.h"
@@ -37,12 +39,16 @@ Commands:
                                the whole job: make room, write and verify the image, add the
                                boot entry, remove the old version; journalled and resumable
   status DISK [--verify]       what is installed on DISK and whether it is intact
+  remove DISK [--reclaim windows|winre|none]
+                               take Lifeboat off: its boot entry (every link put back), its
+                               partition, and its room optionally to Windows or WinRE
   image check FILE.wim         check a recovery image as apply would
   bcd show STORE|DISK          decode a BCD store
   bcd boot-once DISK           make the next boot (only) start Lifeboat
   disk show DISK               partitions, filesystems and what Lifeboat recognises
   disk plan DISK               what disk prepare would change, or why it refuses
   disk prepare DISK            only create Lifeboat's recovery partition
+  disk restore DISK --run N    undo prepare run N: its saved partition table back
   winre show DISK              Windows' own recovery partition (WinRE): size, free space
   winre grow DISK --free SIZE | --size SIZE
                                make WinRE larger (KB5034441 asks for 250MB free), taking the
@@ -224,6 +230,29 @@ int main(int argc, char** argv) {
                   "also print each step's start, progress and end on stderr as it happens: "
                   "\"lifeboat-event STEP STATUS BYTES_DONE BYTES_TOTAL MESSAGE\"");
 
+  std::string reclaim = "none";
+  auto* remove = AddCommand(
+      app, "remove", "take Lifeboat off DISK: boot entry, partition, optionally its room",
+      "Take Lifeboat off DISK. Its boot entry leaves the BCD store and every link it made (the "
+      "tools menu, the display order, Windows' recovery sequence) is put back as it was before "
+      "Lifeboat was first installed (from the journal's copy of the store); then its partition "
+      "is deleted, and with --reclaim its room goes to Windows (a WinRE between them moves up "
+      "to the end of that room, where it was before, and what names it follows) or to WinRE "
+      "directly in front of it, whose partition and NTFS volume grow (ntfsresize; every file "
+      "stays in place). Journalled and resumable like apply. Refused, with nothing changed, for "
+      "BitLocker protection on, an unusable BCD store, or a reclaim the layout does not allow.");
+  f.Disk(remove);
+  remove
+      ->add_option("--reclaim", reclaim,
+                   "who gets the room: none (default; it stays unallocated), windows, or winre")
+      ->type_name("WHO")
+      ->check(CLI::IsMember({"none", "windows", "winre"}).description(""));
+  f.DryRun(remove);
+  f.StateDir(remove);
+  f.JournalMirror(remove);
+  f.LockWait(remove);
+  f.Json(remove);
+
   bool verify = false;
   auto* status = AddCommand(
       app, "status", "what is installed on DISK and whether it is intact",
@@ -256,7 +285,8 @@ int main(int argc, char** argv) {
   f.LockWait(boot_once);
   f.Json(boot_once);
 
-  auto* disk = AddGroup(app, "disk", "the disk and Lifeboat's partition: show, plan, prepare");
+  auto* disk =
+      AddGroup(app, "disk", "the disk and Lifeboat's partition: show, plan, prepare, restore");
   auto* disk_show = AddCommand(
       *disk, "show", "partitions, filesystems and what Lifeboat recognises",
       "Inspect DISK: partition table, partitions, filesystems, free space, and what Lifeboat "
@@ -281,6 +311,25 @@ int main(int argc, char** argv) {
   f.JournalMirror(disk_prepare);
   f.LockWait(disk_prepare);
   f.Json(disk_prepare);
+  int64_t restore_run = 0;
+  auto* disk_restore = AddCommand(
+      *disk, "restore", "undo a disk prepare: its saved partition table back",
+      "Undo disk prepare run N (its number is in the prepare's output, `status` and the "
+      "journal): delete Lifeboat's partition, move WinRE back up, grow Windows back, and write "
+      "the partition table the journal saved before run N, byte for byte. Refused, with nothing "
+      "changed, unless run N is the newest change on DISK, the table is the one it made, and "
+      "Lifeboat's partition holds nothing (no boot entry: run `remove` first; no files). "
+      "Journalled and resumable like disk prepare.");
+  f.Disk(disk_restore);
+  disk_restore->add_option("--run", restore_run, "the journal run of the prepare to undo")
+      ->required()
+      ->type_name("N")
+      ->check(CLI::PositiveNumber.description(""));
+  f.DryRun(disk_restore);
+  f.StateDir(disk_restore);
+  f.JournalMirror(disk_restore);
+  f.LockWait(disk_restore);
+  f.Json(disk_restore);
 
   auto* winre = AddGroup(app, "winre", "Windows' own recovery partition (WinRE): show, grow");
   auto* winre_show = AddCommand(
@@ -418,6 +467,7 @@ int main(int argc, char** argv) {
   if (*disk_show) return DiskShow(options);
   if (*disk_plan) return DiskPlan(options);
   if (*disk_prepare) return DiskPrepare(options);
+  if (*disk_restore) return DiskRestore(options, restore_run);
   if (*winre_show) return WinReShow(options);
   if (*winre_grow) {
     DiskOptions grow = options;
@@ -434,6 +484,7 @@ int main(int argc, char** argv) {
     return *bcd_show ? BcdShow(b) : BcdBootOnce(b);
   }
   if (*status) return Status({options.disk, options.json, verify, options.state_dir});
+  if (*remove) return Remove({options, *partition::ParseReclaim(reclaim)});
   if (*media_iso || *media_usb) {
     media_options.dry_run = f.dry_run;
     media_options.firmware = firmware == "uefi"   ? media::FirmwareChoice::kUefi

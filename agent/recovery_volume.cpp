@@ -65,6 +65,17 @@ Result<std::optional<Manifest>> RecoveryVolume::ReadManifest(const std::string& 
 
 Result<Bytes> RecoveryVolume::FreeSpace() { return volume_->FreeSpace(); }
 
+Result<std::vector<std::string>> RecoveryVolume::Contents() {
+  auto names = volume_->List("\\");
+  LIFEBOAT_TRY(names);
+  std::vector<std::string> contents;
+  for (const auto& name : *names) {
+    // NTFS's own metadata files; mkntfs makes nothing else.
+    if (!name.starts_with("$")) contents.push_back(name);
+  }
+  return contents;
+}
+
 Result<void> RecoveryVolume::RemoveVersion(const std::string& version) {
   return volume_->Remove(VersionFolder(version));
 }

@@ -69,6 +69,9 @@ class RecoveryVolume : public RecoveryFiles {
   // The manifest of a version; nothing when the folder or its manifest is missing or unreadable.
   [[nodiscard]] Result<std::optional<Manifest>> ReadManifest(const std::string& version);
   [[nodiscard]] Result<Bytes> FreeSpace() override;
+  // What the root folder holds beyond NTFS's own metadata files: nothing on a volume mkntfs just
+  // made.
+  [[nodiscard]] Result<std::vector<std::string>> Contents();
   [[nodiscard]] Result<void> RemoveVersion(const std::string& version) override;
   [[nodiscard]] Result<void> WriteVersion(const std::string& version, const image::ImageInfo& image,
                                           const std::vector<uint8_t>& sdi,

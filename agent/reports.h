@@ -29,6 +29,20 @@ struct ApplyReport {
   std::optional<ApplyPlan> plan;   // with --dry-run: the plan itself
 };
 
+// What `remove` did (or would do, with --dry-run).
+struct RemoveReport {
+  std::string disk;
+  std::string result;   // removed | resumed | unchanged | planned
+  std::string reclaim;  // none | windows | winre
+  std::string version;  // the version the journal recorded as installed, if any
+  std::string store;    // where the BCD store is
+  std::vector<std::string> removed_objects;  // Lifeboat's BCD objects deleted
+  std::vector<std::string> changed_objects;  // objects whose links were put back
+  std::vector<std::string> notes;
+  partition::Plan partition_plan;
+  std::vector<std::string> steps;  // what was done (or would be)
+};
+
 struct StatusReport {
   std::string disk;
   std::string disk_id;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "bcd/entry_removal.h"
 #include "bcd/hive.h"
 
 namespace lifeboat::agent {
@@ -99,13 +100,15 @@ Result<LoadedStore> ReadStoreForEdit(const BootStoreIo& file) {
 }
 
 Result<std::vector<uint8_t>> EditStore(const std::vector<uint8_t>& bytes,
-                                       const std::vector<bcd::Object>& objects) {
+                                       const std::vector<bcd::Object>& objects,
+                                       const std::vector<bcd::Guid>& remove) {
   TempHive temp(bytes);
   LIFEBOAT_TRY(temp.Ready());
   {
     auto hive = bcd::Hive::Open(temp.path(), true);
     if (!hive) return std::unexpected(Error{hive.error().code, temp.Unnamed(hive.error().message)});
     LIFEBOAT_TRY(bcd::SaveObjects(**hive, objects));
+    LIFEBOAT_TRY(bcd::DeleteObjects(**hive, remove));
     LIFEBOAT_TRY((*hive)->Commit());
   }
   return temp.Bytes();

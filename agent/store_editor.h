@@ -29,9 +29,10 @@ struct LoadedStore {
 // unreadable.
 [[nodiscard]] Result<LoadedStore> ReadStoreForEdit(const BootStoreIo& file);
 
-// The store bytes with `objects` saved into them.
+// The store bytes with `objects` saved into them and the objects `remove` deleted.
 [[nodiscard]] Result<std::vector<uint8_t>> EditStore(const std::vector<uint8_t>& bytes,
-                                                     const std::vector<bcd::Object>& objects);
+                                                     const std::vector<bcd::Object>& objects,
+                                                     const std::vector<bcd::Guid>& remove = {});
 
 // Writes `bytes` over the store and reads them back. On any failure it writes `original` back
 // and says so.

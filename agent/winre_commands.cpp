@@ -104,7 +104,7 @@ int WinReGrow(const DiskOptions& o) {
   const Plan& plan = outcome.plan;
   const std::string result = outcome.result == "prepared" ? "grown" : outcome.result;
   if (o.json) {
-    std::cout << PrepareResultToJson(result, plan, outcome.lines) << "\n";
+    std::cout << PrepareResultToJson(result, plan, outcome.lines, outcome.run) << "\n";
   } else {
     const std::string what = plan.goal == PlanGoal::kGrowWinRe
                                  ? "WinRE is"

@@ -75,11 +75,15 @@ std::map<Guid, Object> FollowPartitionMoves(const Store& store,
     if (std::find(except.begin(), except.end(), id) != except.end()) continue;
     for (const auto& [element_id, element] : object.elements) {
       if (FormatOf(element_id) != ElementFormat::kDevice) continue;
+      // The moves in the order they were made: a partition moved and moved back (prepare, then
+      // remove) ends where it started.
+      std::vector<uint8_t> data = element.data;
       for (const auto& move : moves) {
-        if (auto moved = RetargetMbrPartition(element.data, move.from, move.to_offset)) {
-          auto [it, inserted] = retargeted.try_emplace(id, object);
-          it->second.elements[element_id].data = *moved;
-        }
+        if (auto moved = RetargetMbrPartition(data, move.from, move.to_offset)) data = *moved;
+      }
+      if (data != element.data) {
+        auto [it, inserted] = retargeted.try_emplace(id, object);
+        it->second.elements[element_id].data = data;
       }
     }
   }

@@ -220,42 +220,112 @@ class Runner {
                   "partition " + std::to_string(s.number) + " is not where the plan found it");
     }
     for (const auto& p : model->partitions) {
-      if (p.number != s.number && p.End() > s.to && p.start < s.from) {
+      if (p.number != s.number && p.End() > s.to && p.start < s.to + s.size) {
         return Fail(ErrorCode::kVerification, "partition " + std::to_string(p.number) +
                                                   " still occupies the space partition " +
                                                   std::to_string(s.number) + " moves into");
       }
     }
-    // Forward copy to a lower address, in chunks no larger than the distance moved: a chunk's
-    // source is never overwritten before it is copied, so a restart from the last recorded
-    // offset is safe.
-    const Bytes src = ToBytes(s.from, ss_), dst = ToBytes(s.to, ss_);
-    const uint64_t total = ToBytes(s.size, ss_).value;
-    const uint64_t chunk = std::min<uint64_t>(kMaxChunk, (src - dst).value);
-    std::vector<uint8_t> buffer(chunk);
-    uint64_t offset = progress_;
-    int chunks = 0;
-    int last_percent = -1;
-    while (offset < total) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk, total - offset));
-      LIFEBOAT_TRY(disk_.ReadAt(src + Bytes{offset}, buffer.data(), n));
-      LIFEBOAT_TRY(disk_.WriteAt(dst + Bytes{offset}, buffer.data(), n));
-      LIFEBOAT_TRY(disk_.Flush());
-      offset += n;
-      LIFEBOAT_TRY(journal_.StepProgress(index_, offset));
-      AtPoint(std::to_string(index_) + ":chunk:" + std::to_string(++chunks));
-      const int percent = static_cast<int>(offset * 100 / total);
-      if (percent / 10 != last_percent / 10) Report("  copied " + std::to_string(percent) + "%");
-      last_percent = percent;
-    }
+    LIFEBOAT_TRY(s.to < s.from ? CopyDown(s) : CopyUp(s));
     auto check = Rewrite(s.number, [&](PartitionTable& t) { return t.SetStart(s.number, s.to); });
     LIFEBOAT_TRY(check);
     if (check->start != s.to || check->size != s.size || check->uuid != s.uuid) {
       return Fail(ErrorCode::kVerification, "the table does not show partition " +
                                                 std::to_string(s.number) + " at its new place");
     }
-    return "moved " + HumanSize(Bytes{total}) + " to sector " + std::to_string(s.to.value) +
+    return "moved " + HumanSize(ToBytes(s.size, ss_)) + " to sector " + std::to_string(s.to.value) +
            ", GUID kept";
+  }
+
+  // A move's copy, in chunks no larger than the distance moved, in the direction that never
+  // overwrites a chunk's source before it is copied: a restart from the last recorded progress
+  // (bytes copied, from the start for a move down, from the end for a move up) is safe.
+  Result<void> CopyDown(const MovePartitionStep& s) {
+    const Bytes src = ToBytes(s.from, ss_), dst = ToBytes(s.to, ss_);
+    return Copy(
+        s, (src - dst).value, [&](uint64_t done, uint64_t) { return done; }, src, dst);
+  }
+  Result<void> CopyUp(const MovePartitionStep& s) {
+    const Bytes src = ToBytes(s.from, ss_), dst = ToBytes(s.to, ss_);
+    const uint64_t total = ToBytes(s.size, ss_).value;
+    return Copy(
+        s, (dst - src).value, [&](uint64_t done, uint64_t n) { return total - done - n; }, src,
+        dst);
+  }
+  template <typename Where>
+  Result<void> Copy(const MovePartitionStep& s, uint64_t distance, Where where, Bytes src,
+                    Bytes dst) {
+    const uint64_t total = ToBytes(s.size, ss_).value;
+    const uint64_t chunk = std::min<uint64_t>(kMaxChunk, distance);
+    std::vector<uint8_t> buffer(chunk);
+    uint64_t done = progress_;
+    int chunks = 0;
+    int last_percent = -1;
+    while (done < total) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk, total - done));
+      const Bytes at{where(done, n)};
+      LIFEBOAT_TRY(disk_.ReadAt(src + at, buffer.data(), n));
+      LIFEBOAT_TRY(disk_.WriteAt(dst + at, buffer.data(), n));
+      LIFEBOAT_TRY(disk_.Flush());
+      done += n;
+      LIFEBOAT_TRY(journal_.StepProgress(index_, done));
+      AtPoint(std::to_string(index_) + ":chunk:" + std::to_string(++chunks));
+      const int percent = static_cast<int>(done * 100 / total);
+      if (percent / 10 != last_percent / 10) Report("  copied " + std::to_string(percent) + "%");
+      last_percent = percent;
+    }
+    return {};
+  }
+
+  Result<std::string> Do(const RestoreTableStep& s) {
+    if (!options_.table_backup)
+      return Fail(ErrorCode::kUnsupported, "nothing here can read the journal's table backups");
+    auto backup = options_.table_backup(s.run);
+    LIFEBOAT_TRY(backup);
+    auto current = ReadTable();
+    LIFEBOAT_TRY(current);
+    auto saved = ReadTableBackup(*backup, *current);
+    LIFEBOAT_TRY(saved);
+    // Only bytes that say what the table says already: the partitions must be where the saved
+    // table has them (the steps before put them there).
+    if (!SamePartitions(*current, *saved))
+      return Fail(ErrorCode::kVerification,
+                  "the partitions are not where run " + std::to_string(s.run) +
+                      "'s saved table has them; the table was left as it is");
+    LIFEBOAT_TRY(WriteTableBackup(disk_, *current, *backup));
+    auto after = ReadTable();
+    LIFEBOAT_TRY(after);
+    if (!SamePartitions(*after, *saved))
+      return Fail(ErrorCode::kVerification,
+                  "the table read back is not run " + std::to_string(s.run) + "'s saved table");
+    return "the table from before run " + std::to_string(s.run) + " is back, byte for byte";
+  }
+
+  Result<std::string> Do(const DeletePartitionStep& s) {
+    auto model = ReadTable();
+    LIFEBOAT_TRY(model);
+    const Partition* part = nullptr;
+    for (const auto& p : model->partitions) {
+      if (p.uuid == s.uuid) part = &p;
+    }
+    if (!part) return std::string("already gone");
+    // Only ever the partition the plan found: the same slot, place, type and GUID.
+    if (part->number != s.number || part->start != s.start || part->size != s.size ||
+        part->type != s.type)
+      return Fail(ErrorCode::kVerification, "partition " + s.uuid +
+                                                " is not the one the plan found (partition " +
+                                                std::to_string(s.number) + " at sector " +
+                                                std::to_string(s.start.value) + "); left as it is");
+    auto table = PartitionTable::Open(disk_);
+    LIFEBOAT_TRY(table);
+    LIFEBOAT_TRY(table->Delete(s.number));
+    LIFEBOAT_TRY(Commit(*table));
+    auto after = ReadTable();
+    LIFEBOAT_TRY(after);
+    if (std::any_of(after->partitions.begin(), after->partitions.end(),
+                    [&](const Partition& p) { return p.uuid == s.uuid; }))
+      return Fail(ErrorCode::kVerification, "the table still shows partition " + s.uuid);
+    return "deleted partition " + std::to_string(s.number);
   }
 
   Result<std::string> Do(const CreatePartitionStep& s) {
@@ -299,7 +369,9 @@ class Runner {
     // A volume filling its partition lacks only its last cluster at most (the backup boot
     // sector's), far less than a mebibyte.
     if (*before + kMiB > s.new_size) return "already " + HumanSize(*before) + ", nothing to grow";
-    LIFEBOAT_TRY(GrowNtfs(Location(part->start, part->size), Journalled()));
+    ResizeOptions options = Journalled();
+    options.own_check_flag = options.own_check_flag || s.own_check_flag;
+    LIFEBOAT_TRY(GrowNtfs(Location(part->start, part->size), options));
     auto after = ReadNtfsVolumeSize(disk_, offset);
     LIFEBOAT_TRY(after);
     if (!*after || **after + kMiB <= s.new_size)
@@ -368,6 +440,27 @@ Result<void> VerifyPlanResult(const Plan& plan, const DiskHandle& disk) {
     if (!*fs || **fs + kMiB <= ToBytes(winre->size, model->sector_size))
       return Fail(ErrorCode::kVerification,
                   disk.path() + ": WinRE's NTFS volume does not fill its partition");
+  } else if (plan.goal == PlanGoal::kRemoveLifeboat || plan.goal == PlanGoal::kRestoreTable) {
+    // Lifeboat's partition gone; what took its room fills what it was given (below, the moves).
+    if (std::any_of(model->partitions.begin(), model->partitions.end(),
+                    [&](const Partition& p) { return p.uuid == plan.recovery_uuid; }))
+      return Fail(ErrorCode::kVerification,
+                  disk.path() + ": Lifeboat's partition " + plan.recovery_uuid + " is still there");
+    for (const auto& step : plan.steps) {
+      const auto* grow = std::get_if<GrowNtfsStep>(&step);
+      if (!grow) continue;
+      const auto p = std::find_if(model->partitions.begin(), model->partitions.end(),
+                                  [&](const Partition& q) { return q.start == grow->start; });
+      auto fs = p == model->partitions.end()
+                    ? Result<std::optional<Bytes>>(std::nullopt)
+                    : ReadNtfsVolumeSize(disk, ToBytes(grow->start, model->sector_size));
+      LIFEBOAT_TRY(fs);
+      if (!*fs || ToBytes(p->size, model->sector_size) < grow->new_size ||
+          **fs + kMiB <= grow->new_size)
+        return Fail(ErrorCode::kVerification,
+                    disk.path() + ": partition " + std::to_string(grow->number) +
+                        " and its NTFS volume do not fill the room given back");
+    }
   } else {
     const Partition* lifeboat = model->WithRole(Role::kLifeboat);
     if (!lifeboat)

@@ -21,6 +21,7 @@
 #include "partition/disk_handle.h"
 #include "partition/journal.h"
 #include "partition/plan.h"
+#include "partition/table_backup.h"
 
 namespace lifeboat::partition {
 
@@ -36,6 +37,9 @@ struct ExecuteOptions {
   // Carries out a RetargetWinReStep (idempotent: what names WinRE's new place already is left
   // alone) and says what it changed. Without it such a step fails (kUnsupported).
   std::function<Result<std::string>(const RetargetWinReStep&)> retarget_winre;
+  // The table journal run N saved before it changed anything, for a RestoreTableStep. Without it
+  // such a step fails (kUnsupported).
+  std::function<Result<TableBackup>(int64_t run)> table_backup;
 };
 
 // The disk must be open exclusively. Returns what the run did, one line per step.

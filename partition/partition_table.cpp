@@ -231,6 +231,12 @@ Result<void> PartitionTable::SetStart(uint32_t number, Lba start) {
   return {};
 }
 
+Result<void> PartitionTable::Delete(uint32_t number) {
+  if (int rc = fdisk_delete_partition(state_->cxt, Index(number)); rc != 0)
+    return std::unexpected(FdiskError(rc, "delete partition " + std::to_string(number)));
+  return {};
+}
+
 Result<void> PartitionTable::StartMbr(uint32_t signature) {
   fdisk_context* cxt = state_->cxt;
   if (int rc = fdisk_create_disklabel(cxt, "dos"); rc != 0)
@@ -301,6 +307,13 @@ Result<void> PartitionTable::Write() {
                                  state_->path + "; it keeps the old one until the next reboot");
     }
   }
+  return {};
+}
+
+Result<void> PartitionTable::AskKernelToReread() {
+  if (state_->is_block_device && fdisk_reread_partition_table(state_->cxt) != 0)
+    state_->messages.push_back("the kernel could not re-read the partition table of " +
+                               state_->path + "; it keeps the old one until the next reboot");
   return {};
 }
 

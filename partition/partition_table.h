@@ -41,6 +41,8 @@ class PartitionTable {
 
   [[nodiscard]] Result<void> SetSize(uint32_t number, Sectors size);
   [[nodiscard]] Result<void> SetStart(uint32_t number, Lba start);
+  // Empties the partition's slot; the other partitions keep their numbers.
+  [[nodiscard]] Result<void> Delete(uint32_t number);
   // Replaces the table in memory with an empty MBR whose disk signature is `signature` (what
   // boot configuration names the disk by); Write() puts it on disk. For media that are wiped.
   [[nodiscard]] Result<void> StartMbr(uint32_t signature);
@@ -51,6 +53,10 @@ class PartitionTable {
   // Commits the edits. On block devices also asks the kernel to re-read the changed partitions;
   // where the kernel cannot (loop devices without partition scanning) that is a warning.
   [[nodiscard]] Result<void> Write();
+
+  // Asks the kernel to re-read the whole table of a block device (after it was written other
+  // than through Write()). Where it cannot, that is a message, as for Write().
+  [[nodiscard]] Result<void> AskKernelToReread();
 
   // libfdisk's own warnings and informational messages since the last call.
   std::vector<std::string> TakeMessages();

@@ -31,12 +31,24 @@ const char* StepKind(const Step& step) {
                         [](const FormatNtfsStep&) { return "format-ntfs"; },
                         [](const GrowNtfsStep&) { return "grow-ntfs"; },
                         [](const RetargetWinReStep&) { return "retarget-winre"; },
+                        [](const DeletePartitionStep&) { return "delete-partition"; },
+                        [](const RestoreTableStep&) { return "restore-table"; },
                     },
                     step);
 }
 
 const char* PlanGoalName(PlanGoal goal) {
-  return goal == PlanGoal::kGrowWinRe ? "grow-winre" : "lifeboat-partition";
+  switch (goal) {
+    case PlanGoal::kGrowWinRe:
+      return "grow-winre";
+    case PlanGoal::kRemoveLifeboat:
+      return "remove-lifeboat";
+    case PlanGoal::kRestoreTable:
+      return "restore-table";
+    case PlanGoal::kLifeboatPartition:
+      break;
+  }
+  return "lifeboat-partition";
 }
 
 std::string DescribeStep(const Step& step, uint32_t ss) {
@@ -55,8 +67,10 @@ std::string DescribeStep(const Step& step, uint32_t ss) {
                    HumanSize(ToBytes(s.old_size, ss)) + " to " + HumanSize(ToBytes(s.new_size, ss));
           },
           [ss](const MovePartitionStep& s) {
-            return "move partition " + std::to_string(s.number) + " (" + s.uuid + ") down by " +
-                   HumanSize(ToBytes(s.from - s.to, ss)) + " from sector " +
+            const bool down = s.to < s.from;
+            return "move partition " + std::to_string(s.number) + " (" + s.uuid + ") " +
+                   (down ? "down" : "up") + " by " +
+                   HumanSize(ToBytes(down ? s.from - s.to : s.to - s.from, ss)) + " from sector " +
                    std::to_string(s.from.value) + " to " + std::to_string(s.to.value) +
                    ", copying " + HumanSize(ToBytes(s.size, ss)) + " resumably, keeping its GUID";
           },
@@ -76,6 +90,15 @@ std::string DescribeStep(const Step& step, uint32_t ss) {
                    std::to_string(s.winre) + ", byte offset " +
                    std::to_string(s.from_offset.value) + " -> " +
                    std::to_string(s.to_offset.value) + ")";
+          },
+          [ss](const DeletePartitionStep& s) {
+            return "delete partition " + std::to_string(s.number) + " (" + s.uuid + ", type " +
+                   s.type + ") at " + Where(s.start, s.size, ss) +
+                   " from the table; its bytes stay as they are";
+          },
+          [](const RestoreTableStep& s) {
+            return "write back the partition table journal run " + std::to_string(s.run) +
+                   " saved before it changed anything, byte for byte, and read it back";
           },
           [](const GrowNtfsStep& s) {
             return "grow the NTFS volume of partition " + std::to_string(s.number) +

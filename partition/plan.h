@@ -30,7 +30,7 @@ struct ResizePartitionStep {
   Sectors new_size;
 };
 
-// Move a partition's bytes down the disk, then its table entry; its GUID stays the same.
+// Move a partition's bytes down or up the disk, then its table entry; its GUID stays the same.
 struct MovePartitionStep {
   uint32_t number = 0;
   Lba from;
@@ -57,6 +57,9 @@ struct GrowNtfsStep {
   uint32_t number = 0;
   Lba start;
   Bytes new_size;  // the partition's size: the volume fills it but for NTFS's backup boot sector
+  // The volume's check flag may be the one ntfsresize set when the run being undone shrank it
+  // (disk restore right after a prepare): accepted, as a resumed shrink accepts its own.
+  bool own_check_flag = false;
 };
 
 // Make what names a moved WinRE by its place follow it: Windows' recovery entries in the BCD store
@@ -70,6 +73,23 @@ struct RetargetWinReStep {
   Bytes to_offset;
 };
 
+// Delete Lifeboat's partition from the table (`remove`). Its bytes are left as they are; only
+// the partition that matches all of number, place, type and GUID is ever deleted.
+struct DeletePartitionStep {
+  uint32_t number = 0;
+  Lba start;
+  Sectors size;
+  std::string type;
+  std::string uuid;
+};
+
+// Write back the partition table journal run `run` saved before it changed anything (its
+// BackupTableStep), byte for byte, once the disk's partitions are where that table has them
+// (`disk restore`). The agent reads the backup (ExecuteOptions::table_backup).
+struct RestoreTableStep {
+  int64_t run = 0;
+};
+
 // Quick-format the new partition NTFS.
 struct FormatNtfsStep {
   Lba start;
@@ -78,12 +98,15 @@ struct FormatNtfsStep {
 };
 
 using Step = std::variant<BackupTableStep, ShrinkNtfsStep, ResizePartitionStep, MovePartitionStep,
-                          CreatePartitionStep, FormatNtfsStep, GrowNtfsStep, RetargetWinReStep>;
+                          CreatePartitionStep, FormatNtfsStep, GrowNtfsStep, RetargetWinReStep,
+                          DeletePartitionStep, RestoreTableStep>;
 
 // What a plan is for.
 enum class PlanGoal {
   kLifeboatPartition,  // disk prepare: Lifeboat's recovery partition
   kGrowWinRe,          // winre grow: Windows' own recovery partition, larger (partition/winre.h)
+  kRemoveLifeboat,     // remove: Lifeboat's partition deleted, its room given back (remove.h)
+  kRestoreTable,       // disk restore: a prepare undone, its saved table back (restore.h)
 };
 const char* PlanGoalName(PlanGoal goal);
 
@@ -98,7 +121,8 @@ struct Plan {
   LabelKind label = LabelKind::kNone;
   uint32_t sector_size = 512;
   Bytes requested_size;
-  // Where the plan's recovery partition (Lifeboat's, or WinRE for kGrowWinRe) is or will be.
+  // Where the plan's recovery partition (Lifeboat's, or WinRE for kGrowWinRe) is or will be;
+  // kRemoveLifeboat: where Lifeboat's partition was.
   Lba recovery_start;
   Sectors recovery_size;
   std::string recovery_uuid;  // kGrowWinRe: WinRE's GPT GUID (MBR: "<signature>-<number>")

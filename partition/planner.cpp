@@ -92,6 +92,8 @@ const char* RefusalName(RefusalReason reason) {
       return "invalid-policy";
     case RefusalReason::kUnsafeTable:
       return "unsafe-partition-table";
+    case RefusalReason::kTableChanged:
+      return "table-changed";
   }
   return "unknown";
 }

@@ -38,6 +38,7 @@ enum class RefusalReason {
   kNotEnoughSpace,
   kInvalidPolicy,
   kUnsafeTable,
+  kTableChanged,  // disk restore: the table is no longer the one the run left
 };
 
 const char* RefusalName(RefusalReason reason);

@@ -97,8 +97,8 @@ class WinReTest : public ::testing::TestWithParam<std::string> {
   // from Windows.
   void MakeFullDisk() {
     MakeWindowsDisk(Disk(), "--label " + GetParam() + " --disk-size " +
-                                (Gpt() ? "3318M" : "3301M") +
-                                " --windows-size 3000M --winre-size 200M --fill-mb 300");
+                                (Gpt() ? "1918M" : "1901M") +
+                                " --windows-size 1600M --winre-size 200M --fill-mb 300");
   }
   TempDir dir_;
 };
@@ -213,7 +213,7 @@ TEST_P(WinReTest, GrowTakesRoomFromWindowsAndKeepsEveryFileAndWinResIdentity) {
 TEST_P(WinReTest, GrowsInPlaceIntoFreeSpaceBehindIt) {
   MakeWindowsDisk(Disk(),
                   "--label " + GetParam() +
-                      " --disk-size 4G --windows-size 3000M --winre-size 200M --fill-mb 50");
+                      " --disk-size 2G --windows-size 1000M --winre-size 200M --fill-mb 50");
   const SfTable before = Sfdisk(Disk());
   const SfPartition win = before.partitions[before.partitions.size() - 2];
   const SfPartition winre = before.partitions.back();
@@ -231,6 +231,9 @@ TEST_P(WinReTest, GrowsInPlaceIntoFreeSpaceBehindIt) {
   EXPECT_GT(NtfsFree(Disk(), winre_after.start * 512, winre_after.size * 512), 550 * kMiB);
 }
 
+// Refusals need no room: small disks keep the whole-image checksums quick.
+constexpr const char* kSmallDisk = " --disk-size 1G --windows-size 700M --fill-mb 20";
+
 TEST_P(WinReTest, RefusalsChangeNothing) {
   struct Case {
     std::string variant, args, reason;
@@ -242,10 +245,8 @@ TEST_P(WinReTest, RefusalsChangeNothing) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.variant + " " + c.args);
-    if (c.variant.empty())
-      MakeFullDisk();
-    else
-      MakeWindowsDisk(Disk(), "--label " + GetParam() + " --fill-mb 20 --variant " + c.variant);
+    MakeWindowsDisk(Disk(), "--label " + GetParam() + kSmallDisk +
+                                (c.variant.empty() ? "" : " --variant " + c.variant));
     const std::string before = ImageChecksum(Disk());
     auto r = Sh(Quote(LIFEBOAT_AGENT) + " winre grow " + Quote(Disk()) + " " + c.args +
                 " --json --state-dir " + Quote(State()));
@@ -256,7 +257,7 @@ TEST_P(WinReTest, RefusalsChangeNothing) {
     EXPECT_EQ(ImageChecksum(Disk()), before);
   }
   // No WinRE at all.
-  MakeWindowsDisk(Disk(), "--label " + GetParam() + " --fill-mb 20 --winre-size 0");
+  MakeWindowsDisk(Disk(), "--label " + GetParam() + kSmallDisk + " --winre-size 0");
   auto none = Agent({"winre", "grow", Disk(), "--free", "250MB", "--state-dir", State(), "--json"});
   EXPECT_EQ(none.exit_code, 3);
   EXPECT_NE(none.out.find("\"reason\": \"no-winre\""), std::string::npos) << none.out;

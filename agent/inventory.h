@@ -39,6 +39,8 @@ struct Inventory {
   std::vector<DiskSummary> disks;  // the first is the disk Lifeboat works on
   std::string installed_version;
   bool winre_present = false;
+  uint64_t winre_size_bytes = 0;
+  std::optional<uint64_t> winre_free_bytes;  // when its volume was looked inside
   bool bitlocker_found = false;
   bool bitlocker_protection_on = false;  // a BitLocker volume is not suspended (or unreadable)
   std::string agent_version;

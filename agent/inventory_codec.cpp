@@ -38,6 +38,8 @@ void ToProto(const Inventory& in, v1::Inventory* out) {
   }
   out->set_installed_version(in.installed_version);
   out->set_winre_present(in.winre_present);
+  out->set_winre_size_bytes(in.winre_size_bytes);
+  if (in.winre_free_bytes) out->set_winre_free_bytes(*in.winre_free_bytes);
   out->set_bitlocker_found(in.bitlocker_found);
   out->set_bitlocker_protection_on(in.bitlocker_protection_on);
   out->set_agent_version(in.agent_version);
@@ -70,6 +72,8 @@ Inventory FromProto(const v1::Inventory& in) {
   }
   out.installed_version = in.installed_version();
   out.winre_present = in.winre_present();
+  out.winre_size_bytes = in.winre_size_bytes();
+  if (in.has_winre_free_bytes()) out.winre_free_bytes = in.winre_free_bytes();
   out.bitlocker_found = in.bitlocker_found();
   out.bitlocker_protection_on = in.bitlocker_protection_on();
   out.agent_version = in.agent_version();

@@ -15,6 +15,7 @@
 #include "common/version.h"
 #include "partition/disk_handle.h"
 #include "partition/disk_reader.h"
+#include "partition/winre.h"
 #include "proto/api_json.h"
 
 namespace lifeboat::agent {
@@ -78,7 +79,10 @@ Inventory ReadInventory(const std::string& disk, const std::string& state_dir) {
         }
         d.partitions.push_back(std::move(part));
       }
-      inv.winre_present = model->WithRole(Role::kWinRe) != nullptr;
+      const WinReSummary winre = SummarizeWinRe(*model);
+      inv.winre_present = winre.winre != nullptr;
+      if (winre.winre) inv.winre_size_bytes = ToBytes(winre.winre->size, model->sector_size).value;
+      if (winre.free) inv.winre_free_bytes = winre.free->value;
       // A name that cannot be read (no hive, a BitLocker volume) is left out, not an error.
       if (auto name = ReadWindowsComputerName(disk, *model)) inv.windows_computer_name = *name;
       inv.disks.push_back(std::move(d));

@@ -209,10 +209,19 @@ grpc::Status AdminServiceImpl::ListMachines(grpc::ServerContext* context,
                                             const v1::ListMachinesRequest* request,
                                             v1::ListMachinesResponse* response) {
   if (auto caller = Caller(context, Role::kViewer, "ListMachines"); !caller) return caller.error();
-  return Answer(fleet_.Machines(FromProto(request->labels())),
-                [&](const std::vector<MachineRecord>& all) {
-                  for (const auto& m : all) Fill(m, response->add_machines());
-                });
+  return Answer(
+      fleet_.Machines(FromProto(request->labels())), [&](const std::vector<MachineRecord>& all) {
+        for (const auto& m : all) {
+          v1::Machine machine;
+          Fill(m, &machine);
+          // WinRE short of free space: known, and below the bound.
+          if (request->has_winre_free_below_bytes() &&
+              !(machine.inventory().has_winre_free_bytes() &&
+                machine.inventory().winre_free_bytes() < request->winre_free_below_bytes()))
+            continue;
+          *response->add_machines() = std::move(machine);
+        }
+      });
 }
 
 grpc::Status AdminServiceImpl::GetMachine(grpc::ServerContext* context,

@@ -38,11 +38,14 @@ int ListPending(Context& ctx) {
       });
 }
 
-int List(Context& ctx, const std::vector<std::string>& labels, bool pending) {
+int List(Context& ctx, const std::vector<std::string>& labels, bool pending,
+         const std::string& winre_free_below) {
   if (pending) return ListPending(ctx);
   v1::ListMachinesRequest request;
   int code = 0;
   if (!ParseLabels(labels, *request.mutable_labels(), code)) return code;
+  if (!winre_free_below.empty())
+    request.set_winre_free_below_bytes(ParseSize(winre_free_below)->value);
   return ctx.Run<v1::ListMachinesRequest, v1::ListMachinesResponse>(
       &v1::AdminService::Stub::ListMachines, request, [](const auto& response) {
         std::vector<std::vector<std::string>> rows;
@@ -80,6 +83,19 @@ void PrintMachine(const v1::GetMachineResponse& response) {
           for (const auto& s : m.identity().disk_serials()) serials += " " + s;
           return serials;
         }() << "\n";
+  // WinRE, as the agent last read it: whether Windows' WinRE update has its 250 MB.
+  const auto& inventory = m.inventory();
+  if (inventory.winre_present()) {
+    std::cout << "  winre      " << HumanSize(Bytes{inventory.winre_size_bytes()});
+    if (inventory.has_winre_free_bytes()) {
+      const Bytes free{inventory.winre_free_bytes()};
+      std::cout << ", " << HumanSize(free) << " free"
+                << (free.value < 250'000'000 ? " (short of the 250 MB Windows' WinRE update needs: "
+                                               "`lifeboat-agent winre grow DISK --free 250MB`)"
+                                             : "");
+    }
+    std::cout << "\n";
+  }
   // BitLocker, as the agent last read it: whether a visit may change the boot configuration.
   for (const auto& disk : m.inventory().disks())
     for (const auto& p : disk.partitions()) {
@@ -248,7 +264,15 @@ void AddMachineCommands(CLI::App& app, Context& ctx) {
       ->type_name("K=V");
   list->add_flag("--pending", *pending,
                  "machines that network-booted and wait to be accepted, instead");
-  list->callback([&ctx, labels, pending] { ctx.exit_code = List(ctx, *labels, *pending); });
+  auto winre_free_below = std::make_shared<std::string>();
+  list->add_option("--winre-free-below", *winre_free_below,
+                   "only machines whose WinRE volume has less free space than SIZE, as their "
+                   "agents last read it (250MB: those Windows' WinRE update fails on, KB5034441)")
+      ->type_name("SIZE")
+      ->check(SizeCheck());
+  list->callback([&ctx, labels, pending, winre_free_below] {
+    ctx.exit_code = List(ctx, *labels, *pending, *winre_free_below);
+  });
 
   auto file = std::make_shared<std::string>();
   auto* import = AddCommand(*machine, "import",

@@ -126,6 +126,13 @@ TEST_P(WinReTest, GrowTakesRoomFromWindowsAndKeepsEveryFileAndWinResIdentity) {
   EXPECT_EQ(json->getObject("winre")->getValue<uint64_t>("free_bytes"),
             NtfsFree(Disk(), winre.start * 512, winre.size * 512));
   EXPECT_GT(json->getValue<uint64_t>("missing_bytes"), 0u);
+  // The inventory the agent sends the controller says the same.
+  auto inventory = Agent({"inventory", Disk(), "--state-dir", State()});
+  ASSERT_EQ(inventory.exit_code, 0) << inventory.err;
+  EXPECT_EQ(JsonShapeProblem(inventory.out, "inventory"), "");
+  EXPECT_EQ(Json(inventory.out)->getValue<uint64_t>("winre_size_bytes"), winre.size * 512);
+  EXPECT_EQ(Json(inventory.out)->getValue<uint64_t>("winre_free_bytes"),
+            NtfsFree(Disk(), winre.start * 512, winre.size * 512));
   auto text = Agent({"winre", "show", Disk()});
   EXPECT_NE(text.out.find("short; `lifeboat-agent winre grow"), std::string::npos) << text.out;
 

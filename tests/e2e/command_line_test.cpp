@@ -153,7 +153,7 @@ TEST(CommandLine, CtlCommandsHaveTheirOwnHelpAndRefuseOthersOptions) {
           {"rollout resume", with({}), "1"},
           {"rollout abort", with({}), "1"},
           {"rollout rollback", with({}), "1"},
-          {"machine list", with({"--label"}), ""},
+          {"machine list", with({"--label", "--winre-free-below"}), ""},
           {"machine show", with({}), "pc1"},
           {"machine boot-recovery", with({"--network", "--image"}), "pc1"},
           {"machine revoke", with({}), "pc1"},

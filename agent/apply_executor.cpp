@@ -137,17 +137,22 @@ class ApplyRun {
     original_ = loaded->bytes;
     std::vector<bcd::Object> objects = s.objects;
     if (Sha256Hex(loaded->bytes) != s.store_sha256) {
-      // Changed since the plan: by an earlier attempt of this run (the objects are in it) or by
-      // someone else, whose changes are not overwritten with objects made from the old store.
+      // Changed since the plan: by this run itself (an earlier attempt's edit, or the partition
+      // step's retarget-winre making Windows' recovery entry follow a moved WinRE), after which
+      // what is left to do is part of what was planned; or by someone else, whose changes are not
+      // overwritten with objects made from the old store.
       auto again = bcd::PlanEntryEdit(loaded->store, s.spec, s.moves);
       LIFEBOAT_TRY(again);
-      if (!again->empty()) {
+      const bool planned = std::all_of(again->begin(), again->end(), [&](const bcd::Object& o) {
+        return std::find(s.objects.begin(), s.objects.end(), o) != s.objects.end();
+      });
+      if (!planned) {
         return Fail(ErrorCode::kVerification,
                     "the BCD store " + s.store +
                         " changed since apply planned (Windows or another tool wrote it); run "
                         "apply again to plan against it");
       }
-      objects.clear();
+      objects = *again;
     }
     if (objects.empty()) return std::string("boot entry already points at " + plan_.version);
     LIFEBOAT_TRY(journal_.SaveBcdBackup(run_, plan_.disk_id, loaded->bytes));

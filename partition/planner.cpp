@@ -308,12 +308,16 @@ std::expected<Plan, Refusal> MakePlan(const DiskModel& d, const PlanPolicy& poli
     const Lba to = winre->start - deficit;
     plan.steps.push_back(
         MovePartitionStep{winre->number, winre->start, to, winre->size, winre->uuid});
+    // What names WinRE by its place follows it at once: Windows' ReAgent.xml and, on MBR disks,
+    // the BCD store's recovery entry (by byte offset), as winre grow does.
+    plan.steps.push_back(RetargetWinReStep{winre->number, windows->number,
+                                           ToBytes(winre->start, ss), ToBytes(to, ss)});
     if (!gpt) {
       plan.notes.push_back("MBR: boot entries name partitions by byte offset; WinRE (partition " +
                            std::to_string(winre->number) + ") moves from byte offset " +
                            std::to_string(ToBytes(winre->start, ss).value) + " to " +
                            std::to_string(ToBytes(to, ss).value) +
-                           ": Windows' recovery entry in the BCD store must be updated to match");
+                           ": Windows' recovery entry in the BCD store follows it");
     }
   }
   add_partition(Lba{gap_start} - deficit);

@@ -90,11 +90,11 @@ TEST_P(CrashTest, KilledRunResumesToTheSameDisk) {
   ExpectConverged(disk, state);
 }
 
-// Steps: 0 backup, 1 shrink, 2 resize, 3 move, 4 create, 5 format.
+// Steps: 0 backup, 1 shrink, 2 resize, 3 move, 4 retarget (ReAgent.xml), 5 create, 6 format.
 INSTANTIATE_TEST_SUITE_P(EveryStep, CrashTest,
                          ::testing::Values("0:before", "0:after", "1:before", "1:after", "2:after",
                                            "3:before", "3:chunk:1", "3:chunk:7", "3:after",
-                                           "4:after", "5:before", "5:after"),
+                                           "4:after", "5:after", "6:before", "6:after"),
                          [](const auto& param_info) {
                            std::string n = param_info.param;
                            for (char& c : n) c = c == ':' ? '_' : c;

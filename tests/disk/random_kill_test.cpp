@@ -35,10 +35,11 @@ const std::map<std::string, Scenario> kScenarios = {{"gpt-prepare", {"gpt", fals
                                                     {"mbr-apply", {"mbr", true}}};
 
 // Every point where the agent can be made to kill itself in a scenario. Prepare's steps: 0 backup,
-// 1 shrink, 2 resize, 3 move (WinRE's 100 MiB in chunks of at most 4 MiB), 4 create, 5 format.
+// 1 shrink, 2 resize, 3 move (WinRE's 100 MiB in chunks of at most 4 MiB), 4 retarget (what
+// names WinRE), 5 create, 6 format.
 std::vector<std::string> Candidates(bool apply) {
   std::vector<std::string> points;
-  for (int step = 0; step <= 5; ++step)
+  for (int step = 0; step <= 6; ++step)
     for (const char* when : {"before", "after"})
       points.push_back(std::to_string(step) + ":" + when);
   points.push_back("1:launched");

@@ -238,6 +238,34 @@ TEST_P(WinReTest, GrowsInPlaceIntoFreeSpaceBehindIt) {
   EXPECT_GT(NtfsFree(Disk(), winre_after.start * 512, winre_after.size * 512), 550 * kMiB);
 }
 
+// disk prepare (and so apply) moves WinRE down too: ReAgent.xml follows it there as well.
+TEST_P(WinReTest, DiskPrepareMovingWinReUpdatesReAgentXml) {
+  MakeFullDisk();
+  const SfTable before = Sfdisk(Disk());
+  const SfPartition win = before.partitions[before.partitions.size() - 2];
+  const SfPartition winre = before.partitions.back();
+  const std::string disk_guid = Gpt() ? before.id : "00000000-0000-0000-0000-000000000000";
+  ASSERT_NO_FATAL_FAILURE(WriteReAgentXml(Disk(), win.start * 512, win.size * 512,
+                                          ReAgentXml(winre.start * 512, disk_guid), dir_.path()));
+  auto prepared = Agent({"disk", "prepare", Disk(), "--size", "200M", "--shrink-margin", "100M",
+                         "--state-dir", State(), "--json"});
+  ASSERT_EQ(prepared.exit_code, 0) << prepared.out << prepared.err;
+  EXPECT_NE(prepared.out.find("\"retarget-winre\""), std::string::npos) << prepared.out;
+  const SfTable after = Sfdisk(Disk());
+  const SfPartition win_after = after.partitions[after.partitions.size() - 3];
+  const SfPartition winre_after = after.partitions[after.partitions.size() - 2];
+  ASSERT_EQ(winre_after.uuid, winre.uuid);
+  ASSERT_LT(winre_after.start, winre.start);
+  const std::string reagent = dir_ / "ReAgent.prepared.xml";
+  ASSERT_TRUE(NtfsCat(Disk(), win_after.start * 512, win_after.size * 512,
+                      "/Windows/System32/Recovery/ReAgent.xml", reagent));
+  std::string expected = ReAgentXml(winre.start * 512, disk_guid);
+  expected.replace(expected.find(std::to_string(winre.start * 512)),
+                   std::to_string(winre.start * 512).size(),
+                   std::to_string(winre_after.start * 512));
+  EXPECT_EQ(ReadTextFile(reagent).value_or(""), expected);
+}
+
 // Refusals need no room: small disks keep the whole-image checksums quick.
 constexpr const char* kSmallDisk = " --disk-size 1G --windows-size 700M --fill-mb 20";
 

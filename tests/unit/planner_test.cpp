@@ -20,8 +20,9 @@ std::vector<std::string> Kinds(const Plan& plan) {
 }
 
 using K = std::vector<std::string>;
-const K kShrinkAndMove = {"backup-table",   "shrink-ntfs",      "resize-partition",
-                          "move-partition", "create-partition", "format-ntfs"};
+const K kShrinkAndMove = {"backup-table",   "shrink-ntfs",    "resize-partition",
+                          "move-partition", "retarget-winre", "create-partition",
+                          "format-ntfs"};
 const K kShrink = {"backup-table", "shrink-ntfs", "resize-partition", "create-partition",
                    "format-ntfs"};
 const K kUseFree = {"backup-table", "create-partition", "format-ntfs"};

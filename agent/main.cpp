@@ -302,8 +302,9 @@ int main(int argc, char** argv) {
   auto* disk_prepare = AddCommand(
       *disk, "prepare", "only create Lifeboat's recovery partition",
       "Only create Lifeboat's recovery partition: back up the table, shrink Windows' NTFS volume "
-      "if there is no free space, move WinRE down behind it, create and format the partition. "
-      "Journalled and resumable like apply.");
+      "if there is no free space, move WinRE down behind it (Windows' ReAgent.xml and, on MBR "
+      "disks, the BCD's recovery entry follow it), create and format the partition. Journalled "
+      "and resumable like apply; `disk restore --run N` undoes it.");
   f.Disk(disk_prepare);
   f.Sizing(disk_prepare, true);
   f.DryRun(disk_prepare);

@@ -4,6 +4,8 @@
 // converges on the next run.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "tests/support/bcd_oracle.h"
 #include "tests/support/test_support.h"
 
@@ -31,15 +33,22 @@ std::string Layout(const std::string& disk) {
   return all;
 }
 
-// Every file of every NTFS partition (Windows, WinRE, System Reserved).
+// Every file of every NTFS partition (Windows, WinRE, System Reserved) but the BCD store, which
+// is compared decoded: on MBR disks WinRE's entry follows its moves there and back, and hivex
+// writes the same values in other bytes.
 std::string Files(const std::string& disk) {
   std::string all;
   for (const auto& p : Sfdisk(disk).partitions) {
     if (p.type == "7" || p.type == "27" || p.type == "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7" ||
-        p.type == "DE94BBA4-06D1-4D40-A16A-BFD50179D6AC")
-      all += NtfsFileSums(disk, p.start * 512, p.size * 512);
+        p.type == "DE94BBA4-06D1-4D40-A16A-BFD50179D6AC") {
+      std::istringstream lines(NtfsFileSums(disk, p.start * 512, p.size * 512));
+      for (std::string line; std::getline(lines, line);)
+        if (line.find("Boot/BCD") == std::string::npos) all += line + "\n";
+    }
   }
-  return all;
+  const std::string store = disk + ".BCD";
+  EXPECT_TRUE(CopyStoreOut(disk, store));
+  return all + NormalizedStore(store);
 }
 
 class RestoreTest : public ::testing::Test {

@@ -31,16 +31,6 @@ void ClearDirty(const std::string& disk, uint64_t offset, uint64_t size) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
 }
 
-// The table as sfdisk reads it, without device names: start, size, type, GUID, attributes.
-std::string Layout(const std::string& disk) {
-  const SfTable t = Sfdisk(disk);
-  std::string all = t.label + " " + t.id + "\n";
-  for (const auto& p : t.partitions)
-    all += std::to_string(p.start) + " " + std::to_string(p.size) + " " + p.type + " " + p.uuid +
-           " " + p.attrs + "\n";
-  return all;
-}
-
 class RemoveTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -60,7 +50,7 @@ class RemoveTest : public ::testing::Test {
   // dirty flag the shrink left on Windows (as Windows does when it next starts).
   void Install(const char* fixture, const std::string& wim, const std::string& link) {
     MakeWindowsDisk(Disk(), fixture);
-    original_layout_ = Layout(Disk());
+    original_layout_ = SfLayout(Disk());
     ASSERT_TRUE(CopyStoreOut(Disk(), work_ / "original.bcd"));
     const SfTable t = Sfdisk(Disk());
     windows_ = t.partitions[t.partitions.size() - 2];
@@ -122,7 +112,7 @@ TEST_F(RemoveTest, ReclaimWindowsPutsBackTheTableTheStoreAndEveryFile) {
     // element, Windows' recovery sequence and WinRE's offsets included), every file the same,
     // and Windows' volume its old size again (ntfsinfo).
     EXPECT_EQ(Sh("sfdisk --verify " + Quote(Disk())).exit_code, 0);
-    EXPECT_EQ(Layout(Disk()), original_layout_);
+    EXPECT_EQ(SfLayout(Disk()), original_layout_);
     EXPECT_EQ(NormalizedStore(StoreNow("removed.bcd")), NormalizedStore(work_ / "original.bcd"));
     EXPECT_EQ(NtfsFileSums(Disk(), windows_.start * 512, windows_.size * 512), windows_files_);
     EXPECT_EQ(NtfsFileSums(Disk(), winre_.start * 512, winre_.size * 512), winre_files_);

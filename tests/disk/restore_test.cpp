@@ -24,15 +24,6 @@ std::string TableSectors(const std::string& disk) {
   return r.out;
 }
 
-std::string Layout(const std::string& disk) {
-  const SfTable t = Sfdisk(disk);
-  std::string all = t.label + " " + t.id + "\n";
-  for (const auto& p : t.partitions)
-    all += std::to_string(p.start) + " " + std::to_string(p.size) + " " + p.type + " " + p.uuid +
-           " " + p.attrs + "\n";
-  return all;
-}
-
 // Every file of every NTFS partition (Windows, WinRE, System Reserved) but the BCD store, which
 // is compared decoded: on MBR disks WinRE's entry follows its moves there and back, and hivex
 // writes the same values in other bytes.
@@ -62,12 +53,12 @@ class RestoreTest : public ::testing::Test {
   int64_t Prepare(const char* fixture) {
     MakeWindowsDisk(Disk(), fixture);
     table_ = TableSectors(Disk());
-    layout_ = Layout(Disk());
+    layout_ = SfLayout(Disk());
     files_ = Files(Disk());
     auto prepared = Agent2({"disk", "prepare", Disk(), "--json"});
     EXPECT_EQ(prepared.exit_code, 0) << prepared.out << prepared.err;
     EXPECT_EQ(JsonShapeProblem(prepared.out, "disk_prepare"), "");
-    EXPECT_NE(Layout(Disk()), layout_);
+    EXPECT_NE(SfLayout(Disk()), layout_);
     return prepared.exit_code == 0 ? Json(prepared.out)->getValue<int64_t>("run") : 0;
   }
   CommandResult Restore(int64_t run, std::vector<std::string> extra = {},
@@ -78,7 +69,7 @@ class RestoreTest : public ::testing::Test {
   }
   void ExpectOriginal() {
     EXPECT_EQ(TableSectors(Disk()), table_) << "the table's sectors, byte for byte";
-    EXPECT_EQ(Layout(Disk()), layout_);
+    EXPECT_EQ(SfLayout(Disk()), layout_);
     EXPECT_EQ(Sh("sfdisk --verify " + Quote(Disk())).exit_code, 0);
     EXPECT_EQ(Files(Disk()), files_);
   }

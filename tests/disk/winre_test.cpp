@@ -43,6 +43,14 @@ std::string ReAgentXml(uint64_t offset, const std::string& guid) {
          "state=\"1\"/>\r\n</WindowsRE>\r\n";
 }
 
+// ReAgentXml(from, guid) after WinRE moved to `to`: this disk's element names `to`, the other
+// disk's element is left alone.
+std::string MovedReAgentXml(uint64_t from, uint64_t to, const std::string& guid) {
+  std::string xml = ReAgentXml(from, guid);
+  xml.replace(xml.find(std::to_string(from)), std::to_string(from).size(), std::to_string(to));
+  return xml;
+}
+
 // Writes `text` as Windows' ReAgent.xml on the Windows volume at `offset`.
 void WriteReAgentXml(const std::string& disk, uint64_t offset, uint64_t size,
                      const std::string& text, const std::string& dir) {
@@ -175,11 +183,8 @@ TEST_P(WinReTest, GrowTakesRoomFromWindowsAndKeepsEveryFileAndWinResIdentity) {
   const std::string reagent = dir_ / "ReAgent.after.xml";
   ASSERT_TRUE(NtfsCat(Disk(), win_after.start * 512, win_after.size * 512,
                       "/Windows/System32/Recovery/ReAgent.xml", reagent));
-  std::string expected = ReAgentXml(winre.start * 512, disk_guid);
-  expected.replace(expected.find(std::to_string(winre.start * 512)),
-                   std::to_string(winre.start * 512).size(),
-                   std::to_string(winre_after.start * 512));
-  EXPECT_EQ(ReadTextFile(reagent).value_or(""), expected);
+  EXPECT_EQ(ReadTextFile(reagent).value_or(""),
+            MovedReAgentXml(winre.start * 512, winre_after.start * 512, disk_guid));
   auto without_reagent = [](const std::string& sums) {
     std::string kept;
     std::istringstream lines(sums);
@@ -259,11 +264,8 @@ TEST_P(WinReTest, DiskPrepareMovingWinReUpdatesReAgentXml) {
   const std::string reagent = dir_ / "ReAgent.prepared.xml";
   ASSERT_TRUE(NtfsCat(Disk(), win_after.start * 512, win_after.size * 512,
                       "/Windows/System32/Recovery/ReAgent.xml", reagent));
-  std::string expected = ReAgentXml(winre.start * 512, disk_guid);
-  expected.replace(expected.find(std::to_string(winre.start * 512)),
-                   std::to_string(winre.start * 512).size(),
-                   std::to_string(winre_after.start * 512));
-  EXPECT_EQ(ReadTextFile(reagent).value_or(""), expected);
+  EXPECT_EQ(ReadTextFile(reagent).value_or(""),
+            MovedReAgentXml(winre.start * 512, winre_after.start * 512, disk_guid));
 }
 
 // Refusals need no room: small disks keep the whole-image checksums quick.

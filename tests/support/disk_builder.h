@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "partition/disk_model.h"
+#include "partition/plan.h"
 
 namespace lifeboat::test {
 
@@ -18,6 +19,13 @@ constexpr uint64_t MiB = 1024 * 1024;
 
 // Builds a disk model the way DiskReader would, in bytes, for either sector size.
 // BitLocker protectors as Windows leaves them: protection on, and suspended for a reboot.
+// A plan's step kinds in order ("backup-table", "shrink-ntfs", ...), for comparing with a list.
+inline std::vector<std::string> StepKinds(const partition::Plan& plan) {
+  std::vector<std::string> kinds;
+  for (const auto& s : plan.steps) kinds.emplace_back(partition::StepKind(s));
+  return kinds;
+}
+
 inline const std::vector<std::string> kProtectionOn = {"tpm", "recovery-password"};
 inline const std::vector<std::string> kSuspended = {"tpm", "recovery-password", "clear-key"};
 

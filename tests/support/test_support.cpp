@@ -142,6 +142,15 @@ void MakeMediaTestWim(const std::string& path, const std::string& standins,
   MakeTestWim(path, "--overlay " + Quote(standins) + " " + options);
 }
 
+std::string SfLayout(const std::string& disk) {
+  const SfTable t = Sfdisk(disk);
+  std::string all = t.label + " " + t.id + "\n";
+  for (const auto& p : t.partitions)
+    all += std::to_string(p.start) + " " + std::to_string(p.size) + " " + p.type + " " + p.uuid +
+           " " + p.attrs + "\n";
+  return all;
+}
+
 std::optional<SfPartition> Named(const SfTable& table, const std::string& name) {
   for (const auto& p : table.partitions)
     if (p.name == name) return p;

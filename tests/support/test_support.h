@@ -72,6 +72,9 @@ struct SfTable {
 
 // The partition table as `sfdisk --json` reads it.
 SfTable Sfdisk(const std::string& disk);
+// That table as text without device names: label and id, then each partition's start, size,
+// type, GUID and attributes, for comparing two layouts.
+std::string SfLayout(const std::string& disk);
 // The partition named `name`, copied out: safe to keep when `table` is a temporary such as
 // Named(Sfdisk(disk), "Lifeboat"), where a pointer into it would dangle.
 std::optional<SfPartition> Named(const SfTable& table, const std::string& name);

@@ -12,12 +12,7 @@ using test::DiskBuilder;
 using test::kProtectionOn;
 using test::kSuspended;
 using test::MiB;
-
-std::vector<std::string> Kinds(const Plan& plan) {
-  std::vector<std::string> kinds;
-  for (const auto& s : plan.steps) kinds.emplace_back(StepKind(s));
-  return kinds;
-}
+using test::StepKinds;
 
 using K = std::vector<std::string>;
 const K kShrinkAndMove = {"backup-table",   "shrink-ntfs",    "resize-partition",
@@ -344,7 +339,7 @@ TEST_P(PlannerTest, PlansOrRefusesAsExpected) {
     return;
   }
   ASSERT_TRUE(plan.has_value()) << plan.error().message;
-  EXPECT_EQ(Kinds(*plan), c.steps);
+  EXPECT_EQ(StepKinds(*plan), c.steps);
 
   // Whatever the case: the target is 1 MiB aligned, large enough, inside the disk, and overlaps
   // no partition that stays where it is.

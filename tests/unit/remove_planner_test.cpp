@@ -11,12 +11,8 @@ namespace {
 using test::DiskBuilder;
 using test::kProtectionOn;
 using test::MiB;
+using test::StepKinds;
 
-std::vector<std::string> Kinds(const Plan& plan) {
-  std::vector<std::string> kinds;
-  for (const auto& s : plan.steps) kinds.emplace_back(StepKind(s));
-  return kinds;
-}
 using K = std::vector<std::string>;
 
 // Lifeboat's partition as prepare makes it: a recovery type, named Lifeboat.
@@ -44,8 +40,8 @@ TEST_P(RemovePlan, ReclaimWindowsMovesWinReUpToTheEndOfTheRoomAndGrowsWindows) {
     ASSERT_TRUE(plan) << plan.error().message;
     EXPECT_EQ(plan->goal, PlanGoal::kRemoveLifeboat);
     EXPECT_EQ(plan->recovery_uuid, lifeboat.uuid);
-    EXPECT_EQ(Kinds(*plan), (K{"backup-table", "delete-partition", "move-partition",
-                               "retarget-winre", "resize-partition", "grow-ntfs"}));
+    EXPECT_EQ(StepKinds(*plan), (K{"backup-table", "delete-partition", "move-partition",
+                                   "retarget-winre", "resize-partition", "grow-ntfs"}));
     const auto& del = std::get<DeletePartitionStep>(plan->steps[1]);
     EXPECT_EQ(del.number, lifeboat.number);
     EXPECT_EQ(del.uuid, lifeboat.uuid);
@@ -71,13 +67,13 @@ TEST_P(RemovePlan, ReclaimWinReGrowsItInPlaceAndNoneOnlyDeletes) {
   const DiskModel d = AddLifeboat(b, LabelKind::kGpt, 6617, 1024).Build();
   auto winre = MakeRemovePlan(d, Reclaim::kWinRe);
   ASSERT_TRUE(winre) << winre.error().message;
-  EXPECT_EQ(Kinds(*winre),
+  EXPECT_EQ(StepKinds(*winre),
             (K{"backup-table", "delete-partition", "resize-partition", "grow-ntfs"}));
   EXPECT_EQ(std::get<ResizePartitionStep>(winre->steps[2]).new_size,
             Sectors{(500 + 1024) * MiB / ss});
   auto none = MakeRemovePlan(d, Reclaim::kNone);
   ASSERT_TRUE(none);
-  EXPECT_EQ(Kinds(*none), (K{"backup-table", "delete-partition"}));
+  EXPECT_EQ(StepKinds(*none), (K{"backup-table", "delete-partition"}));
 }
 
 TEST_P(RemovePlan, WindowsDirectlyInFrontTakesTheRoomWithoutMoves) {
@@ -86,7 +82,8 @@ TEST_P(RemovePlan, WindowsDirectlyInFrontTakesTheRoomWithoutMoves) {
   const DiskModel d = AddLifeboat(b, LabelKind::kMbr, 6001, 1024).Build();
   auto plan = MakeRemovePlan(d, Reclaim::kWindows);
   ASSERT_TRUE(plan) << plan.error().message;
-  EXPECT_EQ(Kinds(*plan), (K{"backup-table", "delete-partition", "resize-partition", "grow-ntfs"}));
+  EXPECT_EQ(StepKinds(*plan),
+            (K{"backup-table", "delete-partition", "resize-partition", "grow-ntfs"}));
   auto winre = MakeRemovePlan(d, Reclaim::kWinRe);
   ASSERT_FALSE(winre);
   EXPECT_EQ(winre.error().reason, RefusalReason::kUnknownPartitionInTheWay);

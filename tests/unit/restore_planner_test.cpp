@@ -11,12 +11,8 @@ namespace {
 
 using test::DiskBuilder;
 using test::MiB;
+using test::StepKinds;
 
-std::vector<std::string> Kinds(const Plan& plan) {
-  std::vector<std::string> kinds;
-  for (const auto& s : plan.steps) kinds.emplace_back(StepKind(s));
-  return kinds;
-}
 using K = std::vector<std::string>;
 
 // The disk as `plan` leaves it (sizes, places; Lifeboat's partition added, named as prepare names
@@ -66,8 +62,9 @@ TEST_P(RestorePlan, UndoesAPrepareStepByStepAndEndsWithTheSavedTable) {
   auto plan = MakeRestorePlan(after, before, *prepare, 7);
   ASSERT_TRUE(plan) << plan.error().message;
   EXPECT_EQ(plan->goal, PlanGoal::kRestoreTable);
-  EXPECT_EQ(Kinds(*plan), (K{"backup-table", "delete-partition", "move-partition", "retarget-winre",
-                             "resize-partition", "grow-ntfs", "restore-table"}));
+  EXPECT_EQ(StepKinds(*plan),
+            (K{"backup-table", "delete-partition", "move-partition", "retarget-winre",
+               "resize-partition", "grow-ntfs", "restore-table"}));
   const auto& move = std::get<MovePartitionStep>(plan->steps[2]);
   EXPECT_EQ(move.to, before.partitions.back().start);  // WinRE back where it was
   const auto& grow = std::get<GrowNtfsStep>(plan->steps[5]);
@@ -78,7 +75,7 @@ TEST_P(RestorePlan, UndoesAPrepareStepByStepAndEndsWithTheSavedTable) {
   // Already back: only the table's bytes.
   auto again = MakeRestorePlan(before, before, *prepare, 7);
   ASSERT_TRUE(again);
-  EXPECT_EQ(Kinds(*again), (K{"restore-table"}));
+  EXPECT_EQ(StepKinds(*again), (K{"restore-table"}));
 }
 
 TEST_P(RestorePlan, ATableThatChangedSinceOrAnotherGoalIsRefused) {

@@ -11,12 +11,7 @@ namespace {
 using test::DiskBuilder;
 using test::kProtectionOn;
 using test::MiB;
-
-std::vector<std::string> Kinds(const Plan& plan) {
-  std::vector<std::string> kinds;
-  for (const auto& s : plan.steps) kinds.emplace_back(StepKind(s));
-  return kinds;
-}
+using test::StepKinds;
 
 using K = std::vector<std::string>;
 const K kFromWindows = {"backup-table",   "shrink-ntfs",      "resize-partition", "move-partition",
@@ -48,7 +43,7 @@ TEST_P(WinReGrow, TakesRoomFromWindowsMovingWinReDownAndKeepingItsGuid) {
     const Partition& winre = d.partitions.back();
     auto plan = MakeWinReGrowPlan(d, Free(250));
     ASSERT_TRUE(plan) << plan.error().message;
-    EXPECT_EQ(Kinds(*plan), kFromWindows);
+    EXPECT_EQ(StepKinds(*plan), kFromWindows);
     EXPECT_EQ(plan->goal, PlanGoal::kGrowWinRe);
     EXPECT_EQ(plan->recovery_uuid, winre.uuid);
     // 190 MiB short, one more for the bitmap and rounding: 191 MiB, aligned to 1 MiB.
@@ -82,7 +77,7 @@ TEST_P(WinReGrow, GrowsInPlaceIntoFreeSpaceBehindItAndDoesNothingWhenLargeEnough
                           .Build();
   auto plan = MakeWinReGrowPlan(d, Size(1024));
   ASSERT_TRUE(plan) << plan.error().message;
-  EXPECT_EQ(Kinds(*plan), kInPlace);
+  EXPECT_EQ(StepKinds(*plan), kInPlace);
   EXPECT_EQ(plan->recovery_start, d.partitions.back().start);
   EXPECT_EQ(plan->recovery_size, Sectors{1024 * MiB / ss});
 

@@ -250,8 +250,9 @@ Result<std::vector<std::string>> RunPartitionPlan(
   ExecuteOptions exec;
   exec.report = say;
   exec.at_point = TestPoint;
-  exec.retarget_winre = [&](const RetargetWinReStep& step) {
-    return FollowMovedWinRe(disk, step, store);
+  exec.retarget_winre = [&](const RetargetWinReStep& step, uint64_t progress,
+                            const std::function<Result<void>(uint64_t)>& record) {
+    return FollowMovedWinRe(disk, step, store, progress, record);
   };
   exec.table_backup = [&](int64_t backup_run) -> Result<TableBackup> {
     auto backup = store.TableBackup(backup_run);

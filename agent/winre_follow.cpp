@@ -6,6 +6,7 @@
 
 #include "agent/boot_store.h"
 #include "agent/store_editor.h"
+#include "agent/test_points.h"
 #include "bcd/lifeboat_entry.h"
 #include "image/ntfs_volume.h"
 #include "partition/disk_reader.h"
@@ -122,12 +123,25 @@ Result<std::string> FollowInReAgentXml(const DiskHandle& disk, const DiskModel& 
 // MBR: the BCD store's device elements naming WinRE's old offset.
 Result<std::string> FollowInBcd(const DiskHandle& disk, const DiskModel& model,
                                 const Partition& winre, const RetargetWinReStep& s,
-                                JournalStore& journal) {
+                                JournalStore& journal, uint64_t progress,
+                                const std::function<Result<void>(uint64_t)>& record) {
   if (model.label != LabelKind::kMbr) return std::string("BCD: names WinRE by GUID, unchanged");
   auto location = LocateBootStore(model);
   LIFEBOAT_TRY(location);
   BootStoreFile file(disk.path(), *location);
   auto loaded = ReadStoreForEdit(file);
+  std::string restored;
+  if (!loaded && progress >= kRetargetStoreBackedUp && loaded.error().code != ErrorCode::kIo) {
+    // An earlier attempt backed the store up and was cut short while replacing it: its copy is
+    // the journal's newest of this disk.
+    auto backups = journal.BcdBackups(model.disk_id);
+    LIFEBOAT_TRY(backups);
+    if (!backups->empty()) {
+      LIFEBOAT_TRY(file.Write(backups->front()));
+      loaded = ReadStoreForEdit(file);
+      restored = " (the store an earlier attempt left unreadable was put back from the journal)";
+    }
+  }
   LIFEBOAT_TRY(loaded);
   auto from = PartitionRefFor(model, winre);
   LIFEBOAT_TRY(from);
@@ -138,16 +152,20 @@ Result<std::string> FollowInBcd(const DiskHandle& disk, const DiskModel& model,
   for (const auto& [id, object] : moved) objects.push_back(object);
   // (Kept as an edit outside apply: the journal ties BCD backups with a run to apply runs.)
   LIFEBOAT_TRY(journal.SaveBcdBackup(0, model.disk_id, loaded->bytes));
+  LIFEBOAT_TRY(record(kRetargetStoreBackedUp));
+  TestPoint("retarget-winre:bcd:backed-up");
   auto bytes = EditStore(loaded->bytes, objects);
   LIFEBOAT_TRY(bytes);
   LIFEBOAT_TRY(ReplaceStore(file, *bytes, loaded->bytes));
-  return "BCD: " + std::to_string(objects.size()) + " object(s) follow WinRE in " + file.Describe();
+  return "BCD: " + std::to_string(objects.size()) + " object(s) follow WinRE in " +
+         file.Describe() + restored;
 }
 
 }  // namespace
 
 Result<std::string> FollowMovedWinRe(const DiskHandle& disk, const RetargetWinReStep& s,
-                                     JournalStore& journal) {
+                                     JournalStore& journal, uint64_t progress,
+                                     const std::function<Result<void>(uint64_t)>& record) {
   auto model = ReadDisk(disk, {.look_inside_ntfs = false});
   LIFEBOAT_TRY(model);
   const auto find = [&](uint32_t number) -> const Partition* {
@@ -167,7 +185,7 @@ Result<std::string> FollowMovedWinRe(const DiskHandle& disk, const RetargetWinRe
                     std::to_string(s.to_offset.value) + " yet; nothing was pointed at it");
   auto xml = FollowInReAgentXml(disk, *model, *windows, s);
   LIFEBOAT_TRY(xml);
-  auto bcd = FollowInBcd(disk, *model, *winre, s, journal);
+  auto bcd = FollowInBcd(disk, *model, *winre, s, journal, progress, record);
   LIFEBOAT_TRY(bcd);
   return *xml + "; " + *bcd;
 }

@@ -11,6 +11,8 @@
 // Idempotent: what names the new place already is left alone.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -31,10 +33,16 @@ inline constexpr const char* kReAgentXml = "\\Windows\\System32\\Recovery\\ReAge
 [[nodiscard]] Result<std::optional<std::string>> RetargetReAgentXml(
     const std::string& xml, const std::string& gpt_disk_guid, uint64_t from, uint64_t to);
 
+// Step progress of a retarget: the BCD store's bytes are in the journal (its newest backup of
+// the disk) and the store may be being replaced.
+inline constexpr uint64_t kRetargetStoreBackedUp = 1;
+
 // Carries out the step on the disk (open exclusively by the caller); the BCD store's bytes are
-// saved in the journal before it is replaced. Says what it changed.
-[[nodiscard]] Result<std::string> FollowMovedWinRe(const partition::DiskHandle& disk,
-                                                   const partition::RetargetWinReStep& step,
-                                                   JournalStore& journal);
+// saved in the journal before it is replaced, and `record(kRetargetStoreBackedUp)` says so. A
+// store an earlier attempt left unreadable (`progress` says it had backed it up) is put back
+// from that copy first. Says what it changed.
+[[nodiscard]] Result<std::string> FollowMovedWinRe(
+    const partition::DiskHandle& disk, const partition::RetargetWinReStep& step,
+    JournalStore& journal, uint64_t progress, const std::function<Result<void>(uint64_t)>& record);
 
 }  // namespace lifeboat::agent

@@ -352,7 +352,8 @@ class Runner {
   Result<std::string> Do(const RetargetWinReStep& s) {
     if (!options_.retarget_winre)
       return Fail(ErrorCode::kUnsupported, "nothing here can edit the BCD and ReAgent.xml");
-    return options_.retarget_winre(s);
+    return options_.retarget_winre(
+        s, progress_, [this](uint64_t done) { return journal_.StepProgress(index_, done); });
   }
 
   Result<std::string> Do(const GrowNtfsStep& s) {

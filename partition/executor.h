@@ -35,8 +35,12 @@ struct ExecuteOptions {
   // process there.
   std::function<void(const std::string&)> at_point;
   // Carries out a RetargetWinReStep (idempotent: what names WinRE's new place already is left
-  // alone) and says what it changed. Without it such a step fails (kUnsupported).
-  std::function<Result<std::string>(const RetargetWinReStep&)> retarget_winre;
+  // alone) and says what it changed. Without it such a step fails (kUnsupported). `progress` is
+  // what the step recorded in an earlier attempt, `record` records more (durably), so that the
+  // hook knows a store write of its own may have been cut short.
+  std::function<Result<std::string>(const RetargetWinReStep&, uint64_t progress,
+                                    const std::function<Result<void>(uint64_t)>& record)>
+      retarget_winre;
   // The table journal run N saved before it changed anything, for a RestoreTableStep. Without it
   // such a step fails (kUnsupported).
   std::function<Result<TableBackup>(int64_t run)> table_backup;

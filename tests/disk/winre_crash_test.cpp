@@ -98,6 +98,27 @@ TEST_P(WinReCrashTest, KilledRunResumesToTheSameDisk) {
   EXPECT_NE(again.out.find("unchanged"), std::string::npos) << again.out << again.err;
 }
 
+// Killed after the store's backup, its write then cut short (the store on System Reserved left
+// half written): the resumed retarget puts the store back from the journal and edits it again.
+TEST_F(WinReCrashTest, AStoreWriteCutShortIsPutBackFromTheJournal) {
+  const std::string disk = *dir_ / "torn.img";
+  const std::string state = *dir_ / "torn-state";
+  ASSERT_EQ(Sh("cp --sparse=always " + Quote(Pristine()) + " " + Quote(disk)).exit_code, 0);
+  auto killed = Grow(disk, state, "LIFEBOAT_TEST_CRASH_AT=retarget-winre:bcd:backed-up");
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.out << killed.err;
+  const SfPartition reserved = Sfdisk(disk).partitions[0];
+  auto torn =
+      Sh("set -e; l=$(losetup --find --show --offset " + std::to_string(reserved.start * 512) +
+         " --sizelimit " + std::to_string(reserved.size * 512) + " " + Quote(disk) +
+         "); m=$(mktemp -d); ntfs-3g \"$l\" \"$m\"; truncate -s 4096 \"$m/Boot/BCD\"; "
+         "umount \"$m\"; rmdir \"$m\"; losetup -d \"$l\"");
+  ASSERT_EQ(torn.exit_code, 0) << torn.err;
+  ASSERT_NE(Agent({"bcd", "show", disk}).exit_code, 0) << "the store is unreadable now";
+  auto resumed = Grow(disk, state);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  EXPECT_EQ(Everything(disk), *expected_);
+}
+
 // Steps: 0 backup, 1 shrink Windows, 2 resize Windows, 3 move WinRE, 4 retarget (ReAgent.xml,
 // BCD), 5 resize WinRE, 6 grow its NTFS.
 INSTANTIATE_TEST_SUITE_P(Points, WinReCrashTest,

@@ -95,8 +95,12 @@ class DiskApplyTarget : public ApplyTarget {
     }
     auto done = RunPartitionPlan(step.plan, run, disk_, journal_, say_);
     LIFEBOAT_TRY(done);
+    partition_run_ = run;
     return std::string(step.resume_run ? "resumed" : "prepared");
   }
+
+  // The journal run of the partition plan this apply ran, 0 for none.
+  [[nodiscard]] int64_t partition_run() const { return partition_run_; }
 
   Result<uint32_t> LifeboatPartitionNumber() override {
     auto model = Model();
@@ -148,6 +152,7 @@ class DiskApplyTarget : public ApplyTarget {
   JournalStore& journal_;
   std::function<void(const std::string&)> say_;
   std::optional<DiskModel> model_;
+  int64_t partition_run_ = 0;
   std::optional<BootStoreFile> store_;
 };
 
@@ -181,6 +186,9 @@ void PrintApply(const ApplyReport& r) {
     std::cout << ", replacing " << r.previous_version;
   std::cout << "\nboot entry " << r.loader_guid << " in " << r.store << ", linked from the "
             << r.link << "\n";
+  if (r.partition_run != 0)
+    std::cout << "the partition was made by journal run " << r.partition_run << " (`disk restore "
+              << r.disk << " --run " << r.partition_run << "` undoes it after `remove`)\n";
 }
 
 // A built image past its `expires` date (docs/image-build.md) is not installed, whoever asks.
@@ -367,6 +375,7 @@ int Apply(const ApplyOptions& o) {
   }
   report.result = ApplyResultName(plan.result);
   report.partition_result = done->partition_result;
+  report.partition_run = target.partition_run();
   report.partition_number = done->partition_number;
   report.steps = done->lines;
   if (auto r = j.FinishApply(*run, true, report.result, ""); !r) return Report(r.error(), json);

@@ -453,6 +453,7 @@ std::string ApplyReportToJson(const ApplyReport& r) {
   o->set("link", r.link);
   o->set("partition_number", r.partition_number);
   o->set("partition_result", r.partition_result);
+  o->set("partition_run", r.partition_run);
   o->set("wim_path", r.wim_path);
   o->set("loader_guid", r.loader_guid);
   o->set("image", ImageObject(r.image));

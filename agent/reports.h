@@ -23,6 +23,7 @@ struct ApplyReport {
   std::string link;      // tools-menu | main-menu | recovery-sequence
   uint32_t partition_number = 0;
   std::string partition_result;  // prepared | resumed | unchanged | planned
+  int64_t partition_run = 0;     // the journal run that made the partition (0: none this time)
   std::string wim_path;
   std::string loader_guid;
   std::vector<std::string> steps;  // what was done (or would be, with --dry-run)

@@ -1,5 +1,6 @@
 #include "agent/restore_commands.h"
 
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 
@@ -74,6 +75,17 @@ Result<std::optional<Error>> LifeboatInUse(const std::string& path, const DiskMo
             .error()};
   }
   return std::optional<Error>{};
+}
+
+// Whether a later run only deleted Lifeboat's partition (`remove --reclaim none`): what the
+// restore does first anyway, so it does not stand in its way.
+bool OnlyTookLifeboatAway(const std::string& plan_json) {
+  auto plan = PlanFromJson(plan_json);
+  if (!plan || plan->goal != PlanGoal::kRemoveLifeboat) return false;
+  return std::all_of(plan->steps.begin(), plan->steps.end(), [](const Step& s) {
+    return std::holds_alternative<BackupTableStep>(s) ||
+           std::holds_alternative<DeletePartitionStep>(s);
+  });
 }
 
 }  // namespace
@@ -151,12 +163,16 @@ int DiskRestore(const DiskOptions& o, int64_t run_id) {
     }
     auto later = j.FinishedRunsAfter(model->disk_id, run_id);
     if (!later) return Report(later.error(), json);
-    if (!later->empty())
-      return Report(Refuse("later-run", "run " + std::to_string(later->front()) + " changed " +
-                                            o.disk + " after run " + std::to_string(run_id) +
-                                            "; only the newest change can be undone")
-                        .error(),
-                    json);
+    for (int64_t id : *later) {
+      auto later_run = j.Run(id);
+      if (!later_run) return Report(later_run.error(), json);
+      if (*later_run && OnlyTookLifeboatAway((*later_run)->plan_json)) continue;
+      return Report(
+          Refuse("later-run", "run " + std::to_string(id) + " changed " + o.disk + " after run " +
+                                  std::to_string(run_id) + "; only the newest change can be undone")
+              .error(),
+          json);
+    }
     if (auto safe = RequireSafeLayout(*model); !safe) return Report(safe.error(), json);
   }
 

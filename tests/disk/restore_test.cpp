@@ -104,6 +104,31 @@ TEST_F(RestoreTest, RightAfterAPrepareTheTableComesBackByteForByte) {
   }
 }
 
+// The whole way back after apply: remove takes the entry and the partition away (giving no room
+// back), then the prepare apply ran (named in its output) is undone: the disk apply found.
+TEST_F(RestoreTest, AfterApplyRemoveThenRestoreGiveBackTheDisk) {
+  MakeWindowsDisk(Disk(), kFullGpt);
+  table_ = TableSectors(Disk());
+  layout_ = SfLayout(Disk());
+  files_ = Files(Disk());
+  const std::string wim = work_ / "good.wim";
+  ASSERT_NO_FATAL_FAILURE(MakeTestWim(wim, "--variant good"));
+  auto applied = Agent2({"apply", Disk(), "--image", wim, "--version", "1.0", "--json"});
+  ASSERT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+  EXPECT_EQ(JsonShapeProblem(applied.out, "apply"), "");
+  const int64_t run = Json(applied.out)->getValue<int64_t>("partition_run");
+  ASSERT_GT(run, 0) << applied.out;
+  auto early = Restore(run, {"--json"});
+  EXPECT_EQ(early.exit_code, 3) << early.out;
+  EXPECT_NE(early.out.find("\"reason\": \"lifeboat-installed\""), std::string::npos) << early.out;
+  // remove (giving no room back) only deleted the partition, which restore does first anyway.
+  auto removed = Agent2({"remove", Disk()});
+  ASSERT_EQ(removed.exit_code, 0) << removed.out << removed.err;
+  auto restored = Restore(run, {"--json"});
+  ASSERT_EQ(restored.exit_code, 0) << restored.out << restored.err;
+  ExpectOriginal();
+}
+
 // What the restore would give away must hold nothing: refused, with nothing changed, once
 // something was written into Lifeboat's partition, once Lifeboat is installed, once the table
 // changed, once a later run changed the disk.
@@ -134,8 +159,9 @@ TEST_F(RestoreTest, RefusedOnceTheFreedRoomHoldsSomethingOrTheDiskMovedOn) {
   ASSERT_EQ(applied.exit_code, 0) << applied.out << applied.err;
   refused("lifeboat-installed");
 
-  // Removed again: that removal is a later run, which restore does not reach past.
-  auto removed = Agent2({"remove", Disk()});
+  // Removed with its room given to WinRE: a later run that changed the layout, which restore
+  // does not reach past.
+  auto removed = Agent2({"remove", Disk(), "--reclaim", "winre"});
   ASSERT_EQ(removed.exit_code, 0) << removed.out << removed.err;
   auto table = Restore(run, {"--json"});
   EXPECT_EQ(table.exit_code, 3) << table.out;

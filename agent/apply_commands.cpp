@@ -289,15 +289,7 @@ int Apply(const ApplyOptions& o) {
     // Only an unfinished prepare is apply's to finish: a removal or a WinRE grow is finished by
     // its own command first.
     if (saved->goal != PlanGoal::kLifeboatPartition)
-      return Report(
-          Refuse("unfinished-run",
-                 o.disk.disk + " is between two layouts: journal run " +
-                     std::to_string((*unfinished)->id) + " (" + PlanGoalName(saved->goal) +
-                     ") did not finish; run `lifeboat-agent " +
-                     (saved->goal == PlanGoal::kGrowWinRe ? "winre grow" : "remove") + " " +
-                     o.disk.disk + "` to finish it, then apply")
-              .error(),
-          json);
+      return Report(UnfinishedRunError(o.disk.disk, (*unfinished)->id, *saved, "apply"), json);
     saved->disk_path = o.disk.disk;
     inputs.unfinished_prepare = UnfinishedPrepare{(*unfinished)->id, *saved};
   }

@@ -147,6 +147,21 @@ PlanPolicy PolicyFrom(const DiskOptions& o) {
   return policy;
 }
 
+Error UnfinishedRunError(const std::string& disk, int64_t run, const Plan& plan,
+                         const std::string& then) {
+  std::string finish = "disk prepare " + disk;
+  if (plan.goal == PlanGoal::kGrowWinRe) finish = "winre grow " + disk;
+  if (plan.goal == PlanGoal::kRemoveLifeboat) finish = "remove " + disk;
+  if (plan.goal == PlanGoal::kRestoreTable && !plan.steps.empty())
+    if (const auto* last = std::get_if<RestoreTableStep>(&plan.steps.back()))
+      finish = "disk restore " + disk + " --run " + std::to_string(last->run);
+  return Refuse("unfinished-run", disk + " is between two layouts: journal run " +
+                                      std::to_string(run) + " (" + PlanGoalName(plan.goal) +
+                                      ") did not finish; `lifeboat-agent " + finish +
+                                      "` finishes it, then " + then)
+      .error();
+}
+
 int ReportRefusal(const Refusal& r, const DiskOptions& o) {
   if (o.json) {
     std::cout << RefusalToJson(r) << "\n";

@@ -40,6 +40,11 @@ int Report(const Error& e, bool json);
 partition::PlanPolicy PolicyFrom(const DiskOptions& options);
 // A planner refusal's exit code: 2 for a size no disk could take (invalid-policy), else 3.
 int RefusalExit(const partition::Refusal& refusal);
+// The refusal (`unfinished-run`) of a command that cannot go on while journal run `run`, which
+// executed `plan`, is unfinished on `disk`: it names the command that finishes that run, then
+// `then` ("apply", "remove", ...).
+Error UnfinishedRunError(const std::string& disk, int64_t run, const partition::Plan& plan,
+                         const std::string& then);
 // Prints a planner refusal (JSON on stdout with --json, else on stderr) and returns its exit code.
 int ReportRefusal(const partition::Refusal& refusal, const DiskOptions& options);
 // The refusal as an error ("<reason>: <message>") whose code maps to RefusalExit.

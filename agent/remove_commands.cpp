@@ -117,15 +117,7 @@ int Remove(const RemoveOptions& o) {
     auto saved = PlanFromJson((*unfinished)->plan_json);
     if (!saved) return Report(saved.error(), json);
     if (saved->goal != PlanGoal::kRemoveLifeboat)
-      return Report(
-          Refuse("unfinished-run",
-                 o.disk.disk + " is between two layouts: journal run " +
-                     std::to_string((*unfinished)->id) + " (" + PlanGoalName(saved->goal) +
-                     ") did not finish; finish it first (`lifeboat-agent " +
-                     (saved->goal == PlanGoal::kGrowWinRe ? "winre grow" : "disk prepare") + " " +
-                     o.disk.disk + "` resumes it), then remove")
-              .error(),
-          json);
+      return Report(UnfinishedRunError(o.disk.disk, (*unfinished)->id, *saved, "remove"), json);
     report.partition_plan = *saved;
     report.partition_plan.disk_path = o.disk.disk;
     resume_run = (*unfinished)->id;

@@ -115,12 +115,7 @@ int DiskRestore(const DiskOptions& o, int64_t run_id) {
                       std::get_if<RestoreTableStep>(&saved->steps.back()) &&
                       std::get<RestoreTableStep>(saved->steps.back()).run == run_id;
     if (!ours)
-      return Report(Refuse("unfinished-run", o.disk + " is between two layouts: journal run " +
-                                                 std::to_string((*unfinished)->id) + " (" +
-                                                 PlanGoalName(saved->goal) +
-                                                 ") did not finish; finish it first")
-                        .error(),
-                    json);
+      return Report(UnfinishedRunError(o.disk, (*unfinished)->id, *saved, "restore"), json);
     resuming = true;
   }
   if (!resuming) {

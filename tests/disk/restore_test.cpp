@@ -203,3 +203,29 @@ TEST_F(RestoreTest, AKilledRestoreFinishesOnTheNextRun) {
 
 }  // namespace
 }  // namespace lifeboat::test
+
+namespace lifeboat::test {
+namespace {
+
+// A prepare cut short leaves the disk between two layouts: remove and restore refuse, naming the
+// command that finishes it, and change nothing.
+TEST_F(RestoreTest, AHalfDonePrepareIsFinishedFirst) {
+  MakeWindowsDisk(Disk(), kFullMbr);
+  auto killed = Agent2({"disk", "prepare", Disk()}, "LIFEBOAT_TEST_CRASH_AT=3:chunk:1");
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.out << killed.err;
+  const std::string between = ImageChecksum(Disk());
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"remove", Disk(), "--json"},
+        std::vector<std::string>{"disk", "restore", Disk(), "--run", "1", "--json"}}) {
+    auto r = Agent2(command);
+    EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+    EXPECT_NE(r.out.find("\"reason\": \"unfinished-run\""), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("`lifeboat-agent disk prepare " + Disk() + "` finishes it"),
+              std::string::npos)
+        << r.out;
+    EXPECT_EQ(ImageChecksum(Disk()), between);
+  }
+}
+
+}  // namespace
+}  // namespace lifeboat::test

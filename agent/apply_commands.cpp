@@ -10,7 +10,6 @@
 #include "agent/boot_store.h"
 #include "agent/json_codec.h"
 #include "agent/recovery_volume.h"
-#include "agent/step_event.h"
 #include "agent/store_editor.h"
 #include "agent/test_points.h"
 #include "common/image_manifest.h"
@@ -352,10 +351,7 @@ int Apply(const ApplyOptions& o) {
   DiskApplyTarget target(o.disk.disk, *disk, j, say);
   ApplyHooks hooks;
   hooks.say = say;
-  // Flushed at once: whoever follows the events reads them while apply runs.
-  hooks.event = [&](const StepEvent& e) {
-    if (o.events) std::cerr << EventLine(e) << std::endl;
-  };
+  if (o.events) hooks.event = PrintEvent;
   hooks.crash_point = TestPoint;
   auto done = ExecuteApply(plan, request, *sdi, target, j, *run, hooks);
   if (!done) {

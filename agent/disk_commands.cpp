@@ -6,6 +6,7 @@
 #include "agent/journal_mirror.h"
 #include "agent/journal_store.h"
 #include "agent/json_codec.h"
+#include "agent/step_event.h"
 #include "agent/test_points.h"
 #include "agent/winre_follow.h"
 #include "partition/disk_handle.h"
@@ -244,7 +245,7 @@ Result<std::variant<PrepareOutcome, Refusal>> PrepareDisk(
     run = *begun;
     if (!o.json) PrintPlan(outcome.plan);
   }
-  auto done = RunPartitionPlan(outcome.plan, run, disk, store, say);
+  auto done = RunPartitionPlan(outcome.plan, run, disk, store, say, o.events);
   LIFEBOAT_TRY(done);
   outcome.lines = *done;
   outcome.run = run;
@@ -258,12 +259,15 @@ Result<int64_t> BeginPartitionRun(const Plan& plan, JournalStore& store) {
   return store.BeginRun(plan.disk_id, plan.disk_path, PlanToJson(plan), steps);
 }
 
+void PrintEvent(const StepEvent& event) { std::cerr << EventLine(event) << std::endl; }
+
 Result<std::vector<std::string>> RunPartitionPlan(
     const Plan& plan, int64_t run, const DiskHandle& disk, JournalStore& store,
-    const std::function<void(const std::string&)>& say) {
+    const std::function<void(const std::string&)>& say, bool events) {
   auto journal = store.ForRun(run);
   ExecuteOptions exec;
   exec.report = say;
+  if (events) exec.event = PrintEvent;
   exec.at_point = TestPoint;
   exec.retarget_winre = [&](const RetargetWinReStep& step, uint64_t progress,
                             const std::function<Result<void>(uint64_t)>& record) {

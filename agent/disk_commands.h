@@ -10,6 +10,7 @@
 
 #include "agent/exit_codes.h"
 #include "agent/journal_store.h"
+#include "common/step_event.h"
 #include "common/units.h"
 #include "partition/disk_handle.h"
 #include "partition/planner.h"
@@ -28,6 +29,7 @@ struct DiskOptions {
   std::string state_dir = "/var/lib/lifeboat";
   std::string journal_mirror;  // --journal-mirror SOCKET (agent/journal_mirror.h), or none
   int lock_wait_seconds = 600;
+  bool events = false;  // --events: each step's events on stderr (agent/step_event.h)
 };
 
 // The journal in options.state_dir, kept safe through options.journal_mirror when one is given.
@@ -74,10 +76,14 @@ void PrintPlan(const partition::Plan& plan);
 
 // Begins a journal run for a partition plan (which names its disk) and returns its id.
 [[nodiscard]] Result<int64_t> BeginPartitionRun(const partition::Plan& plan, JournalStore& store);
-// Executes a partition plan as journal run `run` (new or resumed) and finishes the run.
+// Executes a partition plan as journal run `run` (new or resumed) and finishes the run. With
+// `events`, each step's start and end is printed on stderr as an event line.
 [[nodiscard]] Result<std::vector<std::string>> RunPartitionPlan(
     const partition::Plan& plan, int64_t run, const partition::DiskHandle& disk,
-    JournalStore& store, const std::function<void(const std::string&)>& say);
+    JournalStore& store, const std::function<void(const std::string&)>& say, bool events = false);
+// Prints an event line on stderr, flushed at once: whoever follows the events reads them while
+// the command runs.
+void PrintEvent(const StepEvent& event);
 
 int DiskShow(const DiskOptions& options);
 int DiskPlan(const DiskOptions& options);

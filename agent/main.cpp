@@ -70,6 +70,7 @@ struct DiskFlags {
   std::string size, image_size, shrink_margin, lock_wait;
   bool allow_gpt_repair = false;
   bool dry_run = false;
+  bool events = false;
   std::string state_dir = DiskOptions{}.state_dir;
   std::string journal_mirror;
 
@@ -124,6 +125,12 @@ struct DiskFlags {
     c->add_flag("--allow-gpt-repair", allow_gpt_repair,
                 "accept a GPT that needs repair (bad primary or misplaced backup header)");
   }
+  // For journalled commands, so that whoever runs them (the daemon's contact) follows each step.
+  void Events(CLI::App* c) {
+    c->add_flag("--events", events,
+                "also print each step's start, progress and end on stderr as it happens: "
+                "\"lifeboat-event STEP STATUS BYTES_DONE BYTES_TOTAL MESSAGE\"");
+  }
   void DryRun(CLI::App* c) {
     c->add_flag("--dry-run", dry_run, "print what would be done and change nothing");
   }
@@ -136,6 +143,7 @@ struct DiskFlags {
     o.allow_gpt_repair = allow_gpt_repair;
     o.state_dir = state_dir;
     o.journal_mirror = journal_mirror;
+    o.events = events;
     // Checked by the options' validators already.
     if (!size.empty()) o.size = ParseSize(size);
     if (!image_size.empty()) o.image_size = ParseSize(image_size);
@@ -226,9 +234,7 @@ int main(int argc, char** argv) {
   f.JournalMirror(apply);
   f.LockWait(apply);
   f.Json(apply);
-  apply->add_flag("--events", apply_options.events,
-                  "also print each step's start, progress and end on stderr as it happens: "
-                  "\"lifeboat-event STEP STATUS BYTES_DONE BYTES_TOTAL MESSAGE\"");
+  f.Events(apply);
 
   std::string reclaim = "none";
   auto* remove = AddCommand(
@@ -251,6 +257,7 @@ int main(int argc, char** argv) {
   f.StateDir(remove);
   f.JournalMirror(remove);
   f.LockWait(remove);
+  f.Events(remove);
   f.Json(remove);
 
   bool verify = false;
@@ -311,6 +318,7 @@ int main(int argc, char** argv) {
   f.StateDir(disk_prepare);
   f.JournalMirror(disk_prepare);
   f.LockWait(disk_prepare);
+  f.Events(disk_prepare);
   f.Json(disk_prepare);
   int64_t restore_run = 0;
   auto* disk_restore = AddCommand(
@@ -330,6 +338,7 @@ int main(int argc, char** argv) {
   f.StateDir(disk_restore);
   f.JournalMirror(disk_restore);
   f.LockWait(disk_restore);
+  f.Events(disk_restore);
   f.Json(disk_restore);
 
   auto* winre = AddGroup(app, "winre", "Windows' own recovery partition (WinRE): show, grow");
@@ -370,6 +379,7 @@ int main(int argc, char** argv) {
   f.StateDir(winre_grow);
   f.JournalMirror(winre_grow);
   f.LockWait(winre_grow);
+  f.Events(winre_grow);
   f.Json(winre_grow);
 
   media::MediaJob media_options;
@@ -495,6 +505,7 @@ int main(int argc, char** argv) {
     return *media_iso ? MediaIso(media_options, f.json) : MediaUsb(media_options, f.json);
   }
   apply_options.disk = options;
+  apply_options.events = options.events;
   if (!link.empty()) apply_options.link = *bcd::ParseLinkPolicy(link);
   return Apply(apply_options);
 }

@@ -180,12 +180,18 @@ int Remove(const RemoveOptions& o) {
                             " (running remove again finishes the job)"),
                   json);
   };
+  auto event = [&](const std::string& name, StepStatus status, const std::string& message) {
+    if (o.disk.events) PrintEvent({0, name, status, 0, 0, message, ""});
+  };
   auto step = [&](const std::string& name, auto&& work) -> Result<void> {
     LIFEBOAT_TRY(j.ApplyStepStarted(*run, name));
     TestPoint("remove:" + name + ":before");
+    event(name, StepStatus::kStarted, "");
     auto outcome = work();
+    if (!outcome) event(name, StepStatus::kFailed, outcome.error().message);
     LIFEBOAT_TRY(outcome);
     LIFEBOAT_TRY(j.ApplyStepDone(*run, name, *outcome));
+    event(name, StepStatus::kSucceeded, *outcome);
     TestPoint("remove:" + name + ":after");
     report.steps.push_back(name + ": " + *outcome);
     return {};
@@ -208,7 +214,8 @@ int Remove(const RemoveOptions& o) {
       } else {
         say("Resuming run " + std::to_string(partition_run) + " from the journal");
       }
-      auto lines = RunPartitionPlan(report.partition_plan, partition_run, *disk, j, say);
+      auto lines =
+          RunPartitionPlan(report.partition_plan, partition_run, *disk, j, say, o.disk.events);
       LIFEBOAT_TRY(lines);
       return "partition run " + std::to_string(partition_run) + " done (" +
              std::to_string(lines->size()) + " steps)";

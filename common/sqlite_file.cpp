@@ -63,9 +63,12 @@ std::unique_ptr<Poco::Data::Session> OpenSqliteFile(const std::string& path,
   int version = 0;
   *session << "PRAGMA user_version", into(version), now;
   for (; version < static_cast<int>(migrations.size()); ++version) {
+    const std::string& migration = migrations[static_cast<size_t>(version)];
+    // Inside a transaction the pragma does nothing: it is set before.
+    const bool rebuild = migration.starts_with(kRebuildsTables);
+    if (rebuild) *session << "PRAGMA foreign_keys = OFF", now;
     session->begin();
     // Poco runs one statement per call: split the migration at its semicolons.
-    const std::string& migration = migrations[static_cast<size_t>(version)];
     size_t begin = 0;
     while (begin < migration.size()) {
       size_t end = migration.find(';', begin);
@@ -74,8 +77,20 @@ std::unique_ptr<Poco::Data::Session> OpenSqliteFile(const std::string& path,
       if (statement.find_first_not_of(" \n\t") != std::string::npos) *session << statement, now;
       begin = end + 1;
     }
+    if (rebuild) {
+      std::vector<std::string> orphan_tables;
+      *session << "SELECT \"table\" FROM pragma_foreign_key_check", into(orphan_tables), now;
+      if (!orphan_tables.empty()) {
+        session->rollback();
+        *session << "PRAGMA foreign_keys = ON", now;
+        throw Poco::DataException("migration " + std::to_string(version + 1) +
+                                  " would leave rows of " + orphan_tables[0] +
+                                  " referring to nothing");
+      }
+    }
     *session << ("PRAGMA user_version = " + std::to_string(version + 1)), now;
     session->commit();
+    if (rebuild) *session << "PRAGMA foreign_keys = ON", now;
   }
   return session;
 }

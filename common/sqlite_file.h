@@ -29,8 +29,12 @@ POCO_DECLARE_EXCEPTION(, DamagedSqliteFile, Poco::Data::DataException)
 // The file's folder is created if missing. Before any migration the file is checked (quick_check):
 // a damaged one throws DamagedSqliteFile rather than being used until a call touches its bad pages.
 // `migrations[i]` takes the schema from version i to i + 1 (semicolon-separated statements, no
-// semicolon inside one), each in its own transaction. Append; never edit a released one.
+// semicolon inside one), each in its own transaction. Append; never edit a released one. A
+// migration that starts with kRebuildsTables runs with foreign keys off (SQLite's way to rebuild a
+// table others refer to: create the new one, copy, drop the old, rename), and is refused, undone,
+// if PRAGMA foreign_key_check then finds a reference without its row.
 // Throws Poco::Exception; the stores turn it into their own error.
+inline constexpr const char* kRebuildsTables = "-- rebuilds tables\n";
 [[nodiscard]] std::unique_ptr<Poco::Data::Session> OpenSqliteFile(
     const std::string& path, const std::vector<std::string>& migrations);
 

@@ -17,6 +17,7 @@
 #include "controller/grpc_services.h"
 #include "controller/image_stream.h"
 #include "controller/proto_convert.h"
+#include "proto/rollout_job.h"
 
 namespace lifeboat::controller {
 
@@ -146,7 +147,12 @@ grpc::Status AdminServiceImpl::CreateRollout(grpc::ServerContext* context,
     return Answer(fleet_.CreateRollout(*spec),
                   [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
   }();
-  Record(context, caller->name, "CreateRollout", "image " + request->spec().image_version(),
+  // The target as asked: "image 2.1", or the job ("winre-grow --free 250MB").
+  const auto& asked = request->spec();
+  const auto job = asked.has_job() ? api::FromProto(asked.job()) : std::optional<RolloutJob>{};
+  Record(context, caller->name, "CreateRollout",
+         job && job->kind != JobKind::kInstall ? DescribeJob(*job, "")
+                                               : "image " + asked.image_version(),
          status);
   return status;
 }

@@ -14,6 +14,7 @@
 #include "controller/grpc_services.h"
 #include "controller/image_stream.h"
 #include "controller/proto_convert.h"
+#include "proto/rollout_job.h"
 
 namespace lifeboat::controller {
 
@@ -120,7 +121,10 @@ grpc::Status AgentServiceImpl::Heartbeat(grpc::ServerContext* context,
     out->set_attempt_id(a->attempt_id);
     out->set_rollout_id(a->rollout_id);
     out->set_reported_sequence(a->reported_sequence);
-    ToProto(a->image, out->mutable_image());
+    if (a->job.kind == JobKind::kInstall)
+      ToProto(a->image, out->mutable_image());
+    else
+      api::ToProto(a->job, out->mutable_job());
   });
 }
 

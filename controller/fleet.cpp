@@ -8,7 +8,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <set>
 
 #include "common/ed25519.h"
 #include "common/image_manifest.h"
@@ -64,9 +63,11 @@ Result<void> Fleet::LoadOpenRollouts() {
       continue;
     OpenRollout open;
     open.record = r;
-    auto image = catalog_.Image(r.spec.image_version);
-    LIFEBOAT_TRY(image);
-    open.image = *image;
+    if (r.spec.job.kind == JobKind::kInstall) {
+      auto image = catalog_.Image(r.spec.image_version);
+      LIFEBOAT_TRY(image);
+      open.image = *image;
+    }
     auto members = store_.Members(r.id);
     LIFEBOAT_TRY(members);
     open.members = std::move(*members);
@@ -184,7 +185,7 @@ Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id
     if (*attempt)
       for (const auto& e : (*attempt)->events) reported = std::max(reported, e.sequence);
     return std::optional<Assignment>{
-        Assignment{me.last_attempt_id, r.record.id, r.image, reported}};
+        Assignment{me.last_attempt_id, r.record.id, r.record.spec.job, r.image, reported}};
   }
   const uint64_t rollout_id = r.record.id;
   LIFEBOAT_TRY(Settle(r));
@@ -192,7 +193,8 @@ Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id
   if (!ShouldAssign(r.record.spec, r.record.state, r.record.wave_ends, *r.evaluation, me.member)) {
     return std::optional<Assignment>{};
   }
-  auto attempt = store_.StartAttempt(rollout_id, machine_id, r.image.version, installed_version);
+  auto attempt = store_.StartAttempt(rollout_id, machine_id, r.record.spec.job.kind,
+                                     r.image.version, installed_version);
   LIFEBOAT_TRY(attempt);
   // The store holds it; the cache follows. Assigning changes counts, not which waves are open.
   if (me.member.attempts == 0) me.previous_version = installed_version;
@@ -203,7 +205,7 @@ Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id
   }
   me.member.state = MemberState::kAssigned;
   ++r.evaluation->in_progress;
-  return std::optional<Assignment>{Assignment{attempt->id, rollout_id, r.image}};
+  return std::optional<Assignment>{Assignment{attempt->id, rollout_id, r.record.spec.job, r.image}};
 }
 
 bool Fleet::MemberHasWork(const OpenRollout& r, const MemberRecord& me) {
@@ -288,8 +290,7 @@ Result<RolloutView> Fleet::Refresh(const RolloutRecord& rollout) {
   return view;
 }
 
-Result<RolloutView> Fleet::CreateRollout(const RolloutSpec& spec, uint64_t rollback_of) {
-  LIFEBOAT_TRY(ValidateSpec(spec));
+Result<void> Fleet::CheckImageToInstall(const RolloutSpec& spec) {
   auto image = store_.FindImage(spec.image_version);
   LIFEBOAT_TRY(image);
   if (!*image) return Fail(ErrorCode::kNotFound, "image_version: no image " + spec.image_version);
@@ -310,6 +311,12 @@ Result<RolloutView> Fleet::CreateRollout(const RolloutSpec& spec, uint64_t rollb
                     "(allow_unsigned, lifeboatctl rollout create --allow-unsigned) for agents "
                     "that trust no keys");
   }
+  return {};
+}
+
+Result<RolloutView> Fleet::CreateRollout(const RolloutSpec& spec, uint64_t rollback_of) {
+  LIFEBOAT_TRY(ValidateSpec(spec));
+  if (spec.job.kind == JobKind::kInstall) LIFEBOAT_TRY(CheckImageToInstall(spec));
   std::vector<MachineRecord> targets;
   if (!spec.selector.machine_ids.empty()) {
     for (const auto& id : spec.selector.machine_ids) {
@@ -341,9 +348,12 @@ Result<RolloutView> Fleet::CreateRollout(const RolloutSpec& spec, uint64_t rollb
                     std::to_string(busy) + " of them in another unfinished rollout)");
   }
   // A stable spread: early waves are not always the same machines (ordered by hash, not by name).
+  const std::string salt = spec.job.kind == JobKind::kInstall
+                               ? spec.image_version
+                               : DescribeJob(spec.job, spec.image_version);
   std::sort(ids.begin(), ids.end(), [&](const std::string& a, const std::string& b) {
     auto key = [&](const std::string& id) {
-      std::string seed = spec.image_version + "/" + id;
+      std::string seed = salt + "/" + id;
       return Sha256Hex({reinterpret_cast<const uint8_t*>(seed.data()), seed.size()});
     };
     return key(a) < key(b);
@@ -397,93 +407,6 @@ Result<void> Fleet::SetState(uint64_t id, RolloutState state, const std::string&
   if (auto r = store_.SetRolloutState(id, state, message); !r) return r;
   loaded_ = false;
   return {};
-}
-
-namespace {
-
-bool Finished(RolloutState s) {
-  return s == RolloutState::kCompleted || s == RolloutState::kAborted ||
-         s == RolloutState::kCompletedWithFailures;
-}
-
-// An operator's change refused because of the state rollout `id` is in; `then` says what to do.
-std::unexpected<Error> RefusedIn(uint64_t id, RolloutState state, const std::string& then = "") {
-  return Fail(ErrorCode::kConflict,
-              "id: rollout " + std::to_string(id) + " is " + RolloutStateName(state) + then);
-}
-
-}  // namespace
-
-Result<RolloutView> Fleet::Pause(uint64_t id) {
-  auto view = Rollout(id);
-  if (!view) return view;
-  if (view->rollout.state == RolloutState::kPaused) return view;
-  if (Finished(view->rollout.state)) return RefusedIn(id, view->rollout.state);
-  LIFEBOAT_TRY(SetState(id, RolloutState::kPaused, "paused by an operator"));
-  return Rollout(id);
-}
-
-Result<RolloutView> Fleet::Resume(uint64_t id) {
-  auto view = Rollout(id);
-  if (!view) return view;
-  if (view->rollout.state == RolloutState::kActive) return view;
-  if (Finished(view->rollout.state))
-    return RefusedIn(id, view->rollout.state, " and cannot resume");
-  // A halted rollout goes on past the failures it halted for; a new one halts it again.
-  if (view->rollout.state == RolloutState::kHalted) {
-    LIFEBOAT_TRY(store_.AcceptFailures(id, view->evaluation.failed));
-  }
-  // Through SetState, which also drops the cached copy: heartbeats read the cache, and a resume
-  // written only to the store left the rollout paused there until a restart.
-  LIFEBOAT_TRY(SetState(id, RolloutState::kActive, "resumed by an operator"));
-  return Rollout(id);
-}
-
-Result<RolloutView> Fleet::Abort(uint64_t id) {
-  auto view = Rollout(id);
-  if (!view) return view;
-  if (view->rollout.state == RolloutState::kAborted) return view;
-  if (view->rollout.state == RolloutState::kCompleted ||
-      view->rollout.state == RolloutState::kCompletedWithFailures)
-    return RefusedIn(id, view->rollout.state, "; roll it back instead");
-  LIFEBOAT_TRY(SetState(id, RolloutState::kAborted, "aborted by an operator"));
-  return Rollout(id);
-}
-
-Result<RolloutView> Fleet::Rollback(uint64_t id) {
-  auto view = Rollout(id);
-  if (!view) return view;
-  auto members = store_.Members(id);
-  LIFEBOAT_TRY(members);
-  std::set<std::string> previous;
-  std::vector<std::string> changed;
-  for (const auto& m : *members) {
-    if (m.member.state != MemberState::kSucceeded || m.previous_version.empty() ||
-        m.previous_version == view->rollout.spec.image_version)
-      continue;
-    previous.insert(m.previous_version);
-    changed.push_back(m.member.machine_id);
-  }
-  if (changed.empty()) {
-    return Fail(ErrorCode::kConflict,
-                "id: rollout " + std::to_string(id) +
-                    " changed no machine from an earlier version; nothing to roll back");
-  }
-  if (previous.size() > 1) {
-    std::string versions;
-    for (const auto& v : previous) versions += (versions.empty() ? "" : ", ") + v;
-    return Fail(ErrorCode::kConflict, "id: the machines of rollout " + std::to_string(id) +
-                                          " came from different versions (" + versions +
-                                          "); roll them back with one rollout per version");
-  }
-  if (!Finished(view->rollout.state)) {
-    LIFEBOAT_TRY(SetState(id, RolloutState::kAborted, "rolled back"));
-  }
-  RolloutSpec spec = view->rollout.spec;
-  spec.image_version = *previous.begin();
-  spec.selector = Selector{};
-  spec.selector.machine_ids = changed;
-  return CreateRollout(spec, id);
 }
 
 Result<std::vector<MachineRecord>> Fleet::Machines(

@@ -41,7 +41,8 @@ struct MachineView {
 struct Assignment {
   uint64_t attempt_id = 0;
   uint64_t rollout_id = 0;
-  ImageRecord image;
+  RolloutJob job{};
+  ImageRecord image;  // to install (a job other than kInstall has none)
   // The highest step-event sequence stored for the attempt: an agent that lost its own record (a
   // service visit's RAM disk, cut by a power loss) numbers its events on from there.
   uint64_t reported_sequence = 0;
@@ -76,7 +77,8 @@ class Fleet {
                                         const std::vector<StepEvent>& events);
 
   // Rollouts. Errors: kInvalidArgument (spec), kNotFound (image, rollout), kConflict (retired
-  // image, a state that forbids the change, nothing to roll back).
+  // image, a state that forbids the change, nothing to roll back, a WinRE grow to roll back). A
+  // remove is rolled back by installing again the version its machines had.
   [[nodiscard]] Result<RolloutView> CreateRollout(const RolloutSpec& spec,
                                                   uint64_t rollback_of = 0);
   [[nodiscard]] Result<RolloutView> Rollout(uint64_t id);
@@ -118,6 +120,8 @@ class Fleet {
   [[nodiscard]] Result<void> BootRecoveryDone(const std::string& machine_id);
 
  private:
+  // An install's image: published, not retired or expired, signed unless allowed.
+  [[nodiscard]] Result<void> CheckImageToInstall(const RolloutSpec& spec);
   // Re-evaluates a rollout and records a halt or completion. Returns the view.
   [[nodiscard]] Result<RolloutView> Refresh(const RolloutRecord& rollout);
   // Evaluates a rollout's members, first marking skipped (in the store and in `members`) those

@@ -121,6 +121,36 @@ std::vector<std::string> FleetMigrations(const Dialect& d) {
       "  id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL,"
       "  published_by TEXT NOT NULL, published_at TEXT NOT NULL,"
       "  timeout_seconds INTEGER NOT NULL);",
+      // Rollouts that carry a job other than an install (common/rollout_job.h): those have no
+      // image, so image_version becomes nullable (NULL: no image; it still refers to images).
+      // SQLite changes no column constraint in place: the table is rebuilt.
+      std::string(kRebuildsTables) +
+          "CREATE TABLE rollouts_rebuilt("
+          "  id " +
+          id +
+          ", job TEXT NOT NULL DEFAULT 'install', image_version TEXT REFERENCES images(version),"
+          "  winre_free_bytes INTEGER NOT NULL DEFAULT 0,"
+          "  winre_size_bytes INTEGER NOT NULL DEFAULT 0,"
+          "  reclaim TEXT NOT NULL DEFAULT 'none',"
+          "  selector_all INTEGER NOT NULL, selector_machines TEXT NOT NULL, waves TEXT NOT NULL,"
+          "  wait_seconds INTEGER NOT NULL, max_in_progress INTEGER NOT NULL,"
+          "  failure_threshold INTEGER NOT NULL, max_retries INTEGER NOT NULL,"
+          "  wave_ends TEXT NOT NULL, state TEXT NOT NULL, message TEXT NOT NULL,"
+          "  created_at TEXT NOT NULL, rollback_of INTEGER NOT NULL,"
+          "  machine_deadline INTEGER NOT NULL DEFAULT 0,"
+          "  allow_unsigned INTEGER NOT NULL DEFAULT 0,"
+          "  accepted_failures INTEGER NOT NULL DEFAULT 0);"
+          "INSERT INTO rollouts_rebuilt(id, image_version, selector_all, selector_machines, waves,"
+          "  wait_seconds, max_in_progress, failure_threshold, max_retries, wave_ends, state,"
+          "  message, created_at, rollback_of, machine_deadline, allow_unsigned, accepted_failures)"
+          "  SELECT id, image_version, selector_all, selector_machines, waves, wait_seconds,"
+          "  max_in_progress, failure_threshold, max_retries, wave_ends, state, message,"
+          "  created_at, rollback_of, machine_deadline, allow_unsigned, accepted_failures"
+          "  FROM rollouts;"
+          "DROP TABLE rollouts;"
+          "ALTER TABLE rollouts_rebuilt RENAME TO rollouts;"
+          // An attempt says what it did: its image_version is '' for a job without an image.
+          "ALTER TABLE attempts ADD COLUMN job TEXT NOT NULL DEFAULT 'install';",
   };
 }
 

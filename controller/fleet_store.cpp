@@ -15,13 +15,6 @@ namespace lifeboat::controller {
 using namespace Poco::Data::Keywords;
 using Poco::Int64;
 
-namespace {
-
-constexpr Dialect kSqlite{"strftime('%Y-%m-%dT%H:%M:%fZ','now')", "SELECT last_insert_rowid()",
-                          "INTEGER PRIMARY KEY"};
-
-}  // namespace
-
 std::string FormatTime(TimePoint t) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
   const std::time_t seconds = static_cast<std::time_t>(ms.count() / 1000);
@@ -71,8 +64,8 @@ FleetStore::~FleetStore() = default;
 
 Result<std::unique_ptr<FleetStore>> FleetStore::OpenSqlite(const std::string& path) {
   try {
-    auto session = std::make_shared<StoreSession>(OpenSqliteFile(path, FleetMigrations(kSqlite)),
-                                                  kSqlite, path);
+    auto session = std::make_shared<StoreSession>(
+        OpenSqliteFile(path, FleetMigrations(kSqliteDialect)), kSqliteDialect, path);
     return std::unique_ptr<FleetStore>(new FleetStore(std::move(session)));
   } catch (const DamagedSqliteFile& e) {
     return Fail(ErrorCode::kCorrupt, Damaged(path, e.message()));

@@ -85,9 +85,10 @@ class FleetStore {
   // The active, paused or halted rollout the machine belongs to, if any.
   [[nodiscard]] Result<std::optional<uint64_t>> OpenRolloutOf(const std::string& machine_id);
 
-  // Attempts. StartAttempt creates an attempt and marks the member assigned, in one transaction.
+  // Attempts. StartAttempt creates an attempt and marks the member assigned, in one transaction
+  // (image_version is '' for a job without an image).
   [[nodiscard]] Result<AttemptRecord> StartAttempt(uint64_t rollout_id,
-                                                   const std::string& machine_id,
+                                                   const std::string& machine_id, JobKind job,
                                                    const std::string& image_version,
                                                    const std::string& previous_version);
   [[nodiscard]] Result<std::optional<AttemptRecord>> FindAttempt(uint64_t id);

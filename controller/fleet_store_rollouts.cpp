@@ -67,22 +67,27 @@ Result<uint64_t> FleetStore::CreateRollout(const RolloutRecord& r,
   return Guard("create a rollout", [&] {
     std::string image = r.spec.image_version, machines = JoinLines(r.spec.selector.machine_ids),
                 waves = WavesText(r.spec.waves), ends = JoinNumbers(r.wave_ends),
-                state = RolloutStateName(r.state), message = r.message;
+                state = RolloutStateName(r.state), message = r.message,
+                job = JobKindName(r.spec.job.kind), reclaim = r.spec.job.reclaim;
     int all = r.spec.selector.all, unsigned_ok = r.spec.allow_unsigned;
     Int64 wait = r.spec.wait_between_waves.count(), cap = r.spec.max_in_progress,
           threshold = r.spec.failure_threshold_percent, retries = r.spec.max_retries,
-          rollback = static_cast<Int64>(r.rollback_of), deadline = r.spec.machine_deadline.count();
+          rollback = static_cast<Int64>(r.rollback_of), deadline = r.spec.machine_deadline.count(),
+          winre_free = static_cast<Int64>(r.spec.job.winre_free_bytes),
+          winre_size = static_cast<Int64>(r.spec.job.winre_size_bytes);
     s_->session->begin();
     try {
+      // A job without an image stores NULL: the column refers to images.
       *s_->session << (std::string("INSERT INTO rollouts(image_version, selector_all, "
                                    "selector_machines, waves, wait_seconds, max_in_progress, "
                                    "failure_threshold, max_retries, wave_ends, state, message, "
-                                   "created_at, rollback_of, machine_deadline, allow_unsigned) "
-                                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ") +
-                       s_->dialect.now + ", ?, ?, ?)"),
+                                   "created_at, rollback_of, machine_deadline, allow_unsigned, "
+                                   "job, winre_free_bytes, winre_size_bytes, reclaim) "
+                                   "VALUES (NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ") +
+                       s_->dialect.now + ", ?, ?, ?, ?, ?, ?, ?)"),
           use(image), use(all), use(machines), use(waves), use(wait), use(cap), use(threshold),
           use(retries), use(ends), use(state), use(message), use(rollback), use(deadline),
-          use(unsigned_ok), now;
+          use(unsigned_ok), use(job), use(winre_free), use(winre_size), use(reclaim), now;
       Int64 id = 0;
       *s_->session << s_->dialect.last_id, into(id), now;
       for (const auto& [key, value] : r.spec.selector.labels) {
@@ -110,18 +115,21 @@ Result<uint64_t> FleetStore::CreateRollout(const RolloutRecord& r,
 namespace {
 
 std::vector<RolloutRecord> SelectRollouts(Poco::Data::Session& s, Int64 id_filter) {
-  std::vector<Int64> id, wait, cap, threshold, retries, rollback, deadline, accepted;
-  std::vector<std::string> image, machines, waves, ends, state, message, created;
+  std::vector<Int64> id, wait, cap, threshold, retries, rollback, deadline, accepted, winre_free,
+      winre_size;
+  std::vector<std::string> image, machines, waves, ends, state, message, created, job, reclaim;
   std::vector<int> all, unsigned_ok;
   Poco::Data::Statement st(s);
-  st << (std::string("SELECT id, image_version, selector_all, selector_machines, waves, "
-                     "wait_seconds, max_in_progress, failure_threshold, max_retries, wave_ends, "
-                     "state, message, created_at, rollback_of, machine_deadline, allow_unsigned, "
-                     "accepted_failures FROM rollouts") +
+  st << (std::string("SELECT id, COALESCE(image_version, ''), selector_all, selector_machines, "
+                     "waves, wait_seconds, max_in_progress, failure_threshold, max_retries, "
+                     "wave_ends, state, message, created_at, rollback_of, machine_deadline, "
+                     "allow_unsigned, accepted_failures, job, winre_free_bytes, "
+                     "winre_size_bytes, reclaim FROM rollouts") +
          (id_filter ? " WHERE id = ?" : "") + " ORDER BY id"),
       into(id), into(image), into(all), into(machines), into(waves), into(wait), into(cap),
       into(threshold), into(retries), into(ends), into(state), into(message), into(created),
-      into(rollback), into(deadline), into(unsigned_ok), into(accepted);
+      into(rollback), into(deadline), into(unsigned_ok), into(accepted), into(job),
+      into(winre_free), into(winre_size), into(reclaim);
   if (id_filter) st, use(id_filter);
   st.execute();
   std::vector<Int64> label_rollout;
@@ -150,6 +158,12 @@ std::vector<RolloutRecord> SelectRollouts(Poco::Data::Session& s, Int64 id_filte
     r.spec.machine_deadline = std::chrono::seconds(deadline[k]);
     r.spec.allow_unsigned = unsigned_ok[k] != 0;
     r.accepted_failures = static_cast<uint32_t>(accepted[k]);
+    const auto kind = ParseJobKind(job[k]);
+    if (!kind)
+      throw Poco::DataFormatException("rollout " + std::to_string(id[k]) + " has the job '" +
+                                      job[k] + "'");
+    r.spec.job = {*kind, static_cast<uint64_t>(winre_free[k]), static_cast<uint64_t>(winre_size[k]),
+                  reclaim[k]};
     out.push_back(std::move(r));
   }
   return out;
@@ -258,19 +272,20 @@ Result<std::optional<uint64_t>> FleetStore::OpenRolloutOf(const std::string& mac
 // ---- attempts ----
 
 Result<AttemptRecord> FleetStore::StartAttempt(uint64_t rollout_id, const std::string& machine_id,
-                                               const std::string& image_version,
+                                               JobKind job, const std::string& image_version,
                                                const std::string& previous_version) {
   std::lock_guard lock(s_->mutex);
   return Guard("start an attempt", [&] {
     Int64 rollout = static_cast<Int64>(rollout_id);
-    std::string machine = machine_id, version = image_version, previous = previous_version;
+    std::string machine = machine_id, version = image_version, previous = previous_version,
+                job_word = JobKindName(job);
     s_->session->begin();
     try {
       *s_->session << (std::string("INSERT INTO attempts(rollout_id, machine_id, image_version, "
-                                   "state, started_at, finished_at, error, max_sequence) "
+                                   "state, started_at, finished_at, error, max_sequence, job) "
                                    "VALUES (?, ?, ?, 'assigned', ") +
-                       s_->dialect.now + ", '', '', 0)"),
-          use(rollout), use(machine), use(version), now;
+                       s_->dialect.now + ", '', '', 0, ?)"),
+          use(rollout), use(machine), use(version), use(job_word), now;
       Int64 id = 0;
       *s_->session << s_->dialect.last_id, into(id), now;
       // The previous version is the one before this rollout's first attempt on the machine.
@@ -286,6 +301,7 @@ Result<AttemptRecord> FleetStore::StartAttempt(uint64_t rollout_id, const std::s
       a.rollout_id = rollout_id;
       a.machine_id = machine_id;
       a.image_version = image_version;
+      a.job = job;
       a.state = MemberState::kAssigned;
       a.started_at = started;
       return a;
@@ -302,14 +318,15 @@ template <typename Param>
 std::vector<AttemptRecord> SelectAttempts(Poco::Data::Session& s, const std::string& where,
                                           const Param& param) {
   std::vector<Int64> id, rollout;
-  std::vector<std::string> machine, version, state, started, finished, error;
+  std::vector<std::string> machine, version, state, started, finished, error, job;
   Param p = param;
   s
-      << ("SELECT id, rollout_id, machine_id, image_version, state, started_at, finished_at, error "
-          "FROM attempts " +
+      << ("SELECT id, rollout_id, machine_id, image_version, state, started_at, finished_at, "
+          "error, "
+          "job FROM attempts " +
           where + " ORDER BY id DESC"),
       into(id), into(rollout), into(machine), into(version), into(state), into(started),
-      into(finished), into(error), use(p), now;
+      into(finished), into(error), into(job), use(p), now;
   std::vector<AttemptRecord> out;
   for (size_t k = 0; k < id.size(); ++k) {
     // States are words in the file and enums everywhere else: read here, once.
@@ -317,10 +334,15 @@ std::vector<AttemptRecord> SelectAttempts(Poco::Data::Session& s, const std::str
     if (!attempt_state || *attempt_state == MemberState::kPending)
       throw Poco::DataFormatException("attempt " + std::to_string(id[k]) + " has the state '" +
                                       state[k] + "'");
+    const auto attempt_job = ParseJobKind(job[k]);
+    if (!attempt_job)
+      throw Poco::DataFormatException("attempt " + std::to_string(id[k]) + " has the job '" +
+                                      job[k] + "'");
     AttemptRecord a{static_cast<uint64_t>(id[k]),
                     static_cast<uint64_t>(rollout[k]),
                     machine[k],
                     version[k],
+                    *attempt_job,
                     *attempt_state,
                     started[k],
                     finished[k],
@@ -406,10 +428,13 @@ Result<FleetStore::EventsResult> FleetStore::AddEvents(uint64_t attempt_id,
             use(state), use(rollout[0]), use(machine[0]), use(attempt), now;
         attempt_state[0] = state;
         if (after == MemberState::kSucceeded) {
-          // The machine now runs the attempt's version, before its next heartbeat says so.
-          *s_->session << "UPDATE machines SET installed_version = (SELECT image_version FROM "
-                          "attempts WHERE id = ?) WHERE id = ?",
-              use(attempt), use(machine[0]), now;
+          // The machine now runs the attempt's version (none after a remove), before its next
+          // heartbeat says so; a WinRE grow leaves it as it was.
+          *s_->session << "UPDATE machines SET installed_version = (SELECT CASE job WHEN "
+                          "'remove' THEN '' ELSE image_version END FROM attempts WHERE id = ?) "
+                          "WHERE id = ? AND (SELECT job FROM attempts WHERE id = ?) <> "
+                          "'winre-grow'",
+              use(attempt), use(machine[0]), use(attempt), now;
         }
       }
       *s_->session << "UPDATE attempts SET max_sequence = ? WHERE id = ?", use(highest),

@@ -136,7 +136,8 @@ struct AttemptRecord {
   uint64_t id = 0;
   uint64_t rollout_id = 0;
   std::string machine_id;
-  std::string image_version;
+  std::string image_version;  // '' for a job without an image
+  JobKind job = JobKind::kInstall;
   MemberState state = MemberState::kAssigned;  // as its member's (never kPending)
   std::string started_at;
   std::string finished_at;

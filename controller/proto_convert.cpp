@@ -4,6 +4,7 @@
 
 #include "common/enum_table.h"
 #include "compose/image_contents.h"
+#include "proto/rollout_job.h"
 #include "proto/step_status.h"
 
 namespace lifeboat::controller {
@@ -130,6 +131,7 @@ void ToProto(const RolloutView& in, v1::Rollout* out) {
   out->set_id(r.id);
   auto* spec = out->mutable_spec();
   spec->set_image_version(r.spec.image_version);
+  api::ToProto(r.spec.job, spec->mutable_job());
   spec->mutable_selector()->set_all(r.spec.selector.all);
   for (const auto& [k, v] : r.spec.selector.labels)
     (*spec->mutable_selector()->mutable_labels())[k] = v;
@@ -190,6 +192,7 @@ void ToProto(const AttemptRecord& in, v1::Attempt* out) {
   out->set_id(in.id);
   out->set_rollout_id(in.rollout_id);
   out->set_image_version(in.image_version);
+  out->set_job(api::ToProto(in.job));
   out->set_state(MemberStateName(in.state));
   out->set_started_at(in.started_at);
   out->set_finished_at(in.finished_at);
@@ -200,6 +203,11 @@ void ToProto(const AttemptRecord& in, v1::Attempt* out) {
 Result<RolloutSpec> FromProto(const v1::RolloutSpec& in) {
   RolloutSpec spec;
   spec.image_version = in.image_version();
+  if (in.has_job()) {
+    auto job = api::FromProto(in.job());
+    if (!job) return BadInput("job.kind", "job.kind: not a job this controller knows");
+    spec.job = *job;
+  }
   spec.selector.all = in.selector().all();
   spec.selector.labels = FromProto(in.selector().labels());
   for (const auto& id : in.selector().machine_ids()) spec.selector.machine_ids.push_back(id);

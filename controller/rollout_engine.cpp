@@ -61,8 +61,47 @@ std::optional<MemberState> ParseMemberState(const std::string& name) {
   return kMemberStateWords.From(name.c_str());
 }
 
+namespace {
+
+Result<void> ValidateJob(const RolloutSpec& spec) {
+  const RolloutJob& job = spec.job;
+  if (job.kind == JobKind::kInstall) {
+    LIFEBOAT_TRY(Version::Parse(spec.image_version, "image_version"));
+    return {};
+  }
+  const std::string kind = JobKindName(job.kind);
+  if (!spec.image_version.empty())
+    return BadInput("image_version",
+                    "image_version: a " + kind + " rollout installs no image; leave it empty");
+  if (spec.allow_unsigned)
+    return BadInput("allow_unsigned",
+                    "allow_unsigned: a " + kind + " rollout installs no image to be signed");
+  if (job.kind == JobKind::kWinReGrow) {
+    if ((job.winre_free_bytes == 0) == (job.winre_size_bytes == 0))
+      return BadInput("job.winre_grow",
+                      "job.winre_grow: give exactly one of free_bytes (the free space WinRE "
+                      "should have, 250MB for Windows' WinRE update) or size_bytes");
+    if (std::max(job.winre_free_bytes, job.winre_size_bytes) > kMaxWinReJobBytes)
+      return BadInput("job.winre_grow",
+                      "job.winre_grow: " +
+                          std::to_string(std::max(job.winre_free_bytes, job.winre_size_bytes)) +
+                          " bytes is past the 32 GiB a WinRE partition could sensibly need");
+    if (job.reclaim != "none")
+      return BadInput("job.remove", "job.remove: only a remove rollout reclaims room");
+    return {};
+  }
+  if (job.winre_free_bytes || job.winre_size_bytes)
+    return BadInput("job.winre_grow", "job.winre_grow: only a winre-grow rollout grows WinRE");
+  if (job.reclaim != "none" && job.reclaim != "windows" && job.reclaim != "winre")
+    return BadInput("job.remove.reclaim",
+                    "job.remove.reclaim: '" + job.reclaim + "' is not none, windows or winre");
+  return {};
+}
+
+}  // namespace
+
 Result<void> ValidateSpec(const RolloutSpec& spec) {
-  LIFEBOAT_TRY(Version::Parse(spec.image_version, "image_version"));
+  LIFEBOAT_TRY(ValidateJob(spec));
   const Selector& s = spec.selector;
   int kinds = (s.all ? 1 : 0) + (s.labels.empty() ? 0 : 1) + (s.machine_ids.empty() ? 0 : 1);
   if (kinds != 1) {

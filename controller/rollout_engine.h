@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/rollout_job.h"
 
 namespace lifeboat::controller {
 
@@ -38,8 +39,12 @@ inline constexpr uint32_t kDefaultFailureThresholdPercent = 10;
 // day, so that a laptop switched off for the night still gets its turn first.
 inline constexpr std::chrono::seconds kDefaultMachineDeadline{24 * 3600};
 
+// The largest WinRE a winre-grow rollout may ask for: Windows' own is under 2 GiB; a size past
+// this is a slip of the unit, and would fail on every machine.
+inline constexpr uint64_t kMaxWinReJobBytes = 32ull << 30;
+
 struct RolloutSpec {
-  std::string image_version;
+  std::string image_version;  // the image to install; empty for any other job
   Selector selector;
   std::vector<WaveSpec> waves;  // empty: one wave of 100 %
   std::chrono::seconds wait_between_waves{0};
@@ -51,6 +56,8 @@ struct RolloutSpec {
   std::chrono::seconds machine_deadline = kDefaultMachineDeadline;
   // Agents install only signed images; a rollout of an unsigned one needs this said explicitly.
   bool allow_unsigned = false;
+  // What each machine does: install image_version, grow WinRE, or remove Lifeboat.
+  RolloutJob job{};
 };
 
 // kCompletedWithFailures: every machine finished, and some failed for good. Never plain success.
@@ -73,7 +80,7 @@ struct Member {
   std::optional<TimePoint> last_seen;    // the machine's last contact
 };
 
-// Errors: kInvalidArgument naming the field (image_version, selector, waves, ...).
+// Errors: kInvalidArgument naming the field (image_version, job, selector, waves, ...).
 [[nodiscard]] Result<void> ValidateSpec(const RolloutSpec& spec);
 
 // Where each wave ends (cumulative machine counts, the last one == targeted). Waves that would

@@ -29,6 +29,10 @@ struct Dialect {
   const char* id_column;
 };
 
+// The embedded SQLite the controller uses.
+inline constexpr Dialect kSqliteDialect{"strftime('%Y-%m-%dT%H:%M:%fZ','now')",
+                                        "SELECT last_insert_rowid()", "INTEGER PRIMARY KEY"};
+
 struct StoreSession {
   StoreSession(std::unique_ptr<Poco::Data::Session> s, const Dialect& d, std::string p)
       : session(std::move(s)), dialect(d), path(std::move(p)) {}

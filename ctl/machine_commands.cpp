@@ -115,8 +115,11 @@ void PrintMachine(const v1::GetMachineResponse& response) {
   const int count = response.attempts_size();
   for (int i = 0; i < count; ++i) {
     const auto& at = response.attempts(i);
-    std::cout << "\nattempt " << count - i << " (rollout " << at.rollout_id() << ", image "
-              << at.image_version() << "): " << at.state() << ", started " << at.started_at()
+    const bool install = at.job() == v1::JOB_KIND_INSTALL || at.job() == v1::JOB_KIND_UNSPECIFIED;
+    std::cout << "\nattempt " << count - i << " (rollout " << at.rollout_id() << ", "
+              << (install ? "image " + at.image_version()
+                          : ShortName(v1::JobKind_Name(at.job()), "JOB_KIND_"))
+              << "): " << at.state() << ", started " << at.started_at()
               << (at.finished_at().empty() ? "" : ", finished " + at.finished_at()) << "\n";
     if (!at.error().empty()) std::cout << "  error: " << at.error() << "\n";
     for (const auto& e : at.events()) {

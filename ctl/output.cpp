@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "proto/api_json.h"
+#include "proto/rollout_job.h"
 
 namespace lifeboat::ctl {
 
@@ -154,10 +155,16 @@ std::string Size(uint64_t bytes) {
   return out;
 }
 
+std::string JobText(const v1::RolloutSpec& spec) {
+  const auto job = spec.has_job() ? api::FromProto(spec.job()) : std::optional{RolloutJob{}};
+  return job ? DescribeJob(*job, spec.image_version()) : "a job this lifeboatctl does not know";
+}
+
 void PrintRollout(const v1::Rollout& r) {
   const auto& p = r.progress();
-  std::cout << "rollout " << r.id() << ": " << StateName(r.state()) << ", image "
-            << r.spec().image_version()
+  const std::string job = JobText(r.spec());
+  std::cout << "rollout " << r.id() << ": " << StateName(r.state()) << ", "
+            << (job.starts_with("install ") ? "image " + r.spec().image_version() : job)
             << (r.rollback_of() ? " (rollback of " + std::to_string(r.rollback_of()) + ")" : "")
             << "\n  machines  " << p.targeted() << " targeted: " << p.succeeded() << " succeeded, "
             << p.failed() << " failed, " << p.in_progress() << " in progress, " << p.pending()

@@ -45,6 +45,8 @@ std::string StateName(v1::RolloutState state);
 std::string AgentStateText(v1::AgentState state);
 // "1.50 GiB", "3.0 MiB", "512 B".
 std::string Size(uint64_t bytes);
+// What the rollout does: "install 2.1", "winre-grow --free 250MB", "remove --reclaim windows".
+std::string JobText(const v1::RolloutSpec& spec);
 void PrintRollout(const v1::Rollout& rollout);
 
 // "K=V" labels into a protobuf map; false (with the usage error printed) for one that is not.

@@ -14,16 +14,45 @@ namespace {
 
 struct CreateOptions {
   std::string image;
+  bool winre_grow = false, remove = false;
+  std::string free, size, reclaim;
   bool all = false;
   std::vector<std::string> labels, machines;
   std::string waves, wait, max_in_progress, failure_threshold, max_retries, machine_deadline;
   bool allow_unsigned = false;
 };
 
+// The job: exactly one of --image, --winre-grow, --remove, each with its own options.
+int SetJob(const CreateOptions& o, v1::RolloutSpec& spec) {
+  if ((o.image.empty() ? 0 : 1) + (o.winre_grow ? 1 : 0) + (o.remove ? 1 : 0) != 1)
+    return Usage("give exactly one of --image V (install it), --winre-grow or --remove");
+  if (!o.winre_grow && !(o.free.empty() && o.size.empty()))
+    return Usage("--free and --size go with --winre-grow");
+  if (!o.remove && !o.reclaim.empty()) return Usage("--reclaim goes with --remove");
+  if (o.allow_unsigned && o.image.empty()) return Usage("--allow-unsigned goes with --image");
+  if (!o.image.empty()) {
+    spec.set_image_version(o.image);
+    return 0;
+  }
+  auto* job = spec.mutable_job();
+  if (o.remove) {
+    job->set_kind(v1::JOB_KIND_REMOVE);
+    job->set_reclaim(o.reclaim.empty() ? "none" : o.reclaim);
+    return 0;
+  }
+  job->set_kind(v1::JOB_KIND_WINRE_GROW);
+  // Checked by the options' validators already. Windows' WinRE update asks for 250 MB free.
+  if (!o.size.empty())
+    job->set_winre_size_bytes(ParseSize(o.size)->value);
+  else
+    job->set_winre_free_bytes(ParseSize(o.free.empty() ? "250MB" : o.free)->value);
+  return 0;
+}
+
 int Create(Context& ctx, const CreateOptions& o) {
   v1::CreateRolloutRequest request;
   auto* spec = request.mutable_spec();
-  spec->set_image_version(o.image);
+  if (int code = SetJob(o, *spec); code != 0) return code;
   spec->mutable_selector()->set_all(o.all);
   int code = 0;
   if (!ParseLabels(o.labels, *spec->mutable_selector()->mutable_labels(), code)) return code;
@@ -63,12 +92,12 @@ int List(Context& ctx) {
         std::vector<std::vector<std::string>> rows;
         for (const auto& r : response.rollouts()) {
           const auto& p = r.progress();
-          rows.push_back({std::to_string(r.id()), r.spec().image_version(), StateName(r.state()),
+          rows.push_back({std::to_string(r.id()), JobText(r.spec()), StateName(r.state()),
                           std::to_string(p.succeeded()) + "/" + std::to_string(p.targeted()),
                           std::to_string(p.failed()), std::to_string(p.in_progress()),
                           r.created_at()});
         }
-        Table({"ID", "IMAGE", "STATE", "DONE", "FAILED", "RUNNING", "CREATED"}, rows);
+        Table({"ID", "JOB", "STATE", "DONE", "FAILED", "RUNNING", "CREATED"}, rows);
       });
 }
 
@@ -92,16 +121,40 @@ void AddRolloutCommands(CLI::App& app, Context& ctx) {
 
   auto o = std::make_shared<CreateOptions>();
   auto* create = AddCommand(
-      *rollout, "create", "roll an image out to machines, in waves",
-      "Targets every machine (--all), those with every --label given, or the --machine IDs. Waves "
-      "open one after the other: each once the machines of the waves before have finished (or "
-      "been skipped as offline past --machine-deadline) and --wait has passed. The rollout halts "
-      "when more than --failure-threshold percent of a wave failed. An unsigned image is refused "
-      "(agents install only signed ones) unless --allow-unsigned is given.");
+      *rollout, "create", "roll an image, a WinRE grow or a removal out to machines, in waves",
+      "The job, one of: --image V installs that published version (lifeboat-agent apply); "
+      "--winre-grow gives Windows' recovery partition the free space Windows' WinRE update needs "
+      "(lifeboat-agent winre grow: --free, default 250MB, or --size); --remove takes Lifeboat "
+      "off (lifeboat-agent remove, --reclaim for its room). Targets every machine (--all), those "
+      "with every --label given, or the --machine IDs. Waves open one after the other: each once "
+      "the machines of the waves before have finished (or been skipped as offline past "
+      "--machine-deadline) and --wait has passed. The rollout halts when more than "
+      "--failure-threshold percent of a wave failed. An unsigned image is refused (agents install "
+      "only signed ones) unless --allow-unsigned is given. A removal is rolled back by installing "
+      "again what each machine had; a WinRE grow is not rolled back (`lifeboat-agent disk "
+      "restore` on a machine).");
   create->add_option("--image", o->image, "the published version to install")
-      ->required()
       ->type_name("V")
       ->check(VersionCheck());
+  create->add_flag("--winre-grow", o->winre_grow,
+                   "grow Windows' WinRE partition on each machine, taking room from Windows");
+  create
+      ->add_option("--free", o->free,
+                   "with --winre-grow: the free space WinRE should have (default 250MB, what "
+                   "Windows' WinRE update asks for)")
+      ->type_name("SIZE")
+      ->check(SizeCheck());
+  create
+      ->add_option("--size", o->size,
+                   "with --winre-grow: or the size WinRE's partition should have")
+      ->type_name("SIZE")
+      ->check(SizeCheck());
+  create->add_flag("--remove", o->remove, "take Lifeboat off each machine");
+  create
+      ->add_option("--reclaim", o->reclaim,
+                   "with --remove: who gets Lifeboat's room: none (default), windows, or winre")
+      ->type_name("WHO")
+      ->check(CLI::IsMember({"none", "windows", "winre"}).description(""));
   create->add_flag("--all", o->all, "every machine");
   create->add_option("--label", o->labels, "machines with this label (repeatable)")
       ->type_name("K=V");

@@ -46,13 +46,18 @@ class Runner {
       Report(title + (record->started ? " (resuming)" : ""));
       AtPoint(std::to_string(i) + ":before");
       LIFEBOAT_TRY(journal_.StepStarted(i));
+      const std::string kind = StepKind(step);
+      Event(kind, StepStatus::kStarted, record->started ? "resuming" : "");
       index_ = i;
       progress_ = record->progress;
       auto outcome = std::visit([this](const auto& s) { return Do(s); }, step);
-      if (!outcome)
-        return std::unexpected(outcome.error().Context(std::string(StepKind(step)) + " (step " +
-                                                       std::to_string(i + 1) + ")"));
+      if (!outcome) {
+        Event(kind, StepStatus::kFailed, outcome.error().message);
+        return std::unexpected(
+            outcome.error().Context(kind + " (step " + std::to_string(i + 1) + ")"));
+      }
       LIFEBOAT_TRY(journal_.StepDone(i, *outcome));
+      Event(kind, StepStatus::kSucceeded, *outcome);
       AtPoint(std::to_string(i) + ":after");
       done.push_back(title + ": " + *outcome);
     }
@@ -62,6 +67,10 @@ class Runner {
  private:
   void Report(const std::string& line) const {
     if (options_.report) options_.report(line);
+  }
+
+  void Event(const std::string& step, StepStatus status, const std::string& message) const {
+    if (options_.event) options_.event(StepEvent{0, step, status, 0, 0, message, ""});
   }
 
   void AtPoint(const std::string& point) const {

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/step_event.h"
 #include "partition/disk_handle.h"
 #include "partition/journal.h"
 #include "partition/plan.h"
@@ -34,6 +35,9 @@ struct ExecuteOptions {
   // tool not yet started). The agent's fault injection (agent/test_points.h) kills or holds the
   // process there.
   std::function<void(const std::string&)> at_point;
+  // Each step as it starts, succeeds (message: what it did) or fails (message: why), named by its
+  // kind ("shrink-ntfs", "move-partition", ...), for `--events`. Steps done earlier are not told.
+  std::function<void(const StepEvent&)> event;
   // Carries out a RetargetWinReStep (idempotent: what names WinRE's new place already is left
   // alone) and says what it changed. Without it such a step fails (kUnsupported). `progress` is
   // what the step recorded in an earlier attempt, `record` records more (durably), so that the

@@ -15,12 +15,12 @@
 #include "agent/contact/daemon_state.h"
 #include "agent/contact/enrollment.h"
 #include "agent/contact/hardware_identity.h"
-#include "common/image_trust.h"
 #include "agent/contact/journal_keeper.h"
 #include "agent/daemon/agent_log.h"
 #include "agent/daemon/stop_signals.h"
 #include "agent/exit_codes.h"
 #include "common/image_manifest.h"
+#include "common/image_trust.h"
 #include "common/process.h"
 #include "common/sha256.h"
 
@@ -189,7 +189,7 @@ class Contact {
     auto logged = state_.GetValue("waiting_logged");
     if (logged && *logged && **logged == attempt) return;  // said once is enough
     (void)state_.SetValue("waiting_logged", attempt);
-    LogLine("assignment: install " + a.image.version + " (attempt " + attempt +
+    LogLine("assignment: " + DescribeJob(a.job, a.image.version) + " (attempt " + attempt +
             ") waits for the maintenance window " + config_.window_text);
   }
 
@@ -310,8 +310,27 @@ class Contact {
   }
 
   void RunJob(const Assignment& a) {
-    LogLine("assignment: install " + a.image.version + " (attempt " + std::to_string(a.attempt_id) +
-            ")");
+    const std::string job = DescribeJob(a.job, a.image.version);
+    LogLine("assignment: " + job + " (attempt " + std::to_string(a.attempt_id) + ")");
+    switch (a.job.kind) {
+      case JobKind::kInstall:
+        RunInstall(a);
+        return;
+      case JobKind::kWinReGrow:
+        RunAgentCommand(a, "winre-grow",
+                        {"winre", "grow", disk_, a.job.winre_size_bytes ? "--size" : "--free",
+                         std::to_string(a.job.winre_size_bytes ? a.job.winre_size_bytes
+                                                               : a.job.winre_free_bytes)},
+                        "WinRE grown");
+        return;
+      case JobKind::kRemove:
+        RunAgentCommand(a, "remove", {"remove", disk_, "--reclaim", a.job.reclaim},
+                        "Lifeboat removed");
+        return;
+    }
+  }
+
+  void RunInstall(const Assignment& a) {
     // Nothing is downloaded, let alone installed, unless a trusted key signed this very image.
     auto signer = trusted_.Check(a.image, a.signature, TodayUtc(std::chrono::system_clock::now()));
     if (!signer) {
@@ -330,10 +349,21 @@ class Contact {
       return;
     }
     SendOutbox();
-    Queue(a.attempt_id, "apply", StepStatus::kStarted);
-    // apply reports its steps as they happen (--events, a few dozen lines); each goes on to the
-    // controller at once. If the controller is away they wait in the outbox, and no more sends
-    // are tried until the job ends, so apply is never held up by an unreachable controller.
+    RunAgentCommand(
+        a, "apply",
+        {"apply", disk_, "--image", *image, "--version", a.image.version, "--link", config_.link},
+        "installed " + a.image.version);
+  }
+
+  // Runs `lifeboat-agent ARGS...` for the attempt (reported as step `step`), its journal kept
+  // with the controller when configured, and reports its end: "done" or `step` failed.
+  void RunAgentCommand(const Assignment& a, const std::string& step, std::vector<std::string> args,
+                       const std::string& done_line) {
+    Queue(a.attempt_id, step, StepStatus::kStarted);
+    // The command reports its steps as they happen (--events, a few dozen lines); each goes on
+    // to the controller at once. If the controller is away they wait in the outbox, and no more
+    // sends are tried until the job ends, so the disk work is never held up by an unreachable
+    // controller.
     bool controller_there = SendOutbox();
     auto forward = [&](const std::string& line) {
       auto event = ParseEventLine(line);
@@ -342,28 +372,17 @@ class Contact {
             event->message);
       if (controller_there) controller_there = SendOutbox();
     };
-    std::vector<std::string> argv = {agent_,
-                                     "apply",
-                                     disk_,
-                                     "--image",
-                                     *image,
-                                     "--version",
-                                     a.image.version,
-                                     "--state-dir",
-                                     config_.state_dir,
-                                     "--link",
-                                     config_.link,
-                                     "--lock-wait",
-                                     std::to_string(config_.lock_wait_seconds),
-                                     "--json",
-                                     "--events"};
+    std::vector<std::string> argv = {agent_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--state-dir", config_.state_dir, "--lock-wait",
+                             std::to_string(config_.lock_wait_seconds), "--json", "--events"});
     std::unique_ptr<JournalKeeper> keeper;
     if (config_.journal_with_controller) {
       auto started =
           JournalKeeper::Start(client_, machine_id_, config_.state_dir + "/journal-keeper.sock",
                                JournalPath() + ".mirror");
       if (!started) {
-        Queue(a.attempt_id, "apply", StepStatus::kFailed, 0, 0, started.error().message);
+        Queue(a.attempt_id, step, StepStatus::kFailed, 0, 0, started.error().message);
         LogLine(started.error().message);
         SendOutbox();
         return;
@@ -380,14 +399,14 @@ class Contact {
     ForgetInventory();  // the next contact reads it again
     if (run && run->exit_code == 0) {
       Queue(a.attempt_id, "done", StepStatus::kSucceeded);
-      LogLine("installed " + a.image.version);
+      LogLine(done_line);
     } else {
       std::string message = run ? run->out + run->err : run.error().message;
       auto at = message.find("\"message\"");
       if (at != std::string::npos) message = message.substr(at);
       if (message.size() > 2000) message.resize(2000);
-      Queue(a.attempt_id, "apply", StepStatus::kFailed, 0, 0, message);
-      LogLine("apply of " + a.image.version + " failed: " + message);
+      Queue(a.attempt_id, step, StepStatus::kFailed, 0, 0, message);
+      LogLine(DescribeJob(a.job, a.image.version) + " failed: " + message);
     }
     (void)state_.SetValue("finished:" + std::to_string(a.attempt_id),
                           run && run->exit_code == 0 ? "ok" : "failed");

@@ -4,9 +4,10 @@
 //   2. register, when the daemon asks (its first contact, or after the controller was away);
 //   3. send the reports still waiting in the outbox;
 //   4. heartbeat with the machine's inventory, and carry out what the answer asks: a boot-once
-//      into recovery, or an assignment: check the image's signature, download it (resumable,
-//      every chunk checked), run `lifeboat-agent apply` on it (a child process, so its journal and
-//      locks are exactly apply's) and report every step as it happens.
+//      into recovery, or an assignment: to install, check the image's signature, download it
+//      (resumable, every chunk checked) and run `lifeboat-agent apply` on it; for a rollout's
+//      other jobs, run `lifeboat-agent winre grow` or `remove` (child processes, so journals and
+//      locks are exactly the commands'), and report every step as it happens.
 // Reports wait in the state file (state_dir/daemon.db, an outbox) until the controller
 // acknowledges them, so they survive the controller being down and the agent restarting. So does
 // everything a contact must remember for the next one: the machine id, the inventory last read,

@@ -16,6 +16,7 @@
 #include "agent/inventory_proto.h"
 #include "common/sha256.h"
 #include "lifeboat/v1/agent_service.grpc.pb.h"
+#include "proto/rollout_job.h"
 #include "proto/step_status.h"
 
 namespace lifeboat::agent {
@@ -230,13 +231,20 @@ Result<ControllerClient::HeartbeatReply> ControllerClient::Heartbeat(
   if (response.has_assignment()) {
     const auto& a = response.assignment();
     const auto& image = a.image();
+    // A job this agent does not know is refused here rather than taken for an install.
+    auto job = a.has_job() ? api::FromProto(a.job()) : std::optional<RolloutJob>{RolloutJob{}};
+    if (!job)
+      return Fail(ErrorCode::kUnsupported,
+                  "heartbeat: the controller assigned a job this agent does not know (attempt " +
+                      std::to_string(a.attempt_id()) + "); upgrade the agent");
     reply.assignment = Assignment{
         a.attempt_id(),
         a.rollout_id(),
         {image.version(), image.sha256(), image.size_bytes(), image.name(), image.description(),
          image.architecture(), image.expires(), image.contents().contents_sha256()},
         {image.signature().manifest(), image.signature().signature(), image.signature().key_id()},
-        a.reported_sequence()};
+        a.reported_sequence(),
+        *job};
   }
   return reply;
 }

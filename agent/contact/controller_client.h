@@ -15,6 +15,7 @@
 #include "agent/step_event.h"
 #include "common/error.h"
 #include "common/image_manifest.h"
+#include "common/rollout_job.h"
 #include "common/sha256.h"
 
 namespace lifeboat::agent {
@@ -25,6 +26,7 @@ struct Assignment {
   ImageManifest image;       // the image as published: version, sha256, size, name, ...
   ImageSignature signature;  // as published (empty manifest: unsigned), checked by image_trust
   uint64_t reported_sequence = 0;  // the controller's highest event sequence for the attempt
+  RolloutJob job{};                // what to do; only an install has an image
 };
 
 // Who the machine is by its hardware (controller/machine_identity.h has the rules).

@@ -74,25 +74,35 @@ TEST(CommandLine, AgentCommandsHaveTheirOwnHelpAndRefuseOthersOptions) {
     a.insert(a.end(), b.begin(), b.end());
     return a;
   };
-  CheckProgram(
-      LIFEBOAT_AGENT, "lifeboat-agent",
-      {
-          {"run", {"--config"}, "--config x.conf"},
-          {"inventory", {"--json", "--state-dir"}, ""},
-          {"apply",
-           with(disk, {"--image", "--version", "--link", "--dry-run", "--state-dir", "--lock-wait",
-                       "--json", "--events"}),
-           "x.img --image x.wim --version 1"},
-          {"status", {"--verify", "--state-dir", "--json"}, "x.img"},
-          {"image check", {"--json"}, "x.wim"},
-          {"bcd show", {"--json"}, "x.img"},
-          {"bcd boot-once", {"--state-dir", "--lock-wait", "--json"}, "x.img"},
-          {"disk show", {"--json"}, "x.img"},
-          {"disk plan", with(disk, {"--image-size", "--json"}), "x.img"},
-          {"disk prepare",
-           with(disk, {"--image-size", "--dry-run", "--state-dir", "--lock-wait", "--json"}),
-           "x.img"},
-      });
+  CheckProgram(LIFEBOAT_AGENT, "lifeboat-agent",
+               {
+                   {"run", {"--config"}, "--config x.conf"},
+                   {"inventory", {"--json", "--state-dir"}, ""},
+                   {"apply",
+                    with(disk, {"--image", "--version", "--link", "--dry-run", "--state-dir",
+                                "--lock-wait", "--json", "--events"}),
+                    "x.img --image x.wim --version 1"},
+                   {"status", {"--verify", "--state-dir", "--json"}, "x.img"},
+                   {"image check", {"--json"}, "x.wim"},
+                   {"bcd show", {"--json"}, "x.img"},
+                   {"bcd boot-once", {"--state-dir", "--lock-wait", "--json"}, "x.img"},
+                   {"disk show", {"--json"}, "x.img"},
+                   {"disk plan", with(disk, {"--image-size", "--json"}), "x.img"},
+                   {"disk prepare",
+                    with(disk, {"--image-size", "--dry-run", "--state-dir", "--lock-wait", "--json",
+                                "--events"}),
+                    "x.img"},
+                   {"disk restore",
+                    {"--run", "--dry-run", "--state-dir", "--lock-wait", "--json", "--events"},
+                    "x.img --run 1"},
+                   {"winre grow",
+                    {"--free", "--size", "--shrink-margin", "--dry-run", "--state-dir",
+                     "--lock-wait", "--json", "--events"},
+                    "x.img --free 250MB"},
+                   {"remove",
+                    {"--reclaim", "--dry-run", "--state-dir", "--lock-wait", "--json", "--events"},
+                    "x.img"},
+               });
 }
 
 TEST(CommandLine, AnOptionGivenTwiceIsAUsageError) {
@@ -143,9 +153,9 @@ TEST(CommandLine, CtlCommandsHaveTheirOwnHelpAndRefuseOthersOptions) {
           {"image show", with({}), "1.0"},
           {"image retire", with({}), "1.0"},
           {"rollout create",
-           with({"--image", "--all", "--label", "--machine", "--waves", "--wait",
-                 "--max-in-progress", "--failure-threshold", "--max-retries", "--machine-deadline",
-                 "--allow-unsigned"}),
+           with({"--image", "--winre-grow", "--free", "--size", "--remove", "--reclaim", "--all",
+                 "--label", "--machine", "--waves", "--wait", "--max-in-progress",
+                 "--failure-threshold", "--max-retries", "--machine-deadline", "--allow-unsigned"}),
            "--image 1.0"},
           {"rollout list", with({}), ""},
           {"rollout show", with({}), "1"},
@@ -171,6 +181,21 @@ TEST(CommandLine, CtlCommandsHaveTheirOwnHelpAndRefuseOthersOptions) {
   EXPECT_NE(wait.err.find("--wait: 'soon' is not a duration"), std::string::npos) << wait.err;
   auto id = Sh(Quote(LIFEBOAT_CTL) + " rollout show -1");
   EXPECT_EQ(id.exit_code, 2) << id.err;
+  // A rollout does one job, and each job's options go with it: refused before anything is sent.
+  for (const auto& [args, says] : std::vector<std::pair<std::string, std::string>>{
+           {"--all", "give exactly one of --image V"},
+           {"--image 1.0 --winre-grow --all", "give exactly one of --image V"},
+           {"--winre-grow --remove --all", "give exactly one of --image V"},
+           {"--image 1.0 --free 250MB --all", "--free and --size go with --winre-grow"},
+           {"--winre-grow --reclaim windows --all", "--reclaim goes with --remove"},
+           {"--remove --allow-unsigned --all", "--allow-unsigned goes with --image"},
+           {"--remove --reclaim everything --all", "--reclaim"},
+           {"--winre-grow --free lots --all", "--free"},
+       }) {
+    auto r = Sh(Quote(LIFEBOAT_CTL) + " rollout create " + args);
+    EXPECT_EQ(r.exit_code, 2) << args << ": " << r.err;
+    EXPECT_NE(r.err.find(says), std::string::npos) << args << ": " << r.err;
+  }
 }
 
 TEST(CommandLine, AnEmptyTokenFileVariableIsUnset) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "controller/store_session.h"
 #include "tests/support/test_support.h"
 
 namespace lifeboat::controller {
@@ -120,7 +121,7 @@ TEST_F(FleetStoreTest, AttemptsEventsAreIdempotentBySequenceAndSurviveReopening)
   auto id = store_->CreateRollout(r, {"m2", "m1"});
   ASSERT_TRUE(id) << id.error().message;
   EXPECT_EQ(**store_->OpenRolloutOf("m1"), *id);
-  auto attempt = store_->StartAttempt(*id, "m2", "1.0", "0.9");
+  auto attempt = store_->StartAttempt(*id, "m2", JobKind::kInstall, "1.0", "0.9");
   ASSERT_TRUE(attempt) << attempt.error().message;
   std::vector<StepEvent> events = {{1, "download", StepStatus::kStarted, 0, 100, "", "t1"},
                                    {2, "download", StepStatus::kProgress, 50, 100, "", "t2"}};
@@ -160,7 +161,7 @@ TEST_F(FleetStoreTest, AttemptsEventsAreIdempotentBySequenceAndSurviveReopening)
   EXPECT_EQ(history[0].events[1].bytes_done, 50u);
 
   // A failure carries its error text to the attempt.
-  auto second = (*reopened)->StartAttempt(*id, "m1", "1.0", "");
+  auto second = (*reopened)->StartAttempt(*id, "m1", JobKind::kInstall, "1.0", "");
   ASSERT_TRUE(second);
   ASSERT_TRUE((*reopened)->AddEvents(
       second->id, {{1, "write-image", StepStatus::kFailed, 0, 0, "disk full", "t"}}));
@@ -175,6 +176,101 @@ TEST_F(FleetStoreTest, AttemptsEventsAreIdempotentBySequenceAndSurviveReopening)
   auto summary = *(*reopened)->Summary();
   EXPECT_EQ(summary.machines, 2u);
   EXPECT_EQ(summary.active_rollouts, 0u);
+}
+
+// The file of a controller from before rollouts carried jobs (schema version `version`), with an
+// image, a machine, a rollout, its member, an attempt and an event.
+void WriteStoreBeforeJobs(const std::string& path, size_t version) {
+  auto migrations = FleetMigrations(kSqliteDialect);
+  migrations.resize(version);
+  auto session = OpenSqliteFile(path, migrations);
+  using Poco::Data::Keywords::now;
+  for (const char* sql :
+       {"INSERT INTO images(version, sha256, size, name, description, architecture, boot_index, "
+        "file_count, has_winload_efi, has_winload_exe, has_boot_sdi, blob_path, published_at) "
+        "VALUES ('1.0', 'abc', 10, 'PE', '', 'x64', 1, 6, 1, 1, 1, '/b/abc', 't0')",
+        "INSERT INTO machines(id, hostname, inventory, installed_version, state, current_step, "
+        "last_seen, registered_at) VALUES ('m1', 'm1.corp', '', '1.0', 'idle', '', 't1', 't0')",
+        "INSERT INTO rollouts(image_version, selector_all, selector_machines, waves, "
+        "wait_seconds, max_in_progress, failure_threshold, max_retries, wave_ends, state, "
+        "message, created_at, rollback_of, machine_deadline, allow_unsigned) VALUES ('1.0', 1, "
+        "'', 'p:50,100', 60, 3, 25, 2, '1,1', 'completed', 'all done', 't0', 0, 3600, 1)",
+        "INSERT INTO rollout_labels(rollout_id, key, value) VALUES (1, 'ring', 'lab')",
+        "INSERT INTO rollout_members(rollout_id, machine_id, position, state, attempts, "
+        "finished_at, previous_version, last_attempt_id) VALUES (1, 'm1', 0, 'succeeded', 1, "
+        "'t1', '0.9', 1)",
+        "INSERT INTO attempts(rollout_id, machine_id, image_version, state, started_at, "
+        "finished_at, error, max_sequence) VALUES (1, 'm1', '1.0', 'succeeded', 't0', 't1', '', "
+        "1)",
+        "INSERT INTO step_events(attempt_id, sequence, step, status, bytes_done, bytes_total, "
+        "message, at) VALUES (1, 1, 'done', 'succeeded', 0, 0, '', 't1')"})
+    *session << sql, now;
+}
+
+TEST(FleetStoreMigration, RolloutsFromBeforeJobsKeepEveryFieldAndReference) {
+  TempDir dir;
+  const std::string path = dir / "fleet.db";
+  // The migration that rebuilt `rollouts`: the last one before it is the old schema.
+  const auto migrations = FleetMigrations(kSqliteDialect);
+  size_t rebuild = 0;
+  while (rebuild < migrations.size() &&
+         migrations[rebuild].find("rollouts_rebuilt") == std::string::npos)
+    ++rebuild;
+  ASSERT_LT(rebuild, migrations.size());
+  ASSERT_NO_THROW(WriteStoreBeforeJobs(path, rebuild));
+
+  auto store = FleetStore::OpenSqlite(path);
+  ASSERT_TRUE(store) << store.error().message;
+  auto rollout = (*store)->FindRollout(1);
+  ASSERT_TRUE(rollout && *rollout);
+  const RolloutRecord& r = **rollout;
+  EXPECT_EQ(r.spec.job, RolloutJob{});
+  EXPECT_EQ(r.spec.image_version, "1.0");
+  EXPECT_EQ(r.spec.selector.labels, (std::map<std::string, std::string>{{"ring", "lab"}}));
+  EXPECT_EQ(r.spec.waves, (std::vector<WaveSpec>{{true, 50}, {true, 100}}));
+  EXPECT_EQ(r.spec.wait_between_waves, std::chrono::seconds(60));
+  EXPECT_EQ(r.spec.max_in_progress, 3u);
+  EXPECT_EQ(r.spec.failure_threshold_percent, 25u);
+  EXPECT_EQ(r.spec.max_retries, 2u);
+  EXPECT_EQ(r.spec.machine_deadline, std::chrono::seconds(3600));
+  EXPECT_TRUE(r.spec.allow_unsigned);
+  EXPECT_EQ(r.state, RolloutState::kCompleted);
+  EXPECT_EQ(r.message, "all done");
+  auto members = (*store)->Members(1);
+  ASSERT_TRUE(members);
+  ASSERT_EQ(members->size(), 1u);
+  EXPECT_EQ((*members)[0].previous_version, "0.9");
+  auto attempts = (*store)->Attempts("m1");
+  ASSERT_TRUE(attempts);
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ((*attempts)[0].job, JobKind::kInstall);
+  EXPECT_EQ((*attempts)[0].events.size(), 1u);
+  // A job rollout (no image) is taken now, and the next id follows the old ones.
+  RolloutRecord grow;
+  grow.spec.selector.machine_ids = {"m1"};
+  grow.spec.job = {JobKind::kWinReGrow, 250'000'000, 0, "none"};
+  grow.wave_ends = {1};
+  auto id = (*store)->CreateRollout(grow, {"m1"});
+  ASSERT_TRUE(id) << id.error().message;
+  EXPECT_EQ(*id, 2u);
+  EXPECT_EQ((*(*store)->FindRollout(2))->spec.job, grow.spec.job);
+  store->reset();
+
+  // SQLite itself (its own tool) finds every reference whole and still enforced, both ways.
+  auto sql = [&](const std::string& statement) {
+    return test::Sh("sqlite3 " + test::Quote(path) + " " + test::Quote(statement));
+  };
+  EXPECT_EQ(sql("PRAGMA foreign_key_check").out, "");
+  EXPECT_NE(sql("PRAGMA foreign_key_list(rollouts)").out.find("|images|image_version|version|"),
+            std::string::npos);
+  EXPECT_NE(sql("PRAGMA foreign_key_list(rollout_members)").out.find("|rollouts|rollout_id|id|"),
+            std::string::npos);
+  EXPECT_NE(
+      sql("PRAGMA foreign_keys = ON; INSERT INTO rollout_labels VALUES (9, 'k', 'v')").exit_code,
+      0);
+  EXPECT_NE(sql("PRAGMA foreign_keys = ON; UPDATE rollouts SET image_version = '7.7' WHERE id = 1")
+                .exit_code,
+            0);
 }
 
 }  // namespace

@@ -292,5 +292,100 @@ TEST_F(FleetTest, BadRolloutsAndAgentsAreRefused) {
   EXPECT_EQ(fleet_->Register(MachineRecord{}).error().code, ErrorCode::kInvalidArgument);
 }
 
+TEST_F(FleetTest, JobRolloutsCarryTheirJobAndRecordWhatTheyChanged) {
+  ASSERT_TRUE(fleet_->catalog().PublishFromPath("1.0", *wims_ / "a.wim"));
+  AddMachines(4, "lab");
+  RolloutSpec install{"1.0", {true, {}, {}}, {}};
+  install.allow_unsigned = true;  // the test images are unsigned
+  ASSERT_TRUE(fleet_->CreateRollout(install));
+  EXPECT_EQ(Round(true), 4);
+
+  // A WinRE grow: no image; the machine is told the job and its size, and keeps its version.
+  RolloutSpec grow{"", {true, {}, {}}, {{false, 1}, {false, 4}}};
+  grow.job = {JobKind::kWinReGrow, 250'000'000, 0, "none"};
+  auto grown = fleet_->CreateRollout(grow);
+  ASSERT_TRUE(grown) << grown.error().message;
+  EXPECT_EQ(grown->rollout.spec.job, grow.job);
+  EXPECT_EQ(grown->rollout.spec.image_version, "");
+  std::vector<std::pair<std::string, Assignment>> told;
+  for (int i = 0; i < 4; ++i) {
+    const std::string id = "lab" + std::to_string(i);
+    auto a = fleet_->Heartbeat(id, "", "1.0", AgentState::kIdle, "");
+    ASSERT_TRUE(a) << a.error().message;
+    if (*a) told.emplace_back(id, **a);
+  }
+  ASSERT_EQ(told.size(), 1u);  // the first wave
+  EXPECT_EQ(told[0].second.job, grow.job);
+  EXPECT_EQ(told[0].second.image.version, "");
+  ASSERT_TRUE(fleet_->Report(told[0].first, told[0].second.attempt_id,
+                             {{1, "winre-grow", StepStatus::kStarted, 0, 0, "", ""},
+                              {2, "done", StepStatus::kSucceeded, 0, 0, "", ""}}));
+  now_ += std::chrono::seconds(30);
+  EXPECT_EQ(Round(true), 3);
+  EXPECT_EQ(fleet_->Rollout(grown->rollout.id)->rollout.state, RolloutState::kCompleted);
+  auto machine = fleet_->Machine(told[0].first);
+  ASSERT_TRUE(machine);
+  EXPECT_EQ(machine->machine.installed_version, "1.0");
+  EXPECT_EQ(machine->attempts[0].job, JobKind::kWinReGrow);
+  EXPECT_EQ(machine->attempts[0].image_version, "");
+  EXPECT_EQ(machine->attempts[1].job, JobKind::kInstall);
+  EXPECT_EQ(machine->attempts[1].image_version, "1.0");
+  // No rollout shrinks WinRE again.
+  auto undo = fleet_->Rollback(grown->rollout.id);
+  ASSERT_FALSE(undo);
+  EXPECT_EQ(undo.error().code, ErrorCode::kConflict);
+  EXPECT_NE(undo.error().message.find("disk restore"), std::string::npos) << undo.error().message;
+
+  // A removal: the machines it reached have nothing installed any more.
+  RolloutSpec remove{"", {false, {}, {"lab0", "lab1"}}, {}};
+  remove.job = {JobKind::kRemove, 0, 0, "windows"};
+  auto removed = fleet_->CreateRollout(remove);
+  ASSERT_TRUE(removed) << removed.error().message;
+  EXPECT_EQ(Round(true), 2);
+  EXPECT_EQ(fleet_->Rollout(removed->rollout.id)->rollout.state, RolloutState::kCompleted);
+  for (const auto& [id, version] : std::vector<std::pair<std::string, std::string>>{
+           {"lab0", ""}, {"lab1", ""}, {"lab2", "1.0"}, {"lab3", "1.0"}})
+    EXPECT_EQ(fleet_->Machine(id)->machine.installed_version, version) << id;
+  // Its rollback would install again what they had, as an install rollout does: the test image
+  // is unsigned, so it is refused as such a rollout is (AgentDaemonJobTest rolls one back).
+  auto back = fleet_->Rollback(removed->rollout.id);
+  ASSERT_FALSE(back);
+  EXPECT_EQ(back.error().code, ErrorCode::kConflict);
+  EXPECT_NE(back.error().message.find("1.0 is not signed"), std::string::npos)
+      << back.error().message;
+}
+
+TEST_F(FleetTest, AJobRolloutWithTheWrongOptionsIsRefusedNamingTheField) {
+  ASSERT_TRUE(fleet_->catalog().PublishFromPath("1.0", *wims_ / "a.wim"));
+  AddMachines(2, "lab");
+  struct Case {
+    RolloutJob job;
+    std::string image_version;
+    bool allow_unsigned;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {{JobKind::kWinReGrow, 250'000'000, 0, "none"}, "1.0", false, "image_version"},
+      {{JobKind::kWinReGrow, 0, 0, "none"}, "", false, "job.winre_grow"},
+      {{JobKind::kWinReGrow, 250'000'000, 1ull << 30, "none"}, "", false, "job.winre_grow"},
+      {{JobKind::kWinReGrow, 0, 64ull << 30, "none"}, "", false, "job.winre_grow"},
+      {{JobKind::kWinReGrow, 250'000'000, 0, "windows"}, "", false, "job.remove"},
+      {{JobKind::kRemove, 0, 0, "everything"}, "", false, "job.remove.reclaim"},
+      {{JobKind::kRemove, 250'000'000, 0, "none"}, "", false, "job.winre_grow"},
+      {{JobKind::kRemove, 0, 0, "none"}, "", true, "allow_unsigned"},
+      {{JobKind::kInstall, 0, 0, "none"}, "", false, "image_version"},
+  };
+  for (const auto& c : cases) {
+    RolloutSpec spec{c.image_version, {true, {}, {}}, {}};
+    spec.job = c.job;
+    spec.allow_unsigned = c.allow_unsigned;
+    auto refused = fleet_->CreateRollout(spec);
+    ASSERT_FALSE(refused) << DescribeJob(c.job, c.image_version);
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(refused.error().field, c.field) << refused.error().message;
+  }
+  EXPECT_TRUE(fleet_->Rollouts()->empty());
+}
+
 }  // namespace
 }  // namespace lifeboat::controller

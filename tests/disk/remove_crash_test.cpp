@@ -23,11 +23,7 @@ class RemoveCrashTest : public ::testing::TestWithParam<std::string> {
     ASSERT_EQ(applied.exit_code, 0) << applied.out << applied.err;
     // Windows' next start clears the dirty flag its shrink left.
     const SfPartition windows = Sfdisk(Installed()).partitions[1];
-    auto cleared =
-        Sh("set -e; l=$(losetup --find --show --offset " + std::to_string(windows.start * 512) +
-           " --sizelimit " + std::to_string(windows.size * 512) + " " + Quote(Installed()) +
-           "); ntfsfix -d \"$l\" >/dev/null; losetup -d \"$l\"");
-    ASSERT_EQ(cleared.exit_code, 0) << cleared.err;
+    ASSERT_NO_FATAL_FAILURE(ClearNtfsDirty(Installed(), windows.start * 512, windows.size * 512));
     const std::string reference = Copy("reference");
     auto r = Remove(reference, *dir_ / "reference-state");
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;

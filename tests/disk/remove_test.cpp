@@ -23,14 +23,6 @@ uint64_t NtfsVolumeSize(const std::string& disk, uint64_t offset, uint64_t size)
   return r.exit_code == 0 && !r.out.empty() ? std::stoull(r.out) : 0;
 }
 
-// What Windows' chkdsk does at its next start after a resize: clear the volume's dirty flag.
-void ClearDirty(const std::string& disk, uint64_t offset, uint64_t size) {
-  auto r = Sh("set -e; l=$(losetup --find --show --offset " + std::to_string(offset) +
-              " --sizelimit " + std::to_string(size) + " " + Quote(disk) +
-              "); ntfsfix -d \"$l\" >/dev/null; losetup -d \"$l\"");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-}
-
 class RemoveTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -65,7 +57,7 @@ class RemoveTest : public ::testing::Test {
     ASSERT_EQ(after.partitions.size(), t.partitions.size() + 1);
     shrunk_windows_ = after.partitions[after.partitions.size() - 3];
     ASSERT_LT(shrunk_windows_.size, windows_.size) << "the fixture must make apply shrink Windows";
-    ClearDirty(Disk(), shrunk_windows_.start * 512, shrunk_windows_.size * 512);
+    ClearNtfsDirty(Disk(), shrunk_windows_.start * 512, shrunk_windows_.size * 512);
   }
   std::string StoreNow(const std::string& name) {
     std::string out = work_ / name;

@@ -208,6 +208,13 @@ std::string ImageChecksum(const std::string& file) {
   return RangeChecksum(file, 0, size) + " " + std::to_string(size);
 }
 
+void ClearNtfsDirty(const std::string& disk, uint64_t offset, uint64_t size) {
+  auto r = Sh("set -e; l=$(losetup --find --show --offset " + std::to_string(offset) +
+              " --sizelimit " + std::to_string(size) + " " + Quote(disk) +
+              "); ntfsfix -d \"$l\" >/dev/null; losetup -d \"$l\"");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
 std::string NtfsFileSums(const std::string& disk, uint64_t offset, uint64_t size) {
   auto r = Sh("set -e; l=$(losetup --find --show --read-only --offset " + std::to_string(offset) +
               " --sizelimit " + std::to_string(size) + " " + Quote(disk) +

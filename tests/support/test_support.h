@@ -90,6 +90,9 @@ std::string RangeChecksum(const std::string& file, uint64_t offset, uint64_t siz
 std::string ImageChecksum(const std::string& file);
 // "sha256  path" of every file in an NTFS volume at a byte range, mounted read-only with ntfs-3g.
 std::string NtfsFileSums(const std::string& disk, uint64_t offset, uint64_t size);
+// What Windows' chkdsk does at its next start after a resize: clears the dirty flag of the NTFS
+// volume at that byte range (ntfsfix -d); fails the test if it cannot.
+void ClearNtfsDirty(const std::string& disk, uint64_t offset, uint64_t size);
 // The NTFS volume label at a byte range, as ntfslabel reads it.
 std::string NtfsLabel(const std::string& disk, uint64_t offset, uint64_t size);
 

@@ -1,5 +1,6 @@
-// AdminService: machines known by their hardware, for the network service environment (import,
-// pending, accept, service requests), each call authorized by role and recorded in the audit log.
+// AdminService: machines listed (by labels and WinRE free space) and known by their hardware, for
+// the network service environment (import, pending, accept, service requests), each call
+// authorized by role and recorded in the audit log.
 #include "controller/grpc_services.h"
 #include "controller/proto_convert.h"
 
@@ -21,6 +22,55 @@ void AdminServiceImpl::Fill(const MachineRecord& machine, v1::Machine* out) {
     ToProto((*identity)->identity, out->mutable_identity());
     out->set_service_requested((*identity)->service_requested);
   }
+}
+
+namespace {
+
+// Whether the machine's inventory reports a WinRE volume with less than `bound` bytes free.
+bool WinReShortOfFree(const v1::Machine& machine, uint64_t bound) {
+  return machine.inventory().has_winre_free_bytes() &&
+         machine.inventory().winre_free_bytes() < bound;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> AdminServiceImpl::MachinesShortOfWinReFree(const RolloutSpec& spec,
+                                                                            uint64_t bound) {
+  if (!spec.selector.machine_ids.empty())
+    return BadInput("selector.winre_free_below_bytes",
+                    "selector.winre_free_below_bytes: goes with all or labels, not a list of "
+                    "machines");
+  auto machines = fleet_.Machines(spec.selector.labels);
+  LIFEBOAT_TRY(machines);
+  std::vector<std::string> ids;
+  for (const auto& m : *machines) {
+    v1::Machine machine;
+    ToProto(m, &machine);
+    if (WinReShortOfFree(machine, bound)) ids.push_back(m.id);
+  }
+  if (ids.empty())
+    return Fail(ErrorCode::kConflict, "selector: none of the " + std::to_string(machines->size()) +
+                                          " matching machines reports WinRE with less than " +
+                                          std::to_string(bound) + " bytes free");
+  return ids;
+}
+
+grpc::Status AdminServiceImpl::ListMachines(grpc::ServerContext* context,
+                                            const v1::ListMachinesRequest* request,
+                                            v1::ListMachinesResponse* response) {
+  if (auto caller = Caller(context, Role::kViewer, "ListMachines"); !caller) return caller.error();
+  return Answer(fleet_.Machines(FromProto(request->labels())),
+                [&](const std::vector<MachineRecord>& all) {
+                  for (const auto& m : all) {
+                    v1::Machine machine;
+                    Fill(m, &machine);
+                    // WinRE short of free space: known, and below the bound.
+                    if (request->has_winre_free_below_bytes() &&
+                        !WinReShortOfFree(machine, request->winre_free_below_bytes()))
+                      continue;
+                    *response->add_machines() = std::move(machine);
+                  }
+                });
 }
 
 grpc::Status AdminServiceImpl::ImportMachines(grpc::ServerContext* context,

@@ -144,6 +144,12 @@ grpc::Status AdminServiceImpl::CreateRollout(grpc::ServerContext* context,
   auto status = [&]() -> grpc::Status {
     auto spec = FromProto(request->spec());
     if (!spec) return ToStatus(spec.error());
+    if (request->spec().selector().has_winre_free_below_bytes()) {
+      auto short_of_room =
+          MachinesShortOfWinReFree(*spec, request->spec().selector().winre_free_below_bytes());
+      if (!short_of_room) return ToStatus(short_of_room.error());
+      spec->selector = Selector{false, {}, *short_of_room};
+    }
     return Answer(fleet_.CreateRollout(*spec),
                   [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
   }();
@@ -209,25 +215,6 @@ grpc::Status AdminServiceImpl::ChangeRollout(grpc::ServerContext* context, const
   auto status = Answer((fleet_.*change)(id), [&](const RolloutView& r) { ToProto(r, out); });
   Record(context, caller->name, action, "rollout " + std::to_string(id), status);
   return status;
-}
-
-grpc::Status AdminServiceImpl::ListMachines(grpc::ServerContext* context,
-                                            const v1::ListMachinesRequest* request,
-                                            v1::ListMachinesResponse* response) {
-  if (auto caller = Caller(context, Role::kViewer, "ListMachines"); !caller) return caller.error();
-  return Answer(
-      fleet_.Machines(FromProto(request->labels())), [&](const std::vector<MachineRecord>& all) {
-        for (const auto& m : all) {
-          v1::Machine machine;
-          Fill(m, &machine);
-          // WinRE short of free space: known, and below the bound.
-          if (request->has_winre_free_below_bytes() &&
-              !(machine.inventory().has_winre_free_bytes() &&
-                machine.inventory().winre_free_bytes() < request->winre_free_below_bytes()))
-            continue;
-          *response->add_machines() = std::move(machine);
-        }
-      });
 }
 
 grpc::Status AdminServiceImpl::GetMachine(grpc::ServerContext* context,

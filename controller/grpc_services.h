@@ -142,6 +142,10 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                              RolloutChange change, v1::Rollout* out);
   // A machine as the API shows it: its record and its hardware identity.
   void Fill(const MachineRecord& machine, v1::Machine* out);
+  // The machines `spec` selects (all or by labels) whose inventory reports a WinRE volume with
+  // less than `bound` bytes free. kInvalidArgument with a list of machines, kConflict for none.
+  [[nodiscard]] Result<std::vector<std::string>> MachinesShortOfWinReFree(const RolloutSpec& spec,
+                                                                          uint64_t bound);
   Fleet& fleet_;
   Access& access_;
   Admission& admission_;

@@ -15,7 +15,7 @@ namespace {
 struct CreateOptions {
   std::string image;
   bool winre_grow = false, remove = false;
-  std::string free, size, reclaim;
+  std::string free, size, reclaim, winre_free_below;
   bool all = false;
   std::vector<std::string> labels, machines;
   std::string waves, wait, max_in_progress, failure_threshold, max_retries, machine_deadline;
@@ -57,6 +57,8 @@ int Create(Context& ctx, const CreateOptions& o) {
   int code = 0;
   if (!ParseLabels(o.labels, *spec->mutable_selector()->mutable_labels(), code)) return code;
   for (const auto& id : o.machines) spec->mutable_selector()->add_machine_ids(id);
+  if (!o.winre_free_below.empty())
+    spec->mutable_selector()->set_winre_free_below_bytes(ParseSize(o.winre_free_below)->value);
   if (!o.waves.empty()) {
     std::string item;
     std::stringstream items(o.waves);
@@ -159,6 +161,12 @@ void AddRolloutCommands(CLI::App& app, Context& ctx) {
   create->add_option("--label", o->labels, "machines with this label (repeatable)")
       ->type_name("K=V");
   create->add_option("--machine", o->machines, "this machine (repeatable)")->type_name("ID");
+  create
+      ->add_option("--winre-free-below", o->winre_free_below,
+                   "with --all or --label: only machines whose inventory reports WinRE with less "
+                   "free space than SIZE (as `machine list --winre-free-below`), e.g. 250MB")
+      ->type_name("SIZE")
+      ->check(SizeCheck());
   create
       ->add_option("--waves", o->waves,
                    "percents or counts of the targeted machines, e.g. 1%,10%,50%,100% or "

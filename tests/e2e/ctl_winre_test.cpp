@@ -51,6 +51,26 @@ TEST(CtlWinRe, MachinesShortOfWinReFreeSpaceAreFound) {
             std::string::npos)
       << shown.out;
   EXPECT_EQ(Ctl(controller, "machine show roomy").out.find("short of"), std::string::npos);
+
+  // A WinRE-grow rollout for exactly those machines: the others are not touched at all.
+  auto bad_mix = Ctl(controller,
+                     "rollout create --winre-grow --machine roomy --winre-free-below "
+                     "250MB");
+  EXPECT_EQ(bad_mix.exit_code, 2) << bad_mix.err;
+  auto none = Ctl(controller, "rollout create --winre-grow --all --winre-free-below 1MB");
+  EXPECT_EQ(none.exit_code, 3) << none.err;
+  EXPECT_NE(none.err.find("none of the 4 matching machines"), std::string::npos) << none.err;
+  auto created =
+      Ctl(controller, "rollout create --winre-grow --all --winre-free-below 250MB --json");
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_EQ(JsonShapeProblem(created.out, "rollout_show"), "");
+  auto rollout = Json(created.out)->getObject("rollout");
+  auto targets = rollout->getObject("spec")->getObject("selector")->getArray("machine_ids");
+  ASSERT_EQ(targets->size(), 1u);
+  EXPECT_EQ(targets->getElement<std::string>(0), "short");
+  EXPECT_EQ(rollout->getObject("progress")->getValue<int>("targeted"), 1);
+  // The audit log names the job.
+  EXPECT_NE(Ctl(controller, "audit list").out.find("winre-grow --free 250MB"), std::string::npos);
 }
 
 }  // namespace

@@ -68,8 +68,9 @@ class Access {
 
   // Appends to the audit log; a failure to write it is returned (and the caller reports it).
   [[nodiscard]] Result<void> Audit(const AuditRecord& entry) { return store_.AddAudit(entry); }
-  [[nodiscard]] Result<std::vector<AuditRecord>> AuditLog(uint32_t limit) {
-    return store_.AuditLog(limit);
+  [[nodiscard]] Result<AuditPage> AuditLog(const AuditFilter& filter, uint64_t before_id,
+                                           uint32_t limit) {
+    return store_.AuditLog(filter, before_id, limit);
   }
 
  private:

@@ -93,21 +93,27 @@ Result<void> AccessStore::AddAudit(const AuditRecord& e) {
   });
 }
 
-Result<std::vector<AuditRecord>> AccessStore::AuditLog(uint32_t limit) {
+Result<AuditPage> AccessStore::AuditLog(const AuditFilter& filter, uint64_t before_id,
+                                        uint32_t limit) {
   std::lock_guard lock(s_->mutex);
   return Guard("read the audit log", [&] {
     std::vector<Int64> id;
     std::vector<std::string> at, who, action, target, outcome, detail, peer;
-    int n = static_cast<int>(limit);
+    // An empty condition matches everything; the `?`s are bound in this order.
+    std::string who_is = filter.who, action_is = filter.action, outcome_is = filter.outcome;
+    Int64 before = before_id ? static_cast<Int64>(before_id) : INT64_MAX, n = limit + 1;
     *s_->session << "SELECT id, at, who, action, target, outcome, detail, peer FROM audit "
-                    "ORDER BY id DESC LIMIT ?",
+                    "WHERE id < ? AND (? = '' OR who = ?) AND (? = '' OR action = ?) AND "
+                    "(? = '' OR outcome = ?) ORDER BY id DESC LIMIT ?",
         into(id), into(at), into(who), into(action), into(target), into(outcome), into(detail),
-        into(peer), use(n), now;
-    std::vector<AuditRecord> out;
-    for (size_t k = 0; k < id.size(); ++k)
-      out.push_back({static_cast<uint64_t>(id[k]), at[k], who[k], action[k], target[k], outcome[k],
-                     detail[k], peer[k]});
-    return out;
+        into(peer), use(before), use(who_is), use(who_is), use(action_is), use(action_is),
+        use(outcome_is), use(outcome_is), use(n), now;
+    AuditPage page;
+    for (size_t k = 0; k < id.size() && k < limit; ++k)
+      page.entries.push_back({static_cast<uint64_t>(id[k]), at[k], who[k], action[k], target[k],
+                              outcome[k], detail[k], peer[k]});
+    page.more = id.size() > limit;
+    return page;
   });
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "controller/listing.h"
 #include "controller/model.h"
 
 namespace lifeboat::controller {
@@ -44,9 +45,11 @@ class AccessStore {
   [[nodiscard]] Result<void> RevokeMachine(const std::string& machine_id, const std::string& by);
   [[nodiscard]] Result<std::vector<std::string>> RevokedMachines();
 
-  // The audit log: appended to, never changed. AuditLog: newest first, at most `limit`.
+  // The audit log: appended to, never changed. AuditLog: the entries `filter` matches, newest
+  // first, older than entry `before_id` (0: from the newest), at most `limit`.
   [[nodiscard]] Result<void> AddAudit(const AuditRecord& entry);
-  [[nodiscard]] Result<std::vector<AuditRecord>> AuditLog(uint32_t limit);
+  [[nodiscard]] Result<AuditPage> AuditLog(const AuditFilter& filter, uint64_t before_id,
+                                           uint32_t limit);
 
  private:
   std::shared_ptr<StoreSession> s_;

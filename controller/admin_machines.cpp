@@ -6,52 +6,23 @@
 
 namespace lifeboat::controller {
 
-namespace {
-
-void ToProto(const MachineIdentity& in, v1::MachineIdentity* out) {
-  out->set_smbios_uuid(in.smbios_uuid);
-  for (const auto& mac : in.macs) out->add_macs(mac);
-  for (const auto& serial : in.disk_serials) out->add_disk_serials(serial);
-}
-
-}  // namespace
-
-void AdminServiceImpl::Fill(const MachineRecord& machine, v1::Machine* out) {
-  ToProto(machine, out);
-  if (auto identity = admission_.IdentityOf(machine.id); identity && *identity) {
-    ToProto((*identity)->identity, out->mutable_identity());
-    out->set_service_requested((*identity)->service_requested);
-  }
-}
-
-namespace {
-
-// Whether the machine's inventory reports a WinRE volume with less than `bound` bytes free.
-bool WinReShortOfFree(const v1::Machine& machine, uint64_t bound) {
-  return machine.inventory().has_winre_free_bytes() &&
-         machine.inventory().winre_free_bytes() < bound;
-}
-
-}  // namespace
-
 Result<std::vector<std::string>> AdminServiceImpl::MachinesShortOfWinReFree(const RolloutSpec& spec,
                                                                             uint64_t bound) {
   if (!spec.selector.machine_ids.empty())
     return BadInput("selector.winre_free_below_bytes",
                     "selector.winre_free_below_bytes: goes with all or labels, not a list of "
                     "machines");
-  auto machines = fleet_.Machines(spec.selector.labels);
-  LIFEBOAT_TRY(machines);
+  MachineFilter filter;
+  filter.labels = spec.selector.labels;
+  filter.winre_free_below_bytes = bound;
+  auto found = fleet_.FindMachines(filter, "", 0);
+  LIFEBOAT_TRY(found);
+  if (found->machines.empty())
+    return Fail(ErrorCode::kConflict,
+                "selector: no matching machine reports WinRE with less than " +
+                    std::to_string(bound) + " bytes free");
   std::vector<std::string> ids;
-  for (const auto& m : *machines) {
-    v1::Machine machine;
-    ToProto(m, &machine);
-    if (WinReShortOfFree(machine, bound)) ids.push_back(m.id);
-  }
-  if (ids.empty())
-    return Fail(ErrorCode::kConflict, "selector: none of the " + std::to_string(machines->size()) +
-                                          " matching machines reports WinRE with less than " +
-                                          std::to_string(bound) + " bytes free");
+  for (const auto& m : found->machines) ids.push_back(m.id);
   return ids;
 }
 
@@ -59,18 +30,7 @@ grpc::Status AdminServiceImpl::ListMachines(grpc::ServerContext* context,
                                             const v1::ListMachinesRequest* request,
                                             v1::ListMachinesResponse* response) {
   if (auto caller = Caller(context, Role::kViewer, "ListMachines"); !caller) return caller.error();
-  return Answer(fleet_.Machines(FromProto(request->labels())),
-                [&](const std::vector<MachineRecord>& all) {
-                  for (const auto& m : all) {
-                    v1::Machine machine;
-                    Fill(m, &machine);
-                    // WinRE short of free space: known, and below the bound.
-                    if (request->has_winre_free_below_bytes() &&
-                        !WinReShortOfFree(machine, request->winre_free_below_bytes()))
-                      continue;
-                    *response->add_machines() = std::move(machine);
-                  }
-                });
+  return Answer(reads_.ListMachines(*request), [&](auto& r) { *response = std::move(r); });
 }
 
 grpc::Status AdminServiceImpl::ImportMachines(grpc::ServerContext* context,
@@ -122,8 +82,9 @@ grpc::Status AdminServiceImpl::AcceptMachine(grpc::ServerContext* context,
     auto id = admission_.Accept(request->id(), request->machine_id(), FromProto(request->labels()));
     if (!id) return ToStatus(id.error());
     accepted = *id;
-    return Answer(fleet_.Machine(*id),
-                  [&](const MachineView& v) { Fill(v.machine, response->mutable_machine()); });
+    return Answer(fleet_.Machine(*id), [&](const MachineView& v) {
+      reads_.Fill(v.machine, response->mutable_machine());
+    });
   }();
   Record(context, caller->name, "AcceptMachine",
          "pending " + request->id() + (accepted.empty() ? "" : " as machine " + accepted), status);
@@ -137,8 +98,9 @@ grpc::Status AdminServiceImpl::RequestService(grpc::ServerContext* context,
   if (!caller) return caller.error();
   auto status = [&]() -> grpc::Status {
     if (auto r = admission_.RequestService(request->machine_id()); !r) return ToStatus(r.error());
-    return Answer(fleet_.Machine(request->machine_id()),
-                  [&](const MachineView& v) { Fill(v.machine, response->mutable_machine()); });
+    return Answer(fleet_.Machine(request->machine_id()), [&](const MachineView& v) {
+      reads_.Fill(v.machine, response->mutable_machine());
+    });
   }();
   Record(context, caller->name, "RequestService", "machine " + request->machine_id(), status);
   return status;
@@ -153,9 +115,10 @@ grpc::Status AdminServiceImpl::SetMachineLabels(grpc::ServerContext* context,
   std::string change;
   for (const auto& [k, v] : set) change += " " + k + "=" + v;
   for (const auto& k : request->remove()) change += " -" + k;
-  auto status = Answer(fleet_.ChangeLabels(request->machine_id(), set,
-                                           {request->remove().begin(), request->remove().end()}),
-                       [&](const MachineRecord& m) { Fill(m, response->mutable_machine()); });
+  auto status =
+      Answer(fleet_.ChangeLabels(request->machine_id(), set,
+                                 {request->remove().begin(), request->remove().end()}),
+             [&](const MachineRecord& m) { reads_.Fill(m, response->mutable_machine()); });
   Record(context, caller->name, "SetMachineLabels",
          "machine " + request->machine_id() + ":" + change, status);
   return status;

@@ -85,18 +85,14 @@ grpc::Status AdminServiceImpl::ListImages(grpc::ServerContext* context,
                                           const v1::ListImagesRequest* request,
                                           v1::ListImagesResponse* response) {
   if (auto caller = Caller(context, Role::kViewer, "ListImages"); !caller) return caller.error();
-  return Answer(fleet_.catalog().Images(request->include_retired()),
-                [&](const std::vector<ImageRecord>& images) {
-                  for (const auto& i : images) ToProto(i, response->add_images());
-                });
+  return Answer(reads_.ListImages(*request), [&](auto& r) { *response = std::move(r); });
 }
 
 grpc::Status AdminServiceImpl::GetImage(grpc::ServerContext* context,
                                         const v1::GetImageRequest* request,
                                         v1::GetImageResponse* response) {
   if (auto caller = Caller(context, Role::kViewer, "GetImage"); !caller) return caller.error();
-  return Answer(fleet_.catalog().Image(request->version()),
-                [&](const ImageRecord& i) { ToProto(i, response->mutable_image()); });
+  return Answer(reads_.GetImage(*request), [&](auto& r) { *response = std::move(r); });
 }
 
 grpc::Status AdminServiceImpl::DownloadImage(
@@ -167,17 +163,14 @@ grpc::Status AdminServiceImpl::ListRollouts(grpc::ServerContext* context,
                                             const v1::ListRolloutsRequest*,
                                             v1::ListRolloutsResponse* response) {
   if (auto caller = Caller(context, Role::kViewer, "ListRollouts"); !caller) return caller.error();
-  return Answer(fleet_.Rollouts(), [&](const std::vector<RolloutView>& all) {
-    for (const auto& r : all) ToProto(r, response->add_rollouts());
-  });
+  return Answer(reads_.ListRollouts(), [&](auto& r) { *response = std::move(r); });
 }
 
 grpc::Status AdminServiceImpl::GetRollout(grpc::ServerContext* context,
                                           const v1::GetRolloutRequest* request,
                                           v1::GetRolloutResponse* response) {
   if (auto caller = Caller(context, Role::kViewer, "GetRollout"); !caller) return caller.error();
-  return Answer(fleet_.Rollout(request->id()),
-                [&](const RolloutView& r) { ToProto(r, response->mutable_rollout()); });
+  return Answer(reads_.GetRollout(*request), [&](auto& r) { *response = std::move(r); });
 }
 
 grpc::Status AdminServiceImpl::PauseRollout(grpc::ServerContext* context,
@@ -221,10 +214,7 @@ grpc::Status AdminServiceImpl::GetMachine(grpc::ServerContext* context,
                                           const v1::GetMachineRequest* request,
                                           v1::GetMachineResponse* response) {
   if (auto caller = Caller(context, Role::kViewer, "GetMachine"); !caller) return caller.error();
-  return Answer(fleet_.Machine(request->id()), [&](const MachineView& v) {
-    Fill(v.machine, response->mutable_machine());
-    for (const auto& a : v.attempts) ToProto(a, response->add_attempts());
-  });
+  return Answer(reads_.GetMachine(*request), [&](auto& r) { *response = std::move(r); });
 }
 
 namespace {
@@ -256,8 +246,9 @@ grpc::Status AdminServiceImpl::RequestBootRecovery(grpc::ServerContext* context,
                                               caller->name, request->iso());
     if (!version) return ToStatus(version.error());
     response->set_version(*version);
-    return Answer(fleet_.Machine(request->machine_id()),
-                  [&](const MachineView& v) { Fill(v.machine, response->mutable_machine()); });
+    return Answer(fleet_.Machine(request->machine_id()), [&](const MachineView& v) {
+      reads_.Fill(v.machine, response->mutable_machine());
+    });
   }();
   Record(context, caller->name, "RequestBootRecovery",
          "machine " + request->machine_id() +
@@ -311,13 +302,7 @@ grpc::Status AdminServiceImpl::GetFleetSummary(grpc::ServerContext* context,
                                                v1::GetFleetSummaryResponse* response) {
   if (auto caller = Caller(context, Role::kViewer, "GetFleetSummary"); !caller)
     return caller.error();
-  return Answer(fleet_.Summary(), [&](const FleetSummary& s) {
-    response->set_machines(s.machines);
-    for (const auto& [k, v] : s.by_state) (*response->mutable_by_state())[k] = v;
-    for (const auto& [k, v] : s.by_version) (*response->mutable_by_version())[k] = v;
-    response->set_active_rollouts(s.active_rollouts);
-    response->set_offline(s.offline);
-  });
+  return Answer(reads_.FleetSummary(), [&](auto& r) { *response = std::move(r); });
 }
 
 std::expected<OperatorRecord, grpc::Status> AdminServiceImpl::Caller(grpc::ServerContext* context,
@@ -352,20 +337,7 @@ grpc::Status AdminServiceImpl::ListAudit(grpc::ServerContext* context,
                                          const v1::ListAuditRequest* request,
                                          v1::ListAuditResponse* response) {
   if (auto caller = Caller(context, Role::kAdmin, "ListAudit"); !caller) return caller.error();
-  const uint32_t limit = request->limit() == 0 ? 100 : std::min(request->limit(), 10000u);
-  return Answer(access_.AuditLog(limit), [&](const std::vector<AuditRecord>& entries) {
-    for (const auto& e : entries) {
-      auto* out = response->add_entries();
-      out->set_id(e.id);
-      out->set_at(e.at);
-      out->set_who(e.who);
-      out->set_action(e.action);
-      out->set_target(e.target);
-      out->set_outcome(e.outcome);
-      out->set_detail(e.detail);
-      out->set_peer(e.peer);
-    }
-  });
+  return Answer(reads_.ListAudit(*request), [&](auto& r) { *response = std::move(r); });
 }
 
 grpc::Status AdminServiceImpl::CreateOperator(grpc::ServerContext* context,

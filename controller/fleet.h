@@ -96,6 +96,12 @@ class Fleet {
 
   [[nodiscard]] Result<std::vector<MachineRecord>> Machines(
       const std::map<std::string, std::string>& labels);
+  // A page of the machines `filter` matches, by id, after `after_id`, at most `limit`
+  // (FleetStore::FindMachines), with `offline` filled.
+  [[nodiscard]] Result<MachinePage> FindMachines(const MachineFilter& filter,
+                                                 const std::string& after_id, uint32_t limit);
+  // Seconds since each machine last called in (for the metrics).
+  [[nodiscard]] Result<std::vector<double>> LastContactAges();
   // Whether a machine last seen at `last_seen` (RFC 3339) counts as offline now.
   [[nodiscard]] bool Offline(const std::string& last_seen) const;
   [[nodiscard]] std::chrono::seconds offline_after() const { return offline_after_; }

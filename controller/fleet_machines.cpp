@@ -1,8 +1,33 @@
-// Fleet: what operators do to one machine — ask for a boot into recovery, change its labels,
-// delete it. (The rest of Fleet is in fleet.cpp.)
+// Fleet: machines listed in pages, and what operators do to one machine — ask for a boot into
+// recovery, change its labels, delete it. (The rest of Fleet is in fleet.cpp.)
+#include <algorithm>
+
 #include "controller/fleet.h"
 
 namespace lifeboat::controller {
+
+Result<std::vector<double>> Fleet::LastContactAges() {
+  LIFEBOAT_TRY(Flush());
+  auto seen = store_.LastSeenTimes();
+  LIFEBOAT_TRY(seen);
+  const TimePoint now = clock_();
+  std::vector<double> ages;
+  ages.reserve(seen->size());
+  for (const auto& text : *seen) {
+    const auto at = ParseTime(text);
+    if (at) ages.push_back(std::max(0.0, std::chrono::duration<double>(now - *at).count()));
+  }
+  return ages;
+}
+
+Result<MachinePage> Fleet::FindMachines(const MachineFilter& filter, const std::string& after_id,
+                                        uint32_t limit) {
+  LIFEBOAT_TRY(Flush());  // the heartbeats queued count for last_seen
+  auto page = store_.FindMachines(filter, FormatTime(clock_() - offline_after_), after_id, limit);
+  LIFEBOAT_TRY(page);
+  for (auto& m : page->machines) m.offline = Offline(m.last_seen);
+  return page;
+}
 
 Result<MachineRecord> Fleet::RequestBootRecovery(const std::string& machine_id) {
   LIFEBOAT_TRY(store_.SetBootRecovery(machine_id, true));

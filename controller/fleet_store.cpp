@@ -2,8 +2,10 @@
 
 #include <Poco/Exception.h>
 
+#include <deque>
 #include <sstream>
 #include <tuple>
+#include <variant>
 
 #include "common/sha256.h"
 #include "common/sqlite_file.h"
@@ -374,21 +376,53 @@ Result<std::vector<std::string>> FleetStore::MachineIds() {
 
 namespace {
 
-std::vector<MachineRecord> SelectMachines(Poco::Data::Session& s, const std::string& id_filter) {
+// A WHERE clause and the values of its `?`s, in order (kept at stable addresses: Poco binds them
+// by reference).
+struct Where {
+  std::string sql;
+  std::deque<std::string> texts;
+  std::deque<Int64> numbers;
+  std::vector<std::variant<std::string*, Int64*>> order;
+  void Add(const std::string& condition) { sql += (sql.empty() ? " WHERE " : " AND ") + condition; }
+  void Text(const std::string& condition, const std::vector<std::string>& values) {
+    Add(condition);
+    for (const auto& value : values) {
+      texts.push_back(value);
+      order.emplace_back(&texts.back());
+    }
+  }
+  void Number(const std::string& condition, Int64 value) {
+    Add(condition);
+    numbers.push_back(value);
+    order.emplace_back(&numbers.back());
+  }
+  void Bind(Poco::Data::Statement& st) {
+    for (auto& v : order) std::visit([&](auto* value) { st, use(*value); }, v);
+  }
+};
+
+// Machines by id, with their labels. `where` picks them (with `limit`, at most that many).
+std::vector<MachineRecord> SelectMachines(Poco::Data::Session& s, Where& where,
+                                          uint32_t limit = 0) {
   std::vector<std::string> id, host, inventory, installed, state, step, seen, registered;
   std::vector<int> boot;
-  std::string filter = id_filter;
   Poco::Data::Statement st(s);
-  st << (std::string("SELECT id, hostname, inventory, installed_version, state, current_step, "
-                     "last_seen, registered_at, boot_recovery FROM machines") +
-         (id_filter.empty() ? "" : " WHERE id = ?") + " ORDER BY id"),
+  st
+      << ("SELECT id, hostname, inventory, installed_version, state, current_step, last_seen, "
+          "registered_at, boot_recovery FROM machines" +
+          where.sql + " ORDER BY id" + (limit ? " LIMIT " + std::to_string(limit) : "")),
       into(id), into(host), into(inventory), into(installed), into(state), into(step), into(seen),
       into(registered), into(boot);
-  if (!id_filter.empty()) st, use(filter);
+  where.Bind(st);
   st.execute();
+  // The labels of these machines only: between the first id and the last.
   std::vector<std::string> label_machine, keys, values;
-  s << "SELECT machine_id, key, value FROM machine_labels", into(label_machine), into(keys),
-      into(values), now;
+  if (!id.empty()) {
+    std::string first = id.front(), last = id.back();
+    s << "SELECT machine_id, key, value FROM machine_labels WHERE machine_id >= ? AND "
+         "machine_id <= ?",
+        into(label_machine), into(keys), into(values), use(first), use(last), now;
+  }
   std::map<std::string, std::map<std::string, std::string>> labels;
   for (size_t k = 0; k < label_machine.size(); ++k) labels[label_machine[k]][keys[k]] = values[k];
   std::vector<MachineRecord> out;
@@ -408,7 +442,9 @@ Result<std::optional<MachineRecord>> FleetStore::FindMachine(const std::string& 
   std::lock_guard lock(s_->mutex);
   if (id.empty()) return std::optional<MachineRecord>{};
   return Guard("find a machine", [&] {
-    auto rows = SelectMachines(*s_->session, id);
+    Where where;
+    where.Text("id = ?", {id});
+    auto rows = SelectMachines(*s_->session, where);
     return rows.empty() ? std::optional<MachineRecord>{} : std::optional<MachineRecord>{rows[0]};
   });
 }
@@ -417,7 +453,8 @@ Result<std::vector<MachineRecord>> FleetStore::ListMachines(
     const std::map<std::string, std::string>& labels) {
   std::lock_guard lock(s_->mutex);
   return Guard("list machines", [&] {
-    auto rows = SelectMachines(*s_->session, "");
+    Where all;
+    auto rows = SelectMachines(*s_->session, all);
     std::vector<MachineRecord> out;
     for (auto& m : rows) {
       bool match = true;
@@ -428,6 +465,54 @@ Result<std::vector<MachineRecord>> FleetStore::ListMachines(
       if (match) out.push_back(std::move(m));
     }
     return out;
+  });
+}
+
+Result<std::vector<std::string>> FleetStore::LastSeenTimes() {
+  std::lock_guard lock(s_->mutex);
+  return Guard("read when machines were last seen", [&] {
+    std::vector<std::string> seen;
+    *s_->session << "SELECT last_seen FROM machines", into(seen), now;
+    return seen;
+  });
+}
+
+Result<MachinePage> FleetStore::FindMachines(const MachineFilter& filter,
+                                             const std::string& offline_before,
+                                             const std::string& after_id, uint32_t limit) {
+  std::lock_guard lock(s_->mutex);
+  return Guard("list machines", [&] {
+    Where where;
+    for (const auto& [key, value] : filter.labels) {
+      where.Text(
+          "EXISTS (SELECT 1 FROM machine_labels l WHERE l.machine_id = machines.id AND "
+          "l.key = ? AND l.value = ?)",
+          {key, value});
+    }
+    if (filter.installed_version) where.Text("installed_version = ?", {*filter.installed_version});
+    if (filter.state) where.Text("state = ?", {AgentStateName(*filter.state)});
+    // RFC 3339 in one format and zone: text order is time order.
+    if (filter.offline)
+      where.Text(*filter.offline ? "last_seen < ?" : "last_seen >= ?", {offline_before});
+    if (filter.winre_free_below_bytes)
+      where.Number(std::string(s_->dialect.winre_free_bytes) + " < ?",
+                   static_cast<Int64>(*filter.winre_free_below_bytes));
+    MachinePage page;
+    {
+      int total = 0;
+      Poco::Data::Statement count(*s_->session);
+      count << "SELECT COUNT(*) FROM machines" + where.sql, into(total);
+      where.Bind(count);
+      count.execute();
+      page.total = static_cast<uint32_t>(total);
+    }
+    if (!after_id.empty()) where.Text("id > ?", {after_id});
+    page.machines = SelectMachines(*s_->session, where, limit ? limit + 1 : 0);
+    if (limit && page.machines.size() > limit) {
+      page.machines.resize(limit);
+      page.more = true;
+    }
+    return page;
   });
 }
 

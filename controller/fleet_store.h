@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "controller/access_store.h"
 #include "controller/identity_store.h"
+#include "controller/listing.h"
 #include "controller/model.h"
 
 namespace lifeboat::controller {
@@ -67,6 +68,13 @@ class FleetStore {
   // Machines carrying every label (all when empty), by id.
   [[nodiscard]] Result<std::vector<MachineRecord>> ListMachines(
       const std::map<std::string, std::string>& labels);
+  // Every machine's last_seen (RFC 3339), in no order.
+  [[nodiscard]] Result<std::vector<std::string>> LastSeenTimes();
+  // A page of the machines `filter` matches, by id: at most `limit` (0: all) after `after_id`.
+  // `offline_before` (RFC 3339): machines last seen before it are offline.
+  [[nodiscard]] Result<MachinePage> FindMachines(const MachineFilter& filter,
+                                                 const std::string& offline_before,
+                                                 const std::string& after_id, uint32_t limit);
 
   // Rollouts. CreateRollout stores the rollout and its members (machine ids in wave order) in
   // one transaction and returns its id.

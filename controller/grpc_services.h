@@ -5,6 +5,7 @@
 #include "common/pki.h"
 #include "controller/access.h"
 #include "controller/admission.h"
+#include "controller/api_reads.h"
 #include "controller/fleet.h"
 #include "controller/network_recovery.h"
 #include "lifeboat/v1/admin_service.grpc.pb.h"
@@ -140,8 +141,6 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   using RolloutChange = Result<RolloutView> (Fleet::*)(uint64_t);
   grpc::Status ChangeRollout(grpc::ServerContext* context, const char* action, uint64_t id,
                              RolloutChange change, v1::Rollout* out);
-  // A machine as the API shows it: its record and its hardware identity.
-  void Fill(const MachineRecord& machine, v1::Machine* out);
   // The machines `spec` selects (all or by labels) whose inventory reports a WinRE volume with
   // less than `bound` bytes free. kInvalidArgument with a list of machines, kConflict for none.
   [[nodiscard]] Result<std::vector<std::string>> MachinesShortOfWinReFree(const RolloutSpec& spec,
@@ -150,6 +149,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   Access& access_;
   Admission& admission_;
   NetworkRecovery* network_recovery_;
+  ApiReads reads_{fleet_, access_, admission_};
 };
 
 }  // namespace lifeboat::controller

@@ -14,9 +14,13 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/URI.h>
 
+#include <array>
+#include <chrono>
 #include <sstream>
 
 #include "common/units.h"
+#include "controller/http_query.h"
+#include "controller/listing.h"
 #include "controller/proto_convert.h"
 #include "proto/api_json.h"
 
@@ -63,15 +67,67 @@ void SendError(HTTPServerResponse& response, const Error& e) {
        api::Text(api::ErrorObject(ErrorCodeName(e.code), e.message, e.field, e.reason)) + "\n");
 }
 
+// The paths of the API, for the answer to an unknown one.
+constexpr const char* kPaths =
+    "/healthz, /metrics, /api/v1/fleet, /api/v1/images, /api/v1/images/{version}, "
+    "/api/v1/rollouts, /api/v1/rollouts/{id}, /api/v1/machines, /api/v1/machines.csv, "
+    "/api/v1/machines/{id}, /api/v1/audit (docs/openapi.yaml)";
+
+// The path as the metrics count it: its ids as {id}, anything unknown as one name, so that the
+// series stay few whatever is asked.
+std::string RouteName(const std::string& path) {
+  for (const char* fixed :
+       {"/healthz", "/metrics", "/api/v1/fleet", "/api/v1/images", "/api/v1/rollouts",
+        "/api/v1/machines", "/api/v1/machines.csv", "/api/v1/audit"})
+    if (path == fixed) return fixed;
+  if (path.starts_with("/api/v1/images/")) return "/api/v1/images/{version}";
+  if (path.starts_with("/api/v1/rollouts/")) return "/api/v1/rollouts/{id}";
+  if (path.starts_with("/api/v1/machines/")) return "/api/v1/machines/{id}";
+  return "(other)";
+}
+
+// Records a request in the HTTP metrics when it has been answered, whatever way it ends.
+class Timed {
+ public:
+  Timed(RpcMetrics& metrics, std::string route, const HTTPServerResponse& response)
+      : metrics_(metrics),
+        route_(std::move(route)),
+        response_(response),
+        start_(std::chrono::steady_clock::now()) {}
+  ~Timed() {
+    metrics_.Record(
+        route_, static_cast<int>(response_.getStatus()),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  }
+
+ private:
+  RpcMetrics& metrics_;
+  const std::string route_;
+  const HTTPServerResponse& response_;
+  const std::chrono::steady_clock::time_point start_;
+};
+
 class Handler : public Poco::Net::HTTPRequestHandler {
  public:
-  Handler(Fleet& fleet, RpcMetrics& metrics, const Access& access)
-      : fleet_(fleet), metrics_(metrics), access_(access) {}
+  Handler(Fleet& fleet, ApiReads& reads, RpcMetrics& metrics, RpcMetrics& http_metrics,
+          const Access& access)
+      : fleet_(fleet),
+        reads_(reads),
+        metrics_(metrics),
+        http_metrics_(http_metrics),
+        access_(access) {}
 
   void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
     // Percent-decoded, so that a machine id with a blank or any other byte can be asked for.
     std::string path;
     Poco::URI::decode(request.getURI().substr(0, request.getURI().find('?')), path);
+    const Timed timed(http_metrics_, RouteName(path), response);
+    QueryParameters query;
+    try {
+      query = Poco::URI(request.getURI()).getQueryParameters();
+    } catch (const Poco::Exception& e) {
+      return SendError(response, {ErrorCode::kInvalidArgument, "query: " + e.displayText()});
+    }
     if (request.getMethod() != "GET") {
       Send(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "text/plain", "read-only: GET only\n");
       return;
@@ -86,29 +142,48 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       Send(response, HTTPResponse::HTTP_OK, "text/plain", "ok\n");
       return;
     }
-    // Everything but /healthz is a viewer's read, as over gRPC.
-    auto who = access_.Authorize(request.get("Authorization", ""), Role::kViewer);
+    // Everything but /healthz is a viewer's read, as over gRPC; the audit log an admin's.
+    const Role needed = path == "/api/v1/audit" ? Role::kAdmin : Role::kViewer;
+    auto who = access_.Authorize(request.get("Authorization", ""), needed);
     if (!who) {
       if (who.error().code == ErrorCode::kUnauthenticated)
         response.set("WWW-Authenticate", "Bearer");
       return SendError(response, who.error());
     }
+    Route(path, query, response);
+  }
+
+ private:
+  // Answers a read with its response message as JSON, or its error.
+  template <typename R>
+  void Answer(HTTPServerResponse& response, const R& result) {
+    if (!result) return SendError(response, result.error());
+    Send(response, HTTPResponse::HTTP_OK, "application/json", Json(*result) + "\n");
+  }
+
+  void Route(const std::string& path, const QueryParameters& query, HTTPServerResponse& response) {
+    // A path that takes no parameters is refused one, as a listing refuses an unknown one.
+    auto plain = [&]() -> bool {
+      auto none = NoQuery(query);
+      if (!none) SendError(response, none.error());
+      return static_cast<bool>(none);
+    };
     if (path == "/metrics") {
-      Send(response, HTTPResponse::HTTP_OK, "text/plain; version=0.0.4",
-           MetricsText(fleet_, metrics_));
-    } else if (path == "/api/v1/machines") {
-      auto machines = fleet_.Machines({});
-      if (!machines) return SendError(response, machines.error());
-      v1::ListMachinesResponse out;
-      for (const auto& m : *machines) ToProto(m, out.add_machines());
-      Send(response, HTTPResponse::HTTP_OK, "application/json", Json(out) + "\n");
-    } else if (path.starts_with("/api/v1/machines/")) {
-      auto view = fleet_.Machine(path.substr(17));
-      if (!view) return SendError(response, view.error());
-      v1::GetMachineResponse out;
-      ToProto(view->machine, out.mutable_machine());
-      for (const auto& a : view->attempts) ToProto(a, out.add_attempts());
-      Send(response, HTTPResponse::HTTP_OK, "application/json", Json(out) + "\n");
+      if (plain())
+        Send(response, HTTPResponse::HTTP_OK, "text/plain; version=0.0.4",
+             MetricsText(fleet_, metrics_, http_metrics_));
+    } else if (path == "/api/v1/fleet") {
+      if (plain()) Answer(response, reads_.FleetSummary());
+    } else if (path == "/api/v1/images") {
+      auto asked = ImagesQuery(query);
+      if (!asked) return SendError(response, asked.error());
+      Answer(response, reads_.ListImages(*asked));
+    } else if (path.starts_with("/api/v1/images/")) {
+      v1::GetImageRequest asked;
+      asked.set_version(path.substr(15));
+      if (plain()) Answer(response, reads_.GetImage(asked));
+    } else if (path == "/api/v1/rollouts") {
+      if (plain()) Answer(response, reads_.ListRollouts());
     } else if (path.starts_with("/api/v1/rollouts/")) {
       const std::string id = path.substr(17);
       const auto number = ParseNumber(id);
@@ -116,42 +191,96 @@ class Handler : public Poco::Net::HTTPRequestHandler {
         return SendError(
             response, {ErrorCode::kInvalidArgument, "id: '" + id + "' is not a rollout id", "id"});
       }
-      auto view = fleet_.Rollout(*number);
-      if (!view) return SendError(response, view.error());
-      v1::GetRolloutResponse out;
-      ToProto(*view, out.mutable_rollout());
-      Send(response, HTTPResponse::HTTP_OK, "application/json", Json(out) + "\n");
+      v1::GetRolloutRequest asked;
+      asked.set_id(*number);
+      if (plain()) Answer(response, reads_.GetRollout(asked));
+    } else if (path == "/api/v1/machines") {
+      auto asked = MachinesQuery(query);
+      if (!asked) return SendError(response, asked.error());
+      Answer(response, reads_.ListMachines(*asked));
+    } else if (path == "/api/v1/machines.csv") {
+      SendMachinesCsv(query, response);
+    } else if (path.starts_with("/api/v1/machines/")) {
+      v1::GetMachineRequest asked;
+      asked.set_id(path.substr(17));
+      if (plain()) Answer(response, reads_.GetMachine(asked));
+    } else if (path == "/api/v1/audit") {
+      auto asked = AuditQuery(query);
+      if (!asked) return SendError(response, asked.error());
+      Answer(response, reads_.ListAudit(*asked));
     } else {
       Send(response, HTTPResponse::HTTP_NOT_FOUND, "text/plain",
-           "not found; try /healthz, /metrics, /api/v1/machines, /api/v1/machines/{id}, "
-           "/api/v1/rollouts/{id}\n");
+           std::string("not found; the paths are ") + kPaths + "\n");
     }
   }
 
- private:
+  // Every machine the filters match (all pages; page_size and page_token are refused), one CSV
+  // line each, sent in chunks as the pages are read.
+  void SendMachinesCsv(const QueryParameters& query, HTTPServerResponse& response) {
+    for (const auto& [name, value] : query) {
+      if (name == "page_size" || name == "page_token")
+        return SendError(response, {ErrorCode::kInvalidArgument,
+                                    name + ": the CSV export holds every matching machine", name});
+    }
+    auto asked = MachinesQuery(query);
+    if (!asked) return SendError(response, asked.error());
+    asked->set_page_size(kMaxMachinePageSize);
+    auto page = reads_.ListMachines(*asked);
+    if (!page) return SendError(response, page.error());
+    response.setStatus(HTTPResponse::HTTP_OK);
+    response.setContentType("text/csv; charset=utf-8");
+    response.set("Content-Disposition", "attachment; filename=\"machines.csv\"");
+    response.setChunkedTransferEncoding(true);
+    std::ostream& out = response.send();
+    out << MachinesCsvHeader();
+    while (true) {
+      for (const auto& m : page->machines()) out << MachineCsvLine(m);
+      if (page->next_page_token().empty()) break;
+      asked->set_page_token(page->next_page_token());
+      page = reads_.ListMachines(*asked);
+      // The status is sent already: a failure ends the export with a line that says so.
+      if (!page) {
+        out << "# export cut short: " << page.error().message << "\r\n";
+        break;
+      }
+    }
+  }
+
   Fleet& fleet_;
+  ApiReads& reads_;
   RpcMetrics& metrics_;
+  RpcMetrics& http_metrics_;
   const Access& access_;
 };
 
 class Factory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  Factory(Fleet& fleet, RpcMetrics& metrics, const Access& access)
-      : fleet_(fleet), metrics_(metrics), access_(access) {}
+  Factory(Fleet& fleet, ApiReads& reads, RpcMetrics& metrics, RpcMetrics& http_metrics,
+          const Access& access)
+      : fleet_(fleet),
+        reads_(reads),
+        metrics_(metrics),
+        http_metrics_(http_metrics),
+        access_(access) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
-    return new Handler(fleet_, metrics_, access_);
+    return new Handler(fleet_, reads_, metrics_, http_metrics_, access_);
   }
 
  private:
   Fleet& fleet_;
+  ApiReads& reads_;
   RpcMetrics& metrics_;
+  RpcMetrics& http_metrics_;
   const Access& access_;
 };
 
 }  // namespace
 
-std::string MetricsText(Fleet& fleet, const RpcMetrics& metrics) {
+std::string MetricsText(Fleet& fleet, const RpcMetrics& rpc, const RpcMetrics& http) {
   std::ostringstream out;
+  out << "# HELP lifeboat_build_info The controller's version.\n"
+      << "# TYPE lifeboat_build_info gauge\n"
+      << "lifeboat_build_info{version=\"" << LabelValue(LIFEBOAT_VERSION) << "\"} 1\n";
   if (auto s = fleet.Summary()) {
     out << "# HELP lifeboat_machines Machines known to the controller, by agent state.\n"
         << "# TYPE lifeboat_machines gauge\n";
@@ -166,30 +295,79 @@ std::string MetricsText(Fleet& fleet, const RpcMetrics& metrics) {
         << "# TYPE lifeboat_machines_offline gauge\n"
         << "lifeboat_machines_offline " << s->offline << "\n";
   }
+  if (auto ages = fleet.LastContactAges()) {
+    // How long ago each machine last called in: a fleet going quiet shows before it is offline.
+    static constexpr std::array<double, 8> kAges = {60,    300,   900,    3600,
+                                                    21600, 86400, 604800, 2592000};
+    std::array<uint64_t, kAges.size()> buckets{};
+    double sum = 0;
+    for (double age : *ages) {
+      for (size_t i = 0; i < kAges.size(); ++i)
+        if (age <= kAges[i]) ++buckets[i];
+      sum += age;
+    }
+    out << "# HELP lifeboat_machine_last_contact_seconds Seconds since each machine last called "
+           "in.\n"
+        << "# TYPE lifeboat_machine_last_contact_seconds histogram\n";
+    for (size_t i = 0; i < kAges.size(); ++i)
+      out << "lifeboat_machine_last_contact_seconds_bucket{le=\"" << kAges[i] << "\"} "
+          << buckets[i] << "\n";
+    out << "lifeboat_machine_last_contact_seconds_bucket{le=\"+Inf\"} " << ages->size() << "\n"
+        << "lifeboat_machine_last_contact_seconds_sum " << static_cast<uint64_t>(sum) << "\n"
+        << "lifeboat_machine_last_contact_seconds_count " << ages->size() << "\n";
+  }
   if (auto rollouts = fleet.Rollouts()) {
-    out << "# HELP lifeboat_rollout_machines Machines of each rollout, by outcome.\n"
-        << "# TYPE lifeboat_rollout_machines gauge\n";
+    // Unfinished rollouts only, each series keyed by the rollout alone: a label never changes
+    // as the rollout moves on (its state is a value), and a finished rollout's series end.
+    std::vector<const RolloutView*> open;
     for (const auto& r : *rollouts) {
-      const auto& e = r.evaluation;
-      const std::string labels = "rollout=\"" + std::to_string(r.rollout.id) + "\",state=\"" +
-                                 RolloutStateName(r.rollout.state) + "\"";
-      out << "lifeboat_rollout_machines{" << labels << ",outcome=\"pending\"} " << e.pending << "\n"
-          << "lifeboat_rollout_machines{" << labels << ",outcome=\"in_progress\"} " << e.in_progress
-          << "\n"
-          << "lifeboat_rollout_machines{" << labels << ",outcome=\"succeeded\"} " << e.succeeded
-          << "\n"
-          << "lifeboat_rollout_machines{" << labels << ",outcome=\"failed\"} " << e.failed << "\n"
-          << "lifeboat_rollout_machines{" << labels << ",outcome=\"skipped\"} " << e.skipped
+      const RolloutState state = r.rollout.state;
+      if (state == RolloutState::kActive || state == RolloutState::kPaused ||
+          state == RolloutState::kHalted)
+        open.push_back(&r);
+    }
+    out << "# HELP lifeboat_rollout_info An unfinished rollout: its job and image (1).\n"
+        << "# TYPE lifeboat_rollout_info gauge\n";
+    for (const auto* r : open)
+      out << "lifeboat_rollout_info{rollout=\"" << r->rollout.id << "\",job=\""
+          << JobKindName(r->rollout.spec.job.kind) << "\",image=\""
+          << LabelValue(r->rollout.spec.image_version) << "\"} 1\n";
+    out << "# HELP lifeboat_rollout_state An unfinished rollout's state: 0 active, 1 paused, 2 "
+           "halted.\n"
+        << "# TYPE lifeboat_rollout_state gauge\n";
+    for (const auto* r : open)
+      out << "lifeboat_rollout_state{rollout=\"" << r->rollout.id << "\"} "
+          << (r->rollout.state == RolloutState::kActive   ? 0
+              : r->rollout.state == RolloutState::kPaused ? 1
+                                                          : 2)
           << "\n";
+    out << "# HELP lifeboat_rollout_wave The wave an unfinished rollout has open (from 1).\n"
+        << "# TYPE lifeboat_rollout_wave gauge\n";
+    for (const auto* r : open)
+      out << "lifeboat_rollout_wave{rollout=\"" << r->rollout.id << "\"} "
+          << r->evaluation.open_wave + 1 << "\n";
+    out << "# HELP lifeboat_rollout_machines An unfinished rollout's machines, by outcome.\n"
+        << "# TYPE lifeboat_rollout_machines gauge\n";
+    for (const auto* r : open) {
+      const auto& e = r->evaluation;
+      const std::string rollout = "rollout=\"" + std::to_string(r->rollout.id) + "\"";
+      for (const auto& [outcome, n] :
+           std::vector<std::pair<const char*, uint32_t>>{{"pending", e.pending},
+                                                         {"in_progress", e.in_progress},
+                                                         {"succeeded", e.succeeded},
+                                                         {"failed", e.failed},
+                                                         {"skipped", e.skipped}})
+        out << "lifeboat_rollout_machines{" << rollout << ",outcome=\"" << outcome << "\"} " << n
+            << "\n";
     }
   }
-  out << metrics.Prometheus();
+  out << rpc.Prometheus() << http.Prometheus();
   return out.str();
 }
 
 Result<std::unique_ptr<HttpApi>> HttpApi::Start(const std::string& listen, Fleet& fleet,
-                                                RpcMetrics& metrics, const Access& access,
-                                                const std::string& key_file,
+                                                ApiReads& reads, RpcMetrics& metrics,
+                                                const Access& access, const std::string& key_file,
                                                 const std::string& certificate_file) {
   try {
     Poco::Net::initializeSSL();
@@ -203,8 +381,8 @@ Result<std::unique_ptr<HttpApi>> HttpApi::Start(const std::string& listen, Fleet
     api->port_ = socket.address().port();
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(4);
-    api->server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(fleet, metrics, access),
-                                                           socket, params);
+    api->server_ = std::make_unique<Poco::Net::HTTPServer>(
+        new Factory(fleet, reads, metrics, api->http_metrics_, access), socket, params);
     api->server_->start();
     return api;
   } catch (const Poco::Exception& e) {

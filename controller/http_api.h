@@ -1,7 +1,8 @@
 // The controller's HTTP side (Poco::Net, used only in http_api.cpp): /healthz, /metrics in the
-// Prometheus text format, and read-only JSON for tools that do not speak gRPC:
-// /api/v1/machines, /api/v1/machines/{id}, /api/v1/rollouts/{id}. The JSON is the same messages
-// the gRPC API returns, in the one shape of docs/json.md (proto/api_json.h).
+// Prometheus text format, and the API's reads as JSON for tools that do not speak gRPC
+// (/api/v1/fleet, images, rollouts, machines with paging and filters, machines.csv, audit;
+// docs/openapi.yaml). The JSON is the same messages the gRPC API returns (controller/api_reads.h),
+// in the one shape of docs/json.md (proto/api_json.h).
 #pragma once
 
 #include <memory>
@@ -9,6 +10,7 @@
 
 #include "common/error.h"
 #include "controller/access.h"
+#include "controller/api_reads.h"
 #include "controller/fleet.h"
 #include "controller/metrics.h"
 
@@ -22,22 +24,23 @@ class HttpApi {
  public:
   // Serves HTTPS on "host:port" (port 0 picks a free one) with the controller's server key and
   // certificate (PEM files). /healthz is open; everything else needs a viewer's token
-  // (Authorization: Bearer ...), as over gRPC. Errors: kIo.
-  [[nodiscard]] static Result<std::unique_ptr<HttpApi>> Start(const std::string& listen,
-                                                              Fleet& fleet, RpcMetrics& metrics,
-                                                              const Access& access,
-                                                              const std::string& key_file,
-                                                              const std::string& certificate_file);
+  // (Authorization: Bearer ...), as over gRPC, and the audit log an admin's. Errors: kIo.
+  [[nodiscard]] static Result<std::unique_ptr<HttpApi>> Start(
+      const std::string& listen, Fleet& fleet, ApiReads& reads, RpcMetrics& metrics,
+      const Access& access, const std::string& key_file, const std::string& certificate_file);
   ~HttpApi();
   [[nodiscard]] int port() const { return port_; }
 
  private:
   HttpApi() = default;
+  RpcMetrics http_metrics_{"lifeboat_http", "path", "HTTP requests"};
   std::unique_ptr<Poco::Net::HTTPServer> server_;
   int port_ = 0;
 };
 
-// The body of /metrics: machines by state and version, rollout progress, RPC counts and latencies.
-std::string MetricsText(Fleet& fleet, const RpcMetrics& metrics);
+// The body of /metrics: the build, machines by state and version and by time since their last
+// contact, each unfinished rollout's state, wave and machines, and the counts and latencies of
+// gRPC calls (`rpc`) and HTTP requests (`http`).
+std::string MetricsText(Fleet& fleet, const RpcMetrics& rpc, const RpcMetrics& http);
 
 }  // namespace lifeboat::controller

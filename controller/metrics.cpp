@@ -55,24 +55,24 @@ void RpcMetrics::Record(const std::string& method, int code, double seconds) {
 std::string RpcMetrics::Prometheus() const {
   std::lock_guard lock(mutex_);
   std::ostringstream out;
-  out << "# HELP lifeboat_rpc_requests_total gRPC calls served, by method and status code.\n"
-      << "# TYPE lifeboat_rpc_requests_total counter\n";
-  for (const auto& [key, n] : requests_) {
-    out << "lifeboat_rpc_requests_total{method=\"" << key.first << "\",code=\"" << key.second
-        << "\"} " << n << "\n";
+  const std::string total = prefix_ + "_requests_total", duration = prefix_ + "_duration_seconds";
+  out << "# HELP " << total << " " << what_ << " served, by " << key_ << " and status code.\n"
+      << "# TYPE " << total << " counter\n";
+  for (const auto& [k, n] : requests_) {
+    out << total << "{" << key_ << "=\"" << k.first << "\",code=\"" << k.second << "\"} " << n
+        << "\n";
   }
-  out << "# HELP lifeboat_rpc_duration_seconds Time to serve a gRPC call, by method.\n"
-      << "# TYPE lifeboat_rpc_duration_seconds histogram\n";
-  for (const auto& [method, h] : durations_) {
+  out << "# HELP " << duration << " Time to serve " << what_ << ", by " << key_ << ".\n"
+      << "# TYPE " << duration << " histogram\n";
+  for (const auto& [name, h] : durations_) {
+    const std::string label = key_ + "=\"" + name + "\"";
     for (size_t i = 0; i < kBuckets.size(); ++i) {
-      out << "lifeboat_rpc_duration_seconds_bucket{method=\"" << method << "\",le=\""
-          << Number(kBuckets[i]) << "\"} " << h.buckets[i] << "\n";
+      out << duration << "_bucket{" << label << ",le=\"" << Number(kBuckets[i]) << "\"} "
+          << h.buckets[i] << "\n";
     }
-    out << "lifeboat_rpc_duration_seconds_bucket{method=\"" << method << "\",le=\"+Inf\"} "
-        << h.count << "\n"
-        << "lifeboat_rpc_duration_seconds_sum{method=\"" << method << "\"} " << Number(h.sum)
-        << "\n"
-        << "lifeboat_rpc_duration_seconds_count{method=\"" << method << "\"} " << h.count << "\n";
+    out << duration << "_bucket{" << label << ",le=\"+Inf\"} " << h.count << "\n"
+        << duration << "_sum{" << label << "} " << Number(h.sum) << "\n"
+        << duration << "_count{" << label << "} " << h.count << "\n";
   }
   return out.str();
 }

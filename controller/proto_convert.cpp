@@ -178,6 +178,12 @@ void ToProto(const MachineRecord& in, v1::Machine* out) {
   out->set_offline(in.offline);
 }
 
+void ToProto(const MachineIdentity& in, v1::MachineIdentity* out) {
+  out->set_smbios_uuid(in.smbios_uuid);
+  for (const auto& mac : in.macs) out->add_macs(mac);
+  for (const auto& serial : in.disk_serials) out->add_disk_serials(serial);
+}
+
 void ToProto(const StepEvent& in, v1::StepEvent* out) {
   out->set_sequence(in.sequence);
   out->set_step(in.step);

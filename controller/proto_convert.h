@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "controller/fleet.h"
+#include "controller/machine_identity.h"
 #include "lifeboat/v1/admin_service.pb.h"
 #include "lifeboat/v1/agent_service.pb.h"
 
@@ -26,6 +27,7 @@ void ToProto(const RolloutView& in, v1::Rollout* out);
 void ToProto(const MachineRecord& in, v1::Machine* out);
 void ToProto(const AttemptRecord& in, v1::Attempt* out);
 void ToProto(const StepEvent& in, v1::StepEvent* out);
+void ToProto(const MachineIdentity& in, v1::MachineIdentity* out);
 
 // Errors: kInvalidArgument naming the field.
 [[nodiscard]] Result<RolloutSpec> FromProto(const v1::RolloutSpec& in);

@@ -70,6 +70,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   // The first start made an admin whose token only root can read (DATA_DIR/admin.token).
   s->admin_ = std::make_unique<AdminServiceImpl>(*s->fleet_, *s->access_, *s->admission_,
                                                  s->network_recovery_.get());
+  s->reads_ = std::make_unique<ApiReads>(*s->fleet_, *s->access_, *s->admission_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -93,7 +94,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   }
   if (!options.http_listen.empty()) {
     auto http =
-        HttpApi::Start(options.http_listen, *s->fleet_, s->metrics_, *s->access_,
+        HttpApi::Start(options.http_listen, *s->fleet_, *s->reads_, s->metrics_, *s->access_,
                        options.data_dir + "/tls/server.key", options.data_dir + "/tls/server.pem");
     LIFEBOAT_TRY(http);
     s->http_ = std::move(*http);

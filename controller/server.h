@@ -62,6 +62,7 @@ class Server {
   std::unique_ptr<NetworkRecovery> network_recovery_;  // with the tree
   std::unique_ptr<AgentServiceImpl> agent_;
   std::unique_ptr<AdminServiceImpl> admin_;
+  std::unique_ptr<ApiReads> reads_;  // the API's reads, for HTTP
   RpcMetrics metrics_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<HttpApi> http_;

@@ -22,16 +22,20 @@ namespace lifeboat::controller {
 // The SQL that differs between backends. Everything else is written to run on both; a
 // PostgreSQL backend is its connector and a Dialect like
 // {"to_char(now() at time zone 'utc', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')", "SELECT lastval()",
-//  "BIGSERIAL PRIMARY KEY"}.
+//  "BIGSERIAL PRIMARY KEY", "(inventory::jsonb->>'winreFreeBytes')::bigint"}.
 struct Dialect {
   const char* now;      // current time as RFC 3339 text, UTC
   const char* last_id;  // the id the last INSERT generated, in this session
   const char* id_column;
+  // A machine's inventory (protobuf's JSON of lifeboat.v1.Inventory) reports WinRE's free space
+  // as this integer; NULL when it does not.
+  const char* winre_free_bytes;
 };
 
 // The embedded SQLite the controller uses.
-inline constexpr Dialect kSqliteDialect{"strftime('%Y-%m-%dT%H:%M:%fZ','now')",
-                                        "SELECT last_insert_rowid()", "INTEGER PRIMARY KEY"};
+inline constexpr Dialect kSqliteDialect{
+    "strftime('%Y-%m-%dT%H:%M:%fZ','now')", "SELECT last_insert_rowid()", "INTEGER PRIMARY KEY",
+    "CAST(json_extract(inventory, '$.winreFreeBytes') AS INTEGER)"};
 
 struct StoreSession {
   StoreSession(std::unique_ptr<Poco::Data::Session> s, const Dialect& d, std::string p)

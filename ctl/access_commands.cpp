@@ -89,13 +89,21 @@ int RemoveOperator(Context& ctx, const std::string& name) {
       [&](const auto&) { std::cout << "removed operator " << name << "\n"; });
 }
 
-int ListAudit(Context& ctx, const std::string& limit) {
+struct AuditOptions {
+  std::string limit, page_token, who, action, outcome;
+};
+
+int ListAudit(Context& ctx, const AuditOptions& o) {
   v1::ListAuditRequest request;
-  if (!limit.empty()) {
-    const uint32_t n = *ParseCount(limit);  // checked by the option's validator
+  if (!o.limit.empty()) {
+    const uint32_t n = *ParseCount(o.limit);  // checked by the option's validator
     if (n == 0 || n > 10000) return Usage("--limit is a number from 1 to 10000");
-    request.set_limit(n);
+    request.set_page_size(n);
   }
+  request.set_page_token(o.page_token);
+  request.set_who(o.who);
+  request.set_action(o.action);
+  request.set_outcome(o.outcome);
   return ctx.Run<v1::ListAuditRequest, v1::ListAuditResponse>(
       &v1::AdminService::Stub::ListAudit, request, [](const auto& response) {
         std::vector<std::vector<std::string>> rows;
@@ -106,6 +114,9 @@ int ListAudit(Context& ctx, const std::string& limit) {
                           e.action(), e.target(), e.outcome(), e.peer(), detail});
         }
         Table({"ID", "AT", "WHO", "ACTION", "TARGET", "OUTCOME", "FROM", "DETAIL"}, rows);
+        if (!response.next_page_token().empty())
+          std::cout << "\nolder entries: lifeboatctl audit list --page-token "
+                    << response.next_page_token() << " (with the same filters)\n";
       });
 }
 
@@ -169,14 +180,22 @@ void AddAccessCommands(CLI::App& app, Context& ctx) {
   remove->callback([&ctx, removed] { ctx.exit_code = RemoveOperator(ctx, *removed); });
 
   auto* audit = AddGroup(app, "audit", "the audit log: list");
-  auto limit = std::make_shared<std::string>();
+  auto a = std::make_shared<AuditOptions>();
   auto* list = AddCommand(*audit, "list",
                           "every change and every refused call, newest first: who, when, what, "
                           "outcome and from where");
-  list->add_option("--limit", *limit, "how many entries (1 to 10000, default 100)")
+  list->add_option("--limit", a->limit, "how many entries (1 to 10000, default 100)")
       ->type_name("N")
       ->check(CountCheck());
-  list->callback([&ctx, limit] { ctx.exit_code = ListAudit(ctx, *limit); });
+  list->add_option("--who", a->who, "only this operator's")->type_name("NAME");
+  list->add_option("--action", a->action, "only this call's (CreateRollout, Enroll, ...)")
+      ->type_name("ACTION");
+  list->add_option("--outcome", a->outcome, "only this outcome (ok, denied, failed)")
+      ->type_name("OUTCOME");
+  list->add_option("--page-token", a->page_token,
+                   "the older entries after a page (its next_page_token)")
+      ->type_name("TOKEN");
+  list->callback([&ctx, a] { ctx.exit_code = ListAudit(ctx, *a); });
 }
 
 }  // namespace lifeboat::ctl

@@ -1,5 +1,6 @@
 // lifeboatctl machine list | show | boot-recovery | revoke | import | accept | service | label |
 // delete, and fleet summary.
+#include <cctype>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -38,25 +39,55 @@ int ListPending(Context& ctx) {
       });
 }
 
-int List(Context& ctx, const std::vector<std::string>& labels, bool pending,
-         const std::string& winre_free_below) {
-  if (pending) return ListPending(ctx);
+struct ListOptions {
+  std::vector<std::string> labels;
+  bool pending = false, offline = false, online = false;
+  std::string winre_free_below, installed, state;
+};
+
+// Every page of the listing (the controller answers at most 1000 machines a call), as one.
+int List(Context& ctx, const ListOptions& o) {
+  if (o.pending) return ListPending(ctx);
   v1::ListMachinesRequest request;
   int code = 0;
-  if (!ParseLabels(labels, *request.mutable_labels(), code)) return code;
-  if (!winre_free_below.empty())
-    request.set_winre_free_below_bytes(ParseSize(winre_free_below)->value);
-  return ctx.Run<v1::ListMachinesRequest, v1::ListMachinesResponse>(
-      &v1::AdminService::Stub::ListMachines, request, [](const auto& response) {
-        std::vector<std::vector<std::string>> rows;
-        for (const auto& m : response.machines()) {
-          rows.push_back({m.id(), m.hostname(),
-                          m.installed_version().empty() ? "-" : m.installed_version(),
-                          AgentStateText(m.state()) + (m.offline() ? ", offline" : ""),
-                          m.current_step(), m.last_seen(), Labels(m)});
-        }
-        Table({"ID", "HOSTNAME", "VERSION", "STATE", "STEP", "LAST SEEN", "LABELS"}, rows);
-      });
+  if (!ParseLabels(o.labels, *request.mutable_labels(), code)) return code;
+  if (!o.winre_free_below.empty())
+    request.set_winre_free_below_bytes(ParseSize(o.winre_free_below)->value);
+  if (!o.installed.empty()) request.set_installed_version(o.installed == "none" ? "" : o.installed);
+  if (!o.state.empty()) {
+    v1::AgentState state = v1::AGENT_STATE_UNSPECIFIED;
+    std::string upper;
+    for (char c : o.state) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    v1::AgentState_Parse("AGENT_STATE_" + upper, &state);  // checked by the option's validator
+    request.set_state(state);
+  }
+  if (o.offline || o.online) request.set_offline(o.offline);
+  request.set_page_size(1000);
+  auto* stub = ctx.Stub();
+  if (stub == nullptr) return ctx.exit_code;
+  v1::ListMachinesResponse all;
+  while (true) {
+    v1::ListMachinesResponse page;
+    const grpc::Status status = stub->ListMachines(Context::Call().get(), request, &page);
+    if (!status.ok()) return Fail(status, ctx.json);
+    for (auto& m : *page.mutable_machines()) *all.add_machines() = std::move(m);
+    all.set_total_size(page.total_size());
+    if (page.next_page_token().empty()) break;
+    request.set_page_token(page.next_page_token());
+  }
+  if (ctx.json) {
+    std::cout << Json(all) << "\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& m : all.machines()) {
+    rows.push_back({m.id(), m.hostname(),
+                    m.installed_version().empty() ? "-" : m.installed_version(),
+                    AgentStateText(m.state()) + (m.offline() ? ", offline" : ""), m.current_step(),
+                    m.last_seen(), Labels(m)});
+  }
+  Table({"ID", "HOSTNAME", "VERSION", "STATE", "STEP", "LAST SEEN", "LABELS"}, rows);
+  return 0;
 }
 
 // "k=v k=v", sorted (protobuf maps have no order).
@@ -260,22 +291,27 @@ void AddMachineCommands(CLI::App& app, Context& ctx) {
       AddGroup(app, "machine",
                "the fleet's machines: list, show, boot-recovery, service, import, accept, label, "
                "revoke, delete");
-  auto labels = std::make_shared<std::vector<std::string>>();
-  auto pending = std::make_shared<bool>(false);
+  auto o = std::make_shared<ListOptions>();
   auto* list = AddCommand(*machine, "list", "machines, their versions and states");
-  list->add_option("--label", *labels, "only machines with this label (repeatable)")
+  list->add_option("--label", o->labels, "only machines with this label (repeatable)")
       ->type_name("K=V");
-  list->add_flag("--pending", *pending,
+  list->add_option("--installed", o->installed,
+                   "only machines with this version installed (none: nothing installed)")
+      ->type_name("V");
+  list->add_option("--state", o->state, "only machines in this state")
+      ->type_name("STATE")
+      ->check(CLI::IsMember({"idle", "downloading", "applying", "failed"}).description(""));
+  auto* offline = list->add_flag("--offline", o->offline,
+                                 "only machines silent longer than the controller's offline_after");
+  list->add_flag("--online", o->online, "only machines that are not offline")->excludes(offline);
+  list->add_flag("--pending", o->pending,
                  "machines that network-booted and wait to be accepted, instead");
-  auto winre_free_below = std::make_shared<std::string>();
-  list->add_option("--winre-free-below", *winre_free_below,
+  list->add_option("--winre-free-below", o->winre_free_below,
                    "only machines whose WinRE volume has less free space than SIZE, as their "
                    "agents last read it (250MB: those Windows' WinRE update fails on, KB5034441)")
       ->type_name("SIZE")
       ->check(SizeCheck());
-  list->callback([&ctx, labels, pending, winre_free_below] {
-    ctx.exit_code = List(ctx, *labels, *pending, *winre_free_below);
-  });
+  list->callback([&ctx, o] { ctx.exit_code = List(ctx, *o); });
 
   auto file = std::make_shared<std::string>();
   auto* import = AddCommand(*machine, "import",

@@ -128,11 +128,9 @@ class SiteEntryTest : public ::testing::Test {
     std::vector<AuditRecord> boots;
     for (int i = 0; i < 40 && boots.size() < count; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      auto log = access_->AuditLog(100);
+      auto log = access_->AuditLog({"", "NetworkRecoveryBoot", ""}, 0, 100);
       EXPECT_TRUE(log);
-      boots.clear();
-      for (const auto& r : *log)
-        if (r.action == "NetworkRecoveryBoot") boots.push_back(r);
+      boots = log->entries;
     }
     return boots;
   }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,6 +113,14 @@ Result<std::string> Sha256File(const std::string& path) {
   }
   close(fd);
   return hash.HexDigest();
+}
+
+std::string HmacSha256Hex(std::string_view key, std::string_view message) {
+  std::array<uint8_t, 32> mac{};
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const uint8_t*>(message.data()), message.size(), mac.data(), &length);
+  return ToHex({mac.data(), length});
 }
 
 }  // namespace lifeboat

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "common/error.h"
 
@@ -42,6 +43,8 @@ class Sha256 {
 [[nodiscard]] std::string ToHex(std::span<const uint8_t> bytes);
 // The bytes of hex digits (either case); nullopt for an odd length or another character.
 [[nodiscard]] std::optional<std::string> FromHex(const std::string& hex);
+// HMAC-SHA256 of `message` under `key`, as lower-case hex (webhook signatures).
+[[nodiscard]] std::string HmacSha256Hex(std::string_view key, std::string_view message);
 // Reads the whole file. Errors: kNotFound, kIo.
 [[nodiscard]] Result<std::string> Sha256File(const std::string& path);
 

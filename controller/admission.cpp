@@ -89,7 +89,13 @@ Result<VisitDecision> Admission::Hello(const MachineIdentity& identity,
       decision.message =
           "this machine is not accepted: it waits as pending " + PendingId(identity) +
           " until an operator runs lifeboatctl machine accept " + PendingId(identity);
-      if (first) changed_();  // its next boots go to its local disk
+      if (first) {
+        changed_();  // its next boots go to its local disk
+        if (sink_)
+          sink_({"machine.pending", 0, PendingId(identity),
+                 "waits to be accepted" +
+                     (computer_name.empty() ? "" : " (Windows calls it " + computer_name + ")")});
+      }
       return decision;
     }
     decision.machine_id = *machine;

@@ -63,6 +63,9 @@ class Admission {
       IdentityStore& store, Fleet& fleet, std::function<void()> changed = [] {},
       size_t max_pending = kMaxPending);
 
+  // Where a machine that starts to wait as pending is told (webhooks). Set before serving.
+  void SetEventSink(FleetEventSink sink) { sink_ = std::move(sink); }
+
   // A machine in the service environment says who it is. Unknown: recorded as pending (again, if
   // it was), kPending. Errors: kDatabase; kRefused when kMaxPending machines wait already.
   [[nodiscard]] Result<VisitDecision> Hello(const MachineIdentity& identity,
@@ -121,6 +124,7 @@ class Admission {
   IdentityStore& store_;
   Fleet& fleet_;
   std::function<void()> changed_;
+  FleetEventSink sink_;
   size_t max_pending_;
   std::mutex mutex_;
   bool loaded_ = false;

@@ -126,6 +126,10 @@ Result<bool> Fleet::RecordOutcome(RolloutRecord& rollout, const Evaluation& e) {
   LIFEBOAT_TRY(store_.SetRolloutState(rollout.id, next, message));
   rollout.state = next;
   rollout.message = message;
+  Tell({next == RolloutState::kHalted      ? "rollout.halted"
+        : next == RolloutState::kCompleted ? "rollout.completed"
+                                           : "rollout.completed_with_failures",
+        rollout.id, "", message});
   return next != RolloutState::kHalted;
 }
 
@@ -254,6 +258,13 @@ Result<uint64_t> Fleet::Report(const std::string& machine_id, uint64_t attempt_i
   }
   auto result = store_.AddEvents(attempt_id, events);
   LIFEBOAT_TRY(result);
+  // Told once: when this report is the one that failed the attempt (not a repeat of it).
+  if (result->attempt_state == MemberState::kFailed && (*attempt)->state != MemberState::kFailed) {
+    std::string error;
+    for (const auto& e : events)
+      if (e.status == StepStatus::kFailed) error = e.step + ": " + e.message;
+    Tell({"machine.failed", result->rollout_id, machine_id, error});
+  }
   std::lock_guard lock(state_mutex_);
   if (!loaded_) return result->highest_sequence;  // the cache will be read from the store
   auto it = open_.find(result->rollout_id);

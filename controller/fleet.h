@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "controller/fleet_events.h"
 #include "controller/fleet_store.h"
 #include "controller/heartbeat_batcher.h"
 #include "controller/image_catalog.h"
@@ -61,6 +62,9 @@ class Fleet {
   ~Fleet();
   // Writes queued heartbeats now.
   [[nodiscard]] Result<void> Flush();
+  // Where rollouts halting or finishing and attempts failing are told (webhooks); none: nowhere.
+  // Set before serving.
+  void SetEventSink(FleetEventSink sink) { sink_ = std::move(sink); }
 
   // The image catalog (publishing, uploads, downloads' prefix hashes).
   [[nodiscard]] ImageCatalog& catalog() { return catalog_; }
@@ -155,7 +159,12 @@ class Fleet {
   void Forget(uint64_t rollout_id);  // with state_mutex_ held
   [[nodiscard]] Result<void> SetState(uint64_t id, RolloutState state, const std::string& message);
 
+  void Tell(FleetEvent event) const {
+    if (sink_) sink_(event);
+  }
+
   FleetStore& store_;
+  FleetEventSink sink_;
   ImageCatalog catalog_;
   HeartbeatBatcher batcher_;
   std::function<TimePoint()> clock_;

@@ -151,6 +151,15 @@ std::vector<std::string> FleetMigrations(const Dialect& d) {
           "ALTER TABLE rollouts_rebuilt RENAME TO rollouts;"
           // An attempt says what it did: its image_version is '' for a job without an image.
           "ALTER TABLE attempts ADD COLUMN job TEXT NOT NULL DEFAULT 'install';",
+      // Webhook deliveries owed (controller/webhook_store.h).
+      "CREATE TABLE webhook_deliveries("
+      "  id " +
+          id +
+          ", event TEXT NOT NULL, rollout_id INTEGER NOT NULL, machine_id TEXT NOT NULL,"
+          "  message TEXT NOT NULL, url TEXT NOT NULL, created_at TEXT NOT NULL,"
+          "  state TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,"
+          "  last_error TEXT NOT NULL, delivered_at TEXT NOT NULL);"
+          "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);",
   };
 }
 

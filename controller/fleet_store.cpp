@@ -61,7 +61,8 @@ std::string Damaged(const std::string& path, const std::string& what) {
 FleetStore::FleetStore(std::shared_ptr<StoreSession> session)
     : s_(std::move(session)),
       access_(std::make_unique<AccessStore>(s_)),
-      identities_(std::make_unique<IdentityStore>(s_)) {}
+      identities_(std::make_unique<IdentityStore>(s_)),
+      webhooks_(std::make_unique<WebhookStore>(s_)) {}
 FleetStore::~FleetStore() = default;
 
 Result<std::unique_ptr<FleetStore>> FleetStore::OpenSqlite(const std::string& path) {

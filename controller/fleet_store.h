@@ -16,6 +16,7 @@
 #include "controller/identity_store.h"
 #include "controller/listing.h"
 #include "controller/model.h"
+#include "controller/webhook_store.h"
 
 namespace lifeboat::controller {
 
@@ -119,12 +120,14 @@ class FleetStore {
   // Operators, enrollment tokens, revocations and the audit log, on the same connection.
   [[nodiscard]] AccessStore& access() { return *access_; }
   [[nodiscard]] IdentityStore& identities() { return *identities_; }
+  [[nodiscard]] WebhookStore& webhooks() { return *webhooks_; }
 
  private:
   explicit FleetStore(std::shared_ptr<StoreSession> session);
   std::shared_ptr<StoreSession> s_;
   std::unique_ptr<AccessStore> access_;
   std::unique_ptr<IdentityStore> identities_;
+  std::unique_ptr<WebhookStore> webhooks_;
 };
 
 }  // namespace lifeboat::controller

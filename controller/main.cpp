@@ -3,6 +3,7 @@
 #include <grpc/support/log.h>
 
 #include <csignal>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -48,10 +49,12 @@ int main(int argc, char** argv) {
   app.footer(kAbout);
   std::string config_path, listen, http, data_dir, heartbeat, offline_after, tls_names;
   std::string netboot_dir, netboot_address, service_env, kernel_args, trusted_keys, netboot_http;
+  std::string webhook_urls, webhook_secret_file;
   app.add_option("--config", config_path,
                  "key = value lines: listen, http_listen, data_dir, heartbeat_seconds, "
                  "offline_after_seconds, tls_names, netboot_dir, netboot_address, service_env, "
-                 "netboot_kernel_args, netboot_trusted_keys, netboot_http ('#' starts a comment)")
+                 "netboot_kernel_args, netboot_trusted_keys, netboot_http, webhook_urls, "
+                 "webhook_secret_file ('#' starts a comment)")
       ->type_name("FILE");
   app.add_option("--listen", listen,
                  "gRPC address (default 127.0.0.1:7443; port 0 picks a free one, which is "
@@ -104,17 +107,26 @@ int main(int argc, char** argv) {
                  "over HTTP, about twice as fast as TFTP. Machines reach it at --netboot-address's "
                  "host. Default: TFTP only")
       ->type_name("HOST:PORT");
+  app.add_option("--webhooks", webhook_urls,
+                 "POST each fleet event (a rollout halted, completed or completed with failures, "
+                 "a machine failed, a machine pending acceptance) as signed JSON to these URLs, "
+                 "retried with backoff until delivered (docs/webhooks.md)")
+      ->type_name("URL,URL");
+  app.add_option("--webhook-secret-file", webhook_secret_file,
+                 "the file holding the shared secret webhooks are signed with (HMAC-SHA256, "
+                 "header X-Lifeboat-Signature); needed with --webhooks")
+      ->type_name("FILE");
   if (auto exit = ParseCommandLine(app, argc, argv)) return *exit;
 
   // Each setting from its flag, else the config file (with where it was written), else the
   // default.
   std::map<std::string, ConfigEntry> config;
   if (!config_path.empty()) {
-    auto entries =
-        ReadConfigFile(config_path, {"listen", "http_listen", "data_dir", "heartbeat_seconds",
-                                     "offline_after_seconds", "tls_names", "netboot_dir",
-                                     "netboot_address", "service_env", "netboot_kernel_args",
-                                     "netboot_trusted_keys", "netboot_http"});
+    auto entries = ReadConfigFile(
+        config_path,
+        {"listen", "http_listen", "data_dir", "heartbeat_seconds", "offline_after_seconds",
+         "tls_names", "netboot_dir", "netboot_address", "service_env", "netboot_kernel_args",
+         "netboot_trusted_keys", "netboot_http", "webhook_urls", "webhook_secret_file"});
     if (!entries) {
       std::cerr << "lifeboat-controller: " << entries.error().message << "\n";
       return kExitCommandLine;
@@ -157,6 +169,28 @@ int main(int argc, char** argv) {
     std::string file;
     while (std::getline(files, file, ','))
       if (!Trim(file).empty()) options.netboot_trusted_keys.push_back(Trim(file));
+  }
+  if (auto v = setting(webhook_urls, "webhook_urls", where)) {
+    std::istringstream urls(*v);
+    std::string url;
+    while (std::getline(urls, url, ','))
+      if (!Trim(url).empty()) options.webhook_urls.push_back(Trim(url));
+    std::string secret_where;
+    auto secret_file = setting(webhook_secret_file, "webhook_secret_file", secret_where);
+    if (!secret_file) {
+      std::cerr << "lifeboat-controller: " << where
+                << ": webhooks need --webhook-secret-file (the shared secret they are signed "
+                   "with)\n";
+      return kExitCommandLine;
+    }
+    std::ifstream in(*secret_file);
+    std::getline(in, options.webhook_secret);
+    options.webhook_secret = Trim(options.webhook_secret);
+    if (!in.good() && options.webhook_secret.empty()) {
+      std::cerr << "lifeboat-controller: " << secret_where << ": cannot read a secret from "
+                << *secret_file << "\n";
+      return kExitCommandLine;
+    }
   }
   if (!options.netboot_dir.empty() &&
       (options.service_env.empty() || options.netboot_address.empty() ||

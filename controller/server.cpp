@@ -24,6 +24,15 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   s->admission_ = std::make_unique<Admission>(s->store_->identities(), *s->fleet_, [server] {
     if (server->netboot_) server->netboot_->Poke();
   });
+  if (!options.webhook_urls.empty()) {
+    auto webhooks =
+        WebhookSender::Start(s->store_->webhooks(), {options.webhook_urls, options.webhook_secret});
+    LIFEBOAT_TRY(webhooks);
+    s->webhooks_ = std::move(*webhooks);
+    auto tell = [w = s->webhooks_.get()](const FleetEvent& e) { w->Notify(e); };
+    s->fleet_->SetEventSink(tell);
+    s->admission_->SetEventSink(tell);
+  }
   std::vector<std::string> tls_names = options.tls_names;
   if (!options.netboot_address.empty())  // the service environment checks the name it dials
     tls_names.push_back(options.netboot_address.substr(0, options.netboot_address.rfind(':')));
@@ -115,6 +124,10 @@ void Server::Shutdown() {
   netboot_http_.reset();
   http_.reset();
   if (server_) server_->Shutdown();
+  // Nothing calls in any more: the sinks go before the sender they point at.
+  if (fleet_) fleet_->SetEventSink(nullptr);
+  if (admission_) admission_->SetEventSink(nullptr);
+  webhooks_.reset();
 }
 
 }  // namespace lifeboat::controller

@@ -18,6 +18,7 @@
 #include "controller/metrics.h"
 #include "controller/netboot.h"
 #include "controller/netboot_http.h"
+#include "controller/webhooks.h"
 
 namespace lifeboat::controller {
 
@@ -38,6 +39,10 @@ struct ServerOptions {
   // Where to serve the tree over plain HTTP too ("host:port", port 0 picks one); machines reach
   // it at netboot_address's host and this port. Empty: TFTP only.
   std::string netboot_http;
+  // Webhooks (controller/webhooks.h): where fleet events are POSTed, and the key they are signed
+  // with. No URLs: none.
+  std::vector<std::string> webhook_urls;
+  std::string webhook_secret;
 };
 
 class Server {
@@ -63,6 +68,7 @@ class Server {
   std::unique_ptr<AgentServiceImpl> agent_;
   std::unique_ptr<AdminServiceImpl> admin_;
   std::unique_ptr<ApiReads> reads_;  // the API's reads, for HTTP
+  std::unique_ptr<WebhookSender> webhooks_;
   RpcMetrics metrics_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<HttpApi> http_;

@@ -116,7 +116,7 @@ TEST(CommandLine, ControllerTakesItsOptionsAndDurationsWithUnits) {
   CheckProgram(LIFEBOAT_CONTROLLER, "lifeboat-controller",
                {{"",
                  {"--config", "--listen", "--http", "--data-dir", "--heartbeat-seconds",
-                  "--offline-after", "--tls-names"},
+                  "--offline-after", "--tls-names", "--webhooks", "--webhook-secret-file"},
                  ""}});
   auto bad = Sh(Quote(LIFEBOAT_CONTROLLER) + " --offline-after soon");
   EXPECT_EQ(bad.exit_code, 2);

@@ -107,15 +107,23 @@ class Timed {
   const std::chrono::steady_clock::time_point start_;
 };
 
+// What every request is answered from.
+struct Served {
+  Fleet& fleet;
+  ApiReads& reads;
+  RpcMetrics& rpc_metrics;
+  RpcMetrics& http_metrics;
+  const Access& access;
+};
+
 class Handler : public Poco::Net::HTTPRequestHandler {
  public:
-  Handler(Fleet& fleet, ApiReads& reads, RpcMetrics& metrics, RpcMetrics& http_metrics,
-          const Access& access)
-      : fleet_(fleet),
-        reads_(reads),
-        metrics_(metrics),
-        http_metrics_(http_metrics),
-        access_(access) {}
+  explicit Handler(const Served& served)
+      : fleet_(served.fleet),
+        reads_(served.reads),
+        metrics_(served.rpc_metrics),
+        http_metrics_(served.http_metrics),
+        access_(served.access) {}
 
   void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
     // Percent-decoded, so that a machine id with a blank or any other byte can be asked for.
@@ -255,23 +263,13 @@ class Handler : public Poco::Net::HTTPRequestHandler {
 
 class Factory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  Factory(Fleet& fleet, ApiReads& reads, RpcMetrics& metrics, RpcMetrics& http_metrics,
-          const Access& access)
-      : fleet_(fleet),
-        reads_(reads),
-        metrics_(metrics),
-        http_metrics_(http_metrics),
-        access_(access) {}
+  explicit Factory(const Served& served) : served_(served) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
-    return new Handler(fleet_, reads_, metrics_, http_metrics_, access_);
+    return new Handler(served_);
   }
 
  private:
-  Fleet& fleet_;
-  ApiReads& reads_;
-  RpcMetrics& metrics_;
-  RpcMetrics& http_metrics_;
-  const Access& access_;
+  const Served served_;
 };
 
 }  // namespace
@@ -382,7 +380,7 @@ Result<std::unique_ptr<HttpApi>> HttpApi::Start(const std::string& listen, Fleet
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(4);
     api->server_ = std::make_unique<Poco::Net::HTTPServer>(
-        new Factory(fleet, reads, metrics, api->http_metrics_, access), socket, params);
+        new Factory(Served{fleet, reads, metrics, api->http_metrics_, access}), socket, params);
     api->server_->start();
     return api;
   } catch (const Poco::Exception& e) {

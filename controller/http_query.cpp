@@ -45,18 +45,31 @@ std::string CsvCell(std::string cell) {
   return quoted + "\"";
 }
 
+// page_size and page_token, which every listing takes: whether `name` was one of them.
+template <typename Request>
+Result<bool> Paging(const std::string& name, const std::string& value, Request& r) {
+  if (name == "page_size") {
+    auto n = Count(name, value);
+    LIFEBOAT_TRY(n);
+    r.set_page_size(*n);
+    return true;
+  }
+  if (name == "page_token") {
+    r.set_page_token(value);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<v1::ListMachinesRequest> MachinesQuery(const QueryParameters& query) {
   v1::ListMachinesRequest r;
   for (const auto& [name, value] : query) {
-    if (name == "page_size") {
-      auto n = Count(name, value);
-      LIFEBOAT_TRY(n);
-      r.set_page_size(*n);
-    } else if (name == "page_token") {
-      r.set_page_token(value);
-    } else if (name == "installed_version") {
+    auto paging = Paging(name, value, r);
+    LIFEBOAT_TRY(paging);
+    if (*paging) continue;
+    if (name == "installed_version") {
       r.set_installed_version(value);
     } else if (name == "state") {
       auto state = State(value);
@@ -88,13 +101,10 @@ Result<v1::ListMachinesRequest> MachinesQuery(const QueryParameters& query) {
 Result<v1::ListAuditRequest> AuditQuery(const QueryParameters& query) {
   v1::ListAuditRequest r;
   for (const auto& [name, value] : query) {
-    if (name == "page_size") {
-      auto n = Count(name, value);
-      LIFEBOAT_TRY(n);
-      r.set_page_size(*n);
-    } else if (name == "page_token") {
-      r.set_page_token(value);
-    } else if (name == "who") {
+    auto paging = Paging(name, value, r);
+    LIFEBOAT_TRY(paging);
+    if (*paging) continue;
+    if (name == "who") {
       r.set_who(value);
     } else if (name == "action") {
       r.set_action(value);

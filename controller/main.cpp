@@ -37,6 +37,15 @@ void LogGrpc(gpr_log_func_args* args) {
     std::cerr << "lifeboat-controller: refused connection: " << message << std::endl;
 }
 
+// "a, b,,c" -> {"a", "b", "c"}: a list setting's items, trimmed, empty ones left out.
+std::vector<std::string> CommaList(const std::string& text) {
+  std::vector<std::string> items;
+  std::istringstream in(text);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!lifeboat::Trim(item).empty()) items.push_back(lifeboat::Trim(item));
+  return items;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -151,30 +160,16 @@ int main(int argc, char** argv) {
   if (auto v = setting(data_dir, "data_dir", where)) options.data_dir = *v;
   options.http_listen = setting(http, "http_listen", where).value_or("127.0.0.1:7080");
   if (options.http_listen == "off") options.http_listen.clear();
-  if (auto v = setting(tls_names, "tls_names", where)) {
-    std::istringstream names(*v);
-    std::string name;
-    while (std::getline(names, name, ',')) {
-      name = Trim(name);
-      if (!name.empty()) options.tls_names.push_back(name);
-    }
-  }
+  if (auto v = setting(tls_names, "tls_names", where)) options.tls_names = CommaList(*v);
   if (auto v = setting(netboot_dir, "netboot_dir", where)) options.netboot_dir = *v;
   if (auto v = setting(netboot_address, "netboot_address", where)) options.netboot_address = *v;
   if (auto v = setting(service_env, "service_env", where)) options.service_env = *v;
   if (auto v = setting(kernel_args, "netboot_kernel_args", where)) options.netboot_kernel_args = *v;
   if (auto v = setting(netboot_http, "netboot_http", where)) options.netboot_http = *v;
-  if (auto v = setting(trusted_keys, "netboot_trusted_keys", where)) {
-    std::istringstream files(*v);
-    std::string file;
-    while (std::getline(files, file, ','))
-      if (!Trim(file).empty()) options.netboot_trusted_keys.push_back(Trim(file));
-  }
+  if (auto v = setting(trusted_keys, "netboot_trusted_keys", where))
+    options.netboot_trusted_keys = CommaList(*v);
   if (auto v = setting(webhook_urls, "webhook_urls", where)) {
-    std::istringstream urls(*v);
-    std::string url;
-    while (std::getline(urls, url, ','))
-      if (!Trim(url).empty()) options.webhook_urls.push_back(Trim(url));
+    options.webhook_urls = CommaList(*v);
     std::string secret_where;
     auto secret_file = setting(webhook_secret_file, "webhook_secret_file", secret_where);
     if (!secret_file) {

@@ -31,7 +31,7 @@ std::string HashOf(const std::string& token) {
 
 }  // namespace
 
-Result<void> Access::Bootstrap(const std::string& token_file) {
+Result<bool> Access::Bootstrap(const std::string& token_file) {
   auto revoked = store_.RevokedMachines();
   LIFEBOAT_TRY(revoked);
   {
@@ -40,14 +40,14 @@ Result<void> Access::Bootstrap(const std::string& token_file) {
   }
   auto existing = store_.ListOperators();
   LIFEBOAT_TRY(existing);
-  if (!existing->empty()) return {};
+  if (!existing->empty()) return false;
   auto token = AddOperator("admin", Role::kAdmin);
   LIFEBOAT_TRY(token);
   if (auto r = WriteFileAtomically(token_file, *token + "\n", 0600); !r) {
     (void)store_.RemoveOperator("admin");
     return Fail(ErrorCode::kIo, "the first admin's token: " + r.error().message);
   }
-  return {};
+  return true;
 }
 
 Result<OperatorRecord> Access::Authorize(const std::string& authorization, Role needed) const {

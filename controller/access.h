@@ -22,8 +22,8 @@ class Access {
   explicit Access(AccessStore& store) : store_(store) {}
 
   // With no operator yet: makes "admin" (role admin) and writes its token to `token_file`, mode
-  // 0600. Loads the revoked machines.
-  [[nodiscard]] Result<void> Bootstrap(const std::string& token_file);
+  // 0600; returns whether it did. Loads the revoked machines.
+  [[nodiscard]] Result<bool> Bootstrap(const std::string& token_file);
 
   // An enrollment token for `uses` agents (1: one machine; more: a site's key for zero-touch
   // enrollment, at most kMaxTokenUses), valid for `seconds`, giving each machine `labels`. Returns

@@ -234,6 +234,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   g_server = server->get();
+  for (const auto& note : (*server)->notes()) std::cout << "lifeboat-controller: " << note << "\n";
   std::cout << "lifeboat-controller: serving gRPC on port " << (*server)->port();
   if ((*server)->http_port()) std::cout << ", HTTP on port " << (*server)->http_port();
   std::cout << ", state in " << options.data_dir;

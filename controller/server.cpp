@@ -19,7 +19,12 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   s->fleet_ =
       std::make_unique<Fleet>(*s->store_, options.data_dir, Clock::now, options.offline_after);
   s->access_ = std::make_unique<Access>(s->store_->access());
-  LIFEBOAT_TRY(s->access_->Bootstrap(options.data_dir + "/admin.token"));
+  auto first_admin = s->access_->Bootstrap(options.data_dir + "/admin.token");
+  LIFEBOAT_TRY(first_admin);
+  if (*first_admin)
+    s->notes_.push_back("the first admin's token is in " + options.data_dir +
+                        "/admin.token (readable by this service's user only): lifeboatctl "
+                        "--token-file takes it; `lifeboatctl operator add` makes more");
   Server* server = s.get();
   s->admission_ = std::make_unique<Admission>(s->store_->identities(), *s->fleet_, [server] {
     if (server->netboot_) server->netboot_->Poke();
@@ -38,6 +43,10 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
     tls_names.push_back(options.netboot_address.substr(0, options.netboot_address.rfind(':')));
   auto tls = LoadOrCreateTls(options.data_dir, tls_names);
   LIFEBOAT_TRY(tls);
+  if (tls->made_ca)
+    s->notes_.push_back("made this controller's CA in " + options.data_dir +
+                        "/tls; its certificate is " + options.data_dir +
+                        "/ca.pem, which agents (ca = ...) and lifeboatctl (--ca) need");
   if (!options.netboot_dir.empty()) {
     NetbootSettings settings{options.netboot_dir,
                              options.service_env,

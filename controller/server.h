@@ -52,6 +52,8 @@ class Server {
   ~Server();
   [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] int http_port() const { return http_ ? http_->port() : 0; }
+  // What this start made that an operator must know of (the first admin's token, a new CA).
+  [[nodiscard]] const std::vector<std::string>& notes() const { return notes_; }
   [[nodiscard]] int netboot_http_port() const { return netboot_http_ ? netboot_http_->port() : 0; }
   void Wait();
   void Shutdown();
@@ -73,6 +75,7 @@ class Server {
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<HttpApi> http_;
   int port_ = 0;
+  std::vector<std::string> notes_;
 };
 
 }  // namespace lifeboat::controller

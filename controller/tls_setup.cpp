@@ -41,6 +41,7 @@ Result<TlsMaterial> LoadOrCreateTls(const std::string& data_dir,
     LIFEBOAT_TRY(WriteFileAtomically(dir / "ca.key", ca->key_pem, 0600));
     LIFEBOAT_TRY(WriteFileAtomically(dir / "ca.pem", ca->certificate_pem, 0644));
     tls.ca = *ca;
+    tls.made_ca = true;
   }
   LIFEBOAT_TRY(WriteFileAtomically(fs::path(data_dir) / "ca.pem", tls.ca.certificate_pem, 0644));
 

@@ -18,6 +18,7 @@ namespace lifeboat::controller {
 struct TlsMaterial {
   KeyAndCertificate ca;
   KeyAndCertificate server;
+  bool made_ca = false;  // this start made the CA (none was in DATA_DIR/tls)
 };
 
 // Errors: kIo naming the file.

@@ -28,4 +28,18 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=t
 printf 'controller = 127.0.0.1:1\ndisk = /nonexistent\nstate_dir = %s\nca = %s\nenrollment_token = lbe_test\n' "$out/state" "$out/ca.pem" > "$out/agent.conf"
 timeout 3 "$out/root/usr/bin/lifeboat-agent" run --config "$out/agent.conf" > "$out/agent.log" 2>&1 || true
 grep -q "enroll: .*retrying in" "$out/agent.log" || { echo "the packaged agent did not start its daemon and contact:"; cat "$out/agent.log"; exit 1; }
+# The units as systemd reads them: valid, and the controller confined: systemd's own score of its
+# sandboxing, from 0 (safest) to 10, is at most 4 (--threshold counts tenths); the hardening of
+# packaging/lifeboat-controller.service gives 3.2.
+units="$out/root/usr/lib/systemd/system"
+for unit in lifeboat-controller lifeboat-agent; do
+  sed "s|/usr/bin/|$out/root/usr/bin/|" "$units/$unit.service" > "$out/$unit.service"
+  systemd-analyze verify "$out/$unit.service" || { echo "$unit.service does not verify"; exit 1; }
+done
+systemd-analyze security --offline=true --threshold=40 "$out/lifeboat-controller.service" >/dev/null \
+  || { systemd-analyze security --offline=true "$out/lifeboat-controller.service" | tail -1; exit 1; }
+grep -q "^RestartPreventExitStatus=2 3 5" "$units/lifeboat-agent.service" \
+  || { echo "the agent's unit restarts forever on a refusal that will not change"; exit 1; }
+grep -q "^tls_names" "$out/root/etc/lifeboat/controller.conf" \
+  && { echo "the example config puts a name into the certificate"; exit 1; }
 echo "ok: $(basename "$deb")"

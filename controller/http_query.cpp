@@ -69,7 +69,8 @@ Result<v1::ListMachinesRequest> MachinesQuery(const QueryParameters& query) {
     auto paging = Paging(name, value, r);
     LIFEBOAT_TRY(paging);
     if (*paging) continue;
-    if (name == "installed_version") {
+    // `version` as the issue and the dashboard say it; `installed_version` as the message does.
+    if (name == "version" || name == "installed_version") {
       r.set_installed_version(value);
     } else if (name == "state") {
       auto state = State(value);
@@ -91,8 +92,8 @@ Result<v1::ListMachinesRequest> MachinesQuery(const QueryParameters& query) {
       r.set_winre_free_below_bytes(size->value);
     } else {
       return Unknown(name,
-                     "page_size, page_token, installed_version, state, offline, label, "
-                     "winre_free_below");
+                     "page_size, page_token, version (or installed_version), state, offline, "
+                     "label, winre_free_below");
     }
   }
   return r;

@@ -15,7 +15,8 @@ namespace lifeboat::controller {
 
 using QueryParameters = std::vector<std::pair<std::string, std::string>>;
 
-// page_size, page_token, installed_version, state (idle, downloading, applying, failed), offline
+// page_size, page_token, version (or installed_version; empty: nothing installed), state (idle,
+// downloading, applying, failed), offline
 // (true, false), label (K=V, repeatable), winre_free_below (a size: 250MB, 1G, bytes).
 [[nodiscard]] Result<v1::ListMachinesRequest> MachinesQuery(const QueryParameters& query);
 // page_size, page_token, who, action, outcome.

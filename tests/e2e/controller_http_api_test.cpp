@@ -115,6 +115,7 @@ TEST_F(HttpApiTest, MachinesArePagedAndFilteredAsOverGrpcAndExportedAsCsv) {
       {"label=site%3Dparis&label=ring%3Dcanary", {"pc-4"}},
       {"installed_version=1.0", {"pc-1", "pc-2"}},
       {"installed_version=", {"pc-3", "pc-5"}},
+      {"version=0.9", {"pc-4"}},
       {"winre_free_below=250MB", {"pc-1", "pc-4"}},
       {"winre_free_below=250MB&label=site%3Dparis&installed_version=1.0", {"pc-1"}},
       {"state=idle", {"pc-1", "pc-2", "pc-3", "pc-4", "pc-5"}},

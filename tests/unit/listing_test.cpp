@@ -56,6 +56,7 @@ TEST(HttpQuery, ParametersBecomeTheRequestGrpcTakesAndMistakesAreNamed) {
   ASSERT_TRUE(plain);
   EXPECT_FALSE(plain->has_installed_version());
   EXPECT_FALSE(plain->has_offline());
+  EXPECT_EQ(MachinesQuery({{"version", "2.0"}})->installed_version(), "2.0");
   for (const auto& [name, value] :
        std::vector<std::pair<std::string, std::string>>{{"page_size", "-1"},
                                                         {"page_size", "99999999999"},

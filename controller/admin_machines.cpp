@@ -57,19 +57,7 @@ grpc::Status AdminServiceImpl::ListPendingMachines(grpc::ServerContext* context,
                                                    v1::ListPendingMachinesResponse* response) {
   if (auto caller = Caller(context, Role::kViewer, "ListPendingMachines"); !caller)
     return caller.error();
-  return Answer(admission_.Pending(), [&](const std::vector<PendingRecord>& all) {
-    for (const auto& p : all) {
-      auto* out = response->add_machines();
-      out->set_id(p.id);
-      ToProto(p.identity, out->mutable_identity());
-      out->set_computer_name(p.computer_name);
-      InventoryFromText(p.inventory, out->mutable_inventory());
-      out->set_first_seen(p.first_seen);
-      out->set_last_seen(p.last_seen);
-      out->set_visits(p.visits);
-      out->set_peer(p.peer);
-    }
-  });
+  return Answer(reads_.ListPendingMachines(), [&](auto& r) { *response = std::move(r); });
 }
 
 grpc::Status AdminServiceImpl::AcceptMachine(grpc::ServerContext* context,

@@ -173,41 +173,45 @@ grpc::Status AdminServiceImpl::GetRollout(grpc::ServerContext* context,
   return Answer(reads_.GetRollout(*request), [&](auto& r) { *response = std::move(r); });
 }
 
+grpc::Status AdminServiceImpl::ListRolloutMachines(grpc::ServerContext* context,
+                                                   const v1::ListRolloutMachinesRequest* request,
+                                                   v1::ListRolloutMachinesResponse* response) {
+  if (auto caller = Caller(context, Role::kViewer, "ListRolloutMachines"); !caller)
+    return caller.error();
+  return Answer(reads_.ListRolloutMachines(*request), [&](auto& r) { *response = std::move(r); });
+}
+
 grpc::Status AdminServiceImpl::PauseRollout(grpc::ServerContext* context,
                                             const v1::PauseRolloutRequest* request,
                                             v1::PauseRolloutResponse* response) {
-  return ChangeRollout(context, "PauseRollout", request->id(), &Fleet::Pause,
-                       response->mutable_rollout());
+  return ChangeRollout(context, RolloutAction::kPause, request->id(), response->mutable_rollout());
 }
 
 grpc::Status AdminServiceImpl::ResumeRollout(grpc::ServerContext* context,
                                              const v1::ResumeRolloutRequest* request,
                                              v1::ResumeRolloutResponse* response) {
-  return ChangeRollout(context, "ResumeRollout", request->id(), &Fleet::Resume,
-                       response->mutable_rollout());
+  return ChangeRollout(context, RolloutAction::kResume, request->id(), response->mutable_rollout());
 }
 
 grpc::Status AdminServiceImpl::AbortRollout(grpc::ServerContext* context,
                                             const v1::AbortRolloutRequest* request,
                                             v1::AbortRolloutResponse* response) {
-  return ChangeRollout(context, "AbortRollout", request->id(), &Fleet::Abort,
-                       response->mutable_rollout());
+  return ChangeRollout(context, RolloutAction::kAbort, request->id(), response->mutable_rollout());
 }
 
 grpc::Status AdminServiceImpl::RollbackRollout(grpc::ServerContext* context,
                                                const v1::RollbackRolloutRequest* request,
                                                v1::RollbackRolloutResponse* response) {
-  return ChangeRollout(context, "RollbackRollout", request->id(), &Fleet::Rollback,
+  return ChangeRollout(context, RolloutAction::kRollback, request->id(),
                        response->mutable_rollout());
 }
 
-grpc::Status AdminServiceImpl::ChangeRollout(grpc::ServerContext* context, const char* action,
-                                             uint64_t id, RolloutChange change, v1::Rollout* out) {
-  auto caller = Caller(context, Role::kOperator, action);
+grpc::Status AdminServiceImpl::ChangeRollout(grpc::ServerContext* context, RolloutAction action,
+                                             uint64_t id, v1::Rollout* out) {
+  auto caller = Caller(context, Role::kOperator, RolloutActionName(action));
   if (!caller) return caller.error();
-  auto status = Answer((fleet_.*change)(id), [&](const RolloutView& r) { ToProto(r, out); });
-  Record(context, caller->name, action, "rollout " + std::to_string(id), status);
-  return status;
+  return Answer(actions_.ChangeRollout({caller->name, context->peer()}, action, id),
+                [&](v1::Rollout& r) { *out = std::move(r); });
 }
 
 grpc::Status AdminServiceImpl::GetMachine(grpc::ServerContext* context,
@@ -237,28 +241,8 @@ grpc::Status AdminServiceImpl::RequestBootRecovery(grpc::ServerContext* context,
                                                    v1::RequestBootRecoveryResponse* response) {
   auto caller = Caller(context, Role::kOperator, "RequestBootRecovery");
   if (!caller) return caller.error();
-  auto status = [&]() -> grpc::Status {
-    if (!request->network())
-      return Answer(fleet_.RequestBootRecovery(request->machine_id()),
-                    [&](const MachineRecord& m) { ToProto(m, response->mutable_machine()); });
-    if (network_recovery_ == nullptr) return kNoNetworkBoot;
-    auto version = network_recovery_->Request(request->machine_id(), request->version(),
-                                              caller->name, request->iso());
-    if (!version) return ToStatus(version.error());
-    response->set_version(*version);
-    return Answer(fleet_.Machine(request->machine_id()), [&](const MachineView& v) {
-      reads_.Fill(v.machine, response->mutable_machine());
-    });
-  }();
-  Record(context, caller->name, "RequestBootRecovery",
-         "machine " + request->machine_id() +
-             (request->network()
-                  ? " (network" +
-                        (request->version().empty() ? std::string() : ", " + request->version()) +
-                        (request->iso() ? ", ISO" : "") + ")"
-                  : ""),
-         status);
-  return status;
+  return Answer(actions_.RequestBootRecovery({caller->name, context->peer()}, *request),
+                [&](auto& r) { *response = std::move(r); });
 }
 
 grpc::Status AdminServiceImpl::SetSiteRecoveryEntry(grpc::ServerContext* context,
@@ -323,14 +307,8 @@ std::expected<OperatorRecord, grpc::Status> AdminServiceImpl::Caller(grpc::Serve
 void AdminServiceImpl::Record(grpc::ServerContext* context, const std::string& who,
                               const std::string& action, const std::string& target,
                               const grpc::Status& status) {
-  // The target echoes what the caller sent: kept to a readable length.
-  const std::string shown = target.size() > 200 ? target.substr(0, 200) + "... (" +
-                                                      std::to_string(target.size()) + " characters)"
-                                                : target;
-  if (auto r = access_.Audit({0, "", who, action, shown, status.ok() ? "ok" : "failed",
-                              status.error_message(), context->peer()});
-      !r)
-    std::cerr << "lifeboat-controller: " << r.error().message << std::endl;
+  RecordAction(access_, {who, context->peer()}, action, target,
+               status.ok() ? std::nullopt : std::optional<std::string>(status.error_message()));
 }
 
 grpc::Status AdminServiceImpl::ListAudit(grpc::ServerContext* context,

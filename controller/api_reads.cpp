@@ -1,5 +1,7 @@
 #include "controller/api_reads.h"
 
+#include <algorithm>
+
 #include "common/units.h"
 #include "controller/proto_convert.h"
 
@@ -45,6 +47,66 @@ Result<v1::GetRolloutResponse> ApiReads::GetRollout(const v1::GetRolloutRequest&
   return out;
 }
 
+Result<v1::ListRolloutMachinesResponse> ApiReads::ListRolloutMachines(
+    const v1::ListRolloutMachinesRequest& request) {
+  auto after = ReadPageToken("rollout-machines", request.page_token());
+  LIFEBOAT_TRY(after);
+  const auto first = after->empty() ? std::optional<uint64_t>(0) : ParseNumber(*after);
+  if (!first) return BadInput("page_token", "page_token: not a token of a rollout's machines");
+  auto rollout = fleet_.Rollout(request.id());
+  LIFEBOAT_TRY(rollout);
+  auto members = fleet_.RolloutMembers(request.id());
+  LIFEBOAT_TRY(members);
+  const std::vector<uint32_t>& ends = rollout->rollout.wave_ends;
+  v1::ListRolloutMachinesResponse out;
+  for (size_t w = 0; w < ends.size(); ++w) out.add_waves();
+  const uint32_t size = PageSize(request.page_size(), kMachinePageSize, kMaxMachinePageSize);
+  for (const MemberRecord& record : *members) {
+    const Member& m = record.member;
+    // Positions count from 0; a wave holds the positions below its end.
+    const auto wave = static_cast<uint32_t>(std::upper_bound(ends.begin(), ends.end(), m.position) -
+                                            ends.begin());
+    if (wave < ends.size()) {
+      v1::WaveProgress& p = *out.mutable_waves(static_cast<int>(wave));
+      p.set_targeted(p.targeted() + 1);
+      switch (OutcomeOf(rollout->rollout.spec, m)) {
+        case MemberOutcome::kSkipped:
+          p.set_skipped(p.skipped() + 1);
+          break;
+        case MemberOutcome::kInProgress:
+          p.set_in_progress(p.in_progress() + 1);
+          break;
+        case MemberOutcome::kSucceeded:
+          p.set_succeeded(p.succeeded() + 1);
+          break;
+        case MemberOutcome::kFailed:
+          p.set_failed(p.failed() + 1);
+          break;
+        case MemberOutcome::kPending:
+          p.set_pending(p.pending() + 1);
+          break;
+      }
+    }
+    if (m.position < *first) continue;
+    if (static_cast<uint32_t>(out.machines_size()) == size) {
+      // The first machine past the page: the next page starts with it.
+      if (out.next_page_token().empty())
+        out.set_next_page_token(MakePageToken("rollout-machines", std::to_string(m.position)));
+      continue;
+    }
+    auto* machine = out.add_machines();
+    machine->set_machine_id(m.machine_id);
+    machine->set_wave(wave);
+    machine->set_state(MemberStateName(m.state));
+    machine->set_skipped(m.skipped);
+    machine->set_attempts(m.attempts);
+    if (m.finished_at) machine->set_finished_at(FormatTime(*m.finished_at));
+    machine->set_previous_version(record.previous_version);
+    machine->set_last_attempt_id(record.last_attempt_id);
+  }
+  return out;
+}
+
 Result<v1::ListMachinesResponse> ApiReads::ListMachines(const v1::ListMachinesRequest& request) {
   auto after = ReadPageToken("machines", request.page_token());
   LIFEBOAT_TRY(after);
@@ -84,6 +146,24 @@ Result<v1::GetFleetSummaryResponse> ApiReads::FleetSummary() {
   out.set_active_rollouts(s->active_rollouts);
   out.set_offline(s->offline);
   return out;
+}
+
+Result<v1::ListPendingMachinesResponse> ApiReads::ListPendingMachines() {
+  auto pending = admission_.Pending();
+  LIFEBOAT_TRY(pending);
+  v1::ListPendingMachinesResponse response;
+  for (const auto& p : *pending) {
+    auto* out = response.add_machines();
+    out->set_id(p.id);
+    ToProto(p.identity, out->mutable_identity());
+    out->set_computer_name(p.computer_name);
+    InventoryFromText(p.inventory, out->mutable_inventory());
+    out->set_first_seen(p.first_seen);
+    out->set_last_seen(p.last_seen);
+    out->set_visits(p.visits);
+    out->set_peer(p.peer);
+  }
+  return response;
 }
 
 Result<v1::ListAuditResponse> ApiReads::ListAudit(const v1::ListAuditRequest& request) {

@@ -19,11 +19,17 @@ class ApiReads {
   [[nodiscard]] Result<v1::GetImageResponse> GetImage(const v1::GetImageRequest& request);
   [[nodiscard]] Result<v1::ListRolloutsResponse> ListRollouts();
   [[nodiscard]] Result<v1::GetRolloutResponse> GetRollout(const v1::GetRolloutRequest& request);
+  // A page of a rollout's machines in wave order, with every wave's progress. kNotFound,
+  // kInvalidArgument (page token).
+  [[nodiscard]] Result<v1::ListRolloutMachinesResponse> ListRolloutMachines(
+      const v1::ListRolloutMachinesRequest& request);
   // A page of machines (listing.h). kInvalidArgument for a page token of another listing.
   [[nodiscard]] Result<v1::ListMachinesResponse> ListMachines(
       const v1::ListMachinesRequest& request);
   [[nodiscard]] Result<v1::GetMachineResponse> GetMachine(const v1::GetMachineRequest& request);
   [[nodiscard]] Result<v1::GetFleetSummaryResponse> FleetSummary();
+  // Machines that network-booted and are not accepted.
+  [[nodiscard]] Result<v1::ListPendingMachinesResponse> ListPendingMachines();
   // A page of the audit log, newest first. kInvalidArgument for a bad page token.
   [[nodiscard]] Result<v1::ListAuditResponse> ListAudit(const v1::ListAuditRequest& request);
 

@@ -401,6 +401,13 @@ Result<RolloutView> Fleet::Rollout(uint64_t id) {
   return Refresh(**found);
 }
 
+Result<std::vector<MemberRecord>> Fleet::RolloutMembers(uint64_t id) {
+  auto found = store_.FindRollout(id);
+  LIFEBOAT_TRY(found);
+  if (!*found) return Fail(ErrorCode::kNotFound, "id: no rollout " + std::to_string(id));
+  return store_.Members(id);
+}
+
 Result<std::vector<RolloutView>> Fleet::Rollouts() {
   auto all = store_.ListRollouts();
   LIFEBOAT_TRY(all);

@@ -87,6 +87,9 @@ class Fleet {
                                                   uint64_t rollback_of = 0);
   [[nodiscard]] Result<RolloutView> Rollout(uint64_t id);
   [[nodiscard]] Result<std::vector<RolloutView>> Rollouts();
+  // A rollout's machines by position (its record's wave_ends say which wave each is in), as the
+  // store has them. kNotFound.
+  [[nodiscard]] Result<std::vector<MemberRecord>> RolloutMembers(uint64_t id);
   [[nodiscard]] Result<RolloutView> Pause(uint64_t id);
   [[nodiscard]] Result<RolloutView> Resume(uint64_t id);
   [[nodiscard]] Result<RolloutView> Abort(uint64_t id);

@@ -5,6 +5,7 @@
 #include "common/pki.h"
 #include "controller/access.h"
 #include "controller/admission.h"
+#include "controller/api_actions.h"
 #include "controller/api_reads.h"
 #include "controller/fleet.h"
 #include "controller/network_recovery.h"
@@ -78,6 +79,8 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                             v1::ListRolloutsResponse*) override;
   grpc::Status GetRollout(grpc::ServerContext*, const v1::GetRolloutRequest*,
                           v1::GetRolloutResponse*) override;
+  grpc::Status ListRolloutMachines(grpc::ServerContext*, const v1::ListRolloutMachinesRequest*,
+                                   v1::ListRolloutMachinesResponse*) override;
   grpc::Status PauseRollout(grpc::ServerContext*, const v1::PauseRolloutRequest*,
                             v1::PauseRolloutResponse*) override;
   grpc::Status ResumeRollout(grpc::ServerContext*, const v1::ResumeRolloutRequest*,
@@ -138,9 +141,8 @@ class AdminServiceImpl final : public v1::AdminService::Service {
               const std::string& target, const grpc::Status& status);
   // One operator's change to one rollout (pause, resume, abort, roll back): authorized, applied,
   // answered with the rollout as it then stands, and recorded under `action`.
-  using RolloutChange = Result<RolloutView> (Fleet::*)(uint64_t);
-  grpc::Status ChangeRollout(grpc::ServerContext* context, const char* action, uint64_t id,
-                             RolloutChange change, v1::Rollout* out);
+  grpc::Status ChangeRollout(grpc::ServerContext* context, RolloutAction action, uint64_t id,
+                             v1::Rollout* out);
   // The machines `spec` selects (all or by labels) whose inventory reports a WinRE volume with
   // less than `bound` bytes free. kInvalidArgument with a list of machines, kConflict for none.
   [[nodiscard]] Result<std::vector<std::string>> MachinesShortOfWinReFree(const RolloutSpec& spec,
@@ -150,6 +152,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   Admission& admission_;
   NetworkRecovery* network_recovery_;
   ApiReads reads_{fleet_, access_, admission_};
+  ApiActions actions_{fleet_, access_, reads_, network_recovery_};
 };
 
 }  // namespace lifeboat::controller

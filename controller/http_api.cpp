@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "common/units.h"
+#include "controller/dashboard.h"
 #include "controller/http_query.h"
 #include "controller/listing.h"
 #include "controller/proto_convert.h"
@@ -67,22 +68,48 @@ void SendError(HTTPServerResponse& response, const Error& e) {
        api::Text(api::ErrorObject(ErrorCodeName(e.code), e.message, e.field, e.reason)) + "\n");
 }
 
-// The paths of the API, for the answer to an unknown one.
+// The paths of the API, for the answer to an unknown one (tests/support/check-openapi reads them
+// up to "(docs").
 constexpr const char* kPaths =
-    "/healthz, /metrics, /api/v1/fleet, /api/v1/images, /api/v1/images/{version}, "
-    "/api/v1/rollouts, /api/v1/rollouts/{id}, /api/v1/machines, /api/v1/machines.csv, "
-    "/api/v1/machines/{id}, /api/v1/audit (docs/openapi.yaml)";
+    "/healthz, /metrics, /api/v1/session, /api/v1/fleet, /api/v1/images, "
+    "/api/v1/images/{version}, /api/v1/rollouts, /api/v1/rollouts/{id}, "
+    "/api/v1/rollouts/{id}/machines, /api/v1/rollouts/{id}/pause (POST), "
+    "/api/v1/rollouts/{id}/resume (POST), /api/v1/rollouts/{id}/abort (POST), "
+    "/api/v1/rollouts/{id}/rollback (POST), /api/v1/machines, /api/v1/machines.csv, "
+    "/api/v1/machines/{id}, /api/v1/machines/{id}/boot-recovery (POST), /api/v1/pending, "
+    "/api/v1/audit (docs/openapi.yaml); the dashboard is at /ui/";
+
+// A POST's body is a few fields: anything longer is refused unread.
+constexpr std::streamsize kMaxBodyBytes = 64 * 1024;
+
+std::string RouteTail(const std::string& tail);
 
 // The path as the metrics count it: its ids as {id}, anything unknown as one name, so that the
 // series stay few whatever is asked.
 std::string RouteName(const std::string& path) {
-  for (const char* fixed :
-       {"/healthz", "/metrics", "/api/v1/fleet", "/api/v1/images", "/api/v1/rollouts",
-        "/api/v1/machines", "/api/v1/machines.csv", "/api/v1/audit"})
+  for (const char* fixed : {"/", "/healthz", "/metrics", "/api/v1/session", "/api/v1/fleet",
+                            "/api/v1/images", "/api/v1/rollouts", "/api/v1/machines",
+                            "/api/v1/machines.csv", "/api/v1/pending", "/api/v1/audit"})
     if (path == fixed) return fixed;
+  if (path.starts_with("/ui/")) return "/ui/";
   if (path.starts_with("/api/v1/images/")) return "/api/v1/images/{version}";
-  if (path.starts_with("/api/v1/rollouts/")) return "/api/v1/rollouts/{id}";
-  if (path.starts_with("/api/v1/machines/")) return "/api/v1/machines/{id}";
+  if (path.starts_with("/api/v1/rollouts/")) {
+    const std::string rest = path.substr(17);
+    const auto slash = rest.find('/');
+    return slash == std::string::npos
+               ? "/api/v1/rollouts/{id}"
+               : "/api/v1/rollouts/{id}/" + RouteTail(rest.substr(slash + 1));
+  }
+  if (path.starts_with("/api/v1/machines/"))
+    return path.ends_with("/boot-recovery") ? "/api/v1/machines/{id}/boot-recovery"
+                                            : "/api/v1/machines/{id}";
+  return "(other)";
+}
+
+// What the metrics name a rollout's sub-path: its known names, anything else as one.
+std::string RouteTail(const std::string& tail) {
+  for (const char* known : {"machines", "pause", "resume", "abort", "rollback"})
+    if (tail == known) return known;
   return "(other)";
 }
 
@@ -107,23 +134,29 @@ class Timed {
   const std::chrono::steady_clock::time_point start_;
 };
 
-// What every request is answered from.
-struct Served {
-  Fleet& fleet;
-  ApiReads& reads;
-  RpcMetrics& rpc_metrics;
-  RpcMetrics& http_metrics;
-  const Access& access;
+// A rollout's id and what follows it in /api/v1/rollouts/{id}[/{tail}].
+struct RolloutPath {
+  uint64_t id = 0;
+  std::string tail;
 };
+Result<RolloutPath> ParseRolloutPath(const std::string& path) {
+  const std::string rest = path.substr(17);
+  const auto slash = rest.find('/');
+  const std::string id = rest.substr(0, slash);
+  const auto number = ParseNumber(id);
+  if (!number) return BadInput("id", "id: '" + id + "' is not a rollout id");
+  return RolloutPath{*number, slash == std::string::npos ? "" : rest.substr(slash + 1)};
+}
 
 class Handler : public Poco::Net::HTTPRequestHandler {
  public:
-  explicit Handler(const Served& served)
-      : fleet_(served.fleet),
-        reads_(served.reads),
-        metrics_(served.rpc_metrics),
-        http_metrics_(served.http_metrics),
-        access_(served.access) {}
+  Handler(const HttpApiParts& parts, RpcMetrics& http_metrics)
+      : fleet_(parts.fleet),
+        reads_(parts.reads),
+        actions_(parts.actions),
+        metrics_(parts.rpc_metrics),
+        http_metrics_(http_metrics),
+        access_(parts.access) {}
 
   void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
     // Percent-decoded, so that a machine id with a blank or any other byte can be asked for.
@@ -136,11 +169,16 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     } catch (const Poco::Exception& e) {
       return SendError(response, {ErrorCode::kInvalidArgument, "query: " + e.displayText()});
     }
-    if (request.getMethod() != "GET") {
-      Send(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "text/plain", "read-only: GET only\n");
+    response.set("X-Content-Type-Options", "nosniff");
+    const bool post = request.getMethod() == "POST";
+    if (!post && request.getMethod() != "GET") {
+      response.set("Allow", "GET, POST");
+      Send(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "text/plain",
+           "GET for reads, POST for an operator's actions\n");
       return;
     }
-    if (path == "/healthz") {
+    if (!post && (path == "/" || path.starts_with("/ui/"))) return ServeDashboard(path, response);
+    if (!post && path == "/healthz") {
       // Healthy when the store answers and its file is sound, not merely when we are up.
       if (auto health = fleet_.StoreHealth(); !health) {
         Send(response, HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "text/plain",
@@ -150,13 +188,29 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       Send(response, HTTPResponse::HTTP_OK, "text/plain", "ok\n");
       return;
     }
-    // Everything but /healthz is a viewer's read, as over gRPC; the audit log an admin's.
-    const Role needed = path == "/api/v1/audit" ? Role::kAdmin : Role::kViewer;
-    auto who = access_.Authorize(request.get("Authorization", ""), needed);
-    if (!who) {
-      if (who.error().code == ErrorCode::kUnauthenticated)
+    // Every read is a viewer's, as over gRPC; the audit log an admin's; every POST an
+    // operator's. A refused action is recorded, as gRPC records it.
+    const Role needed = post                      ? Role::kOperator
+                        : path == "/api/v1/audit" ? Role::kAdmin
+                                                  : Role::kViewer;
+    const std::string peer = "https:" + request.clientAddress().toString();
+    auto who = access_.Identify(request.get("Authorization", ""));
+    Result<void> allowed = who ? Access::Allow(*who, needed) : std::unexpected(who.error());
+    if (!allowed) {
+      if (post)
+        (void)access_.Audit({0, "", who ? who->name : "", ActionName(path), "", "denied",
+                             allowed.error().message, peer});
+      if (allowed.error().code == ErrorCode::kUnauthenticated)
         response.set("WWW-Authenticate", "Bearer");
-      return SendError(response, who.error());
+      return SendError(response, allowed.error());
+    }
+    if (post) return Act(path, query, {who->name, peer}, request, response);
+    if (path == "/api/v1/session") {
+      if (auto none = NoQuery(query); !none) return SendError(response, none.error());
+      Poco::JSON::Object::Ptr session = new Poco::JSON::Object;
+      session->set("name", who->name);
+      session->set("role", std::string(RoleName(who->role)));
+      return Send(response, HTTPResponse::HTTP_OK, "application/json", api::Text(session) + "\n");
     }
     Route(path, query, response);
   }
@@ -167,6 +221,87 @@ class Handler : public Poco::Net::HTTPRequestHandler {
   void Answer(HTTPServerResponse& response, const R& result) {
     if (!result) return SendError(response, result.error());
     Send(response, HTTPResponse::HTTP_OK, "application/json", Json(*result) + "\n");
+  }
+
+  // The dashboard's files; "/" leads to it.
+  static void ServeDashboard(const std::string& path, HTTPServerResponse& response) {
+    if (path == "/") {
+      response.redirect("/ui/", HTTPResponse::HTTP_FOUND);
+      return;
+    }
+    const auto asset = FindDashboardAsset(path);
+    if (!asset) {
+      Send(response, HTTPResponse::HTTP_NOT_FOUND, "text/plain", "not a file of the dashboard\n");
+      return;
+    }
+    for (const auto& [name, value] : kDashboardHeaders) response.set(name, value);
+    Send(response, HTTPResponse::HTTP_OK, std::string(asset->content_type),
+         std::string(asset->bytes));
+  }
+
+  // The audit log's name for the action a POST to `path` asks for.
+  static std::string ActionName(const std::string& path) {
+    if (path.ends_with("/boot-recovery")) return "RequestBootRecovery";
+    for (auto action : {RolloutAction::kPause, RolloutAction::kResume, RolloutAction::kAbort,
+                        RolloutAction::kRollback}) {
+      std::string name = RolloutActionName(action);
+      name = name.substr(0, name.size() - 7);  // "Pause" of "PauseRollout"
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (path.ends_with("/" + name)) return RolloutActionName(action);
+    }
+    return "POST " + path.substr(0, 100);
+  }
+
+  // An operator's action: a rollout's pause, resume, abort or rollback, or a machine's boot into
+  // recovery. Answered with the rollout or the machine as it then stands.
+  void Act(const std::string& path, const QueryParameters& query, const ActionCaller& caller,
+           HTTPServerRequest& request, HTTPServerResponse& response) {
+    if (auto none = NoQuery(query); !none) return SendError(response, none.error());
+    if (request.getContentLength() > kMaxBodyBytes)
+      return SendError(response, {ErrorCode::kInvalidArgument, "body: over 64 KiB", "body"});
+    std::string body(static_cast<size_t>(std::max<std::streamsize>(0, request.getContentLength())),
+                     '\0');
+    if (!body.empty())
+      request.stream().read(body.data(), static_cast<std::streamsize>(body.size()));
+    if (path.starts_with("/api/v1/rollouts/")) {
+      auto target = ParseRolloutPath(path);
+      if (!target) return SendError(response, target.error());
+      std::optional<RolloutAction> action;
+      for (auto a : {RolloutAction::kPause, RolloutAction::kResume, RolloutAction::kAbort,
+                     RolloutAction::kRollback})
+        if (ActionName(path) == RolloutActionName(a)) action = a;
+      if (!action || target->tail.find('/') != std::string::npos)
+        return target->tail.empty() || target->tail == "machines" ? OnlyGet(response)
+                                                                  : NotFound(response);
+      if (!body.empty() && body.find_first_not_of(" \t\r\n{}") != std::string::npos)
+        return SendError(response,
+                         {ErrorCode::kInvalidArgument, "body: this action takes none", "body"});
+      auto rollout = actions_.ChangeRollout(caller, *action, target->id);
+      if (!rollout) return SendError(response, rollout.error());
+      v1::GetRolloutResponse answer;
+      *answer.mutable_rollout() = std::move(*rollout);
+      return Answer(response, Result<v1::GetRolloutResponse>(std::move(answer)));
+    }
+    if (path.starts_with("/api/v1/machines/") && path.ends_with("/boot-recovery")) {
+      const std::string id = path.substr(17, path.size() - 17 - 14);
+      auto asked = BootRecoveryBody(id, body);
+      if (!asked) return SendError(response, asked.error());
+      return Answer(response, actions_.RequestBootRecovery(caller, *asked));
+    }
+    RouteName(path) == "(other)" ? NotFound(response) : OnlyGet(response);
+  }
+
+  // A path that is there, for another method.
+  static void OnlyGet(HTTPServerResponse& response) { OnlyMethod(response, "GET"); }
+  static void OnlyMethod(HTTPServerResponse& response, const char* method) {
+    response.set("Allow", method);
+    Send(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "text/plain",
+         std::string("this path takes ") + method + " only\n");
+  }
+
+  static void NotFound(HTTPServerResponse& response) {
+    Send(response, HTTPResponse::HTTP_NOT_FOUND, "text/plain",
+         std::string("not found; the paths are ") + kPaths + "\n");
   }
 
   void Route(const std::string& path, const QueryParameters& query, HTTPServerResponse& response) {
@@ -193,14 +328,18 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     } else if (path == "/api/v1/rollouts") {
       if (plain()) Answer(response, reads_.ListRollouts());
     } else if (path.starts_with("/api/v1/rollouts/")) {
-      const std::string id = path.substr(17);
-      const auto number = ParseNumber(id);
-      if (!number) {
-        return SendError(
-            response, {ErrorCode::kInvalidArgument, "id: '" + id + "' is not a rollout id", "id"});
+      auto target = ParseRolloutPath(path);
+      if (!target) return SendError(response, target.error());
+      if (target->tail == "machines") {
+        auto asked = RolloutMachinesQuery(target->id, query);
+        if (!asked) return SendError(response, asked.error());
+        return Answer(response, reads_.ListRolloutMachines(*asked));
       }
+      if (!target->tail.empty())
+        return RouteName(path) == "/api/v1/rollouts/{id}/(other)" ? NotFound(response)
+                                                                  : OnlyMethod(response, "POST");
       v1::GetRolloutRequest asked;
-      asked.set_id(*number);
+      asked.set_id(target->id);
       if (plain()) Answer(response, reads_.GetRollout(asked));
     } else if (path == "/api/v1/machines") {
       auto asked = MachinesQuery(query);
@@ -208,17 +347,20 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       Answer(response, reads_.ListMachines(*asked));
     } else if (path == "/api/v1/machines.csv") {
       SendMachinesCsv(query, response);
+    } else if (path.starts_with("/api/v1/machines/") && path.ends_with("/boot-recovery")) {
+      OnlyMethod(response, "POST");
     } else if (path.starts_with("/api/v1/machines/")) {
       v1::GetMachineRequest asked;
       asked.set_id(path.substr(17));
       if (plain()) Answer(response, reads_.GetMachine(asked));
+    } else if (path == "/api/v1/pending") {
+      if (plain()) Answer(response, reads_.ListPendingMachines());
     } else if (path == "/api/v1/audit") {
       auto asked = AuditQuery(query);
       if (!asked) return SendError(response, asked.error());
       Answer(response, reads_.ListAudit(*asked));
     } else {
-      Send(response, HTTPResponse::HTTP_NOT_FOUND, "text/plain",
-           std::string("not found; the paths are ") + kPaths + "\n");
+      NotFound(response);
     }
   }
 
@@ -256,20 +398,23 @@ class Handler : public Poco::Net::HTTPRequestHandler {
 
   Fleet& fleet_;
   ApiReads& reads_;
+  ApiActions& actions_;
   RpcMetrics& metrics_;
   RpcMetrics& http_metrics_;
-  const Access& access_;
+  Access& access_;
 };
 
 class Factory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  explicit Factory(const Served& served) : served_(served) {}
+  Factory(const HttpApiParts& parts, RpcMetrics& http_metrics)
+      : parts_(parts), http_metrics_(http_metrics) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
-    return new Handler(served_);
+    return new Handler(parts_, http_metrics_);
   }
 
  private:
-  const Served served_;
+  const HttpApiParts parts_;
+  RpcMetrics& http_metrics_;
 };
 
 }  // namespace
@@ -363,9 +508,9 @@ std::string MetricsText(Fleet& fleet, const RpcMetrics& rpc, const RpcMetrics& h
   return out.str();
 }
 
-Result<std::unique_ptr<HttpApi>> HttpApi::Start(const std::string& listen, Fleet& fleet,
-                                                ApiReads& reads, RpcMetrics& metrics,
-                                                const Access& access, const std::string& key_file,
+Result<std::unique_ptr<HttpApi>> HttpApi::Start(const std::string& listen,
+                                                const HttpApiParts& parts,
+                                                const std::string& key_file,
                                                 const std::string& certificate_file) {
   try {
     Poco::Net::initializeSSL();
@@ -379,8 +524,8 @@ Result<std::unique_ptr<HttpApi>> HttpApi::Start(const std::string& listen, Fleet
     api->port_ = socket.address().port();
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(4);
-    api->server_ = std::make_unique<Poco::Net::HTTPServer>(
-        new Factory(Served{fleet, reads, metrics, api->http_metrics_, access}), socket, params);
+    api->server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(parts, api->http_metrics_),
+                                                           socket, params);
     api->server_->start();
     return api;
   } catch (const Poco::Exception& e) {

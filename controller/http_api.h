@@ -1,8 +1,11 @@
 // The controller's HTTP side (Poco::Net, used only in http_api.cpp): /healthz, /metrics in the
-// Prometheus text format, and the API's reads as JSON for tools that do not speak gRPC
-// (/api/v1/fleet, images, rollouts, machines with paging and filters, machines.csv, audit;
-// docs/openapi.yaml). The JSON is the same messages the gRPC API returns (controller/api_reads.h),
-// in the one shape of docs/json.md (proto/api_json.h).
+// Prometheus text format, the API's reads as JSON for tools that do not speak gRPC
+// (/api/v1/fleet, images, rollouts and their machines, machines with paging and filters,
+// machines.csv, pending, audit, session), an operator's actions as POSTs (a rollout paused,
+// resumed, aborted, rolled back; a machine's boot into recovery), all in docs/openapi.yaml, and
+// the web dashboard under /ui/ (controller/dashboard.h). The JSON is the same messages the gRPC
+// API returns (controller/api_reads.h, api_actions.h), in the one shape of docs/json.md
+// (proto/api_json.h).
 #pragma once
 
 #include <memory>
@@ -10,6 +13,7 @@
 
 #include "common/error.h"
 #include "controller/access.h"
+#include "controller/api_actions.h"
 #include "controller/api_reads.h"
 #include "controller/fleet.h"
 #include "controller/metrics.h"
@@ -20,14 +24,25 @@ class HTTPServer;
 
 namespace lifeboat::controller {
 
+// What the HTTP side answers from.
+struct HttpApiParts {
+  Fleet& fleet;
+  ApiReads& reads;
+  ApiActions& actions;
+  RpcMetrics& rpc_metrics;  // the gRPC calls', shown on /metrics
+  Access& access;
+};
+
 class HttpApi {
  public:
   // Serves HTTPS on "host:port" (port 0 picks a free one) with the controller's server key and
-  // certificate (PEM files). /healthz is open; everything else needs a viewer's token
-  // (Authorization: Bearer ...), as over gRPC, and the audit log an admin's. Errors: kIo.
-  [[nodiscard]] static Result<std::unique_ptr<HttpApi>> Start(
-      const std::string& listen, Fleet& fleet, ApiReads& reads, RpcMetrics& metrics,
-      const Access& access, const std::string& key_file, const std::string& certificate_file);
+  // certificate (PEM files). /healthz and the dashboard's files are open; every /api/v1 read
+  // needs a viewer's token (Authorization: Bearer ...), as over gRPC, the audit log an admin's,
+  // and the POSTs an operator's. Errors: kIo.
+  [[nodiscard]] static Result<std::unique_ptr<HttpApi>> Start(const std::string& listen,
+                                                              const HttpApiParts& parts,
+                                                              const std::string& key_file,
+                                                              const std::string& certificate_file);
   ~HttpApi();
   [[nodiscard]] int port() const { return port_; }
 

@@ -1,5 +1,8 @@
 #include "controller/http_query.h"
 
+#include <Poco/Exception.h>
+#include <Poco/JSON/Parser.h>
+
 #include <cctype>
 #include <map>
 
@@ -62,6 +65,49 @@ Result<bool> Paging(const std::string& name, const std::string& value, Request& 
 }
 
 }  // namespace
+
+Result<v1::ListRolloutMachinesRequest> RolloutMachinesQuery(uint64_t id,
+                                                            const QueryParameters& query) {
+  v1::ListRolloutMachinesRequest r;
+  r.set_id(id);
+  for (const auto& [name, value] : query) {
+    auto paging = Paging(name, value, r);
+    LIFEBOAT_TRY(paging);
+    if (!*paging) return Unknown(name, "page_size, page_token");
+  }
+  return r;
+}
+
+Result<v1::RequestBootRecoveryRequest> BootRecoveryBody(const std::string& machine_id,
+                                                        const std::string& body) {
+  v1::RequestBootRecoveryRequest r;
+  r.set_machine_id(machine_id);
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return r;
+  Poco::JSON::Object::Ptr object;
+  try {
+    object = Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
+  } catch (const Poco::Exception& e) {
+    return BadInput("body", "body: not a JSON object: " + e.displayText());
+  }
+  if (!object) return BadInput("body", "body: not a JSON object");
+  for (const auto& [name, value] : *object) {
+    if (name == "network" || name == "iso") {
+      if (!value.isBoolean()) return BadInput(name, name + ": not true or false");
+      const bool on = value.extract<bool>();
+      name == "network" ? r.set_network(on) : r.set_iso(on);
+    } else if (name == "version") {
+      if (!value.isString()) return BadInput(name, name + ": not a string");
+      r.set_version(value.extract<std::string>());
+    } else {
+      return BadInput(name, name +
+                                ": not a field of a boot-recovery request (network, version, "
+                                "iso)");
+    }
+  }
+  if (!r.network() && (r.iso() || !r.version().empty()))
+    return BadInput("network", "network: version and iso apply to a network boot only");
+  return r;
+}
 
 Result<v1::ListMachinesRequest> MachinesQuery(const QueryParameters& query) {
   v1::ListMachinesRequest r;

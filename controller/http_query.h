@@ -21,10 +21,19 @@ using QueryParameters = std::vector<std::pair<std::string, std::string>>;
 [[nodiscard]] Result<v1::ListMachinesRequest> MachinesQuery(const QueryParameters& query);
 // page_size, page_token, who, action, outcome.
 [[nodiscard]] Result<v1::ListAuditRequest> AuditQuery(const QueryParameters& query);
+// page_size, page_token; `id` is the rollout's, from the path.
+[[nodiscard]] Result<v1::ListRolloutMachinesRequest> RolloutMachinesQuery(
+    uint64_t id, const QueryParameters& query);
 // include_retired (true, false).
 [[nodiscard]] Result<v1::ListImagesRequest> ImagesQuery(const QueryParameters& query);
 // No parameters.
 [[nodiscard]] Result<void> NoQuery(const QueryParameters& query);
+
+// The body of POST /api/v1/machines/{id}/boot-recovery: empty (the machine's next boot starts
+// its local Lifeboat), or a JSON object with network (true: its next network boot, from the
+// controller), version and iso. kInvalidArgument naming what is wrong.
+[[nodiscard]] Result<v1::RequestBootRecoveryRequest> BootRecoveryBody(const std::string& machine_id,
+                                                                      const std::string& body);
 
 // The CSV header line, and one machine as a line (RFC 4180: quoted where needed). A cell that a
 // spreadsheet would take for a formula (=, +, -, @ first) starts with ' instead: hostnames and

@@ -161,30 +161,41 @@ bool IsOffline(std::optional<TimePoint> last_seen, TimePoint now, std::chrono::s
   return after.count() > 0 && last_seen && now - *last_seen > after;
 }
 
+MemberOutcome OutcomeOf(const RolloutSpec& spec, const Member& m) {
+  if (m.skipped && NotStarted(spec, m)) return MemberOutcome::kSkipped;
+  switch (m.state) {
+    case MemberState::kAssigned:
+    case MemberState::kRunning:
+      return MemberOutcome::kInProgress;
+    case MemberState::kSucceeded:
+      return MemberOutcome::kSucceeded;
+    case MemberState::kFailed:
+      return FinalFailure(spec, m) ? MemberOutcome::kFailed : MemberOutcome::kPending;
+    case MemberState::kPending:
+      break;
+  }
+  return MemberOutcome::kPending;
+}
+
 Evaluation Evaluate(const RolloutSpec& spec, const std::vector<uint32_t>& wave_ends,
                     const std::vector<Member>& members, const EvaluationContext& context) {
   const TimePoint now = context.now;
   Evaluation e;
   for (const auto& m : members) {
-    if (m.skipped && NotStarted(spec, m)) {
-      ++e.skipped;
-      continue;
-    }
-    switch (m.state) {
-      case MemberState::kAssigned:
-      case MemberState::kRunning:
+    switch (OutcomeOf(spec, m)) {
+      case MemberOutcome::kSkipped:
+        ++e.skipped;
+        break;
+      case MemberOutcome::kInProgress:
         ++e.in_progress;
         break;
-      case MemberState::kSucceeded:
+      case MemberOutcome::kSucceeded:
         ++e.succeeded;
         break;
-      case MemberState::kFailed:
-        if (FinalFailure(spec, m))
-          ++e.failed;
-        else
-          ++e.pending;
+      case MemberOutcome::kFailed:
+        ++e.failed;
         break;
-      case MemberState::kPending:
+      case MemberOutcome::kPending:
         ++e.pending;
         break;
     }

@@ -110,6 +110,11 @@ struct Evaluation {
   std::optional<TimePoint> next_wave_at;  // when the next wave opens, if it waits
 };
 
+// How a member counts in its rollout's progress: a failure with retries left is pending again,
+// and a skipped machine counts as skipped until it starts.
+enum class MemberOutcome { kPending, kInProgress, kSucceeded, kFailed, kSkipped };
+MemberOutcome OutcomeOf(const RolloutSpec& spec, const Member& member);
+
 // `members` sorted by position. Pure. A wave halts the rollout when more than the threshold of it
 // failed for good and there is a failure beyond those accepted at a resume.
 Evaluation Evaluate(const RolloutSpec& spec, const std::vector<uint32_t>& wave_ends,

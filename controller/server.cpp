@@ -89,6 +89,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   s->admin_ = std::make_unique<AdminServiceImpl>(*s->fleet_, *s->access_, *s->admission_,
                                                  s->network_recovery_.get());
   s->reads_ = std::make_unique<ApiReads>(*s->fleet_, *s->access_, *s->admission_);
+  s->actions_ =
+      std::make_unique<ApiActions>(*s->fleet_, *s->access_, *s->reads_, s->network_recovery_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -111,9 +113,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
                 "cannot listen on " + options.listen + " (in use, or not an address)");
   }
   if (!options.http_listen.empty()) {
-    auto http =
-        HttpApi::Start(options.http_listen, *s->fleet_, *s->reads_, s->metrics_, *s->access_,
-                       options.data_dir + "/tls/server.key", options.data_dir + "/tls/server.pem");
+    auto http = HttpApi::Start(
+        options.http_listen, {*s->fleet_, *s->reads_, *s->actions_, s->metrics_, *s->access_},
+        options.data_dir + "/tls/server.key", options.data_dir + "/tls/server.pem");
     LIFEBOAT_TRY(http);
     s->http_ = std::move(*http);
   }

@@ -69,7 +69,8 @@ class Server {
   std::unique_ptr<NetworkRecovery> network_recovery_;  // with the tree
   std::unique_ptr<AgentServiceImpl> agent_;
   std::unique_ptr<AdminServiceImpl> admin_;
-  std::unique_ptr<ApiReads> reads_;  // the API's reads, for HTTP
+  std::unique_ptr<ApiReads> reads_;      // the API's reads, for HTTP
+  std::unique_ptr<ApiActions> actions_;  // and its actions
   std::unique_ptr<WebhookSender> webhooks_;
   RpcMetrics metrics_;
   std::unique_ptr<grpc::Server> server_;

@@ -47,12 +47,16 @@ class ControllerGrpcTest : public ::testing::Test {
     options.listen = "127.0.0.1:0";
     options.data_dir = dir_.path();
     options.max_message_bytes = 2 << 20;
+    Configure(options);
     auto s = Server::Start(options);
     ASSERT_TRUE(s) << s.error().message;
     server_ = std::move(*s);
     channel_ = test::ChannelTo("127.0.0.1:" + std::to_string(server_->port()), dir_.path());
     admin_ = v1::AdminService::NewStub(channel_);
   }
+
+  // A suite's own settings for its controller.
+  virtual void Configure(ServerOptions& /*options*/) {}
 
   // The AgentService as machine `id` sees it: enrolled on first use, with its own certificate.
   v1::AgentService::Stub& Agent(const std::string& id) {

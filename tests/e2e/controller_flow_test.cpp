@@ -322,3 +322,74 @@ TEST_F(ControllerGrpcTest, BadRequestsGetStatusCodesNamingTheField) {
 
 }  // namespace
 }  // namespace lifeboat::controller
+
+namespace lifeboat::controller {
+namespace {
+
+// A rollout's machines come a page at a time in wave order, each page with every wave's progress;
+// a page token of another listing is refused.
+TEST_F(ControllerGrpcTest, ARolloutsMachinesArePagedInWaveOrderWithEveryWavesProgress) {
+  ASSERT_TRUE(PublishFromPath("1.0").ok());
+  RegisterMachines(5);
+  v1::CreateRolloutResponse created;
+  {
+    grpc::ClientContext context;
+    v1::CreateRolloutRequest request;
+    request.mutable_spec()->set_image_version("1.0");
+    request.mutable_spec()->mutable_selector()->set_all(true);
+    request.mutable_spec()->add_waves()->set_count(2);
+    request.mutable_spec()->add_waves()->set_count(5);
+    request.mutable_spec()->set_allow_unsigned(true);
+    ASSERT_TRUE(admin_->CreateRollout(&context, request, &created).ok());
+  }
+  // Every machine calls in: wave 1's two get their attempt.
+  for (int i = 0; i < 5; ++i) {
+    grpc::ClientContext context;
+    v1::HeartbeatRequest beat;
+    beat.set_machine_id("pc" + std::to_string(i));
+    v1::HeartbeatResponse answer;
+    ASSERT_TRUE(Agent(beat.machine_id()).Heartbeat(&context, beat, &answer).ok());
+  }
+  auto page = [&](const std::string& token, v1::ListRolloutMachinesResponse* out) {
+    grpc::ClientContext context;
+    v1::ListRolloutMachinesRequest request;
+    request.set_id(created.rollout().id());
+    request.set_page_size(2);
+    request.set_page_token(token);
+    return admin_->ListRolloutMachines(&context, request, out);
+  };
+  std::vector<std::string> ids;
+  std::vector<uint32_t> waves;
+  std::string token;
+  int pages = 0;
+  do {
+    v1::ListRolloutMachinesResponse response;
+    ASSERT_TRUE(page(token, &response).ok());
+    ++pages;
+    ASSERT_EQ(response.waves_size(), 2);
+    EXPECT_EQ(response.waves(0).targeted(), 2u);
+    EXPECT_EQ(response.waves(0).in_progress(), 2u);
+    EXPECT_EQ(response.waves(1).targeted(), 3u);
+    EXPECT_EQ(response.waves(1).pending(), 3u);
+    for (const auto& m : response.machines()) {
+      ids.push_back(m.machine_id());
+      waves.push_back(m.wave());
+      EXPECT_EQ(m.state(), m.wave() == 0 ? "assigned" : "pending") << m.machine_id();
+    }
+    token = response.next_page_token();
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 5u);
+  EXPECT_EQ(waves, (std::vector<uint32_t>{0, 0, 1, 1, 1}));
+  v1::ListRolloutMachinesResponse unused;
+  grpc::ClientContext context;
+  v1::ListMachinesRequest machines_request;
+  machines_request.set_page_size(1);
+  v1::ListMachinesResponse machines;
+  ASSERT_TRUE(admin_->ListMachines(&context, machines_request, &machines).ok());
+  EXPECT_EQ(page(machines.next_page_token(), &unused).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace lifeboat::controller

@@ -79,6 +79,36 @@ TEST(HttpQuery, ParametersBecomeTheRequestGrpcTakesAndMistakesAreNamed) {
   EXPECT_TRUE(NoQuery({}));
 }
 
+// The body of a boot-recovery POST: nothing (the machine's own partition), or the network's
+// fields; anything else is refused naming it.
+TEST(HttpQuery, ABootRecoveryBodyIsEmptyOrTheNetworksFields) {
+  auto local = BootRecoveryBody("pc-1", " \n");
+  ASSERT_TRUE(local);
+  EXPECT_EQ(local->machine_id(), "pc-1");
+  EXPECT_FALSE(local->network());
+  auto network = BootRecoveryBody("pc-1", R"({"network": true, "version": "2.0", "iso": true})");
+  ASSERT_TRUE(network);
+  EXPECT_TRUE(network->network());
+  EXPECT_EQ(network->version(), "2.0");
+  EXPECT_TRUE(network->iso());
+  EXPECT_FALSE(BootRecoveryBody("pc-1", R"({"network": false})")->network());
+  for (const auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
+           {"[1]", "body"},
+           {"{", "body"},
+           {R"({"network": "yes"})", "network"},
+           {R"({"version": 2})", "version"},
+           {R"({"disk": "/dev/sda"})", "disk"},
+           {R"({"version": "2.0"})", "network"},  // a version without network means nothing
+       }) {
+    auto refused = BootRecoveryBody("pc-1", body);
+    ASSERT_FALSE(refused) << body;
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument) << body;
+    EXPECT_EQ(refused.error().field, field) << body << ": " << refused.error().message;
+  }
+  EXPECT_EQ(RolloutMachinesQuery(3, {{"page_size", "2"}})->page_size(), 2u);
+  EXPECT_EQ(RolloutMachinesQuery(3, {{"state", "failed"}}).error().field, "state");
+}
+
 TEST(HttpQuery, CsvCellsAreQuotedAndFormulasDefused) {
   v1::Machine m;
   m.set_id("pc-1");

@@ -1,4 +1,4 @@
-// lifeboatctl rollout create | list | show | pause | resume | abort | rollback.
+// lifeboatctl rollout create | list | show | machines | pause | resume | abort | rollback.
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -114,11 +114,52 @@ int OnRollout(Context& ctx, uint64_t id,
       call, request, [](const Response& response) { PrintRollout(response.rollout()); });
 }
 
+// Every machine of a rollout in wave order (all pages, as one), with each wave's progress.
+int Machines(Context& ctx, uint64_t id) {
+  auto* stub = ctx.Stub();
+  if (stub == nullptr) return ctx.exit_code;
+  v1::ListRolloutMachinesRequest request;
+  request.set_id(id);
+  request.set_page_size(1000);
+  v1::ListRolloutMachinesResponse all;
+  while (true) {
+    v1::ListRolloutMachinesResponse page;
+    const grpc::Status status = stub->ListRolloutMachines(Context::Call().get(), request, &page);
+    if (!status.ok()) return Fail(status, ctx.json);
+    for (auto& m : *page.mutable_machines()) *all.add_machines() = std::move(m);
+    *all.mutable_waves() = page.waves();
+    if (page.next_page_token().empty()) break;
+    request.set_page_token(page.next_page_token());
+  }
+  if (ctx.json) {
+    std::cout << Json(all) << "\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> waves;
+  for (int w = 0; w < all.waves_size(); ++w) {
+    const auto& p = all.waves(w);
+    waves.push_back({std::to_string(w + 1), std::to_string(p.targeted()),
+                     std::to_string(p.succeeded()), std::to_string(p.failed()),
+                     std::to_string(p.in_progress()), std::to_string(p.pending()),
+                     std::to_string(p.skipped())});
+  }
+  Table({"WAVE", "MACHINES", "SUCCEEDED", "FAILED", "RUNNING", "PENDING", "SKIPPED"}, waves);
+  std::cout << "\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& m : all.machines())
+    rows.push_back({m.machine_id(), std::to_string(m.wave() + 1),
+                    m.skipped() && m.state() == "pending" ? "skipped" : m.state(),
+                    std::to_string(m.attempts()), m.finished_at().empty() ? "-" : m.finished_at(),
+                    m.previous_version().empty() ? "-" : m.previous_version()});
+  Table({"MACHINE", "WAVE", "STATE", "ATTEMPTS", "FINISHED", "HAD"}, rows);
+  return 0;
+}
+
 }  // namespace
 
 void AddRolloutCommands(CLI::App& app, Context& ctx) {
   auto* rollout = AddGroup(app, "rollout",
-                           "rollouts in waves: create, list, show, pause, "
+                           "rollouts in waves: create, list, show, machines, pause, "
                            "resume, abort, rollback");
 
   auto o = std::make_shared<CreateOptions>();
@@ -213,6 +254,7 @@ void AddRolloutCommands(CLI::App& app, Context& ctx) {
        [](Context& c, uint64_t id) {
          return OnRollout<v1::GetRolloutRequest, v1::GetRolloutResponse>(c, id, &S::GetRollout);
        }},
+      {"machines", "a rollout's machines in wave order, and each wave's progress", Machines},
       {"pause", "open no further wave; machines at work finish",
        [](Context& c, uint64_t id) {
          return OnRollout<v1::PauseRolloutRequest, v1::PauseRolloutResponse>(c, id,

@@ -40,9 +40,10 @@ std::string DaemonConfig::*TextSetting(const std::string& key) {
 }  // namespace
 
 Result<DaemonConfig> ReadDaemonConfig(const std::string& path) {
-  auto entries = ReadConfigFile(
-      path, {"controller", "machine_id", "disk", "state_dir", "ca", "enrollment_token", "link",
-             "labels", "trusted_keys", "maintenance_window", "lock_wait"});
+  auto entries =
+      ReadConfigFile(path, {"controller", "machine_id", "disk", "state_dir", "ca",
+                            "enrollment_token", "link", "labels", "trusted_keys",
+                            "maintenance_window", "lock_wait", "renew_certificate_before"});
   LIFEBOAT_TRY(entries);
   DaemonConfig c;
   for (const auto& [key, value, where] : *entries) {
@@ -72,6 +73,12 @@ Result<DaemonConfig> ReadDaemonConfig(const std::string& path) {
         return Fail(ErrorCode::kInvalidArgument, where + ": maintenance_window is HH:MM-HH:MM");
       c.window = std::make_pair(*from, *to);
       c.window_text = value;
+    } else if (key == "renew_certificate_before") {
+      auto before = ParseDuration(value);
+      if (!before || before->count() == 0)
+        return Fail(ErrorCode::kInvalidArgument,
+                    where + ": renew_certificate_before is a duration above 0 (90d, 2000h)");
+      c.renew_certificate_before_seconds = before->count();
     } else if (key == "lock_wait") {
       auto wait = ParseDuration(value);
       if (!wait || wait->count() > 86400)

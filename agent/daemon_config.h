@@ -25,6 +25,8 @@ struct DaemonConfig {
   std::vector<std::string> trusted_keys;    // public key files; images must be signed by one
   std::string ca = "/etc/lifeboat/ca.pem";  // the controller's CA certificate
   std::string enrollment_token;             // used once, when state_dir holds no certificate
+  // Renew the client certificate when less than this is left of it; 0: a third of its lifetime.
+  long long renew_certificate_before_seconds = 0;
   std::string sysfs = "/sys";  // where the hardware identity is read (not a config key)
   // Register under Windows' computer name rather than the Linux host name: a service visit, whose
   // RAM disk has no name of its own (not a config key).
@@ -35,7 +37,8 @@ struct DaemonConfig {
 };
 
 // key = value lines: controller, machine_id, labels (k=v,k=v), disk, state_dir, link,
-// maintenance_window (HH:MM-HH:MM), lock_wait, trusted_keys (file, file), ca, enrollment_token.
+// maintenance_window (HH:MM-HH:MM), lock_wait, trusted_keys (file, file), ca, enrollment_token,
+// renew_certificate_before (a duration).
 // Errors: kInvalidArgument naming file:line, kNotFound when the file is missing.
 [[nodiscard]] Result<DaemonConfig> ReadDaemonConfig(const std::string& path);
 

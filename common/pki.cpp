@@ -85,8 +85,9 @@ bool AddExtension(X509* cert, X509* issuer, int nid, const std::string& value) {
   return ok;
 }
 
-// A certificate for `subject_key` with a random 128-bit serial, valid from now for `days`.
-Cert NewCertificate(EVP_PKEY* subject_key, const std::string& cn, int days) {
+// A certificate for `subject_key` with a random 128-bit serial, valid from five minutes ago (clocks
+// differ) for `seconds` from now.
+Cert NewCertificate(EVP_PKEY* subject_key, const std::string& cn, long long seconds) {
   Cert cert(X509_new());
   if (!cert) return nullptr;
   unsigned char serial[16];
@@ -97,7 +98,7 @@ Cert NewCertificate(EVP_PKEY* subject_key, const std::string& cn, int days) {
   BN_free(bn);
   ok = ok && X509_set_version(cert.get(), 2) == 1 &&
        X509_gmtime_adj(X509_getm_notBefore(cert.get()), -300) != nullptr &&
-       X509_gmtime_adj(X509_getm_notAfter(cert.get()), 86400L * days) != nullptr &&
+       X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(seconds)) != nullptr &&
        X509_set_pubkey(cert.get(), subject_key) == 1 &&
        SetCommonName(X509_get_subject_name(cert.get()), cn);
   return ok ? std::move(cert) : nullptr;
@@ -132,7 +133,7 @@ Result<KeyAndCertificate> NewCertificateAuthority(const std::string& name, int d
   auto key_pem = NewPrivateKey();
   LIFEBOAT_TRY(key_pem);
   Key key = ReadPrivateKey(*key_pem);
-  Cert cert = key ? NewCertificate(key.get(), name, days) : nullptr;
+  Cert cert = key ? NewCertificate(key.get(), name, 86400LL * days) : nullptr;
   // Self-signed: the subject is its own issuer, so the extensions can name both.
   if (!cert || X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get())) != 1 ||
       !AddExtension(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
@@ -172,7 +173,8 @@ Result<std::string> IssueCertificate(const KeyAndCertificate& ca, const std::str
   Key ca_key = ReadPrivateKey(ca.key_pem);
   Cert ca_cert = ReadCert(ca.certificate_pem);
   if (!ca_key || !ca_cert) return Fail(ErrorCode::kIo, "the CA's key or certificate is unreadable");
-  Cert cert = NewCertificate(subject_key.get(), spec.common_name, spec.days);
+  Cert cert = NewCertificate(subject_key.get(), spec.common_name,
+                             spec.lifetime_seconds ? spec.lifetime_seconds : 86400LL * spec.days);
   if (!cert) return Fail(ErrorCode::kIo, "could not make the certificate");
   std::string usage = spec.server && spec.client ? "serverAuth,clientAuth"
                       : spec.server              ? "serverAuth"
@@ -214,7 +216,10 @@ Result<CertificateInfo> ReadCertificate(const std::string& certificate_pem) {
     OPENSSL_free(hex);
   }
   BN_free(serial);
-  struct tm after {};
+  struct tm before {
+  }, after{};
+  if (ASN1_TIME_to_tm(X509_get0_notBefore(cert.get()), &before) == 1)
+    info.not_before = static_cast<long long>(timegm(&before));
   if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &after) == 1)
     info.not_after = static_cast<long long>(timegm(&after));
   return info;

@@ -24,6 +24,7 @@ struct CertificateSpec {
   bool server = false;                    // extendedKeyUsage serverAuth
   bool client = false;                    // extendedKeyUsage clientAuth
   int days = 365;
+  long long lifetime_seconds = 0;  // when not 0, the lifetime instead of `days`
 };
 
 // `bytes` random bytes from OpenSSL's generator, as hex: tokens and secrets.
@@ -52,8 +53,9 @@ struct CertificateSpec {
 
 struct CertificateInfo {
   std::string common_name;
-  std::string serial;       // hex
-  long long not_after = 0;  // seconds since the epoch
+  std::string serial;        // hex
+  long long not_before = 0;  // seconds since the epoch
+  long long not_after = 0;
 };
 
 // Errors: kInvalidArgument (not a PEM certificate).

@@ -54,7 +54,8 @@ grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* context,
       return {grpc::StatusCode::PERMISSION_DENIED, "machine " + id + " is revoked"};
     // The certificate is made before the token is used, so a bad request wastes no token.
     auto certificate =
-        IssueCertificate(ca_, request->certificate_request(), {id, {}, {}, false, true, 825});
+        IssueCertificate(ca_, request->certificate_request(),
+                         {id, {}, {}, false, true, 0, certificate_lifetime_.count()});
     if (!certificate)
       return {grpc::StatusCode::INVALID_ARGUMENT,
               "certificate_request: " + certificate.error().message};
@@ -67,6 +68,36 @@ grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* context,
   // Every enrollment, made or refused, is in the audit log.
   (void)access_.Audit({0, "", "", "Enroll", "machine " + id, status.ok() ? "ok" : "denied",
                        status.error_message(), context->peer()});
+  return status;
+}
+
+grpc::Status AgentServiceImpl::RenewCertificate(grpc::ServerContext* context,
+                                                const v1::RenewCertificateRequest* request,
+                                                v1::RenewCertificateResponse* response) {
+  if (auto denied = Deny(context, request->machine_id(), "RenewCertificate")) return *denied;
+  const std::string& id = request->machine_id();
+  auto status = [&]() -> grpc::Status {
+    // A service visit's certificate lasts a day so that one copied from a RAM disk is of little
+    // use: it is never turned into a long one.
+    auto presented = context->auth_context()->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+    auto current =
+        presented.empty()
+            ? std::unexpected(Error{ErrorCode::kInvalidArgument, ""})
+            : ReadCertificate(std::string(presented.front().data(), presented.front().size()));
+    if (!current || current->not_after - current->not_before <= kServiceVisitCertificateSeconds)
+      return {grpc::StatusCode::PERMISSION_DENIED,
+              "a service visit's certificate is not renewed: the next visit gets its own"};
+    auto certificate =
+        IssueCertificate(ca_, request->certificate_request(),
+                         {id, {}, {}, false, true, 0, certificate_lifetime_.count()});
+    if (!certificate)
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              "certificate_request: " + certificate.error().message};
+    response->set_certificate(*certificate);
+    return grpc::Status::OK;
+  }();
+  (void)access_.Audit({0, "", "machine " + id, "RenewCertificate", "machine " + id,
+                       status.ok() ? "ok" : "denied", status.error_message(), context->peer()});
   return status;
 }
 
@@ -204,8 +235,9 @@ grpc::Status AgentServiceImpl::ServiceHello(grpc::ServerContext* context,
               "machine " + decision->machine_id + " is revoked"};
     // The certificate lasts a day: long enough for a visit, short enough that one copied from a
     // RAM disk is of little use. The next visit makes a new key and gets a new one.
-    auto certificate = IssueCertificate(ca_, request->certificate_request(),
-                                        {decision->machine_id, {}, {}, false, true, 1});
+    auto certificate = IssueCertificate(
+        ca_, request->certificate_request(),
+        {decision->machine_id, {}, {}, false, true, 0, kServiceVisitCertificateSeconds - 300});
     if (!certificate)
       return {grpc::StatusCode::INVALID_ARGUMENT,
               "certificate_request: " + certificate.error().message};

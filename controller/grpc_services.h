@@ -2,6 +2,8 @@
 // map errors to status codes through ToStatus. They hold no state and never touch disks or SQL.
 #pragma once
 
+#include <chrono>
+
 #include "common/pki.h"
 #include "controller/access.h"
 #include "controller/admission.h"
@@ -14,17 +16,29 @@
 
 namespace lifeboat::controller {
 
+// Agents' client certificates last 825 days unless the controller is told otherwise (at least
+// two days: anything as short as a day is taken for a service visit's, which is never renewed).
+inline constexpr std::chrono::seconds kDefaultAgentCertificateLifetime{825LL * 86400};
+inline constexpr std::chrono::seconds kMinAgentCertificateLifetime{2 * 86400};
+// A service visit's certificate spans a day and the five minutes it is backdated by (clocks
+// differ); RenewCertificate refuses any that short.
+inline constexpr long long kServiceVisitCertificateSeconds = 86400 + 300;
+
 class AgentServiceImpl final : public v1::AgentService::Service {
  public:
-  // `ca` issues the agents' client certificates at enrollment.
+  // `ca` issues the agents' client certificates at enrollment and renewal, each valid for
+  // `certificate_lifetime`.
   AgentServiceImpl(Fleet& fleet, Access& access, Admission& admission, KeyAndCertificate ca,
-                   uint32_t heartbeat_seconds)
+                   uint32_t heartbeat_seconds, std::chrono::seconds certificate_lifetime)
       : fleet_(fleet),
         access_(access),
         admission_(admission),
         ca_(std::move(ca)),
-        heartbeat_seconds_(heartbeat_seconds) {}
+        heartbeat_seconds_(heartbeat_seconds),
+        certificate_lifetime_(certificate_lifetime) {}
   grpc::Status Enroll(grpc::ServerContext*, const v1::EnrollRequest*, v1::EnrollResponse*) override;
+  grpc::Status RenewCertificate(grpc::ServerContext*, const v1::RenewCertificateRequest*,
+                                v1::RenewCertificateResponse*) override;
   grpc::Status Register(grpc::ServerContext*, const v1::RegisterRequest*,
                         v1::RegisterResponse*) override;
   grpc::Status Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest*,
@@ -50,6 +64,7 @@ class AgentServiceImpl final : public v1::AgentService::Service {
   Admission& admission_;
   const KeyAndCertificate ca_;
   uint32_t heartbeat_seconds_;
+  std::chrono::seconds certificate_lifetime_;
 };
 
 class AdminServiceImpl final : public v1::AdminService::Service {

@@ -17,6 +17,7 @@
 #include "controller/api_reads.h"
 #include "controller/fleet.h"
 #include "controller/metrics.h"
+#include "controller/metrics_text.h"
 
 namespace Poco::Net {
 class HTTPServer;
@@ -31,6 +32,7 @@ struct HttpApiParts {
   ApiActions& actions;
   RpcMetrics& rpc_metrics;  // the gRPC calls', shown on /metrics
   Access& access;
+  std::vector<CertificateExpiry> certificates;  // the controller's own, for /metrics
 };
 
 class HttpApi {
@@ -52,10 +54,5 @@ class HttpApi {
   std::unique_ptr<Poco::Net::HTTPServer> server_;
   int port_ = 0;
 };
-
-// The body of /metrics: the build, machines by state and version and by time since their last
-// contact, each unfinished rollout's state, wave and machines, and the counts and latencies of
-// gRPC calls (`rpc`) and HTTP requests (`http`).
-std::string MetricsText(Fleet& fleet, const RpcMetrics& rpc, const RpcMetrics& http);
 
 }  // namespace lifeboat::controller

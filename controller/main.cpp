@@ -58,12 +58,12 @@ int main(int argc, char** argv) {
   app.footer(kAbout);
   std::string config_path, listen, http, data_dir, heartbeat, offline_after, tls_names;
   std::string netboot_dir, netboot_address, service_env, kernel_args, trusted_keys, netboot_http;
-  std::string webhook_urls, webhook_secret_file;
+  std::string webhook_urls, webhook_secret_file, certificate_lifetime;
   app.add_option("--config", config_path,
                  "key = value lines: listen, http_listen, data_dir, heartbeat_seconds, "
                  "offline_after_seconds, tls_names, netboot_dir, netboot_address, service_env, "
                  "netboot_kernel_args, netboot_trusted_keys, netboot_http, webhook_urls, "
-                 "webhook_secret_file ('#' starts a comment)")
+                 "webhook_secret_file, agent_certificate_lifetime ('#' starts a comment)")
       ->type_name("FILE");
   app.add_option("--listen", listen,
                  "gRPC address (default 127.0.0.1:7443; port 0 picks a free one, which is "
@@ -82,6 +82,11 @@ int main(int argc, char** argv) {
   app.add_option("--offline-after", offline_after,
                  "a machine silent this long is shown offline, and rollouts skip it once their "
                  "machine deadline has passed (default 10m)")
+      ->type_name("DURATION")
+      ->check(DurationCheck());
+  app.add_option("--agent-certificate-lifetime", certificate_lifetime,
+                 "how long the client certificates given to agents at enrollment are valid "
+                 "(default 825d, at least 2d); agents renew theirs when a third of it is left")
       ->type_name("DURATION")
       ->check(DurationCheck());
   app.add_option("--tls-names", tls_names,
@@ -132,10 +137,10 @@ int main(int argc, char** argv) {
   std::map<std::string, ConfigEntry> config;
   if (!config_path.empty()) {
     auto entries = ReadConfigFile(
-        config_path,
-        {"listen", "http_listen", "data_dir", "heartbeat_seconds", "offline_after_seconds",
-         "tls_names", "netboot_dir", "netboot_address", "service_env", "netboot_kernel_args",
-         "netboot_trusted_keys", "netboot_http", "webhook_urls", "webhook_secret_file"});
+        config_path, {"listen", "http_listen", "data_dir", "heartbeat_seconds",
+                      "offline_after_seconds", "tls_names", "netboot_dir", "netboot_address",
+                      "service_env", "netboot_kernel_args", "netboot_trusted_keys", "netboot_http",
+                      "webhook_urls", "webhook_secret_file", "agent_certificate_lifetime"});
     if (!entries) {
       std::cerr << "lifeboat-controller: " << entries.error().message << "\n";
       return kExitCommandLine;
@@ -207,6 +212,15 @@ int main(int argc, char** argv) {
       return kExitCommandLine;
     }
     options.heartbeat_seconds = static_cast<uint32_t>(seconds->count());
+  }
+  if (auto v = setting(certificate_lifetime, "agent_certificate_lifetime", where)) {
+    auto seconds = ParseDuration(*v);
+    if (!seconds || *seconds < controller::kMinAgentCertificateLifetime) {
+      std::cerr << "lifeboat-controller: " << where << ": agent-certificate-lifetime '" << *v
+                << "' is not a duration of at least 2d\n";
+      return kExitCommandLine;
+    }
+    options.agent_certificate_lifetime = *seconds;
   }
   if (auto v = setting(offline_after, "offline_after_seconds", where)) {
     auto seconds = ParseDuration(*v);

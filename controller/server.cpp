@@ -84,7 +84,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   // Every agent contact is a new connection that never resumes a session: tickets are waste.
   LIFEBOAT_TRY(TurnOffTlsSessionTickets());
   s->agent_ = std::make_unique<AgentServiceImpl>(*s->fleet_, *s->access_, *s->admission_, tls->ca,
-                                                 options.heartbeat_seconds);
+                                                 options.heartbeat_seconds,
+                                                 options.agent_certificate_lifetime);
   // The first start made an admin whose token only root can read (DATA_DIR/admin.token).
   s->admin_ = std::make_unique<AdminServiceImpl>(*s->fleet_, *s->access_, *s->admission_,
                                                  s->network_recovery_.get());
@@ -113,8 +114,15 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
                 "cannot listen on " + options.listen + " (in use, or not an address)");
   }
   if (!options.http_listen.empty()) {
+    // The certificates' ends go to /metrics, for an alert well before.
+    std::vector<CertificateExpiry> certificates;
+    for (const auto& [name, pem] :
+         {std::pair<const char*, const std::string&>{"server", tls->server.certificate_pem},
+          {"ca", tls->ca.certificate_pem}})
+      if (auto info = ReadCertificate(pem)) certificates.push_back({name, info->not_after});
     auto http = HttpApi::Start(
-        options.http_listen, {*s->fleet_, *s->reads_, *s->actions_, s->metrics_, *s->access_},
+        options.http_listen,
+        {*s->fleet_, *s->reads_, *s->actions_, s->metrics_, *s->access_, std::move(certificates)},
         options.data_dir + "/tls/server.key", options.data_dir + "/tls/server.pem");
     LIFEBOAT_TRY(http);
     s->http_ = std::move(*http);

@@ -27,6 +27,8 @@ struct ServerOptions {
   std::string data_dir = "/var/lib/lifeboat-controller";
   uint32_t heartbeat_seconds = 30;
   std::chrono::seconds offline_after = kDefaultOfflineAfter;  // silent this long: offline
+  // How long an agent's client certificate is valid; agents renew theirs well before the end.
+  std::chrono::seconds agent_certificate_lifetime = kDefaultAgentCertificateLifetime;
   int max_message_bytes = 8 << 20;     // larger messages are refused (RESOURCE_EXHAUSTED)
   std::string http_listen;             // /healthz, /metrics, /api/v1/...; empty: no HTTP
   std::vector<std::string> tls_names;  // names (or addresses) clients reach the controller by

@@ -462,6 +462,7 @@ int RunContact(const DaemonConfig& config, const std::string& agent, bool regist
     LogLine(enrolled.error().message);
     return kExitRefused;
   }
+  RenewIfDue(config, machine_id, tls);
   Contact contact(effective, tls, std::move(*trusted), agent, **state, machine_id, stop);
   if (auto loaded = contact.LoadInventory(register_first); !loaded) {
     LogLine(loaded.error().message);

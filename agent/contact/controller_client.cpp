@@ -149,6 +149,19 @@ Result<ControllerClient::Enrollment> ControllerClient::Enroll(
   return e;
 }
 
+Result<std::string> ControllerClient::RenewCertificate(const std::string& machine_id,
+                                                       const std::string& certificate_request_pem) {
+  grpc::ClientContext context;
+  Deadline(context, 10);
+  v1::RenewCertificateRequest request;
+  request.set_machine_id(machine_id);
+  request.set_certificate_request(certificate_request_pem);
+  v1::RenewCertificateResponse response;
+  auto status = impl_->rpc->RenewCertificate(&context, request, &response);
+  if (!status.ok()) return std::unexpected(FromStatus(status, "renew certificate"));
+  return response.certificate();
+}
+
 namespace {
 
 void ToProto(const HardwareIdentity& in, v1::MachineIdentity* out) {

@@ -59,6 +59,11 @@ class ControllerClient {
   [[nodiscard]] Result<Enrollment> Enroll(const std::string& token, const std::string& machine_id,
                                           const std::string& certificate_request_pem);
 
+  // A new client certificate for the agent's key (`certificate_request_pem`), asked for with the
+  // current one. Errors: kPermissionDenied, kInvalidArgument, kBusy (unreachable).
+  [[nodiscard]] Result<std::string> RenewCertificate(const std::string& machine_id,
+                                                     const std::string& certificate_request_pem);
+
   // Returns the heartbeat interval the controller asks for.
   // `identity` is sent when it names anything.
   [[nodiscard]] Result<uint32_t> Register(const std::string& machine_id,

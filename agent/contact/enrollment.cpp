@@ -1,5 +1,6 @@
 #include "agent/contact/enrollment.h"
 
+#include <ctime>
 #include <optional>
 #include <sstream>
 
@@ -17,6 +18,16 @@ void AddLabels(const std::string& text, std::map<std::string, std::string>& labe
     auto eq = line.find('=');
     if (eq != std::string::npos) labels[line.substr(0, eq)] = line.substr(eq + 1);
   }
+}
+
+// A time as RFC 3339, UTC.
+std::string FormatUnixTime(long long seconds) {
+  const auto t = static_cast<std::time_t>(seconds);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
 }
 
 }  // namespace
@@ -68,6 +79,48 @@ Result<void> LoadOrEnroll(const DaemonConfig& config, const std::string& machine
             std::to_string(static_cast<int>(backoff)) + " s");
     if (!wait(backoff)) return Refuse("stopped", "stopped before enrollment");
   }
+}
+
+bool RenewalDue(long long not_before, long long not_after, long long now, long long before) {
+  if (before <= 0) before = (not_after - not_before) / 3;
+  return not_after - now < before;
+}
+
+void RenewIfDue(const DaemonConfig& config, const std::string& machine_id, ClientTls& tls) {
+  auto current = ReadCertificate(tls.certificate_pem);
+  if (!current) {
+    LogLine("the client certificate in " + config.state_dir +
+            "/agent.pem cannot be read: " + current.error().message);
+    return;
+  }
+  const long long now = std::time(nullptr);
+  if (!RenewalDue(current->not_before, current->not_after, now,
+                  config.renew_certificate_before_seconds))
+    return;
+  const std::string until = FormatUnixTime(current->not_after);
+  if (current->not_after <= now) {
+    LogLine("this agent's client certificate expired at " + until +
+            ": the controller refuses it; enroll the agent again (a new enrollment_token from "
+            "`lifeboatctl token create`, and remove " +
+            config.state_dir + "/agent.pem)");
+    return;
+  }
+  auto request = NewCertificateRequest(tls.key_pem, machine_id);
+  auto renewed =
+      request ? ControllerClient(config.controller, tls).RenewCertificate(machine_id, *request)
+              : std::unexpected(request.error());
+  if (renewed)
+    if (auto kept = WriteFileAtomically(config.state_dir + "/agent.pem", *renewed, 0644); !kept)
+      renewed = std::unexpected(kept.error());
+  if (!renewed) {
+    LogLine("could not renew the client certificate (valid until " + until +
+            "); the next contact tries again: " + renewed.error().message);
+    return;
+  }
+  tls.certificate_pem = *renewed;
+  auto fresh = ReadCertificate(*renewed);
+  LogLine("client certificate renewed: valid until " +
+          (fresh ? FormatUnixTime(fresh->not_after) : std::string("?")));
 }
 
 }  // namespace lifeboat::agent

@@ -25,4 +25,15 @@ namespace lifeboat::agent {
                                         std::map<std::string, std::string>& labels,
                                         const std::function<bool(double)>& wait);
 
+// Whether a certificate valid from `not_before` to `not_after` (seconds since the epoch) is due
+// for renewal at `now`: less than `before` seconds of it left, or with `before` 0, less than a
+// third of its lifetime. Pure.
+bool RenewalDue(long long not_before, long long not_after, long long now, long long before);
+
+// Asks the controller for a new client certificate for the agent's key when the current one is
+// due (RenewalDue), keeps it (state_dir/agent.pem, replaced atomically) and puts it in `tls`. A
+// failure is logged and is not an error: the current certificate still works, and the next
+// contact tries again. An expired certificate is logged with what to do (enroll again).
+void RenewIfDue(const DaemonConfig& config, const std::string& machine_id, ClientTls& tls);
+
 }  // namespace lifeboat::agent

@@ -240,6 +240,16 @@ TEST_F(HttpApiTest, EveryReadOfTheCliIsThereAndTheAuditLogIsForAdmins) {
         "lifeboat_http_requests_total{path=\"/api/v1/machines/{id}\",code=\"200\"} 1\n",
         "lifeboat_http_duration_seconds_count{path=\"/api/v1/fleet\"} "})
     EXPECT_NE(metrics.find(line), std::string::npos) << line << " in:\n" << metrics;
+  // The server certificate's end as openssl reads it from the file the controller serves with.
+  const auto end = Sh("date -d \"$(openssl x509 -noout -enddate -in " +
+                      Quote(dir_ / "tls/server.pem") + " | cut -d= -f2)\" +%s");
+  ASSERT_EQ(end.exit_code, 0) << end.err;
+  EXPECT_NE(metrics.find("lifeboat_certificate_expiry_timestamp_seconds{certificate=\"server\"} " +
+                         end.out),
+            std::string::npos)
+      << end.out << metrics;
+  EXPECT_NE(metrics.find("lifeboat_certificate_expiry_timestamp_seconds{certificate=\"ca\"} "),
+            std::string::npos);
   // The Grafana dashboard (packaging/) asks only for series the controller exports.
   const std::string dashboard =
       ReadAll(std::string(LIFEBOAT_SOURCE_DIR) + "/packaging/grafana-dashboard.json");

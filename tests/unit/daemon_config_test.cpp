@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "agent/contact/enrollment.h"
 #include "tests/support/test_support.h"
 
 namespace lifeboat::agent {
@@ -27,7 +28,8 @@ TEST(DaemonConfig, ReadsEveryKey) {
                                   "state_dir = /srv/lifeboat\n"
                                   "link = main-menu\n"
                                   "maintenance_window = 22:30-05:00\n"
-                                  "lock_wait = 42\n"));
+                                  "lock_wait = 42\n"
+                                  "renew_certificate_before = 90d\n"));
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->controller, "ctl.corp:7443");
   EXPECT_EQ(c->machine_id, "pc-7");
@@ -39,6 +41,18 @@ TEST(DaemonConfig, ReadsEveryKey) {
   EXPECT_EQ(c->window->first, 22 * 60 + 30);
   EXPECT_EQ(c->window->second, 5 * 60);
   EXPECT_EQ(c->lock_wait_seconds, 42);
+  EXPECT_EQ(c->renew_certificate_before_seconds, 90LL * 86400);
+}
+
+// A certificate is renewed when less than the margin is left, by default a third of its lifetime.
+TEST(CertificateRenewal, IsDueWhenLessThanTheMarginIsLeft) {
+  const long long day = 86400, issued = 1'000'000'000, expires = issued + 825 * day;
+  EXPECT_FALSE(RenewalDue(issued, expires, issued, 0));
+  EXPECT_FALSE(RenewalDue(issued, expires, expires - 276 * day, 0));  // 276 of 825 days left
+  EXPECT_TRUE(RenewalDue(issued, expires, expires - 274 * day, 0));
+  EXPECT_TRUE(RenewalDue(issued, expires, expires + day, 0));  // expired: due (and logged)
+  EXPECT_FALSE(RenewalDue(issued, expires, expires - 31 * day, 30 * day));
+  EXPECT_TRUE(RenewalDue(issued, expires, expires - 29 * day, 30 * day));
 }
 
 TEST(DaemonConfig, DefaultsWhenEmpty) {
@@ -58,6 +72,7 @@ TEST(DaemonConfig, ErrorsNameTheFileAndLine) {
       {"labels = site\n", ":1: label 'site' is not key=value"},
       {"maintenance_window = 25:00-01:00\n", ":1: maintenance_window is HH:MM-HH:MM"},
       {"lock_wait = soon\n", ":1: lock_wait is a duration"},
+      {"renew_certificate_before = 0\n", ":1: renew_certificate_before is a duration above 0"},
       {"lock_wait = 2d\n", ":1: lock_wait is a duration up to a day"},
       {"disk = /dev/sda\ndisk = /dev/sdb\n", ":2: 'disk' is set twice"},
   };

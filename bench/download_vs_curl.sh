@@ -17,9 +17,7 @@ while [ $# -gt 0 ]; do
 done
 if ! command -v nginx >/dev/null; then
   # The baseline's server, installed without starting the distribution's own nginx service.
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
-  rm -f /usr/sbin/policy-rc.d
+  install_packages nginx-light
 fi
 work=$(mktemp -d /var/tmp/lifeboat-bench.XXXXXX)
 pids=()

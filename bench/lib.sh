@@ -1,6 +1,22 @@
 # Shared by the benchmark scripts beside this file: timing, the plan's numbers, making room with
 # the raw tools, and rounds that alternate the two sides on copies of one image. Source it.
 
+# Installs Debian packages for a benchmark's baseline, waiting up to ten minutes for another apt or
+# dpkg run's lock instead of failing, and without starting any service they bring: a
+# policy-rc.d that refuses starts is in place only while apt runs (and removed whatever happens,
+# unless one was there before).
+install_packages() {
+  local policy=/usr/sbin/policy-rc.d ours=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && ours=1
+  fi
+  local status=0
+  { apt-get -o DPkg::Lock::Timeout=600 update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >/dev/null; } || status=$?
+  [ -n "$ours" ] && rm -f "$policy"
+  return $status
+}
+
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
 
 # The partition layout without what differs between runs (the new partition's random GUID).

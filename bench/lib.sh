@@ -17,6 +17,14 @@ install_packages() {
   return $status
 }
 
+# The minimum, median and maximum of the numbers given, as "min X, median Y, max Z": a round on a
+# busy machine shows as an outlier instead of moving a mean.
+spread() {
+  printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
+    m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "min %.2f, median %.2f, max %.2f", v[1], m, v[NR]}'
+}
+
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
 
 # The partition layout without what differs between runs (the new partition's random GUID).
@@ -59,7 +67,7 @@ make_room_by_hand() {
 # both copies; prints each round and the ratio lifeboat / by hand.
 race() {
   local rounds=$1 pristine=$2 by_hand=$3 lifeboat=$4 check=$5 name=$6 dir i t_hand t_lb
-  local total_hand=0 total_lb=0
+  local total_hand=0 total_lb=0 ratios=()
   dir=$(dirname "$pristine")
   for i in $(seq 1 "$rounds"); do
     cp --sparse=always "$pristine" "$dir/a.img"
@@ -70,7 +78,9 @@ race() {
     t_lb=$(seconds "$lifeboat" "$dir/b.img")
     printf 'round %d: by hand %.2f s, lifeboat %.2f s, ratio %.2f\n' "$i" "$t_hand" "$t_lb" "$(echo "$t_lb / $t_hand" | bc -l)"
     total_hand=$(echo "$total_hand + $t_hand" | bc -l); total_lb=$(echo "$total_lb + $t_lb" | bc -l)
+    ratios+=("$(echo "$t_lb / $t_hand" | bc -l)")
     "$check" "$dir/a.img" "$dir/b.img"
   done
-  printf '%s ratio over %d rounds: %.2f\n' "$name" "$rounds" "$(echo "$total_lb / $total_hand" | bc -l)"
+  printf '%s ratio over %d rounds: %.2f (per round: %s)\n' "$name" "$rounds" \
+    "$(echo "$total_lb / $total_hand" | bc -l)" "$(spread "${ratios[@]}")"
 }

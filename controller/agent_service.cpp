@@ -43,6 +43,16 @@ std::optional<grpc::Status> AgentServiceImpl::Deny(grpc::ServerContext* context,
   return refusal;
 }
 
+std::expected<std::string, grpc::Status> AgentServiceImpl::IssueAgentCertificate(
+    const std::string& machine_id, const std::string& request_pem) {
+  auto certificate = IssueCertificate(
+      ca_, request_pem, {machine_id, {}, {}, false, true, 0, certificate_lifetime_.count()});
+  if (!certificate)
+    return std::unexpected(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                        "certificate_request: " + certificate.error().message));
+  return *certificate;
+}
+
 grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* context,
                                       const v1::EnrollRequest* request,
                                       v1::EnrollResponse* response) {
@@ -53,12 +63,8 @@ grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* context,
     if (access_.IsRevoked(id))
       return {grpc::StatusCode::PERMISSION_DENIED, "machine " + id + " is revoked"};
     // The certificate is made before the token is used, so a bad request wastes no token.
-    auto certificate =
-        IssueCertificate(ca_, request->certificate_request(),
-                         {id, {}, {}, false, true, 0, certificate_lifetime_.count()});
-    if (!certificate)
-      return {grpc::StatusCode::INVALID_ARGUMENT,
-              "certificate_request: " + certificate.error().message};
+    auto certificate = IssueAgentCertificate(id, request->certificate_request());
+    if (!certificate) return certificate.error();
     auto labels = access_.UseEnrollmentToken(request->token(), id);
     if (!labels) return ToStatus(labels.error());
     response->set_certificate(*certificate);
@@ -87,12 +93,8 @@ grpc::Status AgentServiceImpl::RenewCertificate(grpc::ServerContext* context,
     if (!current || current->not_after - current->not_before <= kServiceVisitCertificateSeconds)
       return {grpc::StatusCode::PERMISSION_DENIED,
               "a service visit's certificate is not renewed: the next visit gets its own"};
-    auto certificate =
-        IssueCertificate(ca_, request->certificate_request(),
-                         {id, {}, {}, false, true, 0, certificate_lifetime_.count()});
-    if (!certificate)
-      return {grpc::StatusCode::INVALID_ARGUMENT,
-              "certificate_request: " + certificate.error().message};
+    auto certificate = IssueAgentCertificate(id, request->certificate_request());
+    if (!certificate) return certificate.error();
     response->set_certificate(*certificate);
     return grpc::Status::OK;
   }();

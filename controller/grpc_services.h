@@ -59,6 +59,10 @@ class AgentServiceImpl final : public v1::AgentService::Service {
   // and, when `machine_id` is given, is that machine's. Refusals go to the audit log.
   std::optional<grpc::Status> Deny(grpc::ServerContext* context, const std::string& machine_id,
                                    const std::string& action);
+  // An agent's client certificate for the key of `request_pem` (PKCS#10), naming `machine_id`,
+  // valid for certificate_lifetime_; INVALID_ARGUMENT for a request that is not one.
+  std::expected<std::string, grpc::Status> IssueAgentCertificate(const std::string& machine_id,
+                                                                 const std::string& request_pem);
   Fleet& fleet_;
   Access& access_;
   Admission& admission_;

@@ -49,15 +49,18 @@ for package in lifeboat-controller lifeboat-agent lifeboatctl; do
   [ -f "$out/${package}-dbgsym_${version}_amd64.ddeb" ] || fail "no ${package}-dbgsym"
   dbgsym=$(dpkg-deb -c "$out/${package}-dbgsym_${version}_amd64.ddeb")
   while IFS= read -r binary; do
-    file "$binary" | grep -q ", stripped" || fail "not stripped: $binary"
+    kind=$(file "$binary")  # (read whole: grep -q would stop dpkg-deb or file early, under pipefail)
+    grep -q ", stripped" <<<"$kind" || fail "not stripped: $kind"
     id=$(readelf -n "$binary" | awk '/Build ID/ {print $3}')
     grep -qF "./usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug" <<<"$dbgsym" ||
       fail "no debug file for $binary (build id $id) in ${package}-dbgsym"
   done < <(find "$out/$package" -type f -exec sh -c 'file "$1" | grep -q ELF' _ {} \; -print)
 done
-dpkg-deb -I "$(deb lifeboat-agent)" | grep -q "^ Depends:.*ntfs-3g" || fail "the agent's Depends lacks ntfs-3g"
-dpkg-deb -I "$(deb lifeboat-controller)" | grep -q "^ Depends:.*libgrpc" ||
-  fail "the controller's Depends lacks the shared libraries (shlibdeps)"
+info=$(dpkg-deb -I "$(deb lifeboat-agent)")
+grep -q "^ Depends:.*ntfs-3g" <<<"$info" || fail "the agent's Depends lacks ntfs-3g: $info"
+info=$(dpkg-deb -I "$(deb lifeboat-controller)")
+grep -q "^ Depends:.*libgrpc" <<<"$info" ||
+  fail "the controller's Depends lacks the shared libraries (shlibdeps): $info"
 for pair in lifeboat-agent:agent.conf lifeboat-controller:controller.conf; do
   dpkg-deb -e "$(deb "${pair%%:*}")" "$out/control-${pair%%:*}"
   grep -qx "/etc/lifeboat/${pair#*:}" "$out/control-${pair%%:*}/conffiles" || fail "${pair#*:} is not a conffile"

@@ -147,7 +147,11 @@ try {
   await page.select('form.filters select[name=outcome]', 'denied');
   await page.click('form.filters button[type=submit]');
   await page.waitForFunction(() => location.hash.includes('outcome=denied'));
-  await waitText('main table', /victor/);
+  // The filtered page has replaced the whole log (whose rows name victor too: his CreateOperator).
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('main table tbody tr')];
+    return rows.length > 0 && rows.every((r) => /denied/.test(r.textContent));
+  }, { timeout: 20000, polling: 100 });
   const rows = await page.$$eval('main table tbody tr', (trs) => trs.map((tr) => tr.textContent));
   if (!rows.length || rows.some((r) => !/denied/.test(r))) problems.push('the denied filter shows: ' + JSON.stringify(rows));
   if (!rows.some((r) => /victor.*ResumeRollout/.test(r))) problems.push('the viewer\'s refusal is not in the audit log: ' + JSON.stringify(rows));

@@ -34,9 +34,10 @@ class DashboardTest : public ControllerGrpcTest {
   }
 
   // Machines pc0..pc{n-1} as agents: each calls in every 250 ms; an assignment is carried out in
-  // steps about 0.6 s apart (download with progress, check, prepare, write, boot entry, done).
-  // The first attempt of all fails in write-image with kFailure (its machine then says it is in
-  // the failed state, as an agent does); the others succeed.
+  // steps about 0.9 s apart (download with progress, check, prepare, write, boot entry, done), so
+  // a machine takes some 6 s and the eight over 45 s: the browser pauses the rollout long before
+  // its end even on a loaded machine. The first attempt of all fails in write-image with kFailure
+  // (its machine then says it is in the failed state, as an agent does); the others succeed.
   class Agents {
    public:
     Agents(DashboardTest& test, int n) : test_(test), n_(n) {}
@@ -93,7 +94,7 @@ class DashboardTest : public ControllerGrpcTest {
       grpc::ClientContext context;
       v1::ReportProgressResponse ack;
       EXPECT_TRUE(test_.Agent(id).ReportProgress(&context, report, &ack).ok()) << id << " " << step;
-      work.next = steady_clock::now() + milliseconds(600);
+      work.next = steady_clock::now() + milliseconds(900);
       if (fail) failed_ = id;
       if (fail || step == "done") work = {};
     }

@@ -28,7 +28,7 @@ std::string IsoPath(const std::string& medium_path) {
 
 // xorriso's own account of the boot catalog: each image's platform, emulation, load size, path.
 Result<void> CheckBootCatalog(const std::string& iso, const MediumSource& source) {
-  auto report = RunChecked({"xorriso", "-indev", iso, "-report_el_torito", "plain"});
+  auto report = RunChecked({"xorriso", "-indev", "stdio:" + iso, "-report_el_torito", "plain"});
   if (!report) return std::unexpected(report.error());
   const std::string& text = report->out;
   auto has = [&](const std::string& pattern) {
@@ -83,11 +83,23 @@ Result<IsoResult> WriteIso(const MediumSource& source, const IsoRequest& request
   result.files = *files;
   result.files.push_back(layout::kWim);
 
-  // The WIM is grafted from where it is: xorriso reads it once, into the ISO.
+  // The WIM is grafted from where it is: xorriso reads it once, into the ISO. The output is named
+  // "stdio:PATH", a plain file: xorriso otherwise takes a path under /dev (an ISO written to
+  // /dev/shm) for a drive and refuses it.
   const std::string iso = staging.path() + "/medium.iso";
-  std::vector<std::string> argv = {
-      "xorriso",      "-as", "mkisofs",        "-iso-level", "3", "-full-iso9660-filenames", "-J",
-      "-joliet-long", "-V",  result.volume_id, "-o",         iso, "--boot-catalog-hide"};
+  std::vector<std::string> argv = {"xorriso",
+                                   "-as",
+                                   "mkisofs",
+                                   "-iso-level",
+                                   "3",
+                                   "-full-iso9660-filenames",
+                                   "-J",
+                                   "-joliet-long",
+                                   "-V",
+                                   result.volume_id,
+                                   "-o",
+                                   "stdio:" + iso,
+                                   "--boot-catalog-hide"};
   if (source.bios)
     argv.insert(argv.end(), {"-b", IsoPath(layout::kEtfsboot).substr(1), "-no-emul-boot",
                              "-boot-load-size", "8"});

@@ -115,6 +115,21 @@ TEST_F(MediaTest, TheIsoHasTheWindowsLayoutAndBothBootImages) {
 
 // An image without media BCD templates (the ADK's winpe.wim may have none): both stores are made
 // from scratch, and hivexml (an independent reader) decodes the same entry from them.
+// An ISO written under /dev (a tmpfs such as /dev/shm) is a plain file: xorriso, which takes
+// such paths for drives unless told otherwise, writes and reads it.
+TEST_F(MediaTest, AnIsoIsWrittenToATmpfsUnderDev) {
+  if (!std::filesystem::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
+  char tmpl[] = "/dev/shm/lifeboat-test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl, iso = dir + "/media.iso";
+  auto made = Agent({"media", "iso", iso, "--image", Wim(), "--version", "2.5"});
+  EXPECT_EQ(made.exit_code, 0) << made.out << made.err;
+  auto catalog = Sh("xorriso -indev stdio:" + Quote(iso) + " -report_el_torito plain 2>&1");
+  EXPECT_NE(catalog.out.find("El Torito img path :   1  /boot/etfsboot.com"), std::string::npos)
+      << catalog.out;
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(MediaTest, WithoutTemplatesTheStoresAreMadeFromScratch) {
   const std::string standins = work_ / "standins";
   ASSERT_EQ(Sh("cp -r " + Quote(*dir_ / "standins") + " " + Quote(standins) + " && rm " +

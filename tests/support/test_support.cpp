@@ -87,8 +87,10 @@ CommandResult Agent(const std::vector<std::string>& args, const std::string& env
 }
 
 TempDir::TempDir() {
-  char tmpl[] = "/var/tmp/lifeboat-test.XXXXXX";
-  path_ = mkdtemp(tmpl);
+  // LIFEBOAT_TEST_TMPDIR puts the tests' disks elsewhere (a tmpfs, say); /var/tmp by default.
+  const char* base = std::getenv("LIFEBOAT_TEST_TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/var/tmp") + "/lifeboat-test.XXXXXX";
+  path_ = mkdtemp(tmpl.data());
 }
 
 TempDir::~TempDir() {

@@ -414,7 +414,7 @@ async function auditView(query) {
 }
 
 function signInView(message) {
-  const token = h('input', { type: 'password', name: 'token', autocomplete: 'off', required: true, placeholder: 'operator token' });
+  const token = h('input', { type: 'password', name: 'token', autocomplete: 'off', required: true, 'aria-label': 'operator token' });
   return [h('form', {
     class: 'signin', onsubmit: async (event) => {
       event.preventDefault();

@@ -3,6 +3,8 @@
 // killed is resumed by running apply again: it plans from what the disk then holds.
 #include "agent/apply_commands.h"
 
+#include <algorithm>
+#include <cctype>
 #include <iostream>
 
 #include "agent/apply_executor.h"
@@ -199,6 +201,35 @@ int PrintReport(const ApplyReport& report, bool json) {
   return kExitOk;
 }
 
+// The image as apply needs it. With a trusted hash (--sha256) only its metadata is read now: the
+// write hashes every byte as it copies them and compares (RecoveryVolume::WriteVersion), so the
+// source is read once. Without one, every byte is checked first, as `image check` does. Reported
+// as step check-image, so that its time is not lost between the steps of the plan.
+Result<image::ImageInfo> CheckImageForApply(const ApplyOptions& o,
+                                            const std::function<void(const std::string&)>& say) {
+  const bool trusted_hash = !o.expected_sha256.empty();
+  say("Checking image " + o.image +
+      (trusted_hash ? " (metadata; its bytes as they are written)" : ""));
+  auto event = [&](StepStatus status, const std::string& message) {
+    if (o.events) PrintEvent(StepEvent{0, "check-image", status, 0, 0, message, ""});
+  };
+  event(StepStatus::kStarted, "");
+  auto image = image::CheckImage(
+      o.image, trusted_hash ? image::CheckDepth::kMetadata : image::CheckDepth::kFull);
+  if (!image) {
+    event(StepStatus::kFailed, image.error().message);
+    return image;
+  }
+  if (trusted_hash) {
+    image->sha256 = o.expected_sha256;
+    std::transform(image->sha256.begin(), image->sha256.end(), image->sha256.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  }
+  event(StepStatus::kSucceeded, trusted_hash ? "metadata checked; SHA-256 to prove while writing"
+                                             : "checked; SHA-256 " + image->sha256);
+  return image;
+}
+
 }  // namespace
 
 Result<BootStoreState> GatherBootStore(const BootStoreFile& file, const DiskModel& model,
@@ -232,8 +263,7 @@ int Apply(const ApplyOptions& o) {
   auto version = Version::Parse(o.version, "--version");
   if (!version) return Report(version.error(), json);
 
-  say("Checking image " + o.image);
-  auto image = image::CheckImage(o.image);
+  auto image = CheckImageForApply(o, say);
   if (!image) return ReportImageError(image.error(), json);
   if (auto current = compose::RefuseExpired(*image, TodayUtc(std::chrono::system_clock::now()),
                                             "it is not installed, and nothing was changed");

@@ -17,6 +17,9 @@ struct ApplyOptions {
   std::string version;
   bcd::LinkPolicy link = bcd::LinkPolicy::kToolsMenu;
   bool events = false;  // print step events on stderr as they happen (agent/step_event.h)
+  // The image's SHA-256 from a trusted source (a signed assignment): only the WIM's metadata is
+  // checked up front, and the write proves the bytes. Empty: the whole image is checked first.
+  std::string expected_sha256;
 };
 
 int Apply(const ApplyOptions& options);

@@ -22,6 +22,7 @@
 #include "agent/status_commands.h"
 #include "agent/winre_commands.h"
 #include "common/cli.h"
+#include "common/sha256.h"
 #include "common/version.h"
 
 namespace {
@@ -221,6 +222,17 @@ int main(int argc, char** argv) {
                    "the version to install: 1-64 of A-Z a-z 0-9 . _ -")
       ->required()
       ->type_name("V");
+  apply
+      ->add_option("--sha256", apply_options.expected_sha256,
+                   "the image's SHA-256 as a trusted source gives it (the agent daemon passes "
+                   "the one its signed assignment names). Then only the WIM's metadata is "
+                   "checked before anything is written, and the bytes are proven by this hash "
+                   "as they are written, in one pass; a mismatch removes the copy and fails. "
+                   "Without it the whole image is checked first (as `image check` does)")
+      ->type_name("HEX")
+      ->check([](const std::string& hex) -> std::string {
+        return hex.size() == 64 && FromHex(hex) ? "" : "64 hex digits expected";
+      });
   apply
       ->add_option("--link", link,
                    "how the boot entry is reached: tools-menu (default; the boot manager's "

@@ -86,8 +86,18 @@ Result<void> RecoveryVolume::WriteVersion(const std::string& version, const imag
   // Start from an empty folder: whatever an interrupted write left is not trusted.
   if (auto r = volume_->Remove(VersionFolder(version)); !r) return r;
   if (auto r = volume_->MakeDirectories(VersionFolder(version)); !r) return r;
-  // VerifyVersion reads it back and compares it with the hash CheckImage took of the source.
-  if (auto r = volume_->CopyIn(image.path, WimPath(version), progress); !r) return r;
+  // The source is hashed as it is copied: bytes that are not the image's (changed since it was
+  // checked, or never checked beyond its metadata and proven only by its signed hash) are
+  // removed, not left for a later run to mistake for a copy. VerifyVersion then reads the copy
+  // back.
+  auto copied = volume_->CopyIn(image.path, WimPath(version), progress);
+  LIFEBOAT_TRY(copied);
+  if (*copied != image.sha256) {
+    (void)volume_->Remove(VersionFolder(version));
+    return Fail(ErrorCode::kVerification, image.path + " hashed to SHA-256 " + *copied +
+                                              " as it was written, not the " + "image's " +
+                                              image.sha256 + "; the copy was removed");
+  }
   return volume_->WriteFile(SdiPath(version), sdi);
 }
 

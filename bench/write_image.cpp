@@ -1,5 +1,5 @@
 // Times Lifeboat's image write into an NTFS volume (image/ntfs_volume.h: mount with libntfs-3g,
-// allocate, write, flush, unmount), for bench/image_write_vs_dd.sh.
+// allocate, write while hashing the source, flush, unmount), for bench/image_write_vs_dd.sh.
 //   lifeboat-bench-write DEVICE FILE   -> prints the seconds it took
 #include <chrono>
 #include <cstdio>

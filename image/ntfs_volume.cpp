@@ -28,6 +28,7 @@ extern "C" {
 }
 
 #include "common/sha256.h"
+#include "image/extent_io.h"
 
 namespace lifeboat::image {
 
@@ -39,7 +40,7 @@ std::unexpected<Error> FailWriting(std::string message) {
   return Fail(ErrorCode::kIo, std::move(message));
 }
 
-constexpr size_t kChunk = 8 << 20;  // large writes let libntfs-3g allocate long runs
+constexpr size_t kChunk = kExtentChunk;  // large writes let libntfs-3g allocate long runs
 
 std::string ErrnoText() { return std::strerror(errno); }
 
@@ -164,6 +165,26 @@ struct NtfsVolume::Impl {
     return {};
   }
 
+  // Where the first `size` bytes of a non-resident attribute lie on the device. Errors: kIo (a
+  // hole, or a runlist libntfs-3g cannot map).
+  Result<std::vector<Extent>> Extents(ntfs_attr* na, s64 size, const std::string& path) {
+    if (!NAttrNonResident(na))
+      return Fail(ErrorCode::kIo, path + " on " + device + " has no clusters (resident data)");
+    if (ntfs_attr_map_whole_runlist(na) != 0)
+      return Fail(ErrorCode::kIo,
+                  "map the clusters of " + path + " on " + device + ": " + ErrnoText());
+    const s64 cluster = vol->cluster_size;
+    std::vector<Extent> extents;
+    for (const runlist_element* run = na->rl; run->length > 0; ++run) {
+      const s64 from = run->vcn * cluster;
+      if (from >= size) break;
+      if (run->lcn < 0) return Fail(ErrorCode::kIo, path + " on " + device + " has a hole");
+      const s64 to = (std::min)(size, (run->vcn + run->length) * cluster);
+      extents.push_back({from, run->lcn * cluster, to - from});
+    }
+    return extents;
+  }
+
   Result<void> WriteAll(ntfs_attr* na, int64_t offset, const uint8_t* data, size_t size,
                         const std::string& path) {
     while (size > 0) {
@@ -200,14 +221,14 @@ Result<std::unique_ptr<NtfsVolume>> NtfsVolume::Open(const std::string& device, 
                 device + " holds no NTFS volume libntfs-3g can open: " + std::strerror(e));
   }
   ntfs_set_ignore_case(impl->vol);
-  if (mode == Mode::kReadWrite) {
-    // Direct I/O for file data: libntfs-3g sets the device's block size to 512 bytes, which makes
-    // buffered writes through the page cache several times slower than dd's.
-    impl->data_fd = open(device.c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
-    int sector = 0;
-    if (impl->data_fd >= 0 && ioctl(impl->data_fd, BLKSSZGET, &sector) == 0 && sector > 0)
-      impl->sector_size = static_cast<size_t>(sector);
-  }
+  // Direct I/O for large files' data: libntfs-3g sets the device's block size to 512 bytes, which
+  // makes buffered I/O through the page cache several times slower than dd's; and a read-back
+  // should come from the device, not a cache.
+  impl->data_fd =
+      open(device.c_str(), (mode == Mode::kReadWrite ? O_RDWR : O_RDONLY) | O_DIRECT | O_CLOEXEC);
+  int sector = 0;
+  if (impl->data_fd >= 0 && ioctl(impl->data_fd, BLKSSZGET, &sector) == 0 && sector > 0)
+    impl->sector_size = static_cast<size_t>(sector);
   return std::unique_ptr<NtfsVolume>(new NtfsVolume(std::move(impl)));
 }
 
@@ -307,8 +328,8 @@ Result<void> NtfsVolume::WriteFile(const std::string& path, const std::vector<ui
   return {};
 }
 
-Result<void> NtfsVolume::CopyIn(const std::string& local_file, const std::string& path,
-                                const Progress& progress) {
+Result<std::string> NtfsVolume::CopyIn(const std::string& local_file, const std::string& path,
+                                       const Progress& progress) {
   int in = open(local_file.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return Fail(ErrorCode::kNotFound, local_file + ": " + ErrnoText());
   struct FdCloser {
@@ -330,11 +351,11 @@ Result<void> NtfsVolume::CopyIn(const std::string& local_file, const std::string
     if (pread(in, bytes.data(), bytes.size(), 0) != size) {
       return Fail(ErrorCode::kIo, "read " + local_file + ": " + ErrnoText());
     }
-    if (auto r = impl_->WriteAll(na.get(), 0, bytes.data(), bytes.size(), path); !r) return r;
+    LIFEBOAT_TRY(impl_->WriteAll(na.get(), 0, bytes.data(), bytes.size(), path));
     if (progress && !progress(static_cast<uint64_t>(size))) {
       return Fail(ErrorCode::kIo, "copy to " + path + " stopped");
     }
-    return {};
+    return Sha256Hex(bytes);
   }
   if (impl_->data_fd < 0) return Fail(ErrorCode::kIo, "open " + impl_->device + " for writing");
   if (ntfs_attr_truncate_solid(na.get(), size) != 0) {
@@ -344,49 +365,12 @@ Result<void> NtfsVolume::CopyIn(const std::string& local_file, const std::string
   }
   // Record the allocation before the long write: killed during it, the file is whole but reads
   // as zeros (its initialized size is still 0).
-  if (auto r = impl_->SyncRecord(ni.get(), path); !r) return r;
-  if (!NAttrNonResident(na.get()) || ntfs_attr_map_whole_runlist(na.get()) != 0) {
-    return Fail(ErrorCode::kIo,
-                "map the clusters of " + path + " on " + impl_->device + ": " + ErrnoText());
-  }
-
-  const s64 cluster = impl_->vol->cluster_size;
-  // O_DIRECT wants sector-aligned memory, offsets and lengths; clusters are sector-aligned, and
-  // the last write is padded with zeros up to a sector inside the file's last cluster.
-  std::unique_ptr<uint8_t, decltype(&free)> buffer(
-      static_cast<uint8_t*>(aligned_alloc(4096, kChunk)), &free);
-  if (!buffer) return Fail(ErrorCode::kIo, "out of memory for the copy buffer");
-  uint64_t done = 0;
-  for (const runlist_element* run = na->rl; run->length > 0; ++run) {
-    if (run->lcn < 0) return Fail(ErrorCode::kIo, path + " has a hole after allocation");
-    s64 from = run->vcn * cluster;
-    const s64 to = (std::min)(size, (run->vcn + run->length) * cluster);
-    s64 device_offset = run->lcn * cluster;
-    while (from < to) {
-      const size_t n = static_cast<size_t>((std::min<s64>)(to - from, kChunk));
-      if (pread(in, buffer.get(), n, from) != static_cast<ssize_t>(n)) {
-        return Fail(ErrorCode::kIo, "read " + local_file + ": " + ErrnoText());
-      }
-      const size_t padded = (n + impl_->sector_size - 1) / impl_->sector_size * impl_->sector_size;
-      std::memset(buffer.get() + n, 0, padded - n);
-      for (size_t written = 0; written < padded;) {
-        ssize_t w = pwrite(impl_->data_fd, buffer.get() + written, padded - written,
-                           device_offset + static_cast<s64>(written));
-        if (w <= 0) {
-          return Fail(ErrorCode::kIo, "write " + path + " on " + impl_->device + " at byte " +
-                                          std::to_string(device_offset) + ": " + ErrnoText());
-        }
-        written += static_cast<size_t>(w);
-      }
-      from += static_cast<s64>(n);
-      device_offset += static_cast<s64>(n);
-      done += n;
-      if (progress && !progress(done)) return Fail(ErrorCode::kIo, "copy to " + path + " stopped");
-    }
-  }
-  if (fdatasync(impl_->data_fd) != 0) {
-    return Fail(ErrorCode::kIo, "flush " + path + " on " + impl_->device + ": " + ErrnoText());
-  }
+  LIFEBOAT_TRY(impl_->SyncRecord(ni.get(), path));
+  auto extents = impl_->Extents(na.get(), size, path);
+  LIFEBOAT_TRY(extents);
+  auto source_sha256 = CopyExtents(in, impl_->data_fd, *extents, impl_->sector_size, progress,
+                                   "copy " + local_file + " to " + path + " on " + impl_->device);
+  LIFEBOAT_TRY(source_sha256);
   // Only now does the file say its bytes are there (initialized size), as libntfs-3g records it
   // after its own writes; a copy cut short before this reads back as zeros.
   ntfs_attr_search_ctx* ctx = ntfs_attr_get_search_ctx(na->ni, nullptr);
@@ -399,8 +383,8 @@ Result<void> NtfsVolume::CopyIn(const std::string& local_file, const std::string
   }
   ntfs_attr_put_search_ctx(ctx);
   if (rc != 0) return Fail(ErrorCode::kIo, "record the size of " + path + ": " + ErrnoText());
-  if (auto r = impl_->SyncRecord(ni.get(), path); !r) return r;
-  return {};
+  LIFEBOAT_TRY(impl_->SyncRecord(ni.get(), path));
+  return *source_sha256;
 }
 
 Result<std::string> NtfsVolume::HashFile(const std::string& path) {
@@ -408,11 +392,23 @@ Result<std::string> NtfsVolume::HashFile(const std::string& path) {
   LIFEBOAT_TRY(ni);
   auto na = impl_->Data(ni->get(), path);
   LIFEBOAT_TRY(na);
+  const s64 size = (*na)->data_size;
+  // A large plain file (every one CopyIn wrote) is read straight from its clusters with direct
+  // I/O: from the device, not a cache, and at the device's pace. Anything else (small, resident,
+  // compressed, sparse, partly initialized) is read through libntfs-3g.
+  ntfs_attr* data = na->get();
+  if (impl_->data_fd >= 0 && size >= static_cast<s64>(kChunk) && NAttrNonResident(data) &&
+      !NAttrCompressed(data) && !NAttrEncrypted(data) && !NAttrSparse(data) &&
+      data->initialized_size == size) {
+    auto extents = impl_->Extents(data, size, path);
+    LIFEBOAT_TRY(extents);
+    return HashExtents(impl_->data_fd, *extents, impl_->sector_size,
+                       "read back " + path + " on " + impl_->device);
+  }
   Sha256 hash;
   std::vector<uint8_t> buffer(kChunk);
-  s64 size = (*na)->data_size;
   for (s64 pos = 0; pos < size;) {
-    s64 n = ntfs_attr_pread(na->get(), pos, (std::min<s64>)(size - pos, kChunk), buffer.data());
+    s64 n = ntfs_attr_pread(data, pos, (std::min<s64>)(size - pos, kChunk), buffer.data());
     if (n <= 0)
       return Fail(ErrorCode::kIo,
                   "read back " + path + " on " + impl_->device + ": " + ErrnoText());

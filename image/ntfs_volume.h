@@ -47,14 +47,16 @@ class NtfsVolume {
   [[nodiscard]] Result<void> WriteFile(const std::string& path, const std::vector<uint8_t>& bytes);
 
   // Streams a local file into `path` (created or replaced): libntfs-3g allocates its clusters,
-  // the bytes are written straight to them in large chunks and flushed, and only then is the
-  // file's initialized size recorded. `progress(bytes_done)` is called after each chunk; returning
-  // false stops the copy with kIo ("stopped"). The caller verifies the result by reading it back
-  // (HashFile). Errors: kNotFound (no source), kRefused (volume full), kIo.
+  // the bytes are written straight to them in large chunks and flushed (image/extent_io.h), and
+  // only then is the file's initialized size recorded. `progress(bytes_done)` is called after
+  // each chunk; returning false stops the copy with kIo ("stopped"). Returns the SHA-256 of the
+  // source bytes as they were read for the copy (one pass: the caller compares it with the hash
+  // it trusts), and verifies the copy by reading it back (HashFile). Errors: kNotFound (no
+  // source), kRefused (volume full), kIo.
   using Progress = std::function<bool(uint64_t)>;
-  [[nodiscard]] Result<void> CopyIn(const std::string& local_file, const std::string& path,
-                                    const Progress& progress);
-  // SHA-256 of a file read back from the volume.
+  [[nodiscard]] Result<std::string> CopyIn(const std::string& local_file, const std::string& path,
+                                           const Progress& progress);
+  // SHA-256 of a file read back from the volume (a large plain file straight from the device).
   [[nodiscard]] Result<std::string> HashFile(const std::string& path);
 
   // Removes a file, or a folder with everything in it. Missing is not an error.

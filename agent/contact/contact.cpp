@@ -349,10 +349,12 @@ class Contact {
       return;
     }
     SendOutbox();
-    RunAgentCommand(
-        a, "apply",
-        {"apply", disk_, "--image", *image, "--version", a.image.version, "--link", config_.link},
-        "installed " + a.image.version);
+    // The signed hash proves the bytes as apply writes them: the image is read once, not checked
+    // in full first (the controller checked it in full when it was published).
+    RunAgentCommand(a, "apply",
+                    {"apply", disk_, "--image", *image, "--version", a.image.version, "--sha256",
+                     a.image.sha256, "--link", config_.link},
+                    "installed " + a.image.version);
   }
 
   // Runs `lifeboat-agent ARGS...` for the attempt (reported as step `step`), its journal kept

@@ -25,13 +25,19 @@ TEST_F(AgentDaemonTest, RolloutInstallsTheImageAndTheControllerRecordsEveryStep)
   auto history = Json(Ctl(port, "machine show pc-1 --json").out);
   auto attempt = history->getArray("attempts")->getObject(0);
   EXPECT_EQ(attempt->getValue<std::string>("state"), "succeeded");
-  std::string steps;
+  std::string steps, check_image;
   auto events = attempt->getArray("events");
-  for (size_t i = 0; i < events->size(); ++i)
-    steps += events->getObject(i)->getValue<std::string>("step") + " ";
-  for (const char* step :
-       {"download", "prepare-partition", "write-image", "verify-image", "edit-bcd", "done"})
+  for (size_t i = 0; i < events->size(); ++i) {
+    auto event = events->getObject(i);
+    steps += event->getValue<std::string>("step") + " ";
+    if (event->getValue<std::string>("step") == "check-image")
+      check_image += event->optValue<std::string>("message", "");
+  }
+  for (const char* step : {"download", "check-image", "prepare-partition", "write-image",
+                           "verify-image", "edit-bcd", "done"})
     EXPECT_NE(steps.find(step), std::string::npos) << steps;
+  // The signed hash was handed to apply: the image was read once, its bytes proved as written.
+  EXPECT_NE(check_image.find("metadata checked"), std::string::npos) << check_image;
   EXPECT_EQ(history->getObject("machine")->getValue<std::string>("installed_version"), "1.0");
   // Help desk: boot into recovery once. The agent sets bootsequence and the request clears.
   ASSERT_EQ(Ctl(port, "machine boot-recovery pc-1").exit_code, 0);

@@ -6,6 +6,7 @@
 #include <Poco/JSON/Stringifier.h>
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <sstream>
 
 #include "tests/support/bcd_oracle.h"
@@ -15,6 +16,11 @@ namespace lifeboat::test {
 namespace {
 
 const char* kBootMgr = "{9dea862c-5cdd-4e70-acc1-f32b344d4795}";
+
+std::string Upper(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
 
 std::string FileSha(const std::string& path) {
   auto r = Sh("sha256sum " + Quote(path) + " | cut -d' ' -f1");
@@ -28,6 +34,8 @@ class ApplyTest : public ::testing::Test {
     for (const char* v : {"good", "bios-only"})
       MakeWim(std::string(v) + ".wim", std::string("--variant ") + v);
     MakeWim("v2.wim", "--variant good --name 'Lifeboat test PE 2'");
+    // Larger than a chunk (8 MiB): written straight to its clusters and read back from them.
+    MakeWim("large.wim", "--variant good --size-mb 20 --compress none");
   }
   static void TearDownTestSuite() { delete dir_; }
   static void MakeWim(const std::string& name, const std::string& options) {
@@ -250,6 +258,65 @@ TEST_F(ApplyTest, LinkPoliciesAndBootOnce) {
   auto show = Agent({"bcd", "show", store, "--json"});
   ASSERT_EQ(show.exit_code, 0) << show.err;
   EXPECT_NE(show.out.find("\"bootsequence\""), std::string::npos);
+}
+
+// The agent daemon's way: the hash its signed assignment names proves the bytes as they are
+// written, so only the WIM's metadata is read before the write (one pass over the image).
+TEST_F(ApplyTest, ATrustedHashIsProvedWhileWriting) {
+  const std::string disk = work_ / "gpt.img";
+  MakeWindowsDisk(disk, "--label gpt --fill-mb 20");
+  const std::string sha = FileSha(Wim("large.wim"));
+  auto r = Apply(disk, Wim("large.wim"), "1.0", {"--sha256", sha, "--events"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.err.find("lifeboat-event check-image succeeded 0 0 metadata checked"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(Json(r.out)->getObject("image")->getValue<std::string>("sha256"), sha);
+  const auto lifeboat = Named(Sfdisk(disk), "Lifeboat");
+  ASSERT_TRUE(lifeboat.has_value());
+  ASSERT_TRUE(NtfsCat(disk, lifeboat->start * 512, lifeboat->size * 512,
+                      "/Recovery/Lifeboat/1.0/boot.wim", work_ / "back.wim"));
+  EXPECT_EQ(FileSha(work_ / "back.wim"), sha);
+  // The hash may be given in capitals; what is not 64 hex digits is refused before anything.
+  auto again = Apply(disk, Wim("large.wim"), "1.0", {"--sha256", Upper(sha)});
+  ASSERT_EQ(again.exit_code, 0) << again.err << again.out;
+  EXPECT_EQ(Json(again.out)->getValue<std::string>("result"), "unchanged");
+  auto bad = Apply(disk, Wim("large.wim"), "1.0", {"--sha256", sha.substr(1)});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE((bad.out + bad.err).find("64 hex digits"), std::string::npos) << bad.out << bad.err;
+}
+
+// Bytes that are not the ones the trusted hash names (a file changed or damaged after it was
+// downloaded) are found by the write itself: the copy is removed and the boot entry never added.
+TEST_F(ApplyTest, BytesThatDoNotMatchTheTrustedHashAreRemovedAndNotBooted) {
+  const std::string disk = work_ / "gpt.img";
+  MakeWindowsDisk(disk, "--label gpt --fill-mb 20");
+  const SfTable before = Sfdisk(disk);
+  const std::string files =
+      NtfsFileSums(disk, before.partitions[2].start * 512, before.partitions[2].size * 512);
+  const auto objects_before = StoreObjects(Store(disk, "before.bcd"));
+  const std::string other = FileSha(Wim("good.wim"));  // a real image's hash, not this one's
+  auto r = Apply(disk, Wim("large.wim"), "1.0", {"--sha256", other});
+  ASSERT_NE(r.exit_code, 0) << r.out;
+  auto error = Json(r.out)->getObject("error");
+  ASSERT_TRUE(error) << r.out;
+  EXPECT_EQ(error->getValue<std::string>("code"), "verification") << r.out;
+  EXPECT_NE(error->getValue<std::string>("message").find("as it was written, not the image's " +
+                                                         other + "; the copy was removed"),
+            std::string::npos)
+      << r.out;
+  const auto lifeboat = Named(Sfdisk(disk), "Lifeboat");
+  ASSERT_TRUE(lifeboat.has_value());  // room was made (journalled); the image is not there
+  EXPECT_EQ(NtfsLs(disk, lifeboat->start * 512, lifeboat->size * 512, "/Recovery/Lifeboat"),
+            std::vector<std::string>{});
+  EXPECT_EQ(StoreObjects(Store(disk, "after.bcd")), objects_before);
+  const SfTable after = Sfdisk(disk);
+  EXPECT_EQ(NtfsFileSums(disk, after.partitions[2].start * 512, after.partitions[2].size * 512),
+            files);
+  // The right hash then installs it.
+  auto right = Apply(disk, Wim("large.wim"), "1.0", {"--sha256", FileSha(Wim("large.wim"))});
+  ASSERT_EQ(right.exit_code, 0) << right.err << right.out;
+  EXPECT_EQ(Json(right.out)->getValue<std::string>("result"), "installed");
 }
 
 TEST_F(ApplyTest, DryRunPrintsThePlanAndChangesNothing) {

@@ -53,50 +53,33 @@ Result<v1::ListRolloutMachinesResponse> ApiReads::ListRolloutMachines(
   LIFEBOAT_TRY(after);
   const auto first = after->empty() ? std::optional<uint64_t>(0) : ParseNumber(*after);
   if (!first) return BadInput("page_token", "page_token: not a token of a rollout's machines");
-  auto rollout = fleet_.Rollout(request.id());
-  LIFEBOAT_TRY(rollout);
-  auto members = fleet_.RolloutMembers(request.id());
-  LIFEBOAT_TRY(members);
-  const std::vector<uint32_t>& ends = rollout->rollout.wave_ends;
-  v1::ListRolloutMachinesResponse out;
-  for (size_t w = 0; w < ends.size(); ++w) out.add_waves();
   const uint32_t size = PageSize(request.page_size(), kMachinePageSize, kMaxMachinePageSize);
-  for (const MemberRecord& record : *members) {
+  // One more than the page: the first machine past it starts the next page.
+  auto page = fleet_.RolloutMachines(request.id(), static_cast<uint32_t>(*first), size + 1);
+  LIFEBOAT_TRY(page);
+  const std::vector<uint32_t>& ends = page->view.rollout.wave_ends;
+  v1::ListRolloutMachinesResponse out;
+  uint32_t start = 0;
+  for (size_t w = 0; w < ends.size() && w < page->waves.size(); ++w) {
+    const WaveTally& tally = page->waves[w];
+    v1::WaveProgress& p = *out.add_waves();
+    p.set_targeted(ends[w] - start);
+    p.set_skipped(tally.Of(MemberOutcome::kSkipped));
+    p.set_in_progress(tally.Of(MemberOutcome::kInProgress));
+    p.set_succeeded(tally.Of(MemberOutcome::kSucceeded));
+    p.set_failed(tally.Of(MemberOutcome::kFailed));
+    p.set_pending(tally.Of(MemberOutcome::kPending));
+    start = ends[w];
+  }
+  for (const MemberRecord& record : page->machines) {
     const Member& m = record.member;
-    // Positions count from 0; a wave holds the positions below its end.
-    const auto wave = static_cast<uint32_t>(std::upper_bound(ends.begin(), ends.end(), m.position) -
-                                            ends.begin());
-    if (wave < ends.size()) {
-      v1::WaveProgress& p = *out.mutable_waves(static_cast<int>(wave));
-      p.set_targeted(p.targeted() + 1);
-      switch (OutcomeOf(rollout->rollout.spec, m)) {
-        case MemberOutcome::kSkipped:
-          p.set_skipped(p.skipped() + 1);
-          break;
-        case MemberOutcome::kInProgress:
-          p.set_in_progress(p.in_progress() + 1);
-          break;
-        case MemberOutcome::kSucceeded:
-          p.set_succeeded(p.succeeded() + 1);
-          break;
-        case MemberOutcome::kFailed:
-          p.set_failed(p.failed() + 1);
-          break;
-        case MemberOutcome::kPending:
-          p.set_pending(p.pending() + 1);
-          break;
-      }
-    }
-    if (m.position < *first) continue;
     if (static_cast<uint32_t>(out.machines_size()) == size) {
-      // The first machine past the page: the next page starts with it.
-      if (out.next_page_token().empty())
-        out.set_next_page_token(MakePageToken("rollout-machines", std::to_string(m.position)));
-      continue;
+      out.set_next_page_token(MakePageToken("rollout-machines", std::to_string(m.position)));
+      break;
     }
     auto* machine = out.add_machines();
     machine->set_machine_id(m.machine_id);
-    machine->set_wave(wave);
+    machine->set_wave(WaveOf(ends, m.position));
     machine->set_state(MemberStateName(m.state));
     machine->set_skipped(m.skipped);
     machine->set_attempts(m.attempts);

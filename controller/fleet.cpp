@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "common/ed25519.h"
 #include "common/image_manifest.h"
@@ -19,6 +20,15 @@ namespace lifeboat::controller {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+bool Finished(RolloutState s) {
+  return s == RolloutState::kCompleted || s == RolloutState::kAborted ||
+         s == RolloutState::kCompletedWithFailures;
+}
+
+}  // namespace
+
 Fleet::Fleet(FleetStore& store, std::string data_dir, std::function<TimePoint()> clock,
              std::chrono::seconds offline_after)
     : store_(store),
@@ -26,6 +36,8 @@ Fleet::Fleet(FleetStore& store, std::string data_dir, std::function<TimePoint()>
       batcher_(store),
       clock_(std::move(clock)),
       offline_after_(offline_after) {
+  // A rollout still being created when the controller stopped was never seen by anyone: it goes.
+  (void)store_.DiscardHalfCreatedRollouts();
   if (auto ids = store_.MachineIds()) known_.insert(ids->begin(), ids->end());
   if (auto machines = store_.ListMachines({})) {
     for (const auto& m : *machines)
@@ -51,6 +63,25 @@ Result<void> Fleet::Register(const MachineRecord& machine) {
   return {};
 }
 
+Result<Fleet::OpenRollout> Fleet::MakeOpenRollout(const RolloutRecord& record,
+                                                  std::vector<MemberRecord> members) {
+  OpenRollout open;
+  open.record = record;
+  if (record.spec.job.kind == JobKind::kInstall) {
+    auto image = catalog_.Image(record.spec.image_version);
+    LIFEBOAT_TRY(image);
+    open.image = *image;
+  }
+  open.members = std::move(members);
+  open.tally.assign(record.wave_ends.size(), WaveTally{});
+  open.index.reserve(open.members.size());
+  for (size_t i = 0; i < open.members.size(); ++i) {
+    open.index[open.members[i].member.machine_id] = i;
+    Count(open.tally, record.spec, record.wave_ends, open.members[i].member, +1);
+  }
+  return open;
+}
+
 Result<void> Fleet::LoadOpenRollouts() {
   if (loaded_) return {};
   open_.clear();
@@ -58,26 +89,46 @@ Result<void> Fleet::LoadOpenRollouts() {
   auto all = store_.ListRollouts();
   LIFEBOAT_TRY(all);
   for (const auto& r : *all) {
-    if (r.state == RolloutState::kCompleted || r.state == RolloutState::kAborted ||
-        r.state == RolloutState::kCompletedWithFailures)
-      continue;
-    OpenRollout open;
-    open.record = r;
-    if (r.spec.job.kind == JobKind::kInstall) {
-      auto image = catalog_.Image(r.spec.image_version);
-      LIFEBOAT_TRY(image);
-      open.image = *image;
-    }
+    if (Finished(r.state)) continue;
     auto members = store_.Members(r.id);
     LIFEBOAT_TRY(members);
-    open.members = std::move(*members);
-    for (size_t i = 0; i < open.members.size(); ++i) {
-      open.index[open.members[i].member.machine_id] = i;
-      rollout_of_[open.members[i].member.machine_id] = r.id;
-    }
-    open_[r.id] = std::move(open);
+    auto open = MakeOpenRollout(r, std::move(*members));
+    LIFEBOAT_TRY(open);
+    for (const auto& m : open->members) rollout_of_[m.member.machine_id] = r.id;
+    open_[r.id] = std::move(*open);
   }
   loaded_ = true;
+  return {};
+}
+
+void Fleet::ChangeMember(OpenRollout& r, MemberRecord& me,
+                         const std::function<void(Member&)>& change) {
+  Count(r.tally, r.record.spec, r.record.wave_ends, me.member, -1);
+  change(me.member);
+  Count(r.tally, r.record.spec, r.record.wave_ends, me.member, +1);
+}
+
+Result<void> Fleet::EvaluateOpen(OpenRollout& r, bool visit_deadline) {
+  const EvaluationContext context{clock_(), ParseTime(r.record.created_at), offline_after_,
+                                  r.record.accepted_failures};
+  MemberVisitor visit;
+  if (visit_deadline) {
+    visit = [&r](uint32_t begin, uint32_t end, const std::function<void(const Member&)>& f) {
+      auto first =
+          std::lower_bound(r.members.begin(), r.members.end(), begin,
+                           [](const MemberRecord& m, uint32_t p) { return m.member.position < p; });
+      for (auto it = first; it != r.members.end() && it->member.position < end; ++it) f(it->member);
+    };
+  }
+  Evaluation e = Evaluate(r.record.spec, r.record.wave_ends, r.tally, visit, context);
+  // Skipping only happens while the rollout runs; a paused one leaves its machines as they are.
+  if (!e.to_skip.empty() && r.record.state == RolloutState::kActive) {
+    LIFEBOAT_TRY(store_.SkipMembers(r.record.id, e.to_skip));
+    for (const auto& id : e.to_skip)
+      ChangeMember(r, r.members[r.index.at(id)], [](Member& m) { m.skipped = true; });
+    e = Evaluate(r.record.spec, r.record.wave_ends, r.tally, visit, context);
+  }
+  r.evaluation = std::move(e);
   return {};
 }
 
@@ -133,15 +184,15 @@ Result<bool> Fleet::RecordOutcome(RolloutRecord& rollout, const Evaluation& e) {
   return next != RolloutState::kHalted;
 }
 
-Result<void> Fleet::Settle(OpenRollout& r) {
+Result<void> Fleet::Settle(OpenRollout& r, bool changed) {
   // Time alone changes an evaluation too (a wait between waves ends, an offline machine passes
-  // its deadline): a cached one is used for at most a second.
+  // its deadline): it is made in full at most a second apart, and from the tally in between.
   const TimePoint now = clock_();
   if (!r.evaluation || now - r.evaluated_at >= std::chrono::seconds(1)) {
-    auto e = EvaluateAndSkip(r.record, r.members);
-    LIFEBOAT_TRY(e);
-    r.evaluation = std::move(*e);
+    LIFEBOAT_TRY(EvaluateOpen(r, true));
     r.evaluated_at = now;
+  } else if (changed) {
+    LIFEBOAT_TRY(EvaluateOpen(r, false));
   }
   auto finished = RecordOutcome(r.record, *r.evaluation);
   LIFEBOAT_TRY(finished);
@@ -202,13 +253,12 @@ Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id
   LIFEBOAT_TRY(attempt);
   // The store holds it; the cache follows. Assigning changes counts, not which waves are open.
   if (me.member.attempts == 0) me.previous_version = installed_version;
-  ++me.member.attempts;
   me.last_attempt_id = attempt->id;
-  if (me.member.state == MemberState::kPending || me.member.state == MemberState::kFailed) {
-    if (r.evaluation->pending > 0) --r.evaluation->pending;
-  }
-  me.member.state = MemberState::kAssigned;
-  ++r.evaluation->in_progress;
+  ChangeMember(r, me, [](Member& m) {
+    ++m.attempts;
+    m.state = MemberState::kAssigned;
+  });
+  LIFEBOAT_TRY(EvaluateOpen(r, false));
   return std::optional<Assignment>{Assignment{attempt->id, rollout_id, r.record.spec.job, r.image}};
 }
 
@@ -277,28 +327,38 @@ Result<uint64_t> Fleet::Report(const std::string& machine_id, uint64_t attempt_i
   if (me.last_attempt_id != attempt_id) return result->highest_sequence;  // an old attempt
   const MemberState state = result->attempt_state;
   if (state != me.member.state) {
-    me.member.state = state;
-    if (state == MemberState::kSucceeded || state == MemberState::kFailed)
-      me.member.finished_at = clock_();
-    r.evaluation.reset();  // a finished machine may close a wave
-    LIFEBOAT_TRY(Settle(r));
+    const TimePoint finished = clock_();
+    ChangeMember(r, me, [&](Member& m) {
+      m.state = state;
+      if (state == MemberState::kSucceeded || state == MemberState::kFailed)
+        m.finished_at = finished;
+    });
+    LIFEBOAT_TRY(Settle(r, true));  // a finished machine may close a wave
   }
   return result->highest_sequence;
 }
 
 // ---- rollouts ----
 
-Result<RolloutView> Fleet::Refresh(const RolloutRecord& rollout) {
+Result<Fleet::StoredRollout> Fleet::ReadStoredRollout(const RolloutRecord& rollout) {
+  if (auto kept = finished_.find(rollout.id);
+      kept != finished_.end() && kept->second.view.rollout.state == rollout.state)
+    return kept->second;
   auto members = store_.Members(rollout.id);
   LIFEBOAT_TRY(members);
   auto evaluation = EvaluateAndSkip(rollout, *members);
   LIFEBOAT_TRY(evaluation);
-  RolloutView view{rollout, *evaluation};
-  auto changed = RecordOutcome(view.rollout, view.evaluation);
+  std::vector<Member> plain;
+  plain.reserve(members->size());
+  for (const auto& m : *members) plain.push_back(m.member);
+  StoredRollout stored{{rollout, *evaluation},
+                       TallyMembers(rollout.spec, rollout.wave_ends, plain)};
+  auto changed = RecordOutcome(stored.view.rollout, stored.view.evaluation);
   LIFEBOAT_TRY(changed);
-  if (view.rollout.state != rollout.state || !evaluation->to_skip.empty())
+  if (stored.view.rollout.state != rollout.state || !evaluation->to_skip.empty())
     loaded_ = false;  // the cache reloads what changed
-  return view;
+  if (Finished(stored.view.rollout.state)) finished_[rollout.id] = stored;
+  return stored;
 }
 
 Result<void> Fleet::CheckImageToInstall(const RolloutSpec& spec) {
@@ -328,32 +388,36 @@ Result<void> Fleet::CheckImageToInstall(const RolloutSpec& spec) {
 Result<RolloutView> Fleet::CreateRollout(const RolloutSpec& spec, uint64_t rollback_of) {
   LIFEBOAT_TRY(ValidateSpec(spec));
   if (spec.job.kind == JobKind::kInstall) LIFEBOAT_TRY(CheckImageToInstall(spec));
-  std::vector<MachineRecord> targets;
+  std::lock_guard creating(create_mutex_);
+  // The targets' ids and last_seen, read a page at a time: heartbeats are written in between.
+  std::vector<std::pair<std::string, std::string>> targets;
   if (!spec.selector.machine_ids.empty()) {
     for (const auto& id : spec.selector.machine_ids) {
       auto m = store_.FindMachine(id);
       LIFEBOAT_TRY(m);
       if (!*m) return Fail(ErrorCode::kNotFound, "selector.machine_ids: no machine " + id);
-      targets.push_back(**m);
+      targets.emplace_back(id, (*m)->last_seen);
     }
   } else {
-    auto all = store_.ListMachines(spec.selector.labels);
-    LIFEBOAT_TRY(all);
-    targets = std::move(*all);
-  }
-  // One open rollout per machine: machines in another are left out, and the rollout says so.
-  std::vector<std::string> ids;
-  uint32_t busy = 0;
-  for (const auto& m : targets) {
-    auto open = store_.OpenRolloutOf(m.id);
-    LIFEBOAT_TRY(open);
-    if (*open) {
-      ++busy;
-      continue;
+    for (std::string after;;) {
+      auto page = store_.MachineIdsPage(spec.selector.labels, after, 5000);
+      LIFEBOAT_TRY(page);
+      if (page->empty()) break;
+      after = page->back().first;
+      std::move(page->begin(), page->end(), std::back_inserter(targets));
     }
-    ids.push_back(m.id);
   }
-  if (ids.empty()) {
+  // One open rollout per machine: machines in another are left out, and the rollout says so. The
+  // cache knows them (it is never behind the store).
+  std::vector<size_t> chosen;
+  {
+    std::lock_guard lock(state_mutex_);
+    LIFEBOAT_TRY(LoadOpenRollouts());
+    for (size_t i = 0; i < targets.size(); ++i)
+      if (!rollout_of_.contains(targets[i].first)) chosen.push_back(i);
+  }
+  const size_t busy = targets.size() - chosen.size();
+  if (chosen.empty()) {
     return Fail(ErrorCode::kConflict,
                 "selector: no machine to target (" + std::to_string(targets.size()) + " matched, " +
                     std::to_string(busy) + " of them in another unfinished rollout)");
@@ -362,13 +426,22 @@ Result<RolloutView> Fleet::CreateRollout(const RolloutSpec& spec, uint64_t rollb
   const std::string salt = spec.job.kind == JobKind::kInstall
                                ? spec.image_version
                                : DescribeJob(spec.job, spec.image_version);
-  std::sort(ids.begin(), ids.end(), [&](const std::string& a, const std::string& b) {
-    auto key = [&](const std::string& id) {
-      std::string seed = salt + "/" + id;
-      return Sha256Hex({reinterpret_cast<const uint8_t*>(seed.data()), seed.size()});
-    };
-    return key(a) < key(b);
-  });
+  std::vector<std::pair<std::string, size_t>> keyed;
+  keyed.reserve(chosen.size());
+  for (size_t i : chosen) {
+    const std::string seed = salt + "/" + targets[i].first;
+    keyed.emplace_back(Sha256Hex({reinterpret_cast<const uint8_t*>(seed.data()), seed.size()}), i);
+  }
+  std::sort(keyed.begin(), keyed.end());
+  std::vector<std::string> ids;
+  std::vector<MemberRecord> members(keyed.size());
+  ids.reserve(keyed.size());
+  for (size_t p = 0; p < keyed.size(); ++p) {
+    const auto& [id, last_seen] = targets[keyed[p].second];
+    ids.push_back(id);
+    members[p].member = {id,    static_cast<uint32_t>(p), MemberState::kPending, 0, std::nullopt,
+                         false, ParseTime(last_seen)};
+  }
   RolloutRecord record;
   record.spec = spec;
   record.state = RolloutState::kActive;
@@ -377,11 +450,22 @@ Result<RolloutView> Fleet::CreateRollout(const RolloutSpec& spec, uint64_t rollb
   if (busy)
     record.message =
         std::to_string(busy) + " matching machine(s) left out: in another unfinished rollout";
+  // Stored in steps of a few milliseconds each (FleetStore::BeginRollout); no read sees it until
+  // it is whole.
   auto id = store_.CreateRollout(record, ids);
   LIFEBOAT_TRY(id);
+  auto stored = store_.FindRollout(*id);
+  LIFEBOAT_TRY(stored);
+  if (!*stored) return Fail(ErrorCode::kDatabase, "rollout " + std::to_string(*id) + " vanished");
+  // The cache takes it as built here (the store has the same), not by reading it back.
+  auto open = MakeOpenRollout(**stored, std::move(members));
+  LIFEBOAT_TRY(open);
   {
     std::lock_guard lock(state_mutex_);
-    loaded_ = false;
+    if (loaded_) {
+      for (const auto& machine : ids) rollout_of_[machine] = *id;
+      open_[*id] = std::move(*open);
+    }
   }
   return Rollout(*id);
 }
@@ -398,14 +482,32 @@ Result<RolloutView> Fleet::Rollout(uint64_t id) {
     if (auto still = open_.find(id); still != open_.end())
       return RolloutView{still->second.record, *still->second.evaluation};
   }
-  return Refresh(**found);
+  auto stored = ReadStoredRollout(**found);
+  LIFEBOAT_TRY(stored);
+  return stored->view;
 }
 
-Result<std::vector<MemberRecord>> Fleet::RolloutMembers(uint64_t id) {
-  auto found = store_.FindRollout(id);
-  LIFEBOAT_TRY(found);
-  if (!*found) return Fail(ErrorCode::kNotFound, "id: no rollout " + std::to_string(id));
-  return store_.Members(id);
+Result<Fleet::RolloutMachinesPage> Fleet::RolloutMachines(uint64_t id, uint32_t from_position,
+                                                          uint32_t limit) {
+  auto view = Rollout(id);
+  LIFEBOAT_TRY(view);
+  RolloutMachinesPage page;
+  {
+    std::lock_guard lock(state_mutex_);
+    if (auto open = open_.find(id); open != open_.end() && open->second.evaluation) {
+      page.view = {open->second.record, *open->second.evaluation};
+      page.waves = open->second.tally;
+    } else {
+      auto stored = ReadStoredRollout(view->rollout);
+      LIFEBOAT_TRY(stored);
+      page.view = stored->view;
+      page.waves = stored->tally;
+    }
+  }
+  auto machines = store_.MembersPage(id, from_position, limit);
+  LIFEBOAT_TRY(machines);
+  page.machines = std::move(*machines);
+  return page;
 }
 
 Result<std::vector<RolloutView>> Fleet::Rollouts() {
@@ -422,8 +524,24 @@ Result<std::vector<RolloutView>> Fleet::Rollouts() {
 
 Result<void> Fleet::SetState(uint64_t id, RolloutState state, const std::string& message) {
   std::lock_guard lock(state_mutex_);
-  if (auto r = store_.SetRolloutState(id, state, message); !r) return r;
-  loaded_ = false;
+  LIFEBOAT_TRY(store_.SetRolloutState(id, state, message));
+  // The cached copy follows (heartbeats read it): its record read again, with what else an
+  // operator's change wrote (accepted failures), its members kept. Reading them all again would
+  // hold every heartbeat up for as long.
+  auto it = open_.find(id);
+  if (!loaded_ || it == open_.end()) {
+    if (!Finished(state)) loaded_ = false;
+    return {};
+  }
+  if (Finished(state)) {
+    Forget(id);
+    return {};
+  }
+  auto record = store_.FindRollout(id);
+  LIFEBOAT_TRY(record);
+  if (!*record) return Fail(ErrorCode::kNotFound, "id: no rollout " + std::to_string(id));
+  it->second.record = **record;
+  it->second.evaluation.reset();
   return {};
 }
 

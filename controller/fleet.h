@@ -87,9 +87,16 @@ class Fleet {
                                                   uint64_t rollback_of = 0);
   [[nodiscard]] Result<RolloutView> Rollout(uint64_t id);
   [[nodiscard]] Result<std::vector<RolloutView>> Rollouts();
-  // A rollout's machines by position (its record's wave_ends say which wave each is in), as the
-  // store has them. kNotFound.
-  [[nodiscard]] Result<std::vector<MemberRecord>> RolloutMembers(uint64_t id);
+  // A page of a rollout's machines by position (its record's wave_ends say which wave each is
+  // in): at most `limit` from `from_position`, as the store has them, with every wave's counts.
+  // Reads only the page, whatever the rollout's size. kNotFound.
+  struct RolloutMachinesPage {
+    RolloutView view;
+    RolloutTally waves;
+    std::vector<MemberRecord> machines;
+  };
+  [[nodiscard]] Result<RolloutMachinesPage> RolloutMachines(uint64_t id, uint32_t from_position,
+                                                            uint32_t limit);
   [[nodiscard]] Result<RolloutView> Pause(uint64_t id);
   [[nodiscard]] Result<RolloutView> Resume(uint64_t id);
   [[nodiscard]] Result<RolloutView> Abort(uint64_t id);
@@ -135,9 +142,15 @@ class Fleet {
  private:
   // An install's image: published, not retired or expired, signed unless allowed.
   [[nodiscard]] Result<void> CheckImageToInstall(const RolloutSpec& spec);
-  // Re-evaluates a rollout and records a halt or completion. Returns the view.
-  [[nodiscard]] Result<RolloutView> Refresh(const RolloutRecord& rollout);
-  // Evaluates a rollout's members, first marking skipped (in the store and in `members`) those
+  // A rollout the cache does not hold (a finished one), evaluated from the store's members.
+  struct StoredRollout {
+    RolloutView view;
+    RolloutTally tally;
+  };
+  // Reads and evaluates it, and records a halt or completion. A finished rollout never changes:
+  // its answer is kept (finished_) until a machine is deleted. With state_mutex_ held.
+  [[nodiscard]] Result<StoredRollout> ReadStoredRollout(const RolloutRecord& rollout);
+  // Evaluates a finished rollout's members (read from the store), first marking skipped those
   // offline past the deadline.
   [[nodiscard]] Result<Evaluation> EvaluateAndSkip(const RolloutRecord& rollout,
                                                    std::vector<MemberRecord>& members);
@@ -145,20 +158,33 @@ class Fleet {
   // Returns whether the rollout finished.
   [[nodiscard]] Result<bool> RecordOutcome(RolloutRecord& rollout, const Evaluation& evaluation);
 
-  // An unfinished rollout as the heartbeat path sees it.
+  // An unfinished rollout as the heartbeat path sees it. Its tally follows every change to a
+  // member (ChangeMember), so evaluating it never visits its members, except one wave's once a
+  // second when that wave is past its machine deadline.
   struct OpenRollout {
     RolloutRecord record;
     ImageRecord image;
     std::vector<MemberRecord> members;  // by position
     std::unordered_map<std::string, size_t> index;
-    std::optional<Evaluation> evaluation;  // recomputed after a member finishes, or a second on
+    RolloutTally tally;
+    std::optional<Evaluation> evaluation;  // updated after each change; in full a second on
     TimePoint evaluated_at;
   };
+  // The cache's entry for a rollout: its members as the store has them.
+  [[nodiscard]] Result<OpenRollout> MakeOpenRollout(const RolloutRecord& record,
+                                                    std::vector<MemberRecord> members);
   [[nodiscard]] Result<void> LoadOpenRollouts();  // with state_mutex_ held
+  // Changes a cached member through `change`, keeping its rollout's tally in step.
+  static void ChangeMember(OpenRollout& r, MemberRecord& me,
+                           const std::function<void(Member&)>& change);
+  // Evaluates a cached rollout from its tally; with `visit_deadline`, also finds (and marks
+  // skipped, in the store and the cache) machines offline past the deadline. With state_mutex_.
+  [[nodiscard]] Result<void> EvaluateOpen(OpenRollout& r, bool visit_deadline);
   // Whether `member` of `r` has work (see HasWork); `r` settled, state_mutex_ held.
   static bool MemberHasWork(const OpenRollout& r, const MemberRecord& member);
-  // Evaluates (if needed) and records a halt or completion. With state_mutex_ held.
-  [[nodiscard]] Result<void> Settle(OpenRollout& rollout);
+  // Evaluates (in full if the last full one is a second old, from the tally after a change) and
+  // records a halt or completion. With state_mutex_ held.
+  [[nodiscard]] Result<void> Settle(OpenRollout& rollout, bool changed = false);
   void Forget(uint64_t rollout_id);  // with state_mutex_ held
   [[nodiscard]] Result<void> SetState(uint64_t id, RolloutState state, const std::string& message);
 
@@ -173,10 +199,12 @@ class Fleet {
   std::function<TimePoint()> clock_;
   std::chrono::seconds offline_after_;
 
-  std::mutex state_mutex_;  // the rollout cache; one assignment decision at a time, so caps hold
+  std::mutex create_mutex_;  // one rollout created at a time: a machine is in one open rollout
+  std::mutex state_mutex_;   // the rollout cache; one assignment decision at a time, so caps hold
   bool loaded_ = false;
   std::map<uint64_t, OpenRollout> open_;
   std::unordered_map<std::string, uint64_t> rollout_of_;  // machine -> its open rollout
+  std::map<uint64_t, StoredRollout> finished_;            // finished rollouts, as last read
 
   std::mutex health_mutex_;
   std::optional<TimePoint> health_checked_at_;

@@ -63,6 +63,7 @@ Result<MachineRecord> Fleet::ChangeLabels(const std::string& machine_id,
 }
 
 Result<uint64_t> Fleet::DeleteMachine(const std::string& machine_id) {
+  std::lock_guard creating(create_mutex_);  // not while a rollout being created may add it
   std::lock_guard state(state_mutex_);
   LIFEBOAT_TRY(LoadOpenRollouts());
   if (auto open = rollout_of_.find(machine_id); open != rollout_of_.end())
@@ -72,6 +73,7 @@ Result<uint64_t> Fleet::DeleteMachine(const std::string& machine_id) {
   LIFEBOAT_TRY(Flush());  // no heartbeat of it left waiting to be written
   auto attempts = store_.DeleteMachine(machine_id);
   LIFEBOAT_TRY(attempts);
+  finished_.clear();  // their counts included it
   std::lock_guard lock(machines_mutex_);
   known_.erase(machine_id);
   boot_recovery_.erase(machine_id);

@@ -20,6 +20,10 @@
 
 namespace lifeboat::controller {
 
+// Rollout members written per transaction while a rollout is created: a few milliseconds each,
+// so heartbeats waiting to be written never wait long.
+inline constexpr size_t kMembersPerTransaction = 2000;
+
 struct StoreSession;
 
 class FleetStore {
@@ -54,6 +58,11 @@ class FleetStore {
   };
   [[nodiscard]] Result<void> RecordHeartbeats(const std::vector<Heartbeat>& heartbeats);
   [[nodiscard]] Result<std::vector<std::string>> MachineIds();
+  // The ids and last_seen of at most `limit` machines carrying every label (all when empty),
+  // by id, after `after_id`: a short read, where ListMachines reads every machine whole.
+  [[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> MachineIdsPage(
+      const std::map<std::string, std::string>& labels, const std::string& after_id,
+      uint32_t limit);
   // Marks (or clears) a pending boot-recovery request. kNotFound.
   [[nodiscard]] Result<void> SetBootRecovery(const std::string& id, bool pending);
   // An operator's change to a machine's labels: these set, those removed. Kept apart from what
@@ -77,8 +86,18 @@ class FleetStore {
                                                  const std::string& offline_before,
                                                  const std::string& after_id, uint32_t limit);
 
-  // Rollouts. CreateRollout stores the rollout and its members (machine ids in wave order) in
-  // one transaction and returns its id.
+  // Rollouts. A rollout is created in steps, so that a large one never holds the database for
+  // long (heartbeats are written between the steps): BeginRollout stores it unseen (no read
+  // lists it; `rollout.state` is not used), AddMembers adds its members (machine ids in wave
+  // order from `first_position`, kMembersPerTransaction or so at a time), and SetRolloutState
+  // makes it seen. DiscardRollout deletes one still unseen; DiscardHalfCreatedRollouts, at
+  // start, those a stop left unseen (returns how many). CreateRollout does all the steps.
+  [[nodiscard]] Result<uint64_t> BeginRollout(const RolloutRecord& rollout);
+  [[nodiscard]] Result<void> AddMembers(uint64_t rollout_id,
+                                        const std::vector<std::string>& machine_ids,
+                                        uint32_t first_position);
+  [[nodiscard]] Result<void> DiscardRollout(uint64_t rollout_id);
+  [[nodiscard]] Result<uint64_t> DiscardHalfCreatedRollouts();
   [[nodiscard]] Result<uint64_t> CreateRollout(const RolloutRecord& rollout,
                                                const std::vector<std::string>& machine_ids);
   [[nodiscard]] Result<std::optional<RolloutRecord>> FindRollout(uint64_t id);
@@ -91,6 +110,10 @@ class FleetStore {
   [[nodiscard]] Result<void> SkipMembers(uint64_t rollout_id, const std::vector<std::string>& ids);
   // Members by position, each with its machine's last_seen.
   [[nodiscard]] Result<std::vector<MemberRecord>> Members(uint64_t rollout_id);
+  // At most `limit` of them, from `from_position` on.
+  [[nodiscard]] Result<std::vector<MemberRecord>> MembersPage(uint64_t rollout_id,
+                                                              uint32_t from_position,
+                                                              uint32_t limit);
   // The active, paused or halted rollout the machine belongs to, if any.
   [[nodiscard]] Result<std::optional<uint64_t>> OpenRolloutOf(const std::string& machine_id);
 

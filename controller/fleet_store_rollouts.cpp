@@ -2,6 +2,7 @@
 // machines are in fleet_store.cpp; both on the session of controller/store_session.h).
 #include <Poco/Exception.h>
 
+#include <algorithm>
 #include <sstream>
 #include <tuple>
 
@@ -61,14 +62,13 @@ std::vector<std::string> SplitLines(const std::string& text) {
 
 // ---- rollouts ----
 
-Result<uint64_t> FleetStore::CreateRollout(const RolloutRecord& r,
-                                           const std::vector<std::string>& machine_ids) {
+Result<uint64_t> FleetStore::BeginRollout(const RolloutRecord& r) {
   std::lock_guard lock(s_->mutex);
   return Guard("create a rollout", [&] {
     std::string image = r.spec.image_version, machines = JoinLines(r.spec.selector.machine_ids),
                 waves = WavesText(r.spec.waves), ends = JoinNumbers(r.wave_ends),
-                state = RolloutStateName(r.state), message = r.message,
-                job = JobKindName(r.spec.job.kind), reclaim = r.spec.job.reclaim;
+                state = kCreatingState, message = r.message, job = JobKindName(r.spec.job.kind),
+                reclaim = r.spec.job.reclaim;
     int all = r.spec.selector.all, unsigned_ok = r.spec.allow_unsigned;
     Int64 wait = r.spec.wait_between_waves.count(), cap = r.spec.max_in_progress,
           threshold = r.spec.failure_threshold_percent, retries = r.spec.max_retries,
@@ -95,14 +95,6 @@ Result<uint64_t> FleetStore::CreateRollout(const RolloutRecord& r,
         *s_->session << "INSERT INTO rollout_labels(rollout_id, key, value) VALUES (?, ?, ?)",
             use(id), use(k), use(v), now;
       }
-      for (size_t position = 0; position < machine_ids.size(); ++position) {
-        std::string machine = machine_ids[position];
-        Int64 pos = static_cast<Int64>(position);
-        *s_->session << "INSERT INTO rollout_members(rollout_id, machine_id, position, state, "
-                        "attempts, finished_at, previous_version, last_attempt_id) "
-                        "VALUES (?, ?, ?, 'pending', 0, '', '', 0)",
-            use(id), use(machine), use(pos), now;
-      }
       s_->session->commit();
       return static_cast<uint64_t>(id);
     } catch (...) {
@@ -110,6 +102,25 @@ Result<uint64_t> FleetStore::CreateRollout(const RolloutRecord& r,
       throw;
     }
   });
+}
+
+Result<uint64_t> FleetStore::CreateRollout(const RolloutRecord& r,
+                                           const std::vector<std::string>& machine_ids) {
+  auto id = BeginRollout(r);
+  LIFEBOAT_TRY(id);
+  for (size_t first = 0; first < machine_ids.size(); first += kMembersPerTransaction) {
+    const size_t n = std::min(kMembersPerTransaction, machine_ids.size() - first);
+    if (auto added = AddMembers(*id,
+                                {machine_ids.begin() + static_cast<std::ptrdiff_t>(first),
+                                 machine_ids.begin() + static_cast<std::ptrdiff_t>(first + n)},
+                                static_cast<uint32_t>(first));
+        !added) {
+      (void)DiscardRollout(*id);
+      return std::unexpected(added.error());
+    }
+  }
+  LIFEBOAT_TRY(SetRolloutState(*id, r.state, r.message));
+  return *id;
 }
 
 namespace {
@@ -125,7 +136,8 @@ std::vector<RolloutRecord> SelectRollouts(Poco::Data::Session& s, Int64 id_filte
                      "wave_ends, state, message, created_at, rollback_of, machine_deadline, "
                      "allow_unsigned, accepted_failures, job, winre_free_bytes, "
                      "winre_size_bytes, reclaim FROM rollouts") +
-         (id_filter ? " WHERE id = ?" : "") + " ORDER BY id"),
+         " WHERE state <> '" + kCreatingState + "'" + (id_filter ? " AND id = ?" : "") +
+         " ORDER BY id"),
       into(id), into(image), into(all), into(machines), into(waves), into(wait), into(cap),
       into(threshold), into(retries), into(ends), into(state), into(message), into(created),
       into(rollback), into(deadline), into(unsigned_ok), into(accepted), into(job),
@@ -201,71 +213,6 @@ Result<void> FleetStore::AcceptFailures(uint64_t id, uint32_t failures) {
   return Guard("change a rollout", [&] {
     Int64 i = static_cast<Int64>(id), n = failures;
     *s_->session << "UPDATE rollouts SET accepted_failures = ? WHERE id = ?", use(n), use(i), now;
-  });
-}
-
-Result<void> FleetStore::SkipMembers(uint64_t rollout_id, const std::vector<std::string>& ids) {
-  std::lock_guard lock(s_->mutex);
-  return Guard("skip rollout members", [&] {
-    Int64 rollout = static_cast<Int64>(rollout_id);
-    s_->session->begin();
-    try {
-      for (const auto& machine_id : ids) {
-        std::string m = machine_id;
-        *s_->session << "UPDATE rollout_members SET skipped = 1 WHERE rollout_id = ? AND "
-                        "machine_id = ?",
-            use(rollout), use(m), now;
-      }
-      s_->session->commit();
-    } catch (...) {
-      s_->session->rollback();
-      throw;
-    }
-  });
-}
-
-Result<std::vector<MemberRecord>> FleetStore::Members(uint64_t rollout_id) {
-  std::lock_guard lock(s_->mutex);
-  return Guard("read rollout members", [&] {
-    std::vector<std::string> machine, state, finished, previous, seen;
-    std::vector<Int64> position, attempts, last;
-    std::vector<int> skipped;
-    Int64 id = static_cast<Int64>(rollout_id);
-    *s_->session << "SELECT x.machine_id, x.position, x.state, x.attempts, x.finished_at, "
-                    "x.previous_version, x.last_attempt_id, x.skipped, m.last_seen "
-                    "FROM rollout_members x JOIN machines m ON m.id = x.machine_id "
-                    "WHERE x.rollout_id = ? ORDER BY x.position",
-        into(machine), into(position), into(state), into(attempts), into(finished), into(previous),
-        into(last), into(skipped), into(seen), use(id), now;
-    std::vector<MemberRecord> out;
-    for (size_t k = 0; k < machine.size(); ++k) {
-      MemberRecord m;
-      m.member = {machine[k],
-                  static_cast<uint32_t>(position[k]),
-                  ParseMemberState(state[k]).value_or(MemberState::kPending),
-                  static_cast<uint32_t>(attempts[k]),
-                  ParseTime(finished[k]),
-                  skipped[k] != 0,
-                  ParseTime(seen[k])};
-      m.previous_version = previous[k];
-      m.last_attempt_id = static_cast<uint64_t>(last[k]);
-      out.push_back(std::move(m));
-    }
-    return out;
-  });
-}
-
-Result<std::optional<uint64_t>> FleetStore::OpenRolloutOf(const std::string& machine_id) {
-  std::lock_guard lock(s_->mutex);
-  return Guard("find a machine's rollout", [&] {
-    std::vector<Int64> ids;
-    std::string m = machine_id;
-    *s_->session << "SELECT r.id FROM rollouts r JOIN rollout_members x ON x.rollout_id = r.id "
-                    "WHERE x.machine_id = ? AND r.state IN ('active', 'paused', 'halted') "
-                    "ORDER BY r.id DESC LIMIT 1",
-        into(ids), use(m), now;
-    return ids.empty() ? std::optional<uint64_t>{}
-                       : std::optional<uint64_t>{static_cast<uint64_t>(ids[0])};
   });
 }
 

@@ -177,61 +177,71 @@ MemberOutcome OutcomeOf(const RolloutSpec& spec, const Member& m) {
   return MemberOutcome::kPending;
 }
 
+uint32_t WaveOf(const std::vector<uint32_t>& wave_ends, uint32_t position) {
+  // Positions count from 0; a wave holds the positions below its end.
+  return static_cast<uint32_t>(std::upper_bound(wave_ends.begin(), wave_ends.end(), position) -
+                               wave_ends.begin());
+}
+
+void Count(RolloutTally& tally, const RolloutSpec& spec, const std::vector<uint32_t>& wave_ends,
+           const Member& m, int sign) {
+  const uint32_t k = WaveOf(wave_ends, m.position);
+  if (k >= tally.size()) return;
+  WaveTally& w = tally[k];
+  const auto add = [sign](uint32_t& n) {
+    n = static_cast<uint32_t>(static_cast<int64_t>(n) + sign);
+  };
+  add(w.outcomes[static_cast<int>(OutcomeOf(spec, m))]);
+  if (!Done(spec, m)) add(w.not_done);
+  if (m.skipped) add(w.skipped);
+  if (sign > 0 && m.finished_at && (!w.last_finish || *m.finished_at > *w.last_finish))
+    w.last_finish = m.finished_at;
+}
+
+RolloutTally TallyMembers(const RolloutSpec& spec, const std::vector<uint32_t>& wave_ends,
+                          const std::vector<Member>& members) {
+  RolloutTally tally(wave_ends.size());
+  for (const Member& m : members) Count(tally, spec, wave_ends, m, +1);
+  return tally;
+}
+
 Evaluation Evaluate(const RolloutSpec& spec, const std::vector<uint32_t>& wave_ends,
-                    const std::vector<Member>& members, const EvaluationContext& context) {
+                    const RolloutTally& tally, const MemberVisitor& visit,
+                    const EvaluationContext& context) {
   const TimePoint now = context.now;
   Evaluation e;
-  for (const auto& m : members) {
-    switch (OutcomeOf(spec, m)) {
-      case MemberOutcome::kSkipped:
-        ++e.skipped;
-        break;
-      case MemberOutcome::kInProgress:
-        ++e.in_progress;
-        break;
-      case MemberOutcome::kSucceeded:
-        ++e.succeeded;
-        break;
-      case MemberOutcome::kFailed:
-        ++e.failed;
-        break;
-      case MemberOutcome::kPending:
-        ++e.pending;
-        break;
-    }
+  for (const WaveTally& w : tally) {
+    e.skipped += w.Of(MemberOutcome::kSkipped);
+    e.in_progress += w.Of(MemberOutcome::kInProgress);
+    e.succeeded += w.Of(MemberOutcome::kSucceeded);
+    e.failed += w.Of(MemberOutcome::kFailed);
+    e.pending += w.Of(MemberOutcome::kPending);
   }
   // Open waves one after another: the next opens when every member of the previous ones is done
   // and the wait after the last of them has passed.
   uint32_t start = 0;
   std::optional<TimePoint> opened_at = context.created_at;  // when wave k opened
-  for (size_t k = 0; k < wave_ends.size(); ++k) {
+  for (size_t k = 0; k < wave_ends.size() && k < tally.size(); ++k) {
     e.open_wave = static_cast<uint32_t>(k);
-    uint32_t end = wave_ends[k];
-    uint32_t wave_failed = 0, wave_size = end - start;
-    bool done = true;
-    bool any_skipped = false;
-    std::optional<TimePoint> last_finish;
+    const uint32_t end = wave_ends[k];
+    const WaveTally& w = tally[k];
+    const uint32_t wave_failed = w.Of(MemberOutcome::kFailed), wave_size = end - start;
+    bool done = w.not_done == 0;
+    bool any_skipped = w.skipped > 0;
     const bool past_deadline =
         spec.machine_deadline.count() > 0 && opened_at && now - *opened_at >= spec.machine_deadline;
-    // Members are sorted by position: visit only this wave's.
-    auto first = std::lower_bound(members.begin(), members.end(), start,
-                                  [](const Member& m, uint32_t p) { return m.position < p; });
-    for (auto it = first; it != members.end() && it->position < end; ++it) {
-      const Member& m = *it;
-      if (FinalFailure(spec, m)) ++wave_failed;
-      if (m.skipped) any_skipped = true;
-      if (!Done(spec, m)) {
-        // A machine that never started and has gone quiet stops holding up its wave.
-        if (past_deadline && NotStarted(spec, m) && m.attempts == 0 &&
+    if (!done && past_deadline && visit) {
+      // A machine that never started and has gone quiet stops holding up its wave.
+      uint32_t skippable = 0;
+      visit(start, end, [&](const Member& m) {
+        if (!Done(spec, m) && NotStarted(spec, m) && m.attempts == 0 &&
             IsOffline(m.last_seen, now, context.offline_after)) {
           e.to_skip.push_back(m.machine_id);
-          any_skipped = true;
-        } else {
-          done = false;
+          ++skippable;
         }
-      }
-      if (m.finished_at && (!last_finish || *m.finished_at > *last_finish))
-        last_finish = m.finished_at;
+      });
+      if (skippable > 0) any_skipped = true;
+      done = skippable == w.not_done;
     }
     if (spec.failure_threshold_percent > 0 && wave_size > 0 &&
         e.failed > context.accepted_failures &&
@@ -249,6 +259,7 @@ Evaluation Evaluate(const RolloutSpec& spec, const std::vector<uint32_t>& wave_e
       e.completed = e.in_progress == 0;
       return e;
     }
+    const std::optional<TimePoint> last_finish = w.last_finish;
     if (spec.wait_between_waves.count() > 0 && last_finish) {
       TimePoint opens = *last_finish + spec.wait_between_waves;
       if (now < opens) {
@@ -268,6 +279,17 @@ Evaluation Evaluate(const RolloutSpec& spec, const std::vector<uint32_t>& wave_e
     start = end;
   }
   return e;
+}
+
+Evaluation Evaluate(const RolloutSpec& spec, const std::vector<uint32_t>& wave_ends,
+                    const std::vector<Member>& members, const EvaluationContext& context) {
+  // Members are sorted by position: a visit reads only the wave's.
+  auto visit = [&](uint32_t begin, uint32_t end, const std::function<void(const Member&)>& f) {
+    auto first = std::lower_bound(members.begin(), members.end(), begin,
+                                  [](const Member& m, uint32_t p) { return m.position < p; });
+    for (auto it = first; it != members.end() && it->position < end; ++it) f(*it);
+  };
+  return Evaluate(spec, wave_ends, TallyMembers(spec, wave_ends, members), visit, context);
 }
 
 bool CanRetry(const RolloutSpec& spec, const Member& member) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -115,8 +116,39 @@ struct Evaluation {
 enum class MemberOutcome { kPending, kInProgress, kSucceeded, kFailed, kSkipped };
 MemberOutcome OutcomeOf(const RolloutSpec& spec, const Member& member);
 
-// `members` sorted by position. Pure. A wave halts the rollout when more than the threshold of it
-// failed for good and there is a failure beyond those accepted at a resume.
+// A rollout's members counted wave by wave, as Evaluate needs them: kept up to date one member at
+// a time (Count), so that a rollout of any size is evaluated without visiting its members.
+struct WaveTally {
+  uint32_t outcomes[5] = {};             // by MemberOutcome
+  uint32_t not_done = 0;                 // members still holding the wave open
+  uint32_t skipped = 0;                  // members marked skipped (whatever their outcome)
+  std::optional<TimePoint> last_finish;  // only grows: a member's finished_at never goes back
+  [[nodiscard]] uint32_t Of(MemberOutcome o) const { return outcomes[static_cast<int>(o)]; }
+  bool operator==(const WaveTally&) const = default;
+};
+using RolloutTally = std::vector<WaveTally>;  // one per wave
+
+// The wave (index into wave_ends) a position belongs to; wave_ends.size() when past the last.
+uint32_t WaveOf(const std::vector<uint32_t>& wave_ends, uint32_t position);
+// Adds (`sign` +1) or takes away (-1) one member's counts: a change to a member is Count(old, -1)
+// then Count(new, +1).
+void Count(RolloutTally& tally, const RolloutSpec& spec, const std::vector<uint32_t>& wave_ends,
+           const Member& member, int sign);
+RolloutTally TallyMembers(const RolloutSpec& spec, const std::vector<uint32_t>& wave_ends,
+                          const std::vector<Member>& members);
+
+// Visits the members at positions [begin, end), in order. Evaluate calls it only for an open wave
+// whose machine deadline has passed with machines unfinished, to find those to skip.
+using MemberVisitor = std::function<void(uint32_t begin, uint32_t end,
+                                         const std::function<void(const Member&)>& visit)>;
+
+// Evaluates from a tally: O(waves), plus the deadline's visit of one wave when `visit` is given
+// (without it, no machine is found to skip this time). A wave halts the rollout when more than
+// the threshold of it failed for good and there is a failure beyond those accepted at a resume.
+Evaluation Evaluate(const RolloutSpec& spec, const std::vector<uint32_t>& wave_ends,
+                    const RolloutTally& tally, const MemberVisitor& visit,
+                    const EvaluationContext& context);
+// The same from the members themselves, sorted by position. Pure.
 Evaluation Evaluate(const RolloutSpec& spec, const std::vector<uint32_t>& wave_ends,
                     const std::vector<Member>& members, const EvaluationContext& context);
 inline Evaluation Evaluate(const RolloutSpec& spec, const std::vector<uint32_t>& wave_ends,

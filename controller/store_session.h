@@ -37,6 +37,9 @@ inline constexpr Dialect kSqliteDialect{
     "strftime('%Y-%m-%dT%H:%M:%fZ','now')", "SELECT last_insert_rowid()", "INTEGER PRIMARY KEY",
     "CAST(json_extract(inventory, '$.winreFreeBytes') AS INTEGER)"};
 
+// The state a rollout has in the store while its members are being added: no read shows it.
+inline constexpr const char* kCreatingState = "creating";
+
 struct StoreSession {
   StoreSession(std::unique_ptr<Poco::Data::Session> s, const Dialect& d, std::string p)
       : session(std::move(s)), dialect(d), path(std::move(p)) {}

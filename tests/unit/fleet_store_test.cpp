@@ -108,6 +108,64 @@ TEST_F(FleetStoreTest, MachinesRegisterIdempotentlyAndFilterByLabels) {
   EXPECT_EQ(store_->MachineIds()->size(), 2u);
 }
 
+// A large rollout is stored in steps (heartbeats are written between them): until the last
+// step no read shows it, and a stop in between leaves nothing once the store is opened again.
+TEST_F(FleetStoreTest, ARolloutBeingCreatedIsUnseenUntilWholeAndGoneAfterAStop) {
+  ASSERT_TRUE(store_->AddImage(Image("1.0", "aa")));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2500; ++i) {
+    ids.push_back("m" + std::to_string(10000 + i));
+    ASSERT_TRUE(store_->RegisterMachine(Machine(ids.back(), {{"ring", i % 2 ? "odd" : "even"}})));
+  }
+  // The targets' ids a page at a time, by label.
+  auto page = store_->MachineIdsPage({{"ring", "odd"}}, "m10001", 3);
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->size(), 3u);
+  EXPECT_EQ((*page)[0].first, "m10003");
+  EXPECT_EQ((*page)[2].first, "m10007");
+
+  RolloutRecord r;
+  r.spec.image_version = "1.0";
+  r.spec.selector.all = true;
+  r.state = RolloutState::kActive;
+  r.wave_ends = {50, 2500};
+  auto half = store_->BeginRollout(r);
+  ASSERT_TRUE(half) << half.error().message;
+  ASSERT_TRUE(store_->AddMembers(*half, {ids.begin(), ids.begin() + 2000}, 0));
+  EXPECT_TRUE(store_->ListRollouts()->empty());
+  EXPECT_FALSE(*store_->FindRollout(*half));
+  EXPECT_FALSE(*store_->OpenRolloutOf(ids[0]));
+  EXPECT_EQ(store_->Summary()->active_rollouts, 0u);
+
+  // The controller stopped here: reopened, the store forgets it.
+  store_.reset();
+  auto reopened = FleetStore::OpenSqlite(dir_ / "fleet.db");
+  ASSERT_TRUE(reopened);
+  store_ = std::move(*reopened);
+  EXPECT_EQ(*store_->DiscardHalfCreatedRollouts(), 1u);
+  auto leftovers =
+      test::Sh("sqlite3 " + test::Quote(dir_ / "fleet.db") +
+               " 'SELECT COUNT(*) FROM rollout_members; SELECT COUNT(*) FROM rollouts'");
+  EXPECT_EQ(leftovers.out, "0\n0\n");
+
+  // Whole: seen, with every member in order, and a page of them read alone.
+  auto whole = store_->CreateRollout(r, ids);
+  ASSERT_TRUE(whole) << whole.error().message;
+  ASSERT_EQ(store_->ListRollouts()->size(), 1u);
+  EXPECT_EQ(*store_->OpenRolloutOf(ids[2499]), *whole);
+  auto members = store_->Members(*whole);
+  ASSERT_EQ(members->size(), 2500u);
+  for (uint32_t p = 0; p < 2500; ++p) {
+    ASSERT_EQ((*members)[p].member.position, p);
+    ASSERT_EQ((*members)[p].member.machine_id, ids[p]);
+  }
+  auto some = store_->MembersPage(*whole, 1999, 3);
+  ASSERT_EQ(some->size(), 3u);
+  EXPECT_EQ((*some)[0].member.machine_id, ids[1999]);
+  EXPECT_EQ((*some)[2].member.machine_id, ids[2001]);
+  EXPECT_EQ(*store_->DiscardHalfCreatedRollouts(), 0u);
+}
+
 TEST_F(FleetStoreTest, AttemptsEventsAreIdempotentBySequenceAndSurviveReopening) {
   ASSERT_TRUE(store_->AddImage(Image("1.0", "aa")));
   for (const char* id : {"m1", "m2"}) ASSERT_TRUE(store_->RegisterMachine(Machine(id, {})));

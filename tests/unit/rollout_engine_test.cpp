@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <random>
 
 namespace lifeboat::controller {
 namespace {
@@ -287,6 +288,61 @@ TEST(RolloutEngine, AResumedHaltHaltsAgainOnlyForANewFailure) {
   members[2].state = MemberState::kFailed;
   members[2].attempts = 1;
   EXPECT_TRUE(Evaluate(spec, ends, members, EvaluationContext{kT0, kT0, seconds(0), 2}).halt);
+}
+
+}  // namespace
+}  // namespace lifeboat::controller
+
+namespace lifeboat::controller {
+namespace {
+
+// The heartbeat path keeps a tally member by member; it must say what counting every member from
+// scratch says, through any sequence of changes, and evaluate the same.
+TEST(RolloutEngine, ATallyKeptChangeByChangeMatchesOneCountedFromScratch) {
+  RolloutSpec spec{"1.0", {true, {}, {}}, {Pct(1), Pct(10), Pct(50), Pct(100)}};
+  spec.max_retries = 1;
+  spec.failure_threshold_percent = 0;  // never halt: every wave gets its turn
+  spec.machine_deadline = seconds(3600);
+  std::vector<Member> members = Fleet(500);
+  const auto ends = WaveEnds(spec.waves, 500);
+  RolloutTally kept = TallyMembers(spec, ends, members);
+  std::mt19937 random(20261203);
+  const MemberState states[] = {MemberState::kPending, MemberState::kAssigned,
+                                MemberState::kRunning, MemberState::kSucceeded,
+                                MemberState::kFailed};
+  TimePoint now = kT0;
+  for (int step = 0; step < 20000; ++step) {
+    Member& m = members[random() % members.size()];
+    Count(kept, spec, ends, m, -1);
+    m.state = states[random() % 5];
+    if (m.state == MemberState::kAssigned) ++m.attempts;
+    if (m.state == MemberState::kSucceeded || m.state == MemberState::kFailed) m.finished_at = now;
+    if (random() % 50 == 0) m.skipped = !m.skipped;
+    m.last_seen = random() % 3 ? now : kT0;
+    Count(kept, spec, ends, m, +1);
+    now += seconds(1);
+    if (step % 997 == 0) {
+      ASSERT_EQ(kept, TallyMembers(spec, ends, members)) << "after step " << step;
+      const EvaluationContext context{now, kT0, seconds(600), 0};
+      auto visit = [&](uint32_t begin, uint32_t end, const std::function<void(const Member&)>& f) {
+        for (uint32_t p = begin; p < end; ++p) f(members[p]);
+      };
+      const Evaluation from_tally = Evaluate(spec, ends, kept, visit, context);
+      const Evaluation from_members = Evaluate(spec, ends, members, context);
+      EXPECT_EQ(from_tally.open_wave, from_members.open_wave);
+      EXPECT_EQ(from_tally.pending, from_members.pending);
+      EXPECT_EQ(from_tally.in_progress, from_members.in_progress);
+      EXPECT_EQ(from_tally.succeeded, from_members.succeeded);
+      EXPECT_EQ(from_tally.failed, from_members.failed);
+      EXPECT_EQ(from_tally.skipped, from_members.skipped);
+      EXPECT_EQ(from_tally.to_skip, from_members.to_skip);
+      EXPECT_EQ(from_tally.completed, from_members.completed);
+      EXPECT_EQ(from_tally.next_wave_at, from_members.next_wave_at);
+    }
+  }
+  // A tally without a visit finds nobody to skip, and otherwise agrees.
+  const EvaluationContext later{now + seconds(7200), kT0, seconds(600), 0};
+  EXPECT_TRUE(Evaluate(spec, ends, kept, nullptr, later).to_skip.empty());
 }
 
 }  // namespace

@@ -7,10 +7,13 @@
 // timed alongside as the baseline; optionally waits for a rollout to reach every machine. For
 // bench/controller_load.sh.
 //   lifeboat-bench-agents --controller ADDR --agents N [--period S] [--seconds S] [--threads T]
-//                         [--rollout-image V --rollout-at S]
+//                         [--rollout-image V --rollout-at S --rollout-timeout S]
+//                         [--report-every S] [--controller-pid PID]
 // With --rollout-image, a rollout to V over every machine in four waves (1 %, 10 %, 50 %, 100 %)
 // is created S seconds into the steady state, and the run lasts until it completes (or until
-// --seconds more have passed).
+// --rollout-timeout seconds, default 3600, have passed). Every --report-every seconds (30) a line
+// gives that window's heartbeats, their p50/p99/max, the rollout's progress and the controller's
+// RSS (with --controller-pid); the end gives the whole run's and the worst window's p99.
 #include <grpcpp/create_channel.h>
 
 #include <algorithm>
@@ -83,7 +86,8 @@ int main(int argc, char** argv) {
   int agents = 1000, threads = 16;
   double period = 30, seconds = 60;
   std::string rollout_image, ca_file, token_file;
-  double rollout_at = 30;
+  double rollout_at = 30, rollout_timeout = 3600, report_every = 30;
+  int controller_pid = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--controller")
@@ -104,6 +108,12 @@ int main(int argc, char** argv) {
       rollout_image = v;
     else if (k == "--rollout-at")
       rollout_at = std::stod(v);
+    else if (k == "--rollout-timeout")
+      rollout_timeout = std::stod(v);
+    else if (k == "--report-every")
+      report_every = std::stod(v);
+    else if (k == "--controller-pid")
+      controller_pid = std::stoi(v);
     else {
       std::cerr << "unknown option " << k << "\n";
       return 2;
@@ -207,7 +217,7 @@ int main(int argc, char** argv) {
               agents / register_seconds, failures.load());
 
   // Steady heartbeats: agent i is due at start + i * period / N, then every period.
-  Latencies heartbeat, baseline;
+  Latencies heartbeat, baseline, window;  // window: since the last progress line
   std::atomic<uint64_t> beats{0}, assignments{0}, reports{0};
   std::atomic<bool> stop{false};
   auto start = Clock::now();
@@ -231,7 +241,9 @@ int main(int argc, char** argv) {
         v1::HeartbeatResponse response;
         const int status =
             CallOnce(contact, "/lifeboat.v1.AgentService/Heartbeat", request, response);
-        heartbeat.Add(std::chrono::duration<double, std::milli>(Clock::now() - s0).count());
+        const double took = std::chrono::duration<double, std::milli>(Clock::now() - s0).count();
+        heartbeat.Add(took);
+        window.Add(took);
         ++beats;
         if (status != 0) {
           ++failures;
@@ -273,9 +285,16 @@ int main(int argc, char** argv) {
 
   double rollout_seconds = -1;
   uint64_t rollout = 0;
+  v1::RolloutProgress progress;
   Clock::time_point rollout_start;
   auto deadline =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  auto next_report = start + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(report_every));
+  uint64_t beats_reported = 0;
+  double worst_p99 = 0, worst_at = 0;
+  bool creation_in_window = false;
+  std::string worst_window;
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     auto now = Clock::now();
@@ -297,20 +316,61 @@ int main(int argc, char** argv) {
       }
       rollout = response.rollout().id();
       rollout_start = now;
-      // The run lasts until the rollout completes, or `seconds` after it started.
-      deadline =
-          now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+      creation_in_window = true;
+      std::printf("%7.1f s  rollout %llu created in %.2f s, %u machines\n",
+                  std::chrono::duration<double>(now - start).count(),
+                  static_cast<unsigned long long>(rollout),
+                  std::chrono::duration<double>(Clock::now() - now).count(),
+                  response.rollout().progress().targeted());
+      std::fflush(stdout);
+      deadline = now + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(rollout_timeout));
     }
     if (rollout) {
       grpc::ClientContext context;
       v1::GetRolloutRequest request;
       request.set_id(rollout);
       v1::GetRolloutResponse response;
-      if (admin->GetRollout(&context, request, &response).ok() &&
-          response.rollout().state() == v1::ROLLOUT_STATE_COMPLETED) {
-        rollout_seconds = std::chrono::duration<double>(Clock::now() - rollout_start).count();
-        break;
+      if (admin->GetRollout(&context, request, &response).ok()) {
+        progress = response.rollout().progress();
+        if (response.rollout().state() == v1::ROLLOUT_STATE_COMPLETED) {
+          rollout_seconds = std::chrono::duration<double>(Clock::now() - rollout_start).count();
+          break;
+        }
       }
+    }
+    if (now >= next_report) {
+      // This window's latencies, so that a stall shows when it happens, not averaged away.
+      const double p99 = window.Percentile(0.99),
+                   at = std::chrono::duration<double>(now - start).count();
+      const uint64_t in_window = beats.load() - beats_reported;
+      beats_reported = beats.load();
+      std::string rss = "";
+      if (controller_pid) {
+        std::ifstream status("/proc/" + std::to_string(controller_pid) + "/status");
+        for (std::string line; std::getline(status, line);)
+          if (line.rfind("VmRSS:", 0) == 0)
+            rss = ", controller RSS " + std::to_string(std::stol(line.substr(6)) / 1024) + " MiB";
+      }
+      char line[512];
+      std::snprintf(line, sizeof line,
+                    "%7.1f s  %6.1f heartbeats/s, p50 %.2f ms, p99 %.2f ms, max %.2f ms; rollout: "
+                    "wave %u, %u succeeded, %u in progress, %u pending%s%s",
+                    at, static_cast<double>(in_window) / report_every, window.Percentile(0.5), p99,
+                    window.Percentile(1.0), progress.current_wave() + 1, progress.succeeded(),
+                    progress.in_progress(), progress.pending(), rss.c_str(),
+                    creation_in_window ? " (rollout created in this window)" : "");
+      std::printf("%s\n", line);
+      std::fflush(stdout);
+      if (p99 > worst_p99) {
+        worst_p99 = p99;
+        worst_at = at;
+        worst_window = line;
+      }
+      creation_in_window = false;
+      window.Clear();
+      next_report = now + std::chrono::duration_cast<Clock::duration>(
+                              std::chrono::duration<double>(report_every));
     }
     if (Clock::now() >= deadline) break;
   }
@@ -329,13 +389,20 @@ int main(int argc, char** argv) {
   std::printf("assignments %llu, reports %llu, failures %d\n",
               static_cast<unsigned long long>(assignments.load()),
               static_cast<unsigned long long>(reports.load()), failures.load());
+  if (worst_p99 > 0)
+    std::printf("worst %.0f s window: p99 %.2f ms, ending %.1f s into the run\n", report_every,
+                worst_p99, worst_at);
+  bool reached = true;
   if (rollout) {
+    reached = rollout_seconds >= 0 && progress.succeeded() == static_cast<uint32_t>(agents);
     if (rollout_seconds >= 0)
-      std::printf("rollout %llu reached every machine in %.1f s\n",
-                  static_cast<unsigned long long>(rollout), rollout_seconds);
+      std::printf("rollout %llu completed in %.1f s: %u of %d machines succeeded\n",
+                  static_cast<unsigned long long>(rollout), rollout_seconds, progress.succeeded(),
+                  agents);
     else
-      std::printf("rollout %llu did not complete within %.0f s\n",
-                  static_cast<unsigned long long>(rollout), seconds);
+      std::printf("rollout %llu did not complete within %.0f s (%u of %d succeeded)\n",
+                  static_cast<unsigned long long>(rollout), rollout_timeout, progress.succeeded(),
+                  agents);
   }
-  return failures.load() == 0 ? 0 : 1;
+  return failures.load() == 0 && reached ? 0 : 1;
 }

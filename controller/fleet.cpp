@@ -22,6 +22,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Between the transactions that store a new rollout's members: long enough for the threads
+// waiting for the store (the heartbeat batcher) to take it.
+constexpr std::chrono::milliseconds kPauseBetweenSteps{3};
+
 bool Finished(RolloutState s) {
   return s == RolloutState::kCompleted || s == RolloutState::kAborted ||
          s == RolloutState::kCompletedWithFailures;
@@ -451,9 +455,22 @@ Result<RolloutView> Fleet::CreateRollout(const RolloutSpec& spec, uint64_t rollb
     record.message =
         std::to_string(busy) + " matching machine(s) left out: in another unfinished rollout";
   // Stored in steps of a few milliseconds each (FleetStore::BeginRollout); no read sees it until
-  // it is whole.
-  auto id = store_.CreateRollout(record, ids);
+  // it is whole. Between the steps the heartbeats waiting to be written go first: the store's
+  // mutex is not fair, and a loop that takes it again at once kept them waiting for seconds.
+  auto id = store_.BeginRollout(record);
   LIFEBOAT_TRY(id);
+  for (size_t first = 0; first < ids.size(); first += kMembersPerTransaction) {
+    const size_t n = std::min(kMembersPerTransaction, ids.size() - first);
+    const auto from = ids.begin() + static_cast<std::ptrdiff_t>(first);
+    auto added = store_.AddMembers(*id, {from, from + static_cast<std::ptrdiff_t>(n)},
+                                   static_cast<uint32_t>(first));
+    if (!added) {
+      (void)store_.DiscardRollout(*id);
+      return std::unexpected(added.error());
+    }
+    std::this_thread::sleep_for(kPauseBetweenSteps);
+  }
+  LIFEBOAT_TRY(store_.SetRolloutState(*id, record.state, record.message));
   auto stored = store_.FindRollout(*id);
   LIFEBOAT_TRY(stored);
   if (!*stored) return Fail(ErrorCode::kDatabase, "rollout " + std::to_string(*id) + " vanished");
@@ -494,7 +511,8 @@ Result<Fleet::RolloutMachinesPage> Fleet::RolloutMachines(uint64_t id, uint32_t 
   RolloutMachinesPage page;
   {
     std::lock_guard lock(state_mutex_);
-    if (auto open = open_.find(id); open != open_.end() && open->second.evaluation) {
+    if (auto open = open_.find(id); open != open_.end()) LIFEBOAT_TRY(Settle(open->second));
+    if (auto open = open_.find(id); open != open_.end()) {
       page.view = {open->second.record, *open->second.evaluation};
       page.waves = open->second.tally;
     } else {

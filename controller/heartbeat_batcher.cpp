@@ -1,5 +1,8 @@
 #include "controller/heartbeat_batcher.h"
 
+#include <chrono>
+#include <vector>
+
 namespace lifeboat::controller {
 
 HeartbeatBatcher::HeartbeatBatcher(FleetStore& store) : store_(store) {
@@ -14,16 +17,14 @@ HeartbeatBatcher::~HeartbeatBatcher() {
 }
 
 Result<void> HeartbeatBatcher::Record(const FleetStore::Heartbeat& heartbeat) {
-  std::unique_lock lock(heartbeat_mutex_);
+  std::lock_guard lock(heartbeat_mutex_);
   FleetStore::Heartbeat& h = pending_[heartbeat.id];
   h.id = heartbeat.id;
   if (!heartbeat.inventory.empty()) h.inventory = heartbeat.inventory;
   if (!heartbeat.installed_version.empty()) h.installed_version = heartbeat.installed_version;
   h.state = heartbeat.state;
   h.current_step = heartbeat.current_step;
-  const uint64_t mine = ++queued_;
   flush_wakeup_.notify_one();
-  flushed_wakeup_.wait(lock, [&] { return flushed_ >= mine; });
   if (flush_error_) return std::unexpected(*flush_error_);
   return {};
 }
@@ -34,7 +35,10 @@ void HeartbeatBatcher::FlushLoop(std::stop_token stop) {
       std::unique_lock lock(heartbeat_mutex_);
       flush_wakeup_.wait(lock, stop, [this] { return !pending_.empty(); });
     }
-    (void)Flush();
+    if (Flush()) continue;
+    // The store failed: try again in a second, not in a loop.
+    std::unique_lock lock(heartbeat_mutex_);
+    flush_wakeup_.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
   }
 }
 
@@ -43,24 +47,27 @@ Result<void> HeartbeatBatcher::Flush() {
   // its call is in the store, even one the background flush had already taken.
   std::lock_guard flushing(flush_mutex_);
   std::vector<FleetStore::Heartbeat> batch;
-  uint64_t upto = 0;
   {
     std::lock_guard lock(heartbeat_mutex_);
     batch.reserve(pending_.size());
     for (auto& [id, h] : pending_) batch.push_back(std::move(h));
     pending_.clear();
-    upto = queued_;
   }
   auto written = store_.RecordHeartbeats(batch);
-  {
-    std::lock_guard lock(heartbeat_mutex_);
-    flushed_ = upto;
-    if (!written)
-      flush_error_ = written.error();
-    else
-      flush_error_.reset();
+  std::lock_guard lock(heartbeat_mutex_);
+  if (written) {
+    flush_error_.reset();
+    return written;
   }
-  flushed_wakeup_.notify_all();
+  flush_error_ = written.error();
+  // Put back for the next try, under what newer heartbeats of the same machines said.
+  for (auto& h : batch) {
+    auto [queued, fresh] = pending_.try_emplace(h.id, h);
+    if (fresh) continue;
+    if (queued->second.inventory.empty()) queued->second.inventory = std::move(h.inventory);
+    if (queued->second.installed_version.empty())
+      queued->second.installed_version = std::move(h.installed_version);
+  }
   return written;
 }
 

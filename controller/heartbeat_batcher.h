@@ -1,7 +1,9 @@
 // Heartbeats are the bulk of the controller's traffic: they are written by group commit (one
-// transaction for all that arrive while the previous one commits, from a thread of its own) and
-// each caller returns once the transaction holding its heartbeat has committed, so nothing
-// acknowledged is lost to a crash.
+// transaction for all that arrive while the previous one commits, from a thread of its own). A
+// caller returns once its heartbeat is queued, not committed: a heartbeat is soft state (when a
+// machine was last seen, what it reports), which its next one says again, and waiting for the
+// commit's fsync doubled its answer's time under load (docs/benchmarks.md). A controller killed
+// loses at most the heartbeats not yet committed. Readers that need them call Flush first.
 #pragma once
 
 #include <condition_variable>
@@ -25,8 +27,8 @@ class HeartbeatBatcher {
   ~HeartbeatBatcher();
 
   // Queues a machine's heartbeat (over one of the same machine still queued; an empty inventory
-  // or installed version keeps the queued one) and returns once it is committed. Errors: the
-  // store's, for every heartbeat of the failed transaction.
+  // or installed version keeps the queued one) for the next commit. Errors: the store's, while
+  // the last commit failed (the heartbeat stays queued for the next try).
   [[nodiscard]] Result<void> Record(const FleetStore::Heartbeat& heartbeat);
   // Writes the queued heartbeats now.
   [[nodiscard]] Result<void> Flush();
@@ -38,11 +40,8 @@ class HeartbeatBatcher {
   std::mutex flush_mutex_;
   std::mutex heartbeat_mutex_;
   std::unordered_map<std::string, FleetStore::Heartbeat> pending_;
-  uint64_t queued_ = 0;   // heartbeats queued so far
-  uint64_t flushed_ = 0;  // of those, committed (or failed: flush_error_)
-  std::optional<Error> flush_error_;
+  std::optional<Error> flush_error_;  // the last commit's, if it failed
   std::condition_variable_any flush_wakeup_;
-  std::condition_variable flushed_wakeup_;
   std::jthread flusher_;
 };
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "controller/heartbeat_batcher.h"
 #include "controller/store_session.h"
 #include "tests/support/test_support.h"
 
@@ -164,6 +165,24 @@ TEST_F(FleetStoreTest, ARolloutBeingCreatedIsUnseenUntilWholeAndGoneAfterAStop) 
   EXPECT_EQ((*some)[0].member.machine_id, ids[1999]);
   EXPECT_EQ((*some)[2].member.machine_id, ids[2001]);
   EXPECT_EQ(*store_->DiscardHalfCreatedRollouts(), 0u);
+}
+
+// Heartbeats are answered once queued; Flush (which every reader of machines calls first) writes
+// them, a later heartbeat of a machine over an earlier one, keeping what it left empty.
+TEST_F(FleetStoreTest, QueuedHeartbeatsAreWrittenByFlushTheLatestOverTheEarlier) {
+  ASSERT_TRUE(store_->RegisterMachine(Machine("m1", {})));
+  ASSERT_TRUE(store_->RegisterMachine(Machine("m2", {})));
+  HeartbeatBatcher batcher(*store_);
+  ASSERT_TRUE(batcher.Record({"m1", "inventory 1", "1.0", AgentState::kDownloading, "download"}));
+  ASSERT_TRUE(batcher.Record({"m1", "", "", AgentState::kApplying, "write-image"}));
+  ASSERT_TRUE(batcher.Record({"m2", "inventory 2", "2.0", AgentState::kIdle, ""}));
+  ASSERT_TRUE(batcher.Flush());
+  auto m1 = *store_->FindMachine("m1");
+  EXPECT_EQ(m1->inventory, "inventory 1");
+  EXPECT_EQ(m1->installed_version, "1.0");
+  EXPECT_EQ(m1->state, AgentState::kApplying);
+  EXPECT_EQ(m1->current_step, "write-image");
+  EXPECT_EQ((*store_->FindMachine("m2"))->installed_version, "2.0");
 }
 
 TEST_F(FleetStoreTest, AttemptsEventsAreIdempotentBySequenceAndSurviveReopening) {

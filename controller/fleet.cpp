@@ -200,7 +200,12 @@ Result<void> Fleet::Settle(OpenRollout& r, bool changed) {
   }
   auto finished = RecordOutcome(r.record, *r.evaluation);
   LIFEBOAT_TRY(finished);
-  if (*finished) Forget(r.record.id);
+  if (*finished) {
+    // Its view is kept as it is now: reading a large rollout back from the store for the next
+    // view would hold every heartbeat up for as long.
+    finished_[r.record.id] = {{r.record, *r.evaluation}, r.tally};
+    Forget(r.record.id);
+  }
   return {};
 }
 

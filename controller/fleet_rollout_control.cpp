@@ -8,11 +8,6 @@ namespace lifeboat::controller {
 
 namespace {
 
-bool Finished(RolloutState s) {
-  return s == RolloutState::kCompleted || s == RolloutState::kAborted ||
-         s == RolloutState::kCompletedWithFailures;
-}
-
 // An operator's change refused because of the state rollout `id` is in; `then` says what to do.
 std::unexpected<Error> RefusedIn(uint64_t id, RolloutState state, const std::string& then = "") {
   return Fail(ErrorCode::kConflict,

@@ -64,6 +64,11 @@ struct RolloutSpec {
 // kCompletedWithFailures: every machine finished, and some failed for good. Never plain success.
 enum class RolloutState { kActive, kPaused, kHalted, kCompleted, kAborted, kCompletedWithFailures };
 const char* RolloutStateName(RolloutState state);
+// Completed, aborted or completed with failures: nothing changes it any more.
+inline bool Finished(RolloutState s) {
+  return s == RolloutState::kCompleted || s == RolloutState::kAborted ||
+         s == RolloutState::kCompletedWithFailures;
+}
 std::optional<RolloutState> ParseRolloutState(const std::string& name);
 
 enum class MemberState { kPending, kAssigned, kRunning, kSucceeded, kFailed };

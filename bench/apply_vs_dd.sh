@@ -34,15 +34,8 @@ trap cleanup EXIT
 
 echo "making a ${image_mb} MB image and a 16 GiB disk with a prepared 2 GiB Lifeboat partition ..."
 tests/fixtures/make-test-wim "$work/image.wim" --size-mb "$image_mb" --compress none
-tests/fixtures/make-windows-disk "$work/pristine.img" --label gpt --disk-size 16G --windows-size 12000M --fill-mb 200
-$agent disk prepare "$work/pristine.img" --size 2G --state-dir "$work/prepare-state" >/dev/null
-read -r start size < <(sfdisk --json "$work/pristine.img" | tr -d ' \n' |
-  grep -o '"start":[0-9]*,"size":[0-9]*,"type":"DE94BBA4[^}]*"name":"Lifeboat"' |
-  sed 's/"start":\([0-9]*\),"size":\([0-9]*\).*/\1 \2/')
-# Fill the partition and format it again, so that no side pays for allocating a sparse file's
-# blocks (a real disk has them).
-dd if=/dev/zero of="$work/pristine.img" bs=8M seek=$((start * 512)) count=$((size * 512 / 8388608)) \
-  oflag=seek_bytes conv=notrunc status=none
+prepared_disk "$work/pristine.img" "$work/prepare-state"
+# Formatted again after the fill: apply writes into an empty Lifeboat volume.
 loop=$(losetup --find --show --offset $((start * 512)) --sizelimit $((size * 512)) "$work/pristine.img")
 mkntfs -Q -q -L Lifeboat -p "$start" -H 255 -S 63 "$loop"
 losetup -d "$loop"; loop=

@@ -21,22 +21,15 @@ work=$(mktemp -d /var/tmp/lifeboat-bench.XXXXXX)
 loop=
 cleanup() { [ -n "$loop" ] && losetup -d "$loop"; rm -rf "$work"; }
 trap cleanup EXIT
+source bench/lib.sh
 
 echo "making a ${image_mb} MB test image and a 16 GiB disk with a 2 GiB Lifeboat partition ..."
 tests/fixtures/make-test-wim "$work/image.wim" --size-mb "$image_mb" --compress none
-tests/fixtures/make-windows-disk "$work/disk.img" --label gpt --disk-size 16G --windows-size 12000M --fill-mb 200
-build/bin/lifeboat-agent disk prepare "$work/disk.img" --size 2G --state-dir "$work/state" >/dev/null
-read -r start size < <(sfdisk --json "$work/disk.img" | tr -d ' \n' |
-  grep -o '"start":[0-9]*,"size":[0-9]*,"type":"DE94BBA4[^}]*"name":"Lifeboat"' |
-  sed 's/"start":\([0-9]*\),"size":\([0-9]*\).*/\1 \2/')
-# Fill the partition once so that neither side pays for allocating a sparse image's blocks.
-dd if=/dev/zero of="$work/disk.img" bs=8M seek=$((start * 512)) count=$((size * 512 / 8388608)) \
-  oflag=seek_bytes conv=notrunc status=none
+prepared_disk "$work/disk.img" "$work/state"
 loop=$(losetup --find --show --offset $((start * 512)) --sizelimit $((size * 512)) "$work/disk.img")
 bytes=$(stat -c %s "$work/image.wim")
 
 fresh() { mkntfs -Q -q -L Lifeboat -p "$start" -H 255 -S 63 "$loop"; sync; echo 3 > /proc/sys/vm/drop_caches; }
-source bench/lib.sh
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
 # dd direct with the source hashed on the way, as one careful pass by hand.
 dd_hashing() {

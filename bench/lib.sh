@@ -25,6 +25,19 @@ spread() {
     printf "min %.2f, median %.2f, max %.2f", v[1], m, v[NR]}'
 }
 
+# A 16 GiB GPT Windows-like disk at DISK whose 2 GiB Lifeboat partition `disk prepare` made, the
+# partition filled with zeros once so that no side of a benchmark pays for allocating a sparse
+# file's blocks (a real disk has them). Sets start and size (sectors) of that partition.
+prepared_disk() {  # DISK STATE_DIR
+  tests/fixtures/make-windows-disk "$1" --label gpt --disk-size 16G --windows-size 12000M --fill-mb 200
+  build/bin/lifeboat-agent disk prepare "$1" --size 2G --state-dir "$2" >/dev/null
+  read -r start size < <(sfdisk --json "$1" | tr -d ' \n' |
+    grep -o '"start":[0-9]*,"size":[0-9]*,"type":"DE94BBA4[^}]*"name":"Lifeboat"' |
+    sed 's/"start":\([0-9]*\),"size":\([0-9]*\).*/\1 \2/')
+  dd if=/dev/zero of="$1" bs=8M seek=$((start * 512)) count=$((size * 512 / 8388608)) \
+    oflag=seek_bytes conv=notrunc status=none
+}
+
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
 
 # The partition layout without what differs between runs (the new partition's random GUID).

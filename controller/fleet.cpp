@@ -212,7 +212,7 @@ Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id
                   "machine " + machine_id + " is not registered; call Register first");
     }
   }
-  // Answered once the transaction holding it has committed (group commit).
+  // Answered once queued: the next heartbeat says it again (controller/heartbeat_batcher.h).
   FleetStore::Heartbeat h;
   h.id = machine_id;
   h.inventory = inventory;
@@ -220,41 +220,114 @@ Result<std::optional<Assignment>> Fleet::Heartbeat(const std::string& machine_id
   h.state = state;
   h.current_step = current_step;
   LIFEBOAT_TRY(batcher_.Record(h));
+  // Decided under the cache's lock, so caps hold; the store's writes and reads (an fsync, or a
+  // wait behind one) are made outside it, where they hold up only this machine.
+  Decision decision;
+  {
+    std::lock_guard lock(state_mutex_);
+    auto decided = Decide(machine_id);
+    LIFEBOAT_TRY(decided);
+    decision = std::move(*decided);
+  }
+  Assignment& out = decision.assignment;
+  switch (decision.kind) {
+    case Decision::kNothing:
+      return std::optional<Assignment>{};
+    case Decision::kAgain: {
+      // Work already given and not reported finished is given again: a heartbeat is idempotent.
+      auto attempt = store_.FindAttempt(out.attempt_id);
+      LIFEBOAT_TRY(attempt);
+      if (*attempt)
+        for (const auto& e : (*attempt)->events)
+          out.reported_sequence = std::max(out.reported_sequence, e.sequence);
+      return std::optional<Assignment>{out};
+    }
+    case Decision::kNew:
+      break;
+  }
+  auto attempt = store_.StartAttempt(out.rollout_id, machine_id, out.job.kind, out.image.version,
+                                     installed_version);
   std::lock_guard lock(state_mutex_);
+  FinishAssigning(out.rollout_id, machine_id, decision.state_before,
+                  attempt ? attempt->id : uint64_t{0}, installed_version);
+  LIFEBOAT_TRY(attempt);
+  out.attempt_id = attempt->id;
+  return std::optional<Assignment>{out};
+}
+
+MemberRecord* Fleet::CachedMember(uint64_t rollout_id, const std::string& machine_id) {
+  auto r = open_.find(rollout_id);
+  if (r == open_.end()) return nullptr;
+  auto at = r->second.index.find(machine_id);
+  return at == r->second.index.end() ? nullptr : &r->second.members[at->second];
+}
+
+Result<Fleet::Decision> Fleet::Decide(const std::string& machine_id) {
   LIFEBOAT_TRY(LoadOpenRollouts());
+  Decision d;
   auto owner = rollout_of_.find(machine_id);
-  if (owner == rollout_of_.end()) return std::optional<Assignment>{};
+  if (owner == rollout_of_.end()) return d;
   OpenRollout& r = open_.at(owner->second);
   MemberRecord& me = r.members[r.index.at(machine_id)];
   me.member.last_seen = clock_();  // it is online: the store has it too, since the flush
-  // Work already given and not reported finished is given again: a heartbeat is idempotent.
+  d.assignment = Assignment{me.last_attempt_id, r.record.id, r.record.spec.job, r.image};
   if (me.member.state == MemberState::kAssigned || me.member.state == MemberState::kRunning) {
-    auto attempt = store_.FindAttempt(me.last_attempt_id);
-    LIFEBOAT_TRY(attempt);
-    uint64_t reported = 0;
-    if (*attempt)
-      for (const auto& e : (*attempt)->events) reported = std::max(reported, e.sequence);
-    return std::optional<Assignment>{
-        Assignment{me.last_attempt_id, r.record.id, r.record.spec.job, r.image, reported}};
+    // Being assigned by another call of this machine's still: its answer carries the work.
+    if (me.last_attempt_id != kAssigning) d.kind = Decision::kAgain;
+    return d;
   }
   const uint64_t rollout_id = r.record.id;
   LIFEBOAT_TRY(Settle(r));
-  if (!open_.contains(rollout_id)) return std::optional<Assignment>{};  // it just completed
-  if (!ShouldAssign(r.record.spec, r.record.state, r.record.wave_ends, *r.evaluation, me.member)) {
-    return std::optional<Assignment>{};
-  }
-  auto attempt = store_.StartAttempt(rollout_id, machine_id, r.record.spec.job.kind,
-                                     r.image.version, installed_version);
-  LIFEBOAT_TRY(attempt);
-  // The store holds it; the cache follows. Assigning changes counts, not which waves are open.
-  if (me.member.attempts == 0) me.previous_version = installed_version;
-  me.last_attempt_id = attempt->id;
+  if (!open_.contains(rollout_id)) return d;  // it just completed
+  if (!ShouldAssign(r.record.spec, r.record.state, r.record.wave_ends, *r.evaluation, me.member))
+    return d;
+  // Counted as assigned from now, so the next decision sees the cap; FinishAssigning makes it
+  // final or takes it back once the store has answered.
+  d.kind = Decision::kNew;
+  d.state_before = me.member.state;
+  me.last_attempt_id = kAssigning;
   ChangeMember(r, me, [](Member& m) {
     ++m.attempts;
     m.state = MemberState::kAssigned;
   });
-  LIFEBOAT_TRY(EvaluateOpen(r, false));
-  return std::optional<Assignment>{Assignment{attempt->id, rollout_id, r.record.spec.job, r.image}};
+  ReevaluateAfterChange(r);
+  return d;
+}
+
+void Fleet::FinishAssigning(uint64_t rollout_id, const std::string& machine_id,
+                            MemberState state_before, uint64_t attempt_id,
+                            const std::string& installed_version) {
+  MemberRecord* me = CachedMember(rollout_id, machine_id);
+  // Not cached any more: the rollout finished (an abort) and the store has the last word.
+  if (me == nullptr) return;
+  OpenRollout& r = open_.at(rollout_id);
+  const bool tentative = me->last_attempt_id == kAssigning;
+  if (attempt_id == 0) {  // the store refused it: the member is as it was
+    if (tentative) {
+      me->last_attempt_id = 0;
+      ChangeMember(r, *me, [&](Member& m) {
+        --m.attempts;
+        m.state = state_before;
+      });
+    }
+  } else if (tentative) {
+    if (me->member.attempts == 1) me->previous_version = installed_version;
+    me->last_attempt_id = attempt_id;
+  } else if (me->last_attempt_id < attempt_id) {
+    // The cache was read again from the store before the attempt was stored: it follows now.
+    if (me->member.attempts == 0) me->previous_version = installed_version;
+    me->last_attempt_id = attempt_id;
+    ChangeMember(r, *me, [](Member& m) {
+      ++m.attempts;
+      m.state = MemberState::kAssigned;
+    });
+  }
+  ReevaluateAfterChange(r);
+}
+
+void Fleet::ReevaluateAfterChange(OpenRollout& r) {
+  // One that fails is made again, in full, by the next Settle: the change itself stands.
+  if (!EvaluateOpen(r, false)) r.evaluation.reset();
 }
 
 bool Fleet::MemberHasWork(const OpenRollout& r, const MemberRecord& me) {
@@ -301,6 +374,10 @@ Result<uint64_t> Fleet::Report(const std::string& machine_id, uint64_t attempt_i
     return Fail(ErrorCode::kNotFound, "attempt_id: no attempt " + std::to_string(attempt_id) +
                                           " for machine " + machine_id);
   }
+  // Finishing the attempt sets the version the machine runs; a heartbeat queued before says less.
+  for (const auto& e : events)
+    if (e.step == "done" && e.status == StepStatus::kSucceeded)
+      batcher_.DropQueuedVersion(machine_id);
   auto result = store_.AddEvents(attempt_id, events);
   LIFEBOAT_TRY(result);
   // Told once: when this report is the one that failed the attempt (not a repeat of it).

@@ -49,7 +49,7 @@ struct Assignment {
   uint64_t reported_sequence = 0;
 };
 
-// Heartbeats are answered once committed (controller/heartbeat_batcher.h). Open rollouts are cached
+// Heartbeats are answered once queued (controller/heartbeat_batcher.h). Open rollouts are cached
 // in memory so that a heartbeat is answered without reading every member of a large rollout; every
 // change goes to the store first.
 class Fleet {
@@ -180,6 +180,24 @@ class Fleet {
   // Evaluates a cached rollout from its tally; with `visit_deadline`, also finds (and marks
   // skipped, in the store and the cache) machines offline past the deadline. With state_mutex_.
   [[nodiscard]] Result<void> EvaluateOpen(OpenRollout& r, bool visit_deadline);
+  // What a heartbeat gets, decided under state_mutex_: nothing, the work it has again (its
+  // attempt's stored events still to read), or new work, which the cache already counts as
+  // assigned (last_attempt_id kAssigning) until the store has the attempt.
+  struct Decision {
+    enum Kind { kNothing, kAgain, kNew } kind = kNothing;
+    Assignment assignment;
+    MemberState state_before = MemberState::kPending;  // kNew: to put back if the store refuses
+  };
+  static constexpr uint64_t kAssigning = UINT64_MAX;
+  [[nodiscard]] Result<Decision> Decide(const std::string& machine_id);
+  // Makes a kNew decision final once the store answered (`attempt_id`; 0: it refused, and the
+  // member is put back as it was). With state_mutex_ held.
+  void FinishAssigning(uint64_t rollout_id, const std::string& machine_id, MemberState state_before,
+                       uint64_t attempt_id, const std::string& installed_version);
+  // The cached member, or null (the rollout is not open, or the machine not in it).
+  [[nodiscard]] MemberRecord* CachedMember(uint64_t rollout_id, const std::string& machine_id);
+  // EvaluateOpen from the tally after a change that must stand whatever the evaluation's fate.
+  void ReevaluateAfterChange(OpenRollout& r);
   // Whether `member` of `r` has work (see HasWork); `r` settled, state_mutex_ held.
   static bool MemberHasWork(const OpenRollout& r, const MemberRecord& member);
   // Evaluates (in full if the last full one is a second old, from the tally after a change) and

@@ -42,6 +42,13 @@ void HeartbeatBatcher::FlushLoop(std::stop_token stop) {
   }
 }
 
+void HeartbeatBatcher::DropQueuedVersion(const std::string& machine_id) {
+  std::lock_guard flushing(flush_mutex_);
+  std::lock_guard lock(heartbeat_mutex_);
+  auto queued = pending_.find(machine_id);
+  if (queued != pending_.end()) queued->second.installed_version.clear();
+}
+
 Result<void> HeartbeatBatcher::Flush() {
   // One flush at a time: a caller that returns from Flush knows every heartbeat queued before
   // its call is in the store, even one the background flush had already taken.

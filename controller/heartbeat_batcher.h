@@ -32,6 +32,10 @@ class HeartbeatBatcher {
   [[nodiscard]] Result<void> Record(const FleetStore::Heartbeat& heartbeat);
   // Writes the queued heartbeats now.
   [[nodiscard]] Result<void> Flush();
+  // A report about to be stored says what the machine runs now (a finished install or remove),
+  // which is newer than the version its queued heartbeat says: that one is dropped, after a commit
+  // under way (which may hold it) has ended, so that it is not written over the report's.
+  void DropQueuedVersion(const std::string& machine_id);
 
  private:
   void FlushLoop(std::stop_token stop);

@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "tests/support/test_support.h"
 
@@ -385,6 +389,111 @@ TEST_F(FleetTest, AJobRolloutWithTheWrongOptionsIsRefusedNamingTheField) {
     EXPECT_EQ(refused.error().field, c.field) << refused.error().message;
   }
   EXPECT_TRUE(fleet_->Rollouts()->empty());
+}
+
+// A statement run by SQLite's own tool on `db`; its output.
+std::string Sqlite(const std::string& db, const std::string& statement) {
+  auto r = Sh("sqlite3 " + Quote(db) + " " + Quote(statement));
+  EXPECT_EQ(r.exit_code, 0) << statement << ": " << r.err;
+  return r.out;
+}
+
+// Heartbeats decide under the cache's lock and store the attempt outside it: many at once, the
+// same machine among them, still give out no more than the cap and one attempt per machine.
+TEST_F(FleetTest, ConcurrentHeartbeatsKeepTheCapAndGiveAMachineOneAttempt) {
+  ASSERT_TRUE(fleet_->catalog().PublishFromPath("1.0", *wims_ / "a.wim"));
+  AddMachines(40, "prod");
+  RolloutSpec spec{"1.0", {true, {}, {}}, {}};
+  spec.allow_unsigned = true;  // the test images are unsigned
+  spec.max_in_progress = 5;
+  auto created = fleet_->CreateRollout(spec);
+  ASSERT_TRUE(created) << created.error().message;
+
+  std::mutex given_mutex;
+  std::map<std::string, std::set<uint64_t>> given;  // machine -> attempt ids it was handed
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 8; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        const std::string id = "prod" + std::to_string((i * 7 + t * 3) % 40);
+        auto a = fleet_->Heartbeat(id, "", "", AgentState::kIdle, "");
+        ASSERT_TRUE(a) << a.error().message;
+        std::lock_guard lock(given_mutex);
+        if (*a) given[id].insert((*a)->attempt_id);
+      }
+    });
+  }
+  for (auto& c : callers) c.join();
+
+  EXPECT_EQ(given.size(), 5u) << "the cap is 5 machines at a time";
+  for (const auto& [id, attempts] : given) EXPECT_EQ(attempts.size(), 1u) << id;
+  EXPECT_EQ(fleet_->Rollout(created->rollout.id)->evaluation.in_progress, 5u);
+  // SQLite's own tool: five attempts, five members assigned once each.
+  const std::string db = dir_ / "fleet.db";
+  EXPECT_EQ(Sqlite(db, "SELECT count(*) FROM attempts"), "5\n");
+  EXPECT_EQ(Sqlite(db,
+                   "SELECT count(*) FROM rollout_members WHERE state = 'assigned' AND attempts = 1 "
+                   "AND last_attempt_id > 0"),
+            "5\n");
+}
+
+TEST_F(FleetTest, AnAttemptTheStoreRefusesLeavesTheMachineAsItWas) {
+  ASSERT_TRUE(fleet_->catalog().PublishFromPath("1.0", *wims_ / "a.wim"));
+  AddMachines(1, "prod");
+  RolloutSpec spec{"1.0", {true, {}, {}}, {}};
+  spec.allow_unsigned = true;  // the test images are unsigned
+  auto created = fleet_->CreateRollout(spec);
+  ASSERT_TRUE(created) << created.error().message;
+  const std::string db = dir_ / "fleet.db";
+  // SQLite itself refuses the attempt, as a full disk or a broken file would.
+  Sqlite(db,
+         "CREATE TRIGGER refuse BEFORE INSERT ON attempts BEGIN SELECT RAISE(ABORT, 'refused'); "
+         "END");
+  auto refused = fleet_->Heartbeat("prod0", "", "0.9", AgentState::kIdle, "");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("refused"), std::string::npos) << refused.error().message;
+  auto view = fleet_->Rollout(created->rollout.id);
+  EXPECT_EQ(view->evaluation.in_progress, 0u);
+  EXPECT_EQ(view->evaluation.pending, 1u);
+  EXPECT_EQ(Sqlite(db, "SELECT state, attempts FROM rollout_members"), "pending|0\n");
+
+  Sqlite(db, "DROP TRIGGER refuse");
+  auto given = fleet_->Heartbeat("prod0", "", "0.9", AgentState::kIdle, "");
+  ASSERT_TRUE(given && *given) << (given ? "no work" : given.error().message);
+  EXPECT_EQ(fleet_->Rollout(created->rollout.id)->evaluation.in_progress, 1u);
+  EXPECT_EQ(Sqlite(db,
+                   "SELECT state, attempts, previous_version, last_attempt_id FROM "
+                   "rollout_members"),
+            "assigned|1|0.9|" + std::to_string((*given)->attempt_id) + "\n");
+  auto again = fleet_->Heartbeat("prod0", "", "0.9", AgentState::kIdle, "");
+  ASSERT_TRUE(again && *again);
+  EXPECT_EQ((*again)->attempt_id, (*given)->attempt_id) << "the same work, given again";
+}
+
+// Heartbeats are written after they are answered: one still queued when its machine reports a
+// removal finished said "1.0", and was written over the report's "nothing installed" (the next
+// heartbeat, with no version, kept it). Each machine here reports right after its heartbeat.
+TEST_F(FleetTest, AHeartbeatQueuedBeforeAReportIsNotWrittenOverIt) {
+  ASSERT_TRUE(fleet_->catalog().PublishFromPath("1.0", *wims_ / "a.wim"));
+  AddMachines(40, "lab");
+  RolloutSpec install{"1.0", {true, {}, {}}, {}};
+  install.allow_unsigned = true;  // the test images are unsigned
+  ASSERT_TRUE(fleet_->CreateRollout(install));
+  EXPECT_EQ(Round(true), 40);
+  RolloutSpec remove{"", {true, {}, {}}, {}};
+  remove.job = {JobKind::kRemove, 0, 0, "windows"};
+  ASSERT_TRUE(fleet_->CreateRollout(remove));
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "lab" + std::to_string(i);
+    auto a = fleet_->Heartbeat(id, "", "1.0", AgentState::kIdle, "");
+    ASSERT_TRUE(a && *a) << id;
+    ASSERT_TRUE(fleet_->Report(id, (*a)->attempt_id,
+                               {{1, "remove", StepStatus::kStarted, 0, 0, "", ""},
+                                {2, "done", StepStatus::kSucceeded, 0, 0, "", ""}}));
+  }
+  auto summary = fleet_->Summary();
+  ASSERT_TRUE(summary);
+  EXPECT_EQ(summary->by_version, (std::map<std::string, uint32_t>{{"", 40}}));
 }
 
 }  // namespace

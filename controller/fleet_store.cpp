@@ -10,6 +10,7 @@
 #include "common/sha256.h"
 #include "common/sqlite_file.h"
 #include "controller/access_store.h"
+#include "controller/group_commit.h"
 #include "controller/store_session.h"
 
 namespace lifeboat::controller {
@@ -60,6 +61,7 @@ std::string Damaged(const std::string& path, const std::string& what) {
 
 FleetStore::FleetStore(std::shared_ptr<StoreSession> session)
     : s_(std::move(session)),
+      group_(std::make_unique<GroupCommit>(*s_)),
       access_(std::make_unique<AccessStore>(s_)),
       identities_(std::make_unique<IdentityStore>(s_)),
       webhooks_(std::make_unique<WebhookStore>(s_)) {}

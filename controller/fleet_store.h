@@ -25,6 +25,7 @@ namespace lifeboat::controller {
 inline constexpr size_t kMembersPerTransaction = 2000;
 
 struct StoreSession;
+class GroupCommit;
 
 class FleetStore {
  public:
@@ -148,6 +149,7 @@ class FleetStore {
  private:
   explicit FleetStore(std::shared_ptr<StoreSession> session);
   std::shared_ptr<StoreSession> s_;
+  std::unique_ptr<GroupCommit> group_;  // the writes agents make at once: attempts, step events
   std::unique_ptr<AccessStore> access_;
   std::unique_ptr<IdentityStore> identities_;
   std::unique_ptr<WebhookStore> webhooks_;

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "controller/fleet_store.h"
+#include "controller/group_commit.h"
 #include "controller/store_session.h"
 
 namespace lifeboat::controller {
@@ -221,42 +222,34 @@ Result<void> FleetStore::AcceptFailures(uint64_t id, uint32_t failures) {
 Result<AttemptRecord> FleetStore::StartAttempt(uint64_t rollout_id, const std::string& machine_id,
                                                JobKind job, const std::string& image_version,
                                                const std::string& previous_version) {
-  std::lock_guard lock(s_->mutex);
-  return Guard("start an attempt", [&] {
+  AttemptRecord a;
+  a.rollout_id = rollout_id;
+  a.machine_id = machine_id;
+  a.image_version = image_version;
+  a.job = job;
+  a.state = MemberState::kAssigned;
+  // In one transaction with the other assignments and reports of the moment (group_commit.h).
+  LIFEBOAT_TRY(group_->Run("start an attempt", [&] {
     Int64 rollout = static_cast<Int64>(rollout_id);
     std::string machine = machine_id, version = image_version, previous = previous_version,
                 job_word = JobKindName(job);
-    s_->session->begin();
-    try {
-      *s_->session << (std::string("INSERT INTO attempts(rollout_id, machine_id, image_version, "
-                                   "state, started_at, finished_at, error, max_sequence, job) "
-                                   "VALUES (?, ?, ?, 'assigned', ") +
-                       s_->dialect.now + ", '', '', 0, ?)"),
-          use(rollout), use(machine), use(version), use(job_word), now;
-      Int64 id = 0;
-      *s_->session << s_->dialect.last_id, into(id), now;
-      // The previous version is the one before this rollout's first attempt on the machine.
-      *s_->session << "UPDATE rollout_members SET state = 'assigned', attempts = attempts + 1, "
-                      "last_attempt_id = ?, previous_version = CASE WHEN attempts = 0 THEN ? ELSE "
-                      "previous_version END WHERE rollout_id = ? AND machine_id = ?",
-          use(id), use(previous), use(rollout), use(machine), now;
-      std::string started;
-      *s_->session << "SELECT started_at FROM attempts WHERE id = ?", into(started), use(id), now;
-      s_->session->commit();
-      AttemptRecord a;
-      a.id = static_cast<uint64_t>(id);
-      a.rollout_id = rollout_id;
-      a.machine_id = machine_id;
-      a.image_version = image_version;
-      a.job = job;
-      a.state = MemberState::kAssigned;
-      a.started_at = started;
-      return a;
-    } catch (...) {
-      s_->session->rollback();
-      throw;
-    }
-  });
+    *s_->session << (std::string("INSERT INTO attempts(rollout_id, machine_id, image_version, "
+                                 "state, started_at, finished_at, error, max_sequence, job) "
+                                 "VALUES (?, ?, ?, 'assigned', ") +
+                     s_->dialect.now + ", '', '', 0, ?)"),
+        use(rollout), use(machine), use(version), use(job_word), now;
+    Int64 id = 0;
+    *s_->session << s_->dialect.last_id, into(id), now;
+    // The previous version is the one before this rollout's first attempt on the machine.
+    *s_->session << "UPDATE rollout_members SET state = 'assigned', attempts = attempts + 1, "
+                    "last_attempt_id = ?, previous_version = CASE WHEN attempts = 0 THEN ? ELSE "
+                    "previous_version END WHERE rollout_id = ? AND machine_id = ?",
+        use(id), use(previous), use(rollout), use(machine), now;
+    *s_->session << "SELECT started_at FROM attempts WHERE id = ?", into(a.started_at), use(id),
+        now;
+    a.id = static_cast<uint64_t>(id);
+  }));
+  return a;
 }
 
 namespace {
@@ -329,11 +322,11 @@ Result<std::optional<AttemptRecord>> FleetStore::FindAttempt(uint64_t id) {
 
 Result<FleetStore::EventsResult> FleetStore::AddEvents(uint64_t attempt_id,
                                                        const std::vector<StepEvent>& events) {
-  std::lock_guard lock(s_->mutex);
-  return Guard("record step events", [&] {
+  EventsResult result;
+  // In one transaction with the other assignments and reports of the moment (group_commit.h).
+  LIFEBOAT_TRY(group_->Run("record step events", [&] {
     Int64 attempt = static_cast<Int64>(attempt_id);
-    s_->session->begin();
-    try {
+    {
       std::vector<Int64> max_sequence;
       std::vector<Int64> rollout;
       std::vector<std::string> machine, attempt_state;
@@ -386,18 +379,15 @@ Result<FleetStore::EventsResult> FleetStore::AddEvents(uint64_t attempt_id,
       }
       *s_->session << "UPDATE attempts SET max_sequence = ? WHERE id = ?", use(highest),
           use(attempt), now;
-      s_->session->commit();
       const auto final_attempt_state = ParseMemberState(attempt_state[0]);
       if (!final_attempt_state)
         throw Poco::DataFormatException("attempt " + std::to_string(attempt_id) +
                                         " has the state '" + attempt_state[0] + "'");
-      return FleetStore::EventsResult{static_cast<uint64_t>(highest), *final_attempt_state,
-                                      static_cast<uint64_t>(rollout[0]), machine[0]};
-    } catch (...) {
-      s_->session->rollback();
-      throw;
+      result = {static_cast<uint64_t>(highest), *final_attempt_state,
+                static_cast<uint64_t>(rollout[0]), machine[0]};
     }
-  });
+  }));
+  return result;
 }
 
 Result<std::vector<AttemptRecord>> FleetStore::Attempts(const std::string& machine_id) {

@@ -326,66 +326,62 @@ Result<FleetStore::EventsResult> FleetStore::AddEvents(uint64_t attempt_id,
   // In one transaction with the other assignments and reports of the moment (group_commit.h).
   LIFEBOAT_TRY(group_->Run("record step events", [&] {
     Int64 attempt = static_cast<Int64>(attempt_id);
-    {
-      std::vector<Int64> max_sequence;
-      std::vector<Int64> rollout;
-      std::vector<std::string> machine, attempt_state;
-      *s_->session
-          << "SELECT max_sequence, rollout_id, machine_id, state FROM attempts WHERE id = ?",
-          into(max_sequence), into(rollout), into(machine), into(attempt_state), use(attempt), now;
-      if (max_sequence.empty())
-        throw Poco::NotFoundException("attempt " + std::to_string(attempt_id));
-      Int64 highest = max_sequence[0];
-      // A machine that reports is online, even while an apply keeps it from heartbeating.
-      *s_->session << (std::string("UPDATE machines SET last_seen = ") + s_->dialect.now +
-                       " WHERE id = ?"),
-          use(machine[0]), now;
-      for (const auto& e : events) {
-        if (static_cast<Int64>(e.sequence) <= highest) continue;  // already stored: a retry
-        Int64 seq = static_cast<Int64>(e.sequence), done = static_cast<Int64>(e.bytes_done),
-              total = static_cast<Int64>(e.bytes_total);
-        std::string step = e.step, status = StepStatusName(e.status), message = e.message,
-                    at = e.at;
-        *s_->session << "INSERT INTO step_events(attempt_id, sequence, step, status, bytes_done, "
-                        "bytes_total, message, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            use(attempt), use(seq), use(step), use(status), use(done), use(total), use(message),
-            use(at), now;
-        highest = seq;
-        // The attempt succeeds with its step "done", fails with any failed step, and runs until.
-        const MemberState after = e.status == StepStatus::kSucceeded && e.step == "done"
-                                      ? MemberState::kSucceeded
-                                  : e.status == StepStatus::kFailed ? MemberState::kFailed
-                                                                    : MemberState::kRunning;
-        std::string state = MemberStateName(after);
-        std::string error = e.status == StepStatus::kFailed ? e.message : "";
-        bool final_state = after != MemberState::kRunning;
-        *s_->session << (std::string("UPDATE attempts SET state = ?, error = ?, finished_at = ") +
-                         (final_state ? s_->dialect.now : "finished_at") + " WHERE id = ?"),
-            use(state), use(error), use(attempt), now;
-        *s_->session << (std::string("UPDATE rollout_members SET state = ?, finished_at = ") +
-                         (final_state ? s_->dialect.now : "finished_at") +
-                         " WHERE rollout_id = ? AND machine_id = ? AND last_attempt_id = ?"),
-            use(state), use(rollout[0]), use(machine[0]), use(attempt), now;
-        attempt_state[0] = state;
-        if (after == MemberState::kSucceeded) {
-          // The machine now runs the attempt's version (none after a remove), before its next
-          // heartbeat says so; a WinRE grow leaves it as it was.
-          *s_->session << "UPDATE machines SET installed_version = (SELECT CASE job WHEN "
-                          "'remove' THEN '' ELSE image_version END FROM attempts WHERE id = ?) "
-                          "WHERE id = ? AND (SELECT job FROM attempts WHERE id = ?) <> "
-                          "'winre-grow'",
-              use(attempt), use(machine[0]), use(attempt), now;
-        }
+    std::vector<Int64> max_sequence;
+    std::vector<Int64> rollout;
+    std::vector<std::string> machine, attempt_state;
+    *s_->session << "SELECT max_sequence, rollout_id, machine_id, state FROM attempts WHERE id = ?",
+        into(max_sequence), into(rollout), into(machine), into(attempt_state), use(attempt), now;
+    if (max_sequence.empty())
+      throw Poco::NotFoundException("attempt " + std::to_string(attempt_id));
+    Int64 highest = max_sequence[0];
+    // A machine that reports is online, even while an apply keeps it from heartbeating.
+    *s_->session << (std::string("UPDATE machines SET last_seen = ") + s_->dialect.now +
+                     " WHERE id = ?"),
+        use(machine[0]), now;
+    for (const auto& e : events) {
+      if (static_cast<Int64>(e.sequence) <= highest) continue;  // already stored: a retry
+      Int64 seq = static_cast<Int64>(e.sequence), done = static_cast<Int64>(e.bytes_done),
+            total = static_cast<Int64>(e.bytes_total);
+      std::string step = e.step, status = StepStatusName(e.status), message = e.message, at = e.at;
+      *s_->session << "INSERT INTO step_events(attempt_id, sequence, step, status, bytes_done, "
+                      "bytes_total, message, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          use(attempt), use(seq), use(step), use(status), use(done), use(total), use(message),
+          use(at), now;
+      highest = seq;
+      // The attempt succeeds with its step "done", fails with any failed step, and runs until.
+      const MemberState after = e.status == StepStatus::kSucceeded && e.step == "done"
+                                    ? MemberState::kSucceeded
+                                : e.status == StepStatus::kFailed ? MemberState::kFailed
+                                                                  : MemberState::kRunning;
+      std::string state = MemberStateName(after);
+      std::string error = e.status == StepStatus::kFailed ? e.message : "";
+      bool final_state = after != MemberState::kRunning;
+      *s_->session << (std::string("UPDATE attempts SET state = ?, error = ?, finished_at = ") +
+                       (final_state ? s_->dialect.now : "finished_at") + " WHERE id = ?"),
+          use(state), use(error), use(attempt), now;
+      *s_->session << (std::string("UPDATE rollout_members SET state = ?, finished_at = ") +
+                       (final_state ? s_->dialect.now : "finished_at") +
+                       " WHERE rollout_id = ? AND machine_id = ? AND last_attempt_id = ?"),
+          use(state), use(rollout[0]), use(machine[0]), use(attempt), now;
+      attempt_state[0] = state;
+      if (after == MemberState::kSucceeded) {
+        // The machine now runs the attempt's version (none after a remove), before its next
+        // heartbeat says so; a WinRE grow leaves it as it was.
+        *s_->session << "UPDATE machines SET installed_version = (SELECT CASE job WHEN "
+                        "'remove' THEN '' ELSE image_version END FROM attempts WHERE id = ?) "
+                        "WHERE id = ? AND (SELECT job FROM attempts WHERE id = ?) <> "
+                        "'winre-grow'",
+            use(attempt), use(machine[0]), use(attempt), now;
       }
-      *s_->session << "UPDATE attempts SET max_sequence = ? WHERE id = ?", use(highest),
-          use(attempt), now;
-      const auto final_attempt_state = ParseMemberState(attempt_state[0]);
-      if (!final_attempt_state)
-        throw Poco::DataFormatException("attempt " + std::to_string(attempt_id) +
-                                        " has the state '" + attempt_state[0] + "'");
-      result = {static_cast<uint64_t>(highest), *final_attempt_state,
-                static_cast<uint64_t>(rollout[0]), machine[0]};
     }
+    *s_->session << "UPDATE attempts SET max_sequence = ? WHERE id = ?", use(highest), use(attempt),
+        now;
+    const auto final_attempt_state = ParseMemberState(attempt_state[0]);
+    if (!final_attempt_state)
+      throw Poco::DataFormatException("attempt " + std::to_string(attempt_id) + " has the state '" +
+                                      attempt_state[0] + "'");
+    result = {static_cast<uint64_t>(highest), *final_attempt_state,
+              static_cast<uint64_t>(rollout[0]), machine[0]};
   }));
   return result;
 }

@@ -49,6 +49,8 @@ void GroupCommit::Loop(std::stop_token stop) {
   }
 }
 
+namespace {
+
 // Undoes the statements of one call after they failed; false if the transaction itself is gone
 // (SQLite rolls it all back on some errors: a full disk, an I/O error).
 bool UndoCall(Poco::Data::Session& session) {
@@ -60,6 +62,8 @@ bool UndoCall(Poco::Data::Session& session) {
     return false;
   }
 }
+
+}  // namespace
 
 void GroupCommit::RunBatch(std::deque<Request*>& batch) {
   std::lock_guard lock(session_.mutex);

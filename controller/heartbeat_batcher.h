@@ -1,5 +1,6 @@
-// Heartbeats are the bulk of the controller's traffic: they are written by group commit (one
-// transaction for all that arrive while the previous one commits, from a thread of its own). A
+// Heartbeats are the bulk of the controller's traffic: they are written in batches (all that
+// arrive while the previous batch is written, from a thread of its own), each batch one call of
+// the store's group commit, in a transaction shared with assignments and reports. A
 // caller returns once its heartbeat is queued, not committed: a heartbeat is soft state (when a
 // machine was last seen, what it reports), which its next one says again, and waiting for the
 // commit's fsync doubled its answer's time under load (docs/benchmarks.md). A controller killed

@@ -127,9 +127,8 @@ int main(int argc, char** argv) {
   grpc::SslCredentialsOptions tls;
   tls.pem_root_certs = std::string{std::istreambuf_iterator<char>(ca_in), {}};
   const int port = std::stoi(controller.substr(controller.rfind(':') + 1));
-  // One TLS context per thread, as the agents' contexts are all alike but for their identity.
-  std::vector<std::shared_ptr<SSL_CTX>> contexts;
-  for (int t = 0; t < threads; ++t) contexts.push_back(bench::NewClientContext(tls.pem_root_certs));
+  // The agents' TLS settings are all alike but for their identity: shared by every contact.
+  const bench::ClientContext agents_tls(tls.pem_root_certs);
   std::vector<Agent> fleet(static_cast<size_t>(agents));
   for (int i = 0; i < agents; ++i) {
     char id[32];
@@ -170,7 +169,7 @@ int main(int argc, char** argv) {
           request.set_machine_id(a.id);
           request.set_certificate_request(*csr);
           // Without a client certificate yet, on a connection of its own.
-          bench::H2Contact anonymous(contexts[static_cast<size_t>(t)].get(), {}, port);
+          bench::H2Contact anonymous(agents_tls, {}, port);
           if (CallOnce(anonymous, "/lifeboat.v1.AgentService/Enroll", request, response) != 0) {
             ++enroll_failures;
             continue;
@@ -194,7 +193,7 @@ int main(int argc, char** argv) {
       workers.emplace_back([&, t] {
         for (int i = t; i < agents; i += threads) {
           const Agent& a = fleet[static_cast<size_t>(i)];
-          bench::H2Contact contact(contexts[static_cast<size_t>(t)].get(), a.identity, port);
+          bench::H2Contact contact(agents_tls, a.identity, port);
           v1::RegisterRequest request;
           request.set_machine_id(a.id);
           request.set_hostname(a.id + ".bench");
@@ -231,9 +230,8 @@ int main(int argc, char** argv) {
                         static_cast<double>(round) * period + i * step));
         std::this_thread::sleep_until(due);
         Agent& a = fleet[static_cast<size_t>(i)];
-        SSL_CTX* context = contexts[static_cast<size_t>(t)].get();
         auto s0 = Clock::now();
-        bench::H2Contact contact(context, a.identity, port);
+        bench::H2Contact contact(agents_tls, a.identity, port);
         v1::HeartbeatRequest request;
         request.set_machine_id(a.id);
         request.set_state(v1::AGENT_STATE_IDLE);
@@ -273,7 +271,7 @@ int main(int argc, char** argv) {
         // The baseline, every tenth heartbeat: a gRPC health check on a new connection too.
         if (i % 10 == 0) {
           auto h0 = Clock::now();
-          bench::H2Contact health(context, a.identity, port);
+          bench::H2Contact health(agents_tls, a.identity, port);
           std::string out;
           if (health.Call("/grpc.health.v1.Health/Check", "", out) != 0) ++failures;
           const double health_took =

@@ -4,8 +4,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
-#include <openssl/bio.h>
-#include <openssl/pem.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,30 +12,64 @@
 
 namespace lifeboat::bench {
 
+namespace {
+
+gnutls_datum_t Datum(const std::string& text) {
+  return {reinterpret_cast<unsigned char*>(const_cast<char*>(text.data())),
+          static_cast<unsigned>(text.size())};
+}
+
+// GnuTLS asks for the client's certificate when the controller requests one: the identity of the
+// contact whose session this is (none for an agent not yet enrolled).
+int ShowIdentity(gnutls_session_t session, const gnutls_datum_t*, int, const gnutls_pk_algorithm_t*,
+                 int, gnutls_pcert_st** certificate, unsigned int* count, gnutls_privkey_t* key) {
+  const auto* identity = static_cast<const AgentIdentity*>(gnutls_session_get_ptr(session));
+  *count = 0;
+  if (identity && identity->certificate) {
+    *certificate = identity->certificate.get();
+    *count = 1;
+    *key = identity->key.get();
+  }
+  return 0;
+}
+
+}  // namespace
+
 AgentIdentity ParseIdentity(const std::string& key_pem, const std::string& certificate_pem) {
   AgentIdentity identity;
   if (key_pem.empty()) return identity;
-  BIO* key_bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
-  BIO* cert_bio = BIO_new_mem_buf(certificate_pem.data(), static_cast<int>(certificate_pem.size()));
-  identity.key.reset(PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr), EVP_PKEY_free);
-  identity.certificate.reset(PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr), X509_free);
-  BIO_free(key_bio);
-  BIO_free(cert_bio);
+  gnutls_privkey_t key = nullptr;
+  gnutls_privkey_init(&key);
+  std::shared_ptr<gnutls_privkey_st> owned_key(key, gnutls_privkey_deinit);
+  const gnutls_datum_t key_text = Datum(key_pem), certificate_text = Datum(certificate_pem);
+  if (gnutls_privkey_import_x509_raw(key, &key_text, GNUTLS_X509_FMT_PEM, nullptr, 0) < 0)
+    return identity;
+  auto* certificate = new gnutls_pcert_st{};
+  if (gnutls_pcert_import_x509_raw(certificate, &certificate_text, GNUTLS_X509_FMT_PEM, 0) < 0) {
+    delete certificate;
+    return identity;
+  }
+  identity.certificate.reset(certificate, [](gnutls_pcert_st* c) {
+    gnutls_pcert_deinit(c);
+    delete c;
+  });
+  identity.key = std::move(owned_key);
   return identity;
 }
 
-std::shared_ptr<SSL_CTX> NewClientContext(const std::string& ca_pem) {
-  std::shared_ptr<SSL_CTX> context(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
-  SSL_CTX_set_min_proto_version(context.get(), TLS1_2_VERSION);
-  SSL_CTX_set_verify(context.get(), SSL_VERIFY_PEER, nullptr);
-  BIO* bio = BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size()));
-  X509* ca = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
-  X509_STORE_add_cert(SSL_CTX_get_cert_store(context.get()), ca);
-  X509_free(ca);
-  BIO_free(bio);
-  static const unsigned char kH2[] = {2, 'h', '2'};
-  SSL_CTX_set_alpn_protos(context.get(), kH2, sizeof kH2);
-  return context;
+ClientContext::ClientContext(const std::string& ca_pem) {
+  gnutls_certificate_allocate_credentials(&credentials_);
+  const gnutls_datum_t ca = Datum(ca_pem);
+  gnutls_certificate_set_x509_trust_mem(credentials_, &ca, GNUTLS_X509_FMT_PEM);
+  gnutls_certificate_set_retrieve_function2(credentials_, ShowIdentity);
+  // P-256 only, as gRPC's TLS offers: with X25519 first the controller would answer with a
+  // HelloRetryRequest, a round trip and a second key share no real agent costs it.
+  gnutls_priority_init(&priorities_, "NORMAL:-GROUP-ALL:+GROUP-SECP256R1", nullptr);
+}
+
+ClientContext::~ClientContext() {
+  gnutls_priority_deinit(priorities_);
+  gnutls_certificate_free_credentials(credentials_);
 }
 
 // One call's state while nghttp2 runs it.
@@ -51,7 +83,7 @@ struct Exchange {
 
 struct H2Contact::Session {
   nghttp2_session* h2 = nullptr;
-  SSL* ssl = nullptr;
+  gnutls_session_t tls = nullptr;
   Exchange* exchange = nullptr;
   ~Session() {
     if (h2) nghttp2_session_del(h2);
@@ -62,8 +94,8 @@ namespace {
 
 ssize_t Send(nghttp2_session*, const uint8_t* data, size_t length, int, void* user) {
   auto* session = static_cast<H2Contact::Session*>(user);
-  const int n = SSL_write(session->ssl, data, static_cast<int>(length));
-  return n > 0 ? n : NGHTTP2_ERR_CALLBACK_FAILURE;
+  const ssize_t n = gnutls_record_send(session->tls, data, length);
+  return n > 0 ? n : ssize_t{NGHTTP2_ERR_CALLBACK_FAILURE};
 }
 
 int OnData(nghttp2_session*, uint8_t, int32_t, const uint8_t* data, size_t length, void* user) {
@@ -107,8 +139,10 @@ nghttp2_nv Header(const std::string& name, const std::string& value) {
 
 }  // namespace
 
-H2Contact::H2Contact(SSL_CTX* context, const AgentIdentity& identity, int port)
-    : session_(std::make_unique<Session>()), authority_("127.0.0.1:" + std::to_string(port)) {
+H2Contact::H2Contact(const ClientContext& context, const AgentIdentity& identity, int port)
+    : identity_(identity),
+      session_(std::make_unique<Session>()),
+      authority_("127.0.0.1:" + std::to_string(port)) {
   fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -117,20 +151,27 @@ H2Contact::H2Contact(SSL_CTX* context, const AgentIdentity& identity, int port)
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return;
-  SSL* ssl = SSL_new(context);
-  // The controller's certificate must name the address, as gRPC checks.
-  SSL_set1_host(ssl, "127.0.0.1");
-  if (identity.certificate) {
-    SSL_use_certificate(ssl, identity.certificate.get());
-    SSL_use_PrivateKey(ssl, identity.key.get());
-  }
-  SSL_set_fd(ssl, fd_);
-  if (SSL_connect(ssl) != 1) {
-    SSL_free(ssl);
+  gnutls_session_t tls = nullptr;
+  gnutls_init(&tls, GNUTLS_CLIENT);
+  gnutls_priority_set(tls, context.priorities());
+  gnutls_credentials_set(tls, GNUTLS_CRD_CERTIFICATE, context.credentials());
+  gnutls_session_set_ptr(tls, &identity_);
+  // The controller's certificate must chain to the CA and name the address, as gRPC checks.
+  gnutls_session_set_verify_cert(tls, "127.0.0.1", 0);
+  static const gnutls_datum_t kH2 = {
+      const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>("h2")), 2};
+  gnutls_alpn_set_protocols(tls, &kH2, 1, 0);
+  gnutls_transport_set_int(tls, fd_);
+  int handshake;
+  do {
+    handshake = gnutls_handshake(tls);
+  } while (handshake < 0 && gnutls_error_is_fatal(handshake) == 0);
+  if (handshake < 0) {
+    gnutls_deinit(tls);
     return;
   }
-  ssl_ = ssl;
-  session_->ssl = ssl_;
+  tls_ = tls;
+  session_->tls = tls_;
   nghttp2_session_callbacks* callbacks;
   nghttp2_session_callbacks_new(&callbacks);
   nghttp2_session_callbacks_set_send_callback(callbacks, Send);
@@ -143,15 +184,15 @@ H2Contact::H2Contact(SSL_CTX* context, const AgentIdentity& identity, int port)
 }
 
 H2Contact::~H2Contact() {
-  if (ssl_) {
-    SSL_shutdown(ssl_);
-    SSL_free(ssl_);
+  if (tls_) {
+    gnutls_bye(tls_, GNUTLS_SHUT_WR);
+    gnutls_deinit(tls_);
   }
   if (fd_ >= 0) close(fd_);
 }
 
 int H2Contact::Call(const std::string& path, const std::string& request, std::string& response) {
-  if (!ssl_) return -1;
+  if (!tls_) return -1;
   Exchange exchange;
   const uint32_t length = htonl(static_cast<uint32_t>(request.size()));
   exchange.request.push_back('\0');  // not compressed
@@ -173,7 +214,8 @@ int H2Contact::Call(const std::string& path, const std::string& request, std::st
   uint8_t buffer[16384];
   while (!exchange.closed) {
     if (nghttp2_session_send(session_->h2) != 0) break;
-    const int n = SSL_read(ssl_, buffer, sizeof buffer);
+    const ssize_t n = gnutls_record_recv(tls_, buffer, sizeof buffer);
+    if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) continue;
     if (n <= 0) break;
     if (nghttp2_session_mem_recv(session_->h2, buffer, static_cast<size_t>(n)) < 0) break;
   }

@@ -15,6 +15,7 @@
 // gives that window's heartbeats, their p50/p99/max, the rollout's progress and the controller's
 // RSS (with --controller-pid); the end gives the whole run's and the worst window's p99.
 #include <grpcpp/create_channel.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -24,6 +25,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -77,6 +79,20 @@ int CallOnce(bench::H2Contact& contact, const std::string& method, const Request
   const int status = contact.Call(method, request.SerializeAsString(), out);
   if (status == 0 && !response.ParseFromString(out)) return -1;
   return status;
+}
+
+// CPU seconds (user and system) used so far by process `pid`, from /proc/PID/stat; 0 if unknown.
+double CpuSeconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text{std::istreambuf_iterator<char>(in), {}};
+  const size_t name_end = text.rfind(')');  // the command's name may hold spaces
+  if (name_end == std::string::npos) return 0;
+  std::istringstream fields(text.substr(name_end + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; fields >> field && i <= 15; ++i)
+    if (i >= 14) ticks += std::stod(field);  // utime, stime
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace
@@ -221,6 +237,9 @@ int main(int argc, char** argv) {
   std::atomic<uint64_t> beats{0}, assignments{0}, reports{0};
   std::atomic<bool> stop{false};
   auto start = Clock::now();
+  // CPU from the first heartbeat on, enrollment and registration left out.
+  const double own_cpu_at_start = CpuSeconds(getpid());
+  const double controller_cpu_at_start = controller_pid ? CpuSeconds(controller_pid) : 0;
   auto work = [&](int t) {
     const double step = period / agents;
     for (uint64_t round = 0; !stop; ++round) {
@@ -295,6 +314,7 @@ int main(int argc, char** argv) {
                                  std::chrono::duration<double>(report_every));
   uint64_t beats_reported = 0;
   double worst_p99 = 0, worst_at = 0;
+  double controller_cpu_in_window = controller_cpu_at_start;
   bool creation_in_window = false;
   std::string worst_window;
   for (;;) {
@@ -347,12 +367,19 @@ int main(int argc, char** argv) {
                    at = std::chrono::duration<double>(now - start).count();
       const uint64_t in_window = beats.load() - beats_reported;
       beats_reported = beats.load();
-      std::string rss = "";
+      std::string controller_use = "";  // its CPU and RSS in this window
       if (controller_pid) {
+        const double cpu = CpuSeconds(controller_pid);
+        char share[64];
+        std::snprintf(share, sizeof share, ", controller CPU %.0f %%",
+                      100 * (cpu - controller_cpu_in_window) / report_every);
+        controller_cpu_in_window = cpu;
+        controller_use += share;
         std::ifstream status("/proc/" + std::to_string(controller_pid) + "/status");
         for (std::string line; std::getline(status, line);)
           if (line.rfind("VmRSS:", 0) == 0)
-            rss = ", controller RSS " + std::to_string(std::stol(line.substr(6)) / 1024) + " MiB";
+            controller_use +=
+                ", controller RSS " + std::to_string(std::stol(line.substr(6)) / 1024) + " MiB";
       }
       char line[512];
       std::snprintf(line, sizeof line,
@@ -362,7 +389,7 @@ int main(int argc, char** argv) {
                     at, static_cast<double>(in_window) / report_every, window.Percentile(0.5), p99,
                     window.Percentile(1.0), baseline_window.Percentile(0.99),
                     progress.current_wave() + 1, progress.succeeded(), progress.in_progress(),
-                    progress.pending(), rss.c_str(),
+                    progress.pending(), controller_use.c_str(),
                     creation_in_window ? " (rollout created in this window)" : "");
       std::printf("%s\n", line);
       std::fflush(stdout);
@@ -391,6 +418,13 @@ int main(int argc, char** argv) {
     std::printf("heartbeat p99 / health-check p99: %.2f\n",
                 heartbeat.Percentile(0.99) / baseline.Percentile(0.99));
   }
+  if (controller_pid && beats > 0)
+    std::printf(
+        "CPU per heartbeat (its assignment and report included): controller %.2f ms, load "
+        "generator %.2f ms\n",
+        1000 * (CpuSeconds(controller_pid) - controller_cpu_at_start) /
+            static_cast<double>(beats.load()),
+        1000 * (CpuSeconds(getpid()) - own_cpu_at_start) / static_cast<double>(beats.load()));
   std::printf("assignments %llu, reports %llu, failures %d\n",
               static_cast<unsigned long long>(assignments.load()),
               static_cast<unsigned long long>(reports.load()), failures.load());

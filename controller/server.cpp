@@ -100,7 +100,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   // which calls need one (agents) or a token (operators) is decided per call.
   grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
   ssl.pem_root_certs = tls->ca.certificate_pem;
-  ssl.pem_key_cert_pairs.push_back({tls->server.key_pem, tls->server.certificate_pem});
+  ssl.pem_key_cert_pairs.push_back({tls->server.key_pem, ServedCertificateChain(*tls)});
   builder.AddListeningPort(options.listen, grpc::SslServerCredentials(ssl), &s->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.RegisterService(s->agent_.get());

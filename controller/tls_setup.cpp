@@ -82,4 +82,14 @@ Result<TlsMaterial> LoadOrCreateTls(const std::string& data_dir,
   return tls;
 }
 
+std::string ServedCertificateChain(const TlsMaterial& tls) {
+  const std::string& own = tls.server.certificate_pem;
+  size_t certificates = 0;
+  for (size_t at = own.find("-----BEGIN CERTIFICATE-----"); at != std::string::npos;
+       at = own.find("-----BEGIN CERTIFICATE-----", at + 1))
+    ++certificates;
+  if (certificates != 1 || !VerifyIssuedBy(own, tls.ca.certificate_pem)) return own;
+  return own + (own.ends_with('\n') ? "" : "\n") + tls.ca.certificate_pem;
+}
+
 }  // namespace lifeboat::controller

@@ -25,4 +25,10 @@ struct TlsMaterial {
 [[nodiscard]] Result<TlsMaterial> LoadOrCreateTls(const std::string& data_dir,
                                                   const std::vector<std::string>& extra_names);
 
+// The certificate chain the controller's TLS servers show: the server certificate followed by
+// the CA's when the CA issued it and server.pem holds no chain of its own (as given otherwise).
+// The same two certificates OpenSSL would send anyway, but given rather than found: without a
+// chain, OpenSSL builds and verifies it again on every handshake.
+[[nodiscard]] std::string ServedCertificateChain(const TlsMaterial& tls);
+
 }  // namespace lifeboat::controller

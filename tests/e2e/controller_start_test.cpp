@@ -26,5 +26,23 @@ TEST(ControllerStart, TheFirstStartSaysWhereTheAdminTokenAndTheCaAre) {
   EXPECT_EQ(again.Log().find("made this controller's CA"), std::string::npos) << again.Log();
 }
 
+// What a connecting agent is shown, read with the openssl tool: the server's certificate and the
+// CA's, each once, verifying under the CA that agents are given.
+TEST(ControllerStart, ItShowsItsCertificateThenTheCa) {
+  TempDir dir;
+  const std::string data = dir / "controller";
+  ControllerProcess controller(data);
+  ASSERT_GT(controller.port(), 0) << controller.Log();
+  auto shown = Sh("openssl s_client -connect 127.0.0.1:" + std::to_string(controller.port()) +
+                  " -CAfile " + Quote(data + "/ca.pem") + " -showcerts < /dev/null 2>&1");
+  size_t certificates = 0;
+  for (size_t at = shown.out.find("-----BEGIN CERTIFICATE-----"); at != std::string::npos;
+       at = shown.out.find("-----BEGIN CERTIFICATE-----", at + 1))
+    ++certificates;
+  EXPECT_EQ(certificates, 2u) << shown.out;
+  EXPECT_NE(shown.out.find(" 0 s:CN = lifeboat-controller"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("Verify return code: 0 (ok)"), std::string::npos) << shown.out;
+}
+
 }  // namespace
 }  // namespace lifeboat::test

@@ -13,7 +13,8 @@
 // is created S seconds into the steady state, and the run lasts until it completes (or until
 // --rollout-timeout seconds, default 3600, have passed). Every --report-every seconds (30) a line
 // gives that window's heartbeats, their p50/p99/max, the rollout's progress and the controller's
-// RSS (with --controller-pid); the end gives the whole run's and the worst window's p99.
+// CPU and RSS (with --controller-pid); the end gives the whole run's and the worst window's p99,
+// and the CPU per heartbeat of the controller and of this program.
 #include <grpcpp/create_channel.h>
 #include <unistd.h>
 

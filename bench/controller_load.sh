@@ -5,9 +5,11 @@
 # done. A four-wave rollout (1 %, 10 %, 50 %, 100 %) to a
 # published image is created after the steady state has run for a while. Prints heartbeats per
 # second, p50/p99 latency (and gRPC health checks timed alongside as the baseline), the
-# controller's peak RSS and CPU, and the time the rollout took to reach every machine.
-# Prints a line every 30 s as it goes (that window's heartbeat latencies, the rollout's progress, the
-# controller's RSS), and at the end the worst window's p99, so a stall shows when it happens.
+# controller's peak RSS and CPU, the CPU per heartbeat of the controller and the load generator
+# (less moved by a noisy machine than latency is), and the time the rollout took to reach every
+# machine. Prints a line every 30 s as it goes (that window's heartbeat latencies, the rollout's
+# progress, the controller's CPU and RSS), and at the end the worst window's p99, so a stall
+# shows when it happens.
 # Targets on this 2-core machine: 10,000 agents, one heartbeat per 30 s each, p99 < 50 ms, RSS <
 # 300 MiB; 100,000 agents, one heartbeat per 300 s each (333/s), p99 < 50 ms in every window
 # (rollout creation included), RSS < 512 MiB, every machine reached:

@@ -6,11 +6,12 @@
 // every channel, parsing the agent's key and certificates again (OpenSSL 3's decoders), and that
 // alone took more than a core of this 2-core machine for 10,000 agents, starving the controller
 // under test. Real agents pay that on their own machines. Here each agent's key and certificate
-// are parsed once, nghttp2 does the HTTP/2, and GnuTLS the TLS: OpenSSL 3.0 spent about 2.6 ms
-// of CPU on the client's side of each handshake (most of it looking up and running its decoders
-// for the server's certificates), which at 333 contacts a second was most of a core taken from
-// the controller. The controller still meets what a real agent's handshake asks of it: TLS 1.3,
-// a P-256 key share (all gRPC's TLS offers), the agent's certificate and its signature.
+// are parsed once, nghttp2 does the HTTP/2, and GnuTLS the TLS: on the client's side of each
+// handshake OpenSSL 3.0 spent most of its time finding and running its decoders for the server's
+// certificates, and at 333 contacts a second the load generator took almost as much of the two
+// cores as the controller under test (docs/benchmarks.md). The controller still meets what a
+// real agent's handshake asks of it: TLS 1.3, a P-256 key share (all gRPC's TLS offers), the
+// agent's certificate and its signature.
 #pragma once
 
 #include <gnutls/abstract.h>

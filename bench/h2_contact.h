@@ -18,6 +18,8 @@
 #include <gnutls/gnutls.h>
 
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 
 namespace lifeboat::bench {
@@ -41,9 +43,15 @@ class ClientContext {
   gnutls_certificate_credentials_t credentials() const { return credentials_; }
   gnutls_priority_t priorities() const { return priorities_; }
 
+  // Controller certificate chains (their DER, concatenated) already checked in full.
+  bool CheckedBefore(const std::string& chain) const;
+  void RememberChecked(std::string chain) const;
+
  private:
   gnutls_certificate_credentials_t credentials_ = nullptr;
   gnutls_priority_t priorities_ = nullptr;
+  mutable std::mutex checked_mutex_;
+  mutable std::set<std::string> checked_chains_;
 };
 
 class H2Contact {

@@ -1,12 +1,14 @@
 // Heartbeats are the bulk of the controller's traffic: they are written in batches (all that
-// arrive while the previous batch is written, from a thread of its own), each batch one call of
+// arrive within kGatherTime of the first, from a thread of its own), each batch one call of
 // the store's group commit, in a transaction shared with assignments and reports. A
 // caller returns once its heartbeat is queued, not committed: a heartbeat is soft state (when a
 // machine was last seen, what it reports), which its next one says again, and waiting for the
 // commit's fsync doubled its answer's time under load (docs/benchmarks.md). A controller killed
-// loses at most the heartbeats not yet committed. Readers that need them call Flush first.
+// loses at most the heartbeats not yet committed (those of its last kGatherTime, and of a commit
+// under way). Readers that need them call Flush first.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -39,6 +41,9 @@ class HeartbeatBatcher {
   void DropQueuedVersion(const std::string& machine_id);
 
  private:
+  // How long the background flush waits after a heartbeat arrives before writing the batch.
+  static constexpr std::chrono::milliseconds kGatherTime{200};
+
   void FlushLoop(std::stop_token stop);
 
   FleetStore& store_;

@@ -287,7 +287,8 @@ TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
   }
   EXPECT_EQ(finished, 3);
   {
-    // An acknowledged heartbeat's state is kept too.
+    // A heartbeat is soft state, answered once queued and committed with the next batch
+    // (heartbeat_batcher.h); once shown to anyone it is in the store, and kept.
     grpc::ClientContext context;
     v1::HeartbeatRequest request;
     request.set_machine_id("pc5");
@@ -295,6 +296,8 @@ TEST_F(CtlTest, KilledControllerRestartsWithEveryAcknowledgedChange) {
     request.set_current_step("write-image");
     v1::HeartbeatResponse beat;
     ASSERT_TRUE(agent(request.machine_id())->Heartbeat(&context, request, &beat).ok());
+    auto seen = Json(Ctl(controller, "machine show pc5 --json").out)->getObject("machine");
+    EXPECT_EQ(seen->getValue<std::string>("current_step"), "write-image");
   }
   controller.Kill();  // SIGKILL: no chance to flush anything
   controller.Start();

@@ -233,20 +233,17 @@ Result<AttemptRecord> FleetStore::StartAttempt(uint64_t rollout_id, const std::s
     Int64 rollout = static_cast<Int64>(rollout_id);
     std::string machine = machine_id, version = image_version, previous = previous_version,
                 job_word = JobKindName(job);
+    Int64 id = 0;
     *s_->session << (std::string("INSERT INTO attempts(rollout_id, machine_id, image_version, "
                                  "state, started_at, finished_at, error, max_sequence, job) "
                                  "VALUES (?, ?, ?, 'assigned', ") +
-                     s_->dialect.now + ", '', '', 0, ?)"),
-        use(rollout), use(machine), use(version), use(job_word), now;
-    Int64 id = 0;
-    *s_->session << s_->dialect.last_id, into(id), now;
+                     s_->dialect.now + ", '', '', 0, ?) RETURNING id, started_at"),
+        use(rollout), use(machine), use(version), use(job_word), into(id), into(a.started_at), now;
     // The previous version is the one before this rollout's first attempt on the machine.
     *s_->session << "UPDATE rollout_members SET state = 'assigned', attempts = attempts + 1, "
                     "last_attempt_id = ?, previous_version = CASE WHEN attempts = 0 THEN ? ELSE "
                     "previous_version END WHERE rollout_id = ? AND machine_id = ?",
         use(id), use(previous), use(rollout), use(machine), now;
-    *s_->session << "SELECT started_at FROM attempts WHERE id = ?", into(a.started_at), use(id),
-        now;
     a.id = static_cast<uint64_t>(id);
   }));
   return a;
@@ -334,10 +331,11 @@ Result<FleetStore::EventsResult> FleetStore::AddEvents(uint64_t attempt_id,
     if (max_sequence.empty())
       throw Poco::NotFoundException("attempt " + std::to_string(attempt_id));
     Int64 highest = max_sequence[0];
-    // A machine that reports is online, even while an apply keeps it from heartbeating.
-    *s_->session << (std::string("UPDATE machines SET last_seen = ") + s_->dialect.now +
-                     " WHERE id = ?"),
-        use(machine[0]), now;
+    // The new events are stored one by one, and their outcome written once, as if each had been
+    // applied in turn: the last one's state and error stand, a final one among them finishes the
+    // attempt, and a success among them sets the machine's version.
+    bool any_new = false, finished = false, succeeded = false;
+    std::string state, error;
     for (const auto& e : events) {
       if (static_cast<Int64>(e.sequence) <= highest) continue;  // already stored: a retry
       Int64 seq = static_cast<Int64>(e.sequence), done = static_cast<Int64>(e.bytes_done),
@@ -348,34 +346,41 @@ Result<FleetStore::EventsResult> FleetStore::AddEvents(uint64_t attempt_id,
           use(attempt), use(seq), use(step), use(status), use(done), use(total), use(message),
           use(at), now;
       highest = seq;
+      any_new = true;
       // The attempt succeeds with its step "done", fails with any failed step, and runs until.
       const MemberState after = e.status == StepStatus::kSucceeded && e.step == "done"
                                     ? MemberState::kSucceeded
                                 : e.status == StepStatus::kFailed ? MemberState::kFailed
                                                                   : MemberState::kRunning;
-      std::string state = MemberStateName(after);
-      std::string error = e.status == StepStatus::kFailed ? e.message : "";
-      bool final_state = after != MemberState::kRunning;
-      *s_->session << (std::string("UPDATE attempts SET state = ?, error = ?, finished_at = ") +
-                       (final_state ? s_->dialect.now : "finished_at") + " WHERE id = ?"),
-          use(state), use(error), use(attempt), now;
-      *s_->session << (std::string("UPDATE rollout_members SET state = ?, finished_at = ") +
-                       (final_state ? s_->dialect.now : "finished_at") +
+      state = MemberStateName(after);
+      error = e.status == StepStatus::kFailed ? e.message : "";
+      finished = finished || after != MemberState::kRunning;
+      succeeded = succeeded || after == MemberState::kSucceeded;
+    }
+    // A machine that reports is online, even while an apply keeps it from heartbeating.
+    *s_->session << (std::string("UPDATE machines SET last_seen = ") + s_->dialect.now +
+                     " WHERE id = ?"),
+        use(machine[0]), now;
+    if (any_new) {
+      const std::string finished_at = finished ? s_->dialect.now : "finished_at";
+      *s_->session
+          << ("UPDATE attempts SET state = ?, error = ?, max_sequence = ?, finished_at = " +
+              finished_at + " WHERE id = ?"),
+          use(state), use(error), use(highest), use(attempt), now;
+      *s_->session << ("UPDATE rollout_members SET state = ?, finished_at = " + finished_at +
                        " WHERE rollout_id = ? AND machine_id = ? AND last_attempt_id = ?"),
           use(state), use(rollout[0]), use(machine[0]), use(attempt), now;
       attempt_state[0] = state;
-      if (after == MemberState::kSucceeded) {
-        // The machine now runs the attempt's version (none after a remove), before its next
-        // heartbeat says so; a WinRE grow leaves it as it was.
-        *s_->session << "UPDATE machines SET installed_version = (SELECT CASE job WHEN "
-                        "'remove' THEN '' ELSE image_version END FROM attempts WHERE id = ?) "
-                        "WHERE id = ? AND (SELECT job FROM attempts WHERE id = ?) <> "
-                        "'winre-grow'",
-            use(attempt), use(machine[0]), use(attempt), now;
-      }
     }
-    *s_->session << "UPDATE attempts SET max_sequence = ? WHERE id = ?", use(highest), use(attempt),
-        now;
+    if (succeeded) {
+      // The machine now runs the attempt's version (none after a remove), before its next
+      // heartbeat says so; a WinRE grow leaves it as it was.
+      *s_->session << "UPDATE machines SET installed_version = (SELECT CASE job WHEN "
+                      "'remove' THEN '' ELSE image_version END FROM attempts WHERE id = ?) "
+                      "WHERE id = ? AND (SELECT job FROM attempts WHERE id = ?) <> "
+                      "'winre-grow'",
+          use(attempt), use(machine[0]), use(attempt), now;
+    }
     const auto final_attempt_state = ParseMemberState(attempt_state[0]);
     if (!final_attempt_state)
       throw Poco::DataFormatException("attempt " + std::to_string(attempt_id) + " has the state '" +

@@ -1,9 +1,9 @@
 // Group commit for the store's writes that many callers make at once (an agent's attempt started,
 // its step events stored): their statements run in one transaction, each in a savepoint of its
-// own, and share its commit and fsync. Under a rollout's busiest wave about 170 machines a second
-// take work and report it done; with a transaction each, the store's one connection did little
-// but wait for fsyncs, and every call queued behind them. A caller still returns only once its
-// statements are committed (or refused), as before.
+// own (none when alone in it), and share its commit and fsync. Under a rollout's busiest wave about
+// 170 machines a second take work and report it done; with a transaction each, the store's one
+// connection did little but wait for fsyncs, and every call queued behind them. A caller still
+// returns only once its statements are committed (or refused), as before.
 #pragma once
 
 #include <condition_variable>

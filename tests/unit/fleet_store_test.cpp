@@ -248,6 +248,20 @@ TEST_F(FleetStoreTest, AttemptsEventsAreIdempotentBySequenceAndSurviveReopening)
   EXPECT_EQ((*(*reopened)->Members(*id))[1].member.state, MemberState::kFailed);
   EXPECT_EQ((*reopened)->AddEvents(999, {}).error().code, ErrorCode::kNotFound);
 
+  // A report's events count as if applied one after another: the last one's state and error
+  // stand, and a final one before it has still finished the attempt.
+  auto third = (*reopened)->StartAttempt(*id, "m1", JobKind::kInstall, "1.0", "");
+  ASSERT_TRUE(third);
+  ASSERT_TRUE((*reopened)->AddEvents(
+      third->id, {{1, "write-image", StepStatus::kFailed, 0, 0, "disk full", "t"},
+                  {2, "cleanup", StepStatus::kStarted, 0, 0, "", "t"}}));
+  auto after_both = *(*reopened)->FindAttempt(third->id);
+  EXPECT_EQ(after_both->state, MemberState::kRunning);
+  EXPECT_EQ(after_both->error, "");
+  EXPECT_FALSE(after_both->finished_at.empty());
+  EXPECT_EQ(after_both->events.size(), 2u);
+  EXPECT_EQ((*(*reopened)->Members(*id))[1].member.state, MemberState::kRunning);
+
   ASSERT_TRUE((*reopened)->SetRolloutState(*id, RolloutState::kAborted, "by test"));
   EXPECT_FALSE(*(*reopened)->OpenRolloutOf("m1"));
   auto summary = *(*reopened)->Summary();

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -83,8 +84,9 @@ int CallOnce(bench::H2Contact& contact, const std::string& method, const Request
 }
 
 // CPU seconds (user and system) used so far by process `pid`, from /proc/PID/stat; 0 if unknown.
-double CpuSeconds(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+// CPU seconds (user and system) of a process, or of one thread: "PID/task/TID".
+double CpuSeconds(const std::string& proc_entry) {
+  std::ifstream in("/proc/" + proc_entry + "/stat");
   std::string text{std::istreambuf_iterator<char>(in), {}};
   const size_t name_end = text.rfind(')');  // the command's name may hold spaces
   if (name_end == std::string::npos) return 0;
@@ -94,6 +96,21 @@ double CpuSeconds(int pid) {
   for (int i = 3; fields >> field && i <= 15; ++i)
     if (i >= 14) ticks += std::stod(field);  // utime, stime
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+double CpuSeconds(int pid) { return CpuSeconds(std::to_string(pid)); }
+
+// The controller's thread that runs every store write (controller/group_commit.h), as
+// "PID/task/TID"; "" when there is none by that name.
+std::string StoreThread(int pid) {
+  std::error_code ec;
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name) && name == "store-commit")
+      return std::to_string(pid) + "/task/" + task.path().filename().string();
+  }
+  return "";
 }
 
 }  // namespace
@@ -316,6 +333,8 @@ int main(int argc, char** argv) {
   uint64_t beats_reported = 0;
   double worst_p99 = 0, worst_at = 0;
   double controller_cpu_in_window = controller_cpu_at_start;
+  const std::string store_thread = controller_pid ? StoreThread(controller_pid) : "";
+  double store_cpu_in_window = store_thread.empty() ? 0 : CpuSeconds(store_thread);
   bool creation_in_window = false;
   std::string worst_window;
   for (;;) {
@@ -376,6 +395,14 @@ int main(int argc, char** argv) {
                       100 * (cpu - controller_cpu_in_window) / report_every);
         controller_cpu_in_window = cpu;
         controller_use += share;
+        if (!store_thread.empty()) {
+          // Its store's share: every write (heartbeats, assignments, reports) runs on one thread.
+          const double store_cpu = CpuSeconds(store_thread);
+          std::snprintf(share, sizeof share, " (store %.0f %%)",
+                        100 * (store_cpu - store_cpu_in_window) / report_every);
+          store_cpu_in_window = store_cpu;
+          controller_use += share;
+        }
         std::ifstream status("/proc/" + std::to_string(controller_pid) + "/status");
         for (std::string line; std::getline(status, line);)
           if (line.rfind("VmRSS:", 0) == 0)

@@ -8,6 +8,7 @@
 
 #include "controller/fleet_store.h"
 #include "controller/group_commit.h"
+#include "controller/prepared_statements.h"
 #include "controller/store_session.h"
 
 namespace lifeboat::controller {
@@ -230,20 +231,22 @@ Result<AttemptRecord> FleetStore::StartAttempt(uint64_t rollout_id, const std::s
   a.state = MemberState::kAssigned;
   // In one transaction with the other assignments and reports of the moment (group_commit.h).
   LIFEBOAT_TRY(group_->Run("start an attempt", [&] {
-    Int64 rollout = static_cast<Int64>(rollout_id);
-    std::string machine = machine_id, version = image_version, previous = previous_version,
-                job_word = JobKindName(job);
-    Int64 id = 0;
-    *s_->session << (std::string("INSERT INTO attempts(rollout_id, machine_id, image_version, "
-                                 "state, started_at, finished_at, error, max_sequence, job) "
-                                 "VALUES (?, ?, ?, 'assigned', ") +
-                     s_->dialect.now + ", '', '', 0, ?) RETURNING id, started_at"),
-        use(rollout), use(machine), use(version), use(job_word), into(id), into(a.started_at), now;
+    using P = PreparedStatements;
+    const int64_t rollout = static_cast<int64_t>(rollout_id);
+    const auto inserted = s_->prepared.Run(
+        std::string("INSERT INTO attempts(rollout_id, machine_id, image_version, state, "
+                    "started_at, finished_at, error, max_sequence, job) VALUES (?, ?, ?, "
+                    "'assigned', ") +
+            s_->dialect.now + ", '', '', 0, ?) RETURNING id, started_at",
+        {rollout, machine_id, image_version, std::string(JobKindName(job))});
+    const int64_t id = P::Int(inserted.at(0).at(0));
+    a.started_at = P::Text(inserted.at(0).at(1));
     // The previous version is the one before this rollout's first attempt on the machine.
-    *s_->session << "UPDATE rollout_members SET state = 'assigned', attempts = attempts + 1, "
-                    "last_attempt_id = ?, previous_version = CASE WHEN attempts = 0 THEN ? ELSE "
-                    "previous_version END WHERE rollout_id = ? AND machine_id = ?",
-        use(id), use(previous), use(rollout), use(machine), now;
+    s_->prepared.Run(
+        "UPDATE rollout_members SET state = 'assigned', attempts = attempts + 1, "
+        "last_attempt_id = ?, previous_version = CASE WHEN attempts = 0 THEN ? ELSE "
+        "previous_version END WHERE rollout_id = ? AND machine_id = ?",
+        {id, previous_version, rollout, machine_id});
     a.id = static_cast<uint64_t>(id);
   }));
   return a;
@@ -322,71 +325,68 @@ Result<FleetStore::EventsResult> FleetStore::AddEvents(uint64_t attempt_id,
   EventsResult result;
   // In one transaction with the other assignments and reports of the moment (group_commit.h).
   LIFEBOAT_TRY(group_->Run("record step events", [&] {
-    Int64 attempt = static_cast<Int64>(attempt_id);
-    std::vector<Int64> max_sequence;
-    std::vector<Int64> rollout;
-    std::vector<std::string> machine, attempt_state;
-    *s_->session << "SELECT max_sequence, rollout_id, machine_id, state FROM attempts WHERE id = ?",
-        into(max_sequence), into(rollout), into(machine), into(attempt_state), use(attempt), now;
-    if (max_sequence.empty())
-      throw Poco::NotFoundException("attempt " + std::to_string(attempt_id));
-    Int64 highest = max_sequence[0];
+    using P = PreparedStatements;
+    PreparedStatements& sql = s_->prepared;
+    const int64_t attempt = static_cast<int64_t>(attempt_id);
+    const auto found = sql.Run(
+        "SELECT max_sequence, rollout_id, machine_id, state FROM attempts WHERE id = ?", {attempt});
+    if (found.empty()) throw Poco::NotFoundException("attempt " + std::to_string(attempt_id));
+    int64_t highest = P::Int(found[0][0]);
+    const int64_t rollout = P::Int(found[0][1]);
+    const std::string machine = P::Text(found[0][2]);
+    std::string attempt_state = P::Text(found[0][3]);
     // The new events are stored one by one, and their outcome written once, as if each had been
     // applied in turn: the last one's state and error stand, a final one among them finishes the
     // attempt, and a success among them sets the machine's version.
     bool any_new = false, finished = false, succeeded = false;
-    std::string state, error;
+    std::string error;
     for (const auto& e : events) {
-      if (static_cast<Int64>(e.sequence) <= highest) continue;  // already stored: a retry
-      Int64 seq = static_cast<Int64>(e.sequence), done = static_cast<Int64>(e.bytes_done),
-            total = static_cast<Int64>(e.bytes_total);
-      std::string step = e.step, status = StepStatusName(e.status), message = e.message, at = e.at;
-      *s_->session << "INSERT INTO step_events(attempt_id, sequence, step, status, bytes_done, "
-                      "bytes_total, message, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-          use(attempt), use(seq), use(step), use(status), use(done), use(total), use(message),
-          use(at), now;
-      highest = seq;
+      if (static_cast<int64_t>(e.sequence) <= highest) continue;  // already stored: a retry
+      highest = static_cast<int64_t>(e.sequence);
+      sql.Run(
+          "INSERT INTO step_events(attempt_id, sequence, step, status, bytes_done, bytes_total, "
+          "message, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          {attempt, highest, e.step, std::string(StepStatusName(e.status)),
+           static_cast<int64_t>(e.bytes_done), static_cast<int64_t>(e.bytes_total), e.message,
+           e.at});
       any_new = true;
       // The attempt succeeds with its step "done", fails with any failed step, and runs until.
       const MemberState after = e.status == StepStatus::kSucceeded && e.step == "done"
                                     ? MemberState::kSucceeded
                                 : e.status == StepStatus::kFailed ? MemberState::kFailed
                                                                   : MemberState::kRunning;
-      state = MemberStateName(after);
+      attempt_state = MemberStateName(after);
       error = e.status == StepStatus::kFailed ? e.message : "";
       finished = finished || after != MemberState::kRunning;
       succeeded = succeeded || after == MemberState::kSucceeded;
     }
     // A machine that reports is online, even while an apply keeps it from heartbeating.
-    *s_->session << (std::string("UPDATE machines SET last_seen = ") + s_->dialect.now +
-                     " WHERE id = ?"),
-        use(machine[0]), now;
+    sql.Run(std::string("UPDATE machines SET last_seen = ") + s_->dialect.now + " WHERE id = ?",
+            {machine});
     if (any_new) {
       const std::string finished_at = finished ? s_->dialect.now : "finished_at";
-      *s_->session
-          << ("UPDATE attempts SET state = ?, error = ?, max_sequence = ?, finished_at = " +
-              finished_at + " WHERE id = ?"),
-          use(state), use(error), use(highest), use(attempt), now;
-      *s_->session << ("UPDATE rollout_members SET state = ?, finished_at = " + finished_at +
-                       " WHERE rollout_id = ? AND machine_id = ? AND last_attempt_id = ?"),
-          use(state), use(rollout[0]), use(machine[0]), use(attempt), now;
-      attempt_state[0] = state;
+      sql.Run("UPDATE attempts SET state = ?, error = ?, max_sequence = ?, finished_at = " +
+                  finished_at + " WHERE id = ?",
+              {attempt_state, error, highest, attempt});
+      sql.Run("UPDATE rollout_members SET state = ?, finished_at = " + finished_at +
+                  " WHERE rollout_id = ? AND machine_id = ? AND last_attempt_id = ?",
+              {attempt_state, rollout, machine, attempt});
     }
     if (succeeded) {
       // The machine now runs the attempt's version (none after a remove), before its next
       // heartbeat says so; a WinRE grow leaves it as it was.
-      *s_->session << "UPDATE machines SET installed_version = (SELECT CASE job WHEN "
-                      "'remove' THEN '' ELSE image_version END FROM attempts WHERE id = ?) "
-                      "WHERE id = ? AND (SELECT job FROM attempts WHERE id = ?) <> "
-                      "'winre-grow'",
-          use(attempt), use(machine[0]), use(attempt), now;
+      sql.Run(
+          "UPDATE machines SET installed_version = (SELECT CASE job WHEN 'remove' THEN '' ELSE "
+          "image_version END FROM attempts WHERE id = ?) WHERE id = ? AND (SELECT job FROM "
+          "attempts WHERE id = ?) <> 'winre-grow'",
+          {attempt, machine, attempt});
     }
-    const auto final_attempt_state = ParseMemberState(attempt_state[0]);
+    const auto final_attempt_state = ParseMemberState(attempt_state);
     if (!final_attempt_state)
       throw Poco::DataFormatException("attempt " + std::to_string(attempt_id) + " has the state '" +
-                                      attempt_state[0] + "'");
-    result = {static_cast<uint64_t>(highest), *final_attempt_state,
-              static_cast<uint64_t>(rollout[0]), machine[0]};
+                                      attempt_state + "'");
+    result = {static_cast<uint64_t>(highest), *final_attempt_state, static_cast<uint64_t>(rollout),
+              machine};
   }));
   return result;
 }

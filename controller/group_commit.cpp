@@ -1,15 +1,17 @@
 #include "controller/group_commit.h"
 
 #include <Poco/Data/Session.h>
+#include <pthread.h>
 
 #include "controller/store_session.h"
 
 namespace lifeboat::controller {
 
-using Poco::Data::Keywords::now;
-
 GroupCommit::GroupCommit(StoreSession& session) : session_(session) {
-  committer_ = std::jthread([this](std::stop_token stop) { Loop(stop); });
+  committer_ = std::jthread([this](std::stop_token stop) {
+    pthread_setname_np(pthread_self(), "store-commit");  // as top -H and /proc show it
+    Loop(stop);
+  });
 }
 
 GroupCommit::~GroupCommit() {
@@ -53,10 +55,10 @@ namespace {
 
 // Undoes the statements of one call after they failed; false if the transaction itself is gone
 // (SQLite rolls it all back on some errors: a full disk, an I/O error).
-bool UndoCall(Poco::Data::Session& session) {
+bool UndoCall(PreparedStatements& sql) {
   try {
-    session << "ROLLBACK TO one_call", now;
-    session << "RELEASE one_call", now;
+    sql.Run("ROLLBACK TO one_call");
+    sql.Run("RELEASE one_call");
     return true;
   } catch (const Poco::Exception&) {
     return false;
@@ -96,12 +98,12 @@ void GroupCommit::RunBatch(std::deque<Request*>& batch) {
       }
       bool ran = false;
       try {
-        session << "SAVEPOINT one_call", now;
+        session_.prepared.Run("SAVEPOINT one_call");
         (*r->statements)();
         ran = true;
-        session << "RELEASE one_call", now;
+        session_.prepared.Run("RELEASE one_call");
       } catch (...) {
-        if (ran || !UndoCall(session)) lost = true;
+        if (ran || !UndoCall(session_.prepared)) lost = true;
         throw;
       }
     });

@@ -1,12 +1,17 @@
 #include "controller/heartbeat_batcher.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <vector>
 
 namespace lifeboat::controller {
 
 HeartbeatBatcher::HeartbeatBatcher(FleetStore& store) : store_(store) {
-  flusher_ = std::jthread([this](std::stop_token stop) { FlushLoop(stop); });
+  flusher_ = std::jthread([this](std::stop_token stop) {
+    pthread_setname_np(pthread_self(), "heartbeat-flush");  // as top -H and /proc show it
+    FlushLoop(stop);
+  });
 }
 
 HeartbeatBatcher::~HeartbeatBatcher() {

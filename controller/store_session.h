@@ -16,11 +16,12 @@
 #include <vector>
 
 #include "common/sqlite_file.h"
+#include "controller/prepared_statements.h"
 
 namespace lifeboat::controller {
 
 // The SQL that differs between backends. Everything else is written to run on both; a
-// PostgreSQL backend is its connector and a Dialect like
+// PostgreSQL backend is its connector, a PreparedStatements of its own, and a Dialect like
 // {"to_char(now() at time zone 'utc', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')", "SELECT lastval()",
 //  "BIGSERIAL PRIMARY KEY", "(inventory::jsonb->>'winreFreeBytes')::bigint"}.
 struct Dialect {
@@ -47,6 +48,9 @@ struct StoreSession {
   const Dialect& dialect;
   const std::string path;
   std::mutex mutex;  // one call at a time on the session
+  // The statements of the hottest writes, prepared once on `session` (and, declared after it,
+  // finalized before it closes).
+  PreparedStatements prepared{*session};
 };
 
 // The controller database's schema: each entry migrates from version i to i + 1

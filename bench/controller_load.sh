@@ -48,10 +48,12 @@ rss_kib=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
 printf 'controller peak RSS: %.1f MiB (targets: < 300 at 10,000 agents, < 512 at 100,000)\n' "$(echo "$rss_kib / 1024" | bc -l)"
 cpu_ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
 printf 'controller CPU over the whole run (enrollment included): %.1f s\n' "$(echo "$cpu_ticks / $(getconf CLK_TCK)" | bc -l)"
-# Where it went, by thread name: the store's writes all run on store-commit (the heartbeats'
-# batches too, which heartbeat-flush hands it); TLS and the calls on gRPC's threads.
+# Where it went, by thread name: the store's writes of heartbeats, assignments and reports all
+# run on store-commit (heartbeat-flush hands it the heartbeats' batches); TLS and the calls run
+# on gRPC's threads. Only threads alive at the end are listed: gRPC starts and ends its own as the
+# load changes, so the list falls short of the total above.
 for task in /proc/$pid/task/*; do
   printf '%s %s\n' "$(cat "$task/comm")" "$(sed 's/.*) //' "$task/stat" | awk '{print $12 + $13}')"
 done | awk -v hz="$(getconf CLK_TCK)" '{cpu[$1] += $2} END {
-  printf "controller CPU by thread:"; for (n in cpu) if (cpu[n] > 0) printf " %s %.1f s,", n, cpu[n] / hz; print ""}'
+  printf "controller CPU by thread (those alive at the end):"; for (n in cpu) if (cpu[n] > 0) printf " %s %.1f s,", n, cpu[n] / hz; print ""}'
 curl -sf --cacert "$work/controller/ca.pem" -H "Authorization: Bearer $(cat "$work/controller/admin.token")" "https://127.0.0.1:$http/metrics" | grep -E '^lifeboat_rpc_duration_seconds_(count|sum)\{method="/lifeboat.v1.AgentService/Heartbeat"' || true

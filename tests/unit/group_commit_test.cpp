@@ -9,14 +9,13 @@
 #include <vector>
 
 #include "controller/store_session.h"
+#include "tests/support/sqlite_cli.h"
 #include "tests/support/test_support.h"
 
 namespace lifeboat::controller {
 namespace {
 
 using namespace Poco::Data::Keywords;
-using test::Quote;
-using test::Sh;
 using test::TempDir;
 
 class GroupCommitTest : public ::testing::Test {
@@ -40,11 +39,7 @@ class GroupCommitTest : public ::testing::Test {
       if (fail) throw Poco::DataException("writer " + std::to_string(w) + " gave up");
     });
   }
-  std::string Sqlite(const std::string& statement) {
-    auto r = Sh("sqlite3 " + Quote(path_) + " " + Quote(statement));
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r.out;
-  }
+  std::string Sqlite(const std::string& statement) { return test::SqliteOutput(path_, statement); }
 
   TempDir dir_;
   std::string path_;

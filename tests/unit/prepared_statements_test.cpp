@@ -7,14 +7,13 @@
 #include <gtest/gtest.h>
 
 #include "common/sqlite_file.h"
+#include "tests/support/sqlite_cli.h"
 #include "tests/support/test_support.h"
 
 namespace lifeboat::controller {
 namespace {
 
 using P = PreparedStatements;
-using test::Quote;
-using test::Sh;
 using test::TempDir;
 
 class PreparedStatementsTest : public ::testing::Test {
@@ -25,11 +24,7 @@ class PreparedStatementsTest : public ::testing::Test {
                                       "name TEXT NOT NULL UNIQUE, size INTEGER NOT NULL)"});
     sql_ = std::make_unique<PreparedStatements>(*session_);
   }
-  std::string Sqlite(const std::string& statement) {
-    auto r = Sh("sqlite3 " + Quote(path_) + " " + Quote(statement));
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r.out;
-  }
+  std::string Sqlite(const std::string& statement) { return test::SqliteOutput(path_, statement); }
 
   TempDir dir_;
   std::string path_;
